@@ -1,0 +1,28 @@
+# Two commands a newcomer needs: `make demo` and `make test`. Everything else is installed here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench-quick clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The bot on the embedded SQLite database with a demo retailer, tried in the terminal console.
+demo: install
+	$(BIN)/frontline migrate
+	$(BIN)/frontline demo
+	$(BIN)/frontline console
+
+# Every test, on SQLite and on a throwaway PostgreSQL cluster (started when PostgreSQL is installed).
+test: install
+	tests/with_postgres.sh $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis frontline.db frontline.db-wal frontline.db-shm

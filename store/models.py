@@ -1,0 +1,386 @@
+"""The Frontline data model (SQLAlchemy 2, typed).
+
+Conventions: datetimes are stored as naive UTC (`utcnow()`), local dates/times are computed at the
+edges with the employee's time zone. Customers are never deleted: a merged customer keeps its row
+(status "merged", pointing at the survivor) so an unmerge can restore it, and an erased customer
+keeps an anonymous row so KPIs still count it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("associate", "manager", "admin")
+CUSTOMER_STATUSES = ("active", "merged", "erased")
+ORDER_CHANNELS = ("web", "store", "phone")
+INTERACTION_CHANNELS = ("store", "phone", "email", "chat", "video")
+INTERACTION_TYPES = ("visit", "call", "complaint", "advice", "return", "purchase", "other")
+INTERACTION_OUTCOMES = ("resolved", "follow_up", "escalated", "no_answer", "info")
+FOLLOW_UP_STATUSES = ("open", "done", "cancelled")
+WEB_SIGNAL_KINDS = ("wishlist", "viewed", "recommended")
+PREFERENCE_CATEGORIES = ("size", "brand", "taste", "contact", "channel", "language", "other")
+CONSENT_PURPOSES = ("marketing", "profiling")
+CONSENT_CHANNELS = ("email", "sms", "phone", "post", "any")
+IDENTIFIER_KINDS = ("email", "phone", "loyalty")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Store(Base):
+    __tablename__ = "stores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str | None] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    store: Mapped[Store | None] = relationship()
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16), default="associate")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    # None: follow the employee's Slack locale / time zone.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local; None = default
+    digest_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest_weekdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")  # Monday=0
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    team: Mapped[Team | None] = relationship()
+    store: Mapped[Store | None] = relationship()
+
+
+class Customer(Base):
+    """The golden record, rebuilt from linked source records by the survivorship rules."""
+
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    first_name: Mapped[str | None] = mapped_column(String(120))
+    last_name: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(120))
+    country: Mapped[str | None] = mapped_column(String(2))
+    loyalty_id: Mapped[str | None] = mapped_column(String(64))
+    loyalty_tier: Mapped[str | None] = mapped_column(String(32))
+    preferred_language: Mapped[str | None] = mapped_column(String(8))
+    preferred_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
+    customer_since: Mapped[dt.date | None] = mapped_column(Date)
+    # field name -> {"record_id": int, "source": str, "source_id": str}: where each golden value came from.
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Folded "first last" used by name search (accent- and case-free).
+    search_name: Mapped[str | None] = mapped_column(String(250), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    preferred_store: Mapped[Store | None] = relationship(foreign_keys=[preferred_store_id])
+
+
+class CustomerIdentifier(Base):
+    """Every normalised email, phone and loyalty id known for a customer, for exact lookups."""
+
+    __tablename__ = "customer_identifiers"
+    __table_args__ = (Index("ix_customer_identifiers_kind_value", "kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(320))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"))
+
+
+class SourceRecord(Base):
+    """One record of one source system, kept as imported, linked to one customer."""
+
+    __tablename__ = "source_records"
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(String(128))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(120))
+    last_name: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(120))
+    country: Mapped[str | None] = mapped_column(String(2))
+    loyalty_id: Mapped[str | None] = mapped_column(String(64))
+    # Every other column of the source row, kept verbatim.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Hash of the imported row: re-importing an unchanged row is a no-op.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # When the source system last changed the record (survivorship prefers fresher values).
+    source_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("source", "order_number"),
+        Index("ix_orders_customer_ordered", "customer_id", "ordered_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    order_number: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    ordered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    channel: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    total_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    status: Mapped[str] = mapped_column(String(16), default="completed")
+
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    store: Mapped[Store | None] = relationship()
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    product_name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    size: Mapped[str | None] = mapped_column(String(16))
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class WebSignal(Base):
+    """What the website knows: wishlist, recently viewed, recommendations (shown only with consent)."""
+
+    __tablename__ = "web_signals"
+    __table_args__ = (Index("ix_web_signals_customer_kind", "customer_id", "kind", "occurred_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sku: Mapped[str] = mapped_column(String(64))
+    product_name: Mapped[str] = mapped_column(String(200))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class DeclaredPreference(Base):
+    """What the customer told us (sizes, brands, tastes, contact preferences): asked, not inferred."""
+
+    __tablename__ = "declared_preferences"
+    __table_args__ = (Index("ix_declared_preferences_customer", "customer_id", "category", "recorded_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    category: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(64))  # e.g. "shoes" for a size
+    value: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    source: Mapped[str] = mapped_column(String(32), default="frontline")
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+
+    recorded_by: Mapped[Employee | None] = relationship()
+
+
+class Consent(Base):
+    """The latest consent state per customer, purpose and channel."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("customer_id", "purpose", "channel"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16), default="any")
+    granted: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    source: Mapped[str] = mapped_column(String(32))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (
+        Index("ix_interactions_customer_created", "customer_id", "created_at"),
+        Index("ix_interactions_employee_created", "employee_id", "created_at"),
+        Index("ix_interactions_store_created", "store_id", "created_at"),
+        UniqueConstraint("source", "source_ref"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    # Where the employee worked when it happened, so KPIs by store/team do not move when people do.
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(32), default="slack")
+    # Source-system id for imported history; Slack view/event id for Slack-made rows (idempotency).
+    source_ref: Mapped[str | None] = mapped_column(String(128))
+
+    employee: Mapped[Employee] = relationship()
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        Index("ix_follow_ups_assignee_status_due", "assignee_id", "status", "due_date"),
+        UniqueConstraint("source", "source_ref"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    source: Mapped[str] = mapped_column(String(32), default="slack")
+    source_ref: Mapped[str | None] = mapped_column(String(128))
+
+    assignee: Mapped[Employee] = relationship(foreign_keys=[assignee_id])
+
+
+class AuditEvent(Base):
+    """Who viewed, revealed, changed, exported or erased which customer, when, and through what."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_customer_at", "customer_id", "at"),
+        Index("ix_audit_events_employee_at", "employee_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    actor: Mapped[str] = mapped_column(String(64))  # Slack user id, or "cli" / "job:<name>"
+    action: Mapped[str] = mapped_column(String(32))  # view, reveal, change, share, export, erase, merge...
+    # No foreign key: the trail outlives merges and erasures.
+    customer_id: Mapped[int | None] = mapped_column(Integer)
+    via: Mapped[str] = mapped_column(String(32))  # slack command/action name, console, cli, job
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MatchReview(Base):
+    """An uncertain match waiting for a person: two source records that may be the same customer."""
+
+    __tablename__ = "match_reviews"
+    __table_args__ = (UniqueConstraint("record_a_id", "record_b_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_a_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
+    record_b_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
+    score: Mapped[float] = mapped_column()
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class LinkConstraint(Base):
+    """A person's decision the automatic linker must respect: keep two records apart, or together."""
+
+    __tablename__ = "link_constraints"
+    __table_args__ = (UniqueConstraint("record_a_id", "record_b_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_a_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
+    record_b_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # "cannot_link" | "must_link"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class MergeEvent(Base):
+    """A merge of one customer into another, with what is needed to undo it exactly."""
+
+    __tablename__ = "merge_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    absorbed_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))  # auto, review, manual
+    # The absorbed and survivor rows before the merge and the ids of every row that moved.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class DigestRun(Base):
+    """One digest for one employee on one local day: the unique key makes sending exactly-once."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("employee_id", "kind", "local_date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # "employee" | "team"
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # claimed, sent, empty, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(String(200))
