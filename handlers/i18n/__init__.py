@@ -1,0 +1,50 @@
+"""The one catalog of user-facing strings, in English and French.
+
+Each feature keeps its section of the catalog in a module of this package (a dict `MESSAGES` of
+key -> {"en": ..., "fr": ...}); `t()` looks a key up in all of them. Keys are namespaced by feature
+("lookup.no_match"). A key missing in French falls back to English; a key missing everywhere is a
+bug and raises, so tests catch it.
+"""
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+SUPPORTED = ("en", "fr")
+SECTIONS = ["common", "access", "lookup", "profile", "interactions", "followups", "home", "digest", "kpi", "privacy"]
+
+
+@cache
+def _catalog() -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for section in SECTIONS:
+        try:
+            module = importlib.import_module(f"{__name__}.{section}")
+        except ModuleNotFoundError as error:
+            if error.name == f"{__name__}.{section}":
+                continue  # section not written yet
+            raise
+        for key, texts in module.MESSAGES.items():
+            if key in merged:
+                raise KeyError(f"duplicate catalog key {key!r}")
+            merged[key] = texts
+    return merged
+
+
+def normalise_locale(locale: str | None, default: str = "en") -> str:
+    """Slack locales look like 'fr-FR' or 'en-US'; keep the language when we support it."""
+    if locale:
+        language = locale.replace("_", "-").split("-")[0].lower()
+        if language in SUPPORTED:
+            return language
+    return default
+
+
+def t(key: str, locale: str, /, **params: object) -> str:
+    texts = _catalog()[key]
+    template = texts.get(normalise_locale(locale)) or texts["en"]
+    return template.format(**params) if params else template
+
+
+def has_key(key: str) -> bool:
+    return key in _catalog()
