@@ -39,7 +39,8 @@ def format_money(amount: Decimal | float | int | None, currency: str, locale: st
     sign = "-" if quantised < 0 else ""
     if normalise_locale(locale) == "fr":
         # French: narrow no-break space between thousands, comma decimals, symbol after.
-        return f"{sign}{groups.replace(',', '\u202f')},{cents}\u00a0{symbol}"
+        french_groups = groups.replace(",", "\u202f")
+        return f"{sign}{french_groups},{cents}\u00a0{symbol}"
     return f"{sign}{symbol}{groups}.{cents}" if len(symbol) == 1 else f"{sign}{groups}.{cents} {symbol}"
 
 
