@@ -1,0 +1,342 @@
+"""Logging what happened with a customer: the interaction, what the customer told us, a follow-up.
+
+`validate_interaction_form` turns the raw form values into clean inputs or per-field errors (catalog
+keys, translated by the handlers). `log_interaction` writes everything in the caller's transaction and
+is idempotent on its key: a retried or double-submitted form returns the row written the first time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store import audit
+from store.models import (
+    INTERACTION_CHANNELS,
+    INTERACTION_OUTCOMES,
+    INTERACTION_TYPES,
+    Customer,
+    DeclaredPreference,
+    Employee,
+    FollowUp,
+    Interaction,
+)
+
+SLACK_SOURCE = "slack"
+PREFERENCE_SOURCE = "frontline"
+MAX_NOTE = 3000
+MAX_PREFERENCE_TEXT = 500
+MAX_PREFERENCE_VALUE = 200
+MAX_PREFERENCE_LABEL = 64
+CONTACT_CHANNELS = ("email", "sms", "phone", "post", "store")
+LANGUAGES = ("fr", "en", "de", "es", "it", "nl", "pt", "ar", "zh")
+# Categories whose value also becomes the customer's golden preference.
+_GOLDEN_FIELDS = {"channel": "preferred_channel", "language": "preferred_language"}
+_SIZE_WORDS = {"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "tu", "one"}
+
+
+class Actor(Protocol):
+    """Who is acting: an Employee row or the access middleware's snapshot."""
+
+    id: int
+    slack_user_id: str
+    store_id: int | None
+    team_id: int | None
+
+
+@dataclass(frozen=True)
+class DeclaredPreferenceInput:
+    category: str  # one of store.models.PREFERENCE_CATEGORIES
+    value: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpInput:
+    due_date: dt.date
+    assignee_id: int
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldError:
+    key: str  # catalog key, e.g. "interactions.error.note_too_long"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CleanInteraction:
+    customer_id: int
+    channel: str
+    type: str
+    outcome: str
+    note: str | None
+    declared: list[DeclaredPreferenceInput]
+    follow_up: FollowUpInput | None
+
+
+class InteractionRefused(Exception):
+    """The interaction cannot be written; `key` is a catalog key saying why."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def split_items(text: str | None) -> list[str]:
+    """'shoes 39, jeans W30; M' -> ['shoes 39', 'jeans W30', 'M']."""
+    if not text:
+        return []
+    return [item.strip(" .") for item in re.split(r"[,;\n]+", text) if item.strip(" .")]
+
+
+def parse_size(item: str) -> DeclaredPreferenceInput:
+    """'shoes 39' -> label shoes, value 39; 'jeans W30 L32' -> jeans / W30 L32; 'M' -> value M."""
+    tokens = item.replace(":", " ").split()
+    label_tokens: list[str] = []
+    for token in tokens[:-1]:
+        if any(ch.isdigit() for ch in token) or token.lower() in _SIZE_WORDS:
+            break
+        label_tokens.append(token)
+    value = " ".join(tokens[len(label_tokens):])
+    return DeclaredPreferenceInput("size", value, " ".join(label_tokens) or None)
+
+
+def _customer_exists(session: Session, customer_id: int) -> bool:
+    customer = session.get(Customer, customer_id)
+    return customer is not None and customer.status != "erased"
+
+
+def validate_interaction_form(
+    session: Session, values: dict[str, Any], *, today: dt.date
+) -> tuple[CleanInteraction | None, dict[str, FieldError]]:
+    """Check the raw form values; returns (clean, {}) or (None, {field: error}).
+
+    Fields: customer_id, channel, type, outcome, note, sizes, brands, tastes, contact_channel,
+    language, follow_up_due (date or ISO text), follow_up_assignee (Slack user id), follow_up_note.
+    """
+    errors: dict[str, FieldError] = {}
+
+    customer_id: int | None = None
+    raw_customer = values.get("customer_id")
+    try:
+        customer_id = int(raw_customer) if raw_customer not in (None, "") else None
+    except (TypeError, ValueError):
+        customer_id = None
+    if customer_id is None:
+        errors["customer_id"] = FieldError("interactions.error.customer_missing")
+    elif not _customer_exists(session, customer_id):
+        errors["customer_id"] = FieldError("interactions.error.customer_unknown")
+
+    for name, allowed in (("channel", INTERACTION_CHANNELS), ("type", INTERACTION_TYPES),
+                          ("outcome", INTERACTION_OUTCOMES)):
+        if not values.get(name):
+            errors[name] = FieldError(f"interactions.error.{name}_missing")
+        elif values[name] not in allowed:
+            errors[name] = FieldError(f"interactions.error.{name}_unknown", {"value": values[name]})
+
+    note = (values.get("note") or "").strip() or None
+    if note and len(note) > MAX_NOTE:
+        errors["note"] = FieldError("interactions.error.note_too_long", {"limit": MAX_NOTE, "length": len(note)})
+
+    declared: list[DeclaredPreferenceInput] = []
+    for name, category in (("sizes", "size"), ("brands", "brand"), ("tastes", "taste")):
+        text = (values.get(name) or "").strip()
+        if len(text) > MAX_PREFERENCE_TEXT:
+            errors[name] = FieldError("interactions.error.text_too_long", {"limit": MAX_PREFERENCE_TEXT})
+            continue
+        for item in split_items(text):
+            preference = parse_size(item) if category == "size" else DeclaredPreferenceInput(category, item)
+            if len(preference.value) > MAX_PREFERENCE_VALUE or len(preference.label or "") > MAX_PREFERENCE_LABEL:
+                errors[name] = FieldError("interactions.error.item_too_long", {"limit": MAX_PREFERENCE_VALUE})
+                break
+            declared.append(preference)
+    contact_channel = values.get("contact_channel")
+    if contact_channel:
+        if contact_channel in CONTACT_CHANNELS:
+            declared.append(DeclaredPreferenceInput("channel", contact_channel))
+        else:
+            errors["contact_channel"] = FieldError("interactions.error.contact_channel_unknown", {"value": contact_channel})
+    language = values.get("language")
+    if language:
+        if language in LANGUAGES:
+            declared.append(DeclaredPreferenceInput("language", language))
+        else:
+            errors["language"] = FieldError("interactions.error.language_unknown", {"value": language})
+
+    follow_up, follow_up_errors = _validate_follow_up(session, values, today=today)
+    errors.update(follow_up_errors)
+
+    if errors:
+        return None, errors
+    assert customer_id is not None
+    return CleanInteraction(customer_id, values["channel"], values["type"], values["outcome"], note,
+                            declared, follow_up), {}
+
+
+def _validate_follow_up(session: Session, values: dict[str, Any], *, today: dt.date
+                        ) -> tuple[FollowUpInput | None, dict[str, FieldError]]:
+    """A follow-up exists when a due date is given; assignee and note alone are not enough."""
+    raw_due = values.get("follow_up_due")
+    note = (values.get("follow_up_note") or "").strip() or None
+    errors: dict[str, FieldError] = {}
+    if not raw_due:
+        if note:
+            errors["follow_up_due"] = FieldError("interactions.error.due_missing")
+        return None, errors
+    try:
+        due = raw_due if isinstance(raw_due, dt.date) else dt.date.fromisoformat(str(raw_due))
+    except ValueError:
+        return None, {"follow_up_due": FieldError("interactions.error.due_invalid")}
+    if due < today:
+        errors["follow_up_due"] = FieldError("interactions.error.due_in_past")
+    if note and len(note) > MAX_NOTE:
+        errors["follow_up_note"] = FieldError("interactions.error.note_too_long", {"limit": MAX_NOTE, "length": len(note)})
+    assignee_slack_id = values.get("follow_up_assignee")
+    assignee = None
+    if not assignee_slack_id:
+        errors["follow_up_assignee"] = FieldError("interactions.error.assignee_missing")
+    else:
+        assignee = session.scalars(select(Employee).where(Employee.slack_user_id == assignee_slack_id)).one_or_none()
+        if assignee is None or not assignee.active:
+            errors["follow_up_assignee"] = FieldError("interactions.error.assignee_not_employee")
+    if errors or assignee is None:
+        return None, errors
+    return FollowUpInput(due, assignee.id, note), {}
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def begin_write(session: Session) -> None:
+    """Make sure a real write transaction is open before a savepoint.
+
+    pysqlite only sends BEGIN before its first INSERT/UPDATE, so a SAVEPOINT issued earlier becomes the
+    outermost transaction and its RELEASE commits behind the caller's back. BEGIN IMMEDIATE also takes
+    SQLite's write lock now, which makes the idempotency check that follows free of races there.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _existing_interaction(session: Session, key: str) -> Interaction | None:
+    return session.scalars(
+        select(Interaction).where(Interaction.source == SLACK_SOURCE, Interaction.source_ref == key)
+    ).one_or_none()
+
+
+def resolve_customer(session: Session, customer_id: int) -> Customer:
+    """The live customer behind an id: a merged one is followed to its survivor; erased ones refuse."""
+    customer = session.get(Customer, customer_id)
+    seen: set[int] = set()
+    while customer is not None and customer.status == "merged" and customer.merged_into_id and customer.id not in seen:
+        seen.add(customer.id)
+        customer = session.get(Customer, customer.merged_into_id)
+    if customer is None:
+        raise InteractionRefused("interactions.error.customer_unknown")
+    if customer.status == "erased":
+        raise InteractionRefused("interactions.error.customer_erased")
+    return customer
+
+
+def log_interaction(
+    session: Session,
+    *,
+    employee: Actor,
+    customer_id: int,
+    channel: str,
+    type: str,  # noqa: A002 - the model's column name
+    outcome: str,
+    note: str | None,
+    declared: list[DeclaredPreferenceInput],
+    follow_up: FollowUpInput | None,
+    idempotency_key: str,
+    now: dt.datetime,
+    via: str = "slack:log_interaction",
+) -> Interaction:
+    existing = _existing_interaction(session, idempotency_key)
+    if existing is not None:
+        return existing
+    begin_write(session)
+    existing = _existing_interaction(session, idempotency_key)
+    if existing is not None:
+        return existing
+    customer = resolve_customer(session, customer_id)
+    try:
+        # A savepoint, so a concurrent twin that won the unique key leaves the caller's transaction usable.
+        with session.begin_nested():
+            interaction = _write(session, employee=employee, customer=customer, channel=channel, type=type,
+                                 outcome=outcome, note=note, declared=declared, follow_up=follow_up,
+                                 idempotency_key=idempotency_key, now=now, via=via)
+    except IntegrityError:
+        existing = _existing_interaction(session, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    return interaction
+
+
+def _write(session: Session, *, employee: Actor, customer: Customer, channel: str, type: str, outcome: str,  # noqa: A002
+           note: str | None, declared: list[DeclaredPreferenceInput], follow_up: FollowUpInput | None,
+           idempotency_key: str, now: dt.datetime, via: str) -> Interaction:
+    interaction = Interaction(
+        customer_id=customer.id, employee_id=employee.id, store_id=employee.store_id, team_id=employee.team_id,
+        channel=channel, type=type, outcome=outcome, note=note, created_at=now,
+        source=SLACK_SOURCE, source_ref=idempotency_key,
+    )
+    session.add(interaction)
+    session.flush()
+    golden_changes: list[str] = []
+    for preference in declared:
+        session.add(DeclaredPreference(
+            customer_id=customer.id, category=preference.category, label=preference.label,
+            value=preference.value, recorded_at=now, recorded_by_id=employee.id,
+            source=PREFERENCE_SOURCE, interaction_id=interaction.id,
+        ))
+        golden_field = _GOLDEN_FIELDS.get(preference.category)
+        if golden_field:
+            setattr(customer, golden_field, preference.value)
+            provenance = dict(customer.provenance or {})
+            provenance[golden_field] = {"source": PREFERENCE_SOURCE, "interaction_id": interaction.id,
+                                        "recorded_by": employee.id, "at": now.isoformat()}
+            customer.provenance = provenance
+            golden_changes.append(golden_field)
+    follow_up_row = None
+    if follow_up is not None:
+        follow_up_row = FollowUp(
+            interaction_id=interaction.id, customer_id=customer.id, assignee_id=follow_up.assignee_id,
+            created_by_id=employee.id, due_date=follow_up.due_date, note=follow_up.note, status="open",
+            created_at=now, source=SLACK_SOURCE, source_ref=idempotency_key,
+        )
+        session.add(follow_up_row)
+        session.flush()
+    # No note text in the trail: the audit says what changed, the rows say what was written.
+    audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action="change",
+                 customer_id=customer.id, via=via, at=now, detail={
+                     "interaction_id": interaction.id,
+                     "declared": sorted({p.category for p in declared}),
+                     "customer_fields": golden_changes,
+                     "follow_up_id": follow_up_row.id if follow_up_row else None,
+                 })
+    session.flush()
+    return interaction
+
+
+def declared_for_interaction(session: Session, interaction_id: int) -> list[DeclaredPreference]:
+    return list(session.scalars(
+        select(DeclaredPreference).where(DeclaredPreference.interaction_id == interaction_id)
+        .order_by(DeclaredPreference.id)
+    ))
+
+
+def follow_up_for_interaction(session: Session, interaction_id: int) -> FollowUp | None:
+    return session.scalars(select(FollowUp).where(FollowUp.interaction_id == interaction_id)).first()
