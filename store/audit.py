@@ -1,17 +1,18 @@
-"""The audit trail: who viewed, changed, shared or erased which customer, when, and through what.
+"""The audit trail: who looked at or touched which customer, when, and through what.
 
-Every feature that touches a customer calls `record()` in the same transaction as the change, so a
-change without its audit line (or the reverse) cannot be committed.
+Kept deliberately small and stable: features call `record()` inside their own transaction, so the
+trail row is written if and only if the action itself is.
 """
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models import AuditEvent, utcnow
+from store.models import AuditEvent, Customer, utcnow
 
 
 def record(
@@ -25,6 +26,7 @@ def record(
     detail: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> AuditEvent:
+    """Add one audit row (flushed by the caller's transaction). `detail` must hold no PII."""
     event = AuditEvent(
         at=at or utcnow(),
         employee_id=employee_id,
@@ -32,21 +34,48 @@ def record(
         action=action,
         customer_id=customer_id,
         via=via,
-        detail=detail or {},
+        detail=dict(detail or {}),
     )
     session.add(event)
     return event
 
 
-def recent_customers(session: Session, employee_id: int, *, limit: int = 5) -> list[int]:
-    """Ids of the customers this employee viewed most recently, newest first, each once."""
-    last_seen = func.max(AuditEvent.at).label("last_seen")
-    rows = session.execute(
-        select(AuditEvent.customer_id, last_seen)
+@dataclass(frozen=True)
+class RecentCustomer:
+    customer_id: int
+    display_name: str
+    viewed_at: dt.datetime
+
+
+def recent_customer_summaries(session: Session, employee_id: int, limit: int = 5) -> list[RecentCustomer]:
+    """The customers this employee opened most recently (newest first, each once, active only)."""
+    # Only the latest views count: an employee's full history can hold thousands of rows.
+    latest_views = (
+        select(AuditEvent.customer_id, AuditEvent.at)
         .where(AuditEvent.employee_id == employee_id, AuditEvent.action == "view",
                AuditEvent.customer_id.is_not(None))
-        .group_by(AuditEvent.customer_id)
-        .order_by(last_seen.desc())
+        .order_by(AuditEvent.at.desc())
+        .limit(max(limit, 1) * 20)
+        .subquery()
+    )
+    last_view = (
+        select(latest_views.c.customer_id, func.max(latest_views.c.at).label("viewed_at"))
+        .group_by(latest_views.c.customer_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Customer.id, Customer.first_name, Customer.last_name, last_view.c.viewed_at)
+        .join(last_view, last_view.c.customer_id == Customer.id)
+        .where(Customer.status == "active")
+        .order_by(last_view.c.viewed_at.desc(), Customer.id.desc())
         .limit(limit)
     ).all()
-    return [row.customer_id for row in rows]
+    return [
+        RecentCustomer(row.id, " ".join(p for p in (row.first_name, row.last_name) if p) or f"#{row.id}", row.viewed_at)
+        for row in rows
+    ]
+
+
+def recent_customers(session: Session, employee_id: int, limit: int = 5) -> list[int]:
+    """Ids of the customers this employee viewed most recently, newest first, each once, active only."""
+    return [summary.customer_id for summary in recent_customer_summaries(session, employee_id, limit)]
