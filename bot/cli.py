@@ -14,6 +14,7 @@ from bot.config import ConfigError, Settings
 
 COMMAND_MODULES = [
     "bot.commands.migrate",
+    "bot.serve_cmd",
 ]
 
 

@@ -1,0 +1,187 @@
+"""The one access mechanism: who is asking, and may they?
+
+A global middleware resolves the Slack user of every request to a registered, active Employee and puts
+an `EmployeeSnapshot` in `context["employee"]`. Everyone else gets a polite refusal naming who grants
+access, shown only to them (never posted in a channel); events from bots and unknown users are dropped.
+
+The user id is taken from the signed request body only (Slack's signature covers it). Ids found in
+private_metadata or button values are data, never proof of who is asking.
+
+Features declare a role in one line: `app.command("/kpi", middleware=[role_required("manager")])`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from slack_bolt import BoltResponse
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from handlers.i18n import normalise_locale, t
+from store.models import Employee
+
+log = logging.getLogger(__name__)
+
+ROLE_RANK = {"associate": 0, "manager": 1, "admin": 2}
+
+
+@dataclass(frozen=True)
+class EmployeeSnapshot:
+    """What listeners know about the person asking; detached from any session."""
+
+    id: int
+    slack_user_id: str
+    name: str
+    role: str
+    team_id: int | None
+    store_id: int | None
+    locale: str
+    timezone: str
+
+    def has_role(self, role: str) -> bool:
+        """Roles are ranked: an admin may do what a manager may, a manager what an associate may."""
+        return ROLE_RANK.get(self.role, -1) >= ROLE_RANK[role]
+
+
+def request_user_id(body: dict[str, Any]) -> str | None:
+    """The Slack user behind a request, from the signed body: commands, interactivity or events."""
+    if "command" in body and "user_id" in body:
+        return body["user_id"]
+    user = body.get("user")
+    if isinstance(user, dict):
+        return user.get("id")
+    event = body.get("event")
+    if isinstance(event, dict):
+        event_user = event.get("user")
+        return event_user if isinstance(event_user, str) else None
+    return None
+
+
+def _is_from_a_bot(event: dict[str, Any]) -> bool:
+    return bool(event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message")
+
+
+def load_employee(session, slack_user_id: str, *, default_locale: str, default_timezone: str) -> EmployeeSnapshot | None:
+    employee = session.scalars(select(Employee).where(Employee.slack_user_id == slack_user_id)).one_or_none()
+    if employee is None or not employee.active:
+        return None
+    return EmployeeSnapshot(
+        id=employee.id,
+        slack_user_id=employee.slack_user_id,
+        name=employee.name,
+        role=employee.role,
+        team_id=employee.team_id,
+        store_id=employee.store_id,
+        locale=normalise_locale(employee.locale, default_locale),
+        timezone=employee.timezone or default_timezone,
+    )
+
+
+def _slack_locale(client, user_id: str, default: str) -> str:
+    """An unregistered user's language, from their Slack profile; the default if Slack can't say."""
+    try:
+        user = client.users_info(user=user_id, include_locale=True).get("user") or {}
+        return normalise_locale(user.get("locale"), default)
+    except Exception:  # the refusal must go out even if Slack is slow or refuses users:read
+        return default
+
+
+def _message_view(text: str, locale: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": t("access.title", locale)},
+        "close": {"type": "plain_text", "text": t("common.close", locale)},
+        "blocks": [{"type": "section", "text": {"type": "plain_text", "text": text}}],
+    }
+
+
+def deliver_notice(body: dict[str, Any], client, respond, text: str, locale: str) -> BoltResponse:
+    """Tell the requester `text` only them, in the way each kind of request allows; returns the ack."""
+    kind = body.get("type")
+    if "command" in body:
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+    if kind == "block_suggestion":
+        return BoltResponse(status=200, body={"options": []})
+    if kind == "view_submission":
+        view = body.get("view") or {}
+        input_blocks = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
+        if input_blocks and input_blocks[0]:
+            return BoltResponse(status=200, body={"response_action": "errors", "errors": {input_blocks[0]: text}})
+        return BoltResponse(status=200, body={"response_action": "update", "view": _message_view(text, locale)})
+    try:
+        if body.get("response_url"):
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        elif kind in ("block_actions", "shortcut", "message_action") and body.get("trigger_id"):
+            opener = client.views_push if (body.get("view") or {}).get("type") == "modal" else client.views_open
+            opener(trigger_id=body["trigger_id"], view=_message_view(text, locale))
+    except Exception:
+        log.exception("could not deliver an access notice to %s", request_user_id(body))
+    return BoltResponse(status=200, body="")
+
+
+def _home_notice(client, user_id: str, text: str) -> None:
+    view = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except Exception:
+        log.exception("could not publish the access notice home tab for %s", user_id)
+
+
+def access_middleware(body: dict[str, Any], context, client, respond, next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+    settings = context["settings"]
+    session_factory = context["session_factory"]
+    event = body.get("event") if body.get("type") == "event_callback" else None
+    if event is not None and _is_from_a_bot(event):
+        return BoltResponse(status=200, body="")
+    user_id = request_user_id(body)
+    if not user_id:
+        return BoltResponse(status=200, body="")
+    try:
+        with session_factory() as session:
+            employee = load_employee(session, user_id, default_locale=settings.default_locale,
+                                     default_timezone=settings.default_timezone)
+    except SQLAlchemyError:
+        log.exception("employee lookup failed for %s", user_id)
+        if event is not None:
+            return BoltResponse(status=200, body="")
+        locale = settings.default_locale
+        return deliver_notice(body, client, respond, t("common.db_unavailable", locale), locale)
+    if employee is not None:
+        context["employee"] = employee
+        context["locale"] = employee.locale
+        next()
+        return None
+    log.info("refused a request from unregistered slack user %s", user_id)
+    if event is not None:
+        if event.get("type") == "app_home_opened" and event.get("tab") == "home":
+            locale = _slack_locale(client, user_id, settings.default_locale)
+            _home_notice(client, user_id, t("access.not_registered", locale, contact=settings.access_contact))
+        return BoltResponse(status=200, body="")
+    if body.get("type") == "view_closed":
+        return BoltResponse(status=200, body="")
+    locale = _slack_locale(client, user_id, settings.default_locale)
+    text = t("access.not_registered", locale, contact=settings.access_contact)
+    return deliver_notice(body, client, respond, text, locale)
+
+
+def role_required(role: str) -> Callable[..., BoltResponse | None]:
+    """Listener middleware: `middleware=[role_required("manager")]` lets managers and admins through."""
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown role {role!r}")
+
+    def check_role(body: dict[str, Any], context, client, respond, next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+        employee: EmployeeSnapshot | None = context.get("employee")
+        if employee is not None and employee.has_role(role):
+            next()
+            return None
+        settings = context["settings"]
+        locale = employee.locale if employee else settings.default_locale
+        log.info("refused %s-only request from slack user %s", role, request_user_id(body))
+        text = t("access.role_required", locale, role=t(f"access.role.{role}", locale), contact=settings.access_contact)
+        return deliver_notice(body, client, respond, text, locale)
+
+    check_role.__name__ = f"role_required_{role}"
+    return check_role

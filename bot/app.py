@@ -1,0 +1,128 @@
+"""The one place the Slack app is built.
+
+Listeners receive `session_factory`, `settings`, `clock` and `employee` by name (bolt injects context
+entries as keyword arguments), so no listener imports a global.
+
+Acks: the app runs with process_before_response=False, so `ack()` sends the HTTP response at once and
+the rest of the listener runs on the app's thread pool in the same process. Behind gunicorn that holds
+for every worker: each worker builds its own App (and thread pool, DB engine) after the fork, which is
+why the app is never built in the master (no preload). Lazy listeners exist for FaaS, where the process
+may freeze after the response; in a long-running server they would only add a hop, so we don't use them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.access import access_middleware
+from bot.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+# Feature modules exposing register(app). Append yours here (one line, keep the order stable).
+FEATURES: list[str] = [
+]
+
+
+def system_clock() -> dt.datetime:
+    """Now, as naive UTC: the convention of the stored datetimes (store.models.utcnow)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class TrackingExecutor(ThreadPoolExecutor):
+    """The listener thread pool, able to say when every listener started so far has finished.
+
+    The console and the tests wait on it instead of sleeping: after the ack, the listener is still
+    running; `wait_idle()` returns once it (and anything it queued) is done.
+    """
+
+    def __init__(self, max_workers: int = 16) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="listener")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        with self._idle:
+            self._pending += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._done(None)
+            raise
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future | None) -> None:
+        with self._idle:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+
+def make_client(settings: Settings) -> WebClient:
+    kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "timeout": 10}
+    if settings.slack_api_url:
+        kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
+    client = WebClient(**kwargs)
+    # Digests post many messages; on 429 wait Slack's Retry-After instead of dropping the message.
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_app(
+    settings: Settings,
+    session_factory,
+    *,
+    clock: Clock = system_clock,
+    client: WebClient | None = None,
+    features: list[str] | None = None,
+    listener_executor: ThreadPoolExecutor | None = None,
+) -> App:
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+    client = client or make_client(settings)
+    try:
+        app = App(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            process_before_response=False,
+            listener_executor=listener_executor or TrackingExecutor(),
+            request_verification_enabled=bool(settings.slack_signing_secret),
+            # We answer unmatched requests ourselves (ack); bolt's default 404 would make Slack show an error.
+            raise_error_for_unhandled_request=False,
+        )
+    except Exception as error:  # bolt raises BoltError when auth.test rejects the token
+        raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {error}") from None
+
+    def provide_dependencies(context, next):  # noqa: A002 - bolt's argument name
+        context["session_factory"] = session_factory
+        context["settings"] = settings
+        context["clock"] = clock
+        next()
+
+    app.use(provide_dependencies)
+    app.use(access_middleware)
+    for module_name in FEATURES if features is None else features:
+        importlib.import_module(module_name).register(app)
+    return app
+
+
+def wait_for_listeners(app: App, timeout: float = 10.0) -> bool:
+    """True once every listener this app started has finished (tests and the console use it)."""
+    executor = app.listener_runner.listener_executor
+    return executor.wait_idle(timeout) if isinstance(executor, TrackingExecutor) else True

@@ -1,0 +1,33 @@
+"""Prometheus metrics, served at GET /metrics.
+
+Define new metrics here or in your feature module with prometheus_client as usual (default registry).
+Under `frontline serve --http` several gunicorn workers count separately; serve sets
+PROMETHEUS_MULTIPROC_DIR before forking and /metrics adds the workers up. Give metrics labels (children are
+created lazily, after the fork) or create them in code that runs inside the worker.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+
+SLACK_REQUESTS = Counter(
+    "frontline_slack_requests_total", "Requests received from Slack, by kind and HTTP status", ["kind", "status"]
+)
+SLACK_LATENCY = Histogram(
+    "frontline_slack_ack_seconds", "Time from receiving a Slack request to sending its HTTP response", ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+)
+SLACK_ERRORS = Counter(
+    "frontline_errors_total", "Failures: Slack requests answered 5xx, listener exceptions", ["where"]
+)
+
+
+def render_metrics() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

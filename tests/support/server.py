@@ -1,0 +1,54 @@
+"""The real WSGI app served over real HTTP on loopback, in a background thread of the test process."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from sqlalchemy import Engine
+
+from bot.app import build_app, wait_for_listeners
+from bot.web import FrontlineWeb
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
+@dataclass
+class BotServer:
+    url: str
+    app: App
+    web: FrontlineWeb
+    engine: Engine
+    _server: WSGIServer
+    _thread: threading.Thread
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every listener the bot started has finished; fails the test if one hangs."""
+        assert wait_for_listeners(self.app, timeout), f"bot listeners still running after {timeout}s"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.app.listener_runner.listener_executor.shutdown(wait=True)
+
+
+def start_bot_server(settings, engine: Engine, session_factory, *, clock=None, scheduler=None,
+                     features: list[str] | None = None) -> BotServer:
+    kwargs = {"clock": clock} if clock is not None else {}
+    app = build_app(settings, session_factory, features=features, **kwargs)
+    web = FrontlineWeb(app, engine, scheduler=scheduler)
+    server = make_server("127.0.0.1", 0, web, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="bot-http", daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    return BotServer(f"http://{host}:{port}", app, web, engine, server, thread)
