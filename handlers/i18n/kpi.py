@@ -1,0 +1,86 @@
+MESSAGES = {
+    "kpi.error.unknown_word": {
+        "en": "I don't understand “{value}”. Try `/kpi team month by employee` or `/kpi help`.",
+        "fr": "Je ne comprends pas « {value} ». Essayez `/kpi équipe mois par employé` ou `/kpi aide`.",
+    },
+    "kpi.error.bad_month": {
+        "en": "“{value}” is not a month: use YYYY-MM, e.g. 2026-03.",
+        "fr": "« {value} » n'est pas un mois : écrivez AAAA-MM, par ex. 2026-03.",
+    },
+    "kpi.error.bad_date": {
+        "en": "“{value}” is not a date: use YYYY-MM-DD.",
+        "fr": "« {value} » n'est pas une date : écrivez AAAA-MM-JJ.",
+    },
+    "kpi.error.bad_range": {
+        "en": "“{value}” is not a date range: write FROM..TO, e.g. 2026-03-01..2026-03-15.",
+        "fr": "« {value} » n'est pas une période : écrivez DÉBUT..FIN, par ex. 2026-03-01..2026-03-15.",
+    },
+    "kpi.error.range_backwards": {
+        "en": "The range ends ({end}) before it starts ({start}).",
+        "fr": "La période finit ({end}) avant de commencer ({start}).",
+    },
+    "kpi.error.too_long": {
+        "en": "A period can be at most {days} days long.",
+        "fr": "Une période dure au plus {days} jours.",
+    },
+    "kpi.error.two_periods": {"en": "Give one period only.", "fr": "Indiquez une seule période."},
+    "kpi.error.two_scopes": {
+        "en": "Give one scope only (me, team, @someone, store NAME).",
+        "fr": "Indiquez un seul périmètre (moi, équipe, @quelqu'un, magasin NOM).",
+    },
+    "kpi.error.two_groups": {"en": "Group by one thing only.", "fr": "Regroupez selon un seul critère."},
+    "kpi.error.bad_group": {
+        "en": "I can group by {choices}; “{value}” is not one of them.",
+        "fr": "Je peux regrouper par employé, canal, type ou jour ; « {value} » n'en fait pas partie.",
+    },
+    "kpi.error.store_name_missing": {
+        "en": "Which store? Write `store` followed by its name, e.g. `/kpi store Rivoli`.",
+        "fr": "Quel magasin ? Écrivez `magasin` suivi de son nom, par ex. `/kpi magasin Rivoli`.",
+    },
+    "kpi.error.bad_last": {
+        "en": "“{value}”: write `last N days`, e.g. `last 30 days`.",
+        "fr": "« {value} » : écrivez `N derniers jours`, par ex. `30 derniers jours`.",
+    },
+    "kpi.refused.all": {
+        "en": "Company-wide figures are for admins. You can see `/kpi team` or `/kpi me`.",
+        "fr": "Les chiffres de toute l'entreprise sont réservés aux admins. Vous pouvez voir `/kpi équipe` ou `/kpi moi`.",
+    },
+    "kpi.refused.team_associate": {
+        "en": "Team figures are for managers. Your own are in `/kpi me`.",
+        "fr": "Les chiffres d'équipe sont réservés aux managers. Les vôtres sont dans `/kpi moi`.",
+    },
+    "kpi.refused.no_team": {
+        "en": "You are not in a team in Frontline, so there are no team figures to show. Ask an admin to set your team.",
+        "fr": "Vous n'êtes dans aucune équipe dans Frontline : pas de chiffres d'équipe. Demandez à un admin de définir votre équipe.",
+    },
+    "kpi.refused.other_associate": {
+        "en": "You can only see your own figures; a colleague's are for their manager.",
+        "fr": "Vous ne voyez que vos propres chiffres ; ceux d'un collègue sont pour son manager.",
+    },
+    "kpi.refused.not_your_team": {
+        "en": "{name} is not in your team: managers see their own team only.",
+        "fr": "{name} n'est pas dans votre équipe : un manager ne voit que son équipe.",
+    },
+    "kpi.refused.store_associate": {
+        "en": "Store figures are for managers. Your own are in `/kpi me`.",
+        "fr": "Les chiffres d'un magasin sont réservés aux managers. Les vôtres sont dans `/kpi moi`.",
+    },
+    "kpi.refused.not_your_store": {
+        "en": "{name} is not your store: managers see their own store only.",
+        "fr": "{name} n'est pas votre magasin : un manager ne voit que le sien.",
+    },
+    "kpi.refused.unknown_person": {
+        "en": "I don't know {name} in Frontline.",
+        "fr": "Je ne connais pas {name} dans Frontline.",
+    },
+    "kpi.refused.ambiguous_person": {
+        "en": "Several people match “{name}”: mention them with @ so Slack picks the right one.",
+        "fr": "Plusieurs personnes correspondent à « {name} » : mentionnez-la avec @ pour que Slack choisisse.",
+    },
+    "kpi.refused.unknown_store": {"en": "No store called “{name}”.", "fr": "Aucun magasin nommé « {name} »."},
+    "kpi.refused.ambiguous_store": {
+        "en": "Several stores match “{name}”: give its full name or code.",
+        "fr": "Plusieurs magasins correspondent à « {name} » : donnez son nom complet ou son code.",
+    },
+    "kpi.refused.unknown_scope": {"en": "Unknown scope.", "fr": "Périmètre inconnu."},
+}

@@ -1,0 +1,342 @@
+"""Team KPIs, computed from the raw rows with one documented definition each.
+
+Periods are local days in the viewer's time zone; their edges are local midnights converted to
+naive UTC (the storage convention), so "today" in Paris starts at 22:00 or 23:00 UTC the day before.
+
+Definitions (an interaction is "in the period" when created_at is in [start, end)):
+- interactions: interactions logged in the period.
+- customers: distinct known customers of those interactions.
+- first contact: an interaction with a known customer who had no interaction (with anyone) in the
+  7 days (168 h) before it. repeat contact: an interaction with a known customer who did.
+  So interactions with a customer = first contacts + repeat contacts.
+- first-contact resolution rate: first contacts with outcome "resolved" / first contacts.
+- purchases within 7 days: interactions followed by an order of the same customer placed after the
+  interaction and at most 7 days later (orders with status "cancelled" do not count).
+- follow-ups created / completed: created_at / completed_at (status done) in the period.
+- follow-ups overdue: open at the end of the period (or now, if earlier) with a due date before that
+  local day; follow-ups cancelled since are left out (their cancellation time is not kept).
+- median time to complete: median of completed_at - created_at over follow-ups completed in the
+  period, in hours.
+Scopes use the store and team recorded on each interaction (so figures do not move when people
+do); follow-ups are attributed to their assignee's current team and store.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import DateTime
+
+from store.kpi_query import KpiQuery, Period, Scope
+from store.models import Employee, FollowUp, Interaction, Order, Store, Team
+
+CONTACT_WINDOW_DAYS = 7
+PURCHASE_WINDOW_DAYS = 7
+
+
+class Viewer(Protocol):
+    id: int
+    role: str
+    team_id: int | None
+    store_id: int | None
+    timezone: str
+
+
+class KpiRefused(Exception):
+    """The viewer may not see this scope (or it does not exist): `key`/`params` explain why."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+# ---- time --------------------------------------------------------------------------------------
+
+def local_midnight_utc(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.datetime  # naive UTC, inclusive
+    end: dt.datetime  # naive UTC, exclusive
+
+    @classmethod
+    def of(cls, period: Period, tz: ZoneInfo) -> "Window":
+        return cls(local_midnight_utc(period.start, tz), local_midnight_utc(period.end, tz))
+
+
+class _ShiftDays(FunctionElement):
+    """`timestamp + N days`, written so that it compares correctly with stored values."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(_ShiftDays)
+def _shift_default(element, compiler, **kw):
+    column, days = list(element.clauses)
+    return f"({compiler.process(column, **kw)} + make_interval(days => {compiler.process(days, **kw)}))"
+
+
+@compiles(_ShiftDays, "sqlite")
+def _shift_sqlite(element, compiler, **kw):
+    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff'; produce the same shape so the
+    # string comparison is a time comparison (precision: milliseconds).
+    column, days = list(element.clauses)
+    modifier = f"printf('%+d days', {compiler.process(days, **kw)})"
+    return f"(strftime('%Y-%m-%d %H:%M:%f', {compiler.process(column, **kw)}, {modifier}) || '000')"
+
+
+def shift_days(column: Any, days: int) -> ColumnElement:
+    return _ShiftDays(column, literal(days))
+
+
+# ---- scope -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScopeFilter:
+    kind: str  # me | employee | team | store | all
+    label: str
+    employee_id: int | None = None
+    team_id: int | None = None
+    store_id: int | None = None
+
+    def interactions(self, table=Interaction) -> ColumnElement[bool]:
+        if self.employee_id is not None:
+            return table.employee_id == self.employee_id
+        if self.team_id is not None:
+            return table.team_id == self.team_id
+        if self.store_id is not None:
+            return table.store_id == self.store_id
+        return true()
+
+    def follow_ups(self) -> ColumnElement[bool]:
+        if self.employee_id is not None:
+            return FollowUp.assignee_id == self.employee_id
+        if self.team_id is not None:
+            return FollowUp.assignee_id.in_(select(Employee.id).where(Employee.team_id == self.team_id))
+        if self.store_id is not None:
+            return FollowUp.assignee_id.in_(select(Employee.id).where(Employee.store_id == self.store_id))
+        return true()
+
+
+def resolve_scope(session: Session, viewer: Viewer, scope: Scope) -> ScopeFilter:
+    """Managers see their team (and their store), associates only themselves, admins everything."""
+    role = viewer.role
+    if scope.kind == "me":
+        return ScopeFilter("me", "me", employee_id=viewer.id)
+    if scope.kind == "all":
+        if role != "admin":
+            raise KpiRefused("kpi.refused.all")
+        return ScopeFilter("all", "all")
+    if scope.kind == "team":
+        if role == "associate":
+            raise KpiRefused("kpi.refused.team_associate")
+        if viewer.team_id is None:
+            raise KpiRefused("kpi.refused.no_team")
+        team = session.get(Team, viewer.team_id)
+        return ScopeFilter("team", team.name if team else "team", team_id=viewer.team_id)
+    if scope.kind == "employee":
+        target = _find_employee(session, scope)
+        if target.id == viewer.id:
+            return ScopeFilter("me", "me", employee_id=viewer.id)
+        if role == "associate":
+            raise KpiRefused("kpi.refused.other_associate")
+        if role == "manager" and (viewer.team_id is None or target.team_id != viewer.team_id):
+            raise KpiRefused("kpi.refused.not_your_team", name=target.name)
+        return ScopeFilter("employee", target.name, employee_id=target.id)
+    if scope.kind == "store":
+        store = _find_store(session, scope.name or "")
+        if role == "associate":
+            raise KpiRefused("kpi.refused.store_associate")
+        if role == "manager" and store.id != viewer.store_id:
+            raise KpiRefused("kpi.refused.not_your_store", name=store.name)
+        return ScopeFilter("store", store.name, store_id=store.id)
+    raise KpiRefused("kpi.refused.unknown_scope")
+
+
+def _find_employee(session: Session, scope: Scope) -> Employee:
+    if scope.slack_user_id:
+        found = session.scalars(select(Employee).where(Employee.slack_user_id == scope.slack_user_id)).first()
+    else:
+        name = (scope.name or "").lower()
+        candidates = session.scalars(
+            select(Employee).where(Employee.active.is_(True), func.lower(Employee.name).like(f"{name}%"))
+        ).all()
+        exact = [e for e in candidates if e.name.lower() == name]
+        found = exact[0] if len(exact) == 1 else (candidates[0] if len(candidates) == 1 else None)
+        if len(candidates) > 1 and not exact:
+            raise KpiRefused("kpi.refused.ambiguous_person", name=scope.name)
+    if found is None:
+        raise KpiRefused("kpi.refused.unknown_person", name=scope.name or scope.slack_user_id)
+    return found
+
+
+def _find_store(session: Session, name: str) -> Store:
+    lowered = name.lower()
+    stores = session.scalars(
+        select(Store).where(or_(func.lower(Store.name) == lowered, func.lower(Store.code) == lowered))
+    ).all()
+    if not stores:
+        stores = session.scalars(select(Store).where(func.lower(Store.name).like(f"%{lowered}%"))).all()
+    if len(stores) != 1:
+        raise KpiRefused("kpi.refused.unknown_store" if not stores else "kpi.refused.ambiguous_store", name=name)
+    return stores[0]
+
+
+# ---- figures -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KpiFigures:
+    interactions: int = 0
+    customers: int = 0
+    first_contacts: int = 0
+    resolved_first_contacts: int = 0
+    repeat_contacts: int = 0
+    purchases_within_7d: int = 0
+    followups_created: int | None = None
+    followups_completed: int | None = None
+    followups_overdue: int | None = None
+    median_completion_hours: float | None = None
+
+    @property
+    def fcr_rate(self) -> float | None:
+        return self.resolved_first_contacts / self.first_contacts if self.first_contacts else None
+
+
+def _interaction_columns(table=Interaction) -> list[ColumnElement]:
+    earlier = aliased(Interaction)
+    had_prior_contact = exists(
+        select(earlier.id).where(
+            earlier.customer_id == table.customer_id,
+            earlier.created_at >= shift_days(table.created_at, -CONTACT_WINDOW_DAYS),
+            or_(earlier.created_at < table.created_at,
+                and_(earlier.created_at == table.created_at, earlier.id < table.id)),
+        )
+    )
+    bought_after = exists(
+        select(Order.id).where(
+            Order.customer_id == table.customer_id,
+            Order.ordered_at > table.created_at,
+            Order.ordered_at <= shift_days(table.created_at, PURCHASE_WINDOW_DAYS),
+            Order.status != "cancelled",
+        )
+    )
+    known = table.customer_id.is_not(None)
+    first = and_(known, ~had_prior_contact)
+    return [
+        func.count(table.id),
+        func.count(table.customer_id.distinct()),
+        func.coalesce(func.sum(case((first, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(first, table.outcome == "resolved"), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(known, had_prior_contact), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(known, bought_after), 1), else_=0)), 0),
+    ]
+
+
+def interaction_figures(session: Session, scope: ScopeFilter, window: Window) -> KpiFigures:
+    row = session.execute(
+        select(*_interaction_columns()).where(
+            Interaction.created_at >= window.start, Interaction.created_at < window.end, scope.interactions()
+        )
+    ).one()
+    return KpiFigures(*(int(v or 0) for v in row))
+
+
+def followup_figures(session: Session, scope: ScopeFilter, window: Window, *, as_of: dt.datetime,
+                     as_of_date: dt.date) -> dict[str, Any]:
+    created = session.scalar(select(func.count(FollowUp.id)).where(
+        FollowUp.created_at >= window.start, FollowUp.created_at < window.end, scope.follow_ups()))
+    durations = session.execute(select(FollowUp.created_at, FollowUp.completed_at).where(
+        FollowUp.status == "done", FollowUp.completed_at >= window.start, FollowUp.completed_at < window.end,
+        scope.follow_ups())).all()
+    overdue = session.scalar(select(func.count(FollowUp.id)).where(
+        FollowUp.status != "cancelled", FollowUp.created_at < as_of, FollowUp.due_date < as_of_date,
+        or_(FollowUp.completed_at.is_(None), FollowUp.completed_at >= as_of), scope.follow_ups()))
+    hours = [(done - made).total_seconds() / 3600 for made, done in durations]
+    return {
+        "followups_created": int(created or 0),
+        "followups_completed": len(hours),
+        "followups_overdue": int(overdue or 0),
+        "median_completion_hours": statistics.median(hours) if hours else None,
+    }
+
+
+def figures(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo, *, now: dt.datetime) -> KpiFigures:
+    window = Window.of(period, tz)
+    local_today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    as_of = min(window.end, now)
+    as_of_date = min(period.end, local_today)
+    base = interaction_figures(session, scope, window)
+    return KpiFigures(**{**base.__dict__, **followup_figures(session, scope, window, as_of=as_of, as_of_date=as_of_date)})
+
+
+# ---- groups and trend --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: str  # employee name, channel, type or ISO date
+    figures: KpiFigures
+
+
+def _day_bucket(period: Period, tz: ZoneInfo) -> ColumnElement:
+    edges = [local_midnight_utc(day, tz) for day in period.local_days()[1:]]
+    if not edges:
+        return literal(0)
+    return case(*((Interaction.created_at < edge, index) for index, edge in enumerate(edges)), else_=len(edges))
+
+
+def grouped(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo, group_by: str) -> list[GroupRow]:
+    window = Window.of(period, tz)
+    if group_by == "day":
+        key = _day_bucket(period, tz)
+    else:
+        key = {"employee": Interaction.employee_id, "channel": Interaction.channel, "type": Interaction.type}[group_by]
+    rows = session.execute(
+        select(key.label("key"), *_interaction_columns())
+        .where(Interaction.created_at >= window.start, Interaction.created_at < window.end, scope.interactions())
+        .group_by(key)
+    ).all()
+    found = {row[0]: KpiFigures(*(int(v or 0) for v in row[1:])) for row in rows}
+    if group_by == "day":
+        days = period.local_days()
+        return [GroupRow(day.isoformat(), found.get(i, KpiFigures())) for i, day in enumerate(days)]
+    if group_by == "employee":
+        names = dict(session.execute(select(Employee.id, Employee.name).where(Employee.id.in_(list(found)))).all())
+        result = [GroupRow(names.get(k, f"#{k}"), f) for k, f in found.items()]
+    else:
+        result = [GroupRow(str(k), f) for k, f in found.items()]
+    return sorted(result, key=lambda g: (-g.figures.interactions, g.key))
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KpiReport:
+    scope: ScopeFilter
+    period: Period
+    current: KpiFigures
+    previous: KpiFigures
+    groups: list[GroupRow] = field(default_factory=list)
+    group_by: str | None = None
+    trend: list[GroupRow] = field(default_factory=list)  # per local day, current period
+
+
+def kpi_report(session: Session, viewer: Viewer, query: KpiQuery, *, now: dt.datetime) -> KpiReport:
+    tz = ZoneInfo(viewer.timezone)
+    scope = resolve_scope(session, viewer, query.scope)
+    current = figures(session, scope, query.period, tz, now=now)
+    previous = figures(session, scope, query.period.previous, tz, now=now)
+    groups = grouped(session, scope, query.period, tz, query.group_by) if query.group_by else []
+    trend = groups if query.group_by == "day" else (
+        grouped(session, scope, query.period, tz, "day") if query.period.days > 1 else [])
+    return KpiReport(scope, query.period, current, previous, groups, query.group_by, trend)

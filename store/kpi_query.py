@@ -1,0 +1,218 @@
+"""Parse what follows `/kpi`: scope, period and grouping, in English or French. Pure, no database.
+
+    /kpi [me | team | @someone | store NAME | all] [today | week | month | last N days | YYYY-MM | FROM..TO]
+         [by employee | channel | type | day]
+
+Every part is optional (defaults: me, week, no grouping) and they may come in any order. Periods
+are local calendar days [start, end) in the viewer's time zone; store.kpi turns them into UTC.
+Errors carry a catalog key and parameters so the handler can explain them in the user's language.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+MAX_PERIOD_DAYS = 366
+GROUPINGS = ("employee", "channel", "type", "day")
+
+_SCOPE_WORDS = {
+    "me": "me", "moi": "me", "team": "team", "équipe": "team", "equipe": "team",
+    "all": "all", "everyone": "all", "company": "all", "tous": "all", "tout": "all",
+}
+_STORE_WORDS = {"store", "magasin", "boutique"}
+_GROUP_WORDS = {
+    "employee": "employee", "employees": "employee", "person": "employee", "employé": "employee",
+    "employe": "employee", "employés": "employee", "vendeur": "employee",
+    "channel": "channel", "canal": "channel", "canaux": "channel",
+    "type": "type", "types": "type",
+    "day": "day", "days": "day", "jour": "day", "jours": "day",
+}
+_PERIOD_WORDS = {
+    "today": "today", "aujourd'hui": "today", "aujourdhui": "today", "auj": "today",
+    "week": "week", "semaine": "week",
+    "month": "month", "mois": "month",
+}
+_MENTION = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class KpiQueryError(ValueError):
+    """Bad input; `key` is a catalog key (handlers/i18n/kpi.py), `params` fill it in."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(f"{key} {params}")
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str  # "me" | "team" | "employee" | "store" | "all" (admins)
+    slack_user_id: str | None = None  # kind "employee", from a <@U…> mention
+    name: str | None = None  # kind "employee" typed as @handle, or kind "store"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days [start, end); `previous` is the period it is compared with (same length)."""
+
+    kind: str  # today | week | month | last_days | month_of | range
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    @property
+    def previous(self) -> "Period":
+        # Week-to-date is compared with the same weekdays of last week (Monday-to-Wednesday against
+        # Monday-to-Wednesday); every other period with the days just before it.
+        shift = dt.timedelta(days=7 if self.kind == "week" else self.days)
+        return Period(self.kind, self.start - shift, self.end - shift)
+
+    def local_days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range(self.days)]
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    scope: Scope
+    period: Period
+    group_by: str | None
+
+
+def period_for(kind: str, today: dt.date, *, days: int = 30) -> Period:
+    tomorrow = today + dt.timedelta(days=1)
+    if kind == "today":
+        return Period("today", today, tomorrow)
+    if kind == "week":
+        return Period("week", today - dt.timedelta(days=today.weekday()), tomorrow)
+    if kind == "month":
+        return Period("month", today.replace(day=1), tomorrow)
+    if kind == "yesterday":
+        return Period("today", today - dt.timedelta(days=1), today)
+    if kind == "last_days":
+        return Period("last_days", tomorrow - dt.timedelta(days=days), tomorrow)
+    raise ValueError(kind)
+
+
+def _month(year: int, month: int) -> Period:
+    if not 1 <= month <= 12 or year < 2000:
+        raise KpiQueryError("kpi.error.bad_month", value=f"{year:04d}-{month:02d}")
+    start = dt.date(year, month, 1)
+    end = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return Period("month_of", start, end)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise KpiQueryError("kpi.error.bad_date", value=text) from None
+
+
+def parse_kpi_query(text: str, *, today: dt.date) -> KpiQuery:
+    """Parse `/kpi` arguments; raises KpiQueryError with a precise reason."""
+    tokens = (text or "").replace("…", "..").split()
+    scope: Scope | None = None
+    period: Period | None = None
+    group_by: str | None = None
+
+    def set_scope(value: Scope) -> None:
+        nonlocal scope
+        if scope is not None:
+            raise KpiQueryError("kpi.error.two_scopes")
+        scope = value
+
+    def set_period(value: Period) -> None:
+        nonlocal period
+        if period is not None:
+            raise KpiQueryError("kpi.error.two_periods")
+        if value.days > MAX_PERIOD_DAYS:
+            raise KpiQueryError("kpi.error.too_long", days=MAX_PERIOD_DAYS)
+        period = value
+
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        word = token.lower().rstrip(",")
+        following = [t.lower() for t in tokens[i + 1:i + 3]]
+        if word in _SCOPE_WORDS:
+            set_scope(Scope(_SCOPE_WORDS[word]))
+        elif _MENTION.match(token):
+            set_scope(Scope("employee", slack_user_id=_MENTION.match(token).group(1)))
+        elif word.startswith("@") and len(word) > 1:
+            set_scope(Scope("employee", name=token[1:]))
+        elif word in _STORE_WORDS:
+            name_tokens: list[str] = []
+            while i + 1 < len(tokens) and not _starts_other_part(tokens, i + 1):
+                i += 1
+                name_tokens.append(tokens[i])
+            if not name_tokens:
+                raise KpiQueryError("kpi.error.store_name_missing")
+            set_scope(Scope("store", name=" ".join(name_tokens)))
+        elif word in _PERIOD_WORDS:
+            set_period(period_for(_PERIOD_WORDS[word], today))
+        elif word in ("yesterday", "hier"):
+            set_period(period_for("yesterday", today))
+        elif word in ("last", "derniers") or (word.isdigit() and following[:1] in (["derniers"], ["dernier"])):
+            i += _parse_last_days(tokens, i, today, set_period)
+        elif word in ("by", "par"):
+            if i + 1 >= len(tokens) or tokens[i + 1].lower() not in _GROUP_WORDS:
+                raise KpiQueryError("kpi.error.bad_group", value=tokens[i + 1] if i + 1 < len(tokens) else "",
+                                    choices=", ".join(GROUPINGS))
+            if group_by is not None:
+                raise KpiQueryError("kpi.error.two_groups")
+            i += 1
+            group_by = _GROUP_WORDS[tokens[i].lower()]
+        elif _MONTH.match(word):
+            year, month = _MONTH.match(word).groups()
+            set_period(_month(int(year), int(month)))
+        elif _RANGE.match(word):
+            first, last = (_date(part) for part in _RANGE.match(word).groups())
+            if last < first:
+                raise KpiQueryError("kpi.error.range_backwards", start=first.isoformat(), end=last.isoformat())
+            set_period(Period("range", first, last + dt.timedelta(days=1)))
+        elif _DATE.match(word):
+            day = _date(word)
+            set_period(Period("range", day, day + dt.timedelta(days=1)))
+        elif ".." in word:
+            raise KpiQueryError("kpi.error.bad_range", value=token)
+        else:
+            raise KpiQueryError("kpi.error.unknown_word", value=token)
+        i += 1
+    return KpiQuery(scope or Scope("me"), period or period_for("week", today), group_by)
+
+
+def _parse_last_days(tokens: list[str], i: int, today: dt.date, set_period) -> int:
+    """`last 30 days` / `last 7 days` / `30 derniers jours`; returns how many extra tokens were used."""
+    words = [t.lower() for t in tokens[i:i + 3]]
+    if words[0] == "last" and len(words) == 3 and words[1].isdigit() and words[2] in ("days", "day"):
+        number = int(words[1])
+    elif words[0] == "last" and len(words) >= 2 and words[1] in ("week", "month"):
+        number = 7 if words[1] == "week" else 30
+        set_period(period_for("last_days", today, days=number))
+        return 1
+    elif len(words) == 3 and words[0].isdigit() and words[1] in ("derniers", "dernier") and words[2] in ("jours", "jour"):
+        number = int(words[0])
+    else:
+        raise KpiQueryError("kpi.error.bad_last", value=" ".join(tokens[i:i + 3]))
+    if number < 1:
+        raise KpiQueryError("kpi.error.bad_last", value=" ".join(tokens[i:i + 3]))
+    if number > MAX_PERIOD_DAYS:
+        raise KpiQueryError("kpi.error.too_long", days=MAX_PERIOD_DAYS)
+    set_period(period_for("last_days", today, days=number))
+    return 2
+
+
+def _starts_other_part(tokens: list[str], i: int) -> bool:
+    word = tokens[i].lower()
+    return (
+        word in _PERIOD_WORDS or word in ("by", "par", "last", "yesterday", "hier") or word in _SCOPE_WORDS
+        or bool(_MONTH.match(word) or _RANGE.match(word) or _DATE.match(word) or _MENTION.match(tokens[i]))
+        or (word.isdigit() and i + 1 < len(tokens) and tokens[i + 1].lower() in ("derniers", "dernier"))
+    )
