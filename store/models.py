@@ -264,6 +264,7 @@ class Interaction(Base):
         Index("ix_interactions_customer_created", "customer_id", "created_at"),
         Index("ix_interactions_employee_created", "employee_id", "created_at"),
         Index("ix_interactions_store_created", "store_id", "created_at"),
+        Index("ix_interactions_team_created", "team_id", "created_at"),
         UniqueConstraint("source", "source_ref"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

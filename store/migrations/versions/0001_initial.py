@@ -220,6 +220,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_interactions_customer_created', ['customer_id', 'created_at'], unique=False)
         batch_op.create_index('ix_interactions_employee_created', ['employee_id', 'created_at'], unique=False)
         batch_op.create_index('ix_interactions_store_created', ['store_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_interactions_team_created', ['team_id', 'created_at'], unique=False)
 
     op.create_table('link_constraints',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -389,6 +390,7 @@ def downgrade() -> None:
     op.drop_table('match_reviews')
     op.drop_table('link_constraints')
     with op.batch_alter_table('interactions', schema=None) as batch_op:
+        batch_op.drop_index('ix_interactions_team_created')
         batch_op.drop_index('ix_interactions_store_created')
         batch_op.drop_index('ix_interactions_employee_created')
         batch_op.drop_index('ix_interactions_customer_created')
