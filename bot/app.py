@@ -15,16 +15,21 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
+import secrets
 import threading
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.access import access_middleware
+from bot.access import access_middleware, deliver_notice, request_user_id
 from bot.config import ConfigError, Settings
+from bot.metrics import SLACK_ERRORS
+from bot.web import request_kind
+from handlers.i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +122,37 @@ def build_app(
 
     app.use(provide_dependencies)
     app.use(access_middleware)
+    app.error(on_listener_error)
     for module_name in FEATURES if features is None else features:
         importlib.import_module(module_name).register(app)
     return app
+
+
+def on_listener_error(error: Exception, body: dict, context, client, respond) -> BoltResponse | None:
+    """A listener crashed: log it without PII, count it, and tell the user with a reference to quote.
+
+    Exception messages can carry customer data (SQL parameters, names), so only the type and the
+    traceback's frames are logged, under a short reference the user also sees.
+    """
+    ref = secrets.token_hex(3)
+    SLACK_ERRORS.labels("listener").inc()
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("listener failed, ref %s: %s (%s request from %s)\n%s", ref, type(error).__name__,
+              request_kind(body), request_user_id(body), frames)
+    employee = context.get("employee")
+    settings = context.get("settings")
+    locale = employee.locale if employee else (settings.default_locale if settings else "en")
+    text = t("common.error_generic", locale, ref=ref)
+    if context.ack.response is None:
+        return deliver_notice(body, client, respond, text, locale)
+    try:
+        if body.get("response_url") or "command" in body:
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        elif request_user_id(body):
+            client.chat_postMessage(channel=request_user_id(body), text=text)
+    except Exception:
+        log.warning("could not tell the user about error ref %s", ref)
+    return None
 
 
 def wait_for_listeners(app: App, timeout: float = 10.0) -> bool:

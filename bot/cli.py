@@ -14,7 +14,9 @@ from bot.config import ConfigError, Settings
 
 COMMAND_MODULES = [
     "bot.commands.migrate",
+    "bot.commands.importing", "bot.commands.employees",
     "bot.serve_cmd",
+    "bot.console",
 ]
 
 
