@@ -1,0 +1,335 @@
+"""Finding a customer from whatever the associate types: an e-mail, a phone number in any format, a
+loyalty card, an order number, a customer id, or a name with typos ("Dupont Lyon" = name + city).
+
+Exact kinds go through indexed identifier lookups. Names go in two steps: the database proposes
+candidates through an index (pg_trgm on PostgreSQL; on SQLite the trigger-kept customer_name_keys
+table of revision 0002, whose one-letter-deletion keys meet any typo of one letter), then rapidfuzz
+ranks them here. Only active customers are returned: a hit on a merged record leads to its survivor.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from rapidfuzz import fuzz
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from store.models import Customer, CustomerIdentifier, Interaction, Order
+from store.normalize import fold, nickname_roots, normalise_email, normalise_phone
+
+MIN_SCORE = 70  # below this a name is a suggestion, not a match
+SUGGESTION_SCORE = 45
+CLEAR_MARGIN = 8  # how far ahead the best name must be to open its card directly
+TOKEN_CAP = 1000  # candidates fetched per query word before it counts as "common"
+POOL_CAP = 4000
+MAX_TOKENS = 5
+_MAX_MERGE_HOPS = 10
+
+_EMAILISH = re.compile(r"\S+@\S+")
+_PHONEISH = re.compile(r"\+?[\d\s().\-/]{6,}")
+_CUSTOMER_ID = re.compile(r"(?:#|id[:\s]*|client[:\s]*|customer[:\s]*)(\d{1,12})", re.IGNORECASE)
+_CODEISH = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_/]{2,63}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    customer_id: int
+    first_name: str | None
+    last_name: str | None
+    score: int
+    matched_on: str  # email, phone, loyalty, order, customer_id, name
+    city: str | None = None
+    birth_year: int | None = None
+    phone_last_digits: str | None = None  # enough to tell two people apart, nothing more
+    last_seen: dt.datetime | None = None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part) or f"#{self.customer_id}"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    kind: str  # empty, email, phone, identifier, name
+    candidates: tuple[Candidate, ...] = ()
+    exact: bool = False  # one clear match: open the card directly
+    suggestions: tuple[Candidate, ...] = field(default=())  # closest names when nothing matched
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchResult:
+    query = " ".join((query or "").split())[:200]
+    if not query:
+        return SearchResult(query, "empty")
+    if _EMAILISH.fullmatch(query):
+        return _email_lookup(session, query, limit)
+    id_match = _CUSTOMER_ID.fullmatch(query)
+    if id_match:
+        hits = _resolve(session, {int(id_match.group(1)): "customer_id"})
+        return _identifier_result(session, query, "identifier", hits, limit)
+    if _PHONEISH.fullmatch(query) or (" " not in query and _CODEISH.fullmatch(query) and any(c.isdigit() for c in query)):
+        return _identifier_lookup(session, query, limit)
+    return _name_lookup(session, query, limit)
+
+
+# --- exact kinds ------------------------------------------------------------------------------
+
+
+def _email_lookup(session: Session, query: str, limit: int) -> SearchResult:
+    try:
+        email = normalise_email(query)
+    except ValueError:
+        return SearchResult(query, "email")
+    owners = session.scalars(
+        select(CustomerIdentifier.customer_id).where(CustomerIdentifier.kind == "email",
+                                                     CustomerIdentifier.value == email)
+    ).all()
+    hits = _resolve(session, {owner: "email" for owner in owners})
+    return _identifier_result(session, query, "email", hits, limit)
+
+
+def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult:
+    """Digits and codes are ambiguous (a phone? a card? an order?): try every kind it could be."""
+    compact = "".join(query.split())
+    found: dict[int, str] = {}
+    digits = sum(c.isdigit() for c in compact)
+    kind = "identifier"
+    if digits >= 8:
+        try:
+            phone = normalise_phone(query)
+        except ValueError:
+            phone = None
+        if phone:
+            for owner in session.scalars(select(CustomerIdentifier.customer_id).where(
+                    CustomerIdentifier.kind == "phone", CustomerIdentifier.value == phone)):
+                found.setdefault(owner, "phone")
+            kind = "phone" if found else kind
+    loyalty = compact.upper()
+    for owner in session.scalars(select(CustomerIdentifier.customer_id).where(
+            CustomerIdentifier.kind == "loyalty", CustomerIdentifier.value == loyalty)):
+        found.setdefault(owner, "loyalty")
+    for owner in session.scalars(select(Order.customer_id).where(
+            Order.order_number.in_({compact, compact.upper()})).limit(limit)):
+        found.setdefault(owner, "order")
+    resolved = _resolve(session, found)
+    if not resolved and compact.isdigit() and len(compact) <= 12:
+        # A bare number that is nothing else may be our own customer id (read off an earlier card).
+        resolved = _resolve(session, {int(compact): "customer_id"})
+    return _identifier_result(session, query, kind, resolved, limit)
+
+
+def _resolve(session: Session, hits: dict[int, str]) -> dict[int, str]:
+    """Map each hit to the active customer it now belongs to (following merges); drop the rest."""
+    resolved: dict[int, str] = {}
+    pending = dict(hits)
+    for _ in range(_MAX_MERGE_HOPS):
+        if not pending:
+            break
+        rows = session.execute(
+            select(Customer.id, Customer.status, Customer.merged_into_id).where(Customer.id.in_(pending))
+        ).all()
+        next_pending: dict[int, str] = {}
+        for row in rows:
+            how = pending[row.id]
+            if row.status == "active":
+                resolved.setdefault(row.id, how)
+            elif row.status == "merged" and row.merged_into_id:
+                next_pending.setdefault(row.merged_into_id, how)
+        pending = next_pending
+    return resolved
+
+
+def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, str], limit: int) -> SearchResult:
+    if not hits:
+        return SearchResult(query, kind)
+    rows = session.execute(_candidate_columns().where(Customer.id.in_(list(hits)[:limit]))).all()
+    rows.sort(key=lambda row: list(hits).index(row.id))
+    candidates = _with_facts(session, [_candidate(row, 100, hits[row.id]) for row in rows])
+    return SearchResult(query, kind, tuple(candidates), exact=len(candidates) == 1)
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
+    tokens = list(dict.fromkeys(fold(query).split()))[:MAX_TOKENS]
+    if not tokens:
+        return SearchResult(query, "name")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    ids = _postgres_candidate_ids(session, tokens) if postgres else _sqlite_candidate_ids(session, tokens)
+    scored = _scored(session, tokens, ids)
+    matches = [(score, row) for score, row in scored if score >= MIN_SCORE][:limit]
+    if not matches:
+        # Nothing within one typo: look wider (same first letters) for names to suggest.
+        wider = _postgres_candidate_ids(session, tokens, threshold=0.3) if postgres else _sqlite_prefix_ids(session, tokens)
+        scored = _scored(session, tokens, set(ids) | set(wider))
+        close = [(score, row) for score, row in scored if score >= SUGGESTION_SCORE][:3]
+        suggestions = _with_facts(session, [_candidate(row, score, "name") for score, row in close])
+        return SearchResult(query, "name", suggestions=tuple(suggestions))
+    candidates = _with_facts(session, [_candidate(row, score, "name") for score, row in matches])
+    clear = candidates[0].score >= 88 and (len(candidates) == 1 or candidates[0].score - candidates[1].score >= CLEAR_MARGIN)
+    return SearchResult(query, "name", tuple(candidates), exact=clear)
+
+
+def _scored(session: Session, tokens: list[str], ids) -> list:
+    ids = list(ids)
+    if not ids:
+        return []
+    rows = session.execute(_candidate_columns().where(Customer.id.in_(ids), Customer.status == "active")).all()
+    return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
+
+
+def _sqlite_prefix_ids(session: Session, tokens: list[str]) -> list[int]:
+    ids: set[int] = set()
+    for token in tokens:
+        if len(token) >= 3:
+            prefix = token[:4]
+            ids.update(session.execute(
+                text(f"SELECT customer_id FROM customer_name_keys WHERE key >= :lo AND key < :hi LIMIT {TOKEN_CAP}"),
+                {"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)},
+            ).scalars())
+    return list(ids)
+
+
+def _postgres_candidate_ids(session: Session, tokens: list[str], *, threshold: float = 0.45) -> list[int]:
+    # Whole query, plus the query without each word (that word may be the city: "dupont lyon").
+    variants = [" ".join(tokens)]
+    if len(tokens) > 1:
+        variants += [" ".join(t for t in tokens if t != dropped) for dropped in tokens]
+    params = {f"v{i}": v for i, v in enumerate(variants)}
+    matches = " OR ".join(f":v{i} <% search_name" for i in range(len(variants)))
+    best = "greatest(" + ", ".join(f"word_similarity(:v{i}, search_name)" for i in range(len(variants))) + ")"
+    # A typo costs up to three of a short word's trigrams: the default 0.6 would miss "dupotn".
+    session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true)"),
+                    {"threshold": str(threshold)})
+    rows = session.execute(
+        text(f"SELECT id FROM customers WHERE status = 'active' AND ({matches}) ORDER BY {best} DESC LIMIT :cap"),
+        {**params, "cap": 400},
+    ).scalars().all()
+    return list(rows)
+
+
+def _keys_of(token: str) -> list[str]:
+    if len(token) < 4:
+        return [token]
+    return list({token, *(token[:i] + token[i + 1:] for i in range(len(token)))})
+
+
+def _token_rows_sql(token: str, index: int) -> tuple[str, dict[str, object]]:
+    keys = _keys_of(token)
+    params: dict[str, object] = {f"k{index}_{i}": key for i, key in enumerate(keys)}
+    in_list = ", ".join(f":k{index}_{i}" for i in range(len(keys)))
+    sql = f"SELECT customer_id FROM customer_name_keys WHERE key IN ({in_list})"
+    if len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
+        params[f"lo{index}"], params[f"hi{index}"] = token, token[:-1] + chr(ord(token[-1]) + 1)
+        sql += f" UNION SELECT customer_id FROM customer_name_keys WHERE key >= :lo{index} AND key < :hi{index}"
+    return sql, params
+
+
+def _sqlite_candidate_ids(session: Session, tokens: list[str]) -> list[int]:
+    """Words with few candidates are taken whole; if every word is common, their intersection."""
+    per_token: list[tuple[str, set[int]]] = []
+    for index, token in enumerate(tokens):
+        sql, params = _token_rows_sql(token, index)
+        ids = set(session.execute(text(f"SELECT customer_id FROM ({sql}) LIMIT {TOKEN_CAP + 1}"), params).scalars())
+        per_token.append((token, ids))
+    rare = [ids for _, ids in per_token if len(ids) <= TOKEN_CAP]
+    if rare:
+        pool: set[int] = set().union(*rare)
+        return list(pool)[:POOL_CAP]
+    # Every word is common ("jean martin"): customers holding a key of each, longest word outermost.
+    ordered = sorted(range(len(tokens)), key=lambda i: -len(tokens[i]))
+    outer_sql, params = _token_rows_sql(tokens[ordered[0]], ordered[0])
+    conditions = []
+    for i in ordered[1:]:
+        keys = _keys_of(tokens[i])
+        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
+        in_list = ", ".join(f":e{i}_{j}" for j in range(len(keys)))
+        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k WHERE k.key IN ({in_list}) "
+                          f"AND k.customer_id = outer_ids.customer_id)")
+    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {POOL_CAP}"
+    both = list(session.execute(text(sql), params).scalars())
+    return both or list(set().union(*(ids for _, ids in per_token)))[:POOL_CAP]
+
+
+def _token_similarity(query_token: str, name_token: str) -> float:
+    if query_token == name_token:
+        return 100.0
+    if len(query_token) >= 3 and name_token.startswith(query_token):
+        return 92.0
+    if name_token in nickname_roots(query_token):
+        return 92.0
+    return fuzz.ratio(query_token, name_token)
+
+
+def _name_score(tokens: list[str], first: list[str], last: list[str]) -> float:
+    name_tokens = first + last
+    if not name_tokens:
+        return 0.0
+    typed = " ".join(tokens)
+    first_last, last_first = " ".join(name_tokens), " ".join(last + first)
+    whole = max(fuzz.ratio(typed, first_last), fuzz.ratio(typed, last_first), fuzz.token_sort_ratio(typed, first_last))
+    aligned = sum(max(_token_similarity(t, n) for n in name_tokens) for t in tokens) / len(tokens)
+    if len(tokens) < len(name_tokens):  # "dupont" for Jean Dupont: a match, a bit less sure than both names
+        aligned *= 0.9 + 0.1 * len(tokens) / len(name_tokens)
+    return max(whole, aligned)
+
+
+def _score(tokens: list[str], row) -> int:
+    first, last = fold(row.first_name).split(), fold(row.last_name).split()
+    if not first and not last:
+        first = (row.search_name or "").split()
+    best = _name_score(tokens, first, last)
+    city = fold(row.city).split()
+    if city and len(tokens) > len(city):
+        # "dupont lyon": the words naming the customer's city are not part of the name.
+        rest = [t for t in tokens if not any(fuzz.ratio(t, c) >= 85 for c in city)]
+        if rest and len(rest) <= len(tokens) - len(city):
+            best = max(best, _name_score(rest, first, last) + 4)
+    return round(best)
+
+
+# --- rows to candidates -----------------------------------------------------------------------
+
+
+def _candidate_columns():
+    return select(Customer.id, Customer.first_name, Customer.last_name, Customer.search_name,
+                  Customer.city, Customer.birth_date, Customer.phone)
+
+
+def _candidate(row, score: float, matched_on: str) -> Candidate:
+    return Candidate(
+        customer_id=row.id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        score=min(100, round(score)),
+        matched_on=matched_on,
+        city=row.city,
+        birth_year=row.birth_date.year if row.birth_date else None,
+        phone_last_digits=row.phone[-2:] if row.phone and len(row.phone) >= 4 else None,
+    )
+
+
+def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candidate]:
+    """Add when each was last seen (latest interaction or order): two namesakes rarely share it."""
+    candidates = list(candidates)
+    if not candidates:
+        return candidates
+    ids = [c.customer_id for c in candidates]
+    seen: dict[int, dt.datetime] = {}
+    for statement in (
+        select(Interaction.customer_id, func.max(Interaction.created_at)).where(Interaction.customer_id.in_(ids))
+        .group_by(Interaction.customer_id),
+        select(Order.customer_id, func.max(Order.ordered_at)).where(Order.customer_id.in_(ids)).group_by(Order.customer_id),
+    ):
+        for customer_id, at in session.execute(statement):
+            if at is not None and (customer_id not in seen or at > seen[customer_id]):
+                seen[customer_id] = at
+    return [replace(c, last_seen=seen.get(c.customer_id)) for c in candidates]

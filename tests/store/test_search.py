@@ -1,0 +1,152 @@
+"""Finding a customer from what an associate types: identifiers, names with typos, city, merges."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from store.models import Customer, CustomerIdentifier, Order
+from store.normalize import fold
+from store.search import find_customers
+
+
+def add_customer(session, first, last, *, city=None, email=None, phone=None, loyalty=None, status="active",
+                 merged_into_id=None, birth=None):
+    customer = Customer(first_name=first, last_name=last, search_name=fold(f"{first} {last}"), city=city,
+                        email=email, phone=phone, loyalty_id=loyalty, status=status, merged_into_id=merged_into_id,
+                        birth_date=birth)
+    session.add(customer)
+    session.flush()
+    for kind, value in (("email", email), ("phone", phone), ("loyalty", loyalty)):
+        if value:
+            session.add(CustomerIdentifier(customer_id=customer.id, kind=kind, value=value))
+    return customer.id
+
+
+@pytest.fixture
+def people(session_factory):
+    with session_factory.begin() as session:
+        ids = {
+            "jean": add_customer(session, "Jean", "Dupont", city="Lyon", email="jean.dupont@example.com",
+                                 phone="+33612345678", loyalty="MV000123456", birth=dt.date(1980, 5, 1)),
+            "marie": add_customer(session, "Marie", "Dupont", city="Paris", phone="+33698765432"),
+            "helene": add_customer(session, "Hélène", "Lefèvre", city="Bordeaux", email="helene@example.fr"),
+            "francois": add_customer(session, "François", "Crémieux", city="Lille"),
+            "jp": add_customer(session, "Jean-Pierre", "Martin-Lavigne", city="Nantes"),
+            "paul": add_customer(session, "Paul", "Durand", city="Paris"),
+        }
+        survivor = add_customer(session, "Sophie", "Roussel", city="Lille")
+        ids["sophie"] = survivor
+        ids["sophie_old"] = add_customer(session, "Sophie", "Rousel", email="sophie.old@example.com",
+                                         status="merged", merged_into_id=survivor)
+        ids["erased"] = add_customer(session, "Gone", "Person", email="gone@example.com", status="erased")
+        session.add(Order(source="web", order_number="W-10042", customer_id=ids["paul"],
+                          ordered_at=dt.datetime(2026, 1, 5, 10), channel="web", total_amount=Decimal("59.90")))
+    return ids
+
+
+def search(session_factory, text, **kwargs):
+    with session_factory() as session:
+        return find_customers(session, text, **kwargs)
+
+
+@pytest.mark.parametrize("typed", ["jean.dupont@example.com", "  Jean.Dupont@EXAMPLE.com "])
+def test_email_finds_the_customer_exactly(session_factory, people, typed):
+    result = search(session_factory, typed)
+    assert result.kind == "email" and result.exact
+    assert [c.customer_id for c in result.candidates] == [people["jean"]]
+
+
+@pytest.mark.parametrize("typed", ["06 12 34 56 78", "+33 6 12 34 56 78", "0612345678", "06.12.34.56.78",
+                                   "0033612345678"])
+def test_phone_in_any_format(session_factory, people, typed):
+    result = search(session_factory, typed)
+    assert result.exact and result.best.customer_id == people["jean"]
+    assert result.best.matched_on == "phone"
+
+
+def test_loyalty_card_order_number_and_customer_id(session_factory, people):
+    assert search(session_factory, "mv000123456").best.customer_id == people["jean"]
+    order = search(session_factory, "W-10042")
+    assert order.exact and order.best.customer_id == people["paul"] and order.best.matched_on == "order"
+    by_id = search(session_factory, f"#{people['helene']}")
+    assert by_id.exact and by_id.best.customer_id == people["helene"]
+
+
+def test_identifier_of_a_merged_record_leads_to_the_survivor(session_factory, people):
+    result = search(session_factory, "sophie.old@example.com")
+    assert [c.customer_id for c in result.candidates] == [people["sophie"]]
+
+
+def test_erased_customers_are_never_found(session_factory, people):
+    assert search(session_factory, "gone@example.com").candidates == ()
+    assert search(session_factory, "Gone Person").candidates == ()
+
+
+def test_unknown_email_finds_nothing(session_factory, people):
+    result = search(session_factory, "nobody@example.com")
+    assert result.kind == "email" and result.candidates == () and not result.exact
+
+
+@pytest.mark.parametrize("typed", ["Helene Lefevre", "hélène lefèvre", "Lefèvre Hélène", "Helene Lefevfre",
+                                   "Hleene Lefèvre", "Hélène Lefèbre", "HELENE LEFEVRE"])
+def test_names_with_typos_accents_and_swaps_open_the_one_customer(session_factory, people, typed):
+    result = search(session_factory, typed)
+    assert result.kind == "name"
+    assert result.exact, result
+    assert result.best.customer_id == people["helene"]
+
+
+def test_compound_names(session_factory, people):
+    result = search(session_factory, "jean pierre martin lavigne")
+    assert result.exact and result.best.customer_id == people["jp"]
+    assert search(session_factory, "Martin-Lavigne").best.customer_id == people["jp"]
+
+
+def test_a_surname_shared_by_two_lists_both_without_opening_either(session_factory, people):
+    result = search(session_factory, "dupont")
+    assert not result.exact
+    assert {c.customer_id for c in result.candidates} == {people["jean"], people["marie"]}
+    jean = next(c for c in result.candidates if c.customer_id == people["jean"])
+    # What tells them apart: city, birth year, the last digits of the phone.
+    assert (jean.city, jean.birth_year, jean.phone_last_digits) == ("Lyon", 1980, "78")
+
+
+def test_name_and_city_picks_the_one_in_that_city(session_factory, people):
+    result = search(session_factory, "Dupont Lyon")
+    assert result.exact and result.best.customer_id == people["jean"]
+    assert search(session_factory, "dupont paris").best.customer_id == people["marie"]
+
+
+def test_the_first_letters_of_a_name_find_it(session_factory, people):
+    result = search(session_factory, "crém")
+    assert result.best.customer_id == people["francois"]
+
+
+def test_no_match_offers_the_closest_names(session_factory, people):
+    result = search(session_factory, "Xavier Durandal")
+    assert result.candidates == ()
+    assert people["paul"] in [c.customer_id for c in result.suggestions]
+    assert search(session_factory, "Qwxz Vbnm").candidates == ()
+
+
+def test_empty_query_asks_for_usage(session_factory, people):
+    assert search(session_factory, "   ").kind == "empty"
+
+
+def test_limit_is_respected(session_factory):
+    with session_factory.begin() as session:
+        for n in range(12):
+            add_customer(session, f"Anne{'x' * (n % 3)}", "Bernard", city=f"Ville {n}")
+    result = search(session_factory, "bernard", limit=5)
+    assert len(result.candidates) == 5 and not result.exact
+
+
+def test_renamed_customer_is_found_under_the_new_name(session_factory, people):
+    with session_factory.begin() as session:
+        customer = session.get(Customer, people["paul"])
+        customer.last_name, customer.search_name = "Durant-Lemoine", "paul durant lemoine"
+    assert search(session_factory, "Paul Lemoine").best.customer_id == people["paul"]
+    assert search(session_factory, "Paul Durand").best is None or \
+        search(session_factory, "Paul Durand").best.customer_id == people["paul"]
