@@ -1,0 +1,248 @@
+"""`frontline import` (source files into the customer store) and `frontline links` (which customer each
+source record belongs to). File formats: README.md, "Import formats"."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from store.db import SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
+from store.importing import (
+    IMPORT_KINDS,
+    ImportFileError,
+    ImportReport,
+    batched,
+    check_source_name,
+    detect_format,
+    import_consents,
+    import_interactions,
+    import_orders,
+    import_people,
+    import_preferences,
+    import_web_signals,
+    order_key,
+    read_rows,
+)
+from store.importing.readers import FORMATS, ByteCounter
+from store.models import SourceRecord
+
+_CHILD_IMPORTERS = {
+    "orders": import_orders,
+    "signals": import_web_signals,
+    "preferences": import_preferences,
+    "consents": import_consents,
+    "interactions": import_interactions,
+}
+
+
+def add_commands(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="import people, orders, web signals, preferences, consents or interactions from a file",
+        description="Import a CSV or JSON Lines file (format from the extension .csv/.jsonl/.ndjson, or --format). "
+        "Bad rows are reported on stderr with their line number; the good rows are imported. Re-importing "
+        "the same file changes nothing. After people, identity resolution links every record to a customer. "
+        "Exit status 1 when some rows were rejected.",
+    )
+    parser.add_argument("path", help="the file to import")
+    parser.add_argument("--kind", choices=IMPORT_KINDS, default="people", help="what the file holds (default people)")
+    parser.add_argument(
+        "--source",
+        help="source system of the person records, e.g. webshop, pos, crm (required for people; for other "
+        "kinds, used for rows without a source column)",
+    )
+    parser.add_argument("--format", choices=FORMATS, help="file format when the extension does not tell")
+    parser.add_argument("--batch-size", type=int, default=5000, help="rows per transaction (default 5000)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on stderr (default: only when stderr is a terminal)",
+    )
+    parser.add_argument(
+        "--no-link",
+        action="store_true",
+        help="people only: skip identity resolution (orders and other files cannot attach until it runs)",
+    )
+    parser.set_defaults(run=run_import)
+
+    links = subparsers.add_parser(
+        "links",
+        help="write source,source_id,customer_id as CSV, one row per source record",
+        description="Write which customer each imported source record is linked to, as CSV "
+        "(source,source_id,customer_id; customer_id empty when not linked yet).",
+    )
+    links.add_argument("--output", "-o", help="write to this file instead of stdout")
+    links.add_argument("--source", help="only the records of this source system")
+    links.set_defaults(run=run_links)
+
+
+def open_database(settings):
+    from bot.cli import CommandError
+
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema_current(engine)
+    except SchemaOutdated as error:
+        engine.dispose()
+        raise CommandError(str(error)) from None
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise CommandError(f"cannot reach the database ({error.__class__.__name__})") from None
+    return engine, make_session_factory(engine)
+
+
+class ProgressBar:
+    """One line on stderr, redrawn at most ten times a second: bytes read, rows, rows per second."""
+
+    WIDTH = 28
+
+    def __init__(self, stream, counter: ByteCounter, label: str, enabled: bool) -> None:
+        self.stream, self.counter, self.label, self.enabled = stream, counter, label, enabled
+        self.rows = 0
+        self.started = self.drawn_at = time.monotonic()
+
+    def advance(self, rows: int) -> None:
+        self.rows += rows
+        if self.enabled and time.monotonic() - self.drawn_at >= 0.1:
+            self._draw()
+
+    def _draw(self) -> None:
+        self.drawn_at = now = time.monotonic()
+        share = min(1.0, self.counter.done / self.counter.total) if self.counter.total else 1.0
+        rate = self.rows / max(now - self.started, 1e-9)
+        filled = int(share * self.WIDTH)
+        self.stream.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {share:4.0%} "
+            f"{self.rows:,} rows {rate:,.0f} rows/s "
+        )
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self._draw()
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_import(args, settings) -> int:
+    from bot.cli import CommandError
+
+    path = Path(args.path)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    if args.batch_size < 1:
+        raise CommandError("--batch-size must be at least 1")
+    try:
+        file_format = detect_format(path, args.format)
+    except ImportFileError as error:
+        raise CommandError(str(error)) from None
+    try:
+        source = check_source_name(args.source) if args.source else None
+    except ValueError as error:
+        raise CommandError(f"--source: {error}") from None
+    if args.kind == "people" and source is None:
+        raise CommandError("--source is required for people (the system the file comes from, e.g. webshop)")
+    if args.kind == "people":
+        importer = partial(import_people, source=source, batch_size=args.batch_size)
+    else:
+        importer = partial(_CHILD_IMPORTERS[args.kind], default_source=source, batch_size=args.batch_size)
+
+    counter = ByteCounter(0)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    bar = ProgressBar(sys.stderr, counter, f"{args.kind}", show)
+    report = ImportReport(kind=args.kind)
+    engine, session_factory = open_database(settings)
+    try:
+        rows = read_rows(path, fmt=file_format, counter=counter)
+        for batch in batched(rows, args.batch_size, key=order_key if args.kind == "orders" else None):
+            try:
+                with session_factory.begin() as session:
+                    batch_report = importer(session, rows=batch)
+            except SQLAlchemyError as error:
+                # The batch was rolled back as a whole; the message never carries row values (PII).
+                raise CommandError(
+                    f"lines {batch[0][0]}-{batch[-1][0]} could not be written ({error.__class__.__name__}); "
+                    f"{report.created + report.updated} earlier rows were imported, this batch and the "
+                    "rest were not (re-importing the file is safe)"
+                ) from None
+            _print_problems(path.name, batch_report, bar)
+            report.absorb(batch_report)
+            bar.advance(len(batch))
+        bar.finish()
+        print(report.summary())
+        if args.kind == "people" and not args.no_link:
+            _relink(session_factory, settings)
+    except ImportFileError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        engine.dispose()
+    return 0 if report.ok else 1
+
+
+def _print_problems(file_name: str, report: ImportReport, bar: ProgressBar) -> None:
+    if not report.problems:
+        return
+    if bar.enabled:
+        sys.stderr.write("\r\x1b[K")
+    for problem in sorted(report.problems, key=lambda problem: problem.line):
+        print(f"{file_name}:{problem.line}: {problem.reason}", file=sys.stderr)
+    hidden = report.rejected - len(report.problems)
+    if hidden > 0:
+        print(f"{file_name}: ... and {hidden} more bad rows in this batch", file=sys.stderr)
+
+
+def _relink(session_factory, settings) -> None:
+    try:
+        from store.resolution import relink
+    except ImportError:
+        print("identity resolution is not available in this version: records are not linked yet", file=sys.stderr)
+        return
+    from store.identity import Thresholds
+
+    thresholds = None
+    if settings.match_merge_threshold is not None or settings.match_review_threshold is not None:
+        defaults = Thresholds()
+        thresholds = Thresholds(
+            merge=settings.match_merge_threshold if settings.match_merge_threshold is not None else defaults.merge,
+            review=settings.match_review_threshold if settings.match_review_threshold is not None else defaults.review,
+        )
+    started = time.monotonic()
+    with session_factory.begin() as session:
+        result = relink(session, thresholds=thresholds, actor="import")
+    if hasattr(result, "summary"):
+        summary = result.summary()
+    elif dataclasses.is_dataclass(result):
+        counts = {name: value for name, value in dataclasses.asdict(result).items() if isinstance(value, int | float)}
+        summary = ", ".join(f"{value} {name.replace('_', ' ')}" for name, value in counts.items() if name != "seconds")
+    else:
+        summary = str(result)
+    print(f"identity resolution ({time.monotonic() - started:.1f}s): {summary}")
+
+
+def run_links(args, settings) -> int:
+    engine, session_factory = open_database(settings)
+    statement = select(SourceRecord.source, SourceRecord.source_id, SourceRecord.customer_id).order_by(
+        SourceRecord.source, SourceRecord.source_id
+    )
+    if args.source:
+        statement = statement.where(SourceRecord.source == args.source)
+    try:
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(open(args.output, "w", newline="", encoding="utf-8")) if args.output else sys.stdout
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(("source", "source_id", "customer_id"))
+            with session_factory() as session:
+                for source, source_id, customer_id in session.execute(statement.execution_options(yield_per=10_000)):
+                    writer.writerow((source, source_id, "" if customer_id is None else customer_id))
+    finally:
+        engine.dispose()
+    return 0

@@ -1,0 +1,169 @@
+"""Importing past interactions (from a CRM or call-center tool), with their follow-up when they have one.
+
+An interaction is identified by its source + external_id (stored as Interaction.source_ref); its
+follow-up shares that key in FollowUp. The employee must already exist (`frontline employees import`):
+KPIs and digests are per employee, so history cannot be attached to nobody.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from store.importing.children import person_key, rows_of, run_batches
+from store.importing.fields import RowRejected, choice, date_value, datetime_value, required_text, text
+from store.importing.readers import Row
+from store.importing.report import ImportReport
+from store.models import (
+    FOLLOW_UP_STATUSES,
+    INTERACTION_CHANNELS,
+    INTERACTION_OUTCOMES,
+    INTERACTION_TYPES,
+    Employee,
+    FollowUp,
+    Interaction,
+)
+
+NOTE_MAX = 4000
+_INTERACTION_COLUMNS = ("id", "source", "source_ref", "customer_id", "employee_id", "store_id", "team_id",
+                        "channel", "type", "outcome", "note", "created_at")
+_FOLLOW_UP_COLUMNS = ("id", "source", "source_ref", "interaction_id", "customer_id", "assignee_id",
+                      "created_by_id", "due_date", "note", "status", "created_at")
+
+
+def _parse(row: Row, default_source: str | None):
+    key = person_key(row, default_source)
+    values: dict[str, Any] = {
+        "source": key[0],
+        "source_ref": required_text(row, "external_id", 128),
+        "employee": required_text(row, "employee_slack_id", 32),
+        "channel": choice(row, "channel", INTERACTION_CHANNELS),
+        "type": choice(row, "type", INTERACTION_TYPES),
+        "outcome": choice(row, "outcome", INTERACTION_OUTCOMES),
+        "note": text(row, "note", NOTE_MAX),
+        "created_at": datetime_value(row, "created_at", required=True),
+        "follow_up": None,
+    }
+    due = date_value(row, "follow_up_due")
+    if due is not None:
+        values["follow_up"] = {
+            "due_date": due,
+            "assignee": text(row, "follow_up_assignee", 32) or values["employee"],
+            "status": choice(row, "follow_up_status", FOLLOW_UP_STATUSES, default="open"),
+            "note": text(row, "follow_up_note", NOTE_MAX),
+        }
+    elif text(row, "follow_up_assignee", 32) or text(row, "follow_up_status", 16):
+        raise RowRejected("follow_up_due is needed when follow_up_assignee or follow_up_status is set")
+    return key, values
+
+
+def _write(session: Session, ready, report: ImportReport) -> None:
+    slack_ids = {values["employee"] for _, _, values in ready}
+    slack_ids |= {values["follow_up"]["assignee"] for _, _, values in ready if values["follow_up"]}
+    employees = {
+        e.slack_user_id: e
+        for e in rows_of(session, Employee, ("id", "slack_user_id", "store_id", "team_id"),
+                         Employee.slack_user_id.in_(slack_ids))
+    }
+    wanted: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    for line, person, values in ready:
+        try:
+            employee = _employee(employees, values["employee"])
+            follow_up = values["follow_up"]
+            assignee = _employee(employees, follow_up["assignee"]) if follow_up else None
+        except RowRejected as problem:
+            report.reject(line, str(problem))
+            continue
+        key = (values["source"], values["source_ref"])
+        if key in wanted:
+            report.superseded += 1
+        interaction = {
+            "source": key[0], "source_ref": key[1], "customer_id": person.customer_id,
+            "employee_id": employee.id, "store_id": employee.store_id, "team_id": employee.team_id,
+            "channel": values["channel"], "type": values["type"], "outcome": values["outcome"],
+            "note": values["note"], "created_at": values["created_at"],
+        }
+        task = None
+        if follow_up:
+            task = {
+                "source": key[0], "source_ref": key[1], "customer_id": person.customer_id,
+                "assignee_id": assignee.id, "created_by_id": employee.id, "due_date": follow_up["due_date"],
+                "note": follow_up["note"], "status": follow_up["status"], "created_at": values["created_at"],
+            }
+        wanted[key] = (interaction, task)
+    if wanted:
+        _store(session, wanted, report)
+
+
+def _employee(employees: dict, slack_id: str):
+    if slack_id not in employees:
+        raise RowRejected(f"unknown employee {slack_id} (import employees first)")
+    return employees[slack_id]
+
+
+def _existing(session: Session, model, columns, keys: Iterable[tuple[str, str]]) -> dict:
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for source, ref in keys:
+        by_source[source].add(ref)
+    found = {}
+    for source, refs in by_source.items():
+        for row in rows_of(session, model, columns, model.source == source, model.source_ref.in_(refs)):
+            found[(row.source, row.source_ref)] = row
+    return found
+
+
+def _store(session: Session, wanted, report: ImportReport) -> None:
+    interactions = _existing(session, Interaction, _INTERACTION_COLUMNS, wanted)
+    follow_ups = _existing(session, FollowUp, _FOLLOW_UP_COLUMNS, wanted)
+    new_interactions, changed_interactions, new_tasks, changed_tasks = [], [], [], []
+    for key, (interaction, task) in wanted.items():
+        current = interactions.get(key)
+        changed = False
+        if current is None:
+            new_interactions.append(interaction)
+        elif any(getattr(current, name) != value for name, value in interaction.items()):
+            changed_interactions.append({**interaction, "id": current.id})
+            changed = True
+        if task is not None:
+            current_task = follow_ups.get(key)
+            if current_task is None:
+                new_tasks.append(task)
+                changed = changed or current is not None
+            elif any(getattr(current_task, name) != value for name, value in task.items()):
+                changed_tasks.append({**task, "id": current_task.id, "interaction_id": current_task.interaction_id})
+                changed = True
+        if current is not None:
+            if changed:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+    ids = {key: row.id for key, row in interactions.items()}
+    if new_interactions:
+        created = session.execute(
+            insert(Interaction).returning(Interaction.id, Interaction.source, Interaction.source_ref,
+                                          sort_by_parameter_order=True),
+            new_interactions,
+        )
+        for interaction_id, source, ref in created:
+            ids[(source, ref)] = interaction_id
+        report.created += len(new_interactions)
+    if changed_interactions:
+        session.execute(update(Interaction), changed_interactions)
+    if new_tasks:
+        session.execute(
+            insert(FollowUp),
+            [{**task, "interaction_id": ids[(task["source"], task["source_ref"])]} for task in new_tasks],
+        )
+    if changed_tasks:
+        session.execute(update(FollowUp), changed_tasks)
+
+
+def import_interactions(
+    session: Session, *, rows: Iterable[tuple[int, Row]], batch_size: int = 5000, default_source: str | None = None
+) -> ImportReport:
+    """Past interactions and their follow-ups; key: source + external_id."""
+    return run_batches(session, rows, kind="interactions", parse=_parse, write=_write,
+                       default_source=default_source, batch_size=batch_size)
