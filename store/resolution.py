@@ -1,0 +1,261 @@
+"""Relink: turn source records into customers with stable ids (README, "Identity resolution").
+
+1. Stream the identity columns of every source record (not ORM objects) into the linker, with
+   people's decisions (LinkConstraint) and the existing customers as must_link groups: a customer is
+   never split by relink, only by an unmerge, so ids, interactions and history stay put.
+2. Reconcile the clusters: a cluster inside one customer keeps it; records without a customer join
+   the customer most of their cluster has, or a new one; a cluster spanning several customers is an
+   automatic merge into the one holding most records (ties: the oldest id).
+3. Uncertain pairs become pending MatchReview rows (a pair already reviewed is never asked again).
+4. Golden records are rebuilt only for customers whose records moved or changed since their last
+   build (a source record updated after its customer's updated_at).
+"""
+from __future__ import annotations
+
+import time
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from store.identity import DEFAULT_THRESHOLDS, IdentityRecord, Thresholds, cluster_scored, score_candidates
+from store.merging import merge_customers
+from store.models import Customer, LinkConstraint, MatchReview, SourceRecord, utcnow
+from store.survivorship import rebuild_golden
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+STREAM_CHUNK = 20_000
+WRITE_CHUNK = 5_000
+
+_IDENTITY_COLUMNS = (SourceRecord.id, SourceRecord.customer_id, SourceRecord.first_name, SourceRecord.last_name,
+                     SourceRecord.email, SourceRecord.phone, SourceRecord.birth_date, SourceRecord.street,
+                     SourceRecord.postcode, SourceRecord.city, SourceRecord.country, SourceRecord.loyalty_id)
+
+
+@dataclass
+class RelinkReport:
+    records: int = 0
+    clusters: int = 0
+    customers_created: int = 0
+    customers_merged: int = 0  # customers absorbed by automatic merges
+    merge_event_ids: list[int] = field(default_factory=list)
+    records_assigned: int = 0  # records that got a customer (new records)
+    reviews_queued: int = 0
+    reviews_superseded: int = 0  # pending reviews whose two records now share a customer
+    customers_rebuilt: int = 0  # existing customers whose golden record was rebuilt
+    customers_unchanged: int = 0
+    seconds: float = 0.0
+
+
+def thresholds_from_settings(settings) -> Thresholds:
+    """Engine defaults overridden by FRONTLINE_MATCH_MERGE / FRONTLINE_MATCH_REVIEW."""
+    merge = settings.match_merge_threshold
+    review = settings.match_review_threshold
+    thresholds = replace(DEFAULT_THRESHOLDS,
+                         **({"merge": merge} if merge is not None else {}),
+                         **({"review": review} if review is not None else {}))
+    if not 0 < thresholds.review <= thresholds.merge <= 1:
+        raise ValueError("match thresholds need 0 < FRONTLINE_MATCH_REVIEW <= FRONTLINE_MATCH_MERGE <= 1")
+    return thresholds
+
+
+class _Membership:
+    """Record id -> customer id (0: none) in two parallel arrays sorted by record id: 16 bytes a record."""
+
+    def __init__(self) -> None:
+        self.record_ids = array("q")
+        self.customer_ids = array("q")
+
+    def add(self, record_id: int, customer_id: int | None) -> None:
+        self.record_ids.append(record_id)
+        self.customer_ids.append(customer_id or 0)
+
+    def customer_of(self, record_id: int) -> int:
+        return self.customer_ids[bisect_left(self.record_ids, record_id)]
+
+    def star_pairs(self) -> Iterator[tuple[int, int]]:
+        """Each customer's records tied to its first record: keeps existing customers whole."""
+        anchor: dict[int, int] = {}
+        for record_id, customer_id in zip(self.record_ids, self.customer_ids):
+            if customer_id:
+                first = anchor.setdefault(customer_id, record_id)
+                if first != record_id:
+                    yield first, record_id
+
+
+class _PairSource:
+    """A re-iterable collection of pairs, generated on demand instead of held in memory."""
+
+    def __init__(self, fixed: list[tuple[int, int]], membership: _Membership) -> None:
+        self.fixed, self.membership = fixed, membership
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        yield from self.fixed
+        yield from self.membership.star_pairs()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, pair: object) -> bool:
+        return any(p == pair for p in self)
+
+
+def _stream_records(session: Session, membership: _Membership) -> Iterator[IdentityRecord]:
+    # Records of merged or erased customers are history, not identities to link.
+    statement = (select(*_IDENTITY_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
+                 .where(or_(SourceRecord.customer_id.is_(None), Customer.status == "active"))
+                 .order_by(SourceRecord.id).execution_options(yield_per=STREAM_CHUNK))
+    for row in session.execute(statement):
+        membership.add(row.id, row.customer_id)
+        yield IdentityRecord(row.id, row.first_name, row.last_name, row.email, row.phone, row.birth_date,
+                             row.street, row.postcode, row.city, row.country, row.loyalty_id)
+
+
+def _constraints(session: Session, kind: str) -> list[tuple[int, int]]:
+    return [tuple(row) for row in session.execute(  # type: ignore[misc]
+        select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind))]
+
+
+def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str = "import",
+           progress: Progress | None = None, via: str = "import") -> RelinkReport:
+    started = time.monotonic()
+    thresholds = thresholds or DEFAULT_THRESHOLDS
+    report = RelinkReport()
+    tell = progress or (lambda stage, done, total: None)
+    session.flush()
+
+    membership = _Membership()
+    scored = score_candidates(_stream_records(session, membership), thresholds=thresholds)
+    report.records = len(membership.record_ids)
+    tell("link", report.records, report.records)
+    cannot_link = _constraints(session, "cannot_link")
+    result = cluster_scored(scored, thresholds=thresholds, cannot_link=cannot_link,
+                            must_link=_PairSource(_constraints(session, "must_link"), membership))
+    del scored
+    report.clusters = len(result.clusters)
+
+    merges: list[tuple[int, list[int]]] = []
+    joining: dict[int, list[int]] = {}  # existing customer -> records joining it
+    fresh: list[list[int]] = []  # clusters needing a new customer
+    for cluster in result.clusters:
+        counts = Counter(c for c in map(membership.customer_of, cluster) if c)
+        loose = [r for r in cluster if not membership.customer_of(r)]
+        if not counts:
+            fresh.append(loose)
+            continue
+        target = min(counts, key=lambda c: (-counts[c], c))
+        if len(counts) > 1:
+            merges.append((target, sorted(c for c in counts if c != target)))
+        if loose:
+            joining.setdefault(target, []).extend(loose)
+    del result.clusters
+
+    absorbed_into: dict[int, int] = {}
+    for done, (target, others) in enumerate(merges, 1):
+        for other in others:
+            event = merge_customers(session, survivor_id=target, absorbed_id=other, actor=actor,
+                                    reason="auto", via=via)
+            report.merge_event_ids.append(event.id)
+            absorbed_into[other] = target
+        tell("merge", done, len(merges))
+    report.customers_merged = len(absorbed_into)
+
+    assigned: dict[int, int] = {}
+    for customer_id, records in joining.items():
+        for record_id in records:
+            assigned[record_id] = customer_id
+    created = _create_customers(session, fresh, assigned, tell)
+    report.customers_created = len(created)
+    _assign(session, assigned, tell)
+    report.records_assigned = len(assigned)
+
+    stale = set(session.scalars(
+        select(SourceRecord.customer_id).join(Customer, Customer.id == SourceRecord.customer_id)
+        .where(Customer.status == "active", SourceRecord.updated_at > Customer.updated_at).distinct()))
+    dirty = (set(joining) | stale) - set(absorbed_into)
+    to_build = sorted(dirty | set(created))
+    for start in range(0, len(to_build), WRITE_CHUNK):
+        rebuild_golden(session, to_build[start:start + WRITE_CHUNK])
+        tell("golden", min(start + WRITE_CHUNK, len(to_build)), len(to_build))
+    report.customers_rebuilt = len(dirty - set(created))
+
+    def final_customer(record_id: int) -> int:
+        customer = assigned.get(record_id) or membership.customer_of(record_id)
+        return absorbed_into.get(customer, customer)
+
+    report.reviews_queued = _queue_reviews(session, result.review, cannot_link, final_customer)
+    report.reviews_superseded = _supersede_reviews(session)
+    active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == "active")) or 0
+    touched = dirty | set(created) | {target for target, _ in merges}
+    report.customers_unchanged = active - len(touched)
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _create_customers(session: Session, clusters: list[list[int]], assigned: dict[int, int],
+                      tell: Progress) -> list[int]:
+    created: list[int] = []
+    for start in range(0, len(clusters), WRITE_CHUNK):
+        chunk = clusters[start:start + WRITE_CHUNK]
+        now = utcnow()
+        ids = session.scalars(
+            insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
+            [{"status": "active", "provenance": {}, "created_at": now, "updated_at": now} for _ in chunk]).all()
+        for customer_id, records in zip(ids, chunk):
+            for record_id in records:
+                assigned[record_id] = customer_id
+        created.extend(ids)
+        tell("create", start + len(chunk), len(clusters))
+    return created
+
+
+def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
+    table = SourceRecord.__table__
+    # updated_at is kept: it means "the source changed this record", which a new link is not.
+    statement = (update(table).where(table.c.id == bindparam("record_id"))
+                 .values(customer_id=bindparam("new_customer_id"), updated_at=table.c.updated_at))
+    items = sorted(assigned.items())
+    for start in range(0, len(items), WRITE_CHUNK):
+        chunk = items[start:start + WRITE_CHUNK]
+        session.connection().execute(statement, [{"record_id": r, "new_customer_id": c} for r, c in chunk])
+        tell("assign", start + len(chunk), len(items))
+
+
+def _queue_reviews(session: Session, decisions, cannot_link, final_customer) -> int:
+    if not decisions:
+        return 0
+    separated = {(min(a, b), max(a, b)) for a, b in cannot_link}
+    known = {(a, b) for a, b in session.execute(select(MatchReview.record_a_id, MatchReview.record_b_id))}
+    rows, seen = [], set()
+    for decision in sorted(decisions, key=lambda d: -d.score):
+        pair = (min(decision.a, decision.b), max(decision.a, decision.b))
+        if pair in known or pair in separated or pair in seen:
+            continue
+        if final_customer(pair[0]) == final_customer(pair[1]):
+            continue
+        seen.add(pair)
+        rows.append({"record_a_id": pair[0], "record_b_id": pair[1], "score": round(decision.score, 4),
+                     "reasons": list(decision.reasons), "status": "pending", "created_at": utcnow()})
+    for start in range(0, len(rows), WRITE_CHUNK):
+        session.execute(insert(MatchReview), rows[start:start + WRITE_CHUNK])
+    return len(rows)
+
+
+def _supersede_reviews(session: Session) -> int:
+    record_a, record_b = aliased(SourceRecord), aliased(SourceRecord)
+    ids = list(session.scalars(
+        select(MatchReview.id)
+        .join(record_a, record_a.id == MatchReview.record_a_id)
+        .join(record_b, record_b.id == MatchReview.record_b_id)
+        .where(MatchReview.status == "pending", record_a.customer_id == record_b.customer_id)))
+    if ids:
+        session.execute(update(MatchReview).where(MatchReview.id.in_(ids))
+                        .values(status="superseded", decided_at=utcnow(), decided_by="relink"))
+    return len(ids)
+
+
+__all__ = ["RelinkReport", "relink", "thresholds_from_settings"]

@@ -1,0 +1,309 @@
+"""Survivorship: the golden customer record built from its linked source records.
+
+The rules are documented in README.md, "Identity resolution and survivorship". In short: names and
+birth date by agreement (most records), contact details by freshness, the address as one block from
+the freshest complete record, the loyalty id from the till/loyalty system, and every golden value
+carries its provenance (which record, which source, which source id).
+
+`build_golden` is pure; `rebuild_golden` loads records for a batch of customers, writes only what
+changed, and keeps CustomerIdentifier rows in step without renumbering the ones that stay.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from store.models import Customer, CustomerIdentifier, Order, SourceRecord, utcnow
+from store.normalize import fold, normalise_email, normalise_phone
+
+# Earlier in a tuple = more trusted for that kind of field. Sources not listed rank after all listed.
+DEFAULT_PRIORITY: dict[str, tuple[str, ...]] = {
+    # Customer service edits the CRM while talking to the customer; the till is typed from an ID or
+    # a loyalty card; web accounts are self-typed (nicknames, all lowercase).
+    "name": ("crm", "pos", "web"),
+    "birth_date": ("crm", "pos", "web"),
+    # The web shop e-mail is the one order confirmations reach, so it is proven to work.
+    "email": ("web", "crm", "pos"),
+    "phone": ("crm", "pos", "web"),
+    "address": ("crm", "web", "pos"),
+    # Only the till / loyalty system issues loyalty cards; other systems hold copies.
+    "loyalty": ("pos", "loyalty", "crm", "web"),
+}
+LOYALTY_SOURCES = frozenset({"pos", "loyalty"})
+# attributes keys read for the fields that are not plain SourceRecord columns.
+TIER_KEYS = ("loyalty_tier", "tier")
+LANGUAGE_KEYS = ("preferred_language", "language", "locale")
+SINCE_KEYS = ("customer_since", "created_at", "registered_at", "enrolled_at", "signup_date")
+
+GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city",
+                 "country", "loyalty_id", "loyalty_tier", "preferred_language", "customer_since")
+RECORD_COLUMNS = ("id", "source", "source_id", "customer_id", "first_name", "last_name", "email", "phone",
+                  "birth_date", "street", "postcode", "city", "country", "loyalty_id", "attributes",
+                  "source_updated_at", "imported_at")
+
+
+@dataclass(frozen=True)
+class RecordValues:
+    id: int
+    source: str
+    source_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birth_date: dt.date | None = None
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    country: str | None = None
+    loyalty_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    source_updated_at: dt.datetime | None = None
+    imported_at: dt.datetime | None = None
+    customer_id: int | None = None
+
+    @property
+    def freshness(self) -> dt.datetime:
+        return self.source_updated_at or self.imported_at or dt.datetime.min
+
+
+@dataclass
+class Golden:
+    values: dict[str, Any]
+    provenance: dict[str, dict[str, Any]]
+    search_name: str | None
+    identifiers: dict[tuple[str, str], int]  # (kind, value) -> source record id
+
+
+def _rank(priority: Sequence[str], source: str) -> int:
+    return priority.index(source) if source in priority else len(priority)
+
+
+def _origin(record: RecordValues) -> dict[str, Any]:
+    return {"record_id": record.id, "source": record.source, "source_id": record.source_id}
+
+
+def _by_trust(records: Iterable[RecordValues], priority: Sequence[str]) -> list[RecordValues]:
+    """Most trusted first: source priority, then freshness, then the newest record id."""
+    ordered = sorted(records, key=lambda r: (r.freshness, r.id), reverse=True)
+    return sorted(ordered, key=lambda r: _rank(priority, r.source))
+
+
+def _by_freshness(records: Iterable[RecordValues], priority: Sequence[str]) -> list[RecordValues]:
+    """Freshest first; equal freshness falls back to source priority."""
+    return sorted(records, key=lambda r: (r.freshness, -_rank(priority, r.source), r.id), reverse=True)
+
+
+def _display_quality(value: str) -> int:
+    """Prefer "Hélène" to "HELENE" or "helene" among spellings that fold the same."""
+    return 0 if value != value.upper() and value != value.lower() else 1
+
+
+def _pick_by_agreement(records: Sequence[RecordValues], get: Callable[[RecordValues], Any],
+                       key: Callable[[Any], Any], priority: Sequence[str]) -> RecordValues | None:
+    candidates = [r for r in records if get(r) not in (None, "") and key(get(r))]
+    if not candidates:
+        return None
+    counts = Counter(key(get(r)) for r in candidates)
+    ordered = _by_trust(candidates, priority)
+    best_trust = {}
+    for position, r in enumerate(ordered):
+        best_trust.setdefault(key(get(r)), position)
+    winner = min(counts, key=lambda k: (-counts[k], best_trust[k]))
+    group = [r for r in ordered if key(get(r)) == winner]
+    if isinstance(get(group[0]), str):
+        group.sort(key=lambda r: _display_quality(get(r)))  # stable: trust order kept within quality
+    return group[0]
+
+
+def _name_key(value: str) -> str:
+    # "D'Arcy", "DARCY" and "darcy" are one vote: accents, case and punctuation are spelling, not identity.
+    folded = fold(value).replace(" ", "")
+    return folded if len(folded) > 1 else ""  # an initial loses to a full name
+
+
+def _valid(normaliser: Callable[[str], str | None], raw: str | None) -> str | None:
+    try:
+        return normaliser(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _normal_loyalty(raw: str | None) -> str | None:
+    return "".join(raw.split()).upper() if raw and raw.strip() else None
+
+
+def _first_attribute(record: RecordValues, keys: Sequence[str]) -> Any:
+    attributes = record.attributes or {}
+    for name in keys:
+        if attributes.get(name) not in (None, ""):
+            return attributes[name]
+    return None
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None = None,
+                 priority: dict[str, tuple[str, ...]] | None = None) -> Golden:
+    """The golden values of one customer from its records (see README for the rules)."""
+    prio = {**DEFAULT_PRIORITY, **(priority or {})}
+    values: dict[str, Any] = dict.fromkeys(GOLDEN_FIELDS)
+    provenance: dict[str, dict[str, Any]] = {}
+
+    def take(name: str, record: RecordValues | None, value: Any) -> None:
+        if record is not None and value not in (None, ""):
+            values[name] = value
+            provenance[name] = _origin(record)
+
+    for name in ("first_name", "last_name"):
+        chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), _name_key, prio["name"])
+        if chosen is None:  # only initials (or nothing): keep the most trusted initial
+            chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), fold, prio["name"])
+        take(name, chosen, chosen and getattr(chosen, name).strip())
+    chosen = _pick_by_agreement(records, lambda r: r.birth_date, lambda v: v, prio["birth_date"])
+    take("birth_date", chosen, chosen and chosen.birth_date)
+
+    for name, normaliser in (("email", normalise_email), ("phone", normalise_phone)):
+        for record in _by_freshness(records, prio[name]):
+            value = _valid(normaliser, getattr(record, name))
+            if value:
+                take(name, record, value)
+                break
+
+    address_parts = ("street", "postcode", "city")
+    with_address = [r for r in records if any(getattr(r, p) for p in address_parts)]
+    if with_address:
+        completeness = {r.id: sum(1 for p in address_parts if getattr(r, p)) for r in with_address}
+        best = max(completeness.values())
+        chosen = _by_freshness([r for r in with_address if completeness[r.id] == best], prio["address"])[0]
+        for part in (*address_parts, "country"):
+            raw = getattr(chosen, part)
+            take(part, chosen, raw.strip().upper() if part == "country" and raw else raw and raw.strip())
+
+    loyalty_holders = [r for r in records if _normal_loyalty(r.loyalty_id)]
+    issued = [r for r in loyalty_holders if r.source in LOYALTY_SOURCES] or loyalty_holders
+    if issued:
+        chosen = _by_freshness(issued, prio["loyalty"])[0]
+        take("loyalty_id", chosen, _normal_loyalty(chosen.loyalty_id))
+        tier = _first_attribute(chosen, TIER_KEYS)
+        take("loyalty_tier", chosen, str(tier) if tier is not None else None)
+    for record in _by_freshness(records, prio["name"]):
+        language = _first_attribute(record, LANGUAGE_KEYS)
+        if isinstance(language, str) and 2 <= len(language.strip()) <= 8:
+            take("preferred_language", record, language.strip().lower()[:2])
+            break
+
+    since: tuple[dt.date, RecordValues | None] | None = (first_order, None) if first_order else None
+    for record in records:
+        day = _as_date(_first_attribute(record, SINCE_KEYS)) or _as_date(record.source_updated_at)
+        if day and (since is None or day < since[0]):
+            since = (day, record)
+    if since:
+        values["customer_since"] = since[0]
+        provenance["customer_since"] = _origin(since[1]) if since[1] else {"record_id": None,
+                                                                          "source": "orders",
+                                                                          "source_id": None}
+
+    identifiers: dict[tuple[str, str], int] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        for kind, value in (("email", _valid(normalise_email, record.email)),
+                            ("phone", _valid(normalise_phone, record.phone)),
+                            ("loyalty", _normal_loyalty(record.loyalty_id))):
+            if value:
+                identifiers.setdefault((kind, value), record.id)
+    full_name = " ".join(v for v in (values["first_name"], values["last_name"]) if v)
+    return Golden(values, provenance, fold(full_name) or None, identifiers)
+
+
+# --- database side ----------------------------------------------------------------------------
+
+
+def _record_columns():
+    return [getattr(SourceRecord, name) for name in RECORD_COLUMNS]
+
+
+def load_records(session: Session, customer_ids: Sequence[int]) -> dict[int, list[RecordValues]]:
+    by_customer: dict[int, list[RecordValues]] = {cid: [] for cid in customer_ids}
+    rows = session.execute(select(*_record_columns()).where(SourceRecord.customer_id.in_(customer_ids)))
+    for row in rows:
+        by_customer[row.customer_id].append(RecordValues(**row._asdict()))
+    return by_customer
+
+
+def _first_orders(session: Session, customer_ids: Sequence[int]) -> dict[int, dt.date]:
+    rows = session.execute(
+        select(Order.customer_id, func.min(Order.ordered_at)).where(Order.customer_id.in_(customer_ids))
+        .group_by(Order.customer_id)
+    )
+    return {cid: _as_date(first) for cid, first in rows if first is not None}
+
+
+def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size: int = 1000,
+                   priority: dict[str, tuple[str, ...]] | None = None) -> int:
+    """Recompute golden fields, provenance, search name and identifiers of these customers.
+
+    Every customer given is written (updated_at moves, which tells relink its records are digested);
+    identifiers are diffed so the ones that stay keep their ids. Returns the number of customers.
+    """
+    ids = sorted(set(customer_ids))
+    written = 0
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
+        records = load_records(session, batch)
+        orders = _first_orders(session, batch)
+        existing: dict[int, dict[tuple[str, str], tuple[int, int | None]]] = {cid: {} for cid in batch}
+        for row in session.execute(
+                select(CustomerIdentifier.id, CustomerIdentifier.customer_id, CustomerIdentifier.kind,
+                       CustomerIdentifier.value, CustomerIdentifier.source_record_id)
+                .where(CustomerIdentifier.customer_id.in_(batch))):
+            existing[row.customer_id][(row.kind, row.value)] = (row.id, row.source_record_id)
+        updates: list[dict[str, Any]] = []
+        to_delete: list[int] = []
+        to_insert: list[dict[str, Any]] = []
+        to_repoint: list[dict[str, Any]] = []
+        now = utcnow()
+        for cid in batch:
+            if not records[cid]:
+                continue  # no source record (e.g. created by hand): nothing to derive, keep as is
+            golden = build_golden(records[cid], first_order=orders.get(cid), priority=priority)
+            updates.append({"id": cid, **golden.values, "provenance": golden.provenance,
+                            "search_name": golden.search_name, "updated_at": now})
+            have = existing[cid]
+            for key, (identifier_id, record_id) in have.items():
+                wanted = golden.identifiers.get(key)
+                if wanted is None:
+                    to_delete.append(identifier_id)
+                elif wanted != record_id:
+                    to_repoint.append({"id": identifier_id, "source_record_id": wanted})
+            for (kind, value), record_id in golden.identifiers.items():
+                if (kind, value) not in have:
+                    to_insert.append({"customer_id": cid, "kind": kind, "value": value,
+                                      "source_record_id": record_id})
+        if to_repoint:
+            session.execute(update(CustomerIdentifier), to_repoint)
+        if to_delete:
+            session.execute(delete(CustomerIdentifier).where(CustomerIdentifier.id.in_(to_delete)))
+        if to_insert:
+            session.execute(insert(CustomerIdentifier), to_insert)
+        if updates:
+            session.execute(update(Customer), updates)
+            written += len(updates)
+    return written
+

@@ -1,0 +1,145 @@
+"""relink on a real database: customers appear, stay stable, merge automatically, respect decisions."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from store.identity import DEFAULT_THRESHOLDS
+from store.models import AuditEvent, Customer, LinkConstraint, MatchReview, MergeEvent, SourceRecord
+from store.resolution import relink
+from tests.store.resolution_fixtures import active_customers, add_record, customer_of, identifiers
+
+STRICT = replace(DEFAULT_THRESHOLDS, merge=0.9995, review=0.5)
+
+
+def _helene_everywhere(session):
+    add_record(session, "web", "W1", first_name="helene", last_name="darcy", email="Helene.Darcy@example.com",
+               phone="06 12 34 56 78", postcode="75004", city="Paris", updated="2024-05-01T10:00:00")
+    add_record(session, "pos", "P1", first_name="HELENE", last_name="DARCY", phone="+33612345678",
+               loyalty_id="LOY 001", birth_date="1985-03-14", updated="2023-01-01T10:00:00",
+               attributes={"loyalty_tier": "gold"})
+    add_record(session, "crm", "C1", first_name="Hélène", last_name="D'Arcy", email="helene.darcy@example.com",
+               birth_date="1985-03-14", street="12 rue des Archives", postcode="75004", city="Paris",
+               country="fr", updated="2022-06-01T10:00:00")
+
+
+def test_three_sources_become_one_customer_with_provenance(session_factory):
+    with session_factory.begin() as session:
+        _helene_everywhere(session)
+        report = relink(session)
+    assert (report.records, report.customers_created, report.customers_merged) == (3, 1, 0)
+    with session_factory() as session:
+        [customer] = active_customers(session)
+        assert {customer_of(session, s, i) for s, i in (("web", "W1"), ("pos", "P1"), ("crm", "C1"))} == {customer.id}
+        assert (customer.first_name, customer.last_name) == ("Hélène", "D'Arcy")
+        assert customer.provenance["first_name"]["source"] == "crm"
+        assert customer.email == "helene.darcy@example.com"
+        assert customer.provenance["email"] == {"record_id": customer.provenance["email"]["record_id"],
+                                                "source": "web", "source_id": "W1"}
+        assert customer.phone == "+33612345678"
+        assert customer.loyalty_id == "LOY001" and customer.loyalty_tier == "gold"
+        assert customer.provenance["loyalty_id"]["source_id"] == "P1"
+        assert (customer.street, customer.city, customer.country) == ("12 rue des Archives", "Paris", "FR")
+        assert customer.provenance["street"]["source"] == "crm"
+        assert str(customer.birth_date) == "1985-03-14"
+        assert customer.search_name == "helene d arcy"
+        assert identifiers(session, customer.id) == {("email", "helene.darcy@example.com"),
+                                                     ("phone", "+33612345678"), ("loyalty", "LOY001")}
+
+
+def test_family_sharing_an_email_stays_two_customers(session_factory):
+    with session_factory.begin() as session:
+        add_record(session, "web", "W1", first_name="Marie", last_name="Dupont", email="famille.dupont@example.com",
+                   birth_date="1970-02-02")
+        add_record(session, "web", "W2", first_name="Jean", last_name="Dupont", email="famille.dupont@example.com",
+                   birth_date="1968-11-30")
+        relink(session)
+    with session_factory() as session:
+        customers = active_customers(session)
+        assert len(customers) == 2
+        assert {c.first_name for c in customers} == {"Marie", "Jean"}
+        # Both can still be found by the shared e-mail.
+        assert all(("email", "famille.dupont@example.com") in identifiers(session, c.id) for c in customers)
+
+
+def test_second_relink_changes_nothing(session_factory):
+    with session_factory.begin() as session:
+        _helene_everywhere(session)
+        add_record(session, "web", "W9", first_name="Paul", last_name="Martin", email="paul@example.com")
+        relink(session)
+    with session_factory() as session:
+        before = [(c.id, c.updated_at, c.provenance) for c in active_customers(session)]
+    with session_factory.begin() as session:
+        report = relink(session)
+    assert (report.customers_created, report.customers_merged, report.customers_rebuilt) == (0, 0, 0)
+    assert report.customers_unchanged == 2
+    with session_factory() as session:
+        assert [(c.id, c.updated_at, c.provenance) for c in active_customers(session)] == before
+
+
+def test_updated_source_record_changes_the_golden_record(session_factory):
+    with session_factory.begin() as session:
+        _helene_everywhere(session)
+        relink(session)
+    with session_factory.begin() as session:
+        record = session.scalars(select(SourceRecord).where(SourceRecord.source_id == "W1")).one()
+        record.email = "helene@newmail.example"
+        record.content_hash = "changed"
+    with session_factory.begin() as session:
+        report = relink(session)
+        assert report.customers_rebuilt == 1
+    with session_factory() as session:
+        [customer] = active_customers(session)
+        assert customer.email == "helene@newmail.example"
+        assert ("email", "helene@newmail.example") in identifiers(session, customer.id)
+
+
+def test_new_record_bridging_two_customers_merges_them(session_factory):
+    with session_factory.begin() as session:
+        add_record(session, "web", "W1", first_name="Claire", last_name="Moreau", email="claire.m@example.com")
+        add_record(session, "pos", "P1", first_name="Claire", last_name="Moreau", phone="0611223344",
+                   loyalty_id="L77")
+        relink(session)
+    with session_factory() as session:
+        first, second = customer_of(session, "web", "W1"), customer_of(session, "pos", "P1")
+    assert first != second
+    with session_factory.begin() as session:
+        add_record(session, "crm", "C1", first_name="Claire", last_name="Moreau", email="claire.m@example.com",
+                   phone="06 11 22 33 44")
+        report = relink(session)
+    assert (report.customers_created, report.customers_merged) == (0, 1)
+    with session_factory() as session:
+        survivor = customer_of(session, "crm", "C1")
+        assert survivor == customer_of(session, "web", "W1") == customer_of(session, "pos", "P1")
+        assert survivor == min(first, second)  # the oldest id survives
+        absorbed = session.get(Customer, max(first, second))
+        assert (absorbed.status, absorbed.merged_into_id) == ("merged", survivor)
+        event = session.scalars(select(MergeEvent)).one()
+        assert (event.reason, event.survivor_id) == ("auto", survivor)
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "merge")).one()
+        assert audit.customer_id == survivor and audit.detail["absorbed_id"] == absorbed.id
+
+
+def test_uncertain_pair_is_queued_once(session_factory):
+    with session_factory.begin() as session:
+        add_record(session, "web", "W1", first_name="Sophie", last_name="Bernard", postcode="69003")
+        add_record(session, "pos", "P1", first_name="Sophie", last_name="Bernard", postcode="69003")
+        # Same name and postcode, no identifier in common: likely, not certain (strict merge threshold).
+        first = relink(session, thresholds=STRICT)
+        second = relink(session, thresholds=STRICT)
+    assert first.reviews_queued == 1 and second.reviews_queued == 0
+    with session_factory() as session:
+        review = session.scalars(select(MatchReview)).one()
+        assert review.status == "pending"
+        assert customer_of(session, "web", "W1") != customer_of(session, "pos", "P1")
+
+
+def test_cannot_link_keeps_records_apart(session_factory):
+    with session_factory.begin() as session:
+        a = add_record(session, "web", "W1", first_name="Luc", last_name="Petit", email="luc.petit@example.com")
+        b = add_record(session, "pos", "P1", first_name="Luc", last_name="Petit", email="luc.petit@example.com")
+        session.add(LinkConstraint(record_a_id=a, record_b_id=b, kind="cannot_link", created_by="test"))
+        relink(session)
+    with session_factory() as session:
+        assert customer_of(session, "web", "W1") != customer_of(session, "pos", "P1")
