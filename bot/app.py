@@ -37,6 +37,9 @@ Clock = Callable[[], dt.datetime]
 
 # Feature modules exposing register(app). Append yours here (one line, keep the order stable).
 FEATURES: list[str] = [
+    "handlers.interactions",
+    "handlers.followups",
+    "handlers.home",
 ]
 
 

@@ -172,7 +172,7 @@ def validate_interaction_form(
         else:
             errors["language"] = FieldError("interactions.error.language_unknown", {"value": language})
 
-    follow_up, follow_up_errors = _validate_follow_up(session, values, today=today)
+    follow_up, follow_up_errors = validate_follow_up_form(session, values, today=today)
     errors.update(follow_up_errors)
 
     if errors:
@@ -182,7 +182,7 @@ def validate_interaction_form(
                             declared, follow_up), {}
 
 
-def _validate_follow_up(session: Session, values: dict[str, Any], *, today: dt.date
+def validate_follow_up_form(session: Session, values: dict[str, Any], *, today: dt.date
                         ) -> tuple[FollowUpInput | None, dict[str, FieldError]]:
     """A follow-up exists when a due date is given; assignee and note alone are not enough."""
     raw_due = values.get("follow_up_due")
@@ -340,3 +340,59 @@ def declared_for_interaction(session: Session, interaction_id: int) -> list[Decl
 
 def follow_up_for_interaction(session: Session, interaction_id: int) -> FollowUp | None:
     return session.scalars(select(FollowUp).where(FollowUp.interaction_id == interaction_id)).first()
+
+
+# --- picking a customer -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerChoice:
+    id: int
+    name: str
+    city: str | None
+    phone_tail: str | None  # last two digits only: enough to tell two namesakes apart
+
+
+def customer_name(customer: Customer) -> str:
+    return " ".join(p for p in (customer.first_name, customer.last_name) if p) or f"#{customer.id}"
+
+
+def customer_choice(session: Session, customer_id: int) -> CustomerChoice | None:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.status != "active":
+        return None
+    return CustomerChoice(customer.id, customer_name(customer), customer.city,
+                          customer.phone[-2:] if customer.phone else None)
+
+
+def suggest_customers(session: Session, text: str, *, limit: int = 20) -> list[CustomerChoice]:
+    """Customers for a type-ahead: the shared search when available, else a folded-name prefix match."""
+    try:
+        from store import search
+    except ImportError:
+        search = None
+    finder = getattr(search, "find_customers", None)
+    if finder is not None:
+        ids = [_result_id(hit) for hit in finder(session, text, limit=limit)]
+        choices = [customer_choice(session, i) for i in ids if i is not None]
+        return [c for c in choices if c is not None]
+    from store.normalize import fold
+
+    folded = fold(text)
+    if len(folded) < 2:
+        return []
+    rows = session.scalars(
+        select(Customer).where(Customer.status == "active",
+                               (Customer.search_name.startswith(folded, autoescape=True))
+                               | Customer.search_name.contains(" " + folded, autoescape=True))
+        .order_by(Customer.search_name, Customer.id).limit(limit)
+    ).all()
+    return [CustomerChoice(c.id, customer_name(c), c.city, c.phone[-2:] if c.phone else None) for c in rows]
+
+
+def _result_id(hit: Any) -> int | None:
+    for attribute in ("customer_id", "id"):
+        value = getattr(hit, attribute, None)
+        if isinstance(value, int):
+            return value
+    return hit if isinstance(hit, int) else None

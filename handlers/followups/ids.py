@@ -1,0 +1,4 @@
+COMMAND = "/followups"
+DONE = "followups.done"
+SNOOZE = "followups.snooze"
+BLOCK_PREFIX = "followup."
