@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "bot.commands.importing", "bot.commands.employees",
     "bot.serve_cmd",
     "bot.console",
+    "bot.commands.privacy",
 ]
 
 
