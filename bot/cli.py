@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
 from bot.config import ConfigError, Settings
+from bot.logs import configure_logging
 
 COMMAND_MODULES = [
     "bot.commands.migrate",
@@ -44,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"frontline: configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     try:
         return int(args.run(args, settings) or 0)
     except (CommandError, ConfigError) as error:
