@@ -1,0 +1,293 @@
+"""The customer card: everything an associate needs about one customer, read in a handful of queries.
+
+`build_profile` returns a frozen tree detached from the session, so the Slack layer renders it
+without touching the database. Web signals (wishlist, viewed, recommended) are included only when
+the customer consented to profiling; otherwise the card only says they are hidden and why.
+Contact details are in the tree; hiding them until an audited "Reveal" is the card's job.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store.models import (
+    Consent,
+    Customer,
+    DeclaredPreference,
+    Employee,
+    FollowUp,
+    Interaction,
+    Order,
+    OrderLine,
+    Store,
+    WebSignal,
+)
+
+RECENT = 5
+SIGNALS_PER_KIND = 5
+MAX_PREFERENCES = 100
+
+
+class ProfileUnavailable(Exception):
+    """The customer cannot be shown: unknown id, or erased (GDPR)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "not_found" | "erased"
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class Preference:
+    category: str
+    label: str | None
+    value: str
+    recorded_at: dt.datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class WebSignalItem:
+    kind: str
+    product_name: str
+    sku: str
+    price: Decimal | None
+    currency: str
+    occurred_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OrderLineItem:
+    product_name: str
+    quantity: int
+    size: str | None
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    id: int
+    order_number: str
+    ordered_at: dt.datetime
+    channel: str
+    store_name: str | None
+    total_amount: Decimal
+    currency: str
+    status: str
+    source: str
+    lines: tuple[OrderLineItem, ...]
+
+
+@dataclass(frozen=True)
+class InteractionSummary:
+    id: int
+    created_at: dt.datetime
+    channel: str
+    type: str
+    outcome: str
+    employee_name: str
+    note: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class FollowUpSummary:
+    id: int
+    due_date: dt.date
+    note: str | None
+    assignee_name: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    purpose: str
+    channel: str
+    granted: bool
+    recorded_at: dt.datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """A slice of a customer's history and whether there is more after it."""
+
+    items: tuple[Any, ...]
+    offset: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    customer_id: int
+    first_name: str | None
+    last_name: str | None
+    city: str | None
+    birth_date: dt.date | None
+    loyalty_id: str | None
+    loyalty_tier: str | None
+    customer_since: dt.date | None
+    preferred_store: str | None
+    preferred_channel: str | None
+    preferred_language: str | None
+    contact: Contact
+    preferences: tuple[Preference, ...]
+    profiling_allowed: bool
+    web_signals: tuple[WebSignalItem, ...]  # empty unless profiling_allowed
+    orders: Page
+    interactions: Page
+    follow_ups: tuple[FollowUpSummary, ...]
+    consents: tuple[ConsentState, ...]
+    provenance: dict[str, str]  # golden field -> source system it came from
+    redirected_from: int | None = None  # the id asked for, when it was merged into this customer
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or f"#{self.customer_id}"
+
+    def consent(self, purpose: str, channel: str = "any") -> bool | None:
+        for state in self.consents:
+            if state.purpose == purpose and state.channel == channel:
+                return state.granted
+        return None
+
+
+def _active_customer(session: Session, customer_id: int) -> tuple[Customer, str | None, int | None]:
+    asked = customer_id
+    for _ in range(10):
+        row = session.execute(
+            select(Customer, Store.name).outerjoin(Store, Store.id == Customer.preferred_store_id)
+            .where(Customer.id == customer_id)
+        ).first()
+        if row is None:
+            raise ProfileUnavailable("not_found")
+        customer, store_name = row
+        if customer.status == "active":
+            return customer, store_name, (asked if asked != customer.id else None)
+        if customer.status != "merged" or not customer.merged_into_id:
+            raise ProfileUnavailable("erased" if customer.status == "erased" else "not_found")
+        customer_id = customer.merged_into_id
+    raise ProfileUnavailable("not_found")
+
+
+def viewer_may_see(viewer: Any, customer_id: int) -> bool:
+    """Every registered employee may look customers up for now; roles will narrow this later."""
+    return getattr(viewer, "id", None) is not None
+
+
+def build_profile(session: Session, customer_id: int, *, viewer: Any,
+                  clock: Callable[[], dt.datetime]) -> CustomerProfile:
+    if not viewer_may_see(viewer, customer_id):
+        raise ProfileUnavailable("not_found")
+    customer, store_name, redirected_from = _active_customer(session, customer_id)
+    cid = customer.id
+    consents = tuple(
+        ConsentState(c.purpose, c.channel, c.granted, c.recorded_at, c.source)
+        for c in session.scalars(select(Consent).where(Consent.customer_id == cid)
+                                 .order_by(Consent.purpose, Consent.channel))
+    )
+    profiling = any(c.purpose == "profiling" and c.granted for c in consents) and not any(
+        c.purpose == "profiling" and not c.granted and c.channel == "any" for c in consents)
+    today = clock().date()
+    follow_ups = tuple(
+        FollowUpSummary(f.id, f.due_date, f.note, name, f.due_date < today)
+        for f, name in session.execute(
+            select(FollowUp, Employee.name).join(Employee, Employee.id == FollowUp.assignee_id)
+            .where(FollowUp.customer_id == cid, FollowUp.status == "open")
+            .order_by(FollowUp.due_date, FollowUp.id).limit(10)
+        )
+    )
+    return CustomerProfile(
+        customer_id=cid,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        city=customer.city,
+        birth_date=customer.birth_date,
+        loyalty_id=customer.loyalty_id,
+        loyalty_tier=customer.loyalty_tier,
+        customer_since=customer.customer_since,
+        preferred_store=store_name,
+        preferred_channel=customer.preferred_channel,
+        preferred_language=customer.preferred_language,
+        contact=Contact(customer.email, customer.phone),
+        preferences=_preferences(session, cid),
+        profiling_allowed=profiling,
+        web_signals=_web_signals(session, cid) if profiling else (),
+        orders=more_orders(session, cid, offset=0, limit=RECENT),
+        interactions=more_interactions(session, cid, offset=0, limit=RECENT),
+        follow_ups=follow_ups,
+        consents=consents,
+        provenance={name: str(origin.get("source")) for name, origin in (customer.provenance or {}).items()
+                    if isinstance(origin, dict) and origin.get("source")},
+        redirected_from=redirected_from,
+    )
+
+
+def _preferences(session: Session, customer_id: int) -> tuple[Preference, ...]:
+    """The latest value per category and label: "shoes 39" replaces an older "shoes 38"."""
+    latest: dict[tuple[str, str | None], Preference] = {}
+    for p in session.scalars(
+        select(DeclaredPreference).where(DeclaredPreference.customer_id == customer_id)
+        .order_by(DeclaredPreference.recorded_at.desc(), DeclaredPreference.id.desc()).limit(MAX_PREFERENCES)
+    ):
+        latest.setdefault((p.category, (p.label or "").lower() or None),
+                          Preference(p.category, p.label, p.value, p.recorded_at, p.source))
+    return tuple(sorted(latest.values(), key=lambda p: (p.category, p.label or "")))
+
+
+def _web_signals(session: Session, customer_id: int) -> tuple[WebSignalItem, ...]:
+    rank = func.row_number().over(partition_by=WebSignal.kind,
+                                  order_by=(WebSignal.occurred_at.desc(), WebSignal.id.desc())).label("rank")
+    ranked = (select(WebSignal.id, rank).where(WebSignal.customer_id == customer_id).subquery())
+    rows = session.scalars(
+        select(WebSignal).join(ranked, ranked.c.id == WebSignal.id).where(ranked.c.rank <= SIGNALS_PER_KIND)
+        .order_by(WebSignal.kind, WebSignal.occurred_at.desc(), WebSignal.id.desc())
+    )
+    return tuple(WebSignalItem(s.kind, s.product_name, s.sku, s.price, s.currency, s.occurred_at) for s in rows)
+
+
+def more_orders(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:
+    """Orders across channels, newest first; two queries whatever the page size (no N+1)."""
+    offset, limit = max(offset, 0), max(min(limit, 50), 1)
+    rows = session.execute(
+        select(Order, Store.name).outerjoin(Store, Store.id == Order.store_id)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.ordered_at.desc(), Order.id.desc()).offset(offset).limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    lines: dict[int, list[OrderLineItem]] = {}
+    if page:
+        for line in session.execute(
+            select(OrderLine.order_id, OrderLine.product_name, OrderLine.quantity, OrderLine.size)
+            .where(OrderLine.order_id.in_([order.id for order, _ in page])).order_by(OrderLine.id)
+        ):
+            lines.setdefault(line.order_id, []).append(OrderLineItem(line.product_name, line.quantity, line.size))
+    items = tuple(
+        OrderSummary(order.id, order.order_number, order.ordered_at, order.channel, store_name,
+                     order.total_amount, order.currency, order.status, order.source, tuple(lines.get(order.id, ())))
+        for order, store_name in page
+    )
+    return Page(items, offset, len(rows) > limit)
+
+
+def more_interactions(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:
+    offset, limit = max(offset, 0), max(min(limit, 50), 1)
+    rows = session.execute(
+        select(Interaction, Employee.name).join(Employee, Employee.id == Interaction.employee_id)
+        .where(Interaction.customer_id == customer_id)
+        .order_by(Interaction.created_at.desc(), Interaction.id.desc()).offset(offset).limit(limit + 1)
+    ).all()
+    items = tuple(
+        InteractionSummary(i.id, i.created_at, i.channel, i.type, i.outcome, name, i.note, i.source)
+        for i, name in rows[:limit]
+    )
+    return Page(items, offset, len(rows) > limit)

@@ -1,0 +1,171 @@
+"""The customer card's content: what is shown, what is hidden without consent, and how cheaply."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event
+
+from store.models import (
+    Consent,
+    Customer,
+    DeclaredPreference,
+    Employee,
+    FollowUp,
+    Interaction,
+    Order,
+    OrderLine,
+    Store,
+    WebSignal,
+)
+from store.profile import ProfileUnavailable, build_profile, more_interactions, more_orders
+
+NOW = dt.datetime(2026, 3, 2, 15, 0)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    id: int
+    role: str = "associate"
+
+
+def clock() -> dt.datetime:
+    return NOW
+
+
+@pytest.fixture
+def world(session_factory):
+    with session_factory.begin() as session:
+        store = Store(code="LYO1", name="Lyon Part-Dieu", city="Lyon")
+        session.add(store)
+        session.flush()
+        lea = Employee(slack_user_id="U_LEA", name="Léa Martin", store_id=store.id)
+        marc = Employee(slack_user_id="U_MARC", name="Marc Petit", store_id=store.id)
+        session.add_all([lea, marc])
+        jean = Customer(first_name="Jean", last_name="Dupont", search_name="jean dupont", city="Lyon",
+                        email="jean.dupont@example.com", phone="+33612345678", loyalty_id="MV000123456",
+                        loyalty_tier="gold", customer_since=dt.date(2019, 4, 2), preferred_store_id=store.id,
+                        preferred_channel="email", preferred_language="fr",
+                        provenance={"email": {"record_id": 1, "source": "web", "source_id": "88"},
+                                    "loyalty_id": {"record_id": 2, "source": "pos", "source_id": "MV000123456"}})
+        session.add(jean)
+        session.flush()
+        for n in range(8):
+            order = Order(source="pos" if n % 2 else "web", order_number=f"N{n}", customer_id=jean.id,
+                          ordered_at=NOW - dt.timedelta(days=10 * n), channel="store" if n % 2 else "web",
+                          store_id=store.id if n % 2 else None, total_amount=Decimal("10.00") * (n + 1))
+            order.lines = [OrderLine(sku=f"S{n}{k}", product_name=f"Item {n}.{k}", quantity=1 + k,
+                                     unit_price=Decimal("5.00")) for k in range(2)]
+            session.add(order)
+        for n in range(7):
+            session.add(Interaction(customer_id=jean.id, employee_id=(lea if n % 2 else marc).id, channel="store",
+                                    type="advice", outcome="resolved", note=f"note {n}",
+                                    created_at=NOW - dt.timedelta(days=n)))
+        session.add_all([
+            DeclaredPreference(customer_id=jean.id, category="size", label="shoes", value="42",
+                               recorded_at=NOW - dt.timedelta(days=300)),
+            DeclaredPreference(customer_id=jean.id, category="size", label="shoes", value="43",
+                               recorded_at=NOW - dt.timedelta(days=3)),
+            DeclaredPreference(customer_id=jean.id, category="brand", label=None, value="Aigle",
+                               recorded_at=NOW - dt.timedelta(days=30)),
+        ])
+        for n in range(8):
+            session.add(WebSignal(customer_id=jean.id, kind="wishlist" if n < 6 else "viewed", sku=f"W{n}",
+                                  product_name=f"Wish {n}", occurred_at=NOW - dt.timedelta(hours=n)))
+        session.add_all([
+            FollowUp(customer_id=jean.id, assignee_id=lea.id, due_date=NOW.date() - dt.timedelta(days=1),
+                     note="Call back about boots"),
+            FollowUp(customer_id=jean.id, assignee_id=marc.id, due_date=NOW.date(), status="done", note="done one"),
+        ])
+        old = Customer(first_name="Jean", last_name="Dupond", status="merged", merged_into_id=jean.id)
+        gone = Customer(status="erased")
+        session.add_all([old, gone])
+        session.flush()
+        return {"jean": jean.id, "old": old.id, "gone": gone.id, "lea": lea.id}
+
+
+def grant(session_factory, customer_id, granted=True):
+    with session_factory.begin() as session:
+        session.add(Consent(customer_id=customer_id, purpose="profiling", channel="any", granted=granted,
+                            recorded_at=NOW, source="web"))
+
+
+def card(session_factory, customer_id, viewer_id=1):
+    with session_factory() as session:
+        return build_profile(session, customer_id, viewer=Viewer(viewer_id), clock=clock)
+
+
+def test_card_has_identity_history_and_follow_ups(session_factory, world):
+    profile = card(session_factory, world["jean"])
+    assert profile.display_name == "Jean Dupont"
+    assert (profile.loyalty_tier, profile.preferred_store, profile.preferred_language) == ("gold", "Lyon Part-Dieu", "fr")
+    assert profile.contact.email == "jean.dupont@example.com"
+    assert profile.provenance == {"email": "web", "loyalty_id": "pos"}
+    # The 5 latest orders across channels, newest first, each with its lines.
+    assert [o.order_number for o in profile.orders.items] == ["N0", "N1", "N2", "N3", "N4"]
+    assert profile.orders.has_more
+    assert [line.product_name for line in profile.orders.items[1].lines] == ["Item 1.0", "Item 1.1"]
+    assert profile.orders.items[1].store_name == "Lyon Part-Dieu" and profile.orders.items[0].channel == "web"
+    assert [i.note for i in profile.interactions.items] == ["note 0", "note 1", "note 2", "note 3", "note 4"]
+    assert profile.interactions.items[1].employee_name == "Léa Martin"
+    assert [(f.note, f.assignee_name, f.overdue) for f in profile.follow_ups] == [
+        ("Call back about boots", "Léa Martin", True)]
+
+
+def test_latest_declared_preference_wins(session_factory, world):
+    prefs = {(p.category, p.label): p.value for p in card(session_factory, world["jean"]).preferences}
+    assert prefs == {("size", "shoes"): "43", ("brand", None): "Aigle"}
+
+
+def test_web_signals_only_with_profiling_consent(session_factory, world):
+    assert card(session_factory, world["jean"]).web_signals == ()
+    assert not card(session_factory, world["jean"]).profiling_allowed
+    grant(session_factory, world["jean"])
+    profile = card(session_factory, world["jean"])
+    assert profile.profiling_allowed
+    kinds = [s.kind for s in profile.web_signals]
+    assert kinds.count("wishlist") == 5 and kinds.count("viewed") == 2
+    wishlist = [s.product_name for s in profile.web_signals if s.kind == "wishlist"]
+    assert wishlist == ["Wish 0", "Wish 1", "Wish 2", "Wish 3", "Wish 4"]
+
+
+def test_withdrawn_profiling_consent_hides_signals(session_factory, world):
+    grant(session_factory, world["jean"], granted=False)
+    profile = card(session_factory, world["jean"])
+    assert not profile.profiling_allowed and profile.web_signals == ()
+    assert profile.consent("profiling") is False
+
+
+def test_more_orders_and_interactions_page_through_history(session_factory, world):
+    with session_factory() as session:
+        page = more_orders(session, world["jean"], offset=5, limit=5)
+        assert [o.order_number for o in page.items] == ["N5", "N6", "N7"] and not page.has_more
+        page = more_interactions(session, world["jean"], offset=5, limit=5)
+        assert [i.note for i in page.items] == ["note 5", "note 6"] and not page.has_more
+
+
+def test_merged_id_shows_the_survivor_and_erased_is_refused(session_factory, world):
+    profile = card(session_factory, world["old"])
+    assert profile.customer_id == world["jean"] and profile.redirected_from == world["old"]
+    with pytest.raises(ProfileUnavailable) as refused:
+        card(session_factory, world["gone"])
+    assert refused.value.reason == "erased"
+    with pytest.raises(ProfileUnavailable):
+        card(session_factory, 999_999)
+
+
+def test_card_needs_few_queries_whatever_the_history(session_factory, world, engine):
+    grant(session_factory, world["jean"])
+    statements: list[str] = []
+
+    def count(*_args, **_kwargs):
+        statements.append("q")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        card(session_factory, world["jean"])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) <= 9
