@@ -119,7 +119,7 @@ def run_batches(
                 report.reject(line, str(problem))
         if ready:
             write(session, ready, report)
-    return report
+    return report.in_line_order()
 
 
 def _apply(session: Session, model, inserts: list[dict], updates: list[dict], report: ImportReport) -> None:

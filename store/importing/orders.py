@@ -92,7 +92,7 @@ def import_orders(
         drafts = _parse_batch(batch, report, default_source)
         if drafts:
             _write_batch(session, drafts, report)
-    return report
+    return report.in_line_order()
 
 
 def _parse_batch(batch, report: ImportReport, default_source: str | None) -> dict[OrderKey, _Draft]:
@@ -127,7 +127,8 @@ def _parse_batch(batch, report: ImportReport, default_source: str | None) -> dic
 def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: ImportReport) -> None:
     people = resolve_people(session, {draft.person for draft in drafts.values()})
     codes = {draft.header["store"] for draft in drafts.values() if draft.header["store"]}
-    stores = dict(session.execute(select(Store.code, Store.id).where(Store.code.in_(codes))).tuples().all())
+    store_rows = session.execute(select(Store.code, Store.id).where(Store.code.in_(codes)))
+    stores = {code: store_id for code, store_id in store_rows}
     wanted: dict[OrderKey, dict[str, Any]] = {}
     wanted_lines: dict[OrderKey, list[tuple]] = {}
     for key, draft in drafts.items():

@@ -100,7 +100,7 @@ def import_people(
         _import_batch(session, source, batch, report, today)
         if progress is not None:
             progress(len(batch))
-    return report
+    return report.in_line_order()
 
 
 def _import_batch(

@@ -46,6 +46,12 @@ class ImportReport:
         if room > 0:
             self.problems.extend(other.problems[:room])
 
+    def in_line_order(self) -> "ImportReport":
+        # Problems found while parsing come before those found against the database (unknown
+        # person, employee or store); people read files top to bottom.
+        self.problems.sort(key=lambda problem: problem.line)
+        return self
+
     @property
     def ok(self) -> bool:
         return self.rejected == 0
