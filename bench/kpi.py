@@ -1,0 +1,249 @@
+"""KPI and digest benchmark: 10,000,000 interactions, 5,000 employees (SQLite and PostgreSQL).
+
+    .venv/bin/python bench/kpi.py generate --url sqlite:////tmp/kpi.db       # once; minutes
+    .venv/bin/python bench/kpi.py run --url sqlite:////tmp/kpi.db            # /kpi p95 + digests
+
+The world: 100 stores x 5 teams x 10 employees (one manager per team, one admin), 1,000,000
+customers attached to a store, one year of interactions ending on NOW (80% with a customer, who
+comes back now and then), 2,000,000 orders and 1,000,000 follow-ups (80% done). Rows are written
+in big batches (executemany on SQLite, COPY on PostgreSQL) with the secondary indexes dropped and
+rebuilt afterwards, which is many times faster than inserting into indexed tables.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from store.db import make_engine, make_session_factory, migrate  # noqa: E402
+from store.models import Base  # noqa: E402
+
+NOW = dt.datetime(2026, 3, 11, 9, 0)  # naive UTC
+STORES, TEAMS_PER_STORE, TEAM_SIZE = 100, 5, 10
+CUSTOMERS = 1_000_000
+CHANNELS = ("store", "phone", "email", "chat", "video")
+TYPES = ("visit", "call", "complaint", "advice", "return", "purchase", "other")
+OUTCOMES = ("resolved", "resolved", "resolved", "follow_up", "escalated", "no_answer", "info")
+BATCH = 250_000
+
+
+def _timestamps(rng: np.random.Generator, count: int, days: int) -> np.ndarray:
+    start = np.datetime64(NOW - dt.timedelta(days=days), "us")
+    offsets = np.sort(rng.integers(0, days * 86_400_000_000, size=count, dtype=np.int64))
+    return start + offsets.astype("timedelta64[us]")
+
+
+def _as_text(stamps: np.ndarray) -> list[str]:
+    return np.char.replace(np.datetime_as_string(stamps, unit="us"), "T", " ").tolist()
+
+
+def _as_datetimes(stamps: np.ndarray) -> list[dt.datetime]:
+    return stamps.astype("datetime64[us]").astype(object).tolist()
+
+
+class Writer:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sqlite = url.startswith("sqlite")
+
+    def rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if self.sqlite:
+                marks = ",".join("?" * len(columns))
+                cursor.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
+            else:
+                with cursor.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            raw.commit()
+        finally:
+            raw.close()
+
+    def stamps(self, values: np.ndarray) -> list:
+        return _as_text(values) if self.sqlite else _as_datetimes(values)
+
+
+def generate(url: str, interactions: int, seed: int = 7) -> None:
+    started = time.perf_counter()
+    migrate(url)
+    writer = Writer(url)
+    rng = np.random.default_rng(seed)
+    tables = ("interactions", "follow_ups", "orders")
+    indexes = [ix for t in tables for ix in Base.metadata.tables[t].indexes]
+    with writer.engine.begin() as connection:
+        for index in indexes:
+            connection.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+        if writer.sqlite:
+            connection.execute(text("PRAGMA foreign_keys=OFF"))
+    employees_total = STORES * TEAMS_PER_STORE * TEAM_SIZE
+    writer.rows("stores", ["id", "code", "name", "timezone"],
+                [(s, f"S{s:03d}", f"Store {s:03d}", "Europe/Paris") for s in range(1, STORES + 1)])
+    writer.rows("teams", ["id", "name", "store_id"],
+                [(t, f"Team {t:03d}", (t - 1) // TEAMS_PER_STORE + 1) for t in range(1, STORES * TEAMS_PER_STORE + 1)])
+    now_stamp = writer.stamps(np.array([np.datetime64(NOW, "us")]))[0]
+    employee_rows = []
+    for e in range(1, employees_total + 1):
+        team = (e - 1) // TEAM_SIZE + 1
+        role = "admin" if e == 1 else ("manager" if (e - 1) % TEAM_SIZE == 0 else "associate")
+        employee_rows.append((e, f"U{e:07d}", f"Employee {e:04d}", role, team, (team - 1) // TEAMS_PER_STORE + 1,
+                              "Europe/Paris", "fr", True, False, "0,1,2,3,4", now_stamp, now_stamp))
+    writer.rows("employees", ["id", "slack_user_id", "name", "role", "team_id", "store_id", "timezone", "locale",
+                              "active", "digest_paused", "digest_weekdays", "created_at", "updated_at"], employee_rows)
+    tiers = np.array([None, None, None, "silver", "gold", "platinum"], dtype=object)
+    for first in range(1, CUSTOMERS + 1, BATCH):
+        ids = np.arange(first, min(first + BATCH, CUSTOMERS + 1))
+        tier = tiers[rng.integers(0, len(tiers), size=len(ids))]
+        writer.rows("customers", ["id", "status", "first_name", "last_name", "loyalty_tier", "provenance",
+                                  "preferred_store_id", "created_at", "updated_at"],
+                    [(i, "active", f"First{i}", f"Last{i}", t, "{}", (i - 1) % STORES + 1,
+                      now_stamp, now_stamp) for i, t in zip(ids.tolist(), tier.tolist())])
+    print(f"people and customers: {time.perf_counter() - started:.0f}s", flush=True)
+
+    per_store = CUSTOMERS // STORES
+    written = 0
+    while written < interactions:
+        count = min(BATCH * 4, interactions - written)
+        stamps = writer.stamps(_timestamps(rng, count, 365))
+        employee = rng.integers(1, employees_total + 1, size=count)
+        team = (employee - 1) // TEAM_SIZE + 1
+        store = (team - 1) // TEAMS_PER_STORE + 1
+        customer = (store - 1) + STORES * rng.integers(0, per_store, size=count) + 1
+        known = rng.random(count) < 0.8
+        channel, kind, outcome = (rng.integers(0, len(v), size=count) for v in (CHANNELS, TYPES, OUTCOMES))
+        writer.rows("interactions", ["id", "customer_id", "employee_id", "store_id", "team_id", "channel", "type",
+                                     "outcome", "created_at", "source"],
+                    [(written + i + 1, int(customer[i]) if known[i] else None, int(employee[i]), int(store[i]),
+                      int(team[i]), CHANNELS[channel[i]], TYPES[kind[i]], OUTCOMES[outcome[i]], stamps[i], "bench")
+                     for i in range(count)])
+        written += count
+        print(f"interactions: {written:,} ({time.perf_counter() - started:.0f}s)", flush=True)
+
+    orders = interactions // 5
+    for first in range(0, orders, BATCH * 4):
+        count = min(BATCH * 4, orders - first)
+        stamps = writer.stamps(_timestamps(rng, count, 365))
+        customer = rng.integers(1, CUSTOMERS + 1, size=count)
+        writer.rows("orders", ["id", "source", "order_number", "customer_id", "ordered_at", "channel", "total_amount",
+                               "currency", "status"],
+                    [(first + i + 1, "bench", f"B{first + i + 1}", int(customer[i]), stamps[i], "web", 42, "EUR",
+                      "completed") for i in range(count)])
+    print(f"orders: {orders:,} ({time.perf_counter() - started:.0f}s)", flush=True)
+
+    follow_ups = interactions // 10
+    for first in range(0, follow_ups, BATCH * 4):
+        count = min(BATCH * 4, follow_ups - first)
+        created = _timestamps(rng, count, 365)
+        done = rng.random(count) < 0.8
+        completed = created + rng.integers(3_600, 10 * 86_400, size=count).astype("timedelta64[s]")
+        due = (created + rng.integers(0, 14, size=count).astype("timedelta64[D]")).astype("datetime64[D]")
+        created_s, completed_s = writer.stamps(created), writer.stamps(completed)
+        assignee = rng.integers(1, employees_total + 1, size=count)
+        customer = rng.integers(1, CUSTOMERS + 1, size=count)
+        writer.rows("follow_ups", ["id", "customer_id", "assignee_id", "due_date", "status", "created_at",
+                                   "completed_at", "source"],
+                    [(first + i + 1, int(customer[i]), int(assignee[i]),
+                      str(due[i]) if writer.sqlite else due[i].astype(object), "done" if done[i] else "open",
+                      created_s[i], completed_s[i] if done[i] else None, "bench") for i in range(count)])
+    print(f"follow-ups: {follow_ups:,} ({time.perf_counter() - started:.0f}s)", flush=True)
+
+    with writer.engine.begin() as connection:
+        for index in indexes:
+            index.create(connection)
+        connection.execute(text("ANALYZE"))
+    print(f"indexes + analyze: done in {time.perf_counter() - started:.0f}s total", flush=True)
+
+
+# ---- measurement -------------------------------------------------------------------------------
+
+def _queries(rng: random.Random) -> list[tuple[int, str]]:
+    """(employee id, /kpi text) pairs covering every scope, period and grouping users can ask for."""
+    employees_total = STORES * TEAMS_PER_STORE * TEAM_SIZE
+    associates = [e for e in range(2, employees_total + 1) if (e - 1) % TEAM_SIZE]
+    managers = [e for e in range(11, employees_total + 1, TEAM_SIZE)]
+    periods = ["today", "week", "month", "last 30 days", "2026-02", "2026-02-01..2026-02-14"]
+    groups = ["", "by employee", "by channel", "by type", "by day"]
+    result = []
+    for period in periods:
+        for group in groups:
+            result.append((rng.choice(associates), f"me {period} {group}"))
+            manager = rng.choice(managers)
+            result.append((manager, f"team {period} {group}"))
+            result.append((manager, f"<@U{manager + 1:07d}> {period} {group}"))
+            result.append((manager, f"store Store {(manager - 1) // (TEAM_SIZE * TEAMS_PER_STORE) + 1:03d} {period} {group}"))
+            result.append((1, f"all {period} {group}"))
+    return result
+
+
+def run(url: str, repeat: int) -> None:
+    from store.digest import compose_employee_digest, compose_team_digest
+    from store.kpi import kpi_report
+    from store.kpi_query import parse_kpi_query
+    from store.models import Employee
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    tz = ZoneInfo("Europe/Paris")
+    today = NOW.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    timings: dict[str, list[float]] = {}
+    for (employee_id, query_text) in _queries(random.Random(3)) * repeat:
+        with factory() as session:
+            employee = session.get(Employee, employee_id)
+            viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, "Europe/Paris")
+            started = time.perf_counter()
+            kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=NOW)
+            elapsed = time.perf_counter() - started
+        scope = query_text.split()[0] if not query_text.startswith("<@") else "@someone"
+        timings.setdefault(scope, []).append(elapsed)
+    everything = [t for values in timings.values() for t in values]
+    print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for scope, values in list(timings.items()) + [("ALL", everything)]:
+        values.sort()
+        print(f"{scope:10} {len(values):7d} {statistics.median(values) * 1000:8.0f} "
+              f"{values[int(len(values) * 0.95) - 1] * 1000:8.0f} {values[-1] * 1000:8.0f}")
+
+    started = time.perf_counter()
+    sent = 0
+    with factory() as session:
+        employees = session.scalars(Employee.__table__.select().with_only_columns(Employee.id)).all()
+        for employee_id in employees:
+            employee = session.get(Employee, employee_id)
+            digest = compose_employee_digest(session, employee, today=today, now=NOW, tz=tz)
+            team = compose_team_digest(session, employee, today=today, now=NOW, tz=tz) if employee.role != "associate" else None
+            sent += (digest is not None) + (team is not None)
+            session.expunge_all()
+    print(f"composed digests for {len(employees)} employees ({sent} non-empty) in {time.perf_counter() - started:.1f}s")
+
+
+class _Viewer:
+    def __init__(self, id, role, team_id, store_id, timezone):  # noqa: A002
+        self.id, self.role, self.team_id, self.store_id, self.timezone = id, role, team_id, store_id, timezone
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["generate", "run"])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--interactions", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    if args.action == "generate":
+        generate(args.url, args.interactions)
+    else:
+        run(args.url, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

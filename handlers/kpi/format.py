@@ -1,0 +1,41 @@
+"""Numbers as a manager reads them: counts, rates, hours and changes against the previous period."""
+from __future__ import annotations
+
+from handlers.i18n import normalise_locale
+
+
+def number(value: float | int | None, locale: str, decimals: int = 0) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    if normalise_locale(locale) == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+def percent(rate: float | None, locale: str) -> str:
+    if rate is None:
+        return "—"
+    return number(rate * 100, locale) + ("\u00a0%" if normalise_locale(locale) == "fr" else "%")
+
+
+def hours(value: float | None, locale: str) -> str:
+    if value is None:
+        return "—"
+    if value >= 48:
+        return number(value / 24, locale, 1) + (" j" if normalise_locale(locale) == "fr" else " d")
+    return number(value, locale, 1) + " h"
+
+
+def change(current: float | int | None, previous: float | int | None, locale: str, *, rate: bool = False) -> str:
+    """'▲ +3' / '▼ −12 pts' / '=': the change a reader looks for, '—' when there is nothing to compare."""
+    if current is None or previous is None:
+        return "—"
+    delta = current - previous
+    if rate:
+        delta *= 100
+    if abs(delta) < 1e-9:
+        return "="
+    arrow, sign = ("▲", "+") if delta > 0 else ("▼", "−")
+    magnitude = number(abs(delta), locale, 0 if rate or float(delta).is_integer() else 1)
+    return f"{arrow} {sign}{magnitude}{' pts' if rate else ''}"
