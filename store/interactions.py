@@ -26,6 +26,7 @@ from store.models import (
     FollowUp,
     Interaction,
 )
+from store.search import Candidate, find_customers
 
 SLACK_SOURCE = "slack"
 PREFERENCE_SOURCE = "frontline"
@@ -366,33 +367,16 @@ def customer_choice(session: Session, customer_id: int) -> CustomerChoice | None
 
 
 def suggest_customers(session: Session, text: str, *, limit: int = 20) -> list[CustomerChoice]:
-    """Customers for a type-ahead: the shared search when available, else a folded-name prefix match."""
-    try:
-        from store import search
-    except ImportError:
-        search = None
-    finder = getattr(search, "find_customers", None)
-    if finder is not None:
-        ids = [_result_id(hit) for hit in finder(session, text, limit=limit)]
-        choices = [customer_choice(session, i) for i in ids if i is not None]
-        return [c for c in choices if c is not None]
-    from store.normalize import fold
-
-    folded = fold(text)
-    if len(folded) < 2:
-        return []
-    rows = session.scalars(
-        select(Customer).where(Customer.status == "active",
-                               (Customer.search_name.startswith(folded, autoescape=True))
-                               | Customer.search_name.contains(" " + folded, autoescape=True))
-        .order_by(Customer.search_name, Customer.id).limit(limit)
-    ).all()
-    return [CustomerChoice(c.id, customer_name(c), c.city, c.phone[-2:] if c.phone else None) for c in rows]
+    """Customers for a type-ahead, ranked by the shared customer search."""
+    result = find_customers(session, text, limit=limit)
+    return [_choice_of(candidate) for candidate in result.candidates]
 
 
-def _result_id(hit: Any) -> int | None:
-    for attribute in ("customer_id", "id"):
-        value = getattr(hit, attribute, None)
-        if isinstance(value, int):
-            return value
-    return hit if isinstance(hit, int) else None
+def clear_match(session: Session, text: str) -> CustomerChoice | None:
+    """The one customer `text` clearly designates, if any (what /log prefills)."""
+    result = find_customers(session, text, limit=2)
+    return _choice_of(result.best) if result.exact and result.best is not None else None
+
+
+def _choice_of(candidate: Candidate) -> CustomerChoice:
+    return CustomerChoice(candidate.customer_id, candidate.display_name, candidate.city, candidate.phone_last_digits)

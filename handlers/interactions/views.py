@@ -22,6 +22,7 @@ from store.interactions import (
     CustomerChoice,
     FieldError,
     InteractionRefused,
+    clear_match,
     customer_choice,
     log_interaction,
     suggest_customers,
@@ -99,8 +100,7 @@ def log_command(ack, body, command, client, employee, session_factory) -> None:
     if text:
         try:
             with session_factory() as session:
-                matches = suggest_customers(session, text, limit=2)
-            customer = matches[0] if len(matches) == 1 else None
+                customer = clear_match(session, text)
         except SQLAlchemyError:
             log.exception("customer search for /log failed")
     client.views_open(trigger_id=body["trigger_id"], view=_log_modal(employee, customer))
