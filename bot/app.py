@@ -40,6 +40,8 @@ FEATURES: list[str] = [
     "handlers.interactions",
     "handlers.followups",
     "handlers.home",
+    "handlers.lookup",
+    "handlers.profile",
 ]
 
 
@@ -82,6 +84,15 @@ class TrackingExecutor(ThreadPoolExecutor):
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
 
+class FrontlineApp(App):
+    """What no listener handles is still acknowledged with 200: bolt's default 404 makes Slack retry
+    events (and eventually disable the subscription) and show an error for commands and clicks."""
+
+    def _handle_unmatched_requests(self, req, resp):
+        self._framework_logger.debug("no listener for this request; acknowledged")
+        return BoltResponse(status=200, body="")
+
+
 def make_client(settings: Settings) -> WebClient:
     kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "timeout": 10}
     if settings.slack_api_url:
@@ -105,7 +116,7 @@ def build_app(
         raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
     client = client or make_client(settings)
     try:
-        app = App(
+        app = FrontlineApp(
             client=client,
             signing_secret=settings.slack_signing_secret or "",
             process_before_response=False,

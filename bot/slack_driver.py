@@ -133,6 +133,10 @@ def element_state(element: dict[str, Any], value: Any) -> dict[str, Any]:
     return state
 
 
+INITIAL_KEYS = ("initial_value", "initial_option", "initial_options", "initial_date", "initial_time",
+                "initial_date_time", "initial_user", "initial_users", "initial_conversation", "initial_channel")
+
+
 def view_state(view: dict[str, Any], values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Slack's view.state.values from {action_id: value}; inputs not named keep their initial value."""
     state: dict[str, dict[str, Any]] = {}
@@ -143,9 +147,8 @@ def view_state(view: dict[str, Any], values: Mapping[str, Any]) -> dict[str, dic
         action_id = element.get("action_id", "")
         if action_id in values:
             value = values[action_id]
-        else:
-            initial = element.get("initial_option") or element.get("initial_options") or element.get("initial_date")
-            value = initial if initial is not None else element.get("initial_value")
+        else:  # Slack reports what the element shows: its initial value, if any
+            value = next((element[k] for k in INITIAL_KEYS if element.get(k) is not None), None)
         state.setdefault(block.get("block_id", ""), {})[action_id] = element_state(element, value)
     unknown = set(values) - {a for b in state.values() for a in b}
     if unknown:

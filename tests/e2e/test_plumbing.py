@@ -155,3 +155,25 @@ def test_metrics_count_requests_by_kind(bot, bot_server, slack):
     assert status == 200
     assert 'frontline_slack_requests_total{kind="command",status="200"}' in text
     assert "frontline_slack_ack_seconds_bucket" in text
+
+
+def test_requests_no_feature_handles_are_still_acknowledged(probe_bot, employee, slack):
+    employee("U0LEA", "Léa Martin")
+    assert probe_bot.command("/not-a-feature", "", user="U0LEA").status == 200
+    assert probe_bot.open_home(user="U0LEA").status == 200
+    edited = {"type": "message", "subtype": "message_changed", "channel": "D0LEA", "channel_type": "im",
+              "user": "U0LEA", "ts": sr.message_ts()}
+    assert probe_bot.event(edited).status == 200
+
+
+def test_a_crashing_listener_tells_the_user_with_a_reference(probe_bot, employee, slack, caplog):
+    employee("U0LEA", "Léa Martin")
+    caplog.set_level("DEBUG")
+    before = slack.mark()
+    reply = probe_bot.command("/probe-crash", "Dupont Jeanne", user="U0LEA")
+    assert reply.status == 200
+    notice = slack.wait_for("response_url", since=before)
+    assert "Something went wrong on our side (ref " in notice.text
+    ref = notice.text.split("(ref ")[1].split(")")[0]
+    assert f"listener failed, ref {ref}: RuntimeError" in caplog.text
+    assert "Dupont" not in caplog.text and "Jeanne" not in caplog.text

@@ -81,3 +81,18 @@ _register_basic = register
 def register(app) -> None:  # noqa: F811 - the probe feature is both parts
     _register_basic(app)
     register_interactive(app)
+
+
+def register_crash(app) -> None:
+    @app.command("/probe-crash")
+    def crash(ack, command):
+        ack()
+        raise RuntimeError(f"boom for {command['text']}")
+
+
+_register_without_crash = register
+
+
+def register(app) -> None:  # noqa: F811
+    _register_without_crash(app)
+    register_crash(app)
