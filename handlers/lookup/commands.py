@@ -1,0 +1,121 @@
+"""Asking for a customer: `/customer <text>`, a DM to the bot, an @mention, or the "Find a customer"
+shortcut. Every answer is seen by the asking employee only: ephemeral for commands and mentions, the
+employee's own DM with the bot otherwise. Listeners ack at once and search after the ack.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from handlers.i18n import t
+from handlers.lookup import blocks
+from handlers.profile.actions import card_message
+from store.search import find_customers
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/customer"
+SHORTCUT = "find_customer"
+
+# Phrases people put before what they look for, removed from the start only (so "Le Gall" stays whole).
+_LEADING = sorted(
+    (
+        "who is", "who's", "whos", "find", "find me", "search", "search for", "look up", "lookup", "look for",
+        "show", "show me", "open", "get", "customer", "client", "cliente", "the customer", "a customer",
+        "profile of", "card of", "qui est", "c'est qui", "cherche", "chercher", "je cherche", "trouve", "trouver",
+        "recherche", "rechercher", "montre", "montre-moi", "montre moi", "affiche", "ouvre", "fiche", "la fiche de",
+        "fiche de", "le client", "la cliente", "un client", "une cliente", "please", "pls", "stp", "svp", "hey",
+        "hi", "hello", "bonjour", "salut", "can you", "could you", "tu peux", "peux-tu", "pourrais-tu",
+    ),
+    key=len, reverse=True,
+)
+_TRAILING = re.compile(r"(?:[\s?!.,;:]+|\s+(?:please|pls|stp|svp|merci|thanks|thx))+$", re.IGNORECASE)
+_SLACK_LINK = re.compile(r"<(?:mailto:|tel:)?([^>|]*)(?:\|([^>]*))?>")
+_MENTION = re.compile(r"<[@#!][^>]*>")
+
+
+def clean_query(text: str | None) -> str:
+    """What the employee looks for, without the bot mention, Slack's link markup and filler words."""
+    text = _MENTION.sub(" ", text or "")
+    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = " ".join(text.replace("\u00a0", " ").split())
+    changed = True
+    while changed and text:
+        changed = False
+        lowered = text.lower()
+        for phrase in _LEADING:
+            if lowered.startswith(phrase) and (len(text) == len(phrase) or not text[len(phrase)].isalnum()):
+                text = text[len(phrase):].lstrip(" :,?!-")
+                changed = True
+                break
+    return _TRAILING.sub("", text).strip()
+
+
+def answer(query: str, employee, session_factory, clock: Callable, *, via: str) -> dict[str, Any]:
+    """Message arguments answering `query`: the card, candidates, no match, or usage help."""
+    locale = employee.locale
+    if not query:
+        text, usage_blocks = blocks.usage(locale)
+        return {"text": text, "blocks": usage_blocks}
+    try:
+        with session_factory() as session:
+            result = find_customers(session, query, limit=5)
+    except SQLAlchemyError:
+        log.exception("customer search failed")
+        return {"text": t("common.db_unavailable", locale)}
+    if result.exact and result.best is not None:
+        return card_message(session_factory, employee, clock, result.best.customer_id, via=via)
+    text, result_blocks = blocks.result_blocks(result, locale)
+    return {"text": text, "blocks": result_blocks}
+
+
+def customer_command(ack, command, respond, employee, session_factory, clock) -> None:
+    query = clean_query(command.get("text"))
+    if not query:
+        text, usage_blocks = blocks.usage(employee.locale)
+        ack(text=text, blocks=usage_blocks, response_type="ephemeral")
+        return
+    ack()
+    respond(response_type="ephemeral", replace_original=False,
+            **answer(query, employee, session_factory, clock, via="slack:/customer"))
+
+
+def direct_message(event, client, employee, session_factory, clock) -> None:
+    if event.get("channel_type") != "im" or event.get("subtype") or event.get("thread_ts"):
+        return
+    message = answer(clean_query(event.get("text")), employee, session_factory, clock, via="slack:dm")
+    client.chat_postMessage(channel=event["channel"], **message)
+
+
+def mention(event, client, employee, session_factory, clock) -> None:
+    message = answer(clean_query(event.get("text")), employee, session_factory, clock, via="slack:mention")
+    extra = {"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {}
+    # Never in the channel: only the person who asked sees the customer.
+    client.chat_postEphemeral(channel=event["channel"], user=employee.slack_user_id, **message, **extra)
+
+
+def open_search(ack, body, client, employee) -> None:
+    ack()
+    client.views_open(trigger_id=body["trigger_id"], view=blocks.search_modal(employee.locale))
+
+
+def submit_search(ack, view, client, employee, session_factory, clock) -> None:
+    typed = (((view.get("state") or {}).get("values") or {}).get(blocks.MODAL_BLOCK) or {}).get(blocks.MODAL_INPUT) or {}
+    query = clean_query(typed.get("value"))
+    if len(query) < 2:
+        ack(response_action="errors", errors={blocks.MODAL_BLOCK: t("lookup.too_short", employee.locale)})
+        return
+    ack()
+    message = answer(query, employee, session_factory, clock, via="slack:shortcut")
+    client.chat_postMessage(channel=employee.slack_user_id, **message)
+
+
+def register(app) -> None:
+    app.command(COMMAND)(customer_command)
+    app.shortcut(SHORTCUT)(open_search)
+    app.view(blocks.MODAL_CALLBACK)(submit_search)
+    app.event("app_mention")(mention)
+    app.event("message")(direct_message)

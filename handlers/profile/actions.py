@@ -1,0 +1,120 @@
+"""The card's buttons: open a candidate, page through history, reveal the contact details (audited).
+
+Every listener acks first and works after. The customer id in a button value is data typed by
+nobody we trust: the viewer's right to see that customer is checked again on every click.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from handlers.i18n import t
+from handlers.profile import blocks, ids
+from store import audit
+from store.models import Customer
+from store.profile import ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
+
+log = logging.getLogger(__name__)
+
+PAGE = 10
+
+
+def card_message(session_factory, employee, clock: Callable, customer_id: int, *, via: str,
+                 revealed: bool = False) -> dict[str, Any]:
+    """The card of one customer as message arguments, with its audit row written in the same transaction."""
+    try:
+        with session_factory.begin() as session:
+            profile = build_profile(session, customer_id, viewer=employee, clock=clock)
+            audit.record(session, employee_id=employee.id, actor=employee.slack_user_id,
+                         action="reveal" if revealed else "view", customer_id=profile.customer_id, via=via,
+                         detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
+    except ProfileUnavailable:
+        return {"text": t("profile.unavailable", employee.locale)}
+    except SQLAlchemyError:
+        log.exception("building the card of customer %s failed", customer_id)
+        return {"text": t("common.db_unavailable", employee.locale)}
+    return {"text": blocks.fallback_text(profile, employee.locale),
+            "blocks": blocks.profile_blocks(profile, employee.locale, employee.timezone, revealed=revealed)}
+
+
+def parse_value(value: Any) -> tuple[int, int] | None:
+    """'123' or '123:10' (customer id, offset); None for anything else."""
+    try:
+        head, _, offset = str(value or "").partition(":")
+        return int(head), int(offset or 0)
+    except ValueError:
+        return None
+
+
+def _reply(respond, message: dict[str, Any], *, replace: bool) -> None:
+    respond(response_type="ephemeral", replace_original=replace, **message)
+
+
+def open_customer(ack, action, respond, employee, session_factory, clock) -> None:
+    ack()
+    parsed = parse_value(action.get("value"))
+    if parsed is None or not viewer_may_see(employee, parsed[0]):
+        respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
+        return
+    _reply(respond, card_message(session_factory, employee, clock, parsed[0], via="slack:open"), replace=True)
+
+
+def reveal_contact(ack, action, respond, employee, session_factory, clock) -> None:
+    ack()
+    parsed = parse_value(action.get("value"))
+    if parsed is None or not viewer_may_see(employee, parsed[0]):
+        respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
+        return
+    message = card_message(session_factory, employee, clock, parsed[0], via="slack:reveal", revealed=True)
+    _reply(respond, message, replace="blocks" in message)
+
+
+def _more(kind: str, action, respond, employee, session_factory) -> None:
+    parsed = parse_value(action.get("value"))
+    if parsed is None or not viewer_may_see(employee, parsed[0]):
+        respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
+        return
+    customer_id, offset = parsed
+    offset = offset or 5  # the card itself shows the first five
+    try:
+        with session_factory() as session:
+            profile_name = _name(session, customer_id)
+            if profile_name is None:
+                respond(text=t("profile.unavailable", employee.locale), response_type="ephemeral",
+                        replace_original=False)
+                return
+            fetch = more_orders if kind == "orders" else more_interactions
+            page = fetch(session, customer_id, offset=offset, limit=PAGE)
+    except SQLAlchemyError:
+        log.exception("loading more %s of customer %s failed", kind, customer_id)
+        respond(text=t("common.db_unavailable", employee.locale), response_type="ephemeral", replace_original=False)
+        return
+    page_blocks = blocks.history_page_blocks(kind, customer_id, profile_name, page, employee.locale, employee.timezone)
+    respond(text=t("profile.more_orders" if kind == "orders" else "profile.more_interactions", employee.locale),
+            blocks=page_blocks, response_type="ephemeral", replace_original=False)
+
+
+def _name(session, customer_id: int) -> str | None:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.status != "active":
+        return None
+    return " ".join(p for p in (customer.first_name, customer.last_name) if p) or f"#{customer.id}"
+
+
+def more_orders_clicked(ack, action, respond, employee, session_factory) -> None:
+    ack()
+    _more("orders", action, respond, employee, session_factory)
+
+
+def more_interactions_clicked(ack, action, respond, employee, session_factory) -> None:
+    ack()
+    _more("interactions", action, respond, employee, session_factory)
+
+
+def register(app) -> None:
+    app.action(ids.OPEN_CUSTOMER)(open_customer)
+    app.action(ids.REVEAL_CONTACT)(reveal_contact)
+    app.action(ids.MORE_ORDERS)(more_orders_clicked)
+    app.action(ids.MORE_INTERACTIONS)(more_interactions_clicked)
