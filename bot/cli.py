@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "bot.serve_cmd",
     "bot.console",
     "bot.commands.privacy",
+    "bot.commands.demo",
 ]
 
 

@@ -19,6 +19,7 @@ from store.demo.activity import Activity, DemoOrder, make_activity
 from store.demo.people import SOURCES, make_persons, make_source_records
 from store.demo.staff import STORES, employees as make_employees
 from store.employees import import_employees
+from store.identity import Thresholds
 from store.models import (
     Base,
     Customer,
@@ -117,7 +118,8 @@ def empty_tables(session: Session) -> None:
 
 
 def build_demo(session: Session, *, customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED,
-               today: dt.date, reset: bool = False, progress: Progress | None = None) -> DemoBuild:
+               today: dt.date, reset: bool = False, thresholds: Thresholds | None = None,
+               progress: Progress | None = None) -> DemoBuild:
     """Fill an empty database with the demo retailer; raises DemoAlreadyThere unless `reset`."""
     tell = progress or (lambda stage: None)
     if customers < 1:
@@ -147,7 +149,7 @@ def build_demo(session: Session, *, customers: int = DEFAULT_CUSTOMERS, seed: in
         rows = (record.row | {"source_id": record.source_id} for record in records if record.source == source)
         rejected += _check(importing.import_people(session, source=source, rows=_numbered(rows)))
     tell("identity resolution")
-    relink(session, actor=ACTOR, via="demo")
+    relink(session, thresholds=thresholds, actor=ACTOR, via="demo")
     _set_home_stores(session, persons, records)
 
     tell("importing orders")
