@@ -339,10 +339,11 @@ def _interactions(rng, persons, records_of, employees, today) -> list[DemoIntera
             created = _utc(today - dt.timedelta(days=days_ago), rng.randint(9, 18), rng.randint(0, 59), timezone)
             sized = kind in ("advice", "call", "return")
             product = rng.choice([p for p in catalogue if p.size_kind] if sized else catalogue)
-            size = _size_for(rng, person, product) or ("taille unique" if person.language == "fr" else "one size")
-            words = {"product": product.name(person.language).lower() if person.language == "fr"
-                     else product.name(person.language), "size": size, "brand": product.brand}
-            language = employee.locale or "fr"
+            size = _size_for(rng, person, product) or "one size"
+            language = employee.locale or "fr"  # colleagues write notes in their own language
+            size = size if size[0].isdigit() or len(size) <= 3 else ("taille unique" if language == "fr" else "one size")
+            words = {"product": product.name(language).lower() if language == "fr" else product.name(language),
+                     "size": size, "brand": product.brand}
             outcome = _pick(rng, (("resolved", 5), ("follow_up", 3), ("info", 2), ("escalated", 1),
                                   ("no_answer", 1 if remote else 0)))
             interaction = DemoInteraction(

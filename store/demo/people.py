@@ -308,7 +308,7 @@ def _record_row(rng: random.Random, person: Person, today: dt.date, *, names_sty
 
 WEB_STYLE = {"accents": 0.15, "upper": 0.03, "typo_rate": 0.02}
 POS_STYLE = {"accents": 0.55, "upper": 0.6, "typo_rate": 0.05}
-CRM_STYLE = {"accents": 0.35, "upper": 0.05, "typo_rate": 0.08}
+CRM_STYLE = {"accents": 0.35, "upper": 0.05, "typo_rate": 0.05}
 PLACEHOLDER_EMAIL = "pas.de.mail@maisonverne.example"  # what some tills type when a customer gives none
 
 
