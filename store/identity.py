@@ -179,13 +179,15 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
     if p.loyalty:
         ids.append("l" + p.loyalty)
     names = []
-    first_sound = phonetic_key(p.first.split()[0]) if p.first else ""
+    # nicknames block with their formal name: "Bob" files under "Robert"
+    formal = min(p.roots - {p.first}) if len(p.roots) > 1 else p.first
+    first_sound = phonetic_key(formal.split()[0]) if formal else ""
     last_sound = phonetic_key(p.last.replace(" ", "")) if p.last else ""
     sounds = "|".join(sorted((first_sound, last_sound)))
     if p.birth is not None:
         if last_sound:
             names.append(f"y{sounds}|{p.birth.year}")
-        initials = "".join(sorted(s[:1] for s in (p.first, p.last) if s))
+        initials = "".join(sorted(s[:1] for s in (formal, p.last) if s))
         names.append(f"d{p.birth.isoformat()}|{initials}")
     if p.postcode:
         if last_sound:
