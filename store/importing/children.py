@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.fields import (
     RowRejected,
     check_readable,
@@ -123,10 +124,8 @@ def run_batches(
 
 
 def _apply(session: Session, model, inserts: list[dict], updates: list[dict], report: ImportReport) -> None:
-    if inserts:
-        session.execute(insert(model), inserts)
-    if updates:
-        session.execute(update(model), updates)
+    bulk_insert(session, model, inserts)
+    bulk_update(session, model, updates)
     report.created += len(inserts)
     report.updated += len(updates)
 

@@ -10,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.children import person_key, rows_of, run_batches
 from store.importing.fields import RowRejected, choice, date_value, datetime_value, required_text, text
 from store.importing.readers import Row
@@ -142,23 +142,18 @@ def _store(session: Session, wanted, report: ImportReport) -> None:
                 report.unchanged += 1
     ids = {key: row.id for key, row in interactions.items()}
     if new_interactions:
+        table = Interaction.__table__
         created = session.execute(
-            insert(Interaction).returning(Interaction.id, Interaction.source, Interaction.source_ref,
-                                          sort_by_parameter_order=True),
+            table.insert().returning(table.c.id, table.c.source, table.c.source_ref, sort_by_parameter_order=True),
             new_interactions,
         )
         for interaction_id, source, ref in created:
             ids[(source, ref)] = interaction_id
         report.created += len(new_interactions)
-    if changed_interactions:
-        session.execute(update(Interaction), changed_interactions)
-    if new_tasks:
-        session.execute(
-            insert(FollowUp),
-            [{**task, "interaction_id": ids[(task["source"], task["source_ref"])]} for task in new_tasks],
-        )
-    if changed_tasks:
-        session.execute(update(FollowUp), changed_tasks)
+    bulk_update(session, Interaction, changed_interactions)
+    bulk_insert(session, FollowUp,
+                [{**task, "interaction_id": ids[(task["source"], task["source_ref"])]} for task in new_tasks])
+    bulk_update(session, FollowUp, changed_tasks)
 
 
 def import_interactions(

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.children import LinkedPerson, linked_person, person_key, resolve_people, rows_of
 from store.importing.fields import (
     RowRejected,
@@ -172,19 +173,19 @@ def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: Impor
             report.unchanged += 1
     line_rows = []
     if inserts:
+        table = Order.__table__
         created = session.execute(
-            insert(Order).returning(Order.id, Order.source, Order.order_number, sort_by_parameter_order=True),
+            table.insert().returning(table.c.id, table.c.source, table.c.order_number, sort_by_parameter_order=True),
             inserts,
         )
         for order_id, source, number in created:
             line_rows.extend(_line_values(order_id, wanted_lines[(source, number)]))
     if updates:
-        session.execute(update(Order), updates)
+        bulk_update(session, Order, updates)
         session.execute(delete(OrderLine).where(OrderLine.order_id.in_(replaced)))
         for values in updates:
             line_rows.extend(_line_values(values["id"], wanted_lines[(values["source"], values["order_number"])]))
-    if line_rows:
-        session.execute(insert(OrderLine), line_rows)
+    bulk_insert(session, OrderLine, line_rows)
     report.created += len(inserts)
     report.updated += len(updates)
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.fields import RowRejected, check_readable, date_value, datetime_value, required_text, text
 from store.importing.readers import Row, batched
 from store.importing.report import ImportReport
@@ -75,8 +75,12 @@ def parse_person(row: Row, *, today: dt.date | None = None) -> dict[str, Any]:
     return values
 
 
+_HASHED = tuple(name for name in (*PERSON_COLUMNS, "source_updated_at") if name != "updated_at")
+
+
 def _content_hash(values: dict[str, Any]) -> str:
-    canonical = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+    # repr of plain str/date/datetime values is stable across runs and much cheaper than JSON.
+    canonical = repr([values[name] for name in _HASHED]) + repr(sorted(values["attributes"].items()))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -138,9 +142,7 @@ def _import_batch(
             report.unchanged += 1
         else:
             updates.append({**values, "id": found[0], "updated_at": now})
-    if inserts:
-        session.execute(insert(SourceRecord), inserts)
-    if updates:
-        session.execute(update(SourceRecord), updates)
+    bulk_insert(session, SourceRecord, inserts)
+    bulk_update(session, SourceRecord, updates)
     report.created += len(inserts)
     report.updated += len(updates)
