@@ -1,12 +1,6 @@
 MESSAGES = {
     "interactions.modal_title": {"en": "Log interaction", "fr": "Noter un échange"},
     "interactions.follow_up_modal_title": {"en": "Add follow-up", "fr": "Ajouter un suivi"},
-    "interactions.search_modal_title": {"en": "Find a customer", "fr": "Trouver un client"},
-    "interactions.search_label": {"en": "Name, email, phone or loyalty card", "fr": "Nom, e-mail, téléphone ou carte fidélité"},
-    "interactions.search_submit": {"en": "Search", "fr": "Rechercher"},
-    "interactions.search_results": {"en": "Customers matching “{query}”:", "fr": "Clients correspondant à « {query} » :"},
-    "interactions.search_none": {"en": "No customer matches “{query}”.", "fr": "Aucun client ne correspond à « {query} »."},
-    "interactions.search_too_short": {"en": "Type at least 2 characters.", "fr": "Tapez au moins 2 caractères."},
     "interactions.submit": {"en": "Save", "fr": "Enregistrer"},
     "interactions.customer": {"en": "Customer", "fr": "Client"},
     "interactions.customer_placeholder": {"en": "Type a name, email or phone", "fr": "Tapez un nom, e-mail ou téléphone"},

@@ -108,11 +108,3 @@ def test_home_view_is_valid_with_many_follow_ups(locale):
     view = home_blocks.home_view(locale, name="Léa Martin", follow_ups=follow_ups(60), recent=recent, today=TODAY,
                                  updated="2 Mar 2026 10:00", notice="Done")
     assert check_view(view) == []
-
-
-def test_search_modal_and_results_are_valid():
-    assert check_view(home_blocks.search_modal("fr")) == []
-    text, message = home_blocks.search_results("en", "<dar", [HELENE])
-    assert check_message_payload({"text": text, "blocks": message}) == []
-    text, message = home_blocks.search_results("en", "zz", [])
-    assert "No customer" in text
