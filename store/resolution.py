@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from store.identity import DEFAULT_THRESHOLDS, IdentityRecord, Thresholds, cluster_scored, score_candidates
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord, utcnow
-from store.survivorship import rebuild_golden
+from store.survivorship import create_customers, rebuild_golden
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 STREAM_CHUNK = 20_000
@@ -177,7 +177,7 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
         select(SourceRecord.customer_id).join(Customer, Customer.id == SourceRecord.customer_id)
         .where(Customer.status == "active", SourceRecord.updated_at > Customer.updated_at).distinct()))
     dirty = (set(joining) | stale) - set(absorbed_into)
-    to_build = sorted(dirty | set(created))
+    to_build = sorted(dirty)
     for start in range(0, len(to_build), WRITE_CHUNK):
         rebuild_golden(session, to_build[start:start + WRITE_CHUNK])
         tell("golden", min(start + WRITE_CHUNK, len(to_build)), len(to_build))
@@ -201,10 +201,7 @@ def _create_customers(session: Session, clusters: list[list[int]], assigned: dic
     created: list[int] = []
     for start in range(0, len(clusters), WRITE_CHUNK):
         chunk = clusters[start:start + WRITE_CHUNK]
-        now = utcnow()
-        ids = session.scalars(
-            insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
-            [{"status": "active", "provenance": {}, "created_at": now, "updated_at": now} for _ in chunk]).all()
+        ids = create_customers(session, chunk)
         for customer_id, records in zip(ids, chunk):
             for record_id in records:
                 assigned[record_id] = customer_id

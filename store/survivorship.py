@@ -255,6 +255,34 @@ def _first_orders(session: Session, customer_ids: Sequence[int]) -> dict[int, dt
     return {cid: _as_date(first) for cid, first in rows if first is not None}
 
 
+def create_customers(session: Session, groups: Sequence[Sequence[int]],
+                     priority: dict[str, tuple[str, ...]] | None = None) -> list[int]:
+    """One new customer per group of (unlinked) record ids, born with its golden record and identifiers.
+
+    Inserting the final values (rather than a blank row later updated) matters at import scale:
+    search indexes and triggers then work once per customer. Records are not attached here.
+    """
+    by_id = {}
+    wanted = [record_id for group in groups for record_id in group]
+    for start in range(0, len(wanted), 5000):
+        for row in session.execute(select(*_record_columns())
+                                   .where(SourceRecord.id.in_(wanted[start:start + 5000]))):
+            by_id[row.id] = RecordValues(**row._asdict())
+    now = utcnow()
+    goldens = [build_golden([by_id[r] for r in group if r in by_id], priority=priority) for group in groups]
+    ids = list(session.scalars(
+        insert(Customer).returning(Customer.id, sort_by_parameter_order=True)
+        .execution_options(render_nulls=True),  # one executemany batch, not one per None pattern
+        [{"status": "active", **g.values, "provenance": g.provenance, "search_name": g.search_name,
+          "created_at": now, "updated_at": now} for g in goldens]))
+    identifier_rows = [{"customer_id": cid, "kind": kind, "value": value, "source_record_id": record_id}
+                       for cid, golden in zip(ids, goldens)
+                       for (kind, value), record_id in golden.identifiers.items()]
+    if identifier_rows:
+        session.execute(insert(CustomerIdentifier), identifier_rows)
+    return ids
+
+
 def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size: int = 1000,
                    priority: dict[str, tuple[str, ...]] | None = None) -> int:
     """Recompute golden fields, provenance, search name and identifiers of these customers.
@@ -268,6 +296,7 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
         batch = ids[start:start + batch_size]
         records = load_records(session, batch)
         orders = _first_orders(session, batch)
+        names = dict(session.execute(select(Customer.id, Customer.search_name).where(Customer.id.in_(batch))).all())
         existing: dict[int, dict[tuple[str, str], tuple[int, int | None]]] = {cid: {} for cid in batch}
         for row in session.execute(
                 select(CustomerIdentifier.id, CustomerIdentifier.customer_id, CustomerIdentifier.kind,
@@ -275,6 +304,7 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
                 .where(CustomerIdentifier.customer_id.in_(batch))):
             existing[row.customer_id][(row.kind, row.value)] = (row.id, row.source_record_id)
         updates: list[dict[str, Any]] = []
+        renamed: list[dict[str, Any]] = []
         to_delete: list[int] = []
         to_insert: list[dict[str, Any]] = []
         to_repoint: list[dict[str, Any]] = []
@@ -283,8 +313,11 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
             if not records[cid]:
                 continue  # no source record (e.g. created by hand): nothing to derive, keep as is
             golden = build_golden(records[cid], first_order=orders.get(cid), priority=priority)
-            updates.append({"id": cid, **golden.values, "provenance": golden.provenance,
-                            "search_name": golden.search_name, "updated_at": now})
+            row = {"id": cid, **golden.values, "provenance": golden.provenance, "updated_at": now}
+            if names.get(cid) != golden.search_name:  # only then: name-search triggers/indexes follow it
+                renamed.append({**row, "search_name": golden.search_name})
+            else:
+                updates.append(row)
             have = existing[cid]
             for key, (identifier_id, record_id) in have.items():
                 wanted = golden.identifiers.get(key)
@@ -302,8 +335,9 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
             session.execute(delete(CustomerIdentifier).where(CustomerIdentifier.id.in_(to_delete)))
         if to_insert:
             session.execute(insert(CustomerIdentifier), to_insert)
-        if updates:
-            session.execute(update(Customer), updates)
-            written += len(updates)
+        for rows in (updates, renamed):
+            if rows:
+                session.execute(update(Customer), rows)
+                written += len(rows)
     return written
 
