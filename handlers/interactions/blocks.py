@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from handlers.blockkit import MAX_OPTION_TEXT, context, escape, header, mrkdwn, plain, section, truncate
+from handlers.blockkit import MAX_OPTION_TEXT, context, escape, header, plain, section, truncate
 from handlers.i18n import t
 from handlers.interactions import ids
 from store.interactions import CONTACT_CHANNELS, LANGUAGES, MAX_NOTE, CustomerChoice, FieldError
