@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,8 @@ MIN_SCORE = 70  # below this a name is a suggestion, not a match
 SUGGESTION_SCORE = 45
 CLEAR_MARGIN = 8  # how far ahead the best name must be to open its card directly
 TOKEN_CAP = 1000  # candidates fetched per query word before it counts as "common"
+RANKED_POOL = 300  # candidates ranked by rapidfuzz
+FINE_SCORED = 40  # of which this many get the careful (slower) score
 POOL_CAP = 4000
 MAX_TOKENS = 5
 _MAX_MERGE_HOPS = 10
@@ -163,7 +167,9 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     if not tokens:
         return SearchResult(query, "name")
     postgres = session.get_bind().dialect.name == "postgresql"
-    ids = _postgres_candidate_ids(session, tokens) if postgres else _sqlite_candidate_ids(session, tokens)
+    city = _city_in(session, tokens)
+    ids = _postgres_candidate_ids(session, tokens, city_spellings=city) if postgres \
+        else _sqlite_candidate_ids(session, tokens, city)
     scored = _scored(session, tokens, ids)
     matches = [(score, row) for score, row in scored if score >= MIN_SCORE][:limit]
     if not matches:
@@ -183,6 +189,12 @@ def _scored(session: Session, tokens: list[str], ids) -> list:
     if not ids:
         return []
     rows = session.execute(_candidate_columns().where(Customer.id.in_(ids), Customer.status == "active")).all()
+    if len(rows) > FINE_SCORED:
+        # A fast first pass in C over every candidate, the careful score for the best of them only.
+        typed = " ".join(tokens)
+        best = process.extract(typed, [row.search_name or "" for row in rows], scorer=fuzz.WRatio,
+                               processor=None, limit=FINE_SCORED)
+        rows = [rows[index] for _, _, index in best]
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
 
 
@@ -198,22 +210,27 @@ def _sqlite_prefix_ids(session: Session, tokens: list[str]) -> list[int]:
     return list(ids)
 
 
-def _postgres_candidate_ids(session: Session, tokens: list[str], *, threshold: float = 0.45) -> list[int]:
-    # Whole query, plus the query without each word (that word may be the city: "dupont lyon").
-    variants = [" ".join(tokens)]
-    if len(tokens) > 1:
-        variants += [" ".join(t for t in tokens if t != dropped) for dropped in tokens]
-    params = {f"v{i}": v for i, v in enumerate(variants)}
-    matches = " OR ".join(f":v{i} <% search_name" for i in range(len(variants)))
-    best = "greatest(" + ", ".join(f"word_similarity(:v{i}, search_name)" for i in range(len(variants))) + ")"
+def _postgres_candidate_ids(session: Session, tokens: list[str], *, threshold: float = 0.45,
+                            city_spellings: list[str] | None = None) -> list[int]:
+    whole = " ".join(tokens)
+    city_words = set(fold(" ".join(city_spellings or [])).split())
+    name_only = " ".join(t for t in tokens if t not in city_words) or whole
     # A typo costs up to three of a short word's trigrams: the default 0.6 would miss "dupotn".
     session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true)"),
                     {"threshold": str(threshold)})
-    rows = session.execute(
-        text(f"SELECT id FROM customers WHERE status = 'active' AND ({matches}) ORDER BY {best} DESC LIMIT :cap"),
-        {**params, "cap": 400},
-    ).scalars().all()
-    return list(rows)
+    params: dict[str, object] = {"whole": whole, "name": name_only, "cap": RANKED_POOL}
+    ids = list(session.execute(text(
+        "SELECT id FROM customers WHERE status = 'active' AND (:whole <% search_name OR :name <% search_name) "
+        "ORDER BY greatest(word_similarity(:whole, search_name), word_similarity(:name, search_name)) DESC "
+        "LIMIT :cap"), params).scalars())
+    if city_spellings and len(ids) >= RANKED_POOL:
+        # "dupont lyon" with thousands of Duponts: the ones living there may not be in the pool yet.
+        params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
+        in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
+        ids += session.execute(text(
+            f"SELECT id FROM customers WHERE status = 'active' AND :name <% search_name AND city IN ({in_list}) "
+            "LIMIT :cap"), params).scalars()
+    return list(dict.fromkeys(ids))
 
 
 def _keys_of(token: str) -> list[str]:
@@ -233,30 +250,83 @@ def _token_rows_sql(token: str, index: int) -> tuple[str, dict[str, object]]:
     return sql, params
 
 
-def _sqlite_candidate_ids(session: Session, tokens: list[str]) -> list[int]:
-    """Words with few candidates are taken whole; if every word is common, their intersection."""
-    per_token: list[tuple[str, set[int]]] = []
+def _sqlite_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
+    """Words with few candidates are taken whole, if every word is common their intersection; the
+    customers matching the most words come first."""
+    per_token: list[set[int]] = []
     for index, token in enumerate(tokens):
         sql, params = _token_rows_sql(token, index)
-        ids = set(session.execute(text(f"SELECT customer_id FROM ({sql}) LIMIT {TOKEN_CAP + 1}"), params).scalars())
-        per_token.append((token, ids))
-    rare = [ids for _, ids in per_token if len(ids) <= TOKEN_CAP]
+        per_token.append(set(session.execute(text(f"SELECT customer_id FROM ({sql}) LIMIT {TOKEN_CAP + 1}"),
+                                             params).scalars()))
+    rare = [ids for ids in per_token if len(ids) <= TOKEN_CAP]
     if rare:
-        pool: set[int] = set().union(*rare)
-        return list(pool)[:POOL_CAP]
-    # Every word is common ("jean martin"): customers holding a key of each, longest word outermost.
+        hits: dict[int, int] = {}
+        for ids in per_token:
+            for customer_id in ids:
+                hits[customer_id] = hits.get(customer_id, 0) + 1
+        ranked = sorted(set().union(*rare), key=lambda customer_id: -hits[customer_id])
+        pool = ranked[:RANKED_POOL]
+    else:
+        pool = _all_words(session, tokens)
+    if city_spellings and (not rare or len(pool) >= RANKED_POOL):
+        # "dupont lyon" with thousands of Duponts: the ones living there may not be in the pool yet.
+        pool = list(dict.fromkeys(pool + _in_city(session, tokens, city_spellings)))
+    return pool
+
+
+def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
+    """Customers holding a key of every word (longest word outermost), optionally living in the city."""
     ordered = sorted(range(len(tokens)), key=lambda i: -len(tokens[i]))
     outer_sql, params = _token_rows_sql(tokens[ordered[0]], ordered[0])
-    conditions = []
+    conditions = ["1 = 1"]
     for i in ordered[1:]:
         keys = _keys_of(tokens[i])
         params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
         in_list = ", ".join(f":e{i}_{j}" for j in range(len(keys)))
         conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k WHERE k.key IN ({in_list}) "
                           f"AND k.customer_id = outer_ids.customer_id)")
-    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {POOL_CAP}"
-    both = list(session.execute(text(sql), params).scalars())
-    return both or list(set().union(*(ids for _, ids in per_token)))[:POOL_CAP]
+    if city_spellings:
+        params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
+        in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
+        conditions.append(f"EXISTS (SELECT 1 FROM customers AS c WHERE c.id = outer_ids.customer_id "
+                          f"AND c.city IN ({in_list}))")
+    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {RANKED_POOL}"
+    return list(session.execute(text(sql), params).scalars())
+
+
+def _in_city(session: Session, tokens: list[str], city_spellings: list[str]) -> list[int]:
+    city_words = set(fold(" ".join(city_spellings)).split())
+    name_words = [t for t in tokens if t not in city_words]
+    return _all_words(session, name_words, city_spellings) if name_words else []
+
+
+_city_cache: dict[str, tuple[float, dict[str, list[str]]]] = {}
+CITY_CACHE_SECONDS = 600
+
+
+def _known_cities(session: Session) -> dict[str, list[str]]:
+    """Folded city -> its spellings in the data. Cities change slowly: each process refreshes every 10 min."""
+    key = str(session.get_bind().url)
+    cached = _city_cache.get(key)
+    now = time.monotonic()
+    if cached and cached[0] > now:
+        return cached[1]
+    cities: dict[str, list[str]] = {}
+    for city in session.scalars(select(Customer.city).where(Customer.city.is_not(None)).distinct()):
+        cities.setdefault(fold(city), []).append(city)
+    _city_cache[key] = (now + CITY_CACHE_SECONDS, cities)
+    return cities
+
+
+def _city_in(session: Session, tokens: list[str]) -> list[str] | None:
+    """The spellings of the city named by the last words of the query ("dupont saint denis"), if any."""
+    if len(tokens) < 2:
+        return None
+    cities = _known_cities(session)
+    for size in (3, 2, 1):
+        if len(tokens) > size and " ".join(tokens[-size:]) in cities:
+            return cities[" ".join(tokens[-size:])]
+    return None
 
 
 def _token_similarity(query_token: str, name_token: str) -> float:
@@ -282,12 +352,15 @@ def _name_score(tokens: list[str], first: list[str], last: list[str]) -> float:
     return max(whole, aligned)
 
 
+_fold = lru_cache(maxsize=200_000)(fold)
+
+
 def _score(tokens: list[str], row) -> int:
-    first, last = fold(row.first_name).split(), fold(row.last_name).split()
+    first, last = _fold(row.first_name).split(), _fold(row.last_name).split()
     if not first and not last:
         first = (row.search_name or "").split()
     best = _name_score(tokens, first, last)
-    city = fold(row.city).split()
+    city = _fold(row.city).split()
     if city and len(tokens) > len(city):
         # "dupont lyon": the words naming the customer's city are not part of the name.
         rest = [t for t in tokens if not any(fuzz.ratio(t, c) >= 85 for c in city)]
