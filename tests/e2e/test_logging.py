@@ -156,3 +156,15 @@ def test_add_follow_up_from_the_card(bot, slack, session_factory, scene):
         follow_up = session.scalars(select(FollowUp)).one()
         assert (follow_up.customer_id, follow_up.assignee_id, follow_up.note) == (scene.paul, scene.lea,
                                                                                   "Ring about the coat")
+
+
+def test_a_french_employee_gets_the_form_and_its_errors_in_french(bot, slack, session_factory, employee, scene):
+    employee("U0ZOE", "Zoé Bernard", locale="fr")
+    before = slack.mark()
+    bot.command("/log", "", user="U0ZOE")
+    view = slack.wait_for("views.open", since=before).response["view"]
+    assert view["title"]["text"] == "Noter un échange"
+    reply = bot.submit(view, {"interactions.customer": str(scene.helene), "type.input": "call",
+                              "follow_up_due.input": YESTERDAY, "follow_up_assignee.input": "U0ZOE"}, user="U0ZOE")
+    assert reply.json["errors"] == {"follow_up_due": "L'échéance est déjà passée."}
+    assert count(session_factory, Interaction) == 0
