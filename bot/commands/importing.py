@@ -180,7 +180,7 @@ def run_import(args, settings) -> int:
         bar.finish()
         print(report.summary())
         if args.kind == "people" and not args.no_link:
-            _relink(session_factory, settings)
+            _relink(session_factory, settings, show_progress=show)
     except ImportFileError as error:
         raise CommandError(str(error)) from None
     finally:
@@ -200,7 +200,7 @@ def _print_problems(file_name: str, report: ImportReport, bar: ProgressBar) -> N
         print(f"{file_name}: ... and {hidden} more bad rows in this batch", file=sys.stderr)
 
 
-def _relink(session_factory, settings) -> None:
+def _relink(session_factory, settings, *, show_progress: bool) -> None:
     try:
         from store.resolution import relink
     except ImportError:
@@ -216,8 +216,14 @@ def _relink(session_factory, settings) -> None:
             review=settings.match_review_threshold if settings.match_review_threshold is not None else defaults.review,
         )
     started = time.monotonic()
+    def tell(stage: str, done: int, total: int) -> None:
+        sys.stderr.write(f"\ridentity resolution: {stage} {done:,}/{total:,}\x1b[K")
+        sys.stderr.flush()
+
     with session_factory.begin() as session:
-        result = relink(session, thresholds=thresholds, actor="import")
+        result = relink(session, thresholds=thresholds, actor="import", progress=tell if show_progress else None)
+    if show_progress:
+        sys.stderr.write("\n")
     if hasattr(result, "summary"):
         summary = result.summary()
     elif dataclasses.is_dataclass(result):

@@ -34,6 +34,8 @@ from store.importing.report import ImportReport
 from store.models import ORDER_CHANNELS, Order, OrderLine, Store
 
 OrderKey = tuple[str, str]  # source, order_number
+# KPIs leave cancelled orders out of sales; returned ones stay visible on the profile.
+ORDER_STATUSES = ("completed", "returned", "cancelled")
 
 
 def order_key(row: Row) -> tuple[Any, Any]:
@@ -47,6 +49,7 @@ def _header(row: Row) -> dict[str, Any]:
         "store": text(row, "store", 32),
         "amount": money(row, "amount"),
         "currency": currency(row),
+        "status": choice(row, "status", ORDER_STATUSES, default="completed"),
     }
 
 
@@ -154,6 +157,7 @@ def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: Impor
             "store_id": stores.get(store_code) if store_code else None,
             "total_amount": total,
             "currency": draft.header["currency"],
+            "status": draft.header["status"],
         }
         wanted_lines[key] = draft.lines
     if not wanted:
@@ -203,7 +207,7 @@ def _existing(session: Session, wanted: dict[OrderKey, dict[str, Any]]):
         numbers_by_source[source].add(number)
     existing = {}
     columns = ("id", "source", "order_number", "customer_id", "source_record_id", "ordered_at", "channel",
-               "store_id", "total_amount", "currency")
+               "store_id", "total_amount", "currency", "status")
     for source, numbers in numbers_by_source.items():
         for order in rows_of(session, Order, columns, Order.source == source, Order.order_number.in_(numbers)):
             existing[(order.source, order.order_number)] = order

@@ -208,14 +208,15 @@ def test_orders_reimport_is_idempotent_and_a_changed_order_is_replaced(linked, t
     import_child(linked, import_orders, FIXTURES / "orders.jsonl")
     again = import_child(linked, import_orders, FIXTURES / "orders.jsonl")
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
-    changed = write(tmp_path, "o.csv", "source,source_id,order_number,ordered_at,channel,sku,product_name,unit_price\n"
-                    "webshop,W-1005,WEB-10,2024-06-01T09:00:00Z,web,SKU-7,Raincoat,99.00\n")
+    changed = write(tmp_path, "o.csv", "source,source_id,order_number,ordered_at,channel,status,sku,product_name,"
+                    "unit_price\nwebshop,W-1005,WEB-10,2024-06-01T09:00:00Z,web,returned,SKU-7,Raincoat,99.00\n")
     report = import_child(linked, import_orders, changed)
     assert (report.created, report.updated) == (0, 1)
     with linked() as session:
         order = session.scalar(select(Order).where(Order.order_number == "WEB-10"))
         assert [(line.sku, line.unit_price) for line in order.lines] == [("SKU-7", Decimal("99.00"))]
         assert order.total_amount == Decimal("99.00")
+        assert order.status == "returned"
 
 
 def test_child_rows_of_a_person_not_linked_yet_are_refused(session_factory, tmp_path):
