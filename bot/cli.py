@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "bot.console",
     "bot.commands.privacy",
     "bot.commands.demo",
+    "bot.commands.customers",
 ]
 
 

@@ -50,6 +50,12 @@ class RelinkReport:
     customers_unchanged: int = 0
     seconds: float = 0.0
 
+    def summary(self) -> str:
+        return (f"{self.records:,} records in {self.clusters:,} clusters: {self.customers_created:,} customers "
+                f"created, {self.customers_merged:,} merged, {self.customers_rebuilt:,} updated, "
+                f"{self.customers_unchanged:,} unchanged; {self.reviews_queued:,} matches queued for review "
+                f"({self.seconds:.1f}s)")
+
 
 def thresholds_from_settings(settings) -> Thresholds:
     """Engine defaults overridden by FRONTLINE_MATCH_MERGE / FRONTLINE_MATCH_REVIEW."""

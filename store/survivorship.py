@@ -26,20 +26,23 @@ from store.normalize import fold, normalise_email, normalise_phone
 DEFAULT_PRIORITY: dict[str, tuple[str, ...]] = {
     # Customer service edits the CRM while talking to the customer; the till is typed from an ID or
     # a loyalty card; web accounts are self-typed (nicknames, all lowercase).
-    "name": ("crm", "pos", "web"),
-    "birth_date": ("crm", "pos", "web"),
+    "name": ("crm", "pos", "web", "webshop"),
+    "birth_date": ("crm", "pos", "web", "webshop"),
     # The web shop e-mail is the one order confirmations reach, so it is proven to work.
-    "email": ("web", "crm", "pos"),
-    "phone": ("crm", "pos", "web"),
-    "address": ("crm", "web", "pos"),
+    "email": ("web", "webshop", "crm", "pos"),
+    "phone": ("crm", "pos", "web", "webshop"),
+    "address": ("crm", "web", "webshop", "pos"),
     # Only the till / loyalty system issues loyalty cards; other systems hold copies.
-    "loyalty": ("pos", "loyalty", "crm", "web"),
+    "loyalty": ("pos", "loyalty", "crm", "web", "webshop"),
 }
 LOYALTY_SOURCES = frozenset({"pos", "loyalty"})
 # attributes keys read for the fields that are not plain SourceRecord columns.
 TIER_KEYS = ("loyalty_tier", "tier")
 LANGUAGE_KEYS = ("preferred_language", "language", "locale")
-SINCE_KEYS = ("customer_since", "created_at", "registered_at", "enrolled_at", "signup_date")
+SINCE_KEYS = ("customer_since", "created_at", "registered_at", "enrolled_at", "enrolled_on", "signup_date")
+# What tills type when a customer gives no e-mail: never a golden e-mail, never an identifier.
+PLACEHOLDER_LOCAL_PARTS = frozenset({"none", "nomail", "noemail", "pasdemail", "pasdemail", "sansmail", "aucun",
+                                     "unknown", "inconnu", "na", "nobody", "test", "xxx", "x"})
 
 GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city",
                  "country", "loyalty_id", "loyalty_tier", "preferred_language", "customer_since")
@@ -135,6 +138,16 @@ def _valid(normaliser: Callable[[str], str | None], raw: str | None) -> str | No
         return None
 
 
+def is_placeholder_email(email: str) -> bool:
+    local = email.split("@", 1)[0]
+    return "".join(ch for ch in local if ch.isalnum()) in PLACEHOLDER_LOCAL_PARTS
+
+
+def _valid_email(raw: str | None) -> str | None:
+    email = _valid(normalise_email, raw)
+    return None if email is None or is_placeholder_email(email) else email
+
+
 def _normal_loyalty(raw: str | None) -> str | None:
     return "".join(raw.split()).upper() if raw and raw.strip() else None
 
@@ -180,9 +193,9 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
     chosen = _pick_by_agreement(records, lambda r: r.birth_date, lambda v: v, prio["birth_date"])
     take("birth_date", chosen, chosen and chosen.birth_date)
 
-    for name, normaliser in (("email", normalise_email), ("phone", normalise_phone)):
+    for name, normaliser in (("email", _valid_email), ("phone", lambda raw: _valid(normalise_phone, raw))):
         for record in _by_freshness(records, prio[name]):
-            value = _valid(normaliser, getattr(record, name))
+            value = normaliser(getattr(record, name))
             if value:
                 take(name, record, value)
                 break
@@ -223,7 +236,7 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
 
     identifiers: dict[tuple[str, str], int] = {}
     for record in sorted(records, key=lambda r: r.id):
-        for kind, value in (("email", _valid(normalise_email, record.email)),
+        for kind, value in (("email", _valid_email(record.email)),
                             ("phone", _valid(normalise_phone, record.phone)),
                             ("loyalty", _normal_loyalty(record.loyalty_id))):
             if value:
