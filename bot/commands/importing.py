@@ -182,7 +182,8 @@ def run_import(args, settings) -> int:
         if args.kind == "people" and not args.no_link:
             _relink(session_factory, settings, show_progress=show)
     except ImportFileError as error:
-        raise CommandError(str(error)) from None
+        done = f" ({report.read} rows before that point were imported; re-importing is safe)" if report.read else ""
+        raise CommandError(f"{error}{done}") from None
     finally:
         engine.dispose()
     return 0 if report.ok else 1
