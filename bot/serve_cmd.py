@@ -59,14 +59,21 @@ def check_startup(settings, *, socket_mode: bool) -> None:
 
 
 def build_runtime(settings):
-    """Engine, session factory, App and WSGI app of one process (a gunicorn worker, or Socket Mode)."""
+    """Engine, App, scheduler and WSGI app of one process (a gunicorn worker, or Socket Mode).
+
+    Every process runs the scheduler: its jobs claim their work in the database, so several workers
+    or hosts never send the same digest twice, and one process dying does not stop the digests.
+    """
     from bot.app import build_app
+    from bot.scheduler import start_scheduler
     from bot.web import FrontlineWeb
     from store.db import make_engine, make_session_factory
 
     engine = make_engine(settings.database_url)
-    app = build_app(settings, make_session_factory(engine))
-    return engine, app, FrontlineWeb(app, engine)
+    session_factory = make_session_factory(engine)
+    app = build_app(settings, session_factory)
+    scheduler = start_scheduler(settings, session_factory, app.client)
+    return engine, app, FrontlineWeb(app, engine, scheduler=scheduler)
 
 
 def run(args, settings) -> int:

@@ -80,7 +80,7 @@ def test_gunicorn_serves_signed_slack_requests_health_and_metrics(gunicorn_serve
     assert all("Claire (store manager)" in r.json["text"] for r in replies)
     assert driver.send("x=1", "application/x-www-form-urlencoded", secret="wrong").status == 401
     status, body = _get(gunicorn_server + "/healthz")
-    assert (status, json.loads(body)) == (200, {"database": "ok"})
+    assert (status, json.loads(body)) == (200, {"database": "ok", "scheduler": "running"})
     status, metrics = _get(gunicorn_server + "/metrics")
     # Counted across both workers (multiprocess mode): all 6 commands, whichever worker took them.
     assert 'frontline_slack_requests_total{kind="command",status="200"} 6.0' in metrics
