@@ -9,6 +9,7 @@ MESSAGES = {
         "en": "Sorry, this is for {role} only. Ask {contact} if you need it.",
         "fr": "Désolé, c'est réservé aux {role}. Demandez à {contact} si vous en avez besoin.",
     },
+    "access.role.associate": {"en": "registered staff", "fr": "collaborateurs inscrits"},
     "access.role.manager": {"en": "managers", "fr": "responsables"},
     "access.role.admin": {"en": "administrators", "fr": "administrateurs"},
     "access.title": {"en": "Frontline", "fr": "Frontline"},
