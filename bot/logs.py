@@ -49,5 +49,8 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("alembic", "urllib3", "slack_sdk.web.base_client", "apscheduler.executors.default"):
+    for noisy in ("alembic", "urllib3", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG, Slack's libraries log whole request and response bodies: customer data. Never below INFO.
+    for slack_logger in ("slack_sdk", "slack_bolt"):
+        logging.getLogger(slack_logger).setLevel(max(logging.INFO, logging.getLevelName(level)))

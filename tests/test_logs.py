@@ -20,3 +20,11 @@ def test_log_lines_are_json_and_never_carry_contact_details():
     assert "[email]" in first["msg"] and "[phone]" in first["msg"] and "2026-11-26" in first["msg"]
     assert "06.12.34" not in second["error"]
     logging.getLogger().handlers.clear()
+
+
+def test_debug_level_does_not_open_slack_payload_logging():
+    configure_logging("DEBUG", stream=io.StringIO())
+    assert not logging.getLogger("slack_sdk.web.base_client").isEnabledFor(logging.DEBUG)
+    assert not logging.getLogger("slack_bolt.App").isEnabledFor(logging.DEBUG)
+    assert logging.getLogger("frontline").isEnabledFor(logging.DEBUG)
+    logging.getLogger().handlers.clear()
