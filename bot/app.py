@@ -42,6 +42,7 @@ FEATURES: list[str] = [
     "handlers.home",
     "handlers.lookup",
     "handlers.profile",
+    "handlers.digest", "handlers.kpi",
 ]
 
 

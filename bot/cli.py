@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "bot.commands.privacy",
     "bot.commands.demo",
     "bot.commands.customers",
+    "bot.commands.digest",
 ]
 
 

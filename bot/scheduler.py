@@ -69,12 +69,14 @@ def _error_code(error: Exception) -> str:
 class DigestSender:
     """Composes and sends digests; `tick()` is the scheduled job."""
 
-    def __init__(self, settings, session_factory, client, clock: Callable[[], dt.datetime] = system_clock) -> None:
+    def __init__(self, settings, session_factory, client, clock: Callable[[], dt.datetime] = system_clock, *,
+                 configure_client: bool = True) -> None:
         self.settings = settings
         self.session_factory = session_factory
         self.client = client
         self.clock = clock
-        ensure_retry_handlers(client)
+        if configure_client:  # listeners pass the app's shared client, already set up by bot.app.make_client
+            ensure_retry_handlers(client)
 
     def compose(self, employee_id: int, kind: str, *, now: dt.datetime) -> tuple[Employee, dict | None]:
         with self.session_factory() as session:

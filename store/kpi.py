@@ -213,42 +213,50 @@ class KpiFigures:
         return self.resolved_first_contacts / self.first_contacts if self.first_contacts else None
 
 
-def _interaction_columns(table=Interaction) -> list[ColumnElement]:
+def _flagged_rows(scope: ScopeFilter, window: Window, *extra: ColumnElement):
+    """The period's interactions, each with its two flags computed once (a materialised CTE)."""
     earlier = aliased(Interaction)
     had_prior_contact = exists(
         select(earlier.id).where(
-            earlier.customer_id == table.customer_id,
-            earlier.created_at >= shift_days(table.created_at, -CONTACT_WINDOW_DAYS),
-            or_(earlier.created_at < table.created_at,
-                and_(earlier.created_at == table.created_at, earlier.id < table.id)),
+            earlier.customer_id == Interaction.customer_id,
+            earlier.created_at >= shift_days(Interaction.created_at, -CONTACT_WINDOW_DAYS),
+            or_(earlier.created_at < Interaction.created_at,
+                and_(earlier.created_at == Interaction.created_at, earlier.id < Interaction.id)),
         )
     )
     bought_after = exists(
         select(Order.id).where(
-            Order.customer_id == table.customer_id,
-            Order.ordered_at > table.created_at,
-            Order.ordered_at <= shift_days(table.created_at, PURCHASE_WINDOW_DAYS),
+            Order.customer_id == Interaction.customer_id,
+            Order.ordered_at > Interaction.created_at,
+            Order.ordered_at <= shift_days(Interaction.created_at, PURCHASE_WINDOW_DAYS),
             Order.status != "cancelled",
         )
     )
-    known = table.customer_id.is_not(None)
-    first = and_(known, ~had_prior_contact)
+    known = Interaction.customer_id.is_not(None)
+    return (
+        select(Interaction.id, Interaction.customer_id, Interaction.outcome, *extra,
+               case((and_(known, had_prior_contact), 1), else_=0).label("repeat"),
+               case((and_(known, bought_after), 1), else_=0).label("bought"))
+        .where(Interaction.created_at >= window.start, Interaction.created_at < window.end, scope.interactions())
+        .cte("period_rows").prefix_with("MATERIALIZED")
+    )
+
+
+def _aggregates(rows) -> list[ColumnElement]:
+    first = and_(rows.c.customer_id.is_not(None), rows.c.repeat == 0)
     return [
-        func.count(table.id),
-        func.count(table.customer_id.distinct()),
+        func.count(rows.c.id),
+        func.count(rows.c.customer_id.distinct()),
         func.coalesce(func.sum(case((first, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(first, table.outcome == "resolved"), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(known, had_prior_contact), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(known, bought_after), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(first, rows.c.outcome == "resolved"), 1), else_=0)), 0),
+        func.coalesce(func.sum(rows.c.repeat), 0),
+        func.coalesce(func.sum(rows.c.bought), 0),
     ]
 
 
 def interaction_figures(session: Session, scope: ScopeFilter, window: Window) -> KpiFigures:
-    row = session.execute(
-        select(*_interaction_columns()).where(
-            Interaction.created_at >= window.start, Interaction.created_at < window.end, scope.interactions()
-        )
-    ).one()
+    rows = _flagged_rows(scope, window)
+    row = session.execute(select(*_aggregates(rows))).one()
     return KpiFigures(*(int(v or 0) for v in row))
 
 
@@ -259,9 +267,14 @@ def followup_figures(session: Session, scope: ScopeFilter, window: Window, *, as
     durations = session.execute(select(FollowUp.created_at, FollowUp.completed_at).where(
         FollowUp.status == "done", FollowUp.completed_at >= window.start, FollowUp.completed_at < window.end,
         scope.follow_ups())).all()
-    overdue = session.scalar(select(func.count(FollowUp.id)).where(
-        FollowUp.status != "cancelled", FollowUp.created_at < as_of, FollowUp.due_date < as_of_date,
-        or_(FollowUp.completed_at.is_(None), FollowUp.completed_at >= as_of), scope.follow_ups()))
+    # Open now, or done only after `as_of`: two index-friendly counts instead of one scan of history.
+    still_open = session.scalar(select(func.count(FollowUp.id)).where(
+        FollowUp.status == "open", FollowUp.due_date < as_of_date, FollowUp.created_at < as_of, scope.follow_ups()))
+    done_later = session.scalar(select(func.count(FollowUp.id)).where(
+        FollowUp.status != "cancelled", FollowUp.status != "open", FollowUp.completed_at >= as_of,
+        FollowUp.due_date < as_of_date,
+        FollowUp.created_at < as_of, scope.follow_ups()))
+    overdue = (still_open or 0) + (done_later or 0)
     hours = [(done - made).total_seconds() / 3600 for made, done in durations]
     return {
         "followups_created": int(created or 0),
@@ -301,11 +314,8 @@ def grouped(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo, 
         key = _day_bucket(period, tz)
     else:
         key = {"employee": Interaction.employee_id, "channel": Interaction.channel, "type": Interaction.type}[group_by]
-    rows = session.execute(
-        select(key.label("key"), *_interaction_columns())
-        .where(Interaction.created_at >= window.start, Interaction.created_at < window.end, scope.interactions())
-        .group_by(key)
-    ).all()
+    flagged = _flagged_rows(scope, window, key.label("key"))
+    rows = session.execute(select(flagged.c.key, *_aggregates(flagged)).group_by(flagged.c.key)).all()
     found = {row[0]: KpiFigures(*(int(v or 0) for v in row[1:])) for row in rows}
     if group_by == "day":
         days = period.local_days()
@@ -318,6 +328,26 @@ def grouped(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo, 
     return sorted(result, key=lambda g: (-g.figures.interactions, g.key))
 
 
+@dataclass(frozen=True)
+class TrendPoint:
+    day: dt.date
+    interactions: int
+    resolved: int  # interactions with outcome "resolved"
+
+
+def daily_counts(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> list[TrendPoint]:
+    """Interactions and resolved ones per local day: the cheap series behind the trend chart."""
+    window = Window.of(period, tz)
+    bucket = _day_bucket(period, tz)
+    rows = session.execute(
+        select(bucket, func.count(Interaction.id), func.sum(case((Interaction.outcome == "resolved", 1), else_=0)))
+        .where(Interaction.created_at >= window.start, Interaction.created_at < window.end, scope.interactions())
+        .group_by(bucket)
+    ).all()
+    found = {key: (int(count), int(resolved or 0)) for key, count, resolved in rows}
+    return [TrendPoint(day, *found.get(i, (0, 0))) for i, day in enumerate(period.local_days())]
+
+
 # ---- the report --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -328,7 +358,7 @@ class KpiReport:
     previous: KpiFigures
     groups: list[GroupRow] = field(default_factory=list)
     group_by: str | None = None
-    trend: list[GroupRow] = field(default_factory=list)  # per local day, current period
+    trend: list["TrendPoint"] = field(default_factory=list)  # per local day, current period
 
 
 def kpi_report(session: Session, viewer: Viewer, query: KpiQuery, *, now: dt.datetime) -> KpiReport:
@@ -337,6 +367,5 @@ def kpi_report(session: Session, viewer: Viewer, query: KpiQuery, *, now: dt.dat
     current = figures(session, scope, query.period, tz, now=now)
     previous = figures(session, scope, query.period.previous, tz, now=now)
     groups = grouped(session, scope, query.period, tz, query.group_by) if query.group_by else []
-    trend = groups if query.group_by == "day" else (
-        grouped(session, scope, query.period, tz, "day") if query.period.days > 1 else [])
+    trend = daily_counts(session, scope, query.period, tz) if query.period.days > 1 else []
     return KpiReport(scope, query.period, current, previous, groups, query.group_by, trend)

@@ -289,6 +289,10 @@ class FollowUp(Base):
     __tablename__ = "follow_ups"
     __table_args__ = (
         Index("ix_follow_ups_assignee_status_due", "assignee_id", "status", "due_date"),
+        # Company-wide KPIs: overdue (open by due date) and created/completed per period.
+        Index("ix_follow_ups_status_due", "status", "due_date", "created_at"),
+        Index("ix_follow_ups_created", "created_at"),
+        Index("ix_follow_ups_completed", "completed_at"),
         UniqueConstraint("source", "source_ref"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -105,7 +105,7 @@ MESSAGES = {
     "kpi.chart_sent": {"en": "Trend chart sent to you in a direct message (not posted here, to keep team figures private).", "fr": "Graphique de tendance envoyé en message privé (pas publié ici, pour garder les chiffres de l'équipe confidentiels)."},
     "kpi.chart_title": {"en": "Interactions per day · {scope}", "fr": "Échanges par jour · {scope}"},
     "kpi.chart_legend_current": {"en": "this period", "fr": "cette période"},
-    "kpi.chart_legend_resolved": {"en": "resolved at first contact", "fr": "résolus au 1er contact"},
+    "kpi.chart_legend_resolved": {"en": "resolved", "fr": "résolus"},
     "kpi.definitions": {"en": "First contact: no contact with that customer in the 7 days before. Purchases: orders within 7 days after an interaction.", "fr": "1er contact : aucun échange avec ce client dans les 7 jours précédents. Achats : commandes dans les 7 jours suivant un échange."},
     "kpi.help": {"en": "`/kpi [me | team | @someone | store NAME] [today | week | month | last 30 days | YYYY-MM | FROM..TO] [by employee | channel | type | day]`", "fr": "`/kpi [moi | équipe | @quelqu'un | magasin NOM] [aujourd'hui | semaine | mois | 30 derniers jours | AAAA-MM | DÉBUT..FIN] [par employé | canal | type | jour]`"},
     "kpi.period.today": {"en": "today", "fr": "aujourd'hui"},

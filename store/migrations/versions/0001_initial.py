@@ -336,6 +336,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.create_index('ix_follow_ups_assignee_status_due', ['assignee_id', 'status', 'due_date'], unique=False)
+        batch_op.create_index('ix_follow_ups_completed', ['completed_at'], unique=False)
+        batch_op.create_index('ix_follow_ups_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_follow_ups_status_due', ['status', 'due_date', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_ups_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_ups_interaction_id'), ['interaction_id'], unique=False)
 
@@ -365,6 +368,9 @@ def downgrade() -> None:
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_ups_interaction_id'))
         batch_op.drop_index(batch_op.f('ix_follow_ups_customer_id'))
+        batch_op.drop_index('ix_follow_ups_status_due')
+        batch_op.drop_index('ix_follow_ups_created')
+        batch_op.drop_index('ix_follow_ups_completed')
         batch_op.drop_index('ix_follow_ups_assignee_status_due')
 
     op.drop_table('follow_ups')

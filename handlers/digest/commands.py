@@ -1,0 +1,112 @@
+"""`/digest`: see (settings + preview), pause, resume, `time HH:MM`, `days mon-fri`, `now`.
+
+Every answer is ephemeral: digest settings and previews are the employee's own business.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from handlers.blockkit import context, divider, section
+from handlers.digest.blocks import employee_digest_message
+from handlers.i18n import t
+from store.digest import compose_employee_digest
+from store.digest_runs import describe_weekdays, employee_zone, last_run, parse_time, parse_weekdays
+from store.models import Employee
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/digest"
+_SEE = {"", "see", "show", "settings", "help", "voir", "aide", "réglages", "reglages", "preview", "aperçu", "apercu"}
+_PAUSE = {"pause", "stop", "off", "suspendre", "arrêter", "arreter"}
+_RESUME = {"resume", "start", "on", "reprendre", "activer", "relancer"}
+_TIME = {"time", "at", "heure", "à", "a"}
+_DAYS = {"days", "jours", "on-days"}
+_NOW = {"now", "send", "maintenant", "envoyer"}
+
+
+def settings_text(employee: Employee, locale: str, default_time: str, default_timezone: str) -> str:
+    state = t("digest.state_paused" if employee.digest_paused else "digest.state_active", locale)
+    return t("digest.settings", locale, state=state, time=employee.digest_time or default_time,
+             timezone=employee.timezone or default_timezone,
+             days=describe_weekdays(employee.digest_weekdays, locale) or t("digest.no_day", locale))
+
+
+def overview(session_factory, employee_id: int, locale: str, settings, now: dt.datetime) -> dict[str, Any]:
+    with session_factory() as session:
+        employee = session.get(Employee, employee_id)
+        tz = employee_zone(employee, settings.default_timezone)
+        today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+        blocks = [section(settings_text(employee, locale, settings.digest_default_time, settings.default_timezone))]
+        run = last_run(session, employee_id, today)
+        if run is not None and run.status == "sent" and run.finished_at:
+            sent_at = run.finished_at.replace(tzinfo=dt.UTC).astimezone(tz)
+            blocks.append(context(t("digest.sent_today", locale, time=f"{sent_at:%H:%M}")))
+        blocks.append(context(t("digest.help", locale)))
+        blocks.append(divider())
+        digest = compose_employee_digest(session, employee, today=today, now=now, tz=tz)
+    if digest is None:
+        blocks.append(context(t("digest.preview_empty", locale)))
+    else:
+        blocks.append(context(t("digest.preview", locale)))
+        blocks.extend(employee_digest_message(digest, locale)["blocks"])
+    return {"text": settings_text(employee, locale, settings.digest_default_time, settings.default_timezone),
+            "blocks": blocks[:50]}
+
+
+def change_setting(session_factory, employee_id: int, locale: str, settings, verb: str, argument: str) -> str:
+    with session_factory.begin() as session:
+        employee = session.get(Employee, employee_id)
+        if verb in _PAUSE:
+            employee.digest_paused = True
+            return t("digest.paused", locale)
+        if verb in _RESUME:
+            employee.digest_paused = False
+            return t("digest.resumed", locale, time=employee.digest_time or settings.digest_default_time)
+        if verb in _TIME:
+            value = parse_time(argument)
+            if value is None:
+                return t("digest.bad_time", locale, value=argument)
+            employee.digest_time = value
+            return t("digest.retimed", locale, time=value, timezone=employee.timezone or settings.default_timezone)
+        days = parse_weekdays(argument)
+        if days is None:
+            return t("digest.bad_days", locale, value=argument)
+        employee.digest_weekdays = days
+        return t("digest.days_set", locale, days=describe_weekdays(days, locale))
+
+
+def digest_command(ack, command, respond, client, employee, session_factory, settings, clock) -> None:
+    words = (command.get("text") or "").strip().split(maxsplit=1)
+    verb = words[0].lower() if words else ""
+    argument = words[1].strip() if len(words) > 1 else ""
+    locale = employee.locale
+    if verb in _PAUSE | _RESUME | _TIME | _DAYS:
+        ack(text=change_setting(session_factory, employee.id, locale, settings, verb, argument),
+            response_type="ephemeral")
+        return
+    if verb not in _SEE | _NOW:
+        ack(text=t("digest.unknown", locale, value=verb) + "\n" + t("digest.help", locale), response_type="ephemeral")
+        return
+    ack()
+    if verb in _SEE:
+        respond(response_type="ephemeral", replace_original=False,
+                **overview(session_factory, employee.id, locale, settings, clock()))
+        return
+    from bot.scheduler import DigestSender  # the sending machinery lives with the scheduler
+
+    sender = DigestSender(settings, session_factory, client, clock, configure_client=False)
+    try:
+        results = sender.send_now(employee.id)
+    except Exception as error:  # noqa: BLE001 - tell the user, log without PII
+        log.warning("digest now failed: employee_id=%s error=%s", employee.id, type(error).__name__)
+        respond(text=t("digest.send_failed", locale), response_type="ephemeral", replace_original=False)
+        return
+    sent = any(message is not None for _, message in results)
+    respond(text=t("digest.sent_now" if sent else "digest.nothing_now", locale), response_type="ephemeral",
+            replace_original=False)
+
+
+def register(app) -> None:
+    app.command(COMMAND)(digest_command)

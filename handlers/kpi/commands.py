@@ -1,0 +1,62 @@
+"""`/kpi`: figures for me, my team, a colleague or a store, over a period, with a trend chart.
+
+Replies are ephemeral. The chart goes to the requester's DM with the bot, never to the channel the
+command was typed in: it holds no customer data, but team performance is not for every channel
+member to see (a manager typing /kpi in #store-floor must not publish it to the floor).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from handlers.i18n import t
+from handlers.kpi.blocks import kpi_message, scope_label
+from store.kpi import KpiRefused, kpi_report
+from store.kpi_query import KpiQueryError, parse_kpi_query
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/kpi"
+
+
+def kpi_command(ack, command, respond, client, employee, session_factory, clock) -> None:
+    text = (command.get("text") or "").strip()
+    locale = employee.locale
+    if text.lower() in ("help", "aide", "?"):
+        ack(text=t("kpi.help", locale), response_type="ephemeral")
+        return
+    now = clock()
+    today = now.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(employee.timezone)).date()
+    try:
+        query = parse_kpi_query(text, today=today)
+    except KpiQueryError as error:
+        ack(text=t(error.key, locale, **error.params) + "\n" + t("kpi.help", locale), response_type="ephemeral")
+        return
+    ack()
+    try:
+        with session_factory() as session:
+            report = kpi_report(session, employee, query, now=now)
+    except KpiRefused as refused:
+        respond(text=t(refused.key, locale, **refused.params), response_type="ephemeral", replace_original=False)
+        return
+    chart_sent = bool(report.trend) and send_chart(client, employee, report, locale)
+    respond(response_type="ephemeral", replace_original=False, **kpi_message(report, locale, chart_sent=chart_sent))
+
+
+def send_chart(client, employee, report, locale: str) -> bool:
+    from handlers.kpi.chart import trend_png  # matplotlib loads only when a chart is drawn
+
+    title = t("kpi.chart_title", locale, scope=scope_label(report, locale))
+    try:
+        png = trend_png(report.trend, title=title, locale=locale)
+        channel = client.conversations_open(users=employee.slack_user_id)["channel"]["id"]
+        client.files_upload_v2(channel=channel, file=png, filename="kpi-trend.png", title=title)
+        return True
+    except Exception as error:  # noqa: BLE001 - the figures still go out without the chart
+        log.warning("kpi chart upload failed: employee_id=%s error=%s", employee.id, type(error).__name__)
+        return False
+
+
+def register(app) -> None:
+    app.command(COMMAND)(kpi_command)
