@@ -124,7 +124,9 @@ def make_activity(persons: list[Person], records: list[SourceRecord], employees:
     signals = _signals(random.Random(f"{seed}:signals"), persons, records_of, today)
     preferences = _preferences(random.Random(f"{seed}:preferences"), persons, records_of, today)
     consents = _consents(random.Random(f"{seed}:consents"), persons, records_of, today)
-    interactions = _interactions(random.Random(f"{seed}:interactions"), persons, records_of, employees, today)
+    interactions = _interactions(random.Random(f"{seed}:interactions"), persons, records_of, employees, today,
+                                 orders)
+    orders.sort(key=lambda order: order.ordered_at)
     return Activity(orders, signals, preferences, consents, interactions)
 
 
@@ -306,7 +308,8 @@ def _pick(rng, pairs):
     return rng.choices(values, weights)[0]
 
 
-def _interactions(rng, persons, records_of, employees, today) -> list[DemoInteraction]:
+def _interactions(rng, persons, records_of, employees, today, orders) -> list[DemoInteraction]:
+    """Past contacts; a purchase in a store (loyalty card scanned) also adds that order to `orders`."""
     staff_of_store = defaultdict(list)
     agents = {"fr": [], "en": []}
     for employee in employees:
@@ -318,7 +321,7 @@ def _interactions(rng, persons, records_of, employees, today) -> list[DemoIntera
             staff_of_store[employee.store_code].append(employee)
     result: list[DemoInteraction] = []
     for person in persons:
-        if rng.random() > 0.25:
+        if rng.random() > 0.3:
             continue
         held = records_of[person.key]
         record = next(held[s][0] for s in ("crm", "pos", "web") if held.get(s))
@@ -333,8 +336,9 @@ def _interactions(rng, persons, records_of, employees, today) -> list[DemoIntera
                 employee = rng.choice(staff_of_store[person.home_store])
                 channel = _pick(rng, STORE_CHANNELS)
                 kind = _pick(rng, TYPES_BY_CHANNEL.get(channel, REMOTE_TYPES))
-            # Recent weeks are busier, so the digests and follow-up lists have something to show.
-            days_ago = rng.randint(1, 30) if rng.random() < 0.35 else rng.randint(31, 540)
+            # A steadily growing clienteling habit: recent weeks are busier than last year, without a
+            # cliff that would make this month's KPIs jump against the last.
+            days_ago = min(540, 1 + int(rng.expovariate(1 / 120)))
             timezone = STORE_BY_CODE[employee.store_code].timezone if employee.store_code else "Europe/Paris"
             created = _utc(today - dt.timedelta(days=days_ago), rng.randint(9, 18), rng.randint(0, 59), timezone)
             sized = kind in ("advice", "call", "return")
@@ -346,6 +350,15 @@ def _interactions(rng, persons, records_of, employees, today) -> list[DemoIntera
                      "size": size, "brand": product.brand}
             outcome = _pick(rng, (("resolved", 5), ("follow_up", 3), ("info", 2), ("escalated", 1),
                                   ("no_answer", 1 if remote else 0)))
+            if kind == "purchase" and channel == "store" and held.get("pos"):
+                store = STORE_BY_CODE[employee.store_code]
+                currency = _currency(store.country)
+                price = product.price(currency)
+                orders.append(DemoOrder(
+                    "pos", held["pos"][0].source_id, f"{store.code}-C{len(result) + 1:06d}",
+                    created + dt.timedelta(minutes=rng.randint(5, 40)), "store", store.code, currency, "completed",
+                    [DemoOrderLine(product.sku, product.name(person.language), 1, price,
+                                   _size_for(rng, person, product))]))
             interaction = DemoInteraction(
                 ref=f"demo-i{len(result) + 1:06d}", source=record.source, source_id=record.source_id,
                 employee=employee.slack_user_id, channel=channel, type=kind, outcome=outcome,
