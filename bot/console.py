@@ -243,10 +243,10 @@ def run(args, settings, *, stdin: TextIO | None = None, stdout: TextIO | None = 
     from bot.local_slack import LocalSlack
     from bot.slack_driver import SlackDriver, WsgiTransport
     from bot.web import FrontlineWeb
-    from store.db import SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
+    from store.db import REQUEST_BUSY_TIMEOUT_MS, SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
 
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
     try:
         ensure_schema_current(engine)
     except SchemaOutdated as error:

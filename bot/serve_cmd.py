@@ -67,9 +67,10 @@ def build_runtime(settings):
     from bot.app import build_app
     from bot.scheduler import start_scheduler
     from bot.web import FrontlineWeb
-    from store.db import make_engine, make_session_factory
+    from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
 
-    engine = make_engine(settings.database_url)
+    # A locked SQLite database must answer within Slack's 3 s, not after the CLI's 15 s wait.
+    engine = make_engine(settings.database_url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
     session_factory = make_session_factory(engine)
     app = build_app(settings, session_factory)
     scheduler = start_scheduler(settings, session_factory, app.client)

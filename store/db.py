@@ -5,6 +5,8 @@ foreign keys on); PostgreSQL is the production database.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -17,13 +19,20 @@ class SchemaOutdated(Exception):
     """The database schema is missing or older than this code."""
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+# The long wait suits batch work (imports, CLI) queueing behind another writer. The bot's request
+# path passes a short one so a locked database answers within Slack's 3-second window.
+DEFAULT_BUSY_TIMEOUT_MS = 15_000
+REQUEST_BUSY_TIMEOUT_MS = 2_000
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {})
-        kwargs["connect_args"].setdefault("timeout", 15)
+        kwargs["connect_args"].setdefault("timeout", busy_timeout_ms / 1000)
         kwargs["connect_args"].setdefault("check_same_thread", False)
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "connect", functools.partial(_tune_sqlite, busy_timeout_ms=busy_timeout_ms))
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -31,19 +40,52 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _tune_sqlite(dbapi_connection, _record) -> None:
+def _tune_sqlite(dbapi_connection, _record, *, busy_timeout_ms: int) -> None:
+    # pysqlite's own transaction handling sends BEGIN only before an INSERT/UPDATE/DELETE: a SAVEPOINT
+    # issued first becomes the outermost transaction and its RELEASE commits behind the caller's back,
+    # and reads run outside any transaction. Turn it off; `_begin_sqlite` sends BEGIN itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers work while one writer writes; the busy timeout makes writers queue
     # instead of failing at once when another process holds the lock.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def _begin_sqlite(connection) -> None:
+    # Write transactions (session_factory.begin()) take the write lock up front with BEGIN IMMEDIATE:
+    # a deferred transaction that read first and writes later fails at once (SQLITE_BUSY_SNAPSHOT,
+    # no busy wait) if another connection committed in between. Read sessions stay deferred.
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+
+
+SQLITE_BEGIN_OPTION = "frontline_sqlite_begin"
+
+
+class SessionFactory(sessionmaker):
+    """`factory()` opens a session for reading; `factory.begin()` a transaction meant to write.
+
+    On SQLite the latter starts with BEGIN IMMEDIATE (see `_begin_sqlite`); elsewhere they are the same.
+    """
+
+    def begin(self):  # type: ignore[override]
+        return self._write_session()
+
+    @contextlib.contextmanager
+    def _write_session(self):
+        bind = self.kw.get("bind")
+        if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+            bind = bind.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with self(bind=bind) as session, session.begin():
+            yield session
+
+
+def make_session_factory(engine: Engine) -> SessionFactory:
+    return SessionFactory(bind=engine, expire_on_commit=False)
 
 
 def _alembic_config(url: str):

@@ -218,15 +218,14 @@ def validate_follow_up_form(session: Session, values: dict[str, Any], *, today: 
 
 
 def begin_write(session: Session) -> None:
-    """Make sure a real write transaction is open before a savepoint.
+    """Open the session's transaction now, before the idempotency check and its savepoint.
 
-    pysqlite only sends BEGIN before its first INSERT/UPDATE, so a SAVEPOINT issued earlier becomes the
-    outermost transaction and its RELEASE commits behind the caller's back. BEGIN IMMEDIATE also takes
-    SQLite's write lock now, which makes the idempotency check that follows free of races there.
+    store.db makes SQLite transactions real (BEGIN sent by us, so a savepoint can never become the
+    outermost transaction and commit behind the caller's back), and `session_factory.begin()` starts
+    with BEGIN IMMEDIATE, which takes SQLite's write lock at once: the check that follows is then free
+    of races there. PostgreSQL relies on the unique key plus the savepoint.
     """
-    connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    session.connection()
 
 
 def _existing_interaction(session: Session, key: str) -> Interaction | None:
