@@ -127,7 +127,15 @@ def _constraints(session: Session, kind: str) -> list[tuple[int, int]]:
 
 
 def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str = "import",
-           progress: Progress | None = None, via: str = "import") -> RelinkReport:
+           progress: Progress | None = None, via: str = "import", reconsider: bool = False) -> RelinkReport:
+    """Link every source record to a customer; see the module docstring.
+
+    Existing customers are merged automatically only on new evidence (a new record in their cluster,
+    or one of their records changed since their golden record was built), because the linker's
+    clustering depends on the order it meets pairs and the same data must give the same customers.
+    `reconsider=True` lets any cluster merge customers (after changing thresholds, for instance).
+    `progress(stage, done, total)` is called as stages advance.
+    """
     started = time.monotonic()
     thresholds = thresholds or DEFAULT_THRESHOLDS
     report = RelinkReport()
@@ -144,6 +152,7 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
     del scored
     report.clusters = len(result.clusters)
 
+    stale = _stale_customers(session)
     merges: list[tuple[int, list[int]]] = []
     joining: dict[int, list[int]] = {}  # existing customer -> records joining it
     fresh: list[list[int]] = []  # clusters needing a new customer
@@ -154,7 +163,7 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
             fresh.append(loose)
             continue
         target = min(counts, key=lambda c: (-counts[c], c))
-        if len(counts) > 1:
+        if len(counts) > 1 and (reconsider or loose or any(c in stale for c in counts)):
             merges.append((target, sorted(c for c in counts if c != target)))
         if loose:
             joining.setdefault(target, []).extend(loose)
@@ -179,9 +188,6 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
     _assign(session, assigned, tell)
     report.records_assigned = len(assigned)
 
-    stale = set(session.scalars(
-        select(SourceRecord.customer_id).join(Customer, Customer.id == SourceRecord.customer_id)
-        .where(Customer.status == "active", SourceRecord.updated_at > Customer.updated_at).distinct()))
     dirty = (set(joining) | stale) - set(absorbed_into)
     to_build = sorted(dirty)
     for start in range(0, len(to_build), WRITE_CHUNK):
@@ -200,6 +206,13 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
     report.customers_unchanged = active - len(touched)
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _stale_customers(session: Session) -> set[int]:
+    """Customers with a source record changed after their golden record was last built."""
+    return set(session.scalars(
+        select(SourceRecord.customer_id).join(Customer, Customer.id == SourceRecord.customer_id)
+        .where(Customer.status == "active", SourceRecord.updated_at > Customer.updated_at).distinct()))
 
 
 def _create_customers(session: Session, clusters: list[list[int]], assigned: dict[int, int],

@@ -14,6 +14,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -125,10 +126,14 @@ def _pick_by_agreement(records: Sequence[RecordValues], get: Callable[[RecordVal
     return group[0]
 
 
+@lru_cache(maxsize=200_000)  # names repeat a lot across a million records; folding is the costly part
 def _name_key(value: str) -> str:
     # "D'Arcy", "DARCY" and "darcy" are one vote: accents, case and punctuation are spelling, not identity.
     folded = fold(value).replace(" ", "")
     return folded if len(folded) > 1 else ""  # an initial loses to a full name
+
+
+_fold = lru_cache(maxsize=200_000)(fold)
 
 
 def _valid(normaliser: Callable[[str], str | None], raw: str | None) -> str | None:
@@ -188,7 +193,7 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
     for name in ("first_name", "last_name"):
         chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), _name_key, prio["name"])
         if chosen is None:  # only initials (or nothing): keep the most trusted initial
-            chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), fold, prio["name"])
+            chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), _fold, prio["name"])
         take(name, chosen, chosen and getattr(chosen, name).strip())
     chosen = _pick_by_agreement(records, lambda r: r.birth_date, lambda v: v, prio["birth_date"])
     take("birth_date", chosen, chosen and chosen.birth_date)
@@ -242,7 +247,7 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
             if value:
                 identifiers.setdefault((kind, value), record.id)
     full_name = " ".join(v for v in (values["first_name"], values["last_name"]) if v)
-    return Golden(values, provenance, fold(full_name) or None, identifiers)
+    return Golden(values, provenance, _fold(full_name) or None, identifiers)
 
 
 # --- database side ----------------------------------------------------------------------------

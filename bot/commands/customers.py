@@ -43,8 +43,10 @@ def add_commands(subparsers) -> None:
     show.set_defaults(run=run_show)
 
     again = subparsers.add_parser("relink", help="run identity resolution over all source records now",
-                                  description="Link source records into customers (after changing the "
-                                  "FRONTLINE_MATCH_MERGE/REVIEW thresholds, for instance). Safe to repeat.")
+                                  description="Link source records into customers. Safe to repeat. Existing "
+                                  "customers merge only on new evidence unless --reconsider is given.")
+    again.add_argument("--reconsider", action="store_true",
+                       help="let any cluster merge existing customers (after changing FRONTLINE_MATCH_MERGE)")
     again.set_defaults(run=run_relink)
 
 
@@ -180,7 +182,7 @@ def run_relink(args, settings) -> int:
     engine, session_factory = open_database(settings)
     try:
         with session_factory.begin() as session:
-            report = relink(session, thresholds=thresholds, actor=ACTOR, via="cli")
+            report = relink(session, thresholds=thresholds, actor=ACTOR, via="cli", reconsider=args.reconsider)
     finally:
         engine.dispose()
     print(report.summary())

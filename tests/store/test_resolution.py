@@ -143,3 +143,17 @@ def test_cannot_link_keeps_records_apart(session_factory):
         relink(session)
     with session_factory() as session:
         assert customer_of(session, "web", "W1") != customer_of(session, "pos", "P1")
+
+
+def test_existing_customers_merge_on_new_evidence_or_when_reconsidered(session_factory):
+    with session_factory.begin() as session:
+        add_record(session, "web", "W1", first_name="Sophie", last_name="Bernard", postcode="69003")
+        add_record(session, "pos", "P1", first_name="Sophie", last_name="Bernard", postcode="69003")
+        relink(session, thresholds=STRICT)  # likely, not certain: two customers and a review
+        assert customer_of(session, "web", "W1") != customer_of(session, "pos", "P1")
+        # Same data, laxer thresholds: nothing new was learnt, so the customers stay as they are...
+        assert relink(session).customers_merged == 0
+        # ...unless an admin asks to reconsider everything with the new thresholds.
+        report = relink(session, reconsider=True)
+        assert report.customers_merged == 1 and report.reviews_superseded == 1
+        assert customer_of(session, "web", "W1") == customer_of(session, "pos", "P1")
