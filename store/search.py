@@ -26,9 +26,8 @@ MIN_SCORE = 70  # below this a name is a suggestion, not a match
 SUGGESTION_SCORE = 45
 CLEAR_MARGIN = 8  # how far ahead the best name must be to open its card directly
 TOKEN_CAP = 1000  # candidates fetched per query word before it counts as "common"
-RANKED_POOL = 300  # candidates ranked by rapidfuzz
+POOL_CAP = 4000  # candidates ranked by a fast first pass (rapidfuzz, in C)
 FINE_SCORED = 40  # of which this many get the careful (slower) score
-POOL_CAP = 4000
 MAX_TOKENS = 5
 _MAX_MERGE_HOPS = 10
 
@@ -170,12 +169,12 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     city = _city_in(session, tokens)
     ids = _postgres_candidate_ids(session, tokens, city_spellings=city) if postgres \
         else _sqlite_candidate_ids(session, tokens, city)
-    scored = _scored(session, tokens, ids)
+    scored = _scored(session, tokens, ids, city)
     matches = [(score, row) for score, row in scored if score >= MIN_SCORE][:limit]
     if not matches:
         # Nothing within one typo: look wider (same first letters) for names to suggest.
         wider = _postgres_candidate_ids(session, tokens, threshold=0.3) if postgres else _sqlite_prefix_ids(session, tokens)
-        scored = _scored(session, tokens, set(ids) | set(wider))
+        scored = _scored(session, tokens, set(ids) | set(wider), city)
         close = [(score, row) for score, row in scored if score >= SUGGESTION_SCORE][:3]
         suggestions = _with_facts(session, [_candidate(row, score, "name") for score, row in close])
         return SearchResult(query, "name", suggestions=tuple(suggestions))
@@ -184,17 +183,23 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     return SearchResult(query, "name", tuple(candidates), exact=clear)
 
 
-def _scored(session: Session, tokens: list[str], ids) -> list:
+def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] | None = None) -> list:
     ids = list(ids)
     if not ids:
         return []
+    if len(ids) > FINE_SCORED:
+        # A fast first pass in C over every candidate's folded name (customers of the named city first),
+        # then the careful score for the best few only.
+        light = session.execute(select(Customer.id, Customer.search_name, Customer.city)
+                                .where(Customer.id.in_(ids), Customer.status == "active")).all()
+        city_words = set(fold(" ".join(city_spellings or [])).split())
+        typed = " ".join(t for t in tokens if t not in city_words) or " ".join(tokens)
+        in_city = set(city_spellings or [])
+        first_pass = process.extract(typed, [row.search_name or "" for row in light], scorer=fuzz.WRatio,
+                                     processor=None, limit=None)
+        first_pass.sort(key=lambda hit: -(hit[1] + (10 if light[hit[2]].city in in_city else 0)))
+        ids = [light[index].id for _, _, index in first_pass[:FINE_SCORED]]
     rows = session.execute(_candidate_columns().where(Customer.id.in_(ids), Customer.status == "active")).all()
-    if len(rows) > FINE_SCORED:
-        # A fast first pass in C over every candidate, the careful score for the best of them only.
-        typed = " ".join(tokens)
-        best = process.extract(typed, [row.search_name or "" for row in rows], scorer=fuzz.WRatio,
-                               processor=None, limit=FINE_SCORED)
-        rows = [rows[index] for _, _, index in best]
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
 
 
@@ -218,12 +223,12 @@ def _postgres_candidate_ids(session: Session, tokens: list[str], *, threshold: f
     # A typo costs up to three of a short word's trigrams: the default 0.6 would miss "dupotn".
     session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true)"),
                     {"threshold": str(threshold)})
-    params: dict[str, object] = {"whole": whole, "name": name_only, "cap": RANKED_POOL}
+    params: dict[str, object] = {"whole": whole, "name": name_only, "cap": 1000}
     ids = list(session.execute(text(
         "SELECT id FROM customers WHERE status = 'active' AND (:whole <% search_name OR :name <% search_name) "
         "ORDER BY greatest(word_similarity(:whole, search_name), word_similarity(:name, search_name)) DESC "
         "LIMIT :cap"), params).scalars())
-    if city_spellings and len(ids) >= RANKED_POOL:
+    if city_spellings and len(ids) >= 1000:
         # "dupont lyon" with thousands of Duponts: the ones living there may not be in the pool yet.
         params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
         in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
@@ -265,10 +270,10 @@ def _sqlite_candidate_ids(session: Session, tokens: list[str], city_spellings: l
             for customer_id in ids:
                 hits[customer_id] = hits.get(customer_id, 0) + 1
         ranked = sorted(set().union(*rare), key=lambda customer_id: -hits[customer_id])
-        pool = ranked[:RANKED_POOL]
+        pool = ranked[:POOL_CAP]
     else:
         pool = _all_words(session, tokens)
-    if city_spellings and (not rare or len(pool) >= RANKED_POOL):
+    if city_spellings and (not rare or len(pool) >= POOL_CAP):
         # "dupont lyon" with thousands of Duponts: the ones living there may not be in the pool yet.
         pool = list(dict.fromkeys(pool + _in_city(session, tokens, city_spellings)))
     return pool
@@ -290,7 +295,7 @@ def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | 
         in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
         conditions.append(f"EXISTS (SELECT 1 FROM customers AS c WHERE c.id = outer_ids.customer_id "
                           f"AND c.city IN ({in_list}))")
-    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {RANKED_POOL}"
+    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {POOL_CAP}"
     return list(session.execute(text(sql), params).scalars())
 
 
