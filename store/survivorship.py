@@ -153,6 +153,12 @@ def _valid_email(raw: str | None) -> str | None:
     return None if email is None or is_placeholder_email(email) else email
 
 
+def _valid_phone(raw: str | None) -> str | None:
+    if raw and raw[0] == "+" and raw[1:].isdigit() and 8 <= len(raw) <= 16:
+        return raw  # already E.164, as the importer stores it
+    return _valid(normalise_phone, raw)
+
+
 def _normal_loyalty(raw: str | None) -> str | None:
     return "".join(raw.split()).upper() if raw and raw.strip() else None
 
@@ -198,9 +204,11 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
     chosen = _pick_by_agreement(records, lambda r: r.birth_date, lambda v: v, prio["birth_date"])
     take("birth_date", chosen, chosen and chosen.birth_date)
 
-    for name, normaliser in (("email", _valid_email), ("phone", lambda raw: _valid(normalise_phone, raw))):
+    # Normalised once per record: used for the golden value and for the identifiers.
+    contacts = {r.id: {"email": _valid_email(r.email), "phone": _valid_phone(r.phone)} for r in records}
+    for name in ("email", "phone"):
         for record in _by_freshness(records, prio[name]):
-            value = normaliser(getattr(record, name))
+            value = contacts[record.id][name]
             if value:
                 take(name, record, value)
                 break
@@ -241,8 +249,8 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
 
     identifiers: dict[tuple[str, str], int] = {}
     for record in sorted(records, key=lambda r: r.id):
-        for kind, value in (("email", _valid_email(record.email)),
-                            ("phone", _valid(normalise_phone, record.phone)),
+        for kind, value in (("email", contacts[record.id]["email"]),
+                            ("phone", contacts[record.id]["phone"]),
                             ("loyalty", _normal_loyalty(record.loyalty_id))):
             if value:
                 identifiers.setdefault((kind, value), record.id)
