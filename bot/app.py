@@ -23,10 +23,15 @@ from typing import Any, Callable
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from bot.access import access_middleware, deliver_notice, request_user_id
 from bot.config import ConfigError, Settings
+from bot.dedupe import deduplicate_events
 from bot.metrics import SLACK_ERRORS
 from bot.web import request_kind
 from handlers.i18n import t
@@ -99,8 +104,11 @@ def make_client(settings: Settings) -> WebClient:
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
     client = WebClient(**kwargs)
-    # Digests post many messages; on 429 wait Slack's Retry-After instead of dropping the message.
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    # Bounded retries, so a listener never hangs and never crashes on Slack trouble: on 429 wait Slack's
+    # Retry-After; a 5xx or a dropped connection is retried with exponential backoff and jitter.
+    client.retry_handlers[:] = [ConnectionErrorRetryHandler(max_retry_count=2),
+                                RateLimitErrorRetryHandler(max_retry_count=2),
+                                ServerErrorRetryHandler(max_retry_count=2)]
     return client
 
 
@@ -137,6 +145,7 @@ def build_app(
 
     app.use(provide_dependencies)
     app.use(access_middleware)
+    app.use(deduplicate_events)
     app.error(on_listener_error)
     for module_name in FEATURES if features is None else features:
         importlib.import_module(module_name).register(app)

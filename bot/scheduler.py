@@ -32,7 +32,7 @@ from store.models import Employee
 
 log = logging.getLogger(__name__)
 
-JOB_MODULES: list[str] = []
+JOB_MODULES: list[str] = ["bot.retention_job"]
 DIGEST_TICK_SECONDS = 60
 
 DIGESTS_SENT = Counter("frontline_digests_sent_total", "Digests delivered to Slack, by kind", ["kind"])

@@ -389,3 +389,13 @@ class DigestRun(Base):
     claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProcessedEvent(Base):
+    """A Slack Events API delivery already handled: Slack redelivers an event (same event_id, with
+    X-Slack-Retry-Num) when our answer was slow or lost, and any process may receive the retry.
+    The primary key makes "handle it once" a single INSERT; rows older than a day are purged."""
+
+    __tablename__ = "processed_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)

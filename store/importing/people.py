@@ -19,6 +19,7 @@ from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.fields import RowRejected, check_readable, date_value, datetime_value, required_text, text
 from store.importing.readers import Row, batched
 from store.importing.report import ImportReport
+from store.gdpr import ERASED_HASH
 from store.models import SourceRecord, utcnow
 from store.normalize import normalise_email, normalise_phone
 
@@ -84,6 +85,9 @@ def _content_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+ERASED_REASON = "erased on request"
+
+
 def import_people(
     session: Session,
     *,
@@ -111,6 +115,7 @@ def _import_batch(
     session: Session, source: str, batch: list[tuple[int, Row]], report: ImportReport, today: dt.date
 ) -> None:
     parsed: dict[str, dict[str, Any]] = {}
+    lines: dict[str, int] = {}
     for line, row in batch:
         report.read += 1
         try:
@@ -121,6 +126,7 @@ def _import_batch(
         if values["source_id"] in parsed:
             report.superseded += 1
         parsed[values["source_id"]] = values
+        lines[values["source_id"]] = line
     if not parsed:
         return
     existing = {
@@ -136,7 +142,10 @@ def _import_batch(
     updates: list[dict[str, Any]] = []
     for source_id, values in parsed.items():
         found = existing.get(source_id)
-        if found is None:
+        if found is not None and found[1] == ERASED_HASH:
+            # The person asked to be erased: a later export from the source system must not bring them back.
+            report.reject(lines[source_id], ERASED_REASON)
+        elif found is None:
             inserts.append({**values, "source": source, "imported_at": now, "updated_at": now})
         elif found[1] == values["content_hash"]:
             report.unchanged += 1
