@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -243,6 +244,7 @@ def measure(url: str, *, customers: int, employees: int, duration: float, warmup
 
             sampler = threading.Thread(target=sample_load, daemon=True)
             sampler.start()
+            failed_before, invalid_before = Counter(slack.failed_calls), len(slack.validation_failures)
             pids = server.pids()
             server_cpu, client_cpu = cpu_seconds(pids), os.times()
             started = time.perf_counter()
@@ -259,7 +261,7 @@ def measure(url: str, *, customers: int, employees: int, duration: float, warmup
         report = Report(
             dialect=engine.dialect.name, customers=present, employees=employees, workers=workers, threads=threads,
             mix=mix, think=think, duration=elapsed, ledger=phases["measured"], once=once,
-            stand_in_failures=dict(slack.failed_calls), validation_failures=len(slack.validation_failures),
+            stand_in_failures=dict(slack.failed_calls - failed_before), validation_failures=len(slack.validation_failures) - invalid_before,
             unexpected=dict(slack.unexpected), loads=loads or [os.getloadavg()[0]],
             server_cpu=sum(server_after.get(p, 0) - server_cpu.get(p, 0) for p in pids),
             client_cpu=(client_after.user + client_after.system) - (client_cpu.user + client_cpu.system),

@@ -292,6 +292,7 @@ class SimulatedEmployee(threading.Thread):
         reply = self.send(body)
         ack = (time.perf_counter() - started) * 1000
         error = self._submission_error(reply)
+        twin_error = None
         if double:
             sender.join(REPLY_TIMEOUT * 3)
             twin_error = self._submission_error(twin["reply"]) if "reply" in twin else "no answer"
@@ -303,7 +304,8 @@ class SimulatedEmployee(threading.Thread):
             self.ledger.add(Sample("submit (Slack retry)", (time.perf_counter() - resent) * 1000, None,
                                    self._submission_error(again)))
         with self.ledger.lock:
-            self.ledger.submissions.append(Submission(note, follow_up, copies, error is None))
+            self.ledger.submissions.append(Submission(note, follow_up, copies, error is None or (
+                double and twin_error is None)))
         if error is not None:
             self.slack.forget("dm:" + self.user_id)
             self.fail("submit", ack, error)

@@ -22,11 +22,14 @@ PAGE = 10
 
 
 def card_message(session_factory, employee, clock: Callable, customer_id: int, *, via: str,
-                 revealed: bool = False) -> dict[str, Any]:
-    """The card of one customer as message arguments, with its audit row written in the same transaction."""
+                 revealed: bool = False, shareable: bool = False) -> dict[str, Any]:
+    """The card of one customer as message arguments; shown only once its audit row is committed."""
     try:
-        with session_factory.begin() as session:
+        with session_factory() as session:
             profile = build_profile(session, customer_id, viewer=employee, clock=clock)
+        # The audit row gets its own short write transaction: on SQLite a write transaction holds the one
+        # write lock, and building the card inside it made every lookup queue behind the others' reads.
+        with session_factory.begin() as session:
             audit.record(session, employee_id=employee.id, actor=employee.slack_user_id,
                          action="reveal" if revealed else "view", customer_id=profile.customer_id, via=via,
                          detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
@@ -36,7 +39,8 @@ def card_message(session_factory, employee, clock: Callable, customer_id: int, *
         log.exception("building the card of customer %s failed", customer_id)
         return {"text": t("common.db_unavailable", employee.locale)}
     return {"text": blocks.fallback_text(profile, employee.locale),
-            "blocks": blocks.profile_blocks(profile, employee.locale, employee.timezone, revealed=revealed)}
+            "blocks": blocks.profile_blocks(profile, employee.locale, employee.timezone, revealed=revealed,
+                                            shareable=shareable)}
 
 
 def parse_value(value: Any) -> tuple[int, int] | None:
@@ -52,22 +56,24 @@ def _reply(respond, message: dict[str, Any], *, replace: bool) -> None:
     respond(response_type="ephemeral", replace_original=replace, **message)
 
 
-def open_customer(ack, action, respond, employee, session_factory, clock) -> None:
+def open_customer(ack, action, respond, employee, session_factory, settings, clock) -> None:
     ack()
     parsed = parse_value(action.get("value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
         respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
         return
-    _reply(respond, card_message(session_factory, employee, clock, parsed[0], via="slack:open"), replace=True)
+    _reply(respond, card_message(session_factory, employee, clock, parsed[0], via="slack:open",
+                                 shareable=bool(settings.share_channels)), replace=True)
 
 
-def reveal_contact(ack, action, respond, employee, session_factory, clock) -> None:
+def reveal_contact(ack, action, respond, employee, session_factory, settings, clock) -> None:
     ack()
     parsed = parse_value(action.get("value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
         respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
         return
-    message = card_message(session_factory, employee, clock, parsed[0], via="slack:reveal", revealed=True)
+    message = card_message(session_factory, employee, clock, parsed[0], via="slack:reveal", revealed=True,
+                           shareable=bool(settings.share_channels))
     _reply(respond, message, replace="blocks" in message)
 
 
