@@ -8,6 +8,8 @@ The user id is taken from the signed request body only (Slack's signature covers
 private_metadata or button values are data, never proof of who is asking.
 
 Features declare a role in one line: `app.command("/kpi", middleware=[role_required("manager")])`.
+Which rows a person may reach (a colleague's figures or follow-ups) is decided by store.permissions,
+the same rules, called by the domain functions with the snapshot this middleware provides.
 """
 
 from __future__ import annotations
@@ -22,11 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.i18n import normalise_locale, t
 from store.models import Employee
+from store.permissions import ROLE_RANK, has_role
 
 log = logging.getLogger(__name__)
-
-ROLE_RANK = {"associate": 0, "manager": 1, "admin": 2}
-
 
 @dataclass(frozen=True)
 class EmployeeSnapshot:
@@ -43,7 +43,7 @@ class EmployeeSnapshot:
 
     def has_role(self, role: str) -> bool:
         """Roles are ranked: an admin may do what a manager may, a manager what an associate may."""
-        return ROLE_RANK.get(self.role, -1) >= ROLE_RANK[role]
+        return has_role(self, role)
 
 
 def request_user_id(body: dict[str, Any]) -> str | None:

@@ -48,6 +48,7 @@ FEATURES: list[str] = [
     "handlers.lookup",
     "handlers.profile",
     "handlers.digest", "handlers.kpi",
+    "handlers.sharing",
 ]
 
 

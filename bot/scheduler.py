@@ -29,6 +29,7 @@ from handlers.i18n import normalise_locale
 from store.digest import compose_employee_digest, compose_team_digest
 from store.digest_runs import DueDigest, due_digests, employee_zone, finish, record_manual_send, try_claim
 from store.models import Employee
+from store.permissions import sees_team
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class DigestSender:
         results = []
         with self.session_factory() as session:
             employee = session.get(Employee, employee_id)
-            kinds = ["employee"] + (["team"] if employee.role in ("manager", "admin") and employee.team_id else [])
+            kinds = ["employee"] + (["team"] if sees_team(employee) else [])
             today = now.replace(tzinfo=dt.UTC).astimezone(employee_zone(employee, self.settings.default_timezone)).date()
         for kind in kinds:
             employee, message = self.compose(employee_id, kind, now=now)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from store import permissions
 from store.kpi import KpiFigures, ScopeFilter, figures, local_midnight_utc
 from store.kpi_query import Period
 from store.models import Customer, Employee, FollowUp, Interaction, Team
@@ -214,7 +215,7 @@ def week_through_yesterday(today: dt.date) -> Period:
 
 def compose_team_digest(session: Session, manager: Recipient, *, today: dt.date, now: dt.datetime,
                         tz: ZoneInfo) -> TeamDigest | None:
-    if manager.role not in ("manager", "admin") or manager.team_id is None:
+    if not permissions.sees_team(manager):
         return None
     team = session.get(Team, manager.team_id)
     scope = ScopeFilter("team", team.name if team else "", team_id=manager.team_id)

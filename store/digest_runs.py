@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.models import DigestRun, Employee
+from store.permissions import sees_team
 
 RELEVANT_UNTIL = dt.time(18, 0)
 LATE_GRACE = dt.timedelta(hours=2)
@@ -117,7 +118,7 @@ def due_digests(session: Session, *, now: dt.datetime, default_time: str, defaul
         if not _is_due(local_now, dt.time.fromisoformat(row.digest_time or default_time), weekdays_of(row.digest_weekdays)):
             continue
         candidates.append(DueDigest(row.id, "employee", local_now.date()))
-        if row.role in ("manager", "admin") and row.team_id is not None:
+        if sees_team(row):
             candidates.append(DueDigest(row.id, "team", local_now.date()))
     if not candidates:
         return []

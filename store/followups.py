@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store import audit
+from store import audit, permissions
 from store.interactions import SLACK_SOURCE, Actor, InteractionRefused, begin_write, resolve_customer
 from store.models import Customer, Employee, FollowUp
 
@@ -62,13 +62,7 @@ def open_follow_ups(session: Session, assignee_id: int, *, today: dt.date, limit
 
 
 def may_manage(employee: _Acting, assignee: Employee) -> bool:
-    if employee.id == assignee.id or employee.role == "admin":
-        return True
-    if employee.role != "manager":
-        return False
-    if assignee.team_id is not None:
-        return employee.team_id == assignee.team_id
-    return assignee.store_id is not None and employee.store_id == assignee.store_id
+    return permissions.acts_for(employee, assignee)
 
 
 def _load_for_change(session: Session, follow_up_id: int, employee: _Acting) -> FollowUp:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import DateTime
 
+from store import permissions
 from store.kpi_query import KpiQuery, Period, Scope
 from store.models import Employee, FollowUp, Interaction, Order, Store, Team
 
@@ -131,17 +132,16 @@ class ScopeFilter:
 
 def resolve_scope(session: Session, viewer: Viewer, scope: Scope) -> ScopeFilter:
     """Managers see their team (and their store), associates only themselves, admins everything."""
-    role = viewer.role
     if scope.kind == "me":
         return ScopeFilter("me", "me", employee_id=viewer.id)
     if scope.kind == "all":
-        if role != "admin":
+        if not permissions.sees_everything(viewer):
             raise KpiRefused("kpi.refused.all")
         return ScopeFilter("all", "all")
     if scope.kind == "team":
-        if role == "associate":
+        if not permissions.has_role(viewer, "manager"):
             raise KpiRefused("kpi.refused.team_associate")
-        if viewer.team_id is None:
+        if not permissions.sees_team(viewer):
             raise KpiRefused("kpi.refused.no_team")
         team = session.get(Team, viewer.team_id)
         return ScopeFilter("team", team.name if team else "team", team_id=viewer.team_id)
@@ -149,16 +149,16 @@ def resolve_scope(session: Session, viewer: Viewer, scope: Scope) -> ScopeFilter
         target = _find_employee(session, scope)
         if target.id == viewer.id:
             return ScopeFilter("me", "me", employee_id=viewer.id)
-        if role == "associate":
+        if not permissions.has_role(viewer, "manager"):
             raise KpiRefused("kpi.refused.other_associate")
-        if role == "manager" and (viewer.team_id is None or target.team_id != viewer.team_id):
+        if not permissions.acts_for(viewer, target):
             raise KpiRefused("kpi.refused.not_your_team", name=target.name)
         return ScopeFilter("employee", target.name, employee_id=target.id)
     if scope.kind == "store":
         store = _find_store(session, scope.name or "")
-        if role == "associate":
+        if not permissions.has_role(viewer, "manager"):
             raise KpiRefused("kpi.refused.store_associate")
-        if role == "manager" and store.id != viewer.store_id:
+        if not permissions.sees_store(viewer, store.id):
             raise KpiRefused("kpi.refused.not_your_store", name=store.name)
         return ScopeFilter("store", store.name, store_id=store.id)
     raise KpiRefused("kpi.refused.unknown_scope")

@@ -54,7 +54,8 @@ def clean_query(text: str | None) -> str:
     return _TRAILING.sub("", text).strip()
 
 
-def answer(query: str, employee, session_factory, clock: Callable, *, via: str) -> dict[str, Any]:
+def answer(query: str, employee, session_factory, clock: Callable, *, via: str,
+           shareable: bool = False) -> dict[str, Any]:
     """Message arguments answering `query`: the card, candidates, no match, or usage help."""
     locale = employee.locale
     if not query:
@@ -67,12 +68,12 @@ def answer(query: str, employee, session_factory, clock: Callable, *, via: str) 
         log.exception("customer search failed")
         return {"text": t("common.db_unavailable", locale)}
     if result.exact and result.best is not None:
-        return card_message(session_factory, employee, clock, result.best.customer_id, via=via)
+        return card_message(session_factory, employee, clock, result.best.customer_id, via=via, shareable=shareable)
     text, result_blocks = blocks.result_blocks(result, locale)
     return {"text": text, "blocks": result_blocks}
 
 
-def customer_command(ack, command, respond, employee, session_factory, clock) -> None:
+def customer_command(ack, command, respond, employee, session_factory, settings, clock) -> None:
     query = clean_query(command.get("text"))
     if not query:
         text, usage_blocks = blocks.usage(employee.locale)
@@ -80,18 +81,21 @@ def customer_command(ack, command, respond, employee, session_factory, clock) ->
         return
     ack()
     respond(response_type="ephemeral", replace_original=False,
-            **answer(query, employee, session_factory, clock, via="slack:/customer"))
+            **answer(query, employee, session_factory, clock, via="slack:/customer",
+                     shareable=bool(settings.share_channels)))
 
 
-def direct_message(event, client, employee, session_factory, clock) -> None:
+def direct_message(event, client, employee, session_factory, settings, clock) -> None:
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("thread_ts"):
         return
-    message = answer(clean_query(event.get("text")), employee, session_factory, clock, via="slack:dm")
+    message = answer(clean_query(event.get("text")), employee, session_factory, clock, via="slack:dm",
+                     shareable=bool(settings.share_channels))
     client.chat_postMessage(channel=event["channel"], **message)
 
 
-def mention(event, client, employee, session_factory, clock) -> None:
-    message = answer(clean_query(event.get("text")), employee, session_factory, clock, via="slack:mention")
+def mention(event, client, employee, session_factory, settings, clock) -> None:
+    message = answer(clean_query(event.get("text")), employee, session_factory, clock, via="slack:mention",
+                     shareable=bool(settings.share_channels))
     extra = {"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {}
     # Never in the channel: only the person who asked sees the customer.
     client.chat_postEphemeral(channel=event["channel"], user=employee.slack_user_id, **message, **extra)
@@ -102,14 +106,15 @@ def open_search(ack, body, client, employee) -> None:
     client.views_open(trigger_id=body["trigger_id"], view=blocks.search_modal(employee.locale))
 
 
-def submit_search(ack, view, client, employee, session_factory, clock) -> None:
+def submit_search(ack, view, client, employee, session_factory, settings, clock) -> None:
     typed = (((view.get("state") or {}).get("values") or {}).get(blocks.MODAL_BLOCK) or {}).get(blocks.MODAL_INPUT) or {}
     query = clean_query(typed.get("value"))
     if len(query) < 2:
         ack(response_action="errors", errors={blocks.MODAL_BLOCK: t("lookup.too_short", employee.locale)})
         return
     ack()
-    message = answer(query, employee, session_factory, clock, via="slack:shortcut")
+    message = answer(query, employee, session_factory, clock, via="slack:shortcut",
+                     shareable=bool(settings.share_channels))
     client.chat_postMessage(channel=employee.slack_user_id, **message)
 
 

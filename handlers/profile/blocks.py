@@ -150,7 +150,7 @@ def _consent_text(profile: CustomerProfile, locale: str) -> str:
 
 
 def profile_blocks(profile: CustomerProfile, locale: str, timezone: str | None = None, *,
-                   revealed: bool = False) -> list[dict[str, Any]]:
+                   revealed: bool = False, shareable: bool = False) -> list[dict[str, Any]]:
     value = str(profile.customer_id)
     blocks: list[dict[str, Any]] = [header(escape(profile.display_name)), context(_summary(profile, locale))]
     if profile.redirected_from:
@@ -193,6 +193,8 @@ def profile_blocks(profile: CustomerProfile, locale: str, timezone: str | None =
         buttons.append(button(t("profile.more_orders", locale), ids.MORE_ORDERS, value))
     if profile.interactions.has_more:
         buttons.append(button(t("profile.more_interactions", locale), ids.MORE_INTERACTIONS, value))
+    if shareable:  # only when an admin allowed share channels (handlers.sharing posts a reduced card)
+        buttons.append(button(t("privacy.share.button", locale), ids.SHARE_CARD, value))
     blocks.append(actions(*buttons, block_id="profile.actions"))
     return fit_message(blocks)
 

@@ -9,3 +9,4 @@ ADD_FOLLOW_UP = "profile.add_follow_up"  # listener: handlers.interactions
 MORE_ORDERS = "profile.more_orders"
 MORE_INTERACTIONS = "profile.more_interactions"
 REVEAL_CONTACT = "profile.reveal_contact"
+SHARE_CARD = "profile.share"  # listener: handlers.sharing; shown only when an admin allowed share channels

@@ -1,0 +1,69 @@
+"""Block Kit of sharing: the channel picker modal and the reduced card posted in the channel.
+
+The reduced card is built from an explicit allow-list of fields (name, loyalty tier, declared
+preferences) so that nothing added to the full card later can leak into a channel by accident.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from handlers.blockkit import context, escape, header, mrkdwn, plain, section, truncate
+from handlers.i18n import has_key, t
+
+MODAL_CALLBACK = "sharing.modal"
+CHANNEL_BLOCK = "sharing.channel"
+CHANNEL_INPUT = "sharing.channel_select"
+
+
+def share_modal(locale: str, *, customer_id: int, name: str, allowed: list[str]) -> dict[str, Any]:
+    channels = ", ".join(f"<#{c}>" for c in allowed)
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "private_metadata": json.dumps({"customer_id": customer_id}),
+        "title": plain(t("privacy.share.title", locale), 24),
+        "submit": plain(t("privacy.share.submit", locale), 24),
+        "close": plain(t("common.cancel", locale), 24),
+        "blocks": [
+            section(t("privacy.share.intro", locale, name=escape(truncate(name, 120)))),
+            {"type": "input", "block_id": CHANNEL_BLOCK, "label": plain(t("privacy.share.channel", locale), 2000),
+             "element": {"type": "conversations_select", "action_id": CHANNEL_INPUT,
+                         "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+                         **({"initial_conversation": allowed[0]} if len(allowed) == 1 else {})}},
+            context(t("privacy.share.allowed", locale, channels=channels)),
+        ],
+    }
+
+
+def reduced_card(locale: str, *, name: str, loyalty_tier: str | None,
+                 preferences: list[tuple[str | None, str, str]], shared_by: str) -> dict[str, Any]:
+    """Message arguments for the channel: `preferences` are (label, category, value) triples."""
+    lines = []
+    for label, category, value in preferences[:12]:
+        key = f"profile.pref.{category}"
+        title = label or (t(key, locale) if has_key(key) else category)
+        lines.append(f"• {escape(truncate(title, 30))}: {escape(truncate(' '.join(value.split()), 80))}")
+    facts = [t("profile.tier", locale, tier=escape(truncate(loyalty_tier, 30)))] if loyalty_tier else []
+    blocks = [header(escape(truncate(name, 150)))]
+    if facts:
+        blocks.append(context(*facts))
+    blocks.append({"type": "section", "text": mrkdwn("\n".join(
+        [t("profile.preferences", locale), *(lines or [t("profile.no_preferences", locale)])]))})
+    blocks.append(context(t("privacy.share.shared_by", locale, name=escape(truncate(shared_by, 60)))))
+    return {"text": t("privacy.share.fallback", locale, name=escape(truncate(name, 150))), "blocks": blocks,
+            "unfurl_links": False, "unfurl_media": False}
+
+
+def read_channel(view: dict[str, Any]) -> str | None:
+    values = ((view.get("state") or {}).get("values") or {}).get(CHANNEL_BLOCK) or {}
+    selected = (values.get(CHANNEL_INPUT) or {}).get("selected_conversation")
+    return selected if isinstance(selected, str) and selected else None
+
+
+def read_customer_id(view: dict[str, Any]) -> int | None:
+    try:
+        value = json.loads(view.get("private_metadata") or "{}").get("customer_id")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    except (ValueError, AttributeError):
+        return None
