@@ -140,15 +140,17 @@ def _birth_date(rng: random.Random, today: dt.date) -> dt.date:
 
 
 def _sizes(rng: random.Random, gender: str) -> dict[str, str]:
-    def around(choices: tuple[str, ...]) -> str:
-        middle = len(choices) // 2
-        return choices[min(len(choices) - 1, max(0, middle + round(rng.gauss(0, 1.1)) - (gender == "f")))]
+    """Usual sizes, consistent with each other: one body build plus a little noise per kind."""
+    build = rng.gauss(0, 0.8)
+    centre = {"f": {"top": 1.3, "trousers": 2.0, "dress": 2.0, "shoes": 2.3},
+              "m": {"top": 2.4, "trousers": 3.0, "shoes": 3.0}}[gender]
 
-    sizes = {"top": around(size_choices("top", gender)), "trousers": around(size_choices("trousers", gender)),
-             "shoes": around(size_choices("shoes", gender))}
-    if gender == "f":
-        sizes["dress"] = around(size_choices("dress", gender))
-    return sizes
+    def around(kind: str) -> str:
+        choices = size_choices(kind, gender)
+        index = round(centre[kind] + build + rng.gauss(0, 0.4))
+        return choices[min(len(choices) - 1, max(0, index))]
+
+    return {kind: around(kind) for kind in centre}
 
 
 def _name(rng: random.Random, gender: str, language: str) -> tuple[str, str]:
