@@ -173,7 +173,7 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     matches = [(score, row) for score, row in scored if score >= MIN_SCORE][:limit]
     if not matches:
         # Nothing within one typo: look wider (same first letters) for names to suggest.
-        wider = _postgres_candidate_ids(session, tokens, threshold=0.3) if postgres else _sqlite_prefix_ids(session, tokens)
+        wider = _postgres_candidate_ids(session, tokens, threshold=0.3, wider=True) if postgres else _sqlite_prefix_ids(session, tokens)
         scored = _scored(session, tokens, set(ids) | set(wider), city)
         close = [(score, row) for score, row in scored if score >= SUGGESTION_SCORE][:3]
         suggestions = _with_facts(session, [_candidate(row, score, "name") for score, row in close])
@@ -216,18 +216,23 @@ def _sqlite_prefix_ids(session: Session, tokens: list[str]) -> list[int]:
 
 
 def _postgres_candidate_ids(session: Session, tokens: list[str], *, threshold: float = 0.45,
-                            city_spellings: list[str] | None = None) -> list[int]:
+                            city_spellings: list[str] | None = None, wider: bool = False) -> list[int]:
     whole = " ".join(tokens)
     city_words = set(fold(" ".join(city_spellings or [])).split())
     name_only = " ".join(t for t in tokens if t not in city_words) or whole
     # A typo costs up to three of a short word's trigrams: the default 0.6 would miss "dupotn".
     session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true)"),
                     {"threshold": str(threshold)})
-    params: dict[str, object] = {"whole": whole, "name": name_only, "cap": 1000}
+    variants = [whole, name_only]
+    if wider:  # looking for suggestions: any single long word may be the one spelt almost right
+        variants += [t for t in tokens if len(t) >= 4]
+    params: dict[str, object] = {f"v{i}": v for i, v in enumerate(dict.fromkeys(variants))}
+    matches = " OR ".join(f":{name} <% search_name" for name in params)
+    best = "greatest(" + ", ".join(f"word_similarity(:{name}, search_name)" for name in params) + ")"
+    params.update({"name": name_only, "cap": 1000})
     ids = list(session.execute(text(
-        "SELECT id FROM customers WHERE status = 'active' AND (:whole <% search_name OR :name <% search_name) "
-        "ORDER BY greatest(word_similarity(:whole, search_name), word_similarity(:name, search_name)) DESC "
-        "LIMIT :cap"), params).scalars())
+        f"SELECT id FROM customers WHERE status = 'active' AND ({matches}) ORDER BY {best} DESC LIMIT :cap"),
+        params).scalars())
     if city_spellings and len(ids) >= 1000:
         # "dupont lyon" with thousands of Duponts: the ones living there may not be in the pool yet.
         params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
