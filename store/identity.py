@@ -71,7 +71,7 @@ class IdentityRecord:
 class Thresholds:
     """Score cut-offs (0..1) and blocking knobs.
 
-    Defaults chosen from the sweep in bench/README.md (100,000 synthetic people, 176k records):
+    Defaults chosen from the sweep in bench/README.md (100,000 synthetic people, 171k records):
     merge=0.80 gives pairwise precision 0.990 / recall 0.959 (F1 0.974); merge=0.90 gives
     0.993 / 0.951; merge=0.95 gives 0.994 / 0.938. `review` only decides which non-merged pairs an
     admin sees (0.50: ~1.2 review pairs per 100 records; 0.70: ~0.65).
