@@ -2,9 +2,9 @@
 loyalty card, an order number, a customer id, or a name with typos ("Dupont Lyon" = name + city).
 
 Exact kinds go through indexed identifier lookups. Names go in two steps: the database proposes
-candidates through an index (pg_trgm on PostgreSQL; on SQLite the trigger-kept customer_name_keys
-table of revision 0002, whose one-letter-deletion keys meet any typo of one letter), then rapidfuzz
-ranks them here. Only active customers are returned: a hit on a merged record leads to its survivor.
+candidates through the customer_name_keys table, whose one-letter-deletion keys meet any typo of one
+letter (kept by triggers: SQL on SQLite, revision 0002; PL/pgSQL on PostgreSQL, revision 0003; so
+every process sharing the database sees every writer's changes), then rapidfuzz ranks them here. Only active customers are returned: a hit on a merged record leads to its survivor.
 """
 from __future__ import annotations
 
@@ -165,15 +165,13 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     tokens = list(dict.fromkeys(fold(query).split()))[:MAX_TOKENS]
     if not tokens:
         return SearchResult(query, "name")
-    postgres = session.get_bind().dialect.name == "postgresql"
     city = _city_in(session, tokens)
-    ids = _postgres_candidate_ids(session, tokens, city_spellings=city) if postgres \
-        else _sqlite_candidate_ids(session, tokens, city)
+    ids = _key_candidate_ids(session, tokens, city)
     scored = _scored(session, tokens, ids, city)
     matches = [(score, row) for score, row in scored if score >= MIN_SCORE][:limit]
     if not matches:
         # Nothing within one typo: look wider (same first letters) for names to suggest.
-        wider = _postgres_candidate_ids(session, tokens, threshold=0.3, wider=True) if postgres else _sqlite_prefix_ids(session, tokens)
+        wider = _prefix_ids(session, tokens)
         scored = _scored(session, tokens, set(ids) | set(wider), city)
         close = [(score, row) for score, row in scored if score >= SUGGESTION_SCORE][:3]
         suggestions = _with_facts(session, [_candidate(row, score, "name") for score, row in close])
@@ -203,7 +201,7 @@ def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] 
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
 
 
-def _sqlite_prefix_ids(session: Session, tokens: list[str]) -> list[int]:
+def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
     ids: set[int] = set()
     for token in tokens:
         if len(token) >= 3:
@@ -213,34 +211,6 @@ def _sqlite_prefix_ids(session: Session, tokens: list[str]) -> list[int]:
                 {"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)},
             ).scalars())
     return list(ids)
-
-
-def _postgres_candidate_ids(session: Session, tokens: list[str], *, threshold: float = 0.45,
-                            city_spellings: list[str] | None = None, wider: bool = False) -> list[int]:
-    whole = " ".join(tokens)
-    city_words = set(fold(" ".join(city_spellings or [])).split())
-    name_only = " ".join(t for t in tokens if t not in city_words) or whole
-    # A typo costs up to three of a short word's trigrams: the default 0.6 would miss "dupotn".
-    session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true)"),
-                    {"threshold": str(threshold)})
-    variants = [whole, name_only]
-    if wider:  # looking for suggestions: any single long word may be the one spelt almost right
-        variants += [t for t in tokens if len(t) >= 4]
-    params: dict[str, object] = {f"v{i}": v for i, v in enumerate(dict.fromkeys(variants))}
-    matches = " OR ".join(f":{name} <% search_name" for name in params)
-    best = "greatest(" + ", ".join(f"word_similarity(:{name}, search_name)" for name in params) + ")"
-    params.update({"name": name_only, "cap": 1000})
-    ids = list(session.execute(text(
-        f"SELECT id FROM customers WHERE status = 'active' AND ({matches}) ORDER BY {best} DESC LIMIT :cap"),
-        params).scalars())
-    if city_spellings and len(ids) >= 1000:
-        # "dupont lyon" with thousands of Duponts: the ones living there may not be in the pool yet.
-        params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
-        in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
-        ids += session.execute(text(
-            f"SELECT id FROM customers WHERE status = 'active' AND :name <% search_name AND city IN ({in_list}) "
-            "LIMIT :cap"), params).scalars()
-    return list(dict.fromkeys(ids))
 
 
 def _keys_of(token: str) -> list[str]:
@@ -260,13 +230,13 @@ def _token_rows_sql(token: str, index: int) -> tuple[str, dict[str, object]]:
     return sql, params
 
 
-def _sqlite_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
+def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Words with few candidates are taken whole, if every word is common their intersection; the
     customers matching the most words come first."""
     per_token: list[set[int]] = []
     for index, token in enumerate(tokens):
         sql, params = _token_rows_sql(token, index)
-        per_token.append(set(session.execute(text(f"SELECT customer_id FROM ({sql}) LIMIT {TOKEN_CAP + 1}"),
+        per_token.append(set(session.execute(text(f"SELECT customer_id FROM ({sql}) AS keyed LIMIT {TOKEN_CAP + 1}"),
                                              params).scalars()))
     rare = [ids for ids in per_token if len(ids) <= TOKEN_CAP]
     if rare:
