@@ -70,6 +70,10 @@ def prepare_database(url: str, customers: int, seed: int) -> int:
         print(f"loading {customers:,} customers (bench/lookup.py generator)…", file=sys.stderr)
         load(url, customers, seed)
         present = customers
+        if engine.dialect.name == "postgresql":  # the generator writes employee 1 with an explicit id
+            with engine.begin() as connection:
+                connection.execute(text("SELECT setval(pg_get_serial_sequence('employees', 'id'), "
+                                        "(SELECT max(id) FROM employees))"))
     engine.dispose()
     return present
 

@@ -20,6 +20,7 @@ from bot import slack_requests as sr
 from bot.slack_driver import HttpTransport, find_element, surface_of, view_state
 from handlers.i18n import t
 
+ACK_LIMIT_MS = 3000  # Slack's deadline for the HTTP answer
 REPLY_TIMEOUT = 10.0  # seconds to wait for a reply before counting the step as failed
 TYPES = ("visit", "call", "advice", "purchase", "return", "complaint", "other")
 OUTCOMES = ("resolved", "info", "follow_up", "escalated")
@@ -58,7 +59,7 @@ class Submission:
     note: str
     follow_up: bool
     copies: int  # 2 when resent as a Slack retry or double-clicked
-    acked: bool  # the first copy was accepted (empty 200): exactly one row expected, else none
+    outcome: str  # "accepted": one row expected; "refused" (errors shown in time): none; "unknown": 0 or 1
 
 
 @dataclass
@@ -71,6 +72,9 @@ class Ledger:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, sample: Sample) -> None:
+        if sample.error is None and sample.ack_ms is not None and sample.ack_ms > ACK_LIMIT_MS:
+            # Slack gives up after 3 s and shows the employee an error, whatever the bot answers later.
+            sample = Sample(sample.step, sample.ack_ms, sample.done_ms, "no ack within 3 s")
         with self.lock:
             self.samples.append(sample)
 
@@ -303,9 +307,12 @@ class SimulatedEmployee(threading.Thread):
             again = self.send(body, retry=1)
             self.ledger.add(Sample("submit (Slack retry)", (time.perf_counter() - resent) * 1000, None,
                                    self._submission_error(again)))
+        outcomes = {self._outcome(reply, error)}
+        if double:
+            outcomes.add(self._outcome(twin.get("reply"), twin_error))
+        outcome = "accepted" if "accepted" in outcomes else "refused" if outcomes == {"refused"} else "unknown"
         with self.ledger.lock:
-            self.ledger.submissions.append(Submission(note, follow_up, copies, error is None or (
-                double and twin_error is None)))
+            self.ledger.submissions.append(Submission(note, follow_up, copies, outcome))
         if error is not None:
             self.slack.forget("dm:" + self.user_id)
             self.fail("submit", ack, error)
@@ -318,6 +325,12 @@ class SimulatedEmployee(threading.Thread):
             return
         problem = self.check_message(arrivals[0])
         self.ledger.add(Sample("submit", ack, (arrivals[0].at - started) * 1000, problem))
+
+    @staticmethod
+    def _outcome(reply, error: str | None) -> str:
+        if reply is None or reply.status != 200 or reply.elapsed * 1000 > ACK_LIMIT_MS:
+            return "unknown"  # Slack showed a timeout: the row may or may not have been written
+        return "accepted" if error is None else "refused"
 
     @staticmethod
     def _submission_error(reply) -> str | None:

@@ -38,6 +38,7 @@ class OnceCheck:
     missing: int
     duplicated: int
     phantom: int  # refused submissions that still wrote a row
+    late: int  # answered after Slack's 3 s (the employee saw a timeout): 0 or 1 row is right
     follow_ups: int
     follow_ups_once: int
     follow_up_problems: int
@@ -65,17 +66,20 @@ def verify_once(session_factory, submissions: list[Submission]) -> OnceCheck:
     with session_factory() as session:
         interactions = _counts_by_note(session, Interaction, prefixes)
         follow_ups = _counts_by_note(session, FollowUp, prefixes)
-    accepted = [s for s in submissions if s.acked]
+    accepted = [s for s in submissions if s.outcome == "accepted"]
     expected_follow_ups = [s for s in accepted if s.follow_up]
     return OnceCheck(
         submitted=len(submissions), accepted=len(accepted), resent=sum(s.copies > 1 for s in submissions),
         found_once=sum(interactions[s.note] == 1 for s in accepted),
         missing=sum(interactions[s.note] == 0 for s in accepted),
         duplicated=sum(interactions[s.note] > 1 for s in submissions),
-        phantom=sum(interactions[s.note] > 0 for s in submissions if not s.acked),
+        phantom=sum(interactions[s.note] > 0 for s in submissions if s.outcome == "refused"),
+        late=sum(s.outcome == "unknown" for s in submissions),
         follow_ups=len(expected_follow_ups),
         follow_ups_once=sum(follow_ups[s.note] == 1 for s in expected_follow_ups),
-        follow_up_problems=sum(follow_ups[s.note] != (1 if s.acked and s.follow_up else 0) for s in submissions),
+        follow_up_problems=sum(follow_ups[s.note] > interactions[s.note] or follow_ups[s.note] > 1 or (
+            s.outcome != "unknown" and follow_ups[s.note] != (1 if s.outcome == "accepted" and s.follow_up else 0))
+            for s in submissions),
     )
 
 
@@ -161,7 +165,7 @@ class Report:
             (f" Stand-in calls answered ok=false: {self.stand_in_failures}." if self.stand_in_failures else ""),
             f"- Exactly once: {once.accepted} of {once.submitted} submissions accepted ({once.resent} sent twice: "
             f"Slack retry or double click); interactions found once {once.found_once}, missing {once.missing}, "
-            f"duplicated {once.duplicated}, written although refused {once.phantom}; follow-ups found once "
+            f"duplicated {once.duplicated}, written although refused {once.phantom}; answered too late {once.late}; follow-ups found once "
             f"{once.follow_ups_once} of {once.follow_ups}, wrong count {once.follow_up_problems}.",
             f"- CPU: load average (1 min) during the run {min(self.loads):.1f}–{max(self.loads):.1f} "
             f"(mean {statistics.fmean(self.loads):.1f}) on 2 cores; the server used {self.server_cpu:.1f} CPU-s "
