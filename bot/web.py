@@ -31,11 +31,14 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"
 
 def request_kind(body: dict[str, Any]) -> str:
     """A low-cardinality label for metrics: command, block_actions, view_submission, event:app_mention..."""
+    if not isinstance(body, dict):
+        return "other"
     if "command" in body:
         return "command"
     kind = body.get("type")
     if kind == "event_callback":
-        return "event:" + str((body.get("event") or {}).get("type", "unknown"))[:40]
+        event = body.get("event")
+        return "event:" + str(event.get("type", "unknown") if isinstance(event, dict) else "unknown")[:40]
     if kind in ("block_actions", "view_submission", "view_closed", "shortcut", "message_action",
                 "block_suggestion", "url_verification", "interactive_message"):
         return kind
@@ -102,7 +105,12 @@ class FrontlineWeb:
         headers["content-type"] = content_type
         kind = request_kind(_parse_for_kind(raw, content_type))
         try:
-            response = self.app.dispatch(BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers))
+            request = BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers)
+        except (ValueError, TypeError, AttributeError):  # a body bolt cannot even parse: not from Slack
+            SLACK_REQUESTS.labels(kind, "400").inc()
+            return self._reply(start_response, 400, b"malformed body", "text/plain")
+        try:
+            response = self.app.dispatch(request)
             status, body = response.status, (response.body or "").encode("utf-8")
             response_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
         except Exception:

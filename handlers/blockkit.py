@@ -23,6 +23,19 @@ def escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+MAX_ROW_ID = 2**63 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """A database id from a button value or private_metadata (data typed by nobody we trust): a positive
+    integer that fits a BIGINT, else None (so a forged '9999…9' never reaches the database driver)."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 

@@ -132,6 +132,8 @@ def validate_interaction_form(
         customer_id = int(raw_customer) if raw_customer not in (None, "") else None
     except (TypeError, ValueError):
         customer_id = None
+    if customer_id is not None and not 0 < customer_id < 2**63:  # a forged id no database column can hold
+        customer_id = None
     if customer_id is None:
         errors["customer_id"] = FieldError("interactions.error.customer_missing")
     elif not _customer_exists(session, customer_id):

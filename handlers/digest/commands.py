@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from handlers.blockkit import context, divider, section
+from handlers.blockkit import context, divider, escape, section
 from handlers.digest.blocks import employee_digest_message
 from handlers.i18n import t
 from store.digest import compose_employee_digest
@@ -67,12 +67,12 @@ def change_setting(session_factory, employee_id: int, locale: str, settings, ver
         if verb in _TIME:
             value = parse_time(argument)
             if value is None:
-                return t("digest.bad_time", locale, value=argument)
+                return t("digest.bad_time", locale, value=escape(argument))
             employee.digest_time = value
             return t("digest.retimed", locale, time=value, timezone=employee.timezone or settings.default_timezone)
         days = parse_weekdays(argument)
         if days is None:
-            return t("digest.bad_days", locale, value=argument)
+            return t("digest.bad_days", locale, value=escape(argument))
         employee.digest_weekdays = days
         return t("digest.days_set", locale, days=describe_weekdays(days, locale))
 
@@ -87,7 +87,7 @@ def digest_command(ack, command, respond, client, employee, session_factory, set
             response_type="ephemeral")
         return
     if verb not in _SEE | _NOW:
-        ack(text=t("digest.unknown", locale, value=verb) + "\n" + t("digest.help", locale), response_type="ephemeral")
+        ack(text=t("digest.unknown", locale, value=escape(verb)) + "\n" + t("digest.help", locale), response_type="ephemeral")
         return
     ack()
     if verb in _SEE:

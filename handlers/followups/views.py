@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.access import deliver_notice
-from handlers.blockkit import context, escape
+from handlers.blockkit import context, escape, parse_id
 from handlers.followups import blocks, ids
 from handlers.followups.localtime import local_today
 from handlers.i18n import t
@@ -57,9 +57,8 @@ def _change(body: dict[str, Any], client, respond, employee, session_factory, cl
     locale = employee.locale
     now = clock()
     today = local_today(now, employee.timezone)
-    try:
-        follow_up_id = int(raw_id)
-    except (TypeError, ValueError):
+    follow_up_id = parse_id(raw_id)
+    if follow_up_id is None:
         return
     try:
         with session_factory.begin() as session:

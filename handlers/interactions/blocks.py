@@ -131,17 +131,21 @@ def read_state(state_values: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """{block_id: value} from a submitted view's state: option values, text, dates, user ids."""
     values: dict[str, Any] = {}
     for block_id, actions in (state_values or {}).items():
-        for action in actions.values():
+        for action in actions.values() if isinstance(actions, dict) else ():
+            if not isinstance(action, dict):
+                continue
             kind = action.get("type")
             if kind in ("static_select", "external_select"):
                 option = action.get("selected_option")
-                values[block_id] = option.get("value") if option else None
+                value = option.get("value") if isinstance(option, dict) else None
             elif kind == "datepicker":
-                values[block_id] = action.get("selected_date")
+                value = action.get("selected_date")
             elif kind == "users_select":
-                values[block_id] = action.get("selected_user")
+                value = action.get("selected_user")
             else:
-                values[block_id] = action.get("value")
+                value = action.get("value")
+            # Anything but text (a forged or broken payload) counts as not filled in.
+            values[block_id] = value if isinstance(value, str) else None
     return values
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.followups.localtime import local_today
+from handlers.blockkit import parse_id
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
 from handlers.interactions import blocks, ids
@@ -55,9 +56,8 @@ def _open(client, body: dict[str, Any], view: dict[str, Any]) -> None:
 
 
 def _choice(session_factory, raw_id: Any) -> CustomerChoice | None:
-    try:
-        customer_id = int(raw_id)
-    except (TypeError, ValueError):
+    customer_id = parse_id(raw_id)
+    if customer_id is None:
         return None
     try:
         with session_factory() as session:
@@ -196,11 +196,11 @@ def submit_follow_up(ack, view, client, employee, session_factory, clock) -> Non
             follow_up, errors = validate_follow_up_form(session, values, today=today)
             if follow_up is None and not errors:
                 errors = {ids.DUE: FieldError("interactions.error.due_missing")}
-            if not values.get(ids.CUSTOMER):
+            if parse_id(values.get(ids.CUSTOMER)) is None:
                 errors[ids.CUSTOMER] = FieldError("interactions.error.customer_missing")
             if not errors:
                 try:
-                    row = add_follow_up(session, employee=employee, customer_id=int(values[ids.CUSTOMER]),
+                    row = add_follow_up(session, employee=employee, customer_id=parse_id(values[ids.CUSTOMER]),
                                         assignee_id=follow_up.assignee_id, due_date=follow_up.due_date,
                                         note=follow_up.note, today=today, now=now,
                                         idempotency_key=submission_key(view))

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
+from handlers.blockkit import escape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
 from store.kpi import KpiRefused, kpi_report
@@ -31,7 +32,8 @@ def kpi_command(ack, command, respond, client, employee, session_factory, clock)
     try:
         query = parse_kpi_query(text, today=today)
     except KpiQueryError as error:
-        ack(text=t(error.key, locale, **error.params) + "\n" + t("kpi.help", locale), response_type="ephemeral")
+        params = {k: escape(v) if isinstance(v, str) else v for k, v in error.params.items()}  # echoes what was typed
+        ack(text=t(error.key, locale, **params) + "\n" + t("kpi.help", locale), response_type="ephemeral")
         return
     ack()
     try:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers.blockkit import parse_id
 from handlers.i18n import t
 from handlers.profile import blocks, ids
 from store import audit
@@ -45,11 +46,11 @@ def card_message(session_factory, employee, clock: Callable, customer_id: int, *
 
 def parse_value(value: Any) -> tuple[int, int] | None:
     """'123' or '123:10' (customer id, offset); None for anything else."""
-    try:
-        head, _, offset = str(value or "").partition(":")
-        return int(head), int(offset or 0)
-    except ValueError:
+    head, _, offset = str(value or "").partition(":")
+    customer_id = parse_id(head)
+    if customer_id is None or (offset and (not offset.isascii() or not offset.isdigit() or len(offset) > 6)):
         return None
+    return customer_id, int(offset or 0)
 
 
 def _reply(respond, message: dict[str, Any], *, replace: bool) -> None:
