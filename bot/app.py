@@ -113,6 +113,15 @@ def make_client(settings: Settings) -> WebClient:
     return client
 
 
+def _bolt_logger() -> logging.Logger:
+    """Bolt copies a level onto each of its loggers when the app is built (the root's, by default): at
+    DEBUG it would log whole request and response bodies, i.e. customer data. Its loggers take this
+    one's level instead, never below INFO."""
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    bolt_logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    return bolt_logger
+
+
 def build_app(
     settings: Settings,
     session_factory,
@@ -134,6 +143,7 @@ def build_app(
             request_verification_enabled=bool(settings.slack_signing_secret),
             # We answer unmatched requests ourselves (ack); bolt's default 404 would make Slack show an error.
             raise_error_for_unhandled_request=False,
+            logger=_bolt_logger(),
         )
     except Exception as error:  # bolt raises BoltError when auth.test rejects the token
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {error}") from None

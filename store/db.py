@@ -26,6 +26,8 @@ REQUEST_BUSY_TIMEOUT_MS = 2_000
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **kwargs) -> Engine:
+    # Database errors quote their SQL parameters (names, emails, notes) and get logged with tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {})
         kwargs["connect_args"].setdefault("timeout", busy_timeout_ms / 1000)
