@@ -149,6 +149,29 @@ def _consent_text(profile: CustomerProfile, locale: str) -> str:
     return t("profile.consents", locale, items=", ".join(items) if items else t("profile.consent_none", locale))
 
 
+# Golden fields grouped the way an associate thinks of them, so the footer stays one short line.
+_FACT_OF_FIELD = {
+    "first_name": "name", "last_name": "name", "email": "contact", "phone": "contact",
+    "street": "address", "postcode": "address", "city": "address", "country": "address",
+    "birth_date": "birth_date", "loyalty_id": "loyalty", "loyalty_tier": "loyalty",
+    "preferred_language": "language", "preferred_channel": "channel", "customer_since": "since",
+}
+
+
+def _sources_text(provenance: dict[str, str], locale: str) -> str:
+    """'web: name, contact · pos: loyalty': which system each fact came from."""
+    facts_by_source: dict[str, list[str]] = {}
+    for field, source in sorted(provenance.items()):
+        fact = _FACT_OF_FIELD.get(field, "other")
+        facts = facts_by_source.setdefault(_short(source, 20), [])
+        if fact not in facts:
+            facts.append(fact)
+    return " · ".join(
+        f"{source}: {', '.join(t(f'profile.fact.{fact}', locale) for fact in facts)}"
+        for source, facts in facts_by_source.items()
+    )
+
+
 def profile_blocks(profile: CustomerProfile, locale: str, timezone: str | None = None, *,
                    revealed: bool = False, shareable: bool = False) -> list[dict[str, Any]]:
     value = str(profile.customer_id)
@@ -183,8 +206,7 @@ def profile_blocks(profile: CustomerProfile, locale: str, timezone: str | None =
 
     footer = [_consent_text(profile, locale)]
     if profile.provenance:
-        sources = ", ".join(f"{_short(field, 20)} ← {_short(source, 20)}" for field, source in sorted(profile.provenance.items()))
-        footer.append(t("profile.sources", locale, items=sources))
+        footer.append(t("profile.sources", locale, items=_sources_text(profile.provenance, locale)))
     blocks.append(context(*footer))
 
     buttons = [button(t("profile.log_interaction", locale), ids.LOG_INTERACTION, value, style="primary"),

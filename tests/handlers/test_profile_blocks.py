@@ -159,3 +159,16 @@ def test_search_answers_are_valid_for_every_outcome():
     text, result_blocks = lookup_blocks.result_blocks(outcomes[1], "en")
     shown = visible_text({"text": text, "blocks": result_blocks})
     assert "Lyon · born 1980 · ☎ •• •• •• 78 · last seen 2 Mar 2026" in shown
+
+
+@pytest.mark.parametrize("locale, expected", [
+    ("en", "web: name, contact · pos: loyalty"),
+    ("fr", "web: nom, coordonnées · pos: fidélité"),
+])
+def test_sources_say_which_system_each_fact_came_from_in_one_short_line(locale, expected):
+    card = blocks.profile_blocks(
+        profile(provenance={"first_name": "web", "last_name": "web", "email": "web", "phone": "web",
+                            "loyalty_id": "pos", "loyalty_tier": "pos"}),
+        locale,
+    )
+    assert expected in visible_text(card)
