@@ -171,4 +171,4 @@ def test_sources_say_which_system_each_fact_came_from_in_one_short_line(locale, 
                             "loyalty_id": "pos", "loyalty_tier": "pos"}),
         locale,
     )
-    assert expected in visible_text(card)
+    assert expected in visible_text({"blocks": card})
