@@ -161,7 +161,10 @@ _FACT_OF_FIELD = {
 def _sources_text(provenance: dict[str, str], locale: str) -> str:
     """'web: name, contact · pos: loyalty': which system each fact came from."""
     facts_by_source: dict[str, list[str]] = {}
-    for field, source in sorted(provenance.items()):
+    known_order = list(_FACT_OF_FIELD)
+    ordered = sorted(provenance.items(), key=lambda item: (known_order.index(item[0]) if item[0] in known_order
+                                                           else len(known_order), item[0]))
+    for field, source in ordered:
         fact = _FACT_OF_FIELD.get(field, "other")
         facts = facts_by_source.setdefault(_short(source, 20), [])
         if fact not in facts:
