@@ -102,7 +102,8 @@ def _phone(rng: random.Random, store: DemoStore, taken: set[str]) -> str:
         if store.country == "FR":
             number = f"+33{rng.choice('6667')}{rng.randint(0, 99_999_999):08d}"
         else:
-            number = f"+447{rng.randint(100_000_000, 999_999_999)}"
+            # UK mobiles are 07 followed by 4, 5, 7, 8 or 9 (076 is pagers, not phones).
+            number = f"+447{rng.choice('45789')}{rng.randint(0, 99_999_999):08d}"
         if number not in taken:
             taken.add(number)
             return number
