@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal, literal_column, select, text, union_all
 from sqlalchemy.orm import Session
 
 from store.models import Customer, CustomerIdentifier, Interaction, Order
@@ -75,7 +75,7 @@ def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchRes
         return _email_lookup(session, query, limit)
     id_match = _CUSTOMER_ID.fullmatch(query)
     if id_match:
-        hits = _resolve(session, {int(id_match.group(1)): "customer_id"})
+        hits = _resolved(session, [_owner(literal(int(id_match.group(1))), "customer_id")])
         return _identifier_result(session, query, "identifier", hits, limit)
     if _PHONEISH.fullmatch(query) or (" " not in query and _CODEISH.fullmatch(query) and any(c.isdigit() for c in query)):
         return _identifier_lookup(session, query, limit)
@@ -85,76 +85,76 @@ def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchRes
 # --- exact kinds ------------------------------------------------------------------------------
 
 
+def _owner(customer_id, how: str):
+    """A query's hit: a customer id and what it matched on (a constant: no bound parameter to type)."""
+    return select(customer_id.label("owner"), literal_column(f"'{how}'").label("how"))
+
+
 def _email_lookup(session: Session, query: str, limit: int) -> SearchResult:
     try:
         email = normalise_email(query)
     except ValueError:
         return SearchResult(query, "email")
-    owners = session.scalars(
-        select(CustomerIdentifier.customer_id).where(CustomerIdentifier.kind == "email",
-                                                     CustomerIdentifier.value == email)
-    ).all()
-    hits = _resolve(session, {owner: "email" for owner in owners})
-    return _identifier_result(session, query, "email", hits, limit)
+    owners = _owner(CustomerIdentifier.customer_id, "email").where(CustomerIdentifier.kind == "email",
+                                                                   CustomerIdentifier.value == email)
+    return _identifier_result(session, query, "email", _resolved(session, [owners]), limit)
 
 
 def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult:
-    """Digits and codes are ambiguous (a phone? a card? an order?): try every kind it could be."""
+    """Digits and codes are ambiguous (a phone? a card? an order?): try every kind it could be, in one
+    round trip to the database (a bot process far from its database pays each one)."""
     compact = "".join(query.split())
-    found: dict[int, str] = {}
-    digits = sum(c.isdigit() for c in compact)
-    kind = "identifier"
-    if digits >= 8:
+    owners = []
+    if sum(c.isdigit() for c in compact) >= 8:
         try:
             phone = normalise_phone(query)
         except ValueError:
             phone = None
         if phone:
-            for owner in session.scalars(select(CustomerIdentifier.customer_id).where(
-                    CustomerIdentifier.kind == "phone", CustomerIdentifier.value == phone)):
-                found.setdefault(owner, "phone")
-            kind = "phone" if found else kind
-    loyalty = compact.upper()
-    for owner in session.scalars(select(CustomerIdentifier.customer_id).where(
-            CustomerIdentifier.kind == "loyalty", CustomerIdentifier.value == loyalty)):
-        found.setdefault(owner, "loyalty")
-    for owner in session.scalars(select(Order.customer_id).where(
-            Order.order_number.in_({compact, compact.upper()})).limit(limit)):
-        found.setdefault(owner, "order")
-    resolved = _resolve(session, found)
-    if not resolved and compact.isdigit() and len(compact) <= 12:
+            owners.append(_owner(CustomerIdentifier.customer_id, "phone").where(
+                CustomerIdentifier.kind == "phone", CustomerIdentifier.value == phone))
+    owners.append(_owner(CustomerIdentifier.customer_id, "loyalty").where(
+        CustomerIdentifier.kind == "loyalty", CustomerIdentifier.value == compact.upper()))
+    orders = select(Order.customer_id).where(Order.order_number.in_({compact, compact.upper()})).limit(limit).subquery()
+    owners.append(_owner(orders.c.customer_id, "order"))
+    hits = _resolved(session, owners)
+    if not hits and compact.isdigit() and len(compact) <= 12:
         # A bare number that is nothing else may be our own customer id (read off an earlier card).
-        resolved = _resolve(session, {int(compact): "customer_id"})
-    return _identifier_result(session, query, kind, resolved, limit)
+        hits = _resolved(session, [_owner(literal(int(compact)), "customer_id")])
+    kind = "phone" if any(how == "phone" for how, _ in hits.values()) else "identifier"
+    return _identifier_result(session, query, kind, hits, limit)
 
 
-def _resolve(session: Session, hits: dict[int, str]) -> dict[int, str]:
-    """Map each hit to the active customer it now belongs to (following merges); drop the rest."""
-    resolved: dict[int, str] = {}
-    pending = dict(hits)
+_HOW_ORDER = {"email": 0, "phone": 0, "customer_id": 0, "loyalty": 1, "order": 2}
+
+
+def _resolved(session: Session, owner_queries: list) -> dict[int, tuple[str, object]]:
+    """The active customers the hits belong to now (following merges), with their candidate columns,
+    in order of what they matched on. The first hop is joined to the hits: usually one round trip."""
+    owners = union_all(*owner_queries).subquery() if len(owner_queries) > 1 else owner_queries[0].subquery()
+    columns = _candidate_columns().add_columns(Customer.status, Customer.merged_into_id)
+    rows = session.execute(columns.add_columns(owners.c.how).join(owners, owners.c.owner == Customer.id)).all()
+    hits = sorted(((row.how, row) for row in rows), key=lambda hit: (_HOW_ORDER[hit[0]], hit[1].id))
+    resolved: dict[int, tuple[str, object]] = {}
     for _ in range(_MAX_MERGE_HOPS):
+        pending: dict[int, str] = {}
+        for how, row in hits:
+            if row.status == "active":
+                resolved.setdefault(row.id, (how, row))
+            elif row.status == "merged" and row.merged_into_id:
+                pending.setdefault(row.merged_into_id, how)
         if not pending:
             break
-        rows = session.execute(
-            select(Customer.id, Customer.status, Customer.merged_into_id).where(Customer.id.in_(pending))
-        ).all()
-        next_pending: dict[int, str] = {}
-        for row in rows:
-            how = pending[row.id]
-            if row.status == "active":
-                resolved.setdefault(row.id, how)
-            elif row.status == "merged" and row.merged_into_id:
-                next_pending.setdefault(row.merged_into_id, how)
-        pending = next_pending
+        rows = session.execute(columns.where(Customer.id.in_(pending))).all()
+        hits = sorted(((pending[row.id], row) for row in rows), key=lambda hit: list(pending).index(hit[1].id))
     return resolved
 
 
-def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, str], limit: int) -> SearchResult:
+def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, tuple[str, object]],
+                       limit: int) -> SearchResult:
     if not hits:
         return SearchResult(query, kind)
-    rows = session.execute(_candidate_columns().where(Customer.id.in_(list(hits)[:limit]))).all()
-    rows.sort(key=lambda row: list(hits).index(row.id))
-    candidates = _with_facts(session, [_candidate(row, 100, hits[row.id]) for row in rows])
+    candidates = _with_facts(session, [_candidate(row, 100, how) for how, row in list(hits.values())[:limit]])
     return SearchResult(query, kind, tuple(candidates), exact=len(candidates) == 1)
 
 
@@ -219,15 +219,20 @@ def _keys_of(token: str) -> list[str]:
     return list({token, *(token[:i] + token[i + 1:] for i in range(len(token)))})
 
 
-def _token_rows_sql(token: str, index: int) -> tuple[str, dict[str, object]]:
+def _token_rows_sql(token: str, index: int, cap: int | None = None) -> tuple[str, dict[str, object]]:
+    """The customers holding a key of this word, or a word starting with it. With `cap`, each key reads
+    at most that many rows: PostgreSQL would otherwise gather every Martin before the outer LIMIT.
+    Ids may repeat (one per key they hold)."""
     keys = _keys_of(token)
     params: dict[str, object] = {f"k{index}_{i}": key for i, key in enumerate(keys)}
-    in_list = ", ".join(f":k{index}_{i}" for i in range(len(keys)))
-    sql = f"SELECT customer_id FROM customer_name_keys WHERE key IN ({in_list})"
+    limit = f" LIMIT {cap}" if cap else ""
+    branches = [f"SELECT customer_id FROM customer_name_keys WHERE key = :k{index}_{i}{limit}" for i in range(len(keys))]
     if len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
         params[f"lo{index}"], params[f"hi{index}"] = token, token[:-1] + chr(ord(token[-1]) + 1)
-        sql += f" UNION SELECT customer_id FROM customer_name_keys WHERE key >= :lo{index} AND key < :hi{index}"
-    return sql, params
+        branches.append(f"SELECT customer_id FROM customer_name_keys WHERE key >= :lo{index} AND key < :hi{index}{limit}")
+    if cap:
+        branches = [f"SELECT customer_id FROM ({branch}) AS b{index}_{n}" for n, branch in enumerate(branches)]
+    return " UNION ALL ".join(branches), params
 
 
 def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
@@ -235,8 +240,9 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     customers matching the most words come first."""
     per_token: list[set[int]] = []
     for index, token in enumerate(tokens):
-        sql, params = _token_rows_sql(token, index)
-        per_token.append(set(session.execute(text(f"SELECT customer_id FROM ({sql}) AS keyed LIMIT {TOKEN_CAP + 1}"),
+        # A key that reaches the cap alone makes the word common, so capping each key changes no answer.
+        sql, params = _token_rows_sql(token, index, cap=TOKEN_CAP + 1)
+        per_token.append(set(session.execute(text(f"SELECT DISTINCT customer_id FROM ({sql}) AS keyed LIMIT {TOKEN_CAP + 1}"),
                                              params).scalars()))
     rare = [ids for ids in per_token if len(ids) <= TOKEN_CAP]
     if rare:
@@ -270,8 +276,10 @@ def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | 
         in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
         conditions.append(f"EXISTS (SELECT 1 FROM customers AS c WHERE c.id = outer_ids.customer_id "
                           f"AND c.city IN ({in_list}))")
-    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {POOL_CAP}"
-    return list(session.execute(text(sql), params).scalars())
+    # Rows, not distinct ids: a DISTINCT would make PostgreSQL read every Martin before stopping at the
+    # LIMIT. Twice the pool allows for a customer met through two of the word's keys.
+    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {2 * POOL_CAP}"
+    return list(dict.fromkeys(session.execute(text(sql), params).scalars()))[:POOL_CAP]
 
 
 def _in_city(session: Session, tokens: list[str], city_spellings: list[str]) -> list[int]:
@@ -377,12 +385,13 @@ def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candi
         return candidates
     ids = [c.customer_id for c in candidates]
     seen: dict[int, dt.datetime] = {}
-    for statement in (
-        select(Interaction.customer_id, func.max(Interaction.created_at)).where(Interaction.customer_id.in_(ids))
-        .group_by(Interaction.customer_id),
-        select(Order.customer_id, func.max(Order.ordered_at)).where(Order.customer_id.in_(ids)).group_by(Order.customer_id),
-    ):
-        for customer_id, at in session.execute(statement):
-            if at is not None and (customer_id not in seen or at > seen[customer_id]):
-                seen[customer_id] = at
+    latest = union_all(
+        select(Interaction.customer_id, func.max(Interaction.created_at).label("at"))
+        .where(Interaction.customer_id.in_(ids)).group_by(Interaction.customer_id),
+        select(Order.customer_id, func.max(Order.ordered_at).label("at"))
+        .where(Order.customer_id.in_(ids)).group_by(Order.customer_id),
+    )
+    for customer_id, at in session.execute(latest):
+        if at is not None and (customer_id not in seen or at > seen[customer_id]):
+            seen[customer_id] = at
     return [replace(c, last_seen=seen.get(c.customer_id)) for c in candidates]
