@@ -19,6 +19,10 @@ MESSAGES = {
     "interactions.contact_channel": {"en": "Preferred contact", "fr": "Contact préféré"},
     "interactions.language": {"en": "Preferred language", "fr": "Langue préférée"},
     "interactions.follow_up_header": {"en": "Follow-up (optional)", "fr": "Suivi (facultatif)"},
+    "interactions.no_single_match": {
+        "en": "No single customer matches “{query}”: type in the Customer field to pick one.",
+        "fr": "Aucun client unique ne correspond à « {query} » : tapez dans le champ Client pour le choisir.",
+    },
     "interactions.follow_up_hint": {"en": "Pick a due date to create a follow-up.", "fr": "Choisissez une échéance pour créer un suivi."},
     "interactions.due": {"en": "Due date", "fr": "Échéance"},
     "interactions.assignee": {"en": "Who follows up", "fr": "Qui s'en charge"},

@@ -73,9 +73,17 @@ def _follow_up_inputs(locale: str, me: str, *, optional: bool) -> list[dict[str,
 
 
 def log_modal(locale: str, *, me: str, customer: CustomerChoice | None = None, note: str | None = None,
-              default_channel: str | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The "Log interaction" modal. `me` is the employee's Slack id (the default follow-up assignee)."""
+              default_channel: str | None = None, metadata: dict[str, Any] | None = None,
+              unmatched_query: str | None = None) -> dict[str, Any]:
+    """The "Log interaction" modal. `me` is the employee's Slack id (the default follow-up assignee).
+
+    `unmatched_query`: what was typed after /log when it matched no single customer, echoed so the
+    employee knows why the customer field is empty.
+    """
+    hint = [context(t("interactions.no_single_match", locale, query=escape(truncate(unmatched_query, 80))))] \
+        if unmatched_query and customer is None else []
     blocks = [
+        *hint,
         _customer_input(locale, customer),
         _input(ids.CHANNEL, t("interactions.channel", locale),
                _select(ids.CHANNEL + ".input", "interactions.channel", INTERACTION_CHANNELS, locale, default_channel)),

@@ -103,7 +103,9 @@ def log_command(ack, body, command, client, employee, session_factory) -> None:
                 customer = clear_match(session, text)
         except SQLAlchemyError:
             log.exception("customer search for /log failed")
-    client.views_open(trigger_id=body["trigger_id"], view=_log_modal(employee, customer))
+    view = blocks.log_modal(employee.locale, me=employee.slack_user_id, customer=customer,
+                            default_channel=_default_channel(employee), unmatched_query=text or None)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def log_message_shortcut(ack, body, shortcut, client, employee) -> None:

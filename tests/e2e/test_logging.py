@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, text
 
+from bot.text_render import visible_text
 from store.models import AuditEvent, Customer, DeclaredPreference, FollowUp, Interaction
 from tests.e2e.interaction_world import build_scene, count
 
@@ -65,6 +66,13 @@ def test_log_command_prefills_a_clear_match_and_leaves_ambiguity_to_the_employee
     bot.command("/log", "", user="U0LEA")
     view = slack.wait_for("views.open", since=before).response["view"]
     assert "initial_option" not in input_element(view, "customer_id")
+    assert "No single customer" not in visible_text(view)
+
+    before = slack.mark()
+    bot.command("/log", "Zzyzx <!channel>", user="U0LEA")
+    view = slack.wait_for("views.open", since=before).response["view"]
+    assert "initial_option" not in input_element(view, "customer_id")
+    assert "No single customer matches “Zzyzx &lt;!channel&gt;”" in visible_text(view)
 
 
 def test_customer_type_ahead_offers_matching_customers(bot, slack, scene):
