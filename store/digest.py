@@ -180,10 +180,13 @@ def _vip_issues(session: Session, employee: Recipient) -> list[VipLine]:
         select(FollowUp, Customer, assignee.name)
         .join(Customer, Customer.id == FollowUp.customer_id)
         .join(assignee, assignee.id == FollowUp.assignee_id)
-        .where(assignee.store_id == employee.store_id, FollowUp.status == "open",
+        # Driven by the store's staff (assignee index), not by every open follow-up of the company.
+        .where(FollowUp.assignee_id.in_(select(Employee.id).where(Employee.store_id == employee.store_id)),
+               FollowUp.status == "open",
                FollowUp.assignee_id != employee.id, func.lower(Customer.loyalty_tier).in_(VIP_TIERS),
                Customer.status == "active")
         .order_by(FollowUp.due_date, FollowUp.id)
+        .limit(MAX_LINES * 4)  # a few per customer at most; the store may have thousands open
     ).all()
     seen: set[int] = set()
     result = []
