@@ -7,6 +7,7 @@ from typing import Any
 from handlers.blockkit import MAX_BLOCKS_VIEW, actions, button, context, divider, escape, header, mrkdwn, section
 from handlers.followups.blocks import follow_up_blocks
 from handlers.home import ids
+from handlers.profile.ids import OPEN_CUSTOMER
 from handlers.i18n import t
 from store.audit import RecentCustomer
 from store.followups import OpenFollowUp
@@ -26,8 +27,11 @@ def home_view(locale: str, *, name: str, follow_ups: list[OpenFollowUp], recent:
     if not recent:
         blocks.append(context(t("home.recent_none", locale)))
     for customer in recent:
-        blocks.append({"type": "section", "block_id": f"recent.{customer.customer_id}",
+        customer_id = str(customer.customer_id)
+        blocks.append({"type": "section", "block_id": f"recent.{customer_id}",
                        "text": mrkdwn(f"*{escape(customer.display_name)}*"),
-                       "accessory": button(t("home.log", locale), ids.RECENT_LOG, str(customer.customer_id))})
+                       "accessory": button(t("home.open", locale), OPEN_CUSTOMER, customer_id)})
+        blocks.append(actions(button(t("home.log", locale), ids.RECENT_LOG, customer_id),
+                              block_id=f"recent.{customer_id}.actions"))
     blocks.append(context(t("home.updated", locale, time=updated)))
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS_VIEW]}

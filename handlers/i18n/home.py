@@ -1,4 +1,5 @@
 MESSAGES = {
+    "home.open": {"en": "Open card", "fr": "Ouvrir la fiche"},
     "home.title": {"en": "Frontline", "fr": "Frontline"},
     "home.greeting": {"en": "Hello {name} 👋", "fr": "Bonjour {name} 👋"},
     "home.search": {"en": "Find a customer", "fr": "Trouver un client"},

@@ -57,14 +57,23 @@ def _reply(respond, message: dict[str, Any], *, replace: bool) -> None:
     respond(response_type="ephemeral", replace_original=replace, **message)
 
 
-def open_customer(ack, action, respond, employee, session_factory, settings, clock) -> None:
+def open_customer(ack, body, action, client, respond, employee, session_factory, settings, clock) -> None:
     ack()
+    from_home = not body.get("response_url") and (body.get("view") or {}).get("type") == "home"
     parsed = parse_value(action.get("value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
-        respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
+        if from_home:
+            client.chat_postMessage(channel=employee.slack_user_id, text=t("common.unknown_action", employee.locale))
+        else:
+            respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
         return
-    _reply(respond, card_message(session_factory, employee, clock, parsed[0], via="slack:open",
-                                 shareable=bool(settings.share_channels)), replace=True)
+    message = card_message(session_factory, employee, clock, parsed[0], via="slack:open",
+                           shareable=bool(settings.share_channels))
+    if from_home:
+        # App Home has no message to replace: the card goes to the employee's own DM with the bot.
+        client.chat_postMessage(channel=employee.slack_user_id, **message)
+    else:
+        _reply(respond, message, replace=True)
 
 
 def reveal_contact(ack, action, respond, employee, session_factory, settings, clock) -> None:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from store import audit
-from store.models import FollowUp
+from store.models import AuditEvent, FollowUp
 from tests.e2e.interaction_world import add_follow_up, build_scene
 
 
@@ -62,3 +63,23 @@ def test_home_buttons_open_search_and_log_modals(bot, slack, scene):
     reply = bot.submit(search, {"lookup.query_input": "Hélène Darcy"}, user="U0LEA")
     assert reply.status == 200 and not reply.body
     assert "Hélène Darcy" in slack.wait_for("chat.postMessage", since=before, channel="U0LEA").text
+
+
+def test_open_a_recent_customer_from_home_sends_the_card_to_my_dm_and_audits_it(bot, slack, session_factory, scene):
+    with session_factory.begin() as session:
+        audit.record(session, employee_id=scene.lea, actor="U0LEA", action="view", customer_id=scene.paul,
+                     via="test")
+    before = slack.mark()
+    bot.open_home(user="U0LEA")
+    home = slack.wait_for("views.publish", since=before, user_id="U0LEA").args["view"]
+
+    before = slack.mark()
+    bot.click("customer.open", user="U0LEA", on=home, value=str(scene.paul))
+    card = slack.wait_for("chat.postMessage", since=before)
+    assert card.args["channel"] == "U0LEA"  # the employee's own DM, never a channel
+    assert "Paul Durand" in card.text
+    with session_factory() as session:
+        views = session.scalars(
+            select(AuditEvent.via).where(AuditEvent.customer_id == scene.paul, AuditEvent.action == "view")
+        ).all()
+    assert "slack:open" in views
