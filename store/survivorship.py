@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from store.models import Customer, CustomerIdentifier, Order, SourceRecord, utcnow
@@ -287,7 +287,11 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
 
     Inserting the final values (rather than a blank row later updated) matters at import scale:
     search indexes and triggers then work once per customer. Records are not attached here.
+    Ids are reserved first so customers and identifiers go in as plain executemany batches: an
+    INSERT .. RETURNING that must keep parameter order runs one statement per row on SQLite.
     """
+    if not groups:
+        return []
     by_id = {}
     wanted = [record_id for group in groups for record_id in group]
     for start in range(0, len(wanted), 5000):
@@ -296,17 +300,37 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
             by_id[row.id] = RecordValues(**row._asdict())
     now = utcnow()
     goldens = [build_golden([by_id[r] for r in group if r in by_id], priority=priority) for group in groups]
-    ids = list(session.scalars(
-        insert(Customer).returning(Customer.id, sort_by_parameter_order=True)
-        .execution_options(render_nulls=True),  # one executemany batch, not one per None pattern
-        [{"status": "active", **g.values, "provenance": g.provenance, "search_name": g.search_name,
-          "created_at": now, "updated_at": now} for g in goldens]))
+    rows = [{"status": "active", "merged_into_id": None, "preferred_store_id": None, "preferred_channel": None,
+             **g.values, "provenance": g.provenance, "search_name": g.search_name,
+             "created_at": now, "updated_at": now} for g in goldens]
+    ids = _insert_customers(session, rows)
     identifier_rows = [{"customer_id": cid, "kind": kind, "value": value, "source_record_id": record_id}
                        for cid, golden in zip(ids, goldens)
                        for (kind, value), record_id in golden.identifiers.items()]
     if identifier_rows:
-        session.execute(insert(CustomerIdentifier), identifier_rows)
+        session.connection().execute(insert(CustomerIdentifier.__table__), identifier_rows)
     return ids
+
+
+def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert customer rows (all with the same keys), returning their ids in order."""
+    connection = session.connection()
+    table = Customer.__table__
+    if connection.dialect.name == "postgresql":
+        ids = sorted(connection.execute(text(
+            "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, :n)"),
+            {"n": len(rows)}).scalars())
+        connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows, ids)])
+        return ids
+    if connection.dialect.name == "sqlite":
+        # The first row takes SQLite's write lock and the next free id: no other writer can come
+        # between, and every id above the one SQLite just chose (max(id) + 1) is free.
+        first = connection.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
+        ids = list(range(first, first + len(rows)))
+        if len(rows) > 1:
+            connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows[1:], ids[1:])])
+        return ids
+    return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
 
 
 def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size: int = 1000,
