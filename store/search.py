@@ -238,12 +238,17 @@ def _token_rows_sql(token: str, index: int, cap: int | None = None) -> tuple[str
 def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Words with few candidates are taken whole, if every word is common their intersection; the
     customers matching the most words come first."""
-    per_token: list[set[int]] = []
+    # Every word in one round trip. A key that reaches the cap alone makes its word common, so capping
+    # each key changes no answer.
+    parts, params = [], {}
     for index, token in enumerate(tokens):
-        # A key that reaches the cap alone makes the word common, so capping each key changes no answer.
-        sql, params = _token_rows_sql(token, index, cap=TOKEN_CAP + 1)
-        per_token.append(set(session.execute(text(f"SELECT DISTINCT customer_id FROM ({sql}) AS keyed LIMIT {TOKEN_CAP + 1}"),
-                                             params).scalars()))
+        sql, token_params = _token_rows_sql(token, index, cap=TOKEN_CAP + 1)
+        parts.append(f"SELECT {index} AS word, customer_id FROM (SELECT DISTINCT customer_id FROM ({sql}) AS k{index} "
+                     f"LIMIT {TOKEN_CAP + 1}) AS w{index}")
+        params.update(token_params)
+    per_token: list[set[int]] = [set() for _ in tokens]
+    for word, customer_id in session.execute(text(" UNION ALL ".join(parts)), params):
+        per_token[word].add(customer_id)
     rare = [ids for ids in per_token if len(ids) <= TOKEN_CAP]
     if rare:
         hits: dict[int, int] = {}
