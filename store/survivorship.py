@@ -111,16 +111,24 @@ def _display_quality(value: str) -> int:
 
 def _pick_by_agreement(records: Sequence[RecordValues], get: Callable[[RecordValues], Any],
                        key: Callable[[Any], Any], priority: Sequence[str]) -> RecordValues | None:
-    candidates = [r for r in records if get(r) not in (None, "") and key(get(r))]
-    if not candidates:
-        return None
-    counts = Counter(key(get(r)) for r in candidates)
+    candidates: list[RecordValues] = []
+    keys: dict[int, Any] = {}  # record id -> its key, computed once (folding is the costly part)
+    for r in records:
+        value = get(r)
+        if value is not None and value != "":
+            value_key = key(value)
+            if value_key:
+                candidates.append(r)
+                keys[r.id] = value_key
+    if len(candidates) < 2:
+        return candidates[0] if candidates else None  # most clusters are one record: no vote to hold
+    counts = Counter(keys[r.id] for r in candidates)
     ordered = _by_trust(candidates, priority)
     best_trust = {}
     for position, r in enumerate(ordered):
-        best_trust.setdefault(key(get(r)), position)
+        best_trust.setdefault(keys[r.id], position)
     winner = min(counts, key=lambda k: (-counts[k], best_trust[k]))
-    group = [r for r in ordered if key(get(r)) == winner]
+    group = [r for r in ordered if keys[r.id] == winner]
     if isinstance(get(group[0]), str):
         group.sort(key=lambda r: _display_quality(get(r)))  # stable: trust order kept within quality
     return group[0]
@@ -145,7 +153,7 @@ def _valid(normaliser: Callable[[str], str | None], raw: str | None) -> str | No
 
 def is_placeholder_email(email: str) -> bool:
     local = email.split("@", 1)[0]
-    return "".join(ch for ch in local if ch.isalnum()) in PLACEHOLDER_LOCAL_PARTS
+    return "".join(filter(str.isalnum, local)) in PLACEHOLDER_LOCAL_PARTS
 
 
 def _valid_email(raw: str | None) -> str | None:
