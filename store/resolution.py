@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from store.identity import DEFAULT_THRESHOLDS, IdentityRecord, Thresholds, cluster_scored, score_candidates
@@ -230,14 +230,24 @@ def _create_customers(session: Session, clusters: list[list[int]], assigned: dic
 
 
 def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
+    connection = session.connection()
     table = SourceRecord.__table__
     # updated_at is kept: it means "the source changed this record", which a new link is not.
-    statement = (update(table).where(table.c.id == bindparam("record_id"))
-                 .values(customer_id=bindparam("new_customer_id"), updated_at=table.c.updated_at))
+    if connection.dialect.name == "postgresql":
+        # One statement per chunk: an executemany is one server round of parse/plan/execute per row.
+        statement = text("UPDATE source_records AS r SET customer_id = v.customer_id "
+                         "FROM unnest(CAST(:records AS integer[]), CAST(:customers AS integer[])) "
+                         "AS v(record_id, customer_id) WHERE r.id = v.record_id")
+    else:
+        statement = (update(table).where(table.c.id == bindparam("record_id"))
+                     .values(customer_id=bindparam("new_customer_id"), updated_at=table.c.updated_at))
     items = sorted(assigned.items())
     for start in range(0, len(items), WRITE_CHUNK):
         chunk = items[start:start + WRITE_CHUNK]
-        session.connection().execute(statement, [{"record_id": r, "new_customer_id": c} for r, c in chunk])
+        if connection.dialect.name == "postgresql":
+            connection.execute(statement, {"records": [r for r, _ in chunk], "customers": [c for _, c in chunk]})
+        else:
+            connection.execute(statement, [{"record_id": r, "new_customer_id": c} for r, c in chunk])
         tell("assign", start + len(chunk), len(items))
 
 
