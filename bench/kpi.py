@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/kpi.py generate --url sqlite:////tmp/kpi.db       # once; minutes
     .venv/bin/python bench/kpi.py run --url sqlite:////tmp/kpi.db            # /kpi p95 + digests
+    .venv/bin/python bench/kpi.py digests --url sqlite:////tmp/kpi.db        # digests only
 
 The world: 100 stores x 5 teams x 10 employees (one manager per team, one admin), 1,000,000
 customers attached to a store, one year of interactions ending on NOW (80% with a customer, who
@@ -187,8 +188,7 @@ def _queries(rng: random.Random) -> list[tuple[int, str]]:
     return result
 
 
-def run(url: str, repeat: int) -> None:
-    from store.digest import compose_employee_digest, compose_team_digest
+def run(url: str, repeat: int, scopes: set[str] | None = None, with_digests: bool = True) -> None:
     from store.kpi import kpi_report
     from store.kpi_query import parse_kpi_query
     from store.models import Employee
@@ -199,13 +199,15 @@ def run(url: str, repeat: int) -> None:
     today = NOW.replace(tzinfo=dt.UTC).astimezone(tz).date()
     timings: dict[str, list[float]] = {}
     for (employee_id, query_text) in _queries(random.Random(3)) * repeat:
+        scope = query_text.split()[0] if not query_text.startswith("<@") else "@someone"
+        if scopes and scope not in scopes:
+            continue
         with factory() as session:
             employee = session.get(Employee, employee_id)
             viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, "Europe/Paris")
             started = time.perf_counter()
             kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=NOW)
             elapsed = time.perf_counter() - started
-        scope = query_text.split()[0] if not query_text.startswith("<@") else "@someone"
         timings.setdefault(scope, []).append(elapsed)
     everything = [t for values in timings.values() for t in values]
     print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
@@ -213,18 +215,43 @@ def run(url: str, repeat: int) -> None:
         values.sort()
         print(f"{scope:10} {len(values):7d} {statistics.median(values) * 1000:8.0f} "
               f"{values[int(len(values) * 0.95) - 1] * 1000:8.0f} {values[-1] * 1000:8.0f}")
+    if not with_digests:
+        return
 
-    started = time.perf_counter()
-    sent = 0
+    digests(url)
+
+
+def digests(url: str) -> None:
+    """Compose every employee's morning digest the way the scheduler does (batches of employees), then team digests."""
+    from store.digest import compose_employee_digests, compose_team_digest
+    from store.models import Employee
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    tz = ZoneInfo("Europe/Paris")
+    today = NOW.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    batch = 200  # bot.scheduler.DIGEST_BATCH
     with factory() as session:
-        employees = session.scalars(Employee.__table__.select().with_only_columns(Employee.id)).all()
-        for employee_id in employees:
-            employee = session.get(Employee, employee_id)
-            digest = compose_employee_digest(session, employee, today=today, now=NOW, tz=tz)
-            team = compose_team_digest(session, employee, today=today, now=NOW, tz=tz) if employee.role != "associate" else None
-            sent += (digest is not None) + (team is not None)
-            session.expunge_all()
-    print(f"composed digests for {len(employees)} employees ({sent} non-empty) in {time.perf_counter() - started:.1f}s")
+        employees = [_Viewer(e.id, e.role, e.team_id, e.store_id, "Europe/Paris")
+                     for e in session.execute(Employee.__table__.select().order_by(Employee.id))]
+    started, cpu = time.perf_counter(), time.process_time()
+    composed = 0
+    for offset in range(0, len(employees), batch):
+        with factory() as session:
+            result = compose_employee_digests(session, employees[offset:offset + batch], today=today, now=NOW, tz=tz)
+        composed += sum(d is not None for d in result.values())
+    print(f"employee digests: {len(employees)} employees ({composed} non-empty) in "
+          f"{time.perf_counter() - started:.1f}s (client CPU {time.process_time() - cpu:.1f}s), batches of {batch}",
+          flush=True)
+    started = time.perf_counter()
+    managers = [e for e in employees if e.role != "associate"]
+    teams = 0
+    with factory() as session:
+        for manager in managers:
+            teams += compose_team_digest(session, manager, today=today, now=NOW, tz=tz) is not None
+    print(f"team digests: {len(managers)} managers/admins ({teams} non-empty) in {time.perf_counter() - started:.1f}s",
+          flush=True)
+    engine.dispose()
 
 
 class _Viewer:
@@ -234,15 +261,19 @@ class _Viewer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["generate", "run"])
+    parser.add_argument("action", choices=["generate", "run", "digests"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--interactions", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--scopes", help="comma-separated /kpi scopes to time (me,team,@someone,store,all); default all")
+    parser.add_argument("--no-digests", action="store_true", help="time /kpi only")
     args = parser.parse_args()
     if args.action == "generate":
         generate(args.url, args.interactions)
+    elif args.action == "digests":
+        digests(args.url)
     else:
-        run(args.url, args.repeat)
+        run(args.url, args.repeat, set(args.scopes.split(",")) if args.scopes else None, not args.no_digests)
 
 
 if __name__ == "__main__":

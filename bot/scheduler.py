@@ -14,7 +14,8 @@ import datetime as dt
 import importlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -26,7 +27,7 @@ from sqlalchemy import select
 
 from handlers.digest.blocks import employee_digest_message, team_digest_message
 from handlers.i18n import normalise_locale
-from store.digest import compose_employee_digest, compose_team_digest
+from store.digest import compose_employee_digests, compose_team_digest
 from store.digest_runs import DueDigest, due_digests, employee_zone, finish, record_manual_send, try_claim
 from store.models import Employee
 from store.permissions import sees_team
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 JOB_MODULES: list[str] = ["bot.retention_job"]
 DIGEST_TICK_SECONDS = 60
+# Digests claimed, composed together and sent per round: a few queries per round instead of five per person,
+# while a claim stays far younger than store.digest_runs.STALE_CLAIM before its digest goes out.
+DIGEST_BATCH = 200
 
 DIGESTS_SENT = Counter("frontline_digests_sent_total", "Digests delivered to Slack, by kind", ["kind"])
 DIGESTS_FAILED = Counter("frontline_digest_failures_total", "Digest attempts that failed (retried later)", ["kind"])
@@ -80,24 +84,41 @@ class DigestSender:
             ensure_retry_handlers(client)
 
     def compose(self, employee_id: int, kind: str, *, now: dt.datetime) -> tuple[Employee, dict | None]:
+        return self.compose_many([employee_id], kind, now=now)[employee_id]
+
+    def compose_many(self, employee_ids: list[int], kind: str, *,
+                     now: dt.datetime) -> dict[int, tuple[Employee, dict | None]]:
+        """Rendered digests of several employees: employee digests in one batch per time zone."""
+        result: dict[int, tuple[Employee, dict | None]] = {}
         with self.session_factory() as session:
-            employee = session.get(Employee, employee_id)
-            tz = employee_zone(employee, self.settings.default_timezone)
-            today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
-            locale = normalise_locale(employee.locale, self.settings.default_locale)
-            if kind == "team":
-                digest = compose_team_digest(session, employee, today=today, now=now, tz=tz)
-                return employee, team_digest_message(digest, locale) if digest else None
-            digest = compose_employee_digest(session, employee, today=today, now=now, tz=tz)
-            return employee, employee_digest_message(digest, locale) if digest else None
+            employees = session.scalars(select(Employee).where(Employee.id.in_(employee_ids))).all()
+            by_zone: dict[str, list[Employee]] = {}
+            for employee in employees:
+                by_zone.setdefault(employee_zone(employee, self.settings.default_timezone).key, []).append(employee)
+            for zone_key, group in by_zone.items():
+                tz = ZoneInfo(zone_key)
+                today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+                if kind == "team":
+                    digests = {e.id: compose_team_digest(session, e, today=today, now=now, tz=tz) for e in group}
+                    render = team_digest_message
+                else:
+                    digests = compose_employee_digests(session, group, today=today, now=now, tz=tz)
+                    render = employee_digest_message
+                for employee in group:
+                    digest = digests[employee.id]
+                    locale = normalise_locale(employee.locale, self.settings.default_locale)
+                    result[employee.id] = (employee, render(digest, locale) if digest else None)
+            session.expunge_all()  # employees are read after the session closes (slack_user_id)
+        return result
 
     def deliver(self, slack_user_id: str, message: dict) -> None:
         channel = self.client.conversations_open(users=slack_user_id)["channel"]["id"]
         self.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"],
                                      unfurl_links=False, unfurl_media=False)
 
-    def send_one(self, due: DueDigest, *, now: dt.datetime) -> str:
-        employee, message = self.compose(due.employee_id, due.kind, now=now)
+    def send_one(self, due: DueDigest, *, now: dt.datetime,
+                 composed: tuple[Employee, dict | None] | None = None) -> str:
+        employee, message = composed or self.compose(due.employee_id, due.kind, now=now)
         if message is None:
             return "empty"
         self.deliver(employee.slack_user_id, message)
@@ -111,51 +132,85 @@ class DigestSender:
         with self.session_factory() as session:
             due = due_digests(session, now=now, default_time=self.settings.digest_default_time,
                               default_timezone=self.settings.default_timezone)
+        for offset in range(0, len(due), DIGEST_BATCH):
+            self._send_round(due[offset:offset + DIGEST_BATCH], now=now, counts=counts)
+        if any(counts[k] for k in ("sent", "failed")):
+            log.info("digest tick: %s", counts)
+        return counts
+
+    def _send_round(self, due: list[DueDigest], *, now: dt.datetime, counts: dict[str, int]) -> None:
+        claimed = []
         for item in due:
             try:
                 with self.session_factory.begin() as session:
-                    if not try_claim(session, item, now=now):
+                    if try_claim(session, item, now=now):
+                        claimed.append(item)
+                    else:
                         counts["skipped"] += 1
-                        continue
-                status = self.send_one(item, now=now)
+            except Exception as error:  # noqa: BLE001 - isolate each recipient
+                self._failed(item, error, counts)
+        composed: dict[tuple[str, int], tuple[Employee, dict | None]] = {}
+        for kind in ("employee", "team"):
+            ids = [item.employee_id for item in claimed if item.kind == kind]
+            if not ids:
+                continue
+            try:
+                composed.update({(kind, i): value for i, value in self.compose_many(ids, kind, now=now).items()})
+            except Exception as error:  # noqa: BLE001 - compose each alone below, so one bad row fails one person
+                log.warning("digest batch failed: kind=%s size=%s error=%s; composing one by one",
+                            kind, len(ids), _error_code(error))
+        for item in claimed:
+            try:
+                status = self.send_one(item, now=now, composed=composed.get((item.kind, item.employee_id)))
                 with self.session_factory.begin() as session:
                     finish(session, item, status=status, now=self.clock())
                 counts[status] += 1
             except Exception as error:  # noqa: BLE001 - isolate each recipient
-                counts["failed"] += 1
-                DIGESTS_FAILED.labels(item.kind).inc()
-                code = _error_code(error)
-                log.warning("digest failed: employee_id=%s kind=%s error=%s (retried later)",
-                            item.employee_id, item.kind, code)
-                try:
-                    with self.session_factory.begin() as session:
-                        finish(session, item, status="failed", now=self.clock(), error=code)
-                except Exception:  # noqa: BLE001 - the stale-claim timeout recovers it
-                    log.exception("could not record digest failure: employee_id=%s", item.employee_id)
-        if any(counts[k] for k in ("sent", "failed")):
-            log.info("digest tick: %s", counts)
-        return counts
+                self._failed(item, error, counts)
+
+    def _failed(self, item: DueDigest, error: Exception, counts: dict[str, int]) -> None:
+        counts["failed"] += 1
+        DIGESTS_FAILED.labels(item.kind).inc()
+        code = _error_code(error)
+        log.warning("digest failed: employee_id=%s kind=%s error=%s (retried later)", item.employee_id, item.kind, code)
+        try:
+            with self.session_factory.begin() as session:
+                finish(session, item, status="failed", now=self.clock(), error=code)
+        except Exception:  # noqa: BLE001 - the stale-claim timeout recovers it
+            log.exception("could not record digest failure: employee_id=%s", item.employee_id)
 
     def send_now(self, employee_id: int, *, dry_run: bool = False) -> list[tuple[str, dict | None]]:
         """Compose (and unless dry_run, send) an employee's digests now; returns (kind, message) pairs.
 
         A digest sent by hand counts as today's, so the scheduled one does not repeat it.
         """
+        return [(kind, message) for _, kind, message in self.send_now_many([employee_id], dry_run=dry_run)]
+
+    def send_now_many(self, employee_ids: list[int], *,
+                      dry_run: bool = False) -> Iterator[tuple[int, str, dict | None]]:
+        """send_now for many employees, composed DIGEST_BATCH at a time; yields (employee id, kind, message)."""
         now = self.clock()
-        results = []
-        with self.session_factory() as session:
-            employee = session.get(Employee, employee_id)
-            kinds = ["employee"] + (["team"] if sees_team(employee) else [])
-            today = now.replace(tzinfo=dt.UTC).astimezone(employee_zone(employee, self.settings.default_timezone)).date()
-        for kind in kinds:
-            employee, message = self.compose(employee_id, kind, now=now)
-            results.append((kind, message))
-            if message is not None and not dry_run:
-                self.deliver(employee.slack_user_id, message)
-                DIGESTS_SENT.labels(kind).inc()
-                with self.session_factory.begin() as session:
-                    record_manual_send(session, DueDigest(employee_id, kind, today), now=now)
-        return results
+        for offset in range(0, len(employee_ids), DIGEST_BATCH):
+            ids = employee_ids[offset:offset + DIGEST_BATCH]
+            personal = self.compose_many(ids, "employee", now=now)
+            managers = [i for i in ids if i in personal and sees_team(personal[i][0])]
+            team = self.compose_many(managers, "team", now=now) if managers else {}
+            for employee_id in ids:
+                if employee_id not in personal:
+                    continue
+                employee = personal[employee_id][0]
+                zone = employee_zone(employee, self.settings.default_timezone)
+                today = now.replace(tzinfo=dt.UTC).astimezone(zone).date()
+                for kind, composed in (("employee", personal[employee_id]), ("team", team.get(employee_id))):
+                    if composed is None:
+                        continue
+                    message = composed[1]
+                    if message is not None and not dry_run:
+                        self.deliver(employee.slack_user_id, message)
+                        DIGESTS_SENT.labels(kind).inc()
+                        with self.session_factory.begin() as session:
+                            record_manual_send(session, DueDigest(employee_id, kind, today), now=now)
+                    yield employee_id, kind, message
 
 
 def active_employee_ids(session_factory, slack_user_id: str | None = None) -> list[int]:

@@ -39,15 +39,14 @@ def run_send(args, settings) -> int:
             client = make_client(settings)
         sender = DigestSender(settings, session_factory, client, configure_client=client is not None)
         composed = sent = 0
-        for employee_id in employee_ids:
-            for kind, message in sender.send_now(employee_id, dry_run=args.dry_run):
-                if message is None:
-                    continue
-                composed += 1
-                sent += not args.dry_run
-                print(f"--- {kind} digest, employee #{employee_id} ---")
-                print(visible_text(message))
-                print()
+        for employee_id, kind, message in sender.send_now_many(employee_ids, dry_run=args.dry_run):
+            if message is None:
+                continue
+            composed += 1
+            sent += not args.dry_run
+            print(f"--- {kind} digest, employee #{employee_id} ---")
+            print(visible_text(message))
+            print()
         verb = "composed (dry run, nothing sent)" if args.dry_run else "sent"
         print(f"{composed} digest(s) {verb} for {len(employee_ids)} employee(s); the others had nothing to say.")
         return 0

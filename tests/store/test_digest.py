@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 
 from handlers.digest.blocks import employee_digest_message, team_digest_message
-from store.digest import compose_employee_digest, compose_team_digest
-from store.models import Customer, Employee, Interaction
-from tests.store.kpi_fixtures import NOW, TODAY, at, build_dataset
+import store.digest
+from store.digest import compose_employee_digest, compose_employee_digests, compose_team_digest
+from store.models import Customer, Employee, FollowUp, Interaction, Store, Team
+from tests.store.kpi_fixtures import NOW, TODAY, Viewer, at, build_dataset
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -93,3 +95,67 @@ def test_rendered_digests_escape_customer_text(session_factory, data, locale):
     team_message = team_digest_message(team, locale)
     assert "<!channel>" not in str(team_message["blocks"])
     assert team_message["text"]
+
+
+def build_varied_dataset(session_factory, seed: int = 11) -> list[Viewer]:
+    """Two stores, a dozen people, overdue piles past the line cap, promises, VIPs, erased customers."""
+    rng = random.Random(seed)
+    with session_factory.begin() as s:
+        stores = [Store(code="PAR1", name="Paris"), Store(code="LYO1", name="Lyon")]
+        s.add_all(stores)
+        s.flush()
+        teams = [Team(name=f"Team {i}", store_id=stores[i % 2].id) for i in range(3)]
+        s.add_all(teams)
+        s.flush()
+        people = []
+        for i in range(12):
+            team = teams[i % 3] if i < 11 else None
+            people.append(Employee(slack_user_id=f"U{i:03d}", name=f"Person {i}", role="manager" if i % 5 == 0 else "associate",
+                                   team_id=team.id if team else None, store_id=team.store_id if team else None,
+                                   timezone="Europe/Paris"))
+        s.add_all(people)
+        tiers = [None, "silver", "Gold", "platinum", "VIP"]
+        customers = [Customer(first_name=f"First{i}", last_name=f"Last{i}" if i % 7 else None,
+                              loyalty_tier=rng.choice(tiers), status="erased" if i % 11 == 3 else "active")
+                     for i in range(30)]
+        s.add_all(customers)
+        s.flush()
+        for i in range(160):
+            assignee = people[0] if i < 20 else rng.choice(people)  # person 0: more than a screenful overdue
+            status = rng.choice(["open", "open", "open", "done", "cancelled"])
+            created = NOW - dt.timedelta(days=rng.randint(1, 30), minutes=rng.randint(0, 600))
+            s.add(FollowUp(assignee_id=assignee.id, customer_id=rng.choice(customers).id if i % 9 else None,
+                           due_date=TODAY + dt.timedelta(days=rng.randint(-12, 3)), status=status,
+                           note=f"note {i}", created_at=created,
+                           completed_at=NOW - dt.timedelta(hours=rng.randint(1, 48)) if status == "done" else None))
+        for i in range(400):
+            who = rng.choice(people)
+            s.add(Interaction(employee_id=who.id, customer_id=rng.choice(customers).id if i % 6 else None,
+                              store_id=who.store_id, team_id=who.team_id, channel=rng.choice(["store", "phone"]),
+                              type="call", outcome=rng.choice(["follow_up", "follow_up", "resolved", "info"]),
+                              created_at=NOW - dt.timedelta(days=rng.randint(0, 20), minutes=rng.randint(0, 1400))))
+        newcomer = Employee(slack_user_id="UNEW", name="Newcomer")  # no store: no colleagues' VIPs either
+        s.add(newcomer)
+        s.flush()
+        people.append(newcomer)
+        return [Viewer(e.id, e.role, e.team_id, e.store_id) for e in people]
+
+
+def test_batch_composer_gives_each_person_the_digest_composed_alone(session_factory, monkeypatch):
+    people = build_varied_dataset(session_factory)
+    with session_factory() as session:
+        alone = {p.id: compose_employee_digest(session, p, today=TODAY, now=NOW, tz=PARIS) for p in people}
+        together = compose_employee_digests(session, people, today=TODAY, now=NOW, tz=PARIS)
+        monkeypatch.setattr(store.digest, "BATCH_SIZE", 5)  # several chunks, a store's staff split across them
+        chunked = compose_employee_digests(session, list(reversed(people)), today=TODAY, now=NOW, tz=PARIS)
+    assert together == alone and chunked == alone
+    digests = [d for d in alone.values() if d is not None]
+    # The dataset exercises every section, the caps, and silence.
+    assert alone[people[-1].id] is None  # the newcomer with nothing to do
+    assert any(d.overdue_total > len(d.overdue) == 8 for d in digests)
+    assert any(d.callbacks for d in digests) and any(d.vip_issues for d in digests) and any(d.due_today for d in digests)
+    assert any(line.customer_name is None for d in digests for line in d.overdue + d.due_today)
+    assert any(d.yesterday.interactions for d in digests)
+    for d in digests:
+        listed = {line.customer_id for line in d.overdue + d.due_today}
+        assert not listed & {c.customer_id for c in d.callbacks}
