@@ -277,7 +277,9 @@ def _day_lines(session: Session, ids: list[int], day: dt.date, tz: ZoneInfo) -> 
     ).all()
     done = dict(session.execute(
         select(FollowUp.assignee_id, func.count(FollowUp.id))
-        .where(FollowUp.assignee_id.in_(ids), FollowUp.status == "done",
+        # A day's completions (completed_at index) are far fewer than the batch's whole done history (assignee
+        # index, which planners pick for the IN list): coalesce keeps them on the former.
+        .where(func.coalesce(FollowUp.assignee_id, 0).in_(ids), FollowUp.status == "done",
                FollowUp.completed_at >= start, FollowUp.completed_at < end)
         .group_by(FollowUp.assignee_id)
     ).all())
