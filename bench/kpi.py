@@ -221,7 +221,7 @@ def run(url: str, repeat: int, scopes: set[str] | None = None, with_digests: boo
     digests(url)
 
 
-def digests(url: str) -> None:
+def digests(url: str, *, teams: bool = True) -> None:
     """Compose every employee's morning digest the way the scheduler does (batches of employees), then team digests."""
     from store.digest import compose_employee_digests, compose_team_digest
     from store.models import Employee
@@ -243,14 +243,14 @@ def digests(url: str) -> None:
     print(f"employee digests: {len(employees)} employees ({composed} non-empty) in "
           f"{time.perf_counter() - started:.1f}s (client CPU {time.process_time() - cpu:.1f}s), batches of {batch}",
           flush=True)
-    started = time.perf_counter()
-    managers = [e for e in employees if e.role != "associate"]
-    teams = 0
-    with factory() as session:
-        for manager in managers:
-            teams += compose_team_digest(session, manager, today=today, now=NOW, tz=tz) is not None
-    print(f"team digests: {len(managers)} managers/admins ({teams} non-empty) in {time.perf_counter() - started:.1f}s",
-          flush=True)
+    if teams:
+        started = time.perf_counter()
+        managers = [e for e in employees if e.role != "associate"]
+        with factory() as session:
+            sent = sum(compose_team_digest(session, manager, today=today, now=NOW, tz=tz) is not None
+                       for manager in managers)
+        print(f"team digests: {len(managers)} managers/admins ({sent} non-empty) in "
+              f"{time.perf_counter() - started:.1f}s", flush=True)
     engine.dispose()
 
 
@@ -265,13 +265,14 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--interactions", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--employee-digests-only", action="store_true", help="digests: skip the team digests")
     parser.add_argument("--scopes", help="comma-separated /kpi scopes to time (me,team,@someone,store,all); default all")
     parser.add_argument("--no-digests", action="store_true", help="time /kpi only")
     args = parser.parse_args()
     if args.action == "generate":
         generate(args.url, args.interactions)
     elif args.action == "digests":
-        digests(args.url)
+        digests(args.url, teams=not args.employee_digests_only)
     else:
         run(args.url, args.repeat, set(args.scopes.split(",")) if args.scopes else None, not args.no_digests)
 
