@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -335,10 +336,49 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
         # between, and every id above the one SQLite just chose (max(id) + 1) is free.
         first = connection.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
         ids = list(range(first, first + len(rows)))
-        if len(rows) > 1:
-            connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows[1:], ids[1:])])
+        rest = [{**row, "id": cid} for row, cid in zip(rows[1:], ids[1:])]
+        if len(rest) < NAME_KEYS_BY_HAND_FROM:
+            if rest:
+                connection.execute(insert(table), rest)
+            return ids
+        with _sqlite_insert_trigger_off(connection, "customers_name_keys_insert") as trigger_off:
+            connection.execute(insert(table), rest)
+            if trigger_off:
+                keys = sorted({(key, row["id"]) for row in rest if row["search_name"]
+                               for key in name_keys(row["search_name"])})
+                connection.exec_driver_sql(
+                    "INSERT OR IGNORE INTO customer_name_keys (key, customer_id) VALUES (?, ?)", keys)
         return ids
     return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+
+
+# On SQLite the name-key trigger (revision 0002) costs more than the rest of a customer insert: it
+# unpacks the name with json_each for every row. For big batches the same keys are made here and
+# inserted in key order while the trigger is dropped; SQLite DDL is transactional, so other
+# connections never see the table without its trigger, and a failure rolls both back.
+NAME_KEYS_BY_HAND_FROM = 500
+
+
+def name_keys(search_name: str) -> set[str]:
+    """The keys revision 0002's trigger stores: each word, and each word with one of its first 40
+    letters dropped."""
+    return {word[:position - 1] + word[position:] if position else word
+            for word in search_name.split(" ") if word
+            for position in range(min(len(word), 40) + 1)}
+
+
+@contextmanager
+def _sqlite_insert_trigger_off(connection, name: str) -> Iterator[bool]:
+    sql = connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).scalar()
+    if sql is None:
+        yield False
+        return
+    connection.exec_driver_sql(f"DROP TRIGGER {name}")
+    try:
+        yield True
+    finally:
+        connection.exec_driver_sql(sql)
 
 
 def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size: int = 1000,

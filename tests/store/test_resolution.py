@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from store.identity import DEFAULT_THRESHOLDS
 from store.models import AuditEvent, Customer, LinkConstraint, MatchReview, MergeEvent, SourceRecord
 from store.resolution import relink
+from store.search import find_customers
 from tests.store.resolution_fixtures import active_customers, add_record, customer_of, identifiers
 
 STRICT = replace(DEFAULT_THRESHOLDS, merge=0.9995, review=0.5)
@@ -157,3 +158,32 @@ def test_existing_customers_merge_on_new_evidence_or_when_reconsidered(session_f
         report = relink(session, reconsider=True)
         assert report.customers_merged == 1 and report.reviews_superseded == 1
         assert customer_of(session, "web", "W1") == customer_of(session, "pos", "P1")
+
+
+def _name_key_rows(session) -> set[tuple[str, int]]:
+    return {(key, customer_id) for key, customer_id in session.execute(
+        text("SELECT key, customer_id FROM customer_name_keys"))}
+
+
+def test_customers_created_in_bulk_are_found_by_name_like_any_other(session_factory):
+    # Enough new people for the bulk path (name keys made without the per-row trigger on SQLite).
+    firsts = ["Hélène", "Jean-Pierre", "Zoë", "A", "Ma", "Jo 2", "Ōtake", "d'Arcy"]
+    lasts = ["Dupont", "Le Goff", "N'Diaye", "X", "Wolfeschlegelsteinhausenbergerdorffvoralternwarengewisse",
+             "van der Berg", "O'Neil", "Müller 3"]
+    with session_factory.begin() as session:
+        for n in range(600):
+            add_record(session, "crm", f"C{n}", first_name=f"{firsts[n % 8]}", last_name=f"{lasts[n // 8 % 8]}{n}",
+                       email=f"person{n}@example.com")
+        report = relink(session)
+    assert report.customers_created == 600
+    with session_factory.begin() as session:
+        made_at_creation = _name_key_rows(session)
+        # Rewriting every name makes the database's own triggers build the keys again.
+        names = dict(session.execute(select(Customer.id, Customer.search_name)).all())
+        session.execute(update(Customer).values(search_name=None))
+        session.execute(update(Customer), [{"id": cid, "search_name": name} for cid, name in names.items()])
+    with session_factory() as session:
+        assert _name_key_rows(session) == made_at_creation
+        assert len(made_at_creation) > 600 * 10
+        found = find_customers(session, "helene dupnt64")  # one letter missing
+        assert [c.last_name for c in found.candidates][:1] == ["Dupont64"]
