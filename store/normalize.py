@@ -86,7 +86,12 @@ def normalise_phone(raw: str | None, default_region: str = "FR") -> str | None:
         raise ValueError("unparseable phone number") from exc
     if not phonenumbers.is_possible_number(number):
         raise ValueError("impossible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # Some impossible-looking inputs ("+43 00000") format to a string that reads back as another
+    # number; a stored phone must mean one number, so such input is refused rather than guessed.
+    if phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.E164) != e164:
+        raise ValueError("ambiguous phone number")
+    return e164
 
 
 # --- postcode and names -----------------------------------------------------------------------

@@ -94,3 +94,16 @@ def test_nicknames_point_to_formal_names():
     assert "robert" in nickname_roots("bob")
     assert "frederic" in nickname_roots("fred")
     assert nickname_roots("marie") == frozenset({"marie"})
+
+
+def test_a_phone_that_would_read_back_as_another_number_is_refused():
+    # Found by hypothesis: Austrian numbers made of zeros formatted to an E.164 string that reads back
+    # as a different number; a stored phone must mean one number.
+    with pytest.raises(ValueError):
+        normalise_phone("+43000000")
+    for typed in ("+43 00000", "0043 0000", "+43 0000 00", "+43 000 000 0"):
+        try:
+            phone = normalise_phone(typed)
+        except ValueError:
+            continue
+        assert normalise_phone(phone) == phone
