@@ -205,3 +205,35 @@ def test_writers_that_bypass_the_orm_keep_the_keys_in_step(session_factory, peop
     with session_factory() as session:
         assert session.scalar(text("SELECT count(*) FROM customer_name_keys WHERE customer_id = :id"),
                               {"id": people["jp"]}) == 0
+
+
+@pytest.fixture
+def many_martins(session_factory):
+    """More Martins than a word may have before it counts as common, Martines among the newest (they hold
+    the key "martin" too), and one Ondine Martin among the oldest."""
+    with session_factory.begin() as session:
+        ondine = add_customer(session, "Ondine", "Martin", city="Rennes")
+        first_names = ["Jean", "Marie", "Paul", "Luc", "Anne", "Louis", "Claire", "Hugo"]
+        session.add_all(Customer(first_name=first, last_name="Martin", search_name=fold(f"{first} Martin"), city="Paris",
+                                 status="active") for n in range(1100) for first in [first_names[n % 8]])
+        session.add_all(Customer(first_name="Martine", last_name="Leroy", search_name="martine leroy",
+                                 city="Lyon", status="active") for _ in range(40))
+        session.add_all(Customer(first_name="Jean", last_name="Martin", search_name="jean martin",
+                                 city="Nice", status="active") for _ in range(10))
+    return ondine
+
+
+@pytest.mark.parametrize("limit", [5, 10])
+def test_a_very_common_surname_alone_still_lists_people_bearing_it(session_factory, many_martins, limit):
+    result = search(session_factory, "martin", limit=limit)
+    assert len(result.candidates) == limit and not result.exact
+    assert all(candidate.last_name == "Martin" for candidate in result.candidates)
+    again = search(session_factory, "martin", limit=limit)
+    assert [c.customer_id for c in again.candidates] == [c.customer_id for c in result.candidates]
+
+
+def test_a_first_name_with_a_very_common_surname_finds_the_person(session_factory, many_martins):
+    result = search(session_factory, "ondine martin")
+    assert result.exact and result.best.customer_id == many_martins
+    result = search(session_factory, "ondine martn")
+    assert result.best.customer_id == many_martins
