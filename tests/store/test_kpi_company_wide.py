@@ -1,0 +1,97 @@
+"""Company-wide figures (computed in one ordered pass) agree with the definitions row by row.
+
+Times sit on a coarse grid, so ties, interactions exactly 7 days apart and orders exactly 7 days
+after (or at the same instant as) an interaction happen often: the edges the definitions fix."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from store.kpi import ScopeFilter, Window, kpi_report, local_midnight_utc
+from store.kpi_query import parse_kpi_query
+from store.models import Customer, Employee, Interaction, Order, Store, Team
+from tests.store.kpi_fixtures import Viewer
+
+NOW = dt.datetime(2026, 3, 20, 10, 0)
+TODAY = dt.date(2026, 3, 20)
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _build(session_factory, seed: int):
+    rng = random.Random(seed)
+    start = dt.datetime(2026, 2, 1)
+
+    def moment() -> dt.datetime:
+        return start + dt.timedelta(hours=12 * rng.randrange(0, 100))  # 50 days, half-day steps
+
+    with session_factory.begin() as s:
+        store = Store(code="S1", name="Store one")
+        s.add(store)
+        s.flush()
+        team = Team(name="Floor", store_id=store.id)
+        s.add(team)
+        s.flush()
+        people = [Employee(slack_user_id=f"U{i}", name=f"Person {i}", role="associate", team_id=team.id,
+                           store_id=store.id, timezone="Europe/Paris", locale="en") for i in range(3)]
+        admin = Employee(slack_user_id="U_ADMIN", name="Admin", role="admin", timezone="Europe/Paris", locale="en")
+        customers = [Customer(first_name="C", last_name=str(i)) for i in range(6)]
+        s.add_all([*people, admin, *customers])
+        s.flush()
+        interactions = []
+        for _ in range(160):
+            who = rng.choice(people)
+            customer = rng.choice(customers + [None])
+            interactions.append(Interaction(
+                employee_id=who.id, customer_id=customer.id if customer else None, store_id=store.id,
+                team_id=team.id, channel=rng.choice(["store", "phone"]), type="visit",
+                outcome=rng.choice(["resolved", "info"]), created_at=moment()))
+        s.add_all(interactions)
+        orders = [Order(source="web", order_number=f"W{i}", customer_id=rng.choice(customers).id,
+                        ordered_at=moment(), channel="web", total_amount=Decimal("1"),
+                        status=rng.choice(["completed", "completed", "cancelled"])) for i in range(40)]
+        s.add_all(orders)
+        s.flush()
+        rows = [(i.id, i.customer_id, i.created_at, i.outcome) for i in interactions]
+        bought = [(o.customer_id, o.ordered_at) for o in orders if o.status != "cancelled"]
+        return Viewer(admin.id, "admin", None, None), rows, bought
+
+
+def _expected(rows, orders, window: Window) -> tuple[int, int, int, int, int, int]:
+    week = dt.timedelta(days=7)
+    period = [r for r in rows if window.start <= r[2] < window.end]
+    repeat = first = resolved_first = purchases = 0
+    for id_, customer, at, outcome in period:
+        if customer is None:
+            continue
+        earlier = any(c == customer and at - week <= when and (when < at or (when == at and other < id_))
+                      for other, c, when, _ in rows)
+        repeat += earlier
+        first += not earlier
+        resolved_first += (not earlier) and outcome == "resolved"
+        purchases += any(c == customer and at < when <= at + week for c, when in orders)
+    customers = len({r[1] for r in period if r[1] is not None})
+    return len(period), customers, first, resolved_first, repeat, purchases
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_company_wide_figures_match_the_definitions(session_factory, seed):
+    admin, rows, orders = _build(session_factory, seed)
+    for text in ["all 2026-02", "all 2026-03-01..2026-03-14", "all 2026-02-10", "all last 30 days by channel",
+                 "all 2026-03 by day"]:
+        query = parse_kpi_query(text, today=TODAY)
+        with session_factory() as session:
+            report = kpi_report(session, admin, query, now=NOW)
+        assert report.scope == ScopeFilter("all", "all")
+        for period, figures in [(query.period, report.current), (query.period.previous, report.previous)]:
+            window = Window(local_midnight_utc(period.start, PARIS), local_midnight_utc(period.end, PARIS))
+            got = (figures.interactions, figures.customers, figures.first_contacts,
+                   figures.resolved_first_contacts, figures.repeat_contacts, figures.purchases_within_7d)
+            assert got == _expected(rows, orders, window), (text, period)
+        if query.group_by:
+            assert sum(g.figures.interactions for g in report.groups) == report.current.interactions
+            assert sum(g.figures.purchases_within_7d for g in report.groups) == report.current.purchases_within_7d
+            assert sum(g.figures.repeat_contacts for g in report.groups) == report.current.repeat_contacts
