@@ -5,7 +5,7 @@ import argparse
 import sys
 import time
 
-from bot.commands.importing import open_database
+from bot.commands import open_database
 from store.demo.builder import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoAlreadyThere, build_demo
 from store.models import utcnow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.commands.importing import open_database
+from bot.commands import open_database
 from store.employees import EMPLOYEE_COLUMNS, import_employees, list_employees
 from store.importing import ImportFileError, read_rows
 from store.importing.readers import FORMATS

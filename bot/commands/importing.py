@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from store.db import SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
+from bot.commands import open_database
 from store.importing import (
     IMPORT_KINDS,
     ImportFileError,
@@ -83,21 +83,6 @@ def add_commands(subparsers) -> None:
     links.add_argument("--output", "-o", help="write to this file instead of stdout")
     links.add_argument("--source", help="only the records of this source system")
     links.set_defaults(run=run_links)
-
-
-def open_database(settings):
-    from bot.cli import CommandError
-
-    engine = make_engine(settings.database_url)
-    try:
-        ensure_schema_current(engine)
-    except SchemaOutdated as error:
-        engine.dispose()
-        raise CommandError(str(error)) from None
-    except SQLAlchemyError as error:
-        engine.dispose()
-        raise CommandError(f"cannot reach the database ({error.__class__.__name__})") from None
-    return engine, make_session_factory(engine)
 
 
 class ProgressBar:
