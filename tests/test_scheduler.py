@@ -13,7 +13,8 @@ from bot.config import Settings
 from bot.local_slack import LocalSlack
 from bot.scheduler import DigestSender, start_scheduler
 from store.db import make_engine, make_session_factory
-from store.models import Customer, DigestRun, Employee, FollowUp, Store, Team
+from store.models import Customer, DigestRun, Employee, FollowUp
+from tests.support.world import add_store_and_team
 
 # Wednesday 11 March 2026, 09:00 in Paris: past the default 08:30.
 MORNING = dt.datetime(2026, 3, 11, 8, 0)
@@ -44,12 +45,7 @@ def add_people(session_factory, slack, count: int, *, manager: bool = True) -> l
     """`count` associates with an overdue follow-up each (so each has a digest), plus a manager."""
     ids = []
     with session_factory.begin() as session:
-        store = Store(code="PAR1", name="Paris Rivoli")
-        session.add(store)
-        session.flush()
-        team = Team(name="Floor", store_id=store.id)
-        session.add(team)
-        session.flush()
+        store, team = add_store_and_team(session)
         customer = Customer(first_name="Hélène", last_name="Darcy")
         session.add(customer)
         session.flush()

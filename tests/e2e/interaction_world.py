@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from store.models import Customer, FollowUp, Store, Team
+from store.models import Customer, FollowUp
+from tests.support.world import add_store_and_team
 
 
 @dataclass(frozen=True)
@@ -19,12 +20,7 @@ class Scene:
 
 def build_scene(session_factory, employee) -> Scene:
     with session_factory.begin() as session:
-        store = Store(code="PAR1", name="Paris Rivoli")
-        session.add(store)
-        session.flush()
-        team = Team(name="Floor", store_id=store.id)
-        session.add(team)
-        session.flush()
+        store, team = add_store_and_team(session)
         store_id, team_id = store.id, team.id
         helene = Customer(first_name="Hélène", last_name="Darcy", city="Paris", phone="+33612345678",
                           search_name="helene darcy")

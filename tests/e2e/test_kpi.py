@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from store.models import Customer, Interaction, Store, Team, utcnow
+from store.models import Customer, Interaction, utcnow
+from tests.support.world import add_store_and_team
 
 
 def _team(session_factory, employee):
     with session_factory.begin() as session:
-        store = Store(code="PAR1", name="Paris Rivoli")
-        session.add(store)
-        session.flush()
-        team = Team(name="Floor", store_id=store.id)
-        session.add(team)
-        session.flush()
+        store, team = add_store_and_team(session)
         store_id, team_id = store.id, team.id
     lea = employee("U0LEA", "Léa <!channel> Martin", team_id=team_id, store_id=store_id)
     employee("U0NINA", "Nina Roy", role="manager", team_id=team_id, store_id=store_id)

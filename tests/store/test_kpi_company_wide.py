@@ -13,8 +13,9 @@ import pytest
 
 from store.kpi import ScopeFilter, Window, kpi_report, local_midnight_utc
 from store.kpi_query import parse_kpi_query
-from store.models import Customer, Employee, Interaction, Order, Store, Team
+from store.models import Customer, Employee, Interaction, Order
 from tests.store.kpi_fixtures import Viewer
+from tests.support.world import add_store_and_team
 
 NOW = dt.datetime(2026, 3, 20, 10, 0)
 TODAY = dt.date(2026, 3, 20)
@@ -29,12 +30,7 @@ def _build(session_factory, seed: int):
         return start + dt.timedelta(hours=12 * rng.randrange(0, 100))  # 50 days, half-day steps
 
     with session_factory.begin() as s:
-        store = Store(code="S1", name="Store one")
-        s.add(store)
-        s.flush()
-        team = Team(name="Floor", store_id=store.id)
-        s.add(team)
-        s.flush()
+        store, team = add_store_and_team(s, code="S1", name="Store one")
         people = [Employee(slack_user_id=f"U{i}", name=f"Person {i}", role="associate", team_id=team.id,
                            store_id=store.id, timezone="Europe/Paris", locale="en") for i in range(3)]
         admin = Employee(slack_user_id="U_ADMIN", name="Admin", role="admin", timezone="Europe/Paris", locale="en")
