@@ -7,7 +7,7 @@ from typing import Any
 from handlers.blockkit import context, escape, fit_message, header, section, truncate
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
-from handlers.kpi.format import change, hours, number, percent
+from handlers.kpi.blocks import kpi_fields
 from store.digest import EmployeeDigest, FollowUpLine, TeamDigest
 from store.kpi import KpiFigures
 
@@ -66,23 +66,13 @@ def employee_digest_message(digest: EmployeeDigest, locale: str) -> dict[str, An
     return {"text": text, "blocks": fit_message(blocks)}
 
 
-def figures_fields(current: KpiFigures, previous: KpiFigures, locale: str) -> list[dict[str, Any]]:
-    """Section fields: each figure with its change against the previous period."""
-    def field(key: str, value: str, delta: str) -> dict[str, Any]:
-        return {"type": "mrkdwn", "text": f"{t(key, locale)}\n*{value}*  {delta}"}
+TEAM_DIGEST_FIGURES = ("interactions", "customers", "fcr_rate", "followups_completed", "followups_overdue",
+                       "median_completion_hours")
 
-    return [
-        field("kpi.label.interactions", number(current.interactions, locale),
-              change(current.interactions, previous.interactions, locale)),
-        field("kpi.label.customers", number(current.customers, locale), change(current.customers, previous.customers, locale)),
-        field("kpi.label.fcr", percent(current.fcr_rate, locale), change(current.fcr_rate, previous.fcr_rate, locale, rate=True)),
-        field("kpi.label.followups_completed", number(current.followups_completed, locale),
-              change(current.followups_completed, previous.followups_completed, locale)),
-        field("kpi.label.followups_overdue", number(current.followups_overdue, locale),
-              change(current.followups_overdue, previous.followups_overdue, locale)),
-        field("kpi.label.median_completion", hours(current.median_completion_hours, locale),
-              change(current.median_completion_hours, previous.median_completion_hours, locale)),
-    ]
+
+def figures_fields(current: KpiFigures, previous: KpiFigures, locale: str) -> list[dict[str, Any]]:
+    """The managers' digest shows these figures of a period, as /kpi does."""
+    return kpi_fields(current, previous, locale, only=TEAM_DIGEST_FIGURES)
 
 
 def team_digest_message(digest: TeamDigest, locale: str) -> dict[str, Any]:

@@ -31,27 +31,33 @@ def scope_label(report: KpiReport, locale: str) -> str:
     return report.scope.label
 
 
-def kpi_fields(current: KpiFigures, previous: KpiFigures, locale: str) -> list[dict[str, Any]]:
-    def field(key: str, value: str, delta: str) -> dict[str, Any]:
-        return {"type": "mrkdwn", "text": f"{t(key, locale)}\n*{value}*  {delta}"}
+# Every figure of a report: (label key, KpiFigures attribute, how it is shown). One list, so /kpi and
+# the managers' digest show the same figure the same way.
+FIGURES = (
+    ("kpi.label.interactions", "interactions", "count"),
+    ("kpi.label.customers", "customers", "count"),
+    ("kpi.label.fcr", "fcr_rate", "rate"),
+    ("kpi.label.repeat", "repeat_contacts", "count"),
+    ("kpi.label.purchases", "purchases_within_7d", "count"),
+    ("kpi.label.followups_created", "followups_created", "count"),
+    ("kpi.label.followups_completed", "followups_completed", "count"),
+    ("kpi.label.followups_overdue", "followups_overdue", "count"),
+    ("kpi.label.median_completion", "median_completion_hours", "duration"),
+)
+_SHOW = {"count": number, "rate": percent, "duration": hours}
 
-    c, p = current, previous
-    return [
-        field("kpi.label.interactions", number(c.interactions, locale), change(c.interactions, p.interactions, locale)),
-        field("kpi.label.customers", number(c.customers, locale), change(c.customers, p.customers, locale)),
-        field("kpi.label.fcr", percent(c.fcr_rate, locale), change(c.fcr_rate, p.fcr_rate, locale, rate=True)),
-        field("kpi.label.repeat", number(c.repeat_contacts, locale), change(c.repeat_contacts, p.repeat_contacts, locale)),
-        field("kpi.label.purchases", number(c.purchases_within_7d, locale),
-              change(c.purchases_within_7d, p.purchases_within_7d, locale)),
-        field("kpi.label.followups_created", number(c.followups_created, locale),
-              change(c.followups_created, p.followups_created, locale)),
-        field("kpi.label.followups_completed", number(c.followups_completed, locale),
-              change(c.followups_completed, p.followups_completed, locale)),
-        field("kpi.label.followups_overdue", number(c.followups_overdue, locale),
-              change(c.followups_overdue, p.followups_overdue, locale)),
-        field("kpi.label.median_completion", hours(c.median_completion_hours, locale),
-              change(c.median_completion_hours, p.median_completion_hours, locale)),
-    ]
+
+def kpi_fields(current: KpiFigures, previous: KpiFigures, locale: str, *,
+               only: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Section fields: each figure (all, or the attributes in `only`) with its change against the previous period."""
+    fields = []
+    for label, attribute, kind in FIGURES:
+        if only is not None and attribute not in only:
+            continue
+        now, before = getattr(current, attribute), getattr(previous, attribute)
+        delta = change(now, before, locale, rate=kind == "rate", duration=kind == "duration")
+        fields.append({"type": "mrkdwn", "text": f"{t(label, locale)}\n*{_SHOW[kind](now, locale)}*  {delta}"})
+    return fields
 
 
 def group_table(report: KpiReport, locale: str) -> str:

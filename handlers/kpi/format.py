@@ -27,8 +27,12 @@ def hours(value: float | None, locale: str) -> str:
     return number(value, locale, 1) + " h"
 
 
-def change(current: float | int | None, previous: float | int | None, locale: str, *, rate: bool = False) -> str:
-    """'▲ +3' / '▼ −12 pts' / '=': the change a reader looks for, '—' when there is nothing to compare."""
+def change(current: float | int | None, previous: float | int | None, locale: str, *, rate: bool = False,
+           duration: bool = False) -> str:
+    """'▲ +3' / '▼ −12 pts' / '▲ +1,5 j' / '=': the change a reader looks for, '—' when there is nothing to compare.
+
+    `duration`: values are hours, and the change is shown in the same unit as the figure (h or days).
+    """
     if current is None or previous is None:
         return "—"
     delta = current - previous
@@ -37,5 +41,8 @@ def change(current: float | int | None, previous: float | int | None, locale: st
     if abs(delta) < 1e-9:
         return "="
     arrow, sign = ("▲", "+") if delta > 0 else ("▼", "−")
-    magnitude = number(abs(delta), locale, 0 if rate or float(delta).is_integer() else 1)
+    if duration:
+        magnitude = hours(abs(delta), locale)
+    else:
+        magnitude = number(abs(delta), locale, 0 if rate or float(delta).is_integer() else 1)
     return f"{arrow} {sign}{magnitude}{' pts' if rate else ''}"
