@@ -32,7 +32,7 @@ def add_commands(subparsers) -> None:
     parser = subparsers.add_parser("console", help="try the bot in the terminal, with no Slack workspace",
                                    description="Talk to the bot as a registered employee. " + HELP.replace("\n", " "))
     parser.add_argument("--as", dest="user", metavar="SLACK_USER_ID",
-                        help="act as this employee (default: the first active admin, else any employee)")
+                        help="act as this employee (default: a store manager, else an admin, else any employee)")
     parser.set_defaults(run=run)
 
 
@@ -230,7 +230,10 @@ def _pick_user(session_factory, wanted: str | None) -> tuple[str, str, str]:
             employee = session.scalars(select(Employee).where(Employee.slack_user_id == wanted)).one_or_none()
         else:
             employees = session.scalars(query.order_by(Employee.id)).all()
-            employee = next((e for e in employees if e.role == "admin"), employees[0] if employees else None)
+            # A store manager can try everything that matters on the floor: lookups, logging, follow-ups
+            # and their team's KPIs; the head-office admin has no customers or team figures of their own.
+            employee = next((e for e in employees if e.role == "manager" and e.store_id is not None),
+                            next((e for e in employees if e.role == "admin"), employees[0] if employees else None))
         if employee is None:
             return wanted or "U0CONSOLE", "Console user", "en-US"
         return employee.slack_user_id, employee.name, {"fr": "fr-FR"}.get(employee.locale or "", "en-US")
