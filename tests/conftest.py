@@ -3,6 +3,7 @@
 `db_url`          a fresh database at the current schema, once per backend (parametrised sqlite/postgresql)
 `empty_db_url`    a fresh database with no schema (migration tests), once per backend
 `engine`, `session_factory`  bound to `db_url`
+`slack`           the loopback Slack stand-in (records calls, validates Block Kit, injects faults)
 
 PostgreSQL comes from FRONTLINE_TEST_POSTGRES_URL (tests/with_postgres.sh starts a throwaway cluster):
 skipped when unset, except under CI=true where that is a failure.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.local_slack import LocalSlack
 from store.db import make_engine, make_session_factory
 from tests.support.db import (
     POSTGRES_ENV,
@@ -71,3 +73,10 @@ def engine(db_url):
 @pytest.fixture
 def session_factory(engine):
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def slack():
+    with LocalSlack() as stand_in:
+        yield stand_in
+    stand_in.assert_valid()

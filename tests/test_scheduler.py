@@ -29,13 +29,6 @@ class Clock:
 
 
 @pytest.fixture
-def slack():
-    with LocalSlack() as stand_in:
-        yield stand_in
-    stand_in.assert_valid()
-
-
-@pytest.fixture
 def settings(db_url, slack):
     return Settings(database_url=db_url, slack_bot_token=slack.bot_token, slack_api_url=slack.api_url,
                     default_locale="en")

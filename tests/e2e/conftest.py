@@ -1,6 +1,6 @@
 """End-to-end fixtures: the bot served over real HTTP, with the local Slack stand-in as Slack.
 
-`slack`       LocalSlack running on loopback (records calls, validates Block Kit, injects faults)
+`slack`       (from tests/conftest.py) the loopback Slack stand-in
 `settings`    Settings pointing at `db_url` and `slack`
 `bot_server`  the real WSGI app (all FEATURES) on a loopback port; `.url`, `.app`, `.settle()`
 `bot`         SlackDriver: bot.command(...), bot.click(...), bot.submit(...), bot.dm(...)... -> Reply
@@ -13,20 +13,12 @@ import functools
 import pytest
 
 from bot.config import Settings
-from bot.local_slack import LocalSlack
 from bot.slack_driver import HttpTransport, SlackDriver
 from tests.support.people import add_employee
 from tests.support.server import start_bot_server
 
 SIGNING_SECRET = "test-signing-secret-8f2c"
 ACCESS_CONTACT = "Claire Dubois (store manager)"
-
-
-@pytest.fixture
-def slack():
-    with LocalSlack() as stand_in:
-        yield stand_in
-    stand_in.assert_valid()
 
 
 @pytest.fixture
