@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from slack_bolt import BoltResponse
+from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -81,9 +82,15 @@ def load_employee(session, slack_user_id: str, *, default_locale: str, default_t
 
 
 def _slack_locale(client, user_id: str, default: str) -> str:
-    """An unregistered user's language, from their Slack profile; the default if Slack can't say."""
+    """An unregistered user's language, from their Slack profile; the default if Slack can't say.
+
+    This runs before the ack, so it gets one short try: the app's client would wait out 429s and retry
+    5xx errors, which could push the refusal past Slack's 3-second window.
+    """
+    quick_client = WebClient(token=client.token, base_url=client.base_url, timeout=1)
+    quick_client.retry_handlers.clear()
     try:
-        user = client.users_info(user=user_id, include_locale=True).get("user") or {}
+        user = quick_client.users_info(user=user_id, include_locale=True).get("user") or {}
         return normalise_locale(user.get("locale"), default)
     except Exception:  # the refusal must go out even if Slack is slow or refuses users:read
         return default

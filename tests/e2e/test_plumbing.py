@@ -72,6 +72,15 @@ def test_refusal_speaks_the_users_slack_language(probe_bot, slack):
     assert "Désolé" in reply.json["text"] and ACCESS_CONTACT in reply.json["text"]
 
 
+def test_refusal_does_not_wait_for_a_rate_limited_slack_before_the_ack(probe_bot, slack):
+    slack.add_user("U0FRANCK", "Franck Petit", locale="fr-FR")
+    slack.fail("users.info", status=429, retry_after=5)
+    reply = probe_bot.command("/probe", "", user="U0FRANCK")
+    assert reply.status == 200 and ACCESS_CONTACT in reply.json["text"]
+    assert reply.elapsed < 3  # waiting out Retry-After would miss Slack's 3-second window
+    assert len(slack.calls_to("users.info")) == 1  # one try, no retry
+
+
 def test_inactive_employee_is_refused_like_a_stranger(probe_bot, employee, slack):
     employee("U0GONE", "Paul Parti", active=False)
     reply = probe_bot.command("/probe", "", user="U0GONE")
