@@ -162,18 +162,14 @@ def validate_interaction_form(
                 errors[name] = FieldError("interactions.error.item_too_long", {"limit": MAX_PREFERENCE_VALUE})
                 break
             declared.append(preference)
-    contact_channel = values.get("contact_channel")
-    if contact_channel:
-        if contact_channel in CONTACT_CHANNELS:
-            declared.append(DeclaredPreferenceInput("channel", contact_channel))
+    for field, category, allowed in (("contact_channel", "channel", CONTACT_CHANNELS), ("language", "language", LANGUAGES)):
+        chosen = values.get(field)
+        if not chosen:
+            continue
+        if chosen in allowed:
+            declared.append(DeclaredPreferenceInput(category, chosen))
         else:
-            errors["contact_channel"] = FieldError("interactions.error.contact_channel_unknown", {"value": contact_channel})
-    language = values.get("language")
-    if language:
-        if language in LANGUAGES:
-            declared.append(DeclaredPreferenceInput("language", language))
-        else:
-            errors["language"] = FieldError("interactions.error.language_unknown", {"value": language})
+            errors[field] = FieldError(f"interactions.error.{field}_unknown", {"value": chosen})
 
     follow_up, follow_up_errors = validate_follow_up_form(session, values, today=today)
     errors.update(follow_up_errors)
