@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from handlers.digest.blocks import employee_digest_message, team_digest_message
 from handlers.i18n import normalise_locale
-from store.digest import compose_employee_digests, compose_team_digest
+from store.digest import compose_employee_digests, compose_team_digests
 from store.digest_runs import DueDigest, due_digests, employee_zone, finish, record_manual_send, try_claim
 from store.models import Employee
 from store.permissions import sees_team
@@ -88,7 +88,7 @@ class DigestSender:
 
     def compose_many(self, employee_ids: list[int], kind: str, *,
                      now: dt.datetime) -> dict[int, tuple[Employee, dict | None]]:
-        """Rendered digests of several employees: employee digests in one batch per time zone."""
+        """Rendered digests of several employees: one batch per time zone (employee or team digests)."""
         result: dict[int, tuple[Employee, dict | None]] = {}
         with self.session_factory() as session:
             employees = session.scalars(select(Employee).where(Employee.id.in_(employee_ids))).all()
@@ -99,7 +99,7 @@ class DigestSender:
                 tz = ZoneInfo(zone_key)
                 today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
                 if kind == "team":
-                    digests = {e.id: compose_team_digest(session, e, today=today, now=now, tz=tz) for e in group}
+                    digests = compose_team_digests(session, group, today=today, now=now, tz=tz)
                     render = team_digest_message
                 else:
                     digests = compose_employee_digests(session, group, today=today, now=now, tz=tz)

@@ -22,13 +22,14 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from store import permissions
-from store.kpi import KpiFigures, ScopeFilter, figures, local_midnight_utc
+from store.kpi import KpiFigures, local_midnight_utc, team_figures
 from store.kpi_query import Period
 from store.models import Customer, Employee, FollowUp, Interaction, Team
 
 VIP_TIERS = ("gold", "platinum", "vip")
 CALLBACK_DAYS = 14
 MAX_LINES = 8
+WAITING_LINES = 5  # customers waiting longest, per team
 BATCH_SIZE = 500  # employees per set-based query; well under SQLite's bound-parameter limit
 
 
@@ -296,44 +297,113 @@ def week_through_yesterday(today: dt.date) -> Period:
 
 def compose_team_digest(session: Session, manager: Recipient, *, today: dt.date, now: dt.datetime,
                         tz: ZoneInfo) -> TeamDigest | None:
-    if not permissions.sees_team(manager):
-        return None
-    team = session.get(Team, manager.team_id)
-    scope = ScopeFilter("team", team.name if team else "", team_id=manager.team_id)
+    return compose_team_digests(session, [manager], today=today, now=now, tz=tz)[manager.id]
+
+
+def compose_team_digests(session: Session, managers: Sequence[Recipient], *, today: dt.date, now: dt.datetime,
+                         tz: ZoneInfo) -> dict[int, TeamDigest | None]:
+    """Team digests of many managers sharing one time zone: a constant number of queries for all their teams.
+
+    None for managers who do not see a team (store.permissions.sees_team) and for quiet teams."""
+    result: dict[int, TeamDigest | None] = {m.id: None for m in managers}
+    leading = [m for m in managers if permissions.sees_team(m)]
+    team_ids = sorted({m.team_id for m in leading if m.team_id is not None})
+    for offset in range(0, len(team_ids), BATCH_SIZE):
+        chunk = team_ids[offset:offset + BATCH_SIZE]
+        teams = _team_sections(session, chunk, today=today, now=now, tz=tz)
+        for manager in leading:
+            if manager.team_id in teams:
+                result[manager.id] = teams[manager.team_id](manager.id)
+    return result
+
+
+def _team_sections(session: Session, team_ids: list[int], *, today: dt.date, now: dt.datetime,
+                   tz: ZoneInfo) -> dict[int, "_TeamDigestOf"]:
+    names = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
     yesterday = Period("today", today - dt.timedelta(days=1), today)
     week = week_through_yesterday(today)
-    day_figures = figures(session, scope, yesterday, tz, now=now)
-    day_before = figures(session, scope, yesterday.previous, tz, now=now)
-    week_figures = figures(session, scope, week, tz, now=now)
-    previous_week = figures(session, scope, week.previous, tz, now=now)
+    day_figures = team_figures(session, team_ids, yesterday, tz, now=now)
+    day_before = team_figures(session, team_ids, yesterday.previous, tz, now=now)
+    week_figures = team_figures(session, team_ids, week, tz, now=now)
+    previous_week = team_figures(session, team_ids, week.previous, tz, now=now)
+    overdue = _overdue_by_person(session, team_ids, today)
+    waiting = _waiting_longest(session, team_ids, tz)
+    sections: dict[int, _TeamDigestOf] = {}
+    for team_id in team_ids:
+        if not (day_figures[team_id].interactions or week_figures[team_id].interactions
+                or overdue.get(team_id) or waiting.get(team_id)):
+            continue
+        sections[team_id] = _TeamDigestOf(
+            names.get(team_id, ""), today, day_figures[team_id], day_before[team_id], week, week_figures[team_id],
+            previous_week[team_id], overdue.get(team_id, [])[:MAX_LINES], waiting.get(team_id, []))
+    return sections
 
-    members = select(Employee.id).where(Employee.team_id == manager.team_id, Employee.active.is_(True))
-    overdue_rows = session.execute(
-        select(Employee.id, Employee.name, func.count(FollowUp.id), func.min(FollowUp.due_date))
+
+@dataclass(frozen=True)
+class _TeamDigestOf:
+    """A team's digest, whoever of its managers reads it."""
+
+    team_name: str
+    local_date: dt.date
+    yesterday: KpiFigures
+    day_before: KpiFigures
+    week: Period
+    week_figures: KpiFigures
+    previous_week_figures: KpiFigures
+    overdue_by_person: list[PersonOverdue]
+    waiting_longest: list[WaitingCustomer]
+
+    def __call__(self, manager_id: int) -> TeamDigest:
+        return TeamDigest(manager_id, self.team_name, self.local_date, self.yesterday, self.day_before, self.week,
+                          self.week_figures, self.previous_week_figures, list(self.overdue_by_person),
+                          list(self.waiting_longest))
+
+
+def _overdue_by_person(session: Session, team_ids: list[int], today: dt.date) -> dict[int, list[PersonOverdue]]:
+    """Active members with open follow-ups due before today, most overdue first (then by name)."""
+    count = func.count(FollowUp.id)
+    rows = session.execute(
+        select(Employee.team_id, Employee.id, Employee.name, count, func.min(FollowUp.due_date))
         .join(FollowUp, and_(FollowUp.assignee_id == Employee.id, FollowUp.status == "open",
                              FollowUp.due_date < today))
-        .where(Employee.id.in_(members))
-        .group_by(Employee.id, Employee.name)
-        .order_by(func.count(FollowUp.id).desc(), Employee.name)
+        .where(Employee.team_id.in_(team_ids), Employee.active.is_(True))
+        .group_by(Employee.team_id, Employee.id, Employee.name)
+        .order_by(Employee.team_id, count.desc(), Employee.name, Employee.id)
     ).all()
-    overdue = [PersonOverdue(i, name, int(count), oldest) for i, name, count, oldest in overdue_rows]
-    waiting_rows = session.execute(
-        select(FollowUp, Customer, Employee.name)
+    by_team: dict[int, list[PersonOverdue]] = defaultdict(list)
+    for team_id, employee_id, name, n, oldest in rows:
+        by_team[team_id].append(PersonOverdue(employee_id, name, int(n), oldest))
+    return by_team
+
+
+def _waiting_longest(session: Session, team_ids: list[int], tz: ZoneInfo) -> dict[int, list[WaitingCustomer]]:
+    """Each team's WAITING_LINES oldest open follow-ups with a customer, assigned to its active members."""
+    rank = func.row_number().over(partition_by=Employee.team_id, order_by=(FollowUp.created_at, FollowUp.id))
+    ranked = (
+        select(Employee.team_id.label("team_id"), Employee.name.label("assignee_name"), FollowUp.id.label("id"),
+               FollowUp.customer_id.label("customer_id"), FollowUp.created_at.label("created_at"),
+               FollowUp.due_date.label("due_date"), rank.label("rank"))
         .join(Employee, Employee.id == FollowUp.assignee_id)
-        .outerjoin(Customer, Customer.id == FollowUp.customer_id)
-        .where(FollowUp.assignee_id.in_(members), FollowUp.status == "open", FollowUp.customer_id.is_not(None))
-        .order_by(FollowUp.created_at, FollowUp.id)
-        .limit(5)
+        .where(Employee.team_id.in_(team_ids), Employee.active.is_(True), FollowUp.status == "open",
+               FollowUp.customer_id.is_not(None))
+        .subquery("ranked")
+    )
+    rows = session.execute(
+        select(ranked.c.team_id, ranked.c.customer_id, Customer.first_name, Customer.last_name, Customer.status,
+               ranked.c.created_at, ranked.c.assignee_name, ranked.c.due_date)
+        .outerjoin(Customer, Customer.id == ranked.c.customer_id)
+        .where(ranked.c.rank <= WAITING_LINES)
+        .order_by(ranked.c.team_id, ranked.c.rank)
     ).all()
-    waiting = [WaitingCustomer(f.customer_id, display_name(c), _local_date(f.created_at, tz), name, f.due_date)
-               for f, c, name in waiting_rows]
-    if not (day_figures.interactions or week_figures.interactions or overdue or waiting):
-        return None
-    return TeamDigest(manager.id, scope.label, today, day_figures, day_before, week, week_figures, previous_week,
-                      overdue[:MAX_LINES], waiting)
+    by_team: dict[int, list[WaitingCustomer]] = defaultdict(list)
+    for team_id, customer_id, first, last, status, created_at, assignee_name, due_date in rows:
+        by_team[team_id].append(WaitingCustomer(customer_id, _name(first, last, status), _local_date(created_at, tz),
+                                                assignee_name, due_date))
+    return by_team
 
 
 __all__ = [
     "EmployeeDigest", "TeamDigest", "FollowUpLine", "CallbackLine", "VipLine", "DayLine", "PersonOverdue",
-    "WaitingCustomer", "compose_employee_digest", "compose_employee_digests", "compose_team_digest", "week_through_yesterday",
+    "WaitingCustomer", "compose_employee_digest", "compose_employee_digests", "compose_team_digest", "compose_team_digests",
+    "week_through_yesterday",
 ]

@@ -34,12 +34,10 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import DateTime
 
-from store import permissions
+from store import kpi_rollup, permissions
 from store.kpi_query import KpiQuery, Period, Scope
+from store.kpi_rollup import CONTACT_WINDOW_DAYS, PURCHASE_WINDOW_DAYS
 from store.models import Employee, FollowUp, Interaction, Order, Store, Team
-
-CONTACT_WINDOW_DAYS = 7
-PURCHASE_WINDOW_DAYS = 7
 
 
 class Viewer(Protocol):
@@ -308,10 +306,6 @@ def _aggregates(rows) -> list[ColumnElement]:
     ]
 
 
-def interaction_figures(session: Session, scope: ScopeFilter, window: Window) -> KpiFigures:
-    return _figures_and_groups(session, scope, window)[0]
-
-
 def _figures_and_groups(session: Session, scope: ScopeFilter, window: Window,
                         key: ColumnElement | None = None) -> tuple[KpiFigures, dict[Any, KpiFigures]]:
     """The period's totals and, given a grouping key, its groups: the flags are computed once for both."""
@@ -365,9 +359,35 @@ def _figures_with_groups(session: Session, scope: ScopeFilter, period: Period, t
     local_today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
     as_of = min(window.end, now)
     as_of_date = min(period.end, local_today)
-    base, groups = _figures_and_groups(session, scope, window, _group_key(period, tz, group_by))
+    base, groups = _interaction_figures(session, scope, period, tz, group_by)
     followups = followup_figures(session, scope, window, as_of=as_of, as_of_date=as_of_date)
     return KpiFigures(**{**base.__dict__, **followups}), groups
+
+
+def _rollup_covers(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> bool:
+    """Company-wide figures come from the daily rollup when its days are the viewer's local days."""
+    return scope.kind == "all" and kpi_rollup.covers(kpi_rollup.rollup_zone(session), tz, period.start, period.end)
+
+
+def _interaction_figures(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo,
+                         group_by: str | None) -> tuple[KpiFigures, dict[Any, KpiFigures]]:
+    if not _rollup_covers(session, scope, period, tz):
+        return _figures_and_groups(session, scope, Window.of(period, tz), _group_key(period, tz, group_by))
+    # The rollup's columns start with KpiFigures' interaction fields, in the same order.
+    def as_figures(values: tuple[int, ...]) -> KpiFigures:
+        return KpiFigures(*values[:6])
+
+    total = kpi_rollup.summed(session, dimension="all", first_day=period.start, end_day=period.end)
+    totals = as_figures(total.get(None, ()))
+    if group_by is None:
+        return totals, {}
+    if group_by == "day":
+        index = {day: i for i, day in enumerate(period.local_days())}
+        per_day = kpi_rollup.summed(session, dimension="all", first_day=period.start, end_day=period.end, by="day")
+        return totals, {index[day]: as_figures(values) for day, values in per_day.items()}
+    per_key = kpi_rollup.summed(session, dimension=group_by, first_day=period.start, end_day=period.end, by="key")
+    return totals, {(int(key) if group_by == "employee" else key): as_figures(values)
+                    for key, values in per_key.items()}
 
 
 # ---- groups and trend --------------------------------------------------------------------------
@@ -393,11 +413,6 @@ def _group_key(period: Period, tz: ZoneInfo, group_by: str | None) -> ColumnElem
     return {"employee": Interaction.employee_id, "channel": Interaction.channel, "type": Interaction.type}[group_by]
 
 
-def grouped(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo, group_by: str) -> list[GroupRow]:
-    found = _figures_and_groups(session, scope, Window.of(period, tz), _group_key(period, tz, group_by))[1]
-    return _group_rows(session, period, group_by, found)
-
-
 def _group_rows(session: Session, period: Period, group_by: str, found: dict[Any, KpiFigures]) -> list[GroupRow]:
     if group_by == "day":
         days = period.local_days()
@@ -419,6 +434,10 @@ class TrendPoint:
 
 def daily_counts(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> list[TrendPoint]:
     """Interactions and resolved ones per local day: the cheap series behind the trend chart."""
+    if _rollup_covers(session, scope, period, tz):
+        per_day = kpi_rollup.summed(session, dimension="all", first_day=period.start, end_day=period.end, by="day")
+        empty = (0,) * len(kpi_rollup.COUNTS)
+        return [TrendPoint(day, per_day.get(day, empty)[0], per_day.get(day, empty)[-1]) for day in period.local_days()]
     window = Window.of(period, tz)
     bucket = _day_bucket(period, tz)
     rows = session.execute(
@@ -451,3 +470,77 @@ def kpi_report(session: Session, viewer: Viewer, query: KpiQuery, *, now: dt.dat
     groups = _group_rows(session, query.period, query.group_by, found) if query.group_by else []
     trend = daily_counts(session, scope, query.period, tz) if query.period.days > 1 else []
     return KpiReport(scope, query.period, current, previous, groups, query.group_by, trend)
+
+
+# ---- many teams at once ------------------------------------------------------------------------
+
+TEAMS_PER_QUERY = 500  # team ids per IN list, well under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class _TeamsFilter:
+    """The interaction side of ScopeFilter for a set of teams (what `_flagged_rows_by_probes` reads)."""
+
+    team_ids: tuple[int, ...]
+
+    def interactions(self, table=Interaction) -> ColumnElement[bool]:
+        return table.team_id.in_(self.team_ids)
+
+
+def team_figures(session: Session, team_ids: Any, period: Period, tz: ZoneInfo, *,
+                 now: dt.datetime) -> dict[int, KpiFigures]:
+    """`figures(session, ScopeFilter("team", ..., team_id=t), period, tz, now=now)` for every team t at once.
+
+    Same definitions, same rows: interactions grouped by the team recorded on them, follow-ups by their
+    assignee's current team; a handful of queries per TEAMS_PER_QUERY teams instead of five per team."""
+    window = Window.of(period, tz)
+    local_today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    as_of, as_of_date = min(window.end, now), min(period.end, local_today)
+    ids = sorted(set(team_ids))
+    result: dict[int, KpiFigures] = {}
+    for offset in range(0, len(ids), TEAMS_PER_QUERY):
+        chunk = tuple(ids[offset:offset + TEAMS_PER_QUERY])
+        base = _team_interaction_figures(session, chunk, window)
+        followups = _team_followup_figures(session, chunk, window, as_of=as_of, as_of_date=as_of_date)
+        for team_id in chunk:
+            result[team_id] = KpiFigures(**{**base.get(team_id, KpiFigures()).__dict__, **followups[team_id]})
+    return result
+
+
+def _team_interaction_figures(session: Session, team_ids: tuple[int, ...], window: Window) -> dict[int, KpiFigures]:
+    # Probes, not the one ordered pass: 200 of 500 teams, one day or week-to-date, 0.1-0.2 s against 1.3 s
+    # (SQLite, 10M interactions): the pass reads everyone's interactions and orders over 17+ days.
+    rows = _flagged_rows_by_probes(_TeamsFilter(team_ids), window, Interaction.team_id.label("key"))  # type: ignore[arg-type]
+    found = session.execute(select(rows.c.key, *_aggregates(rows)).group_by(rows.c.key)).all()
+    return {key: KpiFigures(*(int(v or 0) for v in values)) for key, *values in found}
+
+
+def _team_followup_figures(session: Session, team_ids: tuple[int, ...], window: Window, *, as_of: dt.datetime,
+                           as_of_date: dt.date) -> dict[int, dict[str, Any]]:
+    """followup_figures for each team: the same four counts, per assignee's current team."""
+    team = Employee.team_id
+
+    def per_team(*conditions: ColumnElement[bool], assignee: ColumnElement = FollowUp.assignee_id) -> dict[int, int]:
+        return {t: int(n) for t, n in session.execute(
+            select(team, func.count(FollowUp.id)).join(Employee, Employee.id == assignee)
+            .where(team.in_(team_ids), *conditions).group_by(team)).all()}
+
+    created = per_team(FollowUp.created_at >= window.start, FollowUp.created_at < window.end)
+    still_open = per_team(FollowUp.status == "open", FollowUp.due_date < as_of_date, FollowUp.created_at < as_of)
+    done_later = per_team(FollowUp.status != "cancelled", FollowUp.status != "open", FollowUp.completed_at >= as_of,
+                          FollowUp.due_date < as_of_date, FollowUp.created_at < as_of,
+                          # Few follow-ups were completed after `as_of` (completed_at index); the teams' staff
+                          # have their whole done history (assignee index, which SQLite picks for the join).
+                          assignee=func.coalesce(FollowUp.assignee_id, 0))
+    hours: dict[int, list[float]] = {}
+    for team_id, made, done in session.execute(
+            select(team, FollowUp.created_at, FollowUp.completed_at).join(Employee, Employee.id == FollowUp.assignee_id)
+            .where(team.in_(team_ids), FollowUp.status == "done", FollowUp.completed_at >= window.start,
+                   FollowUp.completed_at < window.end)).all():
+        hours.setdefault(team_id, []).append((done - made).total_seconds() / 3600)
+    return {team_id: {
+        "followups_created": created.get(team_id, 0),
+        "followups_completed": len(hours.get(team_id, [])),
+        "followups_overdue": still_open.get(team_id, 0) + done_later.get(team_id, 0),
+        "median_completion_hours": statistics.median(hours[team_id]) if team_id in hours else None,
+    } for team_id in team_ids}
