@@ -222,8 +222,8 @@ def run(url: str, repeat: int, scopes: set[str] | None = None, with_digests: boo
 
 
 def digests(url: str, *, teams: bool = True) -> None:
-    """Compose every employee's morning digest the way the scheduler does (batches of employees), then team digests."""
-    from store.digest import compose_employee_digests, compose_team_digest
+    """Compose every morning digest the way the scheduler does: batches of employees, then batches of managers."""
+    from store.digest import compose_employee_digests, compose_team_digests
     from store.models import Employee
 
     engine = make_engine(url)
@@ -244,13 +244,16 @@ def digests(url: str, *, teams: bool = True) -> None:
           f"{time.perf_counter() - started:.1f}s (client CPU {time.process_time() - cpu:.1f}s), batches of {batch}",
           flush=True)
     if teams:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         managers = [e for e in employees if e.role != "associate"]
-        with factory() as session:
-            sent = sum(compose_team_digest(session, manager, today=today, now=NOW, tz=tz) is not None
-                       for manager in managers)
+        sent = 0
+        for offset in range(0, len(managers), batch):
+            with factory() as session:
+                result = compose_team_digests(session, managers[offset:offset + batch], today=today, now=NOW, tz=tz)
+            sent += sum(d is not None for d in result.values())
         print(f"team digests: {len(managers)} managers/admins ({sent} non-empty) in "
-              f"{time.perf_counter() - started:.1f}s", flush=True)
+              f"{time.perf_counter() - started:.1f}s (client CPU {time.process_time() - cpu:.1f}s), "
+              f"batches of {batch}", flush=True)
     engine.dispose()
 
 

@@ -10,7 +10,12 @@ from sqlalchemy import select, update
 
 from handlers.digest.blocks import employee_digest_message, team_digest_message
 import store.digest
-from store.digest import compose_employee_digest, compose_employee_digests, compose_team_digest
+import store.kpi
+from store.digest import (compose_employee_digest, compose_employee_digests, compose_team_digest,
+                          compose_team_digests, week_through_yesterday)
+from store.kpi import KpiFigures, ScopeFilter, figures, team_figures
+from store.kpi_query import Period
+from store.digest import TeamDigest
 from store.models import Customer, Employee, FollowUp, Interaction, Store, Team
 from tests.store.kpi_fixtures import NOW, TODAY, Viewer, at, build_dataset
 
@@ -159,3 +164,132 @@ def test_batch_composer_gives_each_person_the_digest_composed_alone(session_fact
     for d in digests:
         listed = {line.customer_id for line in d.overdue + d.due_today}
         assert not listed & {c.customer_id for c in d.callbacks}
+
+
+# ---- team digests in batches -------------------------------------------------------------------
+
+def add_call_centre_activity(session_factory, data) -> tuple[Viewer, Viewer]:
+    """Omar's call centre gets a day to report, an overdue follow-up, and one completed on the period's edge.
+
+    Returns Zoé (an associate of the call centre) and Iris (Nina's co-manager of the floor team)."""
+    with session_factory.begin() as s:
+        paul = s.scalars(select(Customer).where(Customer.first_name == "Paul")).one()
+        zoe = Employee(slack_user_id="U_ZOE", name="Zoé Blanc", role="associate", team_id=data.other_team_id,
+                       store_id=data.other_store_id, timezone="Europe/Paris")
+        iris = Employee(slack_user_id="U_IRIS", name="Iris Roux", role="manager", team_id=data.team_id,
+                        store_id=data.store_id, timezone="Europe/Paris")
+        s.add_all([zoe, iris])
+        s.flush()
+        # Tue 10 Mar 09:00 Paris: Paul was seen by the floor on Monday (i4): a repeat contact; he ordered at 11:00 (W2).
+        s.add(Interaction(employee_id=zoe.id, customer_id=paul.id, store_id=data.other_store_id,
+                          team_id=data.other_team_id, channel="phone", type="call", outcome="resolved",
+                          created_at=at("2026-03-10T08:00")))
+        s.add_all([
+            FollowUp(assignee_id=zoe.id, customer_id=paul.id, created_at=at("2026-03-05T08:00"),
+                     due_date=dt.date(2026, 3, 9), status="open"),  # overdue since Tuesday
+            FollowUp(assignee_id=zoe.id, customer_id=paul.id, created_at=at("2026-03-10T06:00"),
+                     due_date=dt.date(2026, 3, 10), status="done", completed_at=at("2026-03-10T09:00")),  # 3 h
+            # Done at Wed 11 Mar 00:00 Paris, the first instant after Tuesday: still overdue on Tuesday evening.
+            FollowUp(assignee_id=zoe.id, customer_id=paul.id, created_at=at("2026-03-08T10:00"),
+                     due_date=dt.date(2026, 3, 9), status="done", completed_at=at("2026-03-10T23:00")),
+        ])
+        s.flush()
+        return Viewer(zoe.id, zoe.role, zoe.team_id, zoe.store_id), Viewer(iris.id, iris.role, iris.team_id, iris.store_id)
+
+
+def test_team_digests_of_a_batch_of_managers(session_factory, data):
+    zoe, iris = add_call_centre_activity(session_factory, data)
+    batch = [data.nina, data.omar, data.lea, data.ada, iris, zoe]
+    with session_factory() as session:
+        together = compose_team_digests(session, batch, today=TODAY, now=NOW, tz=PARIS)
+        alone = {m.id: compose_team_digest(session, m, today=TODAY, now=NOW, tz=PARIS) for m in batch}
+    assert together == alone
+    # Associates and an admin without a team get no team digest.
+    assert together[data.lea.id] is None and together[zoe.id] is None and together[data.ada.id] is None
+    floor, call_centre = together[data.nina.id], together[data.omar.id]
+    assert together[iris.id] == TeamDigest(**{**floor.__dict__, "manager_id": iris.id})
+    assert floor.team_name == "Floor" and call_centre.team_name == "Call centre"
+
+    # What Nina reads about Tuesday: i1 (first contact, resolved, W1 exactly 7 days later), i2 (repeat, W1 too),
+    # i5 (no customer); f3 created; f2 (192 h) and f3 (6 h) done; f1 overdue.
+    assert floor.yesterday == KpiFigures(interactions=3, customers=1, first_contacts=1, resolved_first_contacts=1,
+                                         repeat_contacts=1, purchases_within_7d=2, followups_created=1,
+                                         followups_completed=2, followups_overdue=1, median_completion_hours=99.0)
+    assert [(p.name, p.count, p.oldest_due) for p in floor.overdue_by_person] == [("Léa Martin", 1, dt.date(2026, 3, 10))]
+    # What Omar reads: Zoé's repeat call to Paul, who then ordered; the follow-up done at midnight was overdue
+    # until then, so Tuesday (and Monday) count it; it is not one of Tuesday's completions.
+    assert call_centre.yesterday == KpiFigures(interactions=1, customers=1, first_contacts=0,
+                                               resolved_first_contacts=0, repeat_contacts=1, purchases_within_7d=1,
+                                               followups_created=1, followups_completed=1, followups_overdue=2,
+                                               median_completion_hours=3.0)
+    assert call_centre.day_before == KpiFigures(followups_created=0, followups_completed=0, followups_overdue=2)
+    assert call_centre.week_figures.interactions == 1 and call_centre.previous_week_figures.interactions == 1  # i7
+    assert [(p.name, p.count, p.oldest_due) for p in call_centre.overdue_by_person] == [("Zoé Blanc", 1, dt.date(2026, 3, 9))]
+    assert [(w.customer_name, w.waiting_since, w.assignee_name, w.due_date) for w in call_centre.waiting_longest] == [
+        ("Paul Durand", dt.date(2026, 3, 5), "Zoé Blanc", dt.date(2026, 3, 9))]
+
+
+def test_team_figures_equal_each_teams_figures(session_factory, data):
+    add_call_centre_activity(session_factory, data)
+    teams = {data.team_id: "Floor", data.other_team_id: "Call centre"}
+    periods = [Period("today", dt.date(2026, 3, 10), TODAY), Period("today", dt.date(2026, 3, 9), dt.date(2026, 3, 10)),
+               week_through_yesterday(TODAY), week_through_yesterday(TODAY).previous,
+               Period("today", TODAY, TODAY + dt.timedelta(days=1))]  # today, cut at NOW
+    with session_factory() as session:
+        for period in periods:
+            together = team_figures(session, list(teams), period, PARIS, now=NOW)
+            for team_id, name in teams.items():
+                alone = figures(session, ScopeFilter("team", name, team_id=team_id), period, PARIS, now=NOW)
+                assert together[team_id] == alone, (period, name)
+        # A team with nothing at all: zeros, like figures() says.
+        quiet = team_figures(session, [data.other_team_id + 100], periods[0], PARIS, now=NOW)
+        assert quiet == {data.other_team_id + 100: KpiFigures(followups_created=0, followups_completed=0,
+                                                              followups_overdue=0)}
+
+
+def reference_team_digest(session, manager: Viewer, tz) -> TeamDigest | None:
+    """The team digest from per-team figures and plain Python over the team's follow-ups (no batching)."""
+    team = session.get(Team, manager.team_id)
+    scope = ScopeFilter("team", team.name, team_id=team.id)
+    yesterday, week = Period("today", TODAY - dt.timedelta(days=1), TODAY), week_through_yesterday(TODAY)
+    day, day_before, week_now, week_before = (figures(session, scope, p, tz, now=NOW)
+                                              for p in (yesterday, yesterday.previous, week, week.previous))
+    members = {e.id: e for e in session.scalars(select(Employee).where(Employee.team_id == team.id,
+                                                                       Employee.active.is_(True)))}
+    open_ = [f for f in session.scalars(select(FollowUp).where(FollowUp.status == "open"))
+             if f.assignee_id in members]
+    late: dict[int, list[FollowUp]] = {}
+    for f in open_:
+        if f.due_date < TODAY:
+            late.setdefault(f.assignee_id, []).append(f)
+    overdue = sorted((store.digest.PersonOverdue(i, members[i].name, len(fs), min(f.due_date for f in fs))
+                      for i, fs in late.items()), key=lambda p: (-p.count, p.name, p.employee_id))
+    waiting = []
+    for f in sorted((f for f in open_ if f.customer_id is not None), key=lambda f: (f.created_at, f.id))[:5]:
+        customer = session.get(Customer, f.customer_id)
+        waiting.append(store.digest.WaitingCustomer(
+            f.customer_id, store.digest.display_name(customer),
+            f.created_at.replace(tzinfo=dt.UTC).astimezone(tz).date(), members[f.assignee_id].name, f.due_date))
+    if not (day.interactions or week_now.interactions or overdue or waiting):
+        return None
+    return TeamDigest(manager.id, team.name, TODAY, day, day_before, week, week_now, week_before, overdue[:8], waiting)
+
+
+def test_batched_team_digests_match_per_team_reference_with_caps_and_chunks(session_factory, monkeypatch):
+    people = build_varied_dataset(session_factory)
+    with session_factory.begin() as session:  # a departed member's follow-ups are nobody's to chase
+        session.get(Employee, people[3].id).active = False
+    managers = [p for p in people if p.role == "manager"]
+    assert len({m.team_id for m in managers}) == 3
+    with session_factory() as session:
+        expected = {m.id: reference_team_digest(session, m, PARIS) for m in managers}
+        together = compose_team_digests(session, people, today=TODAY, now=NOW, tz=PARIS)
+        monkeypatch.setattr(store.digest, "BATCH_SIZE", 2)  # teams split across chunks
+        monkeypatch.setattr(store.kpi, "TEAMS_PER_QUERY", 1)
+        chunked = compose_team_digests(session, list(reversed(people)), today=TODAY, now=NOW, tz=PARIS)
+    assert {m.id: together[m.id] for m in managers} == expected
+    assert chunked == together
+    assert all(together[p.id] is None for p in people if p.role != "manager")
+    digests = list(expected.values())
+    assert all(d is not None and len(d.waiting_longest) == 5 for d in digests)
+    assert any(d.yesterday.followups_completed for d in digests) and all(d.week_figures.interactions for d in digests)
