@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "bot.commands.demo",
     "bot.commands.customers",
     "bot.commands.digest",
+    "bot.commands.kpi",
 ]
 
 

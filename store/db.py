@@ -99,11 +99,22 @@ def _alembic_config(url: str):
     return config
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Create or upgrade the schema to `revision`."""
+def migrate(url: str, revision: str = "head", *, kpi_timezone: str | None = None, progress=None) -> bool:
+    """Create or upgrade the schema to `revision`; with `kpi_timezone`, also build the daily KPI rollup
+    for that zone unless it exists (store/kpi_rollup.py). True when the rollup was (re)built."""
     from alembic import command
 
+    from store import kpi_rollup
+
     command.upgrade(_alembic_config(url), revision)
+    if kpi_timezone is None:
+        return False
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            return kpi_rollup.ensure(session, kpi_timezone, progress=progress)
+    finally:
+        engine.dispose()
 
 
 def head_revision() -> str:

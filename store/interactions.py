@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store import audit
+from store import audit, kpi_rollup
 from store.models import (
     INTERACTION_CHANNELS,
     INTERACTION_OUTCOMES,
@@ -293,6 +293,7 @@ def _write(session: Session, *, employee: Actor, customer: Customer, channel: st
     )
     session.add(interaction)
     session.flush()
+    kpi_rollup.refresh(session, customer_ids=[customer.id])
     golden_changes: list[str] = []
     for preference in declared:
         session.add(DeclaredPreference(

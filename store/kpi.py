@@ -34,12 +34,10 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import DateTime
 
-from store import permissions
+from store import kpi_rollup, permissions
 from store.kpi_query import KpiQuery, Period, Scope
+from store.kpi_rollup import CONTACT_WINDOW_DAYS, PURCHASE_WINDOW_DAYS
 from store.models import Employee, FollowUp, Interaction, Order, Store, Team
-
-CONTACT_WINDOW_DAYS = 7
-PURCHASE_WINDOW_DAYS = 7
 
 
 class Viewer(Protocol):
@@ -308,10 +306,6 @@ def _aggregates(rows) -> list[ColumnElement]:
     ]
 
 
-def interaction_figures(session: Session, scope: ScopeFilter, window: Window) -> KpiFigures:
-    return _figures_and_groups(session, scope, window)[0]
-
-
 def _figures_and_groups(session: Session, scope: ScopeFilter, window: Window,
                         key: ColumnElement | None = None) -> tuple[KpiFigures, dict[Any, KpiFigures]]:
     """The period's totals and, given a grouping key, its groups: the flags are computed once for both."""
@@ -365,9 +359,35 @@ def _figures_with_groups(session: Session, scope: ScopeFilter, period: Period, t
     local_today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
     as_of = min(window.end, now)
     as_of_date = min(period.end, local_today)
-    base, groups = _figures_and_groups(session, scope, window, _group_key(period, tz, group_by))
+    base, groups = _interaction_figures(session, scope, period, tz, group_by)
     followups = followup_figures(session, scope, window, as_of=as_of, as_of_date=as_of_date)
     return KpiFigures(**{**base.__dict__, **followups}), groups
+
+
+def _rollup_covers(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> bool:
+    """Company-wide figures come from the daily rollup when its days are the viewer's local days."""
+    return scope.kind == "all" and kpi_rollup.covers(kpi_rollup.rollup_zone(session), tz, period.start, period.end)
+
+
+def _interaction_figures(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo,
+                         group_by: str | None) -> tuple[KpiFigures, dict[Any, KpiFigures]]:
+    if not _rollup_covers(session, scope, period, tz):
+        return _figures_and_groups(session, scope, Window.of(period, tz), _group_key(period, tz, group_by))
+
+    def as_figures(values: kpi_rollup.Summed) -> KpiFigures:
+        return KpiFigures(*values[:6])
+
+    total = kpi_rollup.summed(session, dimension="all", first_day=period.start, end_day=period.end)
+    totals = as_figures(total.get(None, kpi_rollup.Summed()))
+    if group_by is None:
+        return totals, {}
+    if group_by == "day":
+        index = {day: i for i, day in enumerate(period.local_days())}
+        per_day = kpi_rollup.summed(session, dimension="all", first_day=period.start, end_day=period.end, by="day")
+        return totals, {index[day]: as_figures(values) for day, values in per_day.items()}
+    per_key = kpi_rollup.summed(session, dimension=group_by, first_day=period.start, end_day=period.end, by="key")
+    return totals, {(int(key) if group_by == "employee" else key): as_figures(values)
+                    for key, values in per_key.items()}
 
 
 # ---- groups and trend --------------------------------------------------------------------------
@@ -393,11 +413,6 @@ def _group_key(period: Period, tz: ZoneInfo, group_by: str | None) -> ColumnElem
     return {"employee": Interaction.employee_id, "channel": Interaction.channel, "type": Interaction.type}[group_by]
 
 
-def grouped(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo, group_by: str) -> list[GroupRow]:
-    found = _figures_and_groups(session, scope, Window.of(period, tz), _group_key(period, tz, group_by))[1]
-    return _group_rows(session, period, group_by, found)
-
-
 def _group_rows(session: Session, period: Period, group_by: str, found: dict[Any, KpiFigures]) -> list[GroupRow]:
     if group_by == "day":
         days = period.local_days()
@@ -419,6 +434,10 @@ class TrendPoint:
 
 def daily_counts(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> list[TrendPoint]:
     """Interactions and resolved ones per local day: the cheap series behind the trend chart."""
+    if _rollup_covers(session, scope, period, tz):
+        per_day = kpi_rollup.summed(session, dimension="all", first_day=period.start, end_day=period.end, by="day")
+        days = [(day, per_day.get(day, kpi_rollup.Summed())) for day in period.local_days()]
+        return [TrendPoint(day, figures.interactions, figures.resolved) for day, figures in days]
     window = Window.of(period, tz)
     bucket = _day_bucket(period, tz)
     rows = session.execute(

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Numeric, Table, and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from store import audit
+from store import audit, kpi_rollup
 from store.models import (
     Base,
     Consent,
@@ -151,6 +151,7 @@ def merge_customers(session: Session, *, survivor_id: int, absorbed_id: int, act
     session.execute(update(Customer).where(Customer.id == absorbed_id)
                     .values(status="merged", merged_into_id=survivor_id, updated_at=now))
     rebuild_golden(session, [survivor_id])
+    kpi_rollup.refresh(session, customer_ids=[survivor_id, absorbed_id])  # their contacts are one history now
     snapshot["survivor_after"] = _customer_row(session, survivor_id)
     event = MergeEvent(survivor_id=survivor_id, absorbed_id=absorbed_id, at=now, actor=actor,
                        reason=reason, snapshot=snapshot)
@@ -248,6 +249,7 @@ def unmerge(session: Session, *, merge_event_id: int, actor: str, via: str = "cl
         rebuild_golden(session, [survivor_id])
 
     _separate(session, snapshot["survivor_records"], [r["id"] for r in snapshot["records"]], actor)
+    kpi_rollup.refresh(session, customer_ids=[survivor_id, absorbed_id])
     event.undone_at = utcnow()
     event.undone_by = actor
     audit.record(session, employee_id=None, actor=actor, action="unmerge", customer_id=survivor_id, via=via,

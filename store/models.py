@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -399,3 +400,57 @@ class ProcessedEvent(Base):
     __tablename__ = "processed_events"
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class KpiRollupState(Base):
+    """The daily KPI rollup exists, and its days are local days in this time zone (one row, id 1).
+
+    Without this row the rollup is not kept and company-wide KPIs are computed from the raw rows."""
+
+    __tablename__ = "kpi_rollup_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class InteractionKpiFact(Base):
+    """What one interaction adds to the daily rollup, as last added (store/kpi_rollup.py).
+
+    Kept so that a change (an earlier contact imported late, an order, a merge) can take the old
+    contribution out of the rollup before putting the new one in."""
+
+    __tablename__ = "interaction_kpi_facts"
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer)  # local date's ordinal (date.toordinal) in the rollup's zone
+    employee_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(16))
+    resolved: Mapped[int] = mapped_column(SmallInteger)  # 0/1
+    repeat_contact: Mapped[int] = mapped_column(SmallInteger)  # 0/1, known customers only
+    purchase: Mapped[int] = mapped_column(SmallInteger)  # 0/1, known customers only
+    # Days since the customer's previous interaction (any / same employee / channel / type); -1 without
+    # a customer, 367 when none in the 366 days before (the longest period).
+    gap_all: Mapped[int] = mapped_column(SmallInteger)
+    gap_employee: Mapped[int] = mapped_column(SmallInteger)
+    gap_channel: Mapped[int] = mapped_column(SmallInteger)
+    gap_type: Mapped[int] = mapped_column(SmallInteger)
+
+
+class KpiDaily(Base):
+    """Interaction KPIs summed per local day, company-wide ("all") and per employee, channel and type.
+
+    `gap` splits each day's interactions by days since the customer's previous interaction in the same
+    group, which makes "distinct customers" exact for any run of days: a customer is new to the
+    period [S, E) exactly at the interaction whose gap reaches back before S (gap > day - S)."""
+
+    __tablename__ = "kpi_daily"
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # all | employee | channel | type
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" | employee id | channel | type
+    gap: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    interactions: Mapped[int] = mapped_column(Integer, default=0)
+    first_contacts: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_first_contacts: Mapped[int] = mapped_column(Integer, default=0)
+    repeat_contacts: Mapped[int] = mapped_column(Integer, default=0)
+    purchases: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)

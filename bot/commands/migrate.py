@@ -16,11 +16,13 @@ def add_commands(subparsers) -> None:
 def run(args, settings) -> int:
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
-    migrate(settings.database_url)
+    rebuilt = migrate(settings.database_url, kpi_timezone=settings.default_timezone)
     after = current_revision(engine)
     engine.dispose()
     if before == after:
         print(f"Schema already current ({after}).")
     else:
         print(f"Schema upgraded from {before or 'empty'} to {after} (head {head_revision()}).")
+    if rebuilt:
+        print(f"KPI daily rollup built for local days in {settings.default_timezone}.")
     return 0

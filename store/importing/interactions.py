@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from store import kpi_rollup
 from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.children import person_key, rows_of, run_batches
 from store.importing.fields import RowRejected, choice, date_value, datetime_value, required_text, text
@@ -151,6 +152,10 @@ def _store(session: Session, wanted, report: ImportReport) -> None:
             ids[(source, ref)] = interaction_id
         report.created += len(new_interactions)
     bulk_update(session, Interaction, changed_interactions)
+    moved_from = [interactions[(row["source"], row["source_ref"])].customer_id for row in changed_interactions]
+    kpi_rollup.refresh(session, customer_ids=moved_from,
+                       interaction_ids=[ids[(row["source"], row["source_ref"])] for row in new_interactions]
+                       + [row["id"] for row in changed_interactions])
     bulk_insert(session, FollowUp,
                 [{**task, "interaction_id": ids[(task["source"], task["source_ref"])]} for task in new_tasks])
     bulk_update(session, FollowUp, changed_tasks)

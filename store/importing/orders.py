@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from store import kpi_rollup
 from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.children import LinkedPerson, linked_person, person_key, resolve_people, rows_of
 from store.importing.fields import (
@@ -190,6 +191,9 @@ def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: Impor
         for values in updates:
             line_rows.extend(_line_values(values["id"], wanted_lines[(values["source"], values["order_number"])]))
     bulk_insert(session, OrderLine, line_rows)
+    # Purchases within 7 days of an interaction: the order's customer (before and after) may change.
+    moved_from = [existing[(values["source"], values["order_number"])].customer_id for values in updates]
+    kpi_rollup.refresh(session, customer_ids=[values["customer_id"] for values in inserts + updates] + moved_from)
     report.created += len(inserts)
     report.updated += len(updates)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from store.models import Customer, Employee, FollowUp, Interaction, Order, Store, Team
+from tests.support.world import count_written_history
 
 NOW = dt.datetime(2026, 3, 11, 10, 0)  # Wednesday 11 March 2026, 11:00 in Paris
 TODAY = dt.date(2026, 3, 11)
@@ -93,6 +94,8 @@ def build_dataset(session_factory) -> Dataset:
         follow_up(lea, "2026-03-10T10:00", "2026-03-20", "done", "2026-03-10T16:00")  # f3: 6 h
         follow_up(marc, "2026-03-09T09:00", "2026-03-11")  # f4: due today: not overdue
         follow_up(lea, "2026-02-20T08:00", "2026-03-01", "cancelled")  # f5: never counts
+
+        count_written_history(s)
 
         def viewer(e):
             return Viewer(e.id, e.role, e.team_id, e.store_id)

@@ -15,7 +15,7 @@ from store.kpi import ScopeFilter, Window, kpi_report, local_midnight_utc
 from store.kpi_query import parse_kpi_query
 from store.models import Customer, Employee, Interaction, Order
 from tests.store.kpi_fixtures import Viewer
-from tests.support.world import add_store_and_team
+from tests.support.world import add_store_and_team, count_written_history
 
 NOW = dt.datetime(2026, 3, 20, 10, 0)
 TODAY = dt.date(2026, 3, 20)
@@ -50,7 +50,7 @@ def _build(session_factory, seed: int):
                         ordered_at=moment(), channel="web", total_amount=Decimal("1"),
                         status=rng.choice(["completed", "completed", "cancelled"])) for i in range(40)]
         s.add_all(orders)
-        s.flush()
+        count_written_history(s)
         rows = [(i.id, i.customer_id, i.created_at, i.outcome) for i in interactions]
         bought = [(o.customer_id, o.ordered_at) for o in orders if o.status != "cancelled"]
         return Viewer(admin.id, "admin", None, None), rows, bought

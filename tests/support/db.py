@@ -16,6 +16,9 @@ from sqlalchemy.engine import make_url
 from store.db import make_engine, migrate
 
 POSTGRES_ENV = "FRONTLINE_TEST_POSTGRES_URL"
+# Test databases keep the daily KPI rollup, as `frontline migrate` does, so every write path under test
+# also keeps it; Settings' default time zone, which most tests use.
+KPI_TIMEZONE = "Europe/Paris"
 
 
 def postgres_admin_url() -> str | None:
@@ -50,7 +53,7 @@ class PostgresDatabases:
 
     def make_template(self) -> None:
         url = self.create(from_template=False)
-        migrate(url)
+        migrate(url, kpi_timezone=KPI_TIMEZONE)
         self.template = make_url(url).database
 
     def drop(self, url: str) -> None:
@@ -69,7 +72,7 @@ class SqliteDatabases:
         self.folder = folder
         self.template = folder / "template.db"
         url = f"sqlite:///{self.template}"
-        migrate(url)
+        migrate(url, kpi_timezone=KPI_TIMEZONE)
         make_engine(url).dispose()
 
     def create(self, folder: Path, *, from_template: bool) -> str:

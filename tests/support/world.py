@@ -1,7 +1,10 @@
 """Small builders for test data that many tests need."""
 from __future__ import annotations
 
-from store.models import Store, Team
+from sqlalchemy import select
+
+from store import kpi_rollup
+from store.models import Interaction, Store, Team
 
 
 def add_store_and_team(session, *, code: str = "PAR1", name: str = "Paris Rivoli",
@@ -14,3 +17,10 @@ def add_store_and_team(session, *, code: str = "PAR1", name: str = "Paris Rivoli
     session.add(floor)
     session.flush()
     return store, floor
+
+
+def count_written_history(session) -> None:
+    """Interactions and orders added directly as rows (as history) enter the KPI rollup, the way the
+    importers make them enter it."""
+    session.flush()
+    kpi_rollup.refresh(session, interaction_ids=list(session.scalars(select(Interaction.id))))

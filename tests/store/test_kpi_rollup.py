@@ -1,0 +1,213 @@
+"""The daily KPI rollup stays exact through every way history changes (SQLite and PostgreSQL).
+
+An admin's company-wide /kpi reads the rollup. Each step below changes history the way production
+does (an import, a late import of an earlier contact, an order, its cancellation, a merge, its undo, a
+logged interaction) and then checks three things an admin relies on: figures computed by hand, the
+same report computed from the raw rows, and `frontline kpi check` finding nothing to fix."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete, select
+
+from bot.cli import main
+from store import kpi_rollup
+from store.db import migrate
+from store.employees import import_employees
+from store.importing import import_interactions, import_orders, import_people, read_rows
+from store.interactions import log_interaction
+from store.kpi import KpiReport, kpi_report
+from store.kpi_query import parse_kpi_query
+from store.merging import merge_customers, unmerge
+from store.models import Employee, KpiDaily, KpiRollupState, SourceRecord
+from store.resolution import relink
+from tests.store.kpi_fixtures import Viewer
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
+NOW = dt.datetime(2026, 3, 10, 9, 0)
+TODAY = dt.date(2026, 3, 10)
+WEEK = "2026-03-01..2026-03-07"
+INTERACTIONS_HEADER = "source,source_id,external_id,employee_slack_id,channel,type,outcome,note,created_at\n"
+ORDERS_HEADER = "source,source_id,order_number,ordered_at,channel,status,currency,sku,product_name,quantity,unit_price\n"
+
+
+@pytest.fixture
+def world(session_factory):
+    """The fixture people (three web-shop customers among them) and staff, imported and linked."""
+    with session_factory.begin() as session:
+        import_people(session, source="webshop", rows=read_rows(FIXTURES / "people_webshop.csv"))
+        import_employees(session, rows=read_rows(FIXTURES / "employees.csv"))
+        relink(session)
+    return session_factory
+
+
+def _import(session_factory, tmp_path: Path, importer, header: str, *lines: str):
+    path = tmp_path / f"rows-{importer.__name__}-{len(list(tmp_path.iterdir()))}.csv"
+    path.write_text(header + "".join(line + "\n" for line in lines), encoding="utf-8")
+    with session_factory.begin() as session:
+        report = importer(session, rows=read_rows(path))
+    assert not report.problems, report.problems
+
+
+def _customer(session_factory, source_id: str) -> int:
+    with session_factory() as session:
+        return session.scalar(select(SourceRecord.customer_id).where(SourceRecord.source_id == source_id))
+
+
+def _admin(session_factory, timezone: str = "Europe/Paris") -> Viewer:
+    """A head-office admin (the fixture's admin row is refused for its time zone, so one is made up)."""
+    return Viewer(999_999, "admin", None, None, timezone)
+
+
+def _report(session_factory, text: str, *, viewer: Viewer, raw: bool = False) -> KpiReport:
+    with session_factory() as session:
+        if raw:  # the same report from the raw rows: without the state row the rollup is not used
+            session.execute(delete(KpiRollupState))
+        report = kpi_report(session, viewer, parse_kpi_query(text, today=TODAY), now=NOW)
+        session.rollback()
+    return report
+
+
+def _figures(report: KpiReport) -> tuple[int, ...]:
+    f = report.current
+    return (f.interactions, f.customers, f.first_contacts, f.resolved_first_contacts, f.repeat_contacts,
+            f.purchases_within_7d)
+
+
+def _assert_exact(session_factory) -> None:
+    """Rollup and raw rows agree for every grouping and period kind, and the rollup checks clean."""
+    admin = _admin(session_factory)
+    for text in [WEEK, f"{WEEK} by employee", f"{WEEK} by channel", f"{WEEK} by type", f"{WEEK} by day",
+                 "2026-02", "last 30 days by day", "2026-03-03"]:
+        from_rollup = _report(session_factory, f"all {text}", viewer=admin)
+        from_rows = _report(session_factory, f"all {text}", viewer=admin, raw=True)
+        assert (from_rollup.current, from_rollup.previous, from_rollup.groups, from_rollup.trend) == \
+               (from_rows.current, from_rows.previous, from_rows.groups, from_rows.trend), text
+    with session_factory() as session:
+        assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(0, 0)
+
+
+def _week(session_factory) -> tuple[int, ...]:
+    return _figures(_report(session_factory, f"all {WEEK}", viewer=_admin(session_factory)))
+
+
+def _rollup_rows(session_factory) -> list[tuple]:
+    with session_factory() as session:
+        return [tuple(row) for row in session.execute(select(KpiDaily.__table__).order_by(
+            KpiDaily.dimension, KpiDaily.day, KpiDaily.key, KpiDaily.gap))]
+
+
+def test_every_change_to_history_keeps_company_figures_exact(world, tmp_path):
+    # (interactions, customers, first contacts, resolved first contacts, repeat contacts, purchases)
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,I1,U0ALICE,store,visit,resolved,,2026-03-02T10:00:00Z",
+            "webshop,W-1001,I2,U0BOB,phone,call,info,,2026-03-05T10:00:00Z",  # 3 days later: a repeat
+            "webshop,W-1002,I3,U0BOB,phone,complaint,resolved,,2026-03-03T09:00:00Z")
+    assert _week(world) == (3, 2, 2, 2, 1, 0)
+    _assert_exact(world)
+
+    # An order 1 day after I2 and 4 days after I1: both count as followed by a purchase.
+    order = "webshop,W-1001,WEB-9,2026-03-06T12:00:00Z,web,{},EUR,SKU-1,Trench coat,1,189.00"
+    _import(world, tmp_path, import_orders, ORDERS_HEADER, order.format("completed"))
+    assert _week(world) == (3, 2, 2, 2, 1, 2)
+    _assert_exact(world)
+
+    # Jean's visit 4 days before I3, imported late: I3 becomes a repeat contact.
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1002,I0,U0ALICE,store,advice,resolved,,2026-02-27T10:00:00Z")
+    assert _week(world) == (3, 2, 1, 1, 2, 2)
+    _assert_exact(world)
+
+    # The order is cancelled: no purchase any more.
+    _import(world, tmp_path, import_orders, ORDERS_HEADER, order.format("cancelled"))
+    assert _week(world) == (3, 2, 1, 1, 2, 0)
+    _assert_exact(world)
+
+    # I1 re-imported as another person's phone call a day later: groups move with it.
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,I1,U0BOB,phone,call,resolved,,2026-03-03T10:00:00Z")
+    by_employee = _report(world, f"all {WEEK} by employee", viewer=_admin(world)).groups
+    assert [(g.key, g.figures.interactions) for g in by_employee] == [("Bob Lee", 3)]
+    _assert_exact(world)
+
+    # Hélène and Jean turn out to be one person: one customer, and every contact but the first repeats.
+    before_merge = _rollup_rows(world)
+    helene, jean = _customer(world, "W-1001"), _customer(world, "W-1002")
+    with world.begin() as session:
+        merge_id = merge_customers(session, survivor_id=helene, absorbed_id=jean, actor="test", reason="manual").id
+    assert _week(world) == (3, 1, 0, 0, 3, 0)
+    _assert_exact(world)
+
+    # Undone: the figures, and the rollup row for row, are what they were.
+    with world.begin() as session:
+        unmerge(session, merge_event_id=merge_id, actor="test")
+    assert _week(world) == (3, 2, 1, 1, 2, 0)
+    assert _rollup_rows(world) == before_merge
+    _assert_exact(world)
+
+
+def test_an_interaction_logged_in_slack_counts_at_once(world, tmp_path):
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1002,I1,U0ALICE,store,visit,info,,2026-03-09T16:00:00Z")
+    jean = _customer(world, "W-1002")
+    with world.begin() as session:
+        bob = session.scalar(select(Employee).where(Employee.slack_user_id == "U0BOB"))
+        log_interaction(session, employee=bob, customer_id=jean, channel="phone", type="call", outcome="resolved",
+                        note=None, declared=[], follow_up=None, idempotency_key="view-1", now=NOW)
+    today = _report(world, "all today", viewer=_admin(world))
+    assert (today.current.interactions, today.current.repeat_contacts, today.current.first_contacts) == (1, 1, 0)
+    _assert_exact(world)
+
+
+def test_local_days_follow_the_viewer_even_in_another_time_zone(world, tmp_path):
+    # 03:00 UTC on 3 March: the 3rd in Paris and in Brussels, still the 2nd in New York.
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,I1,U0ALICE,store,visit,resolved,,2026-03-03T03:00:00Z")
+    for zone, day, other_day in [("Europe/Paris", "2026-03-03", "2026-03-02"),
+                                 ("Europe/Brussels", "2026-03-03", "2026-03-02"),
+                                 ("America/New_York", "2026-03-02", "2026-03-03")]:
+        viewer = _admin(world, zone)
+        assert _report(world, f"all {day}", viewer=viewer).current.interactions == 1, zone
+        assert _report(world, f"all {other_day}", viewer=viewer).current.interactions == 0, zone
+        trend = _report(world, "all 2026-03-01..2026-03-04", viewer=viewer).trend
+        assert [(p.day.isoformat(), p.interactions) for p in trend if p.interactions] == [(day, 1)], zone
+
+
+def test_migrate_builds_the_rollup_for_existing_history_and_check_finds_nothing(empty_db_url, monkeypatch, tmp_path,
+                                                                                  capsys):
+    migrate(empty_db_url, "0004")  # a database from before the rollup, with history in it
+    from store.db import make_engine, make_session_factory
+
+    engine = make_engine(empty_db_url)
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        import_people(session, source="webshop", rows=read_rows(FIXTURES / "people_webshop.csv"))
+        import_employees(session, rows=read_rows(FIXTURES / "employees.csv"))
+        relink(session)
+    migrate(empty_db_url)  # the schema only, as an older `frontline migrate` would leave it
+    _import(factory, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,I1,U0ALICE,store,visit,resolved,,2026-03-02T10:00:00Z",
+            "webshop,W-1001,I2,U0BOB,phone,call,info,,2026-03-05T10:00:00Z")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    monkeypatch.setenv("FRONTLINE_TIMEZONE", "Europe/Paris")
+
+    assert main(["kpi", "check"]) == 1  # no rollup yet
+    assert "run `frontline migrate`" in capsys.readouterr().err
+
+    assert main(["migrate"]) == 0
+    assert "KPI daily rollup built for local days in Europe/Paris" in capsys.readouterr().out
+    assert _week(factory) == (2, 1, 1, 1, 1, 0)
+    assert main(["kpi", "check"]) == 0
+    assert "matches the raw rows" in capsys.readouterr().out
+
+    with factory.begin() as session:  # damage it, as a write path that forgot the rollup would
+        session.execute(KpiDaily.__table__.update().values(interactions=KpiDaily.interactions + 1))
+    assert main(["kpi", "check"]) == 1
+    assert "differs from the raw rows" in capsys.readouterr().out
+    assert main(["kpi", "rebuild"]) == 0
+    assert main(["kpi", "check"]) == 0
+    engine.dispose()
