@@ -1,6 +1,7 @@
 """KPI and digest benchmark: 10,000,000 interactions, 5,000 employees (SQLite and PostgreSQL).
 
-    .venv/bin/python bench/kpi.py generate --url sqlite:////tmp/kpi.db       # once; minutes
+    .venv/bin/python bench/kpi.py generate --url sqlite:////tmp/kpi.db       # once; minutes (rollup included)
+    .venv/bin/python bench/kpi.py rollup --url sqlite:////tmp/kpi.db         # (re)build the rollup only
     .venv/bin/python bench/kpi.py run --url sqlite:////tmp/kpi.db            # /kpi p95 + digests
     .venv/bin/python bench/kpi.py digests --url sqlite:////tmp/kpi.db        # digests only
 
@@ -165,6 +166,27 @@ def generate(url: str, interactions: int, seed: int = 7) -> None:
             index.create(connection)
         connection.execute(text("ANALYZE"))
     print(f"indexes + analyze: done in {time.perf_counter() - started:.0f}s total", flush=True)
+    build_rollup(url)
+
+
+def build_rollup(url: str) -> None:
+    """Build the daily KPI rollup the way `frontline migrate` does on an existing database, timed."""
+    started, cpu = time.perf_counter(), time.process_time()
+    last = [0.0]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if time.perf_counter() - last[0] > 30 or done == total and stage == "rollup":
+            last[0] = time.perf_counter()
+            print(f"  rollup {stage}: {done:,}/{total:,} ({time.perf_counter() - started:.0f}s)", flush=True)
+
+    migrate(url, kpi_timezone="Europe/Paris", progress=progress)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+        rows = connection.execute(text("SELECT count(*) FROM kpi_daily")).scalar()
+    engine.dispose()
+    print(f"rollup: {rows:,} daily rows in {time.perf_counter() - started:.0f}s "
+          f"(client CPU {time.process_time() - cpu:.0f}s)", flush=True)
 
 
 # ---- measurement -------------------------------------------------------------------------------
@@ -264,7 +286,7 @@ class _Viewer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["generate", "run", "digests"])
+    parser.add_argument("action", choices=["generate", "rollup", "run", "digests"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--interactions", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=1)
@@ -274,6 +296,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.action == "generate":
         generate(args.url, args.interactions)
+    elif args.action == "rollup":
+        build_rollup(args.url)
     elif args.action == "digests":
         digests(args.url, teams=not args.employee_digests_only)
     else:
