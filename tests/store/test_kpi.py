@@ -105,3 +105,17 @@ def test_who_sees_what(session_factory, data):
     assert report(session_factory, data.ada, "all week").current.interactions == 4
     assert report(session_factory, data.ada, "all 2026-03-02..2026-03-04").current.interactions == 2
     assert report(session_factory, data.lea, "<@U_LEA>").scope.kind == "me"
+
+
+def test_median_completion_time_keeps_fractions_of_a_second(session_factory, data):
+    from store.models import FollowUp
+
+    with session_factory.begin() as session:
+        for created, completed in [("2026-03-10T08:00:00.250000", "2026-03-10T09:30:00.750000"),  # 1.5 h + 0.5 s
+                                   ("2026-03-10T08:00:00", "2026-03-10T08:00:00.000001")]:  # 1 microsecond
+            session.add(FollowUp(assignee_id=data.omar.id, due_date=dt.date(2026, 3, 10), status="done",
+                                 created_at=dt.datetime.fromisoformat(created),
+                                 completed_at=dt.datetime.fromisoformat(completed)))
+    day = report(session_factory, data.omar, "me 2026-03-10").current
+    assert day.followups_completed == 2
+    assert day.median_completion_hours == (5400.5 + 0.000001) / 2 / 3600
