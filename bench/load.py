@@ -36,6 +36,7 @@ from bench.load_slack import BenchSlack  # noqa: E402
 SIGNING_SECRET = "bench-signing-secret-5d1e"
 BOT_TOKEN = "xoxb-bench"
 EMPLOYEE_PREFIX = "U0LOAD"
+KPI_TIMEZONE = "Europe/Paris"  # the server's FRONTLINE_TIMEZONE default
 
 
 # ---- database -----------------------------------------------------------------------------------
@@ -60,13 +61,15 @@ def prepare_database(url: str, customers: int, seed: int) -> int:
     from sqlalchemy import text
 
     from bench.lookup import load
-    from store.db import make_engine, migrate
+    from store import kpi_rollup
+    from store.db import make_engine, make_session_factory, migrate
 
     migrate(url)
     engine = make_engine(url)
     with engine.connect() as connection:
         present = connection.execute(text("SELECT count(*) FROM customers")).scalar()
-    if present < customers:
+    loaded = present < customers
+    if loaded:
         print(f"loading {customers:,} customers (bench/lookup.py generator)…", file=sys.stderr)
         load(url, customers, seed)
         present = customers
@@ -74,6 +77,13 @@ def prepare_database(url: str, customers: int, seed: int) -> int:
             with engine.begin() as connection:
                 connection.execute(text("SELECT setval(pg_get_serial_sequence('employees', 'id'), "
                                         "(SELECT max(id) FROM employees))"))
+    # Logged interactions keep the KPI rollup up to date, as in production; the generator writes its
+    # rows directly, so the rollup is built after it.
+    with make_session_factory(engine).begin() as session:
+        if loaded:
+            kpi_rollup.rebuild(session, KPI_TIMEZONE)
+        else:
+            kpi_rollup.ensure(session, KPI_TIMEZONE)
     engine.dispose()
     return present
 
