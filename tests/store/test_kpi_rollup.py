@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from bot.cli import main
 from store import kpi_rollup
@@ -22,7 +22,7 @@ from store.interactions import log_interaction
 from store.kpi import KpiReport, kpi_report
 from store.kpi_query import parse_kpi_query
 from store.merging import merge_customers, unmerge
-from store.models import Employee, KpiDaily, KpiRollupState, SourceRecord
+from store.models import Employee, InteractionKpiFact, KpiDaily, KpiRollupState, SourceRecord
 from store.resolution import relink
 from tests.store.kpi_fixtures import Viewer
 
@@ -205,9 +205,17 @@ def test_migrate_builds_the_rollup_for_existing_history_and_check_finds_nothing(
     assert "matches the raw rows" in capsys.readouterr().out
 
     with factory.begin() as session:  # damage it, as a write path that forgot the rollup would
+        rows = session.scalar(select(func.count()).select_from(KpiDaily))
         session.execute(KpiDaily.__table__.update().values(interactions=KpiDaily.interactions + 1))
     assert main(["kpi", "check"]) == 1
-    assert "differs from the raw rows" in capsys.readouterr().out
+    assert f"0 interaction(s), {rows} daily row(s)" in capsys.readouterr().out
     assert main(["kpi", "rebuild"]) == 0
     assert main(["kpi", "check"]) == 0
+    with factory.begin() as session:  # one interaction's contribution lost
+        session.execute(delete(InteractionKpiFact).where(
+            InteractionKpiFact.interaction_id == session.scalar(select(func.min(InteractionKpiFact.interaction_id)))))
+    capsys.readouterr()
+    assert main(["kpi", "check"]) == 1
+    # ... and the four day rows it was in (company, employee, channel, type) no longer add up to the facts.
+    assert "1 interaction(s), 4 daily row(s)" in capsys.readouterr().out
     engine.dispose()
