@@ -170,7 +170,6 @@ def build_demo(session: Session, *, customers: int = DEFAULT_CUSTOMERS, seed: in
     tell("importing interactions")
     rejected += _check(importing.import_interactions(session, rows=_numbered(_interaction_rows(activity)),
                                                      batch_size=RETURNING_BATCH))
-    _complete_follow_ups(session, activity)
 
     summary = summarise(session, today=today)
     summary.rejected_rows = rejected
@@ -206,6 +205,8 @@ def _interaction_rows(activity: Activity) -> Iterable[dict]:
         if task is not None:
             row |= {"follow_up_due": task.due_date.isoformat(), "follow_up_assignee": task.assignee,
                     "follow_up_status": task.status, "follow_up_note": task.note}
+            if task.status == "done":  # a cancellation's time is not kept (see store/kpi.py)
+                row["follow_up_completed_at"] = task.completed_at.isoformat(sep=" ")
         yield row
 
 
@@ -224,16 +225,6 @@ def _set_home_stores(session: Session, persons, records) -> None:
     statement = (update(table).where(table.c.id == bindparam("customer"))
                  .values(preferred_store_id=bindparam("store"), updated_at=table.c.updated_at))
     session.connection().execute(statement, [{"customer": c, "store": s} for c, s in sorted(chosen.items())])
-
-
-def _complete_follow_ups(session: Session, activity: Activity) -> None:
-    # The interactions import carries a follow-up's status but not when it was done.
-    table = FollowUp.__table__
-    done = [{"ref": i.ref, "at": i.follow_up.completed_at} for i in activity.interactions
-            if i.follow_up is not None and i.follow_up.completed_at is not None]
-    if done:
-        session.connection().execute(
-            update(table).where(table.c.source_ref == bindparam("ref")).values(completed_at=bindparam("at")), done)
 
 
 def summarise(session: Session, *, today: dt.date) -> DemoSummary:

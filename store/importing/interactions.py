@@ -6,6 +6,7 @@ KPIs and digests are per employee, so history cannot be attached to nobody.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -32,7 +33,7 @@ NOTE_MAX = 4000
 _INTERACTION_COLUMNS = ("id", "source", "source_ref", "customer_id", "employee_id", "store_id", "team_id",
                         "channel", "type", "outcome", "note", "created_at")
 _FOLLOW_UP_COLUMNS = ("id", "source", "source_ref", "interaction_id", "customer_id", "assignee_id",
-                      "created_by_id", "due_date", "note", "status", "created_at")
+                      "created_by_id", "due_date", "note", "status", "created_at", "completed_at")
 
 
 def _parse(row: Row, default_source: str | None):
@@ -49,16 +50,33 @@ def _parse(row: Row, default_source: str | None):
         "follow_up": None,
     }
     due = date_value(row, "follow_up_due")
+    completed_at = datetime_value(row, "follow_up_completed_at")
     if due is not None:
+        status = choice(row, "follow_up_status", FOLLOW_UP_STATUSES, default="open")
+        _check_completion(status, completed_at, values["created_at"])
         values["follow_up"] = {
             "due_date": due,
             "assignee": text(row, "follow_up_assignee", 32) or values["employee"],
-            "status": choice(row, "follow_up_status", FOLLOW_UP_STATUSES, default="open"),
+            "status": status,
             "note": text(row, "follow_up_note", NOTE_MAX),
+            "completed_at": completed_at,
         }
-    elif text(row, "follow_up_assignee", 32) or text(row, "follow_up_status", 16):
-        raise RowRejected("follow_up_due is needed when follow_up_assignee or follow_up_status is set")
+    elif text(row, "follow_up_assignee", 32) or text(row, "follow_up_status", 16) or completed_at is not None:
+        raise RowRejected("follow_up_due is needed when follow_up_assignee, follow_up_status or "
+                          "follow_up_completed_at is set")
     return key, values
+
+
+def _check_completion(status: str, completed_at: dt.datetime | None, created_at: dt.datetime) -> None:
+    # KPIs count a done follow-up on its completion day and time it from created_at: without the
+    # time it would silently never count, and a time on a follow-up not done would count a non-event.
+    if status == "done" and completed_at is None:
+        raise RowRejected("follow_up_completed_at is needed when follow_up_status is done: "
+                          "KPIs count a completion on that date")
+    if status != "done" and completed_at is not None:
+        raise RowRejected(f"follow_up_completed_at is only for a done follow-up (follow_up_status is {status})")
+    if completed_at is not None and completed_at < created_at:
+        raise RowRejected("follow_up_completed_at is earlier than created_at")
 
 
 def _write(session: Session, ready, report: ImportReport) -> None:
@@ -93,6 +111,7 @@ def _write(session: Session, ready, report: ImportReport) -> None:
                 "source": key[0], "source_ref": key[1], "customer_id": person.customer_id,
                 "assignee_id": assignee.id, "created_by_id": employee.id, "due_date": follow_up["due_date"],
                 "note": follow_up["note"], "status": follow_up["status"], "created_at": values["created_at"],
+                "completed_at": follow_up["completed_at"],
             }
         wanted[key] = (interaction, task)
     if wanted:

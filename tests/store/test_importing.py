@@ -261,9 +261,10 @@ def test_interactions_with_follow_ups_import_once_and_update(linked, tmp_path):
     assert problems(report) == [(4, "unknown employee U0NOBODY (import employees first)")]
     assert report.created == 2
     assert import_child(linked, import_interactions, FIXTURES / "interactions.csv").unchanged == 2
-    done = write(tmp_path, "i.csv", (FIXTURES / "interactions.csv").read_text().splitlines()[0] + "\n"
+    done = write(tmp_path, "i.csv", (FIXTURES / "interactions.csv").read_text().splitlines()[0]
+                 + ",follow_up_completed_at\n"
                  "webshop,W-1001,CRM-1,U0ALICE,store,advice,follow_up,Wants the trench in beige,"
-                 "2024-06-10T15:00:00+02:00,2024-06-20,U0BOB,done\n")
+                 "2024-06-10T15:00:00+02:00,2024-06-20,U0BOB,done,2024-06-12T09:30:00+02:00\n")
     assert import_child(linked, import_interactions, done).updated == 1
     with linked() as session:
         interaction = session.scalar(select(Interaction).where(Interaction.source_ref == "CRM-1"))
@@ -273,4 +274,83 @@ def test_interactions_with_follow_ups_import_once_and_update(linked, tmp_path):
         follow_up = session.scalar(select(FollowUp))
         assert (follow_up.interaction_id, follow_up.status, follow_up.assignee.slack_user_id) == (
             interaction.id, "done", "U0BOB")
+        assert follow_up.completed_at == dt.datetime(2024, 6, 12, 7, 30)  # +02:00 stored as UTC
         assert session.scalar(select(func.count()).select_from(FollowUp)) == 1
+
+
+# --- when an imported follow-up was completed -----------------------------------------------------
+
+INTERACTIONS_HEADER = ("source,source_id,external_id,employee_slack_id,channel,type,outcome,note,created_at,"
+                       "follow_up_due,follow_up_assignee,follow_up_status,follow_up_completed_at\n")
+
+
+def interaction_row(ref: str, created_at: str, status: str, completed_at: str = "", source_id: str = "W-1001") -> str:
+    return (f"webshop,{source_id},{ref},U0ALICE,phone,call,follow_up,,{created_at},2024-06-20,U0BOB,{status},"
+            f"{completed_at}\n")
+
+
+@pytest.mark.parametrize(
+    ("status", "completed_at", "reason"),
+    [
+        ("done", "", "follow_up_completed_at is needed when follow_up_status is done: "
+                     "KPIs count a completion on that date"),
+        ("open", "2024-06-12T09:00:00Z", "follow_up_completed_at is only for a done follow-up "
+                                         "(follow_up_status is open)"),
+        ("cancelled", "2024-06-12T09:00:00Z", "follow_up_completed_at is only for a done follow-up "
+                                              "(follow_up_status is cancelled)"),
+        # 11:59 in Paris is 09:59 UTC, a minute before the interaction.
+        ("done", "2024-06-10T11:59:00+02:00", "follow_up_completed_at is earlier than created_at"),
+        ("done", "12/06/2024", "follow_up_completed_at is not an ISO 8601 date-time (e.g. 2024-03-01T14:30:00Z)"),
+    ],
+)
+def test_a_follow_up_completion_time_that_does_not_fit_its_status_is_refused(linked, tmp_path, status,
+                                                                              completed_at, reason):
+    path = write(tmp_path, "i.csv", INTERACTIONS_HEADER
+                 + interaction_row("CRM-1", "2024-06-10T10:00:00Z", status, completed_at)
+                 + interaction_row("CRM-2", "2024-06-10T10:00:00Z", "done", "2024-06-10T10:00:00Z"))
+    report = import_child(linked, import_interactions, path)
+    assert problems(report) == [(2, reason)]
+    assert report.created == 1
+    with linked() as session:
+        assert list(session.scalars(select(Interaction.source_ref))) == ["CRM-2"]
+        assert list(session.scalars(select(FollowUp.source_ref))) == ["CRM-2"]
+
+
+def kpi_of_team(session_factory, manager_slack_id: str):
+    """What `/kpi team 2024-06-01..2024-06-30` shows the manager."""
+    from store.kpi import kpi_report
+    from store.kpi_query import KpiQuery, Period, Scope
+    from store.models import Employee
+    from tests.store.kpi_fixtures import Viewer
+
+    with session_factory() as session:
+        manager = session.scalar(select(Employee).where(Employee.slack_user_id == manager_slack_id))
+        viewer = Viewer(manager.id, manager.role, manager.team_id, manager.store_id)
+        query = KpiQuery(Scope("team"), Period("range", dt.date(2024, 6, 1), dt.date(2024, 7, 1)), None)
+        return kpi_report(session, viewer, query, now=dt.datetime(2024, 7, 1, 12, 0)).current
+
+
+def test_imported_completions_count_in_kpis_and_a_reimport_moves_them(linked, tmp_path):
+    first = write(tmp_path, "i.csv", INTERACTIONS_HEADER
+                  # 13:00 UTC -> 07:30 UTC two days later: 42.5 h
+                  + interaction_row("CRM-1", "2024-06-10T15:00:00+02:00", "done", "2024-06-12T09:30:00+02:00")
+                  # 6 h
+                  + interaction_row("CRM-2", "2024-06-11T10:00:00Z", "done", "2024-06-11T16:00:00Z", "W-1002")
+                  + interaction_row("CRM-3", "2024-06-11T10:00:00Z", "open", "", "W-1002"))
+    assert import_child(linked, import_interactions, first).created == 3
+    figures = kpi_of_team(linked, "U0ALICE")
+    assert (figures.followups_created, figures.followups_completed) == (3, 2)
+    assert figures.median_completion_hours == (42.5 + 6) / 2
+
+    # The CRM export a day later says CRM-1 was completed on the 11th at 13:00 UTC: 24 h.
+    second = write(tmp_path, "i2.csv", INTERACTIONS_HEADER
+                   + interaction_row("CRM-1", "2024-06-10T15:00:00+02:00", "done", "2024-06-11T13:00:00Z")
+                   + interaction_row("CRM-2", "2024-06-11T10:00:00Z", "done", "2024-06-11T16:00:00Z", "W-1002"))
+    report = import_child(linked, import_interactions, second)
+    assert (report.updated, report.unchanged) == (1, 1)
+    with linked() as session:
+        completed = session.scalar(select(FollowUp.completed_at).where(FollowUp.source_ref == "CRM-1"))
+        assert completed == dt.datetime(2024, 6, 11, 13, 0)
+    figures = kpi_of_team(linked, "U0ALICE")
+    assert figures.followups_completed == 2
+    assert figures.median_completion_hours == (24 + 6) / 2
