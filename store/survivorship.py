@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from store.models import Customer, CustomerIdentifier, Order, SourceRecord, utcnow
+from store.models import Customer, CustomerIdentifier, Order, SourceRecord, Store, utcnow
 from store.normalize import fold, normalise_email, normalise_phone
 
 # Earlier in a tuple = more trusted for that kind of field. Sources not listed rank after all listed.
@@ -36,18 +36,22 @@ DEFAULT_PRIORITY: dict[str, tuple[str, ...]] = {
     "address": ("crm", "web", "webshop", "pos"),
     # Only the till / loyalty system issues loyalty cards; other systems hold copies.
     "loyalty": ("pos", "loyalty", "crm", "web", "webshop"),
+    # The till knows where the customer actually shops.
+    "home_store": ("pos", "loyalty", "crm", "web", "webshop"),
 }
 LOYALTY_SOURCES = frozenset({"pos", "loyalty"})
 # attributes keys read for the fields that are not plain SourceRecord columns.
 TIER_KEYS = ("loyalty_tier", "tier")
 LANGUAGE_KEYS = ("preferred_language", "language", "locale")
+HOME_STORE_KEY = "home_store"  # a store code, checked by the people import
 SINCE_KEYS = ("customer_since", "created_at", "registered_at", "enrolled_at", "enrolled_on", "signup_date")
 # What tills type when a customer gives no e-mail: never a golden e-mail, never an identifier.
 PLACEHOLDER_LOCAL_PARTS = frozenset({"none", "nomail", "noemail", "pasdemail", "pasdemail", "sansmail", "aucun",
                                      "unknown", "inconnu", "na", "nobody", "test", "xxx", "x"})
 
 GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city",
-                 "country", "loyalty_id", "loyalty_tier", "preferred_language", "customer_since")
+                 "country", "loyalty_id", "loyalty_tier", "preferred_language", "customer_since",
+                 "preferred_store_id")
 RECORD_COLUMNS = ("id", "source", "source_id", "customer_id", "first_name", "last_name", "email", "phone",
                   "birth_date", "street", "postcode", "city", "country", "loyalty_id", "attributes",
                   "source_updated_at", "imported_at")
@@ -194,8 +198,12 @@ def _as_date(value: Any) -> dt.date | None:
 
 
 def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None = None,
-                 priority: dict[str, tuple[str, ...]] | None = None) -> Golden:
-    """The golden values of one customer from its records (see README for the rules)."""
+                 priority: dict[str, tuple[str, ...]] | None = None,
+                 store_ids: Mapping[str, int] | None = None) -> Golden:
+    """The golden values of one customer from its records (see README for the rules).
+
+    `store_ids` maps store codes to ids, for the home store; without it no home store is derived.
+    """
     prio = {**DEFAULT_PRIORITY, **(priority or {})}
     values: dict[str, Any] = dict.fromkeys(GOLDEN_FIELDS)
     provenance: dict[str, dict[str, Any]] = {}
@@ -245,6 +253,12 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
             take("preferred_language", record, language.strip().lower()[:2])
             break
 
+    for record in _by_freshness(records, prio["home_store"]) if store_ids else ():
+        store_id = store_ids.get(str(_first_attribute(record, (HOME_STORE_KEY,)) or ""))
+        if store_id is not None:
+            take("preferred_store_id", record, store_id)
+            break
+
     since: tuple[dt.date, RecordValues | None] | None = (first_order, None) if first_order else None
     for record in records:
         day = _as_date(_first_attribute(record, SINCE_KEYS)) or _as_date(record.source_updated_at)
@@ -282,6 +296,10 @@ def load_records(session: Session, customer_ids: Sequence[int]) -> dict[int, lis
     return by_customer
 
 
+def store_ids_by_code(session: Session) -> dict[str, int]:
+    return {code: store_id for code, store_id in session.execute(select(Store.code, Store.id))}
+
+
 def _first_orders(session: Session, customer_ids: Sequence[int]) -> dict[int, dt.date]:
     rows = session.execute(
         select(Order.customer_id, func.min(Order.ordered_at)).where(Order.customer_id.in_(customer_ids))
@@ -308,7 +326,9 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
                                    .where(SourceRecord.id.in_(wanted[start:start + 5000]))):
             by_id[row.id] = RecordValues(**row._asdict())
     now = utcnow()
-    goldens = [build_golden([by_id[r] for r in group if r in by_id], priority=priority) for group in groups]
+    stores = store_ids_by_code(session)
+    goldens = [build_golden([by_id[r] for r in group if r in by_id], priority=priority, store_ids=stores)
+               for group in groups]
     rows = [{"status": "active", "merged_into_id": None, "preferred_store_id": None, "preferred_channel": None,
              **g.values, "provenance": g.provenance, "search_name": g.search_name,
              "created_at": now, "updated_at": now} for g in goldens]
@@ -381,6 +401,17 @@ def _sqlite_insert_trigger_off(connection, name: str) -> Iterator[bool]:
         connection.exec_driver_sql(sql)
 
 
+def _keep_store_not_from_records(golden: Golden, current) -> None:
+    """A preferred store no source record gives (set by hand) is left alone, with its provenance; one
+    that came from a record that no longer gives it goes, like any other golden value."""
+    origin = (current.provenance or {}).get("preferred_store_id")
+    if isinstance(origin, dict) and origin.get("record_id") is not None:
+        return
+    golden.values["preferred_store_id"] = current.preferred_store_id
+    if origin is not None:
+        golden.provenance["preferred_store_id"] = origin
+
+
 def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size: int = 1000,
                    priority: dict[str, tuple[str, ...]] | None = None) -> int:
     """Recompute golden fields, provenance, search name and identifiers of these customers.
@@ -390,11 +421,15 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
     """
     ids = sorted(set(customer_ids))
     written = 0
+    stores = store_ids_by_code(session)
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
         records = load_records(session, batch)
         orders = _first_orders(session, batch)
         names = dict(session.execute(select(Customer.id, Customer.search_name).where(Customer.id.in_(batch))).all())
+        current_stores = {row.id: row for row in session.execute(
+            select(Customer.id, Customer.preferred_store_id, Customer.provenance)
+            .where(Customer.id.in_(batch), Customer.preferred_store_id.is_not(None)))}
         existing: dict[int, dict[tuple[str, str], tuple[int, int | None]]] = {cid: {} for cid in batch}
         for row in session.execute(
                 select(CustomerIdentifier.id, CustomerIdentifier.customer_id, CustomerIdentifier.kind,
@@ -410,7 +445,9 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
         for cid in batch:
             if not records[cid]:
                 continue  # no source record (e.g. created by hand): nothing to derive, keep as is
-            golden = build_golden(records[cid], first_order=orders.get(cid), priority=priority)
+            golden = build_golden(records[cid], first_order=orders.get(cid), priority=priority, store_ids=stores)
+            if golden.values["preferred_store_id"] is None and cid in current_stores:
+                _keep_store_not_from_records(golden, current_stores[cid])
             row = {"id": cid, **golden.values, "provenance": golden.provenance, "updated_at": now}
             if names.get(cid) != golden.search_name:  # only then: name-search triggers/indexes follow it
                 renamed.append({**row, "search_name": golden.search_name})

@@ -48,6 +48,7 @@ MESSAGES = {
     "profile.fact.loyalty": {"en": "loyalty", "fr": "fidélité"},
     "profile.fact.language": {"en": "language", "fr": "langue"},
     "profile.fact.channel": {"en": "channel", "fr": "canal"},
+    "profile.fact.store": {"en": "store", "fr": "magasin"},
     "profile.fact.since": {"en": "customer since", "fr": "client depuis"},
     "profile.fact.other": {"en": "other", "fr": "autre"},
     "profile.more_orders": {"en": "More orders", "fr": "Plus de commandes"},

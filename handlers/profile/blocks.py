@@ -154,7 +154,8 @@ _FACT_OF_FIELD = {
     "first_name": "name", "last_name": "name", "email": "contact", "phone": "contact",
     "street": "address", "postcode": "address", "city": "address", "country": "address",
     "birth_date": "birth_date", "loyalty_id": "loyalty", "loyalty_tier": "loyalty",
-    "preferred_language": "language", "preferred_channel": "channel", "customer_since": "since",
+    "preferred_language": "language", "preferred_channel": "channel", "preferred_store_id": "store",
+    "customer_since": "since",
 }
 
 

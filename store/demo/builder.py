@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from store import importing
@@ -148,16 +148,19 @@ def build_demo(session: Session, *, customers: int = DEFAULT_CUSTOMERS, seed: in
         {"slack_user_id": e.slack_user_id, "name": e.name, "email": e.email, "role": e.role, "team": e.team,
          "store": e.store_code, "locale": e.locale, "timezone": e.timezone} for e in staff)))
 
+    # Every source carries the person's home store (the web shop's click-and-collect store, the CRM's
+    # store field), so every demo customer has one, set by survivorship like any golden field.
+    home = {person.key: person.home_store for person in persons}
     # The web shop was connected first, the tills and the CRM later: the second resolution then merges
     # web customers that a till or CRM record shows to be one person (real merge events to look at).
     for sources in (("web",), ("pos", "crm")):
         for source in sources:
             tell(f"importing {source} people")
-            rows = (record.row | {"source_id": record.source_id} for record in records if record.source == source)
+            rows = (record.row | {"source_id": record.source_id, "home_store": home[record.person_key]}
+                    for record in records if record.source == source)
             rejected += _check(importing.import_people(session, source=source, rows=_numbered(rows)))
         tell("identity resolution")
         relink(session, thresholds=thresholds, actor=ACTOR, via="demo")
-    _set_home_stores(session, persons, records)
 
     tell("importing orders")
     by_store = sorted(activity.orders, key=lambda order: order.store_code is None)  # stable: still by date
@@ -208,23 +211,6 @@ def _interaction_rows(activity: Activity) -> Iterable[dict]:
             if task.status == "done":  # a cancellation's time is not kept (see store/kpi.py)
                 row["follow_up_completed_at"] = task.completed_at.isoformat(sep=" ")
         yield row
-
-
-def _set_home_stores(session: Session, persons, records) -> None:
-    # No import column carries a customer's home store yet: the demo sets it from the true person.
-    home = {person.key: person.home_store for person in persons}
-    store_ids = dict(session.execute(select(Store.code, Store.id)).all())
-    person_of = {(r.source, r.source_id): r.person_key for r in records}
-    chosen: dict[int, int] = {}
-    for source, source_id, customer_id in session.execute(
-            select(SourceRecord.source, SourceRecord.source_id, SourceRecord.customer_id)):
-        person = person_of.get((source, source_id))
-        if person is not None and customer_id is not None:
-            chosen.setdefault(customer_id, store_ids[home[person]])
-    table = Customer.__table__
-    statement = (update(table).where(table.c.id == bindparam("customer"))
-                 .values(preferred_store_id=bindparam("store"), updated_at=table.c.updated_at))
-    session.connection().execute(statement, [{"customer": c, "store": s} for c, s in sorted(chosen.items())])
 
 
 def summarise(session: Session, *, today: dt.date) -> DemoSummary:

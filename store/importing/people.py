@@ -20,7 +20,7 @@ from store.importing.fields import RowRejected, check_readable, date_value, date
 from store.importing.readers import Row, batched
 from store.importing.report import ImportReport
 from store.gdpr import ERASED_HASH
-from store.models import SourceRecord, utcnow
+from store.models import SourceRecord, Store, utcnow
 from store.normalize import normalise_email, normalise_phone
 
 # Columns with a meaning; every other non-empty column is kept verbatim in SourceRecord.attributes.
@@ -28,6 +28,9 @@ PERSON_COLUMNS = (
     "source_id", "first_name", "last_name", "email", "phone", "birth_date",
     "street", "postcode", "city", "country", "loyalty_id", "updated_at",
 )
+# A store code (stores.code, from `frontline employees import`): survivorship makes it the customer's
+# preferred store.
+HOME_STORE = "home_store"
 _LENGTHS = {"first_name": 120, "last_name": 120, "street": 200, "postcode": 16, "city": 120, "loyalty_id": 64}
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _OLDEST_BIRTH = dt.date(1900, 1, 1)
@@ -63,6 +66,8 @@ def parse_person(row: Row, *, today: dt.date | None = None) -> dict[str, Any]:
         raise RowRejected("birth_date is in the future or before 1900")
     values["birth_date"] = birth_date
     values["source_updated_at"] = datetime_value(row, "updated_at")
+    # Kept as the store code in the attributes (like loyalty_tier); _import_batch checks it exists.
+    text(row, HOME_STORE, 32)
     attributes = {}
     for name, value in row.items():
         if name in PERSON_COLUMNS or not name:
@@ -116,12 +121,19 @@ def _import_batch(
 ) -> None:
     parsed: dict[str, dict[str, Any]] = {}
     lines: dict[str, int] = {}
+    good: list[tuple[int, dict[str, Any]]] = []
     for line, row in batch:
         report.read += 1
         try:
-            values = parse_person(row, today=today)
+            good.append((line, parse_person(row, today=today)))
         except RowRejected as problem:
             report.reject(line, str(problem))
+    codes = {values["attributes"][HOME_STORE] for _, values in good if HOME_STORE in values["attributes"]}
+    known = set(session.scalars(select(Store.code).where(Store.code.in_(codes)))) if codes else set()
+    for line, values in good:
+        code = values["attributes"].get(HOME_STORE)
+        if code is not None and code not in known:
+            report.reject(line, f"unknown home_store {code!r} (stores come from `frontline employees import`)")
             continue
         if values["source_id"] in parsed:
             report.superseded += 1

@@ -162,13 +162,13 @@ def test_search_answers_are_valid_for_every_outcome():
 
 
 @pytest.mark.parametrize("locale, expected", [
-    ("en", "web: name, contact · pos: loyalty"),
-    ("fr", "web: nom, coordonnées · pos: fidélité"),
+    ("en", "web: name, contact · pos: loyalty, store"),
+    ("fr", "web: nom, coordonnées · pos: fidélité, magasin"),
 ])
 def test_sources_say_which_system_each_fact_came_from_in_one_short_line(locale, expected):
     card = blocks.profile_blocks(
         profile(provenance={"first_name": "web", "last_name": "web", "email": "web", "phone": "web",
-                            "loyalty_id": "pos", "loyalty_tier": "pos"}),
+                            "loyalty_id": "pos", "loyalty_tier": "pos", "preferred_store_id": "pos"}),
         locale,
     )
     assert expected in visible_text({"blocks": card})
