@@ -230,27 +230,37 @@ class _VipRow:
 
 
 def _vip_rows(session: Session, store_ids: list[int]) -> dict[int, list[_VipRow]]:
-    """Open follow-ups of active VIP customers assigned to each store's staff, earliest due first."""
+    """Open follow-ups of each store's active VIP customers, earliest due first: those assigned to the
+    store's staff, and those of customers whose home store it is, whoever handles them (a VIP of the
+    Lyon store who complained to the call centre is Lyon's business too)."""
     if not store_ids:
         return {}
     assignee = aliased(Employee)
-    rows = session.execute(
-        select(assignee.store_id, assignee.id, assignee.name, FollowUp.due_date, Customer.id, Customer.first_name,
+    open_vip_issues = (
+        select(FollowUp.id, assignee.id, assignee.name, FollowUp.due_date, Customer.id, Customer.first_name,
                Customer.last_name, Customer.status, Customer.loyalty_tier)
         .select_from(FollowUp)
         .join(Customer, Customer.id == FollowUp.customer_id)
         .join(assignee, assignee.id == FollowUp.assignee_id)
-        # Driven by the stores' staff (assignee index), not by every open follow-up of the company.
-        .where(FollowUp.assignee_id.in_(select(Employee.id).where(Employee.store_id.in_(store_ids))),
-               FollowUp.status == "open", func.lower(Customer.loyalty_tier).in_(VIP_TIERS),
-               Customer.status == "active")
-        .order_by(FollowUp.due_date, FollowUp.id)
-    ).all()
-    by_store: dict[int, list[_VipRow]] = defaultdict(list)
-    for store_id, assignee_id, assignee_name, due_date, customer_id, first, last, status, tier in rows:
-        by_store[store_id].append(_VipRow(assignee_id, VipLine(customer_id, _name(first, last, status), tier or "",
-                                                               assignee_name, due_date)))
-    return by_store
+        .where(FollowUp.status == "open", func.lower(Customer.loyalty_tier).in_(VIP_TIERS), Customer.status == "active")
+    )
+    # Each side driven by its own index (staff's assignee index, customers' home store), not by every
+    # open follow-up of the company.
+    staff = select(Employee.id).where(Employee.store_id.in_(store_ids))
+    found = session.execute(open_vip_issues.add_columns(assignee.store_id)
+                            .where(FollowUp.assignee_id.in_(staff))).all()
+    found += session.execute(open_vip_issues.add_columns(Customer.preferred_store_id)
+                             .where(Customer.preferred_store_id.in_(store_ids))).all()
+    by_store: dict[int, dict[int, tuple]] = defaultdict(dict)
+    for row in found:
+        by_store[row[-1]][row[0]] = row  # one line per follow-up even when both sides find it
+    result: dict[int, list[_VipRow]] = {}
+    for store_id, rows in by_store.items():
+        ordered = sorted(rows.values(), key=lambda r: (r[3], r[0]))  # due date, then follow-up id
+        result[store_id] = [
+            _VipRow(assignee_id, VipLine(customer_id, _name(first, last, status), tier or "", assignee_name, due_date))
+            for _, assignee_id, assignee_name, due_date, customer_id, first, last, status, tier, _ in ordered]
+    return result
 
 
 def _vip_issues_of(employee: Recipient, rows: list[_VipRow]) -> list[VipLine]:

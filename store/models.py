@@ -118,7 +118,8 @@ class Customer(Base):
     loyalty_id: Mapped[str | None] = mapped_column(String(64))
     loyalty_tier: Mapped[str | None] = mapped_column(String(32))
     preferred_language: Mapped[str | None] = mapped_column(String(8))
-    preferred_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    # Indexed: a store's morning digests look up its VIP customers' open issues by home store.
+    preferred_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
     preferred_channel: Mapped[str | None] = mapped_column(String(16))
     customer_since: Mapped[dt.date | None] = mapped_column(Date)
     # field name -> {"record_id": int, "source": str, "source_id": str}: where each golden value came from.

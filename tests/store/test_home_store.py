@@ -127,21 +127,27 @@ def test_home_store_rule_freshest_record_then_till_first():
 
 
 def test_the_stores_morning_digest_lists_its_vip_with_an_open_issue(staffed, tmp_path):
-    import_people_file(staffed, tmp_path, "pos", "P1,Hélène,Darcy,helene@example.com,2024-05-01,L-1,gold,PAR01\n")
+    import_people_file(staffed, tmp_path, "pos", "P1,Hélène,Darcy,helene@example.com,2024-05-01,L-1,gold,PAR01\n"
+                                                 "P2,Jean,Martin,jean@example.com,2024-05-01,L-2,platinum,LYO01\n")
     path = tmp_path / "interactions.csv"
     path.write_text("source,source_id,external_id,employee_slack_id,channel,type,outcome,note,created_at,"
                     "follow_up_due,follow_up_assignee,follow_up_status\n"
                     "pos,P1,CRM-1,U0BOB,store,complaint,follow_up,Zip broken,2024-06-10T10:00:00Z,2024-06-20,U0BOB,"
+                    "open\n"
+                    # A Lyon customer's complaint, taken and followed up in Paris.
+                    "pos,P2,CRM-2,U0BOB,phone,complaint,follow_up,Wrong size,2024-06-11T10:00:00Z,2024-06-18,U0BOB,"
                     "open\n", encoding="utf-8")
     with staffed.begin() as session:
-        assert import_interactions(session, rows=read_rows(path)).created == 1
+        assert import_interactions(session, rows=read_rows(path)).created == 2
     with staffed() as session:
-        customer = customer_of(session, "pos", "P1")
-        assert customer.preferred_store_id == store_id(session, "PAR01")
+        helene, jean = customer_of(session, "pos", "P1"), customer_of(session, "pos", "P2")
+        assert (helene.preferred_store_id, jean.preferred_store_id) == (store_id(session, "PAR01"),
+                                                                        store_id(session, "LYO01"))
         staff = {e.slack_user_id: e for e in session.scalars(select(Employee))}
         digests = compose_employee_digests(session, [staff["U0ALICE"], staff["U0CARL"]], today=dt.date(2024, 6, 15),
                                            now=dt.datetime(2024, 6, 15, 6, 0), tz=ZoneInfo("Europe/Paris"))
-    alice = digests[staff["U0ALICE"].id]
-    assert [(v.customer_id, v.customer_name, v.tier, v.assignee_name) for v in alice.vip_issues] == [
-        (customer.id, "Hélène Darcy", "gold", "Bob Lee")]
-    assert digests[staff["U0CARL"].id] is None  # Lyon: nothing of Paris' customers
+    # Paris: both issues its staff handles, earliest due first.
+    assert [(v.customer_id, v.customer_name, v.tier, v.assignee_name) for v in digests[staff["U0ALICE"].id].vip_issues] \
+        == [(jean.id, "Jean Martin", "platinum", "Bob Lee"), (helene.id, "Hélène Darcy", "gold", "Bob Lee")]
+    # Lyon: its own VIP's issue, although Paris handles it; nothing of Paris' customers.
+    assert [(v.customer_id, v.assignee_name) for v in digests[staff["U0CARL"].id].vip_issues] == [(jean.id, "Bob Lee")]
