@@ -429,10 +429,18 @@ class GroupRow:
 
 
 def _day_bucket(period: Period, tz: ZoneInfo) -> ColumnElement:
-    edges = [local_midnight_utc(day, tz) for day in period.local_days()[1:]]
+    """The index of each interaction's local day in the period: how many local midnights it follows."""
+    return _midnights_passed(Interaction.created_at, [local_midnight_utc(day, tz) for day in period.local_days()[1:]])
+
+
+def _midnights_passed(moment: ColumnElement, edges: list[dt.datetime], before: int = 0) -> ColumnElement:
+    # A balanced tree of CASEs: ~9 comparisons per row for a year, where a flat CASE made ~180 (a
+    # store's year trend took 0.8-1.2 s in comparisons alone).
     if not edges:
-        return literal(0)
-    return case(*((Interaction.created_at < edge, index) for index, edge in enumerate(edges)), else_=len(edges))
+        return literal(before)
+    middle = len(edges) // 2
+    return case((moment < edges[middle], _midnights_passed(moment, edges[:middle], before)),
+                else_=_midnights_passed(moment, edges[middle + 1:], before + middle + 1))
 
 
 def _group_key(period: Period, tz: ZoneInfo, group_by: str | None) -> ColumnElement | None:
