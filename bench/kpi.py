@@ -4,6 +4,7 @@
     .venv/bin/python bench/kpi.py rollup --url sqlite:////tmp/kpi.db         # (re)build the rollup only
     .venv/bin/python bench/kpi.py run --url sqlite:////tmp/kpi.db            # /kpi p95 + digests
     .venv/bin/python bench/kpi.py digests --url sqlite:////tmp/kpi.db        # digests only
+    .venv/bin/python bench/kpi.py reports --url sqlite:////tmp/kpi.db [--zone Z] ["all month" ...]  # single reports
 
 The world: 100 stores x 5 teams x 10 employees (one manager per team, one admin), 1,000,000
 customers attached to a store, one year of interactions ending on NOW (80% with a customer, who
@@ -243,6 +244,32 @@ def run(url: str, repeat: int, scopes: set[str] | None = None, with_digests: boo
     digests(url)
 
 
+LONG_REPORTS = [(1, "all last 90 days"), (1, "all last 365 days"), (1, "all last 365 days by employee"),
+                (1, "all last 365 days by day"), (11, "team last 365 days"), (11, "store Store 001 last 365 days"),
+                (12, "me last 365 days")]
+
+
+def reports(url: str, zone: str, texts: list[str] | None = None) -> None:
+    """Time single /kpi reports (each twice: cold, then warm), by default the year-long ones, for a viewer in `zone`."""
+    from store.kpi import kpi_report
+    from store.kpi_query import parse_kpi_query
+    from store.models import Employee
+
+    factory = make_session_factory(make_engine(url))
+    today = NOW.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)).date()
+    wanted = [(1, text) for text in texts] if texts else LONG_REPORTS
+    for employee_id, query_text in wanted:
+        times = []
+        for _ in range(2):
+            with factory() as session:
+                employee = session.get(Employee, employee_id)
+                viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, zone)
+                started = time.perf_counter()
+                kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=NOW)
+                times.append(time.perf_counter() - started)
+        print(f"{query_text:40} {zone:18} {times[0]:6.2f} s, then {times[1]:6.2f} s", flush=True)
+
+
 def digests(url: str, *, teams: bool = True) -> None:
     """Compose every morning digest the way the scheduler does: batches of employees, then batches of managers."""
     from store.digest import compose_employee_digests, compose_team_digests
@@ -286,16 +313,20 @@ class _Viewer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["generate", "rollup", "run", "digests"])
+    parser.add_argument("action", choices=["generate", "rollup", "run", "reports", "digests"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--interactions", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--employee-digests-only", action="store_true", help="digests: skip the team digests")
     parser.add_argument("--scopes", help="comma-separated /kpi scopes to time (me,team,@someone,store,all); default all")
     parser.add_argument("--no-digests", action="store_true", help="time /kpi only")
-    args = parser.parse_args()
+    parser.add_argument("--zone", default="Europe/Paris", help="reports: the viewer's time zone")
+    parser.add_argument("report", nargs="*", help="reports: /kpi texts for the admin (default: year-long reports)")
+    args = parser.parse_intermixed_args()
     if args.action == "generate":
         generate(args.url, args.interactions)
+    elif args.action == "reports":
+        reports(args.url, args.zone, args.report)
     elif args.action == "rollup":
         build_rollup(args.url)
     elif args.action == "digests":
