@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from store.models import Customer, Interaction, utcnow
+from tests.e2e.trust_world import JEANNE_EMAIL, build_world
 from tests.support.world import add_store_and_team
 
 
@@ -55,3 +56,25 @@ def test_bad_input_gets_a_precise_message(bot, slack, session_factory, employee)
     assert "is not a month" in reply.json["text"]
     reply = bot.command("/kpi", "équipe mois par couleur", user="U0NINA")
     assert "couleur" in reply.json["text"]
+
+
+def _interactions_shown(answer) -> str:
+    """The figure in the reply's "Interactions" field, as the admin reads it."""
+    fields = [field["text"] for block in answer.args["blocks"] for field in block.get("fields", [])]
+    return next(text for text in fields if text.startswith("Interactions\n")).split("*")[1]
+
+
+def test_an_interaction_logged_in_slack_is_in_the_company_figures_at_once(bot, slack, session_factory, employee):
+    build_world(session_factory, employee)  # Jeanne, Léa in Paris, Ada the admin
+
+    def company_today() -> str:
+        before = slack.mark()
+        bot.command("/kpi", "all today", user="U0ADA")
+        return _interactions_shown(slack.wait_for("response_url", since=before))
+
+    assert company_today() == "0"
+    before = slack.mark()
+    bot.command("/log", JEANNE_EMAIL, user="U0LEA")
+    modal = slack.wait_for("views.open", since=before)
+    assert bot.submit(modal, {"type.input": "advice"}, user="U0LEA").status == 200
+    assert company_today() == "1"

@@ -12,6 +12,7 @@ from store.models import (
     WebSignal,
 )
 from store.normalize import fold
+from tests.support.world import count_written_history
 
 JEANNE_EMAIL = "jeanne.dupont@example.com"
 JEANNE_PHONE = "+33611223344"
@@ -84,6 +85,7 @@ def build_world(session_factory, employee) -> World:
         session.add(Interaction(customer_id=jeanne, employee_id=lea, store_id=paris_id, team_id=floor_id,
                                 channel="store", type="advice", outcome="resolved", note=SECRET_NOTE,
                                 created_at=now - dt.timedelta(days=1)))
+        count_written_history(session)
     return World(lea, marc, nina, omar, zoe, ada, gone, floor_id, stock_id, paris_id, lyon_id, jeanne, evil, erased)
 
 
