@@ -7,11 +7,13 @@ same report computed from the raw rows, and `frontline kpi check` finding nothin
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from bot.cli import main
 from store import kpi_rollup
@@ -219,3 +221,44 @@ def test_migrate_builds_the_rollup_for_existing_history_and_check_finds_nothing(
     # ... and the four day rows it was in (company, employee, channel, type) no longer add up to the facts.
     assert "1 interaction(s), 4 daily row(s)" in capsys.readouterr().out
     engine.dispose()
+
+
+def test_two_people_logging_for_one_customer_at_once_keep_it_exact(world, db_url, tmp_path):
+    """PostgreSQL runs both transactions at once; the second waits for the first's customer lock, so it
+    counts its own contact as the repeat it is. (SQLite lets one writer in at a time.)"""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time")
+    jean = _customer(world, "W-1002")
+    with world() as session:
+        alice, bob = (session.scalar(select(Employee).where(Employee.slack_user_id == uid)) for uid in ("U0ALICE", "U0BOB"))
+        session.expunge_all()
+
+    def log(session, employee, key, minutes):
+        log_interaction(session, employee=employee, customer_id=jean, channel="store", type="visit", outcome="info",
+                        note=None, declared=[], follow_up=None, idempotency_key=key,
+                        now=NOW + dt.timedelta(minutes=minutes))
+
+    second_done = threading.Event()
+
+    def second():
+        with world.begin() as session:
+            log(session, bob, "view-2", 5)
+        second_done.set()
+
+    first = world()
+    first.begin()
+    log(first, alice, "view-1", 0)  # holds Jean's row until it commits
+    worker = threading.Thread(target=second)
+    worker.start()
+    deadline = time.monotonic() + 10
+    with world() as watcher:  # until the second one waits on a lock (or, if nothing made it wait, is done)
+        while not second_done.is_set() and not watcher.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")):
+            assert time.monotonic() < deadline, "the second transaction neither waited nor finished"
+            watcher.rollback()
+    first.commit()
+    first.close()
+    worker.join(10)
+    today = _report(world, "all today", viewer=_admin(world)).current
+    assert (today.interactions, today.customers, today.first_contacts, today.repeat_contacts) == (2, 1, 1, 1)
+    _assert_exact(world)
