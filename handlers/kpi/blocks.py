@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any
 
 from handlers.blockkit import context, escape, header, section, truncate
-from handlers.i18n import t
+from handlers.i18n import has_key, t
 from handlers.i18n.formats import format_date
 from handlers.kpi.format import change, hours, number, percent
 from store.kpi import KpiFigures, KpiReport
@@ -60,12 +60,22 @@ def kpi_fields(current: KpiFigures, previous: KpiFigures, locale: str, *,
     return fields
 
 
+def group_label(group_by: str | None, key: str, locale: str) -> str:
+    """A group as the reader says it: "En magasin", "Visite", "2 nov. 2026", or the employee's name."""
+    if group_by in ("channel", "type") and has_key(f"interactions.{group_by}.{key}"):
+        return t(f"interactions.{group_by}.{key}", locale)
+    if group_by == "day":
+        return format_date(dt.date.fromisoformat(key), locale)
+    return key
+
+
 def group_table(report: KpiReport, locale: str) -> str:
     rows = report.groups[:MAX_GROUP_ROWS]
-    width = min(24, max((len(r.key) for r in rows), default=4))
+    labels = [group_label(report.group_by, r.key, locale) for r in rows]
+    width = min(24, max((len(label) for label in labels), default=4))
     lines = [f"{'':{width}}  {'#':>6}  {'👤':>5}  {'FCR':>5}"]
-    for row in rows:
-        name = truncate(row.key, width)
+    for row, label in zip(rows, labels):
+        name = truncate(label, width)
         f = row.figures
         lines.append(f"{name:{width}}  {number(f.interactions, locale):>6}  {number(f.customers, locale):>5}  "
                      f"{percent(f.fcr_rate, locale):>5}")

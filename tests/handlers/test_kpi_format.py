@@ -1,6 +1,7 @@
 """How a KPI figure and its change read to a manager."""
 import pytest
 
+from handlers.kpi.blocks import group_label
 from handlers.kpi.format import change, hours
 
 
@@ -18,3 +19,15 @@ def test_rates_change_in_points_and_counts_in_units():
     assert change(0.62, 0.5, "en", rate=True) == "▲ +12 pts"
     assert change(3, 7, "en") == "▼ −4"
     assert hours(187.2, "en") == "7.8 d"
+
+
+@pytest.mark.parametrize("group_by, key, locale, expected", [
+    ("channel", "store", "fr", "En magasin"),
+    ("channel", "video", "en", "Video call"),
+    ("type", "complaint", "fr", "Réclamation"),
+    ("day", "2026-11-02", "fr", "2 nov. 2026"),
+    ("employee", "Léa Martin", "fr", "Léa Martin"),
+    ("channel", "fax", "en", "fax"),  # an imported channel the catalog does not know is shown as it is
+])
+def test_groups_read_in_the_readers_language(group_by, key, locale, expected):
+    assert group_label(group_by, key, locale) == expected
