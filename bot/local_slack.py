@@ -3,6 +3,7 @@
 Product code: `frontline console` runs the bot against it with no workspace, and the tests use it as Slack.
 It answers the Web API methods the bot uses with Slack-shaped JSON, records every call, validates every
 Block Kit payload with slack_sdk's own models plus Slack's limits, and can be told to fail a method.
+Socket Mode: a bot.local_socket_mode.LocalSocketMode attached to it serves apps.connections.open.
 """
 
 from __future__ import annotations
@@ -89,8 +90,10 @@ class LocalSlack:
     """Thread-safe loopback Slack. Use as a context manager or call start()/stop()."""
 
     def __init__(self, *, bot_token: str = "xoxb-local-frontline", workspace: Workspace = Workspace(),
-                 trigger_ttl: float = 3.0) -> None:
+                 trigger_ttl: float = 3.0, app_token: str = "xapp-1-A0FRONTLINE-local") -> None:
         self.bot_token = bot_token
+        self.app_token = app_token  # Socket Mode's app-level token, for apps.connections.open only
+        self.socket_mode: Any = None  # a bot.local_socket_mode.LocalSocketMode attaches itself here
         self.workspace = workspace
         self.trigger_ttl = trigger_ttl
         self.calls: list[SlackCall] = []
@@ -227,7 +230,7 @@ class LocalSlack:
             self._record(method, args, fault.status, body, [])
             return fault.status, body, headers
         problems: list[str] = []
-        if token != self.bot_token:
+        if token != (self.app_token if method in _APP_TOKEN_METHODS else self.bot_token):
             body: dict[str, Any] = {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
         else:
             answer = _METHODS.get(method)
@@ -459,6 +462,15 @@ def _complete_upload(slack: LocalSlack, args: dict[str, Any], problems: list[str
     return {"ok": True, "files": done}
 
 
+def _connections_open(slack: LocalSlack, args: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    if slack.socket_mode is None:
+        problems.append("apps.connections.open called but no LocalSocketMode is attached")
+        return {"ok": False, "error": "internal_error"}
+    return {"ok": True, "url": slack.socket_mode.new_url()}
+
+
+_APP_TOKEN_METHODS = ("apps.connections.open",)
+
 _METHODS: dict[str, Callable[[LocalSlack, dict[str, Any], list[str]], dict[str, Any]]] = {
     "chat.postMessage": _post_message,
     "chat.postEphemeral": _post_ephemeral,
@@ -473,6 +485,7 @@ _METHODS: dict[str, Callable[[LocalSlack, dict[str, Any], list[str]], dict[str, 
     "auth.test": _auth_test,
     "files.getUploadURLExternal": _get_upload_url,
     "files.completeUploadExternal": _complete_upload,
+    "apps.connections.open": _connections_open,
 }
 
 

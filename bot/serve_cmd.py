@@ -1,7 +1,8 @@
 """`frontline serve`: run the bot, over Socket Mode (default) or as an HTTP server (`--http`).
 
 Start-up refuses, with one line, a missing or wrong setting, an unreachable database, an unmigrated
-schema or a bot token Slack rejects, before anything listens.
+schema or a bot or app-level token Slack rejects, before anything listens. SIGTERM or Ctrl-C stops
+either mode cleanly, letting the listeners already running finish.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
 
 from gunicorn.app.base import BaseApplication
 
@@ -49,13 +52,19 @@ def check_startup(settings, *, socket_mode: bool) -> None:
         raise CommandError(f"DATABASE_URL: cannot reach the database ({type(error).__name__})") from None
     finally:
         engine.dispose()
-    try:
-        make_client(settings).auth_test()
-    except SlackApiError as error:
-        raise CommandError(f"SLACK_BOT_TOKEN was rejected by Slack ({error.response.get('error')})") from None
-    except Exception as error:
-        where = settings.slack_api_url or "Slack"
-        raise CommandError(f"cannot reach {where} to check SLACK_BOT_TOKEN ({type(error).__name__})") from None
+    client = make_client(settings)
+    token_checks = [("SLACK_BOT_TOKEN", client.auth_test)]
+    if socket_mode:  # the URL it hands out is left unused; connecting asks for a fresh one
+        token_checks.append(("SLACK_APP_TOKEN",
+                             lambda: client.apps_connections_open(app_token=settings.slack_app_token)))
+    for variable, check in token_checks:
+        try:
+            check()
+        except SlackApiError as error:
+            raise CommandError(f"{variable} was rejected by Slack ({error.response.get('error')})") from None
+        except Exception as error:
+            where = settings.slack_api_url or "Slack"
+            raise CommandError(f"cannot reach {where} to check {variable} ({type(error).__name__})") from None
 
 
 def build_runtime(settings):
@@ -81,11 +90,31 @@ def run(args, settings) -> int:
     check_startup(settings, socket_mode=not args.http)
     if args.http:
         return _serve_http(args, settings)
+    return _serve_socket_mode(settings)
+
+
+def _serve_socket_mode(settings) -> int:
+    """Until SIGTERM/SIGINT. Python's default SIGTERM would kill the process at once, losing the replies
+    of envelopes already acked (Slack never resends those): stop receiving, then let them finish."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    _engine, app, _web = build_runtime(settings)
-    log.info("Frontline connecting to Slack over Socket Mode")
-    SocketModeHandler(app, settings.slack_app_token).start()
+    engine, app, web = build_runtime(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    handler = SocketModeHandler(app, settings.slack_app_token)
+    try:
+        log.info("Frontline connecting to Slack over Socket Mode")
+        handler.connect()
+        stop.wait()
+        log.info("Frontline stopping: closing the Socket Mode connection, finishing running listeners")
+    finally:
+        handler.close()
+        executor = app.listener_runner.listener_executor
+        if hasattr(executor, "wait_idle"):
+            executor.wait_idle(timeout=20)
+        web.scheduler.shutdown(wait=True)
+        engine.dispose()
     return 0
 
 
