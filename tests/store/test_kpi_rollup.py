@@ -223,11 +223,10 @@ def test_migrate_builds_the_rollup_for_existing_history_and_check_finds_nothing(
     engine.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite lets one writer in at a time
 def test_two_people_logging_for_one_customer_at_once_keep_it_exact(world, db_url, tmp_path):
     """PostgreSQL runs both transactions at once; the second waits for the first's customer lock, so it
-    counts its own contact as the repeat it is. (SQLite lets one writer in at a time.)"""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite has one writer at a time")
+    counts its own contact as the repeat it is."""
     jean = _customer(world, "W-1002")
     with world() as session:
         alice, bob = (session.scalar(select(Employee).where(Employee.slack_user_id == uid)) for uid in ("U0ALICE", "U0BOB"))
