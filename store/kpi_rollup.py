@@ -234,13 +234,10 @@ def _upsert_facts(session: Session, changed: list[tuple[int, Fact]]) -> None:
     statement = _insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.interaction_id], set_={name: statement.excluded[name] for name in FACT_COLUMNS})
-    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f)))} for i, f in sorted(changed, key=_first)]
+    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f)))}
+            for i, f in sorted(changed, key=lambda item: item[0])]
     for chunk in _chunks(rows, _INSERT_CHUNK):
         session.connection().execute(statement, list(chunk))
-
-
-def _first(item: tuple) -> object:
-    return item[0]
 
 
 def _add_to_rollup(session: Session, delta: dict[Key, list[int]]) -> None:
@@ -287,31 +284,36 @@ def _rollup_from_facts():
     return parts
 
 
+def _every_fact(session: Session, tz: ZoneInfo, tell: Progress) -> Iterator[dict[int, Fact]]:
+    """Every interaction's facts recomputed from the rows, a few thousand customers at a time."""
+    customers = list(session.scalars(select(Interaction.customer_id).where(Interaction.customer_id.is_not(None))
+                                     .distinct().order_by(Interaction.customer_id)))
+    for done, chunk in enumerate(_chunks(customers, _CUSTOMER_CHUNK * 5), 1):
+        yield _facts_of_customers(session, chunk, tz)
+        tell("customers", min(done * _CUSTOMER_CHUNK * 5, len(customers)), len(customers))
+    last_id, loose = 0, 0
+    while rows := session.execute(select(*_ROW_COLUMNS).where(Interaction.customer_id.is_(None),
+                                                                Interaction.id > last_id)
+                                  .order_by(Interaction.id).limit(_INSERT_CHUNK * 10)).all():
+        yield {row.id: _loose_fact(row, tz) for row in rows}
+        last_id, loose = rows[-1].id, loose + len(rows)
+        tell("without customer", loose, loose)
+
+
+def _quiet(_stage: str, _done: int, _total: int) -> None:
+    pass
+
+
 def rebuild(session: Session, timezone: str, *, progress: Progress | None = None) -> int:
     """Build the rollup from scratch with days in `timezone`; returns the interactions counted."""
-    tz = ZoneInfo(timezone)
-    tell = progress or (lambda _stage, _done, _total: None)
+    tell = progress or _quiet
     session.execute(delete(KpiDaily))
     session.execute(delete(InteractionKpiFact))
     session.execute(delete(KpiRollupState))
-    customers = list(session.scalars(select(Interaction.customer_id).where(Interaction.customer_id.is_not(None))
-                                     .distinct().order_by(Interaction.customer_id)))
     counted = 0
-    for done, chunk in enumerate(_chunks(customers, _CUSTOMER_CHUNK * 5), 1):
-        facts = _facts_of_customers(session, chunk, tz)
+    for facts in _every_fact(session, ZoneInfo(timezone), tell):
         _insert_facts(session, facts)
         counted += len(facts)
-        tell("customers", min(done * _CUSTOMER_CHUNK * 5, len(customers)), len(customers))
-    last_id = 0
-    while True:
-        rows = session.execute(select(*_ROW_COLUMNS).where(Interaction.customer_id.is_(None), Interaction.id > last_id)
-                               .order_by(Interaction.id).limit(_INSERT_CHUNK * 10)).all()
-        if not rows:
-            break
-        _insert_facts(session, {row.id: _loose_fact(row, tz) for row in rows})
-        counted += len(rows)
-        last_id = rows[-1].id
-        tell("without customer", counted, counted)
     table = KpiDaily.__table__
     for part in _rollup_from_facts():
         session.execute(table.insert().from_select([c.name for c in part.selected_columns], part))
@@ -355,19 +357,9 @@ def verify(session: Session) -> Discrepancies | None:
     if tz is None:
         return None
     wrong_facts = 0
-    customers = list(session.scalars(select(Interaction.customer_id).where(Interaction.customer_id.is_not(None))
-                                     .distinct().order_by(Interaction.customer_id)))
-    for chunk in _chunks(customers, _CUSTOMER_CHUNK * 5):
-        expected = _facts_of_customers(session, chunk, tz)
+    for expected in _every_fact(session, tz, _quiet):
         stored = _stored_facts(session, sorted(expected))
         wrong_facts += sum(stored.get(i) != fact for i, fact in expected.items())
-    last_id = 0
-    while rows := session.execute(select(*_ROW_COLUMNS).where(Interaction.customer_id.is_(None),
-                                                                Interaction.id > last_id)
-                                  .order_by(Interaction.id).limit(_INSERT_CHUNK * 10)).all():
-        stored = _stored_facts(session, [row.id for row in rows])
-        wrong_facts += sum(stored.get(row.id) != _loose_fact(row, tz) for row in rows)
-        last_id = rows[-1].id
 
     table = KpiDaily.__table__
     columns = ("dimension", "day", "key", "gap", *COUNTS)
