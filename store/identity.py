@@ -13,9 +13,11 @@ Method
 3. Scoring: evidence weights (log-odds) summed and squashed to 0..1. Same e-mail / phone / loyalty
    id is a deterministic link unless names or birth dates clearly conflict (a family e-mail,
    a household phone); then it only counts as weak household evidence.
-4. Clustering: union-find over confident edges by descending score. A union is refused when it would
-   put a cannot_link pair together, or two records whose first names or birth dates clearly
-   conflict (this stops chains like Marie -> "Dupont, no first name" -> Jean through a family e-mail).
+4. Clustering: union-find over confident edges by descending score, ties in record-key order (never
+   arrival or hash order: the same records give the same customers on every run). A union is
+   refused when it would put a cannot_link pair together, or two records whose first names or birth
+   dates clearly conflict (this stops chains like Marie -> "Dupont, no first name" -> Jean through a
+   family e-mail).
 """
 
 from __future__ import annotations
@@ -192,7 +194,7 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
     if p.postcode:
         if last_sound:
             names.append(f"p{sounds}|{p.postcode}")
-        for token in {p.first[:3], p.last[:3]} - {""}:
+        for token in sorted({p.first[:3], p.last[:3]} - {""}):
             names.append(f"q{p.postcode}|{token}")
     return ids, names
 
@@ -330,21 +332,43 @@ def _score(p: _Prep, q: _Prep, explain: bool) -> tuple[float, bool, tuple[str, .
 
 
 def _hard_conflict(p: _Prep, q: _Prep) -> bool:
-    fs, ls, _ = _names(p, q)
+    # Both ways round: with swapped names _names(p, q) reads q as the swapped one, and "Clémence
+    # Thomas" vs "Thomas C." clash that way but agree the other. A one-way test made the guard
+    # depend on which group was the larger, so a second relink merged what the first had refused.
+    fs, _, _ = _names(p, q)
     if fs is not None and fs < 0.8:
-        return True
+        fs, _, _ = _names(q, p)
+        if fs is not None and fs < 0.8:
+            return True
     return bool(p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict")
 
 
 # --- candidate generation ---------------------------------------------------------------------
 
 
+def _prep_key(p: _Prep) -> int:
+    return p.key
+
+
+def _by_score_desc(edge: tuple[float, bool, int, int]) -> float:
+    return -edge[0]
+
+
+def _pair_order(pair: tuple[int, int]) -> tuple[int, int]:
+    a, b = pair
+    return (a, b) if a <= b else (b, a)
+
+
 @dataclass
 class ScoredPairs:
-    """Output of the expensive phase, reusable for several threshold settings (see the benchmark)."""
+    """Output of the expensive phase, reusable for several threshold settings (see the benchmark).
+
+    preps are in key order and edges in (i, j) order, whatever order the records came in: clustering
+    breaks score ties by this order, so the same records always give the same customers.
+    """
 
     preps: list[_Prep]
-    edges: list[tuple[float, bool, int, int]]  # (score, deterministic, i, j) with score >= floor
+    edges: list[tuple[float, bool, int, int]]  # (score, deterministic, i, j), i < j, score >= floor
     stats: LinkStats
 
 
@@ -354,6 +378,9 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
     fold_cache: dict[str | None, str] = {}
     preps = [_Prep(rec, fold_cache) for rec in records]
     del fold_cache
+    # Key order, not arrival order: a database may stream rows in any order, and which of two tied
+    # pairs is merged first must not depend on it.
+    preps.sort(key=_prep_key)
     _set_name_weights(preps)
     stats = LinkStats(records=len(preps))
     floor = thresholds.review if floor is None else floor
@@ -399,7 +426,7 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
         candidates: set[int] = set()
         for b in mine:
             candidates.update(blocks[b])
-        for j in candidates:
+        for j in sorted(candidates):
             if j <= i:
                 continue
             comparisons += 1
@@ -461,12 +488,18 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
 
     links: list[PairDecision] = []
     review: list[PairDecision] = []
+    if forbidden:
+        # which of two must_link pairs is refused for a cannot_link depends on their order: make it the
+        # pairs' own order (without constraints every must_link is merged and the order is moot)
+        must_link = sorted(must_link, key=_pair_order)
     for a, b in must_link:
         if a in index_of and b in index_of and union(index_of[a], index_of[b], False) == "merged":
             links.append(PairDecision(a, b, 1.0, ("must_link",), "deterministic"))
 
     uncertain: list[tuple[float, int, int]] = []
-    for score, deterministic, i, j in sorted(scored.edges, key=lambda e: -e[0]):
+    # A stable sort: tied scores (every shared e-mail scores 1.0) keep the (i, j) order of the edges,
+    # so the conflict guard's first-come decisions are the same on every run.
+    for score, deterministic, i, j in sorted(scored.edges, key=_by_score_desc):
         if score < thresholds.review:
             break
         if score < thresholds.merge and not deterministic:
