@@ -133,8 +133,9 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
     """Link every source record to a customer; see the module docstring.
 
     Existing customers are merged automatically only on new evidence (a new record in their cluster,
-    or one of their records changed since their golden record was built), because the linker's
-    clustering depends on the order it meets pairs and the same data must give the same customers.
+    or one of their records changed since their golden record was built): an operator re-running
+    relink on unchanged data must see no merge at all, whatever changed in the engine's inputs' order
+    (the clustering itself is order independent: tests/test_identity_determinism.py).
     `reconsider=True` lets any cluster merge customers (after changing thresholds, for instance).
     `progress(stage, done, total)` is called as stages advance.
     """
