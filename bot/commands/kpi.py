@@ -1,9 +1,10 @@
 """`frontline kpi check | rebuild`: the daily KPI rollup behind company-wide /kpi (store/kpi_rollup.py)."""
 from __future__ import annotations
 
+import sys
 import time
 
-from bot.commands import open_database
+from bot.commands import open_database, progress_line
 
 
 def add_commands(subparsers) -> None:
@@ -49,11 +50,14 @@ def run_rebuild(args, settings) -> int:
 
     engine, session_factory = open_database(settings)
     started = time.monotonic()
+    progress = progress_line("KPI rollup")
     try:
         with session_factory.begin() as session:
-            counted = kpi_rollup.rebuild(session, settings.default_timezone)
+            counted = kpi_rollup.rebuild(session, settings.default_timezone, progress=progress)
     finally:
         engine.dispose()
+    if progress:
+        sys.stderr.write("\n")
     print(f"KPI rollup rebuilt: {counted:,} interactions, local days in {settings.default_timezone} "
           f"({time.monotonic() - started:.1f} s).")
     return 0

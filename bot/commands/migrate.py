@@ -1,6 +1,9 @@
 """`frontline migrate`: create or upgrade the database schema."""
 from __future__ import annotations
 
+import sys
+
+from bot.commands import progress_line
 from store.db import current_revision, head_revision, make_engine, migrate
 
 
@@ -16,7 +19,11 @@ def add_commands(subparsers) -> None:
 def run(args, settings) -> int:
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
-    rebuilt = migrate(settings.database_url, kpi_timezone=settings.default_timezone)
+    # Building the KPI rollup of a large existing history takes minutes: show where it is.
+    progress = progress_line("KPI rollup")
+    rebuilt = migrate(settings.database_url, kpi_timezone=settings.default_timezone, progress=progress)
+    if rebuilt and progress:
+        sys.stderr.write("\n")
     after = current_revision(engine)
     engine.dispose()
     if before == after:
