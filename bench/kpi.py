@@ -283,26 +283,20 @@ def digests(url: str, *, teams: bool = True) -> None:
     with factory() as session:
         employees = [_Viewer(e.id, e.role, e.team_id, e.store_id, "Europe/Paris")
                      for e in session.execute(Employee.__table__.select().order_by(Employee.id))]
-    started, cpu = time.perf_counter(), time.process_time()
-    composed = 0
-    for offset in range(0, len(employees), batch):
-        with factory() as session:
-            result = compose_employee_digests(session, employees[offset:offset + batch], today=today, now=NOW, tz=tz)
-        composed += sum(d is not None for d in result.values())
-    print(f"employee digests: {len(employees)} employees ({composed} non-empty) in "
-          f"{time.perf_counter() - started:.1f}s (client CPU {time.process_time() - cpu:.1f}s), batches of {batch}",
-          flush=True)
-    if teams:
+
+    def timed(label: str, people: list, compose) -> None:
         started, cpu = time.perf_counter(), time.process_time()
-        managers = [e for e in employees if e.role != "associate"]
-        sent = 0
-        for offset in range(0, len(managers), batch):
+        composed = 0
+        for offset in range(0, len(people), batch):
             with factory() as session:
-                result = compose_team_digests(session, managers[offset:offset + batch], today=today, now=NOW, tz=tz)
-            sent += sum(d is not None for d in result.values())
-        print(f"team digests: {len(managers)} managers/admins ({sent} non-empty) in "
-              f"{time.perf_counter() - started:.1f}s (client CPU {time.process_time() - cpu:.1f}s), "
-              f"batches of {batch}", flush=True)
+                result = compose(session, people[offset:offset + batch], today=today, now=NOW, tz=tz)
+            composed += sum(d is not None for d in result.values())
+        print(f"{label}: {len(people)} recipients ({composed} non-empty) in {time.perf_counter() - started:.1f}s "
+              f"(client CPU {time.process_time() - cpu:.1f}s), batches of {batch}", flush=True)
+
+    timed("employee digests", employees, compose_employee_digests)
+    if teams:
+        timed("team digests", [e for e in employees if e.role != "associate"], compose_team_digests)
     engine.dispose()
 
 

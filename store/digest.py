@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -323,12 +323,17 @@ def compose_team_digests(session: Session, managers: Sequence[Recipient], *, tod
         teams = _team_sections(session, chunk, today=today, now=now, tz=tz)
         for manager in leading:
             if manager.team_id in teams:
-                result[manager.id] = teams[manager.team_id](manager.id)
+                # Co-managers get the same digest, each with lists of their own.
+                team = teams[manager.team_id]
+                result[manager.id] = replace(team, manager_id=manager.id,
+                                             overdue_by_person=list(team.overdue_by_person),
+                                             waiting_longest=list(team.waiting_longest))
     return result
 
 
 def _team_sections(session: Session, team_ids: list[int], *, today: dt.date, now: dt.datetime,
-                   tz: ZoneInfo) -> dict[int, "_TeamDigestOf"]:
+                   tz: ZoneInfo) -> dict[int, TeamDigest]:
+    """The digest of each team with something to say, addressed to no one yet (manager_id 0)."""
     names = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
     yesterday = Period("today", today - dt.timedelta(days=1), today)
     week = week_through_yesterday(today)
@@ -338,35 +343,15 @@ def _team_sections(session: Session, team_ids: list[int], *, today: dt.date, now
     previous_week = team_figures(session, team_ids, week.previous, tz, now=now)
     overdue = _overdue_by_person(session, team_ids, today)
     waiting = _waiting_longest(session, team_ids, tz)
-    sections: dict[int, _TeamDigestOf] = {}
+    sections: dict[int, TeamDigest] = {}
     for team_id in team_ids:
         if not (day_figures[team_id].interactions or week_figures[team_id].interactions
                 or overdue.get(team_id) or waiting.get(team_id)):
             continue
-        sections[team_id] = _TeamDigestOf(
-            names.get(team_id, ""), today, day_figures[team_id], day_before[team_id], week, week_figures[team_id],
+        sections[team_id] = TeamDigest(
+            0, names.get(team_id, ""), today, day_figures[team_id], day_before[team_id], week, week_figures[team_id],
             previous_week[team_id], overdue.get(team_id, [])[:MAX_LINES], waiting.get(team_id, []))
     return sections
-
-
-@dataclass(frozen=True)
-class _TeamDigestOf:
-    """A team's digest, whoever of its managers reads it."""
-
-    team_name: str
-    local_date: dt.date
-    yesterday: KpiFigures
-    day_before: KpiFigures
-    week: Period
-    week_figures: KpiFigures
-    previous_week_figures: KpiFigures
-    overdue_by_person: list[PersonOverdue]
-    waiting_longest: list[WaitingCustomer]
-
-    def __call__(self, manager_id: int) -> TeamDigest:
-        return TeamDigest(manager_id, self.team_name, self.local_date, self.yesterday, self.day_before, self.week,
-                          self.week_figures, self.previous_week_figures, list(self.overdue_by_person),
-                          list(self.waiting_longest))
 
 
 def _overdue_by_person(session: Session, team_ids: list[int], today: dt.date) -> dict[int, list[PersonOverdue]]:
