@@ -1,110 +1,407 @@
-"""Who may use Frontline: importing the employee list (Slack user, role, team, store, locale, time
-zone) and listing it. Teams and stores named in the file are created when new.
+"""Who may use Frontline: the employee roster (Slack user, role, team, store, locale, time zone, active).
+
+One code path changes an employee: `apply_employee` takes the state a source wants (the CSV roster
+today, any other directory later), changes only the fields that source states, and returns what
+changed. Every change of access it makes (registered, deactivated, reactivated, role, team or store)
+is written to the audit trail in the same transaction, with who did it. Access itself is checked on
+every request from the `active` flag (bot/access.py), so a change is in force at the next request of
+every process.
+
+Importing a roster file (`import_employees`) parses every row first, refuses duplicate Slack ids
+with their line numbers, then applies each row through `apply_employee`; with `sync` whoever is
+missing from the file is deactivated. Columns absent from the file leave those fields unchanged.
 """
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.importing.fields import RowRejected, check_readable, choice, required_text, text
-from store.importing.readers import Row
-from store.importing.report import ImportReport
-from store.models import ROLES, Employee, Store, Team
+from store import audit
+from store.importing.fields import RowRejected, check_readable, flag, required_text, text
+from store.importing.readers import ROW_ERROR, Row
+from store.importing.report import ImportReport, RowProblem
+from store.models import ROLES, AuditEvent, Employee, Store, Team
 from store.normalize import normalise_email
 
-EMPLOYEE_COLUMNS = ("slack_user_id", "name", "email", "role", "team", "store", "locale", "timezone")
+EMPLOYEE_COLUMNS = ("slack_user_id", "name", "email", "role", "team", "store", "locale", "timezone", "active")
 LOCALES = ("en", "fr")
+FALLBACK_LOCALE = "en"
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
+# A language tag as Slack and spreadsheets write it: "fr", "fr-FR", "en_GB", "zh-Hant-TW".
+_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8}){0,3}")
+
+# The audit actions of access changes (AuditEvent.action); the subject is detail["employee"].
+ACCESS_ACTIONS = ("register", "deactivate", "reactivate", "role", "team", "store")
 
 
-def parse_employee(row: Row) -> dict[str, Any]:
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = _Keep.KEEP
+"""A field of DesiredEmployee the source says nothing about: left as it is (or its default when new)."""
+Keep = Literal[_Keep.KEEP]
+
+
+@dataclass(frozen=True)
+class DesiredEmployee:
+    """The state a source wants for one employee. KEEP leaves a field unchanged; None clears it.
+
+    `team` is a team name and `store` a store code (created when new). For a new employee `name` is
+    required, and `role` defaults to associate, `active` to true, everything else to empty.
+    """
+
+    slack_user_id: str
+    name: str | Keep = KEEP
+    email: str | None | Keep = KEEP
+    role: str | Keep = KEEP
+    team: str | None | Keep = KEEP
+    store: str | None | Keep = KEEP
+    locale: str | None | Keep = KEEP
+    timezone: str | None | Keep = KEEP
+    active: bool | Keep = KEEP
+
+
+@dataclass(frozen=True)
+class EmployeeChange:
+    """What `apply_employee` did to one employee (`changed` is empty when nothing did)."""
+
+    slack_user_id: str
+    name: str
+    created: bool
+    changed: tuple[str, ...]
+    was_active: bool | None  # None when created
+    active: bool
+    old_role: str | None  # None when created
+    role: str
+
+    @property
+    def gains_access(self) -> bool:
+        return self.active and not self.was_active
+
+    @property
+    def loses_access(self) -> bool:
+        return bool(self.was_active) and not self.active
+
+    @property
+    def role_changed(self) -> bool:
+        return self.old_role is not None and self.old_role != self.role
+
+
+class EmployeeRefused(ValueError):
+    """The desired state cannot be applied (unknown person without a name, bad role...): nothing changed."""
+
+
+class UnknownEmployee(LookupError):
+    """No employee has this Slack id."""
+
+
+# The fields compared to tell what changed; team and store by id, named in the audit detail.
+_COMPARED = ("name", "email", "role", "team_id", "store_id", "locale", "timezone", "active")
+
+
+def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, via: str,
+                   actor_employee_id: int | None = None) -> EmployeeChange:
+    """Create or update one employee to `desired` (KEEP fields untouched) and audit every access change.
+
+    Raises EmployeeRefused, before changing anything, when the state is not one an employee may have.
+    """
+    _check(desired)
+    employee = session.scalar(select(Employee).where(Employee.slack_user_id == desired.slack_user_id))
+    created = employee is None
+    if employee is None:
+        if desired.name is KEEP:
+            raise EmployeeRefused(f"{desired.slack_user_id} is not registered yet: a name is needed to add them")
+        employee = Employee(slack_user_id=desired.slack_user_id, name=desired.name, role="associate", active=True,
+                            email=None, locale=None, timezone=None, team_id=None, store_id=None)
+        session.add(employee)
+        before: dict[str, Any] = {}
+        old_team = old_store = None
+    else:
+        before = {name: getattr(employee, name) for name in _COMPARED}
+        old_team, old_store = employee.team, employee.store
+    for name in ("name", "email", "role", "locale", "timezone", "active"):
+        value = getattr(desired, name)
+        if value is not KEEP:
+            setattr(employee, name, value)
+    if desired.store is not KEEP:
+        employee.store = _store(session, desired.store)
+    if desired.team is not KEEP:
+        employee.team = _team(session, desired.team, employee.store)
+    session.flush()
+    after = {name: getattr(employee, name) for name in _COMPARED}
+    changed = tuple(name.removesuffix("_id") for name in _COMPARED if not created and before[name] != after[name])
+    change = EmployeeChange(
+        slack_user_id=employee.slack_user_id, name=employee.name, created=created, changed=changed,
+        was_active=None if created else before["active"], active=employee.active,
+        old_role=None if created else before["role"], role=employee.role,
+    )
+
+    def trail(action: str, **detail: Any) -> None:
+        audit.record(session, employee_id=actor_employee_id, actor=actor[:64], action=action, customer_id=None,
+                     via=via[:32], detail={"employee": employee.slack_user_id, **detail})
+
+    if created:
+        trail("register", role=employee.role, active=employee.active,
+              team=employee.team.name if employee.team else None, store=employee.store.code if employee.store else None)
+        return change
+    if change.loses_access:
+        trail("deactivate")
+    elif change.gains_access:
+        trail("reactivate")
+    if change.role_changed:
+        trail("role", before=change.old_role, after=change.role)
+    if "team" in changed:
+        trail("team", before=old_team.name if old_team else None, after=employee.team.name if employee.team else None)
+    if "store" in changed:
+        trail("store", before=old_store.code if old_store else None,
+              after=employee.store.code if employee.store else None)
+    return change
+
+
+def _check(desired: DesiredEmployee) -> None:
+    if not _SLACK_USER_ID.fullmatch(desired.slack_user_id):
+        raise EmployeeRefused("not a Slack user id (U or W followed by capitals and digits)")
+    if desired.name is not KEEP and not (desired.name or "").strip():
+        raise EmployeeRefused("missing name")
+    if desired.role is not KEEP and desired.role not in ROLES:
+        raise EmployeeRefused(f"unknown role {desired.role!r} (one of {', '.join(ROLES)})")
+    if desired.locale not in (KEEP, None, *LOCALES):
+        raise EmployeeRefused(f"unknown locale {desired.locale!r} (one of {', '.join(LOCALES)})")
+    if desired.active not in (KEEP, True, False):
+        raise EmployeeRefused("active must be true or false")
+
+
+def set_active(session: Session, slack_user_id: str, active: bool, *, actor: str, via: str) -> EmployeeChange:
+    """Deactivate (active=False) or reactivate one registered employee; audited when it changes anything."""
+    if not _SLACK_USER_ID.fullmatch(slack_user_id):
+        raise EmployeeRefused("not a Slack user id (U or W followed by capitals and digits)")
+    if session.scalar(select(Employee.id).where(Employee.slack_user_id == slack_user_id)) is None:
+        raise UnknownEmployee(slack_user_id)
+    return apply_employee(session, DesiredEmployee(slack_user_id, active=active), actor=actor, via=via)
+
+
+def _store(session: Session, code: str | None) -> Store | None:
+    if not code:
+        return None
+    store = session.scalar(select(Store).where(Store.code == code))
+    if store is None:
+        store = Store(code=code, name=code)
+        session.add(store)
+        session.flush()
+    return store
+
+
+def _team(session: Session, name: str | None, store: Store | None) -> Team | None:
+    if not name:
+        return None
+    team = session.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        # A new team belongs to the store of its first member.
+        team = Team(name=name, store_id=store.id if store else None)
+        session.add(team)
+        session.flush()
+    return team
+
+
+@dataclass(frozen=True)
+class FoldedLocale:
+    language: str  # one of LOCALES
+    available: bool  # False: the language asked for is not one we have, FALLBACK_LOCALE is used
+
+
+def fold_locale(value: str) -> FoldedLocale:
+    """A language tag as Slack writes it ("fr-FR", "en_GB", "de") folded to a language we speak.
+
+    Raises ValueError when `value` is not a language tag at all.
+    """
+    match = _LANGUAGE_TAG.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(value)
+    language = match.group(1).lower()
+    if language in LOCALES:
+        return FoldedLocale(language, True)
+    return FoldedLocale(FALLBACK_LOCALE, False)
+
+
+# --- Importing a roster file ---------------------------------------------------------------------
+
+
+@dataclass
+class RosterReport(ImportReport):
+    """An ImportReport plus the access changes made (or, on a dry run, that would be made)."""
+
+    changes: list[EmployeeChange] = field(default_factory=list)
+    warnings: list[RowProblem] = field(default_factory=list)
+    # Set when the whole import was refused (nothing applied): the reason, for one line of output.
+    refused: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0 and self.refused is None
+
+    @property
+    def gained_access(self) -> list[EmployeeChange]:
+        return [change for change in self.changes if change.gains_access]
+
+    @property
+    def lost_access(self) -> list[EmployeeChange]:
+        return [change for change in self.changes if change.loses_access]
+
+    @property
+    def role_changes(self) -> list[EmployeeChange]:
+        return [change for change in self.changes if change.role_changed]
+
+    def summary(self) -> str:
+        text = super().summary()
+        if self.lost_access:
+            text += f", {len(self.lost_access)} deactivated"
+        return text
+
+
+def parse_employee(row: Row) -> tuple[DesiredEmployee, list[str]]:
+    """One roster row as a DesiredEmployee, and warnings about it. A column the row does not have is
+    KEEP; an empty cell clears an optional field (email, team, store, locale, timezone) and leaves role
+    and active as they are (associate and active for someone new)."""
     check_readable(row)
+    warnings: list[str] = []
     slack_user_id = required_text(row, "slack_user_id", 32)
     if not _SLACK_USER_ID.fullmatch(slack_user_id):
         raise RowRejected("slack_user_id is not a Slack user id (U or W followed by capitals and digits)")
-    values: dict[str, Any] = {
-        "slack_user_id": slack_user_id,
-        "name": required_text(row, "name", 200),
-        "role": choice(row, "role", ROLES, default="associate"),
-        "team": text(row, "team", 120),
-        "store": text(row, "store", 32),
-        "locale": None,
-        "timezone": text(row, "timezone", 64),
-    }
-    try:
-        values["email"] = normalise_email(text(row, "email", 320))
-    except ValueError:
-        raise RowRejected("malformed email") from None
-    if text(row, "locale", 8):
-        values["locale"] = choice(row, "locale", LOCALES)
-    if values["timezone"]:
+    values: dict[str, Any] = {"slack_user_id": slack_user_id}
+    if "name" in row:
+        values["name"] = required_text(row, "name", 200)
+    if "email" in row:
         try:
-            ZoneInfo(values["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise RowRejected(f"unknown time zone {values['timezone']!r} (an IANA name such as Europe/Paris)") from None
-    return values
+            values["email"] = normalise_email(text(row, "email", 320))
+        except ValueError:
+            raise RowRejected("malformed email") from None
+    if "role" in row and (role := text(row, "role", 64)):
+        if role.lower() not in ROLES:
+            raise RowRejected(f"unknown role {role.lower()!r} (one of {', '.join(ROLES)})")
+        values["role"] = role.lower()
+    for name, max_length in (("team", 120), ("store", 32)):
+        if name in row:
+            values[name] = text(row, name, max_length)
+    if "locale" in row:
+        values["locale"] = None
+        if locale := text(row, "locale", 35):
+            try:
+                folded = fold_locale(locale)
+            except ValueError:
+                raise RowRejected("locale is not a language code such as fr, en or fr-FR") from None
+            if not folded.available:
+                warnings.append(f"locale {locale!r} is not available (one of {', '.join(LOCALES)}): "
+                                f"{folded.language} is used")
+            values["locale"] = folded.language
+    if "timezone" in row:
+        values["timezone"] = timezone = text(row, "timezone", 64)
+        if timezone:
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise RowRejected(f"unknown time zone {timezone!r} (an IANA name such as Europe/Paris)") from None
+    if "active" in row and text(row, "active", 5):
+        try:
+            values["active"] = flag(row, "active")
+        except RowRejected:
+            raise RowRejected("active must be true or false (yes/no, oui/non, 1/0)") from None
+    return DesiredEmployee(**values), warnings
 
 
-def import_employees(session: Session, *, rows: Iterable[tuple[int, Row]]) -> ImportReport:
-    """Create or update (by slack_user_id) the employee of every good row; employees missing from
-    the file are left as they are. Employee lists are small: one pass, no batching."""
-    report = ImportReport(kind="employees")
-    stores = {store.code: store for store in session.scalars(select(Store))}
-    teams = {team.name: team for team in session.scalars(select(Team))}
-    seen: dict[str, int] = {}
+def import_employees(session: Session, *, rows: Iterable[tuple[int, Row]], sync: bool = False,
+                     actor: str = "import", via: str = "import") -> RosterReport:
+    """Create or update (by slack_user_id) the employee of every good row.
+
+    A Slack id on several rows rejects all of them (the report names every line). Without `sync`,
+    employees missing from the file are left as they are and good rows are applied even when others
+    are rejected. With `sync` the file is the whole roster: whoever is missing from it is deactivated,
+    and any rejected row refuses the whole import (nothing changes) rather than deactivating someone
+    whose row could not be read. The caller owns the transaction (a dry run rolls it back).
+    """
+    report = RosterReport(kind="employees")
+    parsed: list[tuple[int, DesiredEmployee]] = []
+    lines_of: dict[str, list[int]] = {}
+    unknown_columns: set[str] = set()
     for line, row in rows:
         report.read += 1
+        for column in row.keys() - set(EMPLOYEE_COLUMNS) - unknown_columns:
+            if column and column != ROW_ERROR:
+                unknown_columns.add(column)
+                report.warnings.append(RowProblem(line, f"column {column[:40]!r} is not an employee column: ignored"))
         try:
-            values = parse_employee(row)
+            desired, warnings = parse_employee(row)
         except RowRejected as problem:
             report.reject(line, str(problem))
             continue
-        if values["slack_user_id"] in seen:
-            report.superseded += 1
-        seen[values["slack_user_id"]] = line
-        store = _store(session, stores, values.pop("store"))
-        team = _team(session, teams, values.pop("team"), store)
-        values["store_id"] = store.id if store else None
-        values["team_id"] = team.id if team else None
-        employee = session.scalar(select(Employee).where(Employee.slack_user_id == values["slack_user_id"]))
-        if employee is None:
-            session.add(Employee(**values))
-            session.flush()
-            report.created += 1
-        elif any(getattr(employee, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(employee, name, value)
-            session.flush()
-            report.updated += 1
+        report.warnings.extend(RowProblem(line, warning) for warning in warnings)
+        parsed.append((line, desired))
+        lines_of.setdefault(desired.slack_user_id, []).append(line)
+    registered = set(session.scalars(select(Employee.slack_user_id)))
+    good: list[tuple[int, DesiredEmployee]] = []
+    for line, desired in parsed:
+        lines = lines_of[desired.slack_user_id]
+        if len(lines) > 1:
+            report.reject(line, f"{desired.slack_user_id} is on lines {_and(lines)}: one row per employee "
+                                "(none of these rows was imported)")
+        elif desired.slack_user_id not in registered and desired.name is KEEP:
+            report.reject(line, "missing name (needed to add an employee who is not registered yet)")
         else:
-            report.unchanged += 1
+            good.append((line, desired))
+    report.in_line_order()
+    report.warnings.sort(key=lambda warning: warning.line)
+    if sync and report.rejected:
+        report.refused = (f"--sync: {report.rejected} row(s) rejected, so nothing was changed (nobody is "
+                          "deactivated because of a row that could not be read); fix the file and import again")
+        return report
+    if sync and not good:
+        report.refused = "--sync: the file lists nobody, which would deactivate every employee; nothing was changed"
+        return report
+    for line, desired in good:
+        try:
+            change = apply_employee(session, desired, actor=actor, via=via)
+        except EmployeeRefused as problem:  # parse_employee already checked what apply checks
+            report.reject(line, str(problem))
+            continue
+        _count(report, change)
+    if sync:
+        listed = set(lines_of)
+        missing = session.scalars(
+            select(Employee.slack_user_id).where(Employee.active.is_(True)).order_by(Employee.slack_user_id))
+        for slack_user_id in [s for s in missing if s not in listed]:
+            _count(report, apply_employee(session, DesiredEmployee(slack_user_id, active=False), actor=actor,
+                                          via=via), from_file=False)
     return report
 
 
-def _store(session: Session, stores: dict[str, Store], code: str | None) -> Store | None:
-    if not code:
-        return None
-    if code not in stores:
-        stores[code] = Store(code=code, name=code)
-        session.add(stores[code])
-        session.flush()
-    return stores[code]
+def _count(report: RosterReport, change: EmployeeChange, *, from_file: bool = True) -> None:
+    if change.created:
+        report.created += 1
+    elif change.changed:
+        report.updated += 1
+    elif from_file:
+        report.unchanged += 1
+    if change.created or change.changed:
+        report.changes.append(change)
 
 
-def _team(session: Session, teams: dict[str, Team], name: str | None, store: Store | None) -> Team | None:
-    if not name:
-        return None
-    if name not in teams:
-        teams[name] = Team(name=name, store_id=store.id if store else None)
-        session.add(teams[name])
-        session.flush()
-    return teams[name]
+def _and(numbers: list[int]) -> str:
+    words = [str(number) for number in numbers]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+# --- Reading the roster --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -130,3 +427,33 @@ def list_employees(session: Session) -> list[EmployeeListing]:
         EmployeeListing(e.slack_user_id, e.name, e.role, team, store, e.locale, e.timezone, e.active)
         for e, team, store in session.execute(statement)
     ]
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    at: dt.datetime
+    actor: str
+    action: str
+    employee: str
+    detail: dict[str, Any]
+    via: str
+
+
+def access_history(session: Session, slack_user_id: str | None = None, *, limit: int = 1000) -> list[AccessEvent]:
+    """The audited access changes, oldest first; of one employee when `slack_user_id` is given."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action.in_(ACCESS_ACTIONS), AuditEvent.customer_id.is_(None))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    history: list[AccessEvent] = []
+    for event in events:
+        subject = (event.detail or {}).get("employee")
+        if not isinstance(subject, str) or (slack_user_id and subject != slack_user_id):
+            continue
+        detail = {k: v for k, v in event.detail.items() if k != "employee"}
+        history.append(AccessEvent(event.at, event.actor, event.action, subject, detail, event.via))
+        if len(history) >= limit:
+            break
+    history.reverse()
+    return history

@@ -115,7 +115,9 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, Row]]:
         if len(values) > width:
             yield line, {ROW_ERROR: f"{len(values)} values but the header has {width} columns"}
             continue
-        # Spreadsheets drop trailing empty cells: missing values at the end of a row are empty.
+        # Spreadsheets drop trailing empty cells: missing values at the end of a row are empty (and
+        # the row still has every column of the header, so "absent column" means the header lacks it).
+        values += [""] * (width - len(values))
         yield line, {name: value for name, value in zip(header, values) if name}
 
 
