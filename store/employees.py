@@ -386,12 +386,14 @@ def import_employees(session: Session, *, rows: Iterable[tuple[int, Row]], sync:
 
 
 def _count(report: RosterReport, change: EmployeeChange, *, from_file: bool = True) -> None:
+    # created/updated/unchanged count the file's rows; whoever --sync deactivates is counted apart.
     if change.created:
         report.created += 1
-    elif change.changed:
-        report.updated += 1
     elif from_file:
-        report.unchanged += 1
+        if change.changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
     if change.created or change.changed:
         report.changes.append(change)
 
