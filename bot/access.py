@@ -3,6 +3,11 @@
 A global middleware resolves the Slack user of every request to a registered, active Employee and puts
 an `EmployeeSnapshot` in `context["employee"]`. Everyone else gets a polite refusal naming who grants
 access, shown only to them (never posted in a channel); events from bots and unknown users are dropped.
+A deactivated employee gets the same refusal as someone never registered (it says nothing of the past).
+
+The employee is read from the database on every request and kept for that request only (the snapshot
+dies with the context): no process, worker or Socket Mode connection remembers who was allowed, so
+`frontline employees deactivate` takes effect at the person's next request everywhere.
 
 The user id is taken from the signed request body only (Slack's signature covers it). Ids found in
 private_metadata or button values are data, never proof of who is asking.
@@ -161,7 +166,7 @@ def access_middleware(body: dict[str, Any], context, client, respond, next: Call
         context["locale"] = employee.locale
         next()
         return None
-    log.info("refused a request from unregistered slack user %s", user_id)
+    log.info("refused a request from unregistered or deactivated slack user %s", user_id)
     if event is not None:
         if event.get("type") == "app_home_opened" and event.get("tab") == "home":
             locale = _slack_locale(client, user_id, settings.default_locale)
