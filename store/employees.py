@@ -376,13 +376,17 @@ def import_employees(session: Session, *, rows: Iterable[tuple[int, Row]], sync:
             continue
         _count(report, change)
     if sync:
-        listed = set(lines_of)
-        missing = session.scalars(
-            select(Employee.slack_user_id).where(Employee.active.is_(True)).order_by(Employee.slack_user_id))
-        for slack_user_id in [s for s in missing if s not in listed]:
-            _count(report, apply_employee(session, DesiredEmployee(slack_user_id, active=False), actor=actor,
-                                          via=via), from_file=False)
+        for change in deactivate_missing(session, set(lines_of), actor=actor, via=via):
+            _count(report, change, from_file=False)
     return report
+
+
+def deactivate_missing(session: Session, present: set[str], *, actor: str, via: str) -> list[EmployeeChange]:
+    """Deactivate every active employee whose Slack id is not in `present` (a source's whole roster)."""
+    active = session.scalars(
+        select(Employee.slack_user_id).where(Employee.active.is_(True)).order_by(Employee.slack_user_id)).all()
+    return [apply_employee(session, DesiredEmployee(slack_user_id, active=False), actor=actor, via=via)
+            for slack_user_id in active if slack_user_id not in present]
 
 
 def _count(report: RosterReport, change: EmployeeChange, *, from_file: bool = True) -> None:

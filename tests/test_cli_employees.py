@@ -51,7 +51,7 @@ def test_new_commands_have_help(command, capsys):
 
 
 def test_deactivate_then_reactivate_is_audited_with_the_os_user(frontline, staff):
-    status, out, err = frontline("employees", "deactivate", "U0MAX")
+    status, out, err = frontline("employees", "deactivate", "u0max")  # typed in lower case: the same person
     assert (status, err) == (0, "")
     assert out == ("Deactivated U0MAX (Max Manager): refused from their next request; "
                    "their history and KPIs are kept.\n")

@@ -131,7 +131,8 @@ def run_set_active(args, settings) -> int:
     engine, session_factory = open_database(settings)
     try:
         with session_factory.begin() as session:
-            change = set_active(session, args.slack_user_id, args.active, actor=cli_actor(), via=VIA)
+            # Slack ids are capitals; an id typed in lower case is still the same person.
+            change = set_active(session, args.slack_user_id.strip().upper(), args.active, actor=cli_actor(), via=VIA)
     except EmployeeRefused as error:
         raise CommandError(f"{args.slack_user_id[:40]!r}: {error}") from None
     except UnknownEmployee:
