@@ -181,6 +181,19 @@ def _check(desired: DesiredEmployee) -> None:
         raise EmployeeRefused(f"unknown locale {desired.locale!r} (one of {', '.join(LOCALES)})")
     if desired.active not in (KEEP, True, False):
         raise EmployeeRefused("active must be true or false")
+    for name, longest in _LONGEST.items():
+        value = getattr(desired, name)
+        if isinstance(value, str) and len(value) > longest:
+            raise EmployeeRefused(f"{name} is longer than {longest} characters")
+    if isinstance(desired.timezone, str):
+        try:
+            ZoneInfo(desired.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise EmployeeRefused(f"unknown time zone {desired.timezone!r} (an IANA name such as Europe/Paris)") from None
+
+
+# The column sizes (store.models), checked here so that both databases refuse the same way.
+_LONGEST = {"name": 200, "email": 320, "team": 120, "store": 32, "timezone": 64}
 
 
 def set_active(session: Session, slack_user_id: str, active: bool, *, actor: str, via: str) -> EmployeeChange:

@@ -309,6 +309,9 @@ def test_apply_employee_changes_only_what_it_is_told_and_audits_access(session_f
     (DesiredEmployee("U0LEA", locale="de"), "unknown locale 'de' (one of en, fr)"),
     (DesiredEmployee("U0LEA", name=" "), "missing name"),
     (DesiredEmployee("lea", name="Léa"), "not a Slack user id (U or W followed by capitals and digits)"),
+    (DesiredEmployee("U0LEA", team="T" * 121), "team is longer than 120 characters"),
+    (DesiredEmployee("U0LEA", timezone="Mars/Olympus"),
+     "unknown time zone 'Mars/Olympus' (an IANA name such as Europe/Paris)"),
 ])
 def test_apply_employee_refuses_impossible_states_and_changes_nothing(session_factory, desired, reason):
     with session_factory.begin() as session:
