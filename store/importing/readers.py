@@ -210,7 +210,7 @@ class _Lines:
                 self._ended = True
                 return self._end_marker
             if len(line) > MAX_LINE_CHARS and not line.endswith(_NEWLINES):
-                length = len(line) + self._skip_rest_of_line()  # with its line break
+                length = len(line) + self._skip_rest_of_line()
                 self.number += 1
                 raise _LineTooLong(self.number, length)
         self.number += 1
@@ -222,12 +222,13 @@ class _Lines:
         return line
 
     def _skip_rest_of_line(self) -> int:
+        """Read through the rest of the line; its length without the line break."""
         skipped = 0
         while True:
             part = self._text.readline(_CHUNK)
-            skipped += len(part)
             if not part or part.endswith(_NEWLINES):
-                return skipped
+                return skipped + len(part.rstrip("\r\n"))
+            skipped += len(part)
 
 
 def _sniff_delimiter(header_line: str) -> str:
