@@ -200,7 +200,7 @@ def test_an_abort_in_the_first_batch_leaves_the_database_as_it_was(frontline, tm
     failing_on_batch(monkeypatch, 1, KeyboardInterrupt())
     path = people_file(tmp_path, "p.csv", HEADER + "".join(person(i) for i in range(50)))
     code, out, err = frontline("import", path, "--source", "web")
-    assert (code, out, err) == (1, "", "frontline: interrupted; nothing was written\n")
+    assert (code, out, err) == (130, "", "frontline: interrupted; nothing was written\n")
     assert state(session_factory) == before
 
 
@@ -215,13 +215,29 @@ def test_when_linking_after_an_abort_fails_too_relink_links_the_records_later(fr
     code, _, err = frontline("import", path, "--source", "web", "--batch-size", "100")
     assert code == 1
     assert err.splitlines()[-1] == (
-        "frontline: identity resolution failed too (interrupted): the 100 records written are not linked to "
-        "customers yet; `frontline relink` (or importing a people file again) links them")
+        "frontline: identity resolution interrupted: the 100 records written are not linked to customers yet; "
+        "`frontline relink` (or importing a people file again) links them")
     assert state(session_factory)["unlinked"] == 100
     repaired(monkeypatch)
     code, _, _ = frontline("relink")
     assert code == 0
     assert state(session_factory) | {"audit": 0} == {"records": 100, "unlinked": 0, "customers": 100, "audit": 0}
+
+
+def test_ctrl_c_during_the_final_identity_resolution_says_how_to_link(frontline, tmp_path, monkeypatch,
+                                                                     session_factory):
+    def relink_interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(importing_command, "relink", relink_interrupted)
+    path = people_file(tmp_path, "p.csv", HEADER + "".join(person(i) for i in range(30)))
+    code, out, err = frontline("import", path, "--source", "web")
+    assert code == 1 and "30 created" in out
+    assert err == ("frontline: identity resolution interrupted: the 30 records written are not linked to customers "
+                   "yet; `frontline relink` (or importing a people file again) links them\n")
+    repaired(monkeypatch)
+    code, out, _ = frontline("import", path, "--source", "web")
+    assert code == 0 and "30 unchanged" in out
+    assert state(session_factory)["unlinked"] == 0
 
 
 # --- admin commands: ids the database cannot hold, output files --------------------------------------

@@ -167,16 +167,15 @@ def run_import(args, settings) -> int:
             # customer (unfindable) until somebody thinks of running relink: the database ends as it
             # was, or with every record written so far linked, never in between.
             written = report.created + report.updated
-            if not (link and written):
-                raise CommandError(abort.message) from None
             print(f"frontline: {abort.message}", file=sys.stderr)
-            _link_after_abort(session_factory, thresholds, written, show)
-            print(f"frontline: the {written} records written before the stop are linked to customers",
-                  file=sys.stderr)
+            if link and written:
+                _link(session_factory, thresholds, written, show)
+                print(f"frontline: the {written} records written before the stop are linked to customers",
+                      file=sys.stderr)
             return abort.status
         print(report.summary())
         if link:
-            _relink(session_factory, thresholds, show_progress=show)
+            _link(session_factory, thresholds, report.created + report.updated, show)
     finally:
         engine.dispose()
     return 0 if report.ok else 1
@@ -186,6 +185,15 @@ def _import_batches(path, file_format, args, importer, session_factory, report, 
     """Import the file batch by batch into `report`; _Aborted when it stops before the end."""
     counter = ByteCounter(0)
     bar = ProgressBar(sys.stderr, counter, f"{args.kind}", show)
+    try:
+        _write_batches(path, file_format, args, importer, session_factory, report, bar, counter)
+    except BaseException:
+        if bar.enabled:
+            sys.stderr.write("\r\x1b[K")  # the message that follows starts on a clean line
+        raise
+
+
+def _write_batches(path, file_format, args, importer, session_factory, report, bar, counter) -> None:
     batch: list = []
     try:
         rows = read_rows(path, fmt=file_format, counter=counter)
@@ -216,14 +224,16 @@ def _kept(report: ImportReport) -> str:
             "(importing the file again is safe)")
 
 
-def _link_after_abort(session_factory, thresholds: Thresholds, written: int, show: bool) -> None:
+def _link(session_factory, thresholds: Thresholds, written: int, show: bool) -> None:
+    """Identity resolution after the import; relink is one transaction, so when it fails or is
+    interrupted the records are all left unlinked, and the message says how to link them."""
     try:
         _relink(session_factory, thresholds, show_progress=show)
     except (SQLAlchemyError, KeyboardInterrupt) as error:
-        what = "interrupted" if isinstance(error, KeyboardInterrupt) else error.__class__.__name__
+        what = "interrupted" if isinstance(error, KeyboardInterrupt) else f"failed, {error.__class__.__name__}"
         raise CommandError(
-            f"identity resolution failed too ({what}): the {written} records written are not linked to "
-            "customers yet; `frontline relink` (or importing a people file again) links them"
+            f"identity resolution {what}: the {written} records written are not linked to customers yet; "
+            "`frontline relink` (or importing a people file again) links them"
         ) from None
 
 

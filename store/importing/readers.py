@@ -107,33 +107,40 @@ def check_text_file(path: str | os.PathLike) -> None:
     is written, rather than after the batches in front of the bad byte were committed.
     """
     name = Path(path).name
+    try:
+        with open(path, "rb") as raw:
+            _check_bytes(raw, name)
+    except OSError as error:  # unreadable (permissions), or a folder
+        raise ImportFileError(f"cannot read {name}: {error.strerror or error.__class__.__name__}") from None
+
+
+def _check_bytes(raw, name: str) -> None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
-    with open(path, "rb") as raw:
-        head = raw.read(4)
-        for bom, encoding in _BOMS:
-            if head.startswith(bom):
-                raise ImportFileError(f"{name} is {encoding} text, not UTF-8: {_SAVE_AS_UTF8}")
-        chunk = head + raw.read(_CHUNK)
-        while chunk:
-            nul = chunk.find(b"\x00")
-            if nul >= 0:
-                line += chunk.count(b"\n", 0, nul)
-                raise ImportFileError(
-                    f"{name} is not a text file (a NUL byte on line {line}): export it as CSV or JSON Lines"
-                )
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as error:
-                # error.start counts from the bytes the decoder held back from the previous chunk (<4).
-                line += chunk.count(b"\n", 0, max(error.start - len(decoder.getstate()[0]), 0))
-                raise ImportFileError(f"{name} is not UTF-8 text (line {line}): {_SAVE_AS_UTF8}") from None
-            line += chunk.count(b"\n")
-            chunk = raw.read(_CHUNK)
+    head = raw.read(4)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            raise ImportFileError(f"{name} is {encoding} text, not UTF-8: {_SAVE_AS_UTF8}")
+    chunk = head + raw.read(_CHUNK)
+    while chunk:
+        nul = chunk.find(b"\x00")
+        if nul >= 0:
+            line += chunk.count(b"\n", 0, nul)
+            raise ImportFileError(
+                f"{name} is not a text file (a NUL byte on line {line}): export it as CSV or JSON Lines"
+            )
+        held = len(decoder.getstate()[0])  # bytes of a character cut by the previous chunk's end
         try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            line += chunk.count(b"\n", 0, max(error.start - held, 0))
             raise ImportFileError(f"{name} is not UTF-8 text (line {line}): {_SAVE_AS_UTF8}") from None
+        line += chunk.count(b"\n")
+        chunk = raw.read(_CHUNK)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{name} is not UTF-8 text (line {line}): {_SAVE_AS_UTF8}") from None
 
 
 def read_rows(
