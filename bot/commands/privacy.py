@@ -50,10 +50,11 @@ def add_commands(subparsers) -> None:
 def run_export(args, settings) -> int:
     engine, session_factory = open_database(settings)
     try:
-        # The output is opened (or refused) before the export is read and audited, and completed before
-        # the audit commits: an export that was not delivered is not recorded as made.
-        with session_factory.begin() as session, private_output(args.output, force=args.force) as out:
-            document = export_customer(session, args.customer, actor="cli")
+        # The output is opened (or refused) before the export is read and audited, so a refused export
+        # is not recorded; it is written after the audit commits, so no export leaves unrecorded.
+        with private_output(args.output, force=args.force) as out:
+            with session_factory.begin() as session:
+                document = export_customer(session, args.customer, actor="cli")
             out.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
     except CustomerNotFound as error:
         raise CommandError(str(error)) from None
