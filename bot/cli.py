@@ -9,6 +9,7 @@ import argparse
 import importlib
 import sys
 
+from bot.commands import CommandError  # defined a layer down so that commands need not import this module
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging
 
@@ -23,10 +24,6 @@ COMMAND_MODULES = [
     "bot.commands.digest",
     "bot.commands.kpi",
 ]
-
-
-class CommandError(Exception):
-    """A user-facing failure of a command: printed as one line, exit status 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:

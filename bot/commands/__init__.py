@@ -1,6 +1,12 @@
-"""Subcommands of `frontline`; each module exposes `add_commands(subparsers)`."""
+"""Subcommands of `frontline`; each module exposes `add_commands(subparsers)`.
+
+Shared here: the one-line user-facing error, opening the database, and the argparse types every
+command uses for ids and counts (so that no command reaches the database, or a traceback, with an
+id the database cannot hold).
+"""
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 
@@ -8,11 +14,41 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from store.db import SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
 
+# Ids are INTEGER columns: 4 bytes on PostgreSQL (SQLite would take 8, but the product runs on both).
+MAX_ID = 2**31 - 1
+
+
+class CommandError(Exception):
+    """A user-facing failure of a command: printed as one line, exit status 1."""
+
+
+class WholeNumber:
+    """argparse type: a whole number between `low` and `high`, or a one-line usage error (exit 2)."""
+
+    def __init__(self, what: str, low: int, high: int) -> None:
+        self.what, self.low, self.high = what, low, high
+        self.__name__ = what  # argparse names the type by it in its messages
+
+    def __call__(self, text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:  # not digits, or thousands of them (int refuses past 4,300)
+            value = None
+        if value is None or not self.low <= value <= self.high:
+            shown = text if len(text) <= 24 else text[:21] + "..."
+            raise argparse.ArgumentTypeError(
+                f"{shown!r} is not a valid {self.what} (a whole number from {self.low:,} to {self.high:,})"
+            )
+        return value
+
+
+def record_id(what: str = "id") -> WholeNumber:
+    """argparse type for the id of a customer, merge, review...: positive and within the database's range."""
+    return WholeNumber(what, 1, MAX_ID)
+
 
 def open_database(settings):
     """Engine and session factory for a command, or a one-line CommandError saying what to do."""
-    from bot.cli import CommandError
-
     engine = make_engine(settings.database_url)
     try:
         ensure_schema_current(engine)

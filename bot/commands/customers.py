@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.commands import open_database
+from bot.commands import CommandError, WholeNumber, open_database, record_id
 from store.merging import MergeError, merge_customers, unmerge
 from store.models import Customer, CustomerIdentifier, MergeEvent, SourceRecord
 from store.resolution import relink, thresholds_from_settings
@@ -20,26 +20,26 @@ def add_commands(subparsers) -> None:
     review = subparsers.add_parser("review", help="decide uncertain customer matches (same person or not)")
     actions = review.add_subparsers(metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="show pending matches, most likely first")
-    listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    listing.add_argument("--limit", type=WholeNumber("limit", 1, 10_000), default=20, help="at most this many (default 20)")
     listing.set_defaults(run=run_review_list)
     for name, text in (("accept", "same person: link the records and merge their customers"),
                        ("reject", "different people: keep these records apart from now on")):
         action = actions.add_parser(name, help=text)
-        action.add_argument("review_id", type=int, help="review id (from `frontline review list`)")
+        action.add_argument("review_id", type=record_id("review id"), help="review id (from `frontline review list`)")
         action.set_defaults(run=run_review_decision, decision=name)
 
     merge = subparsers.add_parser("merge", help="merge customer B into customer A (A keeps its id)")
-    merge.add_argument("customer_a", type=int, help="surviving customer id")
-    merge.add_argument("customer_b", type=int, help="customer id merged into A")
+    merge.add_argument("customer_a", type=record_id("customer id"), help="surviving customer id")
+    merge.add_argument("customer_b", type=record_id("customer id"), help="customer id merged into A")
     merge.set_defaults(run=run_merge)
     undo = subparsers.add_parser("unmerge", help="undo a merge exactly, and keep the two customers apart")
-    undo.add_argument("merge_event_id", type=int, help="merge id (printed by merge, shown by customers show)")
+    undo.add_argument("merge_event_id", type=record_id("merge id"), help="merge id (printed by merge, shown by customers show)")
     undo.set_defaults(run=run_unmerge)
 
     customers = subparsers.add_parser("customers", help="inspect customers")
     customer_actions = customers.add_subparsers(metavar="ACTION", required=True)
     show = customer_actions.add_parser("show", help="golden record with the source of every field")
-    show.add_argument("customer_id", type=int)
+    show.add_argument("customer_id", type=record_id("customer id"))
     show.set_defaults(run=run_show)
 
     again = subparsers.add_parser("relink", help="run identity resolution over all source records now",
@@ -50,9 +50,7 @@ def add_commands(subparsers) -> None:
     again.set_defaults(run=run_relink)
 
 
-def _fail(error: Exception):
-    from bot.cli import CommandError
-
+def _fail(error: Exception) -> CommandError:
     return CommandError(str(error))
 
 

@@ -3,9 +3,6 @@ source record belongs to). File formats: README.md, "Import formats"."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
-import dataclasses
 import sys
 import time
 from functools import partial
@@ -14,7 +11,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.commands import open_database
+from bot.commands import CommandError, WholeNumber, open_database
+from bot.commands.output import SafeCsvWriter, private_output
 from store.importing import (
     IMPORT_KINDS,
     ImportFileError,
@@ -32,7 +30,11 @@ from store.importing import (
     read_rows,
 )
 from store.importing.readers import FORMATS, ByteCounter
+from store.identity import DEFAULT_THRESHOLDS, Thresholds
 from store.models import SourceRecord
+from store.resolution import relink, thresholds_from_settings
+
+MAX_BATCH_SIZE = 100_000  # a batch is held in memory and written in one transaction
 
 _CHILD_IMPORTERS = {
     "orders": import_orders,
@@ -60,7 +62,8 @@ def add_commands(subparsers) -> None:
         "kinds, used for rows without a source column)",
     )
     parser.add_argument("--format", choices=FORMATS, help="file format when the extension does not tell")
-    parser.add_argument("--batch-size", type=int, default=5000, help="rows per transaction (default 5000)")
+    parser.add_argument("--batch-size", type=WholeNumber("batch size", 1, MAX_BATCH_SIZE), default=5000,
+                        help="rows per transaction (default 5000)")
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -78,9 +81,11 @@ def add_commands(subparsers) -> None:
         "links",
         help="write source,source_id,customer_id as CSV, one row per source record",
         description="Write which customer each imported source record is linked to, as CSV "
-        "(source,source_id,customer_id; customer_id empty when not linked yet).",
+        "(source,source_id,customer_id; customer_id empty when not linked yet). A value a spreadsheet would "
+        "run as a formula (starting with =, +, -, @) is written with a leading single quote.",
     )
-    links.add_argument("--output", "-o", help="write to this file instead of stdout")
+    links.add_argument("--output", "-o", help="write to this new file (created readable by you only) instead of stdout")
+    links.add_argument("--force", action="store_true", help="replace the --output file if it exists")
     links.add_argument("--source", help="only the records of this source system")
     links.set_defaults(run=run_links)
 
@@ -118,14 +123,18 @@ class ProgressBar:
             self.stream.flush()
 
 
-def run_import(args, settings) -> int:
-    from bot.cli import CommandError
+class _Aborted(Exception):
+    """The import stopped before the end of the file; `message` says where and what was kept."""
 
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def run_import(args, settings) -> int:
     path = Path(args.path)
     if not path.is_file():
         raise CommandError(f"no such file: {path}")
-    if args.batch_size < 1:
-        raise CommandError("--batch-size must be at least 1")
     try:
         file_format = detect_format(path, args.format)
     except ImportFileError as error:
@@ -140,38 +149,92 @@ def run_import(args, settings) -> int:
         importer = partial(import_people, source=source, batch_size=args.batch_size)
     else:
         importer = partial(_CHILD_IMPORTERS[args.kind], default_source=source, batch_size=args.batch_size)
+    link = args.kind == "people" and not args.no_link
+    try:
+        # A wrong setting stops the command before the import rather than after it.
+        thresholds = thresholds_from_settings(settings) if link else DEFAULT_THRESHOLDS
+    except ValueError as error:
+        raise CommandError(str(error)) from None
 
-    counter = ByteCounter(0)
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    bar = ProgressBar(sys.stderr, counter, f"{args.kind}", show)
     report = ImportReport(kind=args.kind)
     engine, session_factory = open_database(settings)
     try:
+        try:
+            _import_batches(path, file_format, args, importer, session_factory, report, show)
+        except _Aborted as abort:
+            # Batches committed before the abort are linked now, so that no record is left without a
+            # customer (unfindable) until somebody thinks of running relink: the database ends as it
+            # was, or with every record written so far linked, never in between.
+            written = report.created + report.updated
+            print(f"frontline: {abort.message}", file=sys.stderr)
+            if link and written:
+                _link(session_factory, thresholds, written, show)
+                print(f"frontline: the {written} records written before the stop are linked to customers",
+                      file=sys.stderr)
+            return abort.status
+        print(report.summary())
+        if link:
+            _link(session_factory, thresholds, report.created + report.updated, show)
+    finally:
+        engine.dispose()
+    return 0 if report.ok else 1
+
+
+def _import_batches(path, file_format, args, importer, session_factory, report, show) -> None:
+    """Import the file batch by batch into `report`; _Aborted when it stops before the end."""
+    counter = ByteCounter(0)
+    bar = ProgressBar(sys.stderr, counter, f"{args.kind}", show)
+    try:
+        _write_batches(path, file_format, args, importer, session_factory, report, bar, counter)
+    except BaseException:
+        if bar.enabled:
+            sys.stderr.write("\r\x1b[K")  # the message that follows starts on a clean line
+        raise
+
+
+def _write_batches(path, file_format, args, importer, session_factory, report, bar, counter) -> None:
+    batch: list = []
+    try:
         rows = read_rows(path, fmt=file_format, counter=counter)
         for batch in batched(rows, args.batch_size, key=order_key if args.kind == "orders" else None):
-            try:
-                with session_factory.begin() as session:
-                    batch_report = importer(session, rows=batch)
-            except SQLAlchemyError as error:
-                # The batch was rolled back as a whole; the message never carries row values (PII).
-                raise CommandError(
-                    f"lines {batch[0][0]}-{batch[-1][0]} could not be written ({error.__class__.__name__}); "
-                    f"{report.created + report.updated} earlier rows were imported, this batch and the "
-                    "rest were not (re-importing the file is safe)"
-                ) from None
+            with session_factory.begin() as session:
+                batch_report = importer(session, rows=batch)
             _print_problems(path.name, batch_report, bar)
             report.absorb(batch_report)
             bar.advance(len(batch))
         bar.finish()
-        print(report.summary())
-        if args.kind == "people" and not args.no_link:
-            _relink(session_factory, settings, show_progress=show)
     except ImportFileError as error:
-        done = f" ({report.read} rows before that point were imported; re-importing is safe)" if report.read else ""
-        raise CommandError(f"{error}{done}") from None
-    finally:
-        engine.dispose()
-    return 0 if report.ok else 1
+        raise _Aborted(f"{error}{_kept(report)}") from None
+    except SQLAlchemyError as error:
+        # The batch was rolled back as a whole; the message never carries row values (PII).
+        where = f"lines {batch[0][0]}-{batch[-1][0]}" if batch else "the first batch"
+        raise _Aborted(f"{where} could not be written ({error.__class__.__name__}){_kept(report)}") from None
+    except KeyboardInterrupt:
+        raise _Aborted(f"interrupted{_kept(report)}", status=130) from None
+    except Exception as error:  # a bug: still link what was committed; the class only, values may be PII
+        raise _Aborted(f"stopped by an unexpected {error.__class__.__name__}{_kept(report)}") from error
+
+
+def _kept(report: ImportReport) -> str:
+    written = report.created + report.updated
+    if not written:
+        return "; nothing was written"
+    return (f"; the {written} rows of the batches before that point were written, the rest were not "
+            "(importing the file again is safe)")
+
+
+def _link(session_factory, thresholds: Thresholds, written: int, show: bool) -> None:
+    """Identity resolution after the import; relink is one transaction, so when it fails or is
+    interrupted the records are all left unlinked, and the message says how to link them."""
+    try:
+        _relink(session_factory, thresholds, show_progress=show)
+    except (SQLAlchemyError, KeyboardInterrupt) as error:
+        what = "interrupted" if isinstance(error, KeyboardInterrupt) else f"failed, {error.__class__.__name__}"
+        raise CommandError(
+            f"identity resolution {what}: the {written} records written are not linked to customers yet; "
+            "`frontline relink` (or importing a people file again) links them"
+        ) from None
 
 
 def _print_problems(file_name: str, report: ImportReport, bar: ProgressBar) -> None:
@@ -186,22 +249,9 @@ def _print_problems(file_name: str, report: ImportReport, bar: ProgressBar) -> N
         print(f"{file_name}: ... and {hidden} more bad rows in this batch", file=sys.stderr)
 
 
-def _relink(session_factory, settings, *, show_progress: bool) -> None:
-    try:
-        from store.resolution import relink
-    except ImportError:
-        print("identity resolution is not available in this version: records are not linked yet", file=sys.stderr)
-        return
-    from store.identity import Thresholds
-
-    thresholds = None
-    if settings.match_merge_threshold is not None or settings.match_review_threshold is not None:
-        defaults = Thresholds()
-        thresholds = Thresholds(
-            merge=settings.match_merge_threshold if settings.match_merge_threshold is not None else defaults.merge,
-            review=settings.match_review_threshold if settings.match_review_threshold is not None else defaults.review,
-        )
+def _relink(session_factory, thresholds: Thresholds, *, show_progress: bool) -> None:
     started = time.monotonic()
+
     def tell(stage: str, done: int, total: int) -> None:
         sys.stderr.write(f"\ridentity resolution: {stage} {done:,}/{total:,}\x1b[K")
         sys.stderr.flush()
@@ -210,31 +260,22 @@ def _relink(session_factory, settings, *, show_progress: bool) -> None:
         result = relink(session, thresholds=thresholds, actor="import", progress=tell if show_progress else None)
     if show_progress:
         sys.stderr.write("\n")
-    if hasattr(result, "summary"):
-        summary = result.summary()
-    elif dataclasses.is_dataclass(result):
-        counts = {name: value for name, value in dataclasses.asdict(result).items() if isinstance(value, int | float)}
-        summary = ", ".join(f"{value} {name.replace('_', ' ')}" for name, value in counts.items() if name != "seconds")
-    else:
-        summary = str(result)
-    print(f"identity resolution ({time.monotonic() - started:.1f}s): {summary}")
+    print(f"identity resolution ({time.monotonic() - started:.1f}s): {result.summary()}")
 
 
 def run_links(args, settings) -> int:
-    engine, session_factory = open_database(settings)
     statement = select(SourceRecord.source, SourceRecord.source_id, SourceRecord.customer_id).order_by(
         SourceRecord.source, SourceRecord.source_id
     )
     if args.source:
         statement = statement.where(SourceRecord.source == args.source)
+    engine, session_factory = open_database(settings)
     try:
-        with contextlib.ExitStack() as stack:
-            out = stack.enter_context(open(args.output, "w", newline="", encoding="utf-8")) if args.output else sys.stdout
-            writer = csv.writer(out, lineterminator="\n")
+        with private_output(args.output, force=args.force) as out, session_factory() as session:
+            writer = SafeCsvWriter(out)
             writer.writerow(("source", "source_id", "customer_id"))
-            with session_factory() as session:
-                for source, source_id, customer_id in session.execute(statement.execution_options(yield_per=10_000)):
-                    writer.writerow((source, source_id, "" if customer_id is None else customer_id))
+            for source, source_id, customer_id in session.execute(statement.execution_options(yield_per=10_000)):
+                writer.writerow((source, source_id, "" if customer_id is None else customer_id))
     finally:
         engine.dispose()
     return 0

@@ -7,7 +7,8 @@ import sys
 
 from sqlalchemy import select
 
-from bot.commands import open_database
+from bot.commands import CommandError, WholeNumber, open_database, record_id
+from bot.commands.output import private_output
 from store.gdpr import CustomerNotFound, erase_customer, export_customer
 from store.models import AuditEvent, Employee, utcnow
 from store.retention import purge_old_notes
@@ -17,22 +18,25 @@ def add_commands(subparsers) -> None:
     gdpr = subparsers.add_parser("gdpr", help="data-subject requests: export or erase a customer's data")
     gdpr_commands = gdpr.add_subparsers(metavar="ACTION", required=True)
     export = gdpr_commands.add_parser("export", help="write everything held about a customer as readable JSON")
-    export.add_argument("customer", type=int, help="customer id")
-    export.add_argument("--output", "-o", help="write to this file instead of stdout")
+    export.add_argument("customer", type=record_id("customer id"), help="customer id")
+    export.add_argument("--output", "-o",
+                        help="write to this new file instead of stdout (created readable by you only, 0600)")
+    export.add_argument("--force", action="store_true", help="replace the --output file if it exists")
     export.set_defaults(run=run_export)
     erase = gdpr_commands.add_parser(
         "erase", help="remove a customer's personal data everywhere (KPIs keep anonymous counts)"
     )
-    erase.add_argument("customer", type=int, help="customer id")
+    erase.add_argument("customer", type=record_id("customer id"), help="customer id")
     erase.add_argument("--yes", action="store_true", help="confirm: erasure cannot be undone")
     erase.set_defaults(run=run_erase)
 
     audit = subparsers.add_parser("audit", help="print the audit trail: who viewed or changed which customer")
     scope = audit.add_mutually_exclusive_group()
-    scope.add_argument("--customer", type=int, help="only this customer id")
+    scope.add_argument("--customer", type=record_id("customer id"), help="only this customer id")
     scope.add_argument("--employee", help="only this employee (Slack user id)")
     audit.add_argument("--since", type=dt.date.fromisoformat, help="from this date (YYYY-MM-DD)")
-    audit.add_argument("--limit", type=int, default=1000, help="at most this many rows (default 1000)")
+    audit.add_argument("--limit", type=WholeNumber("limit", 1, 10_000_000), default=1000,
+                       help="at most this many rows (default 1000)")
     audit.set_defaults(run=run_audit)
 
     retention = subparsers.add_parser("retention", help="apply the note retention period now")
@@ -44,29 +48,24 @@ def add_commands(subparsers) -> None:
 
 
 def run_export(args, settings) -> int:
-    from bot.cli import CommandError
-
     engine, session_factory = open_database(settings)
     try:
-        with session_factory.begin() as session:
-            document = export_customer(session, args.customer, actor="cli")
+        # The output is opened (or refused) before the export is read and audited, so a refused export
+        # is not recorded; it is written after the audit commits, so no export leaves unrecorded.
+        with private_output(args.output, force=args.force) as out:
+            with session_factory.begin() as session:
+                document = export_customer(session, args.customer, actor="cli")
+            out.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
     except CustomerNotFound as error:
         raise CommandError(str(error)) from None
     finally:
         engine.dispose()
-    text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
         print(f"Exported customer {document['customer_id']} to {args.output}.", file=sys.stderr)
-    else:
-        print(text)
     return 0
 
 
 def run_erase(args, settings) -> int:
-    from bot.cli import CommandError
-
     if not args.yes:
         raise CommandError("erasure cannot be undone: add --yes to confirm")
     engine, session_factory = open_database(settings)

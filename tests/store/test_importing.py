@@ -20,6 +20,7 @@ from store.importing import (
     read_rows,
 )
 from store.employees import import_employees
+from store.importing.readers import check_text_file
 from store.models import Consent, Customer, DeclaredPreference, FollowUp, Interaction, Order, SourceRecord, WebSignal
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
@@ -354,3 +355,15 @@ def test_imported_completions_count_in_kpis_and_a_reimport_moves_them(linked, tm
     figures = kpi_of_team(linked, "U0ALICE")
     assert figures.followups_completed == 2
     assert figures.median_completion_hours == (24 + 6) / 2
+
+
+def test_a_bad_byte_after_the_first_mebibyte_is_reported_on_its_line(tmp_path):
+    # The check reads 4 + 1 MiB bytes first: the two bytes of "é" straddle that read.
+    path = tmp_path / "big.csv"
+    first = b"source_id\n" + b"W" * ((1 << 20) - 7) + "é".encode()
+    assert first.index("é".encode()) == 4 + (1 << 20) - 1
+    path.write_bytes(first + b"\nW2\nW\xe93\n")  # a Latin-1 byte on line 4
+    with pytest.raises(ImportFileError, match=r"big.csv is not UTF-8 text \(line 4\)"):
+        check_text_file(path)
+    path.write_bytes(first + b"\nW2\n")
+    check_text_file(path)  # the cut character is whole once the next read completes it
