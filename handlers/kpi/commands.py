@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
-from handlers.blockkit import escape
+from handlers.blockkit import escape, unescape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
 from store.kpi import KpiRefused, kpi_report
@@ -51,7 +51,7 @@ def send_chart(client, employee, report, locale: str) -> bool:
 
     title = t("kpi.chart_title", locale, scope=scope_label(report, locale))
     try:
-        png = trend_png(report.trend, title=title, locale=locale)
+        png = trend_png(report.trend, title=unescape(title), locale=locale)  # drawn, not sent as text
         channel = client.conversations_open(users=employee.slack_user_id)["channel"]["id"]
         client.files_upload_v2(channel=channel, file=png, filename="kpi-trend.png", title=title)
         return True
