@@ -92,7 +92,7 @@ def test_no_breakdown_shows_a_person_the_direct_question_would_refuse(session_fa
                 for grouping in GROUPINGS:
                     cell = (uid, scope, grouping)
                     try:
-                        result = _report(session, viewer, f"{scope} 2026-03 {grouping}")
+                        result = _report(session, viewer, f"{scope} 2026-03-10..2026-03-12 {grouping}")
                     except KpiRefused:
                         refused += 1
                         continue
