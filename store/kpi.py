@@ -184,7 +184,7 @@ def resolve_scope(session: Session, viewer: Viewer, scope: Scope) -> ScopeFilter
         store = _find_store(session, scope.name or "")
         refusal = permissions.figures_refusal(viewer, "store", store_id=store.id)
         if refusal:
-            raise KpiRefused(f"kpi.refused.{refusal}", name=store.name)
+            raise KpiRefused(f"kpi.refused.{refusal}", name=scope.name)  # what was typed, not what it matched
         return ScopeFilter("store", store.name, store_id=store.id)
     raise KpiRefused("kpi.refused.unknown_scope")
 
