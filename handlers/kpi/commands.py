@@ -10,6 +10,8 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from handlers.blockkit import escape, unescape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
@@ -41,6 +43,10 @@ def kpi_command(ack, command, respond, client, employee, session_factory, clock)
             report = kpi_report(session, employee, query, now=now)
     except KpiRefused as refused:
         respond(text=t(refused.key, locale, **refused.params), response_type="ephemeral", replace_original=False)
+        return
+    except SQLAlchemyError as error:  # unreachable or locked: say so, as the other commands do
+        log.warning("kpi report failed: employee_id=%s error=%s", employee.id, type(error).__name__)
+        respond(text=t("common.db_unavailable", locale), response_type="ephemeral", replace_original=False)
         return
     chart_sent = bool(report.trend) and send_chart(client, employee, report, locale)
     respond(response_type="ephemeral", replace_original=False, **kpi_message(report, locale, chart_sent=chart_sent))

@@ -8,7 +8,7 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.slack_driver import HttpTransport, SlackDriver
 from store.db import make_engine, make_session_factory
@@ -178,3 +178,13 @@ def test_two_concurrent_clicks_on_share_in_two_processes_post_once(two_sharing_p
     modal = _share_modal(two_sharing_processes[1], slack)
     two_sharing_processes[1].submit(modal, {"sharing.channel_select": SHARE_CHANNEL}, user="U0LEA")
     assert len(channel_posts(slack, before)) == 2
+
+
+def test_a_database_failure_after_the_ack_says_the_database_is_unreachable(bot, slack, world, engine):
+    with engine.begin() as connection:  # the report fails half-way, after the ack
+        connection.execute(text("DROP TABLE follow_ups"))
+    before = slack.mark()
+    reply = bot.command("/kpi", "team week", user="U0NINA")
+    assert reply.status == 200
+    answer = slack.wait_for("response_url", since=before)
+    assert "database is not reachable" in answer.text and "went wrong" not in answer.text
