@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from handlers.blockkit import escape, unescape
+from handlers.blockkit import unescape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
 from store.kpi import KpiRefused, kpi_report
@@ -34,8 +34,8 @@ def kpi_command(ack, command, respond, client, employee, session_factory, clock)
     try:
         query = parse_kpi_query(text, today=today)
     except KpiQueryError as error:
-        params = {k: escape(v) if isinstance(v, str) else v for k, v in error.params.items()}  # echoes what was typed
-        ack(text=t(error.key, locale, **params) + "\n" + t("kpi.help", locale), response_type="ephemeral")
+        # The parameters echo what was typed: t() escapes them.
+        ack(text=t(error.key, locale, **error.params) + "\n" + t("kpi.help", locale), response_type="ephemeral")
         return
     ack()
     try:

@@ -8,7 +8,8 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
+from sqlalchemy import text as sql
 
 from bot.slack_driver import HttpTransport, SlackDriver
 from store.db import make_engine, make_session_factory
@@ -182,7 +183,7 @@ def test_two_concurrent_clicks_on_share_in_two_processes_post_once(two_sharing_p
 
 def test_a_database_failure_after_the_ack_says_the_database_is_unreachable(bot, slack, world, engine):
     with engine.begin() as connection:  # the report fails half-way, after the ack
-        connection.execute(text("DROP TABLE follow_ups"))
+        connection.execute(sql("DROP TABLE follow_ups"))
     before = slack.mark()
     reply = bot.command("/kpi", "team week", user="U0NINA")
     assert reply.status == 200
