@@ -4,7 +4,9 @@
          [by employee | channel | type | day]
 
 Every part is optional (defaults: me, week, no grouping) and they may come in any order. Periods
-are local calendar days [start, end) in the viewer's time zone; store.kpi turns them into UTC.
+are local calendar days [start, end) in the viewer's time zone, between FIRST_DAY and LAST_DAY, at most
+MAX_PERIOD_DAYS long; store.kpi turns them into UTC. Numbers and dates are ASCII digits. Right after
+`store` comes the store, even when its code spells a keyword (`store PAR`).
 Errors carry a catalog key and parameters so the handler can explain them in the user's language.
 """
 from __future__ import annotations
