@@ -1,11 +1,18 @@
 """Small shared pieces for building Block Kit: escaping and Slack's length limits.
 
-Customer data is text typed by strangers: it is escaped before it goes into mrkdwn so that a
-"name" such as `<!channel>` or `<@U123>` shows as text and never pings anyone.
+Escaping is the default. Text that came from a person or a file (a customer's or an employee's name,
+a store or team name, a note, whatever was typed after a command) is data: `<!channel>` or
+`<https://evil.example|x>` in it must show as text and never ping or link. So every builder here
+(`section`, `header`, `context`, `mrkdwn`, `plain`, `button`) and every catalog string's parameters
+(handlers.i18n.t) escape what they are given, unless it is `Mrkdwn`: text already safe, because it was
+escaped (`escape` returns Mrkdwn) or because it is markup we wrote (`trusted`, the explicit opt-out,
+for a composition whose data parts were escaped). Forgetting to escape now fails safe: the worst a
+missed `trusted` does is show `&amp;lt;` to the reader, never a ping.
 """
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Iterable
 
 MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_VIEW = 100
@@ -18,9 +25,51 @@ MAX_OPTION_TEXT = 75
 MAX_FALLBACK_TEXT = 3000
 
 
-def escape(text: object) -> str:
-    """Escape for mrkdwn and plain_text: Slack only gives &, < and > a meaning."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+class Mrkdwn(str):
+    """Text safe to hand to Slack as is (escaped data or our own markup). Concatenating or joining
+    keeps it safe: the other parts are escaped unless they are Mrkdwn too."""
+
+    __slots__ = ()
+
+    def __add__(self, other: str) -> "Mrkdwn":
+        return Mrkdwn(str.__add__(self, escape(other)))
+
+    def __radd__(self, other: str) -> "Mrkdwn":
+        return Mrkdwn(str.__add__(escape(other), self))
+
+    def join(self, parts: Iterable[object]) -> "Mrkdwn":  # type: ignore[override]
+        return Mrkdwn(str.join(self, (escape(part) for part in parts)))
+
+    def format(self, *args: object, **kwargs: object) -> "Mrkdwn":  # type: ignore[override]
+        return Mrkdwn(str.format(self, *map(_parameter, args), **{k: _parameter(v) for k, v in kwargs.items()}))
+
+
+def escape(text: object) -> Mrkdwn:
+    """Escape for mrkdwn and plain_text: Slack only gives &, < and > a meaning. Escaping is done once:
+    text that is already Mrkdwn is returned as it is."""
+    if isinstance(text, Mrkdwn):
+        return text
+    return Mrkdwn(str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def trusted(markup: str) -> Mrkdwn:
+    """The opt-out: `markup` is ours (static text, or composed only of escaped parts), send it as is."""
+    return Mrkdwn(markup)
+
+
+def unescape(text: str) -> str:
+    """Back to the characters, for text that does not go to Slack (the chart's title drawn in a PNG)."""
+    return str(text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _parameter(value: object) -> object:
+    """A catalog parameter: numbers are formatted by the template, everything else is escaped text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return escape(value)
+
+
+_CUT_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
 
 MAX_ROW_ID = 2**63 - 1
@@ -37,15 +86,26 @@ def parse_id(value: object) -> int | None:
 
 
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+    """At most `limit` characters. Escaped text stays escaped: an entity is never cut in half."""
+    if len(text) <= limit:
+        return text
+    cut = str.__getitem__(text, slice(0, max(limit - 1, 0)))
+    if isinstance(text, Mrkdwn):
+        return Mrkdwn(_CUT_ENTITY.sub("", cut) + "…")
+    return cut + "…"
+
+
+def safe_text(text: object, limit: int) -> Mrkdwn:
+    """What every builder sends: escaped unless already Mrkdwn, then cut to Slack's limit."""
+    return truncate(escape(text), limit)  # type: ignore[return-value]
 
 
 def plain(text: str, limit: int = MAX_SECTION_TEXT) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+    return {"type": "plain_text", "text": safe_text(text, limit), "emoji": True}
 
 
 def mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": truncate(text, limit)}
+    return {"type": "mrkdwn", "text": safe_text(text, limit)}
 
 
 def section(text: str, **extra: Any) -> dict[str, Any]:

@@ -66,12 +66,12 @@ def may_manage(employee: _Acting, assignee: Employee) -> bool:
 
 
 def _load_for_change(session: Session, follow_up_id: int, employee: _Acting) -> FollowUp:
+    """The follow-up, if `employee` may change it. Someone else's gets the very refusal a missing id
+    gets: the answer must not tell an id-guesser that it exists, whose it is, or in what state."""
     follow_up = session.get(FollowUp, follow_up_id)
-    if follow_up is None:
+    assignee = session.get(Employee, follow_up.assignee_id) if follow_up is not None else None
+    if follow_up is None or assignee is None or not may_manage(employee, assignee):
         raise FollowUpRefused("followups.error.not_found")
-    assignee = session.get(Employee, follow_up.assignee_id)
-    if assignee is None or not may_manage(employee, assignee):
-        raise FollowUpRefused("followups.error.not_yours", assignee=assignee.name if assignee else "?")
     return follow_up
 
 

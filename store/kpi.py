@@ -159,54 +159,65 @@ class ScopeFilter:
 
 
 def resolve_scope(session: Session, viewer: Viewer, scope: Scope) -> ScopeFilter:
-    """Managers see their team (and their store), associates only themselves, admins everything."""
+    """Managers see their team (and their store), associates only themselves, admins everything.
+
+    The rules are store.permissions' (`figures_refusal`, `sees_figures_of`); this only finds the rows."""
     if scope.kind == "me":
         return ScopeFilter("me", "me", employee_id=viewer.id)
-    if scope.kind == "all":
-        if not permissions.sees_everything(viewer):
-            raise KpiRefused("kpi.refused.all")
-        return ScopeFilter("all", "all")
-    if scope.kind == "team":
-        if not permissions.has_role(viewer, "manager"):
-            raise KpiRefused("kpi.refused.team_associate")
-        if not permissions.sees_team(viewer):
-            raise KpiRefused("kpi.refused.no_team")
+    if scope.kind in ("all", "team"):
+        refusal = permissions.figures_refusal(viewer, scope.kind)
+        if refusal:
+            raise KpiRefused(f"kpi.refused.{refusal}")
+        if scope.kind == "all":
+            return ScopeFilter("all", "all")
         team = session.get(Team, viewer.team_id)
         return ScopeFilter("team", team.name if team else "team", team_id=viewer.team_id)
     if scope.kind == "employee":
-        target = _find_employee(session, scope)
+        target = _find_employee(session, viewer, scope)
         if target.id == viewer.id:
             return ScopeFilter("me", "me", employee_id=viewer.id)
-        if not permissions.has_role(viewer, "manager"):
-            raise KpiRefused("kpi.refused.other_associate")
-        if not permissions.acts_for(viewer, target):
-            raise KpiRefused("kpi.refused.not_your_team", name=target.name)
         return ScopeFilter("employee", target.name, employee_id=target.id)
     if scope.kind == "store":
-        store = _find_store(session, scope.name or "")
+        # Associates are refused before any lookup, so the answer never depends on which stores exist.
         if not permissions.has_role(viewer, "manager"):
             raise KpiRefused("kpi.refused.store_associate")
-        if not permissions.sees_store(viewer, store.id):
-            raise KpiRefused("kpi.refused.not_your_store", name=store.name)
+        store = _find_store(session, scope.name or "")
+        refusal = permissions.figures_refusal(viewer, "store", store_id=store.id)
+        if refusal:
+            raise KpiRefused(f"kpi.refused.{refusal}", name=scope.name)  # what was typed, not what it matched
         return ScopeFilter("store", store.name, store_id=store.id)
     raise KpiRefused("kpi.refused.unknown_scope")
 
 
-def _find_employee(session: Session, scope: Scope) -> Employee:
+def like_literal(text: str) -> str:
+    """`text` for a LIKE pattern, matched literally: `%`, `_` and the escape character lose their meaning."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _find_employee(session: Session, viewer: Viewer, scope: Scope) -> Employee:
+    """The person asked for, looked for among the people the viewer may see only.
+
+    So "unknown" and "not yours" are one answer, and a prefix (`@h`) cannot probe who exists: with
+    the search limited to visible people, neither the refusal nor "several match" says anything
+    about anyone else."""
     if scope.slack_user_id:
-        found = session.scalars(select(Employee).where(Employee.slack_user_id == scope.slack_user_id)).first()
+        candidates = list(session.scalars(select(Employee).where(Employee.slack_user_id == scope.slack_user_id)))
     else:
-        name = (scope.name or "").lower()
-        candidates = session.scalars(
-            select(Employee).where(Employee.active.is_(True), func.lower(Employee.name).like(f"{name}%"))
-        ).all()
-        exact = [e for e in candidates if e.name.lower() == name]
-        found = exact[0] if len(exact) == 1 else (candidates[0] if len(candidates) == 1 else None)
-        if len(candidates) > 1 and not exact:
-            raise KpiRefused("kpi.refused.ambiguous_person", name=scope.name)
-    if found is None:
+        typed = (scope.name or "").lower()
+        candidates = [e for e in session.scalars(select(Employee).where(
+            Employee.active.is_(True), func.lower(Employee.name).like(like_literal(typed) + "%", escape="\\")))
+            if e.name.lower().startswith(typed)]
+    visible = [e for e in candidates if permissions.sees_figures_of(viewer, e)]
+    exact = [e for e in visible if scope.name and e.name.lower() == scope.name.lower()]
+    if len(exact) == 1:
+        return exact[0]
+    if len(visible) == 1:
+        return visible[0]
+    if visible:
+        raise KpiRefused("kpi.refused.ambiguous_person", name=scope.name)
+    if permissions.sees_everything(viewer):
         raise KpiRefused("kpi.refused.unknown_person", name=scope.name or scope.slack_user_id)
-    return found
+    raise KpiRefused("kpi.refused.person" if permissions.has_role(viewer, "manager") else "kpi.refused.other_associate")
 
 
 def _find_store(session: Session, name: str) -> Store:
@@ -215,7 +226,8 @@ def _find_store(session: Session, name: str) -> Store:
         select(Store).where(or_(func.lower(Store.name) == lowered, func.lower(Store.code) == lowered))
     ).all()
     if not stores:
-        stores = session.scalars(select(Store).where(func.lower(Store.name).like(f"%{lowered}%"))).all()
+        stores = session.scalars(select(Store).where(
+            func.lower(Store.name).like("%" + like_literal(lowered) + "%", escape="\\"))).all()
     if len(stores) != 1:
         raise KpiRefused("kpi.refused.unknown_store" if not stores else "kpi.refused.ambiguous_store", name=name)
     return stores[0]
@@ -426,6 +438,8 @@ def _interaction_figures(session: Session, scope: ScopeFilter, period: Period, t
 class GroupRow:
     key: str  # employee name, channel, type or ISO date
     figures: KpiFigures
+    employee_id: int | None = None  # grouped by employee: whose row this is
+    folded: bool = False  # grouped by employee: everyone the viewer may not see individually, as one row
 
 
 def _day_bucket(period: Period, tz: ZoneInfo) -> ColumnElement:
@@ -461,6 +475,34 @@ def _group_rows(session: Session, period: Period, group_by: str, found: dict[Any
     else:
         result = [GroupRow(str(k), f) for k, f in found.items()]
     return sorted(result, key=lambda g: (-g.figures.interactions, g.key))
+
+
+@dataclass(frozen=True)
+class _Excluding:
+    """The interactions of `scope` logged by anyone but `shown` (what `_flagged_rows_by_probes` reads)."""
+
+    scope: ScopeFilter
+    shown: tuple[int, ...]
+    kind: str = "excluding"  # never "all": the one-pass path would ignore the filter
+
+    def interactions(self, table=Interaction) -> ColumnElement[bool]:
+        return and_(self.scope.interactions(table), table.employee_id.not_in(self.shown))
+
+
+def _people_rows(session: Session, viewer: Viewer, scope: ScopeFilter, period: Period, tz: ZoneInfo,
+                 found: dict[Any, KpiFigures]) -> list[GroupRow]:
+    """A row per person whose figures the viewer could ask for directly (permissions.sees_figures_of,
+    the rule of `/kpi @someone`), and everyone else in one folded row, counted again from their
+    interactions (distinct customers do not add up), so the table still sums to the scope's total."""
+    people = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_([k for k in found if k])))}
+    shown = {k for k in found if (permissions.sees_figures_of(viewer, people[k]) if k in people
+                                  else permissions.sees_everything(viewer))}
+    rows = sorted((GroupRow(people[k].name if k in people else f"#{k}", f, employee_id=k)
+                   for k, f in found.items() if k in shown), key=lambda g: (-g.figures.interactions, g.key))
+    if len(shown) < len(found):
+        others, _ = _figures_and_groups(session, _Excluding(scope, tuple(sorted(shown))), Window.of(period, tz))
+        rows.append(GroupRow("", others, folded=True))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -505,7 +547,10 @@ def kpi_report(session: Session, viewer: Viewer, query: KpiQuery, *, now: dt.dat
     scope = resolve_scope(session, viewer, query.scope)
     current, found = _figures_with_groups(session, scope, query.period, tz, now=now, group_by=query.group_by)
     previous = figures(session, scope, query.period.previous, tz, now=now)
-    groups = _group_rows(session, query.period, query.group_by, found) if query.group_by else []
+    if query.group_by == "employee":
+        groups = _people_rows(session, viewer, scope, query.period, tz, found)
+    else:
+        groups = _group_rows(session, query.period, query.group_by, found) if query.group_by else []
     trend = daily_counts(session, scope, query.period, tz) if query.period.days > 1 else []
     return KpiReport(scope, query.period, current, previous, groups, query.group_by, trend)
 

@@ -4,7 +4,9 @@
          [by employee | channel | type | day]
 
 Every part is optional (defaults: me, week, no grouping) and they may come in any order. Periods
-are local calendar days [start, end) in the viewer's time zone; store.kpi turns them into UTC.
+are local calendar days [start, end) in the viewer's time zone, between FIRST_DAY and LAST_DAY, at most
+MAX_PERIOD_DAYS long; store.kpi turns them into UTC. Numbers and dates are ASCII digits. Right after
+`store` comes the store, even when its code spells a keyword (`store PAR`).
 Errors carry a catalog key and parameters so the handler can explain them in the user's language.
 """
 from __future__ import annotations
@@ -14,6 +16,10 @@ import re
 from dataclasses import dataclass
 
 MAX_PERIOD_DAYS = 366
+# Dates a period may cover: nothing was recorded before 2000, and the bound far from `date`'s own limits
+# keeps every date arithmetic (previous period, UTC edges) valid: `9999-12` used to crash after the ack.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2099, 12, 31)
 GROUPINGS = ("employee", "channel", "type", "day")
 
 _SCOPE_WORDS = {
@@ -34,9 +40,11 @@ _PERIOD_WORDS = {
     "month": "month", "mois": "month",
 }
 _MENTION = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only: `\d` also matches other scripts' digits, and `str.isdigit` superscripts (³) that
+# int() refuses.
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+_RANGE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class KpiQueryError(ValueError):
@@ -100,9 +108,15 @@ def period_for(kind: str, today: dt.date, *, days: int = 30) -> Period:
     raise ValueError(kind)
 
 
+def _out_of_range() -> KpiQueryError:
+    return KpiQueryError("kpi.error.out_of_range", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
+
+
 def _month(year: int, month: int) -> Period:
-    if not 1 <= month <= 12 or year < 2000:
+    if not 1 <= month <= 12:
         raise KpiQueryError("kpi.error.bad_month", value=f"{year:04d}-{month:02d}")
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise _out_of_range()
     start = dt.date(year, month, 1)
     end = dt.date(year + (month == 12), month % 12 + 1, 1)
     return Period("month_of", start, end)
@@ -110,9 +124,17 @@ def _month(year: int, month: int) -> Period:
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise KpiQueryError("kpi.error.bad_date", value=text) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _out_of_range()
+    return day
+
+
+def _number(text: str) -> int | None:
+    """A count typed in ASCII digits (at most 6 of them: no period is longer), else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else None
 
 
 def parse_kpi_query(text: str, *, today: dt.date) -> KpiQuery:
@@ -149,7 +171,12 @@ def parse_kpi_query(text: str, *, today: dt.date) -> KpiQuery:
             set_scope(Scope("employee", name=token[1:]))
         elif word in _STORE_WORDS:
             name_tokens: list[str] = []
-            while i + 1 < len(tokens) and not _starts_other_part(tokens, i + 1):
+            # Right after `store` comes the store: its code wins over a keyword it happens to spell
+            # (`store PAR` is the store PAR, not "by"), unless it starts a grouping (`store par jour`).
+            if i + 1 < len(tokens) and not _starts_grouping(tokens, i + 1):
+                i += 1
+                name_tokens.append(tokens[i])
+            while name_tokens and i + 1 < len(tokens) and not _starts_other_part(tokens, i + 1):
                 i += 1
                 name_tokens.append(tokens[i])
             if not name_tokens:
@@ -191,17 +218,20 @@ def parse_kpi_query(text: str, *, today: dt.date) -> KpiQuery:
 def _parse_last_days(tokens: list[str], i: int, today: dt.date, set_period) -> int:
     """`last 30 days` / `last 7 days` / `30 derniers jours`; returns how many extra tokens were used."""
     words = [t.lower() for t in tokens[i:i + 3]]
+    number: int | None
     if words[0] == "last" and len(words) == 3 and words[1].isdigit() and words[2] in ("days", "day"):
-        number = int(words[1])
+        number = _number(words[1])
     elif words[0] == "last" and len(words) >= 2 and words[1] in ("week", "month"):
         number = 7 if words[1] == "week" else 30
         set_period(period_for("last_days", today, days=number))
         return 1
     elif len(words) == 3 and words[0].isdigit() and words[1] in ("derniers", "dernier") and words[2] in ("jours", "jour"):
-        number = int(words[0])
+        number = _number(words[0])
     else:
         raise KpiQueryError("kpi.error.bad_last", value=" ".join(tokens[i:i + 3]))
-    if number < 1:
+    if number is None and words[0 if words[0] != "last" else 1].isascii():
+        raise KpiQueryError("kpi.error.too_long", days=MAX_PERIOD_DAYS)  # seven digits or more
+    if number is None or number < 1:
         raise KpiQueryError("kpi.error.bad_last", value=" ".join(tokens[i:i + 3]))
     if number > MAX_PERIOD_DAYS:
         raise KpiQueryError("kpi.error.too_long", days=MAX_PERIOD_DAYS)
@@ -209,10 +239,17 @@ def _parse_last_days(tokens: list[str], i: int, today: dt.date, set_period) -> i
     return 2
 
 
+def _starts_grouping(tokens: list[str], i: int) -> bool:
+    """`by`/`par` is the grouping keyword only when a grouping follows it; otherwise it is a name (`PAR`)."""
+    return (tokens[i].lower() in ("by", "par") and i + 1 < len(tokens)
+            and tokens[i + 1].lower() in _GROUP_WORDS)
+
+
 def _starts_other_part(tokens: list[str], i: int) -> bool:
     word = tokens[i].lower()
     return (
-        word in _PERIOD_WORDS or word in ("by", "par", "last", "yesterday", "hier") or word in _SCOPE_WORDS
+        _starts_grouping(tokens, i)
+        or word in _PERIOD_WORDS or word in ("last", "yesterday", "hier") or word in _SCOPE_WORDS
         or bool(_MONTH.match(word) or _RANGE.match(word) or _DATE.match(word) or _MENTION.match(tokens[i]))
         or (word.isdigit() and i + 1 < len(tokens) and tokens[i + 1].lower() in ("derniers", "dernier"))
     )

@@ -54,3 +54,34 @@ def sees_store(actor: Person, store_id: int) -> bool:
 
 def sees_everything(actor: Person) -> bool:
     return is_admin(actor)
+
+
+# ---- figures (KPIs) ------------------------------------------------------------------------------
+# One rule decides whose *individual* figures a viewer may see, and both paths use it: asking for a
+# person directly (`/kpi @someone`) and a breakdown by employee of a wider scope (`/kpi store X by
+# employee`). A breakdown that showed a row the direct question would refuse was the hole this closes.
+# Scopes (team, store, company) are aggregates: a viewer allowed the scope may see its totals and its
+# breakdowns by channel, type or day, which name nobody.
+
+def sees_figures_of(viewer: Person, person: Person) -> bool:
+    """May `viewer` see `person`'s own figures (asked for directly, or as a row of a breakdown)?"""
+    return acts_for(viewer, person)
+
+
+def figures_refusal(viewer: Person, kind: str, *, store_id: int | None = None) -> str | None:
+    """Why `viewer` may not see the figures of a whole scope (a reason, never a name), or None if they may.
+
+    `kind` is me | team | store | all; a person's figures are `sees_figures_of`."""
+    if kind == "me":
+        return None
+    if kind == "all":
+        return None if sees_everything(viewer) else "all"
+    if kind == "team":
+        if not has_role(viewer, "manager"):
+            return "team_associate"
+        return None if sees_team(viewer) else "no_team"
+    if kind == "store":
+        if not has_role(viewer, "manager"):
+            return "store_associate"
+        return None if store_id is not None and sees_store(viewer, store_id) else "not_your_store"
+    return "unknown_scope"

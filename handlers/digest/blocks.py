@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from handlers.blockkit import context, escape, fit_message, header, section, truncate
+from handlers.blockkit import context, escape, fit_message, header, section, truncate, trusted
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
 from handlers.kpi.blocks import kpi_fields
@@ -34,7 +34,7 @@ def _follow_up_line(line: FollowUpLine, locale: str) -> str:
 
 
 def _list_section(title: str, lines: list[str], total: int, locale: str) -> dict[str, Any]:
-    body = "\n".join([title, *lines])
+    body = trusted("\n".join([title, *lines]))  # lines are composed of escaped parts (_customer, escape, t)
     if total > len(lines):
         body += "\n" + t("digest.more", locale, count=total - len(lines))
     return section(body)
@@ -88,14 +88,14 @@ def team_digest_message(digest: TeamDigest, locale: str) -> dict[str, Any]:
         lines = [f"• {escape(p.name)}: "
                  f"{t('digest.team_overdue_line', locale, count=p.count, date=format_date(p.oldest_due, locale))}"
                  for p in digest.overdue_by_person]
-        blocks.append(section("\n".join([t("digest.team_overdue", locale), *lines])))
+        blocks.append(section(trusted("\n".join([t("digest.team_overdue", locale), *lines]))))
     else:
         blocks.append(context(t("digest.team_none_overdue", locale)))
     if digest.waiting_longest:
         lines = [f"• {_customer(w.customer_name, w.customer_id, locale)} · "
                  f"{t('digest.team_waiting_line', locale, date=format_date(w.waiting_since, locale), assignee=escape(w.assignee_name))}"
                  for w in digest.waiting_longest]
-        blocks.append(section("\n".join([t("digest.team_waiting", locale), *lines])))
+        blocks.append(section(trusted("\n".join([t("digest.team_waiting", locale), *lines]))))
     blocks.append(context(t("digest.footer", locale)))
     text = t("digest.team_fallback", locale, team=digest.team_name, interactions=digest.yesterday.interactions,
              overdue=sum(p.count for p in digest.overdue_by_person))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from handlers.blockkit import context, escape, header, mrkdwn, plain, section, truncate
+from handlers.blockkit import context, escape, header, mrkdwn, plain, section, truncate, trusted
 from handlers.followups import ids
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
@@ -36,7 +36,7 @@ def follow_up_block(item: OpenFollowUp, today: dt.date, locale: str) -> dict[str
         "options": [{"text": plain(t(f"followups.snooze.{days}", locale), 75), "value": f"{item.id}:{days}"}
                     for days in SNOOZE_DAYS],
     }
-    return {"type": "section", "block_id": f"{ids.BLOCK_PREFIX}{item.id}", "text": mrkdwn("\n".join(lines)),
+    return {"type": "section", "block_id": f"{ids.BLOCK_PREFIX}{item.id}", "text": mrkdwn(trusted("\n".join(lines))),  # escaped parts
             "accessory": snooze}
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from handlers.blockkit import MAX_BLOCKS_VIEW, actions, button, context, divider, escape, header, mrkdwn, section
+from handlers.blockkit import (
+    MAX_BLOCKS_VIEW, actions, button, context, divider, escape, header, mrkdwn, section, trusted,
+)
 from handlers.followups.blocks import follow_up_blocks
 from handlers.home import ids
 from handlers.profile.ids import OPEN_CUSTOMER
@@ -29,7 +31,7 @@ def home_view(locale: str, *, name: str, follow_ups: list[OpenFollowUp], recent:
     for customer in recent:
         customer_id = str(customer.customer_id)
         blocks.append({"type": "section", "block_id": f"recent.{customer_id}",
-                       "text": mrkdwn(f"*{escape(customer.display_name)}*"),
+                       "text": mrkdwn(trusted(f"*{escape(customer.display_name)}*")),
                        "accessory": button(t("home.open", locale), OPEN_CUSTOMER, customer_id)})
         blocks.append(actions(button(t("home.log", locale), ids.RECENT_LOG, customer_id),
                               block_id=f"recent.{customer_id}.actions"))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from handlers.blockkit import Mrkdwn, trusted
+
 SUPPORTED = ("en", "fr")
 SECTIONS = ["common", "access", "lookup", "profile", "interactions", "followups", "home", "digest", "kpi", "privacy"]
 
@@ -40,9 +42,11 @@ def normalise_locale(locale: str | None, default: str = "en") -> str:
     return default
 
 
-def t(key: str, locale: str, /, **params: object) -> str:
+def t(key: str, locale: str, /, **params: object) -> Mrkdwn:
+    """The catalog text in `locale`, its parameters escaped (they are data: names, what was typed)
+    unless they are already Mrkdwn (escaped, or markup built by a handler: handlers.blockkit)."""
     texts = _catalog()[key]
-    template = texts.get(normalise_locale(locale)) or texts["en"]
+    template = trusted(texts.get(normalise_locale(locale)) or texts["en"])
     return template.format(**params) if params else template
 
 

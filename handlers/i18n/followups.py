@@ -15,10 +15,9 @@ MESSAGES = {
     "followups.marked_done": {"en": "Marked done: {name}.", "fr": "Terminé : {name}."},
     "followups.snoozed": {"en": "Moved to {date}: {name}.", "fr": "Reporté au {date} : {name}."},
     "followups.fallback": {"en": "You have {count} open follow-ups.", "fr": "Vous avez {count} suivis en cours."},
-    "followups.error.not_found": {"en": "This follow-up no longer exists.", "fr": "Ce suivi n'existe plus."},
-    "followups.error.not_yours": {
-        "en": "This follow-up is {assignee}'s: only they, their manager or an admin can change it.",
-        "fr": "Ce suivi est confié à {assignee} : seuls cette personne, son manager ou un admin peuvent le modifier.",
+    "followups.error.not_found": {
+        "en": "This follow-up no longer exists, or isn't one you can change.",
+        "fr": "Ce suivi n'existe plus, ou vous ne pouvez pas le modifier.",
     },
     "followups.error.not_open": {"en": "This follow-up is already closed.", "fr": "Ce suivi est déjà clos."},
     "followups.error.bad_snooze": {"en": "Snooze for 1, 3 or 7 days.", "fr": "Reportez de 1, 3 ou 7 jours."},

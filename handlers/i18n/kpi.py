@@ -23,6 +23,10 @@ MESSAGES = {
         "en": "A period can be at most {days} days long.",
         "fr": "Une période dure au plus {days} jours.",
     },
+    "kpi.error.out_of_range": {
+        "en": "Periods go from {first} to {last}: give a date, month or range between them (dates as YYYY-MM-DD, months as YYYY-MM, ranges as FROM..TO, or `last N days`).",
+        "fr": "Les périodes vont du {first} au {last} : donnez une date, un mois ou une période entre les deux (dates AAAA-MM-JJ, mois AAAA-MM, périodes DÉBUT..FIN, ou `N derniers jours`).",
+    },
     "kpi.error.two_periods": {"en": "Give one period only.", "fr": "Indiquez une seule période."},
     "kpi.error.two_scopes": {
         "en": "Give one scope only (me, team, @someone, store NAME).",
@@ -38,8 +42,8 @@ MESSAGES = {
         "fr": "Quel magasin ? Écrivez `magasin` suivi de son nom, par ex. `/kpi magasin Rivoli`.",
     },
     "kpi.error.bad_last": {
-        "en": "“{value}”: write `last N days`, e.g. `last 30 days`.",
-        "fr": "« {value} » : écrivez `N derniers jours`, par ex. `30 derniers jours`.",
+        "en": "“{value}”: write `last N days` with N in digits from 1 to 366, e.g. `last 30 days`.",
+        "fr": "« {value} » : écrivez `N derniers jours` avec N en chiffres de 1 à 366, par ex. `30 derniers jours`.",
     },
     "kpi.refused.all": {
         "en": "Company-wide figures are for admins. You can see `/kpi team` or `/kpi me`.",
@@ -57,9 +61,9 @@ MESSAGES = {
         "en": "You can only see your own figures; a colleague's are for their manager.",
         "fr": "Vous ne voyez que vos propres chiffres ; ceux d'un collègue sont pour son manager.",
     },
-    "kpi.refused.not_your_team": {
-        "en": "{name} is not in your team: managers see their own team only.",
-        "fr": "{name} n'est pas dans votre équipe : un manager ne voit que son équipe.",
+    "kpi.refused.person": {
+        "en": "I can't show you that person's figures: managers see the people of their own team only.",
+        "fr": "Je ne peux pas vous montrer les chiffres de cette personne : un manager ne voit que les personnes de son équipe.",
     },
     "kpi.refused.store_associate": {
         "en": "Store figures are for managers. Your own are in `/kpi me`.",
@@ -101,6 +105,11 @@ MESSAGES = {
     "kpi.group.channel": {"en": "channel", "fr": "canal"},
     "kpi.group.type": {"en": "type", "fr": "type"},
     "kpi.group.day": {"en": "day", "fr": "jour"},
+    "kpi.group.others": {"en": "Other employees", "fr": "Autres employés"},
+    "kpi.group.others_note": {
+        "en": "People outside your team are counted together in “Other employees”.",
+        "fr": "Les personnes hors de votre équipe sont comptées ensemble dans « Autres employés ».",
+    },
     "kpi.group_columns": {"en": "interactions · customers · FCR", "fr": "échanges · clients · résolution 1er contact"},
     "kpi.chart_sent": {"en": "Trend chart sent to you in a direct message (not posted here, to keep team figures private).", "fr": "Graphique de tendance envoyé en message privé (pas publié ici, pour garder les chiffres de l'équipe confidentiels)."},
     "kpi.chart_title": {"en": "Interactions per day · {scope}", "fr": "Échanges par jour · {scope}"},

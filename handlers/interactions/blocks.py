@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from handlers.blockkit import MAX_OPTION_TEXT, context, escape, header, plain, section, truncate
+from handlers.blockkit import MAX_OPTION_TEXT, context, escape, header, plain, section, truncate, trusted
 from handlers.i18n import t
 from handlers.interactions import ids
 from store.interactions import CONTACT_CHANNELS, LANGUAGES, MAX_NOTE, CustomerChoice, FieldError
@@ -178,7 +178,7 @@ def confirmation(locale: str, *, customer_name: str, type_: str, channel: str, o
         lines.append(t("interactions.logged_declared", locale, items=escape(", ".join(declared))))
     if follow_up:
         lines.append(t("interactions.logged_follow_up", locale, due=follow_up[0], assignee=escape(follow_up[1])))
-    text = "\n".join(lines)
+    text = trusted("\n").join(lines)
     return text, [section(text)]
 
 

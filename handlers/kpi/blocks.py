@@ -71,7 +71,10 @@ def group_label(group_by: str | None, key: str, locale: str) -> str:
 
 def group_table(report: KpiReport, locale: str) -> str:
     rows = report.groups[:MAX_GROUP_ROWS]
-    labels = [group_label(report.group_by, r.key, locale) for r in rows]
+    if any(r.folded for r in report.groups[MAX_GROUP_ROWS:]):  # the folded row is last: keep it in view
+        rows = rows[:-1] + [next(r for r in report.groups if r.folded)]
+    labels = [t("kpi.group.others", locale) if r.folded else group_label(report.group_by, r.key, locale)
+              for r in rows]
     width = min(24, max((len(label) for label in labels), default=4))
     lines = [f"{'':{width}}  {'#':>6}  {'👤':>5}  {'FCR':>5}"]
     for row, label in zip(rows, labels):
@@ -99,6 +102,8 @@ def kpi_message(report: KpiReport, locale: str, *, chart_sent: bool) -> dict[str
         blocks.append(section(t("kpi.group_header", locale, group=t(f"kpi.group.{report.group_by}", locale))
                               + " · " + t("kpi.group_columns", locale) + "\n" + group_table(report, locale)))
     notes = [t("kpi.definitions", locale)]
+    if any(r.folded for r in report.groups):
+        notes.append(t("kpi.group.others_note", locale))
     if chart_sent:
         notes.append(t("kpi.chart_sent", locale))
     blocks.append(context(*notes))

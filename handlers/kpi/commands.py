@@ -10,7 +10,9 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
-from handlers.blockkit import escape
+from sqlalchemy.exc import SQLAlchemyError
+
+from handlers.blockkit import unescape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
 from store.kpi import KpiRefused, kpi_report
@@ -32,8 +34,8 @@ def kpi_command(ack, command, respond, client, employee, session_factory, clock)
     try:
         query = parse_kpi_query(text, today=today)
     except KpiQueryError as error:
-        params = {k: escape(v) if isinstance(v, str) else v for k, v in error.params.items()}  # echoes what was typed
-        ack(text=t(error.key, locale, **params) + "\n" + t("kpi.help", locale), response_type="ephemeral")
+        # The parameters echo what was typed: t() escapes them.
+        ack(text=t(error.key, locale, **error.params) + "\n" + t("kpi.help", locale), response_type="ephemeral")
         return
     ack()
     try:
@@ -41,6 +43,10 @@ def kpi_command(ack, command, respond, client, employee, session_factory, clock)
             report = kpi_report(session, employee, query, now=now)
     except KpiRefused as refused:
         respond(text=t(refused.key, locale, **refused.params), response_type="ephemeral", replace_original=False)
+        return
+    except SQLAlchemyError as error:  # unreachable or locked: say so, as the other commands do
+        log.warning("kpi report failed: employee_id=%s error=%s", employee.id, type(error).__name__)
+        respond(text=t("common.db_unavailable", locale), response_type="ephemeral", replace_original=False)
         return
     chart_sent = bool(report.trend) and send_chart(client, employee, report, locale)
     respond(response_type="ephemeral", replace_original=False, **kpi_message(report, locale, chart_sent=chart_sent))
@@ -51,7 +57,7 @@ def send_chart(client, employee, report, locale: str) -> bool:
 
     title = t("kpi.chart_title", locale, scope=scope_label(report, locale))
     try:
-        png = trend_png(report.trend, title=title, locale=locale)
+        png = trend_png(report.trend, title=unescape(title), locale=locale)  # drawn, not sent as text
         channel = client.conversations_open(users=employee.slack_user_id)["channel"]["id"]
         client.files_upload_v2(channel=channel, file=png, filename="kpi-trend.png", title=title)
         return True

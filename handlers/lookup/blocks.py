@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blockkit import button, context, escape, mrkdwn, plain, section, truncate
+from handlers.blockkit import button, context, escape, mrkdwn, plain, section, truncate, trusted
 from handlers.i18n import t
 from handlers.i18n.formats import format_date, mask_phone
 from handlers.profile.ids import OPEN_CUSTOMER
@@ -26,7 +26,7 @@ def _facts(candidate: Candidate, locale: str) -> str:
         facts.append(t("lookup.last_seen", locale, date=format_date(candidate.last_seen, locale)))
     if candidate.matched_on != "name":
         facts.append(t(f"lookup.matched_on.{candidate.matched_on}", locale))
-    return " · ".join(facts)
+    return trusted(" · ").join(facts)
 
 
 def candidate_block(candidate: Candidate, locale: str, position: int = 0) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def candidate_block(candidate: Candidate, locale: str, position: int = 0) -> dic
     return {
         "type": "section",
         "block_id": f"candidate.{position}.{candidate.customer_id}",
-        "text": mrkdwn(f"*{name}*" + (f"\n{facts}" if facts else "")),
+        "text": mrkdwn(trusted(f"*{name}*" + (f"\n{facts}" if facts else ""))),
         "accessory": button(t("lookup.open", locale), OPEN_CUSTOMER, str(candidate.customer_id)),
     }
 

@@ -22,6 +22,7 @@ from handlers.blockkit import (
     header,
     section,
     truncate,
+    trusted,
 )
 from handlers.i18n import has_key, t
 from handlers.i18n.formats import format_date, format_money, format_phone, mask_email, mask_phone
@@ -66,7 +67,8 @@ def _join_lines(lines: Iterable[str], limit: int = MAX_SECTION_TEXT) -> str:
             break
         kept.append(line)
         size += len(line) + 1
-    return "\n".join(kept)
+    # Every line this module builds is composed of escaped parts (`_short`, `_word`, `t`).
+    return trusted("\n".join(kept))
 
 
 def order_lines(orders: Iterable[OrderSummary], locale: str, timezone: str | None) -> list[str]:
@@ -74,10 +76,10 @@ def order_lines(orders: Iterable[OrderSummary], locale: str, timezone: str | Non
     for order in orders:
         where = _word("profile.channel", order.channel, locale)
         if order.store_name:
-            where += f" · {_short(order.store_name, 40)}"
-        items = ", ".join(
+            where = trusted(f"{where} · {_short(order.store_name, 40)}")
+        items = trusted(", ").join(trusted(
             f"{line.quantity}× {_short(line.product_name, PRODUCT_CHARS)}" + (f" ({_short(line.size, 8)})" if line.size else "")
-            for line in order.lines[:LINES_PER_ORDER]
+            ) for line in order.lines[:LINES_PER_ORDER]
         )
         if len(order.lines) > LINES_PER_ORDER:
             items += " " + t("profile.more_lines", locale, count=len(order.lines) - LINES_PER_ORDER)
@@ -122,7 +124,7 @@ def _summary(profile: CustomerProfile, locale: str) -> str:
         facts.append(t("profile.channel", locale, channel=_word("profile.channel", profile.preferred_channel, locale)))
     if profile.city:
         facts.append(_short(profile.city, 60))
-    return " · ".join(facts) or "—"
+    return trusted(" · ").join(facts) or "—"
 
 
 def _web_text(profile: CustomerProfile, locale: str) -> str:
@@ -134,7 +136,7 @@ def _web_text(profile: CustomerProfile, locale: str) -> str:
     for signal in profile.web_signals:
         label = _short(signal.product_name, PRODUCT_CHARS)
         if signal.price is not None:
-            label += f" ({format_money(signal.price, signal.currency, locale)})"
+            label += f" ({format_money(signal.price, signal.currency, locale)})"  # Mrkdwn + text: escaped
         by_kind.setdefault(signal.kind, []).append(label)
     lines = [f"• {_word('profile.web', kind, locale)}: {', '.join(items)}" for kind, items in by_kind.items()]
     return _join_lines([t("profile.web", locale), *lines])
@@ -146,7 +148,8 @@ def _consent_text(profile: CustomerProfile, locale: str) -> str:
         f"{'✓' if c.granted else '✗'}"
         for c in profile.consents[:12]
     ]
-    return t("profile.consents", locale, items=", ".join(items) if items else t("profile.consent_none", locale))
+    return t("profile.consents", locale,
+             items=trusted(", ".join(items)) if items else t("profile.consent_none", locale))
 
 
 # Golden fields grouped the way an associate thinks of them, so the footer stays one short line.
@@ -170,10 +173,10 @@ def _sources_text(provenance: dict[str, str], locale: str) -> str:
         facts = facts_by_source.setdefault(_short(source, 20), [])
         if fact not in facts:
             facts.append(fact)
-    return " · ".join(
+    return trusted(" · ".join(
         f"{source}: {', '.join(t(f'profile.fact.{fact}', locale) for fact in facts)}"
         for source, facts in facts_by_source.items()
-    )
+    ))
 
 
 def profile_blocks(profile: CustomerProfile, locale: str, timezone: str | None = None, *,

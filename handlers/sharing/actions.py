@@ -18,8 +18,8 @@ from handlers.i18n import t
 from handlers.profile import ids as profile_ids
 from handlers.profile.actions import parse_value
 from handlers.sharing import blocks
-from store import audit
 from store.profile import ProfileUnavailable, build_profile, viewer_may_see
+from store.sharing import record_share, share_key
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +69,13 @@ def submit_share(ack, view, client, employee, session_factory, settings, clock) 
     if customer_id is None or not viewer_may_see(employee, customer_id):
         ack(response_action="errors", errors={blocks.CHANNEL_BLOCK: t("privacy.share.unavailable", locale)})
         return
+    key = share_key(employee_id=employee.id, submission=str(view.get("id") or ""), channel=channel,
+                    customer_id=customer_id)
     try:
         with session_factory.begin() as session:
             profile = build_profile(session, customer_id, viewer=employee, clock=clock)
-            audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action="share",
-                         customer_id=profile.customer_id, via=VIA, at=clock(),
-                         detail={"channel": channel, "fields": ["name", "loyalty_tier", "preferences"]})
+            first = record_share(session, employee_id=employee.id, actor=employee.slack_user_id,
+                                 customer_id=profile.customer_id, channel=channel, key=key, via=VIA, now=clock())
     except ProfileUnavailable:
         ack(response_action="errors", errors={blocks.CHANNEL_BLOCK: t("privacy.share.unavailable", locale)})
         return
@@ -83,6 +84,9 @@ def submit_share(ack, view, client, employee, session_factory, settings, clock) 
         ack(response_action="errors", errors={blocks.CHANNEL_BLOCK: t("common.db_unavailable", locale)})
         return
     ack()
+    if not first:
+        log.info("share of customer %s to %s already handled; repeat dropped", profile.customer_id, channel)
+        return
     card = blocks.reduced_card(
         locale, name=profile.display_name, loyalty_tier=profile.loyalty_tier,
         preferences=[(p.label, p.category, p.value) for p in profile.preferences], shared_by=employee.name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from handlers.blockkit import context, escape, header, mrkdwn, plain, section, truncate
+from handlers.blockkit import context, escape, header, mrkdwn, plain, section, truncate, trusted
 from handlers.i18n import has_key, t
 
 MODAL_CALLBACK = "sharing.modal"
@@ -17,7 +17,8 @@ CHANNEL_INPUT = "sharing.channel_select"
 
 
 def share_modal(locale: str, *, customer_id: int, name: str, allowed: list[str]) -> dict[str, Any]:
-    channels = ", ".join(f"<#{c}>" for c in allowed)
+    # Channel links are our markup; the ids come from configuration and are escaped all the same.
+    channels = trusted(", ".join(f"<#{escape(c)}>" for c in allowed))
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
@@ -48,8 +49,8 @@ def reduced_card(locale: str, *, name: str, loyalty_tier: str | None,
     blocks = [header(escape(truncate(name, 150)))]
     if facts:
         blocks.append(context(*facts))
-    blocks.append({"type": "section", "text": mrkdwn("\n".join(
-        [t("profile.preferences", locale), *(lines or [t("profile.no_preferences", locale)])]))})
+    blocks.append({"type": "section", "text": mrkdwn(trusted("\n".join(  # lines: escaped parts
+        [t("profile.preferences", locale), *(lines or [t("profile.no_preferences", locale)])])))})
     blocks.append(context(t("privacy.share.shared_by", locale, name=escape(truncate(shared_by, 60)))))
     return {"text": t("privacy.share.fallback", locale, name=escape(truncate(name, 150))), "blocks": blocks,
             "unfurl_links": False, "unfurl_media": False}

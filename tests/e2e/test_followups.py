@@ -81,7 +81,8 @@ def test_someone_elses_follow_up_cannot_be_closed(bot, slack, session_factory, s
     before = slack.mark()
     bot.click("followups.done", user="U0LEA", on=message)
     refusal = slack.wait_for("response_url", since=before)
-    assert "Marc Petit" in refusal.text and refusal.args.get("replace_original") is False
+    assert "Marc Petit" not in refusal.text and refusal.args.get("replace_original") is False
+    assert "no longer exists, or isn't one you can change" in refusal.text
     with session_factory() as session:
         assert session.get(FollowUp, marcs).status == "open"
 

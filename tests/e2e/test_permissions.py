@@ -11,7 +11,7 @@ import pytest
 from store.models import Employee, FollowUp
 from tests.e2e.trust_world import JEANNE_EMAIL, add_follow_up, build_world, channel_posts, row_counts
 
-KPI_REFUSALS = ("are for", "not in your team", "not your store", "only see your own", "réservés")
+KPI_REFUSALS = ("are for", "can't show you", "not your store", "only see your own", "réservés")
 
 
 @pytest.fixture
@@ -79,8 +79,9 @@ def test_follow_up_done_and_snooze_on_someone_elses(bot, slack, world, session_f
         row = session.get(FollowUp, follow_up)
         changed = row.status == "done" if action == "done" else row.due_date != dt.date.today()
     assert changed == allowed
-    if not allowed:
-        assert "Léa Martin" in answer.text and answer.args.get("replace_original") is False
+    if not allowed:  # the refusal a missing id gets: it names nobody
+        assert "Léa Martin" not in answer.text and answer.args.get("replace_original") is False
+        assert "no longer exists, or isn't one you can change" in answer.text
 
 
 def test_digest_only_ever_acts_on_the_asker(bot, slack, world, session_factory):

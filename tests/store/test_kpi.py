@@ -86,10 +86,12 @@ def test_figures_agree_with_plain_sql(session_factory, data):
     ("lea", "team", "kpi.refused.team_associate"),
     ("lea", "<@U_MARC>", "kpi.refused.other_associate"),
     ("lea", "store Paris Rivoli", "kpi.refused.store_associate"),
-    ("nina", "<@U_OMAR>", "kpi.refused.not_your_team"),
+    ("nina", "<@U_OMAR>", "kpi.refused.person"),
     ("nina", "store Lyon", "kpi.refused.not_your_store"),
     ("nina", "all", "kpi.refused.all"),
-    ("nina", "<@U_NOBODY>", "kpi.refused.unknown_person"),
+    ("nina", "<@U_NOBODY>", "kpi.refused.person"),  # unknown and not allowed: one answer
+    ("lea", "<@U_NOBODY>", "kpi.refused.other_associate"),
+    ("ada", "<@U_NOBODY>", "kpi.refused.unknown_person"),  # admins see everyone: nothing to hide
     ("ada", "store Atlantis", "kpi.refused.unknown_store"),
 ])
 def test_refusals_say_why(session_factory, data, who, query, reason):
