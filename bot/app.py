@@ -98,7 +98,8 @@ class QuietRequestVerification(RequestVerification):
     it quotes the whole request body (customer names, e-mails, phones typed in a command)."""
 
     def _debug_log_error(self, signature, timestamp, body) -> None:
-        self.logger.info("request refused by bolt: bad signature (%s bytes)", len(body or ""))
+        # A warning: bot.web refuses these first, so reaching this line means a path around bot.web.
+        self.logger.warning("request refused by bolt: bad signature (%s bytes)", len(body or ""))
 
 
 class FrontlineApp(App):
