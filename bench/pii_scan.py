@@ -36,15 +36,18 @@ class Leak:
 
 
 def find_leaks(log_text: str, values: list[str], phones: list[str] = ()) -> list[Leak]:
-    """Every log line holding one of `values` (names, e-mails, streets) in any encoding, or one of `phones`."""
+    """Every log line holding one of `values` (names, e-mails, streets) in any encoding, as a whole word
+    (so a name "Roy" does not match "destroy"), or one of `phones` whatever separates its digits."""
     leaks = []
-    searches = [(value, encoded_forms(value)) for value in values]
+    forms = {form: value for value in values for form in encoded_forms(value)}
+    words = None
+    if forms:
+        alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+        words = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     patterns = [(phone, phone_pattern(phone)) for phone in phones]
     for line in log_text.splitlines():
-        folded = line.casefold()
-        for value, forms in searches:
-            if any(form in folded for form in forms):
-                leaks.append(Leak(value, line[:300]))
+        if words is not None and (found := words.search(line.casefold())):
+            leaks.append(Leak(forms.get(found.group(), found.group()), line[:300]))
         for phone, pattern in patterns:
             if pattern.search(line):
                 leaks.append(Leak(phone, line[:300]))
