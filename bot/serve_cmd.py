@@ -15,6 +15,7 @@ import tempfile
 import threading
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ def _serve_http(args, settings) -> int:
             "keepalive": 5,
             "accesslog": None,
             "errorlog": "-",
+            "logger_class": JsonGunicornLogger,
             "loglevel": settings.log_level.lower(),
             "preload_app": False,
             "child_exit": _worker_exited,
@@ -156,6 +158,33 @@ def _worker_exited(_server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+class JsonGunicornLogger(GunicornLogger):
+    """gunicorn's own lines through the same JSON handler as everything else: masked, cut to length, with
+    Slack libraries' bodies withheld. Its "Invalid request" warnings quote the request line and headers a
+    stranger sent, which may carry a lookup (`?text=jean.dupont%40...`)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        handlers = list(logging.getLogger().handlers)
+        if handlers:  # configured by bot.logs (the CLI does it first); else keep gunicorn's own
+            self.error_log.handlers[:] = handlers
+        if not any(isinstance(f, _InvalidRequestFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(_InvalidRequestFilter())
+
+
+class _InvalidRequestFilter(logging.Filter):
+    """"Invalid request from ip=1.2.3.4: Invalid HTTP request line: 'GET Jeanne Dupont...'" keeps what was
+    wrong, not the text: a name survives any masker."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Invalid request from"):
+            where, _, error = message.partition(": ")
+            what = error.split(":", 1)[0].split("(", 1)[0].split("'", 1)[0].split('"', 1)[0].strip()[:80]
+            record.msg, record.args = f"{where}: {what} (the request's text withheld)", ()
+        return True
 
 
 class FrontlineGunicorn(BaseApplication):

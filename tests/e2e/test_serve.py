@@ -193,6 +193,11 @@ def test_gunicorn_refuses_strangers_big_and_garbage_bodies_and_logs_no_body(db_u
             event = json.dumps(sr.event_envelope(slack.workspace, {"type": f"zz{i:04d}invented", "user": "U0LEA"}))
             headers = _signed(event.encode(), sr.JSON) if i % 30 == 0 else {"Content-Type": sr.JSON}
             _post(served.url, event.encode(), headers)
+        for request_line in ("GET /slack/events Jeanne Dupont jeanne.dupont@example.com",
+                             "POST /slack/events?text=Jeanne+Dupont+12+rue+de+Rivoli HTTP/9.9"):
+            with socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1])), timeout=10) as sock:
+                sock.sendall(request_line.encode() + b"\r\nHost: x\r\n\r\n")  # gunicorn refuses it itself
+                assert sock.recv(64).startswith(b"HTTP/1.1 400")
         metrics_after = _get(served.url + "/metrics")[1]
         assert "invented" not in metrics_after
         series = lambda text: {line.rsplit(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")}
