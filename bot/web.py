@@ -180,9 +180,12 @@ class FrontlineWeb:
         try:
             size = self._declared_length(environ)
             timestamp = self._check_signature_headers(environ)
-            body = self._read_body(environ, size)
-            size = len(body)
-            self._check_signature(timestamp, body, environ.get("HTTP_X_SLACK_SIGNATURE", ""))
+            mac = hmac.new(self._secret, b"v0:" + timestamp.encode() + b":", hashlib.sha256)
+            chunks = self._read_body(environ, size, mac)
+            size = sum(len(chunk) for chunk in chunks)
+            if not hmac.compare_digest("v0=" + mac.hexdigest(), environ.get("HTTP_X_SLACK_SIGNATURE", "")):
+                raise Refused(401, "bad signature")
+            body = b"".join(chunks)  # only a body Slack signed is ever assembled
             try:
                 raw = body.decode("utf-8")
             except UnicodeDecodeError:
@@ -225,30 +228,26 @@ class FrontlineWeb:
         return length
 
     @staticmethod
-    def _read_body(environ: dict[str, Any], length: int | None) -> bytes:
-        """At most MAX_BODY bytes. Without a Content-Length, only a body the server frames itself (chunked,
-        `wsgi.input_terminated`) is read; otherwise HTTP says there is none."""
+    def _read_body(environ: dict[str, Any], length: int | None, mac: "hmac.HMAC") -> list[bytes]:
+        """At most MAX_BODY bytes, fed to `mac` as they arrive. Without a Content-Length, only a body the
+        server frames itself (chunked, `wsgi.input_terminated`) is read; otherwise HTTP says there is none."""
         stream = environ["wsgi.input"]
         if length is None and not environ.get("wsgi.input_terminated"):
-            return b""
+            return []
         limit = MAX_BODY + 1 if length is None else length
         chunks, received = [], 0
         while received < limit:
             chunk = stream.read(min(_READ_CHUNK, limit - received))
             if not chunk:
                 break
+            mac.update(chunk)
             chunks.append(chunk)
             received += len(chunk)
         if received > MAX_BODY:
             raise Refused(413, "too large")
         if length is not None and received < length:
             raise Refused(400, "body shorter than its content-length")
-        return b"".join(chunks)
-
-    def _check_signature(self, timestamp: str, body: bytes, signature: str) -> None:
-        expected = hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest("v0=" + expected, signature):
-            raise Refused(401, "bad signature")
+        return chunks
 
     def _dispatch(self, environ: dict[str, Any], raw: str, start_response: Callable,
                   started: float) -> Iterable[bytes]:
