@@ -75,7 +75,9 @@ def scrub(text: str, limit: int = MAX_TEXT) -> str:
     if cut:
         text = text[:limit + _MASK_MARGIN]
     text = decode(text)
-    text = _PHONEISH.sub(_mask_phone, _EMAILISH.sub(_mask_email, text))
+    if "@" in text:
+        text = _EMAILISH.sub(_mask_email, text)
+    text = _PHONEISH.sub(_mask_phone, text)
     if cut or len(text) > limit:
         text = text[:limit] + " [cut]"
     return text
