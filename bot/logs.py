@@ -26,10 +26,10 @@ MAX_TRACEBACK = 16_000
 _MASK_MARGIN = 256
 _DECODE_ROUNDS = 3  # "%2540" is "%40" encoded again: decode until stable, a few times at most
 
-# Runs of characters an e-mail address is made of ("@" included), and runs starting with a digit that
-# a phone number is made of ("+" included: form encoding turns spaces into "+").
+# Runs of characters an e-mail address is made of ("@" included), and runs starting with a digit or "+"
+# that a phone number is made of ("+" included: form encoding turns spaces into "+").
 _EMAILISH = re.compile(r"[\w.+@-]++")
-_PHONEISH = re.compile(r"\+?+\d[\d .()+\-]*+")
+_PHONEISH = re.compile(r"[+\d][\d .()+\-]*+")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
