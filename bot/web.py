@@ -38,6 +38,7 @@ SLACK_PATH = "/slack/events"
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; refuse anything that is not Slack
 SIGNATURE_MAX_AGE = 5 * 60  # Slack's rule: a request signed more than 5 minutes ago may be a replay
 _READ_CHUNK = 64 * 1024
+_HEX = frozenset("0123456789abcdef")
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
             413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -211,7 +212,8 @@ class FrontlineWeb:
             raise Refused(401, "malformed timestamp")
         if abs(self._clock() - int(timestamp)) > SIGNATURE_MAX_AGE:
             raise Refused(401, "stale timestamp")
-        if not signature.startswith("v0=") or len(signature) != 67:
+        if not (signature.startswith("v0=") and len(signature) == 67 and signature.isascii()
+                and all(c in _HEX for c in signature[3:])):
             raise Refused(401, "malformed signature")
         return timestamp
 
@@ -237,7 +239,10 @@ class FrontlineWeb:
         limit = MAX_BODY + 1 if length is None else length
         chunks, received = [], 0
         while received < limit:
-            chunk = stream.read(min(_READ_CHUNK, limit - received))
+            try:
+                chunk = stream.read(min(_READ_CHUNK, limit - received))
+            except Exception:  # noqa: BLE001 - a dropped connection, a broken chunked encoding: the server's own errors
+                raise Refused(400, "unreadable body") from None
             if not chunk:
                 break
             mac.update(chunk)

@@ -113,6 +113,19 @@ def test_a_refused_request_is_one_line_with_why_size_and_path_and_none_of_its_bo
     assert slack.calls_since(before) == [] and row_counts(session_factory) == counts
 
 
+def test_signature_headers_of_any_shape_are_refused_not_crashed_on(bot_server, slack):
+    body = _command_body(slack, EMAIL).encode()
+    good = _signed_headers(body, sr.FORM)
+    for signature in ("v0=" + "é" * 64, "v0=" + "G" * 64, "v0=" + good["X-Slack-Signature"][3:].upper(), "v1=" + "0" * 64,
+                      "v0=", "v0=" + "0" * 6400):
+        headers = dict(good, **{"X-Slack-Signature": signature})
+        assert _post(bot_server.url, body, {k: v.encode("latin-1") for k, v in headers.items()})[0] == 401
+    for timestamp in ("-1", "١٢٣٤", "9" * 40, " 1"):
+        headers = dict(good, **{"X-Slack-Request-Timestamp": timestamp})
+        assert _post(bot_server.url, body, {k: v.encode() for k, v in headers.items()})[0] == 401
+    assert _post(bot_server.url, body, good)[0] == 200  # the same body, signed, goes through
+
+
 def test_an_oversized_request_is_refused_before_its_body_is_read(bot_server, slack):
     parsed = urlparse(bot_server.url)
     for headers in ({}, _signed_headers(b"", sr.FORM)):  # unsigned, or signed for what it claims
