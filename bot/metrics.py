@@ -18,6 +18,10 @@ SLACK_LATENCY = Histogram(
     "frontline_slack_ack_seconds", "Time from receiving a Slack request to sending its HTTP response", ["kind"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
 )
+SLACK_REFUSED = Counter(
+    "frontline_slack_refused_total", "Requests to /slack/events refused before reaching bolt, by reason "
+    "(missing signature, stale timestamp, bad signature, too large...)", ["reason"]
+)
 SLACK_ERRORS = Counter(
     "frontline_errors_total", "Failures: Slack requests answered 5xx, listener exceptions", ["where"]
 )

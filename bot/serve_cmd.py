@@ -15,6 +15,7 @@ import tempfile
 import threading
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    parser.add_argument("--no-scheduler", dest="scheduler", action="store_false",
+                        help="answer Slack only: no scheduled jobs (digests, retention) in this process, "
+                             "for hosts where another process sends them")
     parser.set_defaults(run=run)
 
 
@@ -67,11 +71,12 @@ def check_startup(settings, *, socket_mode: bool) -> None:
             raise CommandError(f"cannot reach {where} to check {variable} ({type(error).__name__})") from None
 
 
-def build_runtime(settings):
+def build_runtime(settings, *, scheduler: bool = True):
     """Engine, App, scheduler and WSGI app of one process (a gunicorn worker, or Socket Mode).
 
-    Every process runs the scheduler: its jobs claim their work in the database, so several workers
-    or hosts never send the same digest twice, and one process dying does not stop the digests.
+    Every process runs the scheduler unless told not to: its jobs claim their work in the database, so
+    several workers or hosts never send the same digest twice, and one process dying does not stop the
+    digests. Without it, `web.scheduler` is None and /healthz does not report one.
     """
     from bot.app import build_app
     from bot.scheduler import start_scheduler
@@ -82,23 +87,23 @@ def build_runtime(settings):
     engine = make_engine(settings.database_url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
     session_factory = make_session_factory(engine)
     app = build_app(settings, session_factory)
-    scheduler = start_scheduler(settings, session_factory, app.client)
-    return engine, app, FrontlineWeb(app, engine, scheduler=scheduler)
+    handle = start_scheduler(settings, session_factory, app.client) if scheduler else None
+    return engine, app, FrontlineWeb(app, engine, scheduler=handle)
 
 
 def run(args, settings) -> int:
     check_startup(settings, socket_mode=not args.http)
     if args.http:
         return _serve_http(args, settings)
-    return _serve_socket_mode(settings)
+    return _serve_socket_mode(settings, scheduler=args.scheduler)
 
 
-def _serve_socket_mode(settings) -> int:
+def _serve_socket_mode(settings, *, scheduler: bool = True) -> int:
     """Until SIGTERM/SIGINT. Python's default SIGTERM would kill the process at once, losing the replies
     of envelopes already acked (Slack never resends those): stop receiving, then let them finish."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    engine, app, web = build_runtime(settings)
+    engine, app, web = build_runtime(settings, scheduler=scheduler)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -113,7 +118,8 @@ def _serve_socket_mode(settings) -> int:
         executor = app.listener_runner.listener_executor
         if hasattr(executor, "wait_idle"):
             executor.wait_idle(timeout=20)
-        web.scheduler.shutdown(wait=True)
+        if web.scheduler is not None:
+            web.scheduler.shutdown(wait=True)
         engine.dispose()
     return 0
 
@@ -126,7 +132,7 @@ def _serve_http(args, settings) -> int:
 
     prometheus_client.values.ValueClass = prometheus_client.values.get_value_class()
     try:
-        FrontlineGunicorn(settings, {
+        FrontlineGunicorn(settings, scheduler=args.scheduler, options={
             "bind": f"{args.host}:{args.port}",
             "workers": args.workers,
             "worker_class": "gthread",
@@ -137,6 +143,7 @@ def _serve_http(args, settings) -> int:
             "keepalive": 5,
             "accesslog": None,
             "errorlog": "-",
+            "logger_class": JsonGunicornLogger,
             "loglevel": settings.log_level.lower(),
             "preload_app": False,
             "child_exit": _worker_exited,
@@ -153,12 +160,40 @@ def _worker_exited(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+class JsonGunicornLogger(GunicornLogger):
+    """gunicorn's own lines through the same JSON handler as everything else: masked, cut to length, with
+    Slack libraries' bodies withheld. Its "Invalid request" warnings quote the request line and headers a
+    stranger sent, which may carry a lookup (`?text=jean.dupont%40...`)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        handlers = list(logging.getLogger().handlers)
+        if handlers:  # configured by bot.logs (the CLI does it first); else keep gunicorn's own
+            self.error_log.handlers[:] = handlers
+        if not any(isinstance(f, _InvalidRequestFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(_InvalidRequestFilter())
+
+
+class _InvalidRequestFilter(logging.Filter):
+    """"Invalid request from ip=1.2.3.4: Invalid HTTP request line: 'GET Jeanne Dupont...'" keeps what was
+    wrong, not the text: a name survives any masker."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Invalid request from"):
+            where, _, error = message.partition(": ")
+            what = error.split(":", 1)[0].split("(", 1)[0].split("'", 1)[0].split('"', 1)[0].strip()[:80]
+            record.msg, record.args = f"{where}: {what} (the request's text withheld)", ()
+        return True
+
+
 class FrontlineGunicorn(BaseApplication):
     """gunicorn, configured in code; each worker builds its own App, engine and thread pool after fork."""
 
-    def __init__(self, settings, options: dict) -> None:
+    def __init__(self, settings, *, options: dict, scheduler: bool = True) -> None:
         self.settings = settings
         self.options = options
+        self.scheduler = scheduler
         super().__init__()
 
     def load_config(self) -> None:
@@ -167,5 +202,5 @@ class FrontlineGunicorn(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        _engine, _app, web = build_runtime(self.settings)
+        _engine, _app, web = build_runtime(self.settings, scheduler=self.scheduler)
         return web

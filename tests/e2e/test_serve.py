@@ -1,6 +1,10 @@
 """`frontline serve --http`: the real gunicorn server in a subprocess, and its start-up checks."""
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import http.client
 import json
 import os
 import signal
@@ -10,11 +14,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
+from bench.pii_scan import find_leaks
+from bot import slack_requests as sr
 from bot.slack_driver import HttpTransport, SlackDriver
+from tests.e2e.test_health import writes_locked_by_another_process
+from tests.e2e.trust_world import JEANNE_EMAIL, JEANNE_PHONE, build_world
 
 REPO = Path(__file__).resolve().parents[2]
 FRONTLINE = str(Path(sys.executable).parent / "frontline")  # the installed entry point, as users run it
@@ -49,27 +59,46 @@ def _frontline(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           env=env, timeout=60)
 
 
-@pytest.fixture
-def gunicorn_server(db_url, slack):
+@dataclass
+class Served:
+    url: str
+    log_path: Path
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def serving(db_url: str, slack, log_path: Path, *extra: str):
+    """`frontline serve --http` (gunicorn, 2 workers) until SIGTERM, which must stop it cleanly."""
     port = _free_port()
-    process = subprocess.Popen(
-        [FRONTLINE, "serve", "--http", "--port", str(port), "--workers", "2"],
-        cwd=REPO, env=_env(db_url, slack), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:  # wait for start-up: the workers boot, then /healthz answers
-        assert process.poll() is None, process.stdout.read()
-        try:
-            if _get(url + "/healthz")[0] == 200:
-                break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "gunicorn did not start within 30s"
-        time.sleep(0.1)
-    yield url
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+    with log_path.open("w") as log_file:  # a file, not a pipe: a full pipe would block the server's logging
+        process = subprocess.Popen(
+            [FRONTLINE, "serve", "--http", "--port", str(port), "--workers", "2", *extra],
+            cwd=REPO, env=_env(db_url, slack), stdout=log_file, stderr=subprocess.STDOUT)
+    served = Served(f"http://127.0.0.1:{port}", log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # wait for start-up: the workers boot, then /healthz answers
+            assert process.poll() is None, served.output()
+            try:
+                if _get(served.url + "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not start within 30s"
+            time.sleep(0.1)
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0, served.output()
+
+
+@pytest.fixture
+def gunicorn_server(db_url, slack, tmp_path):
+    with serving(db_url, slack, tmp_path / "serve.log") as served:
+        yield served.url
 
 
 def test_gunicorn_serves_signed_slack_requests_health_and_metrics(gunicorn_server, slack):
@@ -110,3 +139,82 @@ def test_socket_mode_needs_an_app_token(db_url, slack):
     result = _frontline("serve", env=_env(db_url, slack))
     assert result.returncode != 0
     assert "SLACK_APP_TOKEN" in result.stderr
+
+
+def _post(url: str, body, headers: dict[str, str], **kwargs) -> int:
+    parsed = urlparse(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    try:
+        connection.request("POST", "/slack/events", body=body, headers=headers, **kwargs)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (ConnectionResetError, BrokenPipeError):  # refused before it finished sending: fine, and a 4xx
+        return 499
+    finally:
+        connection.close()
+
+
+def _signed(body: bytes, content_type: str = sr.FORM) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": sr.signature(SECRET, timestamp, body.decode())}
+
+
+def test_gunicorn_refuses_strangers_big_and_garbage_bodies_and_logs_no_body(db_url, slack, session_factory,
+                                                                             employee, tmp_path):
+    """The non-timed version of bench/flood.py: the bar's timings are measured there."""
+    world = build_world(session_factory, employee)
+    lookups = [JEANNE_EMAIL, JEANNE_PHONE, "Jeanne Dupont 12 rue de Rivoli", "x" * 40_000 + " " + JEANNE_EMAIL]
+    with serving(db_url, slack, tmp_path / "serve.log", "--no-scheduler") as served:
+        before = slack.mark()
+        metrics_before = _get(served.url + "/metrics")[1]
+        for text in lookups:  # unsigned, forged, stale: Slack-shaped bodies carrying what an employee typed
+            body = sr.slash_command_body(slack.workspace, command="/customer", text=text, user_id="U0LEA",
+                                         response_url=slack.new_response_url(), trigger_id=slack.new_trigger_id())
+            raw = body.encode()
+            assert _post(served.url, raw, {"Content-Type": sr.FORM}) == 401
+            assert _post(served.url, raw, dict(_signed(raw), **{"X-Slack-Signature": "v0=" + "0" * 64})) == 401
+            stale = sr.sign(body, sr.FORM, SECRET, timestamp=int(time.time()) - 600).headers
+            assert _post(served.url, raw, stale) == 401
+        megabyte = b"text=" + b"a" * 1_000_000
+        assert _post(served.url, megabyte, {"Content-Type": sr.FORM}) in (413, 499)
+        # Chunked (no Content-Length): read with a cap, refused past it; a small signed one is served.
+        chunks = [b"text=" + b"b" * 500_000] * 3
+        assert _post(served.url, iter(chunks), _signed(b"".join(chunks)), encode_chunked=True) in (413, 499)
+        command = sr.slash_command_body(slack.workspace, command="/customer", text=JEANNE_EMAIL, user_id="U0LEA",
+                                        response_url=slack.new_response_url(), trigger_id=slack.new_trigger_id())
+        assert _post(served.url, iter([command.encode()]), _signed(command.encode()), encode_chunked=True) == 200
+        assert "Jeanne Dupont" in slack.wait_for("response_url", since=before).text
+        for garbage, content_type in ((b"[" * 1000, sr.JSON), (b"\xff\xfe" * 100, sr.FORM)):
+            assert _post(served.url, garbage, {"Content-Type": content_type}) == 401
+            assert 400 <= _post(served.url, garbage, _signed_bytes(garbage, content_type)) < 500
+        for i in range(300):  # events with invented types: unsigned, or signed
+            event = json.dumps(sr.event_envelope(slack.workspace, {"type": f"zz{i:04d}invented", "user": "U0LEA"}))
+            headers = _signed(event.encode(), sr.JSON) if i % 30 == 0 else {"Content-Type": sr.JSON}
+            _post(served.url, event.encode(), headers)
+        for request_line in ("GET /slack/events Jeanne Dupont jeanne.dupont@example.com",
+                             "POST /slack/events?text=Jeanne+Dupont+12+rue+de+Rivoli HTTP/9.9"):
+            with socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1])), timeout=10) as sock:
+                sock.sendall(request_line.encode() + b"\r\nHost: x\r\n\r\n")  # gunicorn refuses it itself
+                assert sock.recv(64).startswith(b"HTTP/1.1 400")
+        metrics_after = _get(served.url + "/metrics")[1]
+        assert "invented" not in metrics_after
+        series = lambda text: {line.rsplit(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")}
+        assert len(series(metrics_after) - series(metrics_before)) < 40  # a handful of new (kind, status) pairs
+        with writes_locked_by_another_process(db_url):  # each worker probes at most every 2 s
+            deadline = time.monotonic() + 10
+            while _get(served.url + "/healthz") != (503, json.dumps({"database": "writes failing: locked"})):
+                assert time.monotonic() < deadline, "/healthz never reported the write lock"
+                time.sleep(0.1)
+    written = served.output()
+    assert "refused a request to /slack/events: missing signature" in written
+    assert "Traceback" not in written and "RecursionError" not in written
+    assert find_leaks(written, ["Jeanne", "Dupont", JEANNE_EMAIL, "Rivoli"], [JEANNE_PHONE]) == [], written[-3000:]
+    assert world.jeanne
+
+
+def _signed_bytes(body: bytes, content_type: str) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=" + digest}

@@ -60,11 +60,15 @@ def world(session_factory, employee):
 
 @pytest.fixture
 def serve(db_url, slack, socket_mode, world, tmp_path):
-    """`frontline serve` running and connected; stopped with SIGTERM, which must end it cleanly."""
+    """`frontline serve` running and connected; stopped with SIGTERM, which must end it cleanly.
+
+    Without its scheduler: on the wall clock, the world's morning digests fall due at 08:30 Paris on
+    working days, and a digest DM arriving mid-test made the answers depend on the time of day.
+    """
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log_file:  # a file, not a pipe: a full pipe would block the bot's logging
-        process = subprocess.Popen([FRONTLINE, "serve"], cwd=REPO, env=_env(db_url, slack), stdout=log_file,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen([FRONTLINE, "serve", "--no-scheduler"], cwd=REPO, env=_env(db_url, slack),
+                                   stdout=log_file, stderr=subprocess.STDOUT)
     running = Running(process, log_path)
     try:
         deadline = time.monotonic() + 30
@@ -114,8 +118,9 @@ def test_direct_message_and_mention_are_acked_and_answered(serve, socket_mode, s
     before = slack.mark()
     dm = socket_mode.event(sr.im_message_event(user_id="U0LEA", text=f"who is {JEANNE_EMAIL}?", channel_id="D0LEA"))
     assert socket_mode.wait_for_ack(dm, timeout=3.0).payload is None
-    answer = slack.wait_for("chat.postMessage", since=before)
-    assert answer.args["channel"] == "D0LEA" and "Jeanne Dupont" in answer.text
+    answer = slack.wait_for("chat.postMessage", since=before, channel="D0LEA")
+    assert "Jeanne Dupont" in answer.text
+    assert [c.args["channel"] for c in slack.calls_to("chat.postMessage")] == ["D0LEA"]  # nobody else got one
 
     before = slack.mark()
     mention = socket_mode.event(sr.app_mention_event(user_id="U0LEA", text="find Jeanne Dupont",
