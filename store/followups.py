@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store import audit, permissions
+from store import audit, kpi_rollup, permissions
 from store.interactions import SLACK_SOURCE, Actor, InteractionRefused, begin_write, resolve_customer
 from store.models import Customer, Employee, FollowUp
 
@@ -89,6 +89,7 @@ def complete(session: Session, follow_up_id: int, *, employee: _Acting, now: dt.
                  customer_id=follow_up.customer_id, via=via, at=now,
                  detail={"follow_up_id": follow_up.id, "status": "done"})
     session.flush()
+    kpi_rollup.refresh_follow_ups(session, [follow_up.id])
     return follow_up
 
 
@@ -107,6 +108,7 @@ def snooze(session: Session, follow_up_id: int, *, employee: _Acting, days: int,
                  detail={"follow_up_id": follow_up.id, "due_date": follow_up.due_date.isoformat(),
                          "previous_due_date": previous.isoformat()})
     session.flush()
+    kpi_rollup.refresh_follow_ups(session, [follow_up.id])
     return follow_up
 
 
@@ -145,6 +147,7 @@ def add_follow_up(session: Session, *, employee: _Acting, customer_id: int | Non
                          customer_id=customer_id, via=via, at=now,
                          detail={"follow_up_id": follow_up.id, "status": "open", "assignee_id": assignee_id})
             session.flush()
+            kpi_rollup.refresh_follow_ups(session, [follow_up.id])
     except IntegrityError:
         existing = _existing(session, idempotency_key) if idempotency_key else None
         if existing is None:

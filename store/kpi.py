@@ -390,8 +390,28 @@ def _figures_with_groups(session: Session, scope: ScopeFilter, period: Period, t
     as_of = min(window.end, now)
     as_of_date = min(period.end, local_today)
     base, groups = _interaction_figures(session, scope, period, tz, group_by)
-    followups = followup_figures(session, scope, window, as_of=as_of, as_of_date=as_of_date)
+    if scope.kind == "all" and kpi_rollup.covers(kpi_rollup.follow_up_rollup_zone(session), tz, period.start,
+                                                 period.end):
+        followups = _followup_figures_from_rollup(period, tz, session, as_of=as_of, as_of_date=as_of_date)
+    else:
+        followups = followup_figures(session, scope, window, as_of=as_of, as_of_date=as_of_date)
     return KpiFigures(**{**base.__dict__, **followups}), groups
+
+
+def _followup_figures_from_rollup(period: Period, tz: ZoneInfo, session: Session, *, as_of: dt.datetime,
+                                  as_of_date: dt.date) -> dict[str, Any]:
+    """followup_figures company-wide, from the rollup: the same four figures, exactly.
+
+    `as_of` is the local midnight starting `as_of_date` for a period in the past, or now (later that
+    day) for one that is not over: the rollup counts overdue follow-ups at midnights."""
+    summed = kpi_rollup.follow_up_summed(session, first_day=period.start, end_day=period.end, as_of_day=as_of_date,
+                                         as_of_midnight=local_midnight_utc(as_of_date, tz), as_of=as_of)
+    return {
+        "followups_created": summed.created,
+        "followups_completed": summed.completed,
+        "followups_overdue": summed.overdue,
+        "median_completion_hours": median_hours(summed.middle_durations),
+    }
 
 
 def _rollup_covers(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> bool:
