@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -233,7 +234,9 @@ def run(url: str, repeat: int, now: dt.datetime, scopes: set[str] | None = None,
     tz = ZONE
     check_world(engine, now)
     today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    load_before = _load()
     timings: dict[str, list[float]] = {}
+    cpu_times: dict[str, list[float]] = {}
     for (employee_id, query_text) in _queries(random.Random(3)) * repeat:
         scope = query_text.split()[0] if not query_text.startswith("<@") else "@someone"
         if scopes and scope not in scopes:
@@ -241,16 +244,22 @@ def run(url: str, repeat: int, now: dt.datetime, scopes: set[str] | None = None,
         with factory() as session:
             employee = session.get(Employee, employee_id)
             viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, "Europe/Paris")
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=now)
             elapsed = time.perf_counter() - started
         timings.setdefault(scope, []).append(elapsed)
+        cpu_times.setdefault(scope, []).append(time.process_time() - cpu)
     everything = [t for values in timings.values() for t in values]
-    print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    cpu_times["ALL"] = [t for values in cpu_times.values() for t in values]
+    print(f"as of {now} UTC; load average {load_before} before")
+    print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 client CPU ms':>18}")
     for scope, values in list(timings.items()) + [("ALL", everything)]:
         values.sort()
+        cpu_sorted = sorted(cpu_times[scope])
         print(f"{scope:10} {len(values):7d} {statistics.median(values) * 1000:8.0f} "
-              f"{values[int(len(values) * 0.95) - 1] * 1000:8.0f} {values[-1] * 1000:8.0f}")
+              f"{values[int(len(values) * 0.95) - 1] * 1000:8.0f} {values[-1] * 1000:8.0f} "
+              f"{cpu_sorted[int(len(values) * 0.95) - 1] * 1000:18.0f}")
+    print(f"load average {_load()} after", flush=True)
     if not with_digests:
         return
 
@@ -279,10 +288,11 @@ def reports(url: str, zone: str, now: dt.datetime, texts: list[str] | None = Non
             with factory() as session:
                 employee = session.get(Employee, employee_id)
                 viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, zone)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=now)
-                times.append(time.perf_counter() - started)
-        print(f"{query_text:40} {zone:18} {times[0]:6.2f} s, then {times[1]:6.2f} s", flush=True)
+                times.append((time.perf_counter() - started, time.process_time() - cpu))
+        print(f"{query_text:40} {zone:18} {times[0][0]:6.3f} s, then {times[1][0]:6.3f} s "
+              f"(client CPU {times[1][1]:.3f} s; load average {_load()})", flush=True)
 
 
 def digests(url: str, now: dt.datetime, *, teams: bool = True) -> None:
@@ -308,12 +318,16 @@ def digests(url: str, now: dt.datetime, *, teams: bool = True) -> None:
                 result = compose(session, people[offset:offset + batch], today=today, now=now, tz=tz)
             composed += sum(d is not None for d in result.values())
         print(f"{label}: {len(people)} recipients ({composed} non-empty) in {time.perf_counter() - started:.1f}s "
-              f"(client CPU {time.process_time() - cpu:.1f}s), batches of {batch}", flush=True)
+              f"(client CPU {time.process_time() - cpu:.1f}s), batches of {batch}; load average {_load()}", flush=True)
 
     timed("employee digests", employees, compose_employee_digests)
     if teams:
         timed("team digests", [e for e in employees if e.role != "associate"], compose_team_digests)
     engine.dispose()
+
+
+def _load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def check_world(engine, now: dt.datetime) -> None:
