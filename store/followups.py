@@ -66,7 +66,8 @@ def may_manage(employee: _Acting, assignee: Employee) -> bool:
 
 
 def _load_for_change(session: Session, follow_up_id: int, employee: _Acting) -> FollowUp:
-    follow_up = session.get(FollowUp, follow_up_id)
+    # Locked (PostgreSQL): a second tap on Done waits for the first to commit, then sees it done.
+    follow_up = session.get(FollowUp, follow_up_id, with_for_update=True)
     if follow_up is None:
         raise FollowUpRefused("followups.error.not_found")
     assignee = session.get(Employee, follow_up.assignee_id)

@@ -474,7 +474,8 @@ class FollowUpKpiFact(Base):
         # The median: the exact durations of one histogram bucket over a run of days, read in order.
         Index("ix_follow_up_kpi_facts_duration", "duration_bucket", "done_day", "duration_us"),
     )
-    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), primary_key=True)
+    # No foreign key: the facts only mirror follow_ups, and `frontline kpi check` finds one left behind.
+    follow_up_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     created_day: Mapped[int] = mapped_column(Integer)
     done_day: Mapped[int | None] = mapped_column(Integer)  # status done, by completed_at
     duration_us: Mapped[int | None] = mapped_column(BigInteger)  # completed_at - created_at when done

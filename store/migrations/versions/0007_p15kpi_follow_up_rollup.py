@@ -20,15 +20,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("follow_ups_built_at", sa.DateTime(), nullable=True))
     op.create_table(
         "follow_up_kpi_facts",
-        sa.Column("follow_up_id", sa.Integer(), nullable=False),
+        sa.Column("follow_up_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("created_day", sa.Integer(), nullable=False),
         sa.Column("done_day", sa.Integer(), nullable=True),
         sa.Column("duration_us", sa.BigInteger(), nullable=True),
         sa.Column("duration_bucket", sa.SmallInteger(), nullable=True),
         sa.Column("overdue_from", sa.Integer(), nullable=True),
         sa.Column("overdue_until", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["follow_up_id"], ["follow_ups.id"],
-                                name=op.f("fk_follow_up_kpi_facts_follow_up_id_follow_ups")),
         sa.PrimaryKeyConstraint("follow_up_id", name=op.f("pk_follow_up_kpi_facts")),
     )
     op.create_index("ix_follow_up_kpi_facts_duration", "follow_up_kpi_facts",
