@@ -17,6 +17,9 @@ How it stays exact:
 - Days are local days in the rollup's time zone (FRONTLINE_TIMEZONE when it was built). A /kpi
   whose local midnights differ (a viewer elsewhere) is computed from the raw rows: right, slower.
 
+Company-wide follow-up figures have their own part (created, completed, overdue, median time to
+complete), kept the same way by `refresh_follow_ups`: see "follow-ups" below.
+
 Distinct customers do not add up across days, so each day is split by `gap`: days since the
 customer's previous interaction in the same group. A customer is counted in a period [S, E) at the
 one interaction whose previous one is before S, i.e. gap > day - S.
