@@ -7,7 +7,7 @@
     .venv/bin/python bench/kpi.py reports --url sqlite:////tmp/kpi.db [--zone Z] ["all month" ...]  # single reports
 
 The world: 100 stores x 5 teams x 10 employees (one manager per team, one admin), 1,000,000
-customers attached to a store, one year of interactions ending on NOW (80% with a customer, who
+customers attached to a store, one year of interactions ending at --as-of (default DEFAULT_AS_OF) (80% with a customer, who
 comes back now and then), 2,000,000 orders and 1,000,000 follow-ups (80% done). Rows are written
 in big batches (executemany on SQLite, COPY on PostgreSQL) with the secondary indexes dropped and
 rebuilt afterwards, which is many times faster than inserting into indexed tables.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -31,7 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from store.db import make_engine, make_session_factory, migrate  # noqa: E402
 from store.models import Base  # noqa: E402
 
-NOW = dt.datetime(2026, 3, 11, 9, 0)  # naive UTC
+ZONE = ZoneInfo("Europe/Paris")  # every bench employee's and the rollup's time zone
+# The world ends at this local moment and every report is asked "as of" it, whatever day the bench
+# runs: a result can be re-run and compared any day. (It has been this moment since the bench was
+# written; --as-of picks another one, the same for `generate` and the measurements.)
+DEFAULT_AS_OF = "2026-03-11T10:00"  # Europe/Paris, = 2026-03-11 09:00 UTC
 STORES, TEAMS_PER_STORE, TEAM_SIZE = 100, 5, 10
 CUSTOMERS = 1_000_000
 CHANNELS = ("store", "phone", "email", "chat", "video")
@@ -40,8 +45,16 @@ OUTCOMES = ("resolved", "resolved", "resolved", "follow_up", "escalated", "no_an
 BATCH = 250_000
 
 
-def _timestamps(rng: np.random.Generator, count: int, days: int) -> np.ndarray:
-    start = np.datetime64(NOW - dt.timedelta(days=days), "us")
+def as_of_utc(text_value: str) -> dt.datetime:
+    """`--as-of` (local ISO date-time in Europe/Paris, e.g. 2026-03-11T10:00) as naive UTC."""
+    local = dt.datetime.fromisoformat(text_value)
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=ZONE)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _timestamps(rng: np.random.Generator, count: int, days: int, now: dt.datetime) -> np.ndarray:
+    start = np.datetime64(now - dt.timedelta(days=days), "us")
     offsets = np.sort(rng.integers(0, days * 86_400_000_000, size=count, dtype=np.int64))
     return start + offsets.astype("timedelta64[us]")
 
@@ -79,7 +92,7 @@ class Writer:
         return _as_text(values) if self.sqlite else _as_datetimes(values)
 
 
-def generate(url: str, interactions: int, seed: int = 7) -> None:
+def generate(url: str, interactions: int, now: dt.datetime, seed: int = 7) -> None:
     started = time.perf_counter()
     migrate(url)
     writer = Writer(url)
@@ -96,7 +109,7 @@ def generate(url: str, interactions: int, seed: int = 7) -> None:
                 [(s, f"S{s:03d}", f"Store {s:03d}", "Europe/Paris") for s in range(1, STORES + 1)])
     writer.rows("teams", ["id", "name", "store_id"],
                 [(t, f"Team {t:03d}", (t - 1) // TEAMS_PER_STORE + 1) for t in range(1, STORES * TEAMS_PER_STORE + 1)])
-    now_stamp = writer.stamps(np.array([np.datetime64(NOW, "us")]))[0]
+    now_stamp = writer.stamps(np.array([np.datetime64(now, "us")]))[0]
     employee_rows = []
     for e in range(1, employees_total + 1):
         team = (e - 1) // TEAM_SIZE + 1
@@ -119,7 +132,7 @@ def generate(url: str, interactions: int, seed: int = 7) -> None:
     written = 0
     while written < interactions:
         count = min(BATCH * 4, interactions - written)
-        stamps = writer.stamps(_timestamps(rng, count, 365))
+        stamps = writer.stamps(_timestamps(rng, count, 365, now))
         employee = rng.integers(1, employees_total + 1, size=count)
         team = (employee - 1) // TEAM_SIZE + 1
         store = (team - 1) // TEAMS_PER_STORE + 1
@@ -137,7 +150,7 @@ def generate(url: str, interactions: int, seed: int = 7) -> None:
     orders = interactions // 5
     for first in range(0, orders, BATCH * 4):
         count = min(BATCH * 4, orders - first)
-        stamps = writer.stamps(_timestamps(rng, count, 365))
+        stamps = writer.stamps(_timestamps(rng, count, 365, now))
         customer = rng.integers(1, CUSTOMERS + 1, size=count)
         writer.rows("orders", ["id", "source", "order_number", "customer_id", "ordered_at", "channel", "total_amount",
                                "currency", "status"],
@@ -148,7 +161,7 @@ def generate(url: str, interactions: int, seed: int = 7) -> None:
     follow_ups = interactions // 10
     for first in range(0, follow_ups, BATCH * 4):
         count = min(BATCH * 4, follow_ups - first)
-        created = _timestamps(rng, count, 365)
+        created = _timestamps(rng, count, 365, now)
         done = rng.random(count) < 0.8
         completed = created + rng.integers(3_600, 10 * 86_400, size=count).astype("timedelta64[s]")
         due = (created + rng.integers(0, 14, size=count).astype("timedelta64[D]")).astype("datetime64[D]")
@@ -211,16 +224,19 @@ def _queries(rng: random.Random) -> list[tuple[int, str]]:
     return result
 
 
-def run(url: str, repeat: int, scopes: set[str] | None = None, with_digests: bool = True) -> None:
+def run(url: str, repeat: int, now: dt.datetime, scopes: set[str] | None = None, with_digests: bool = True) -> None:
     from store.kpi import kpi_report
     from store.kpi_query import parse_kpi_query
     from store.models import Employee
 
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    tz = ZoneInfo("Europe/Paris")
-    today = NOW.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    tz = ZONE
+    check_world(engine, now)
+    today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    load_before = _load()
     timings: dict[str, list[float]] = {}
+    cpu_times: dict[str, list[float]] = {}
     for (employee_id, query_text) in _queries(random.Random(3)) * repeat:
         scope = query_text.split()[0] if not query_text.startswith("<@") else "@someone"
         if scopes and scope not in scopes:
@@ -228,20 +244,28 @@ def run(url: str, repeat: int, scopes: set[str] | None = None, with_digests: boo
         with factory() as session:
             employee = session.get(Employee, employee_id)
             viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, "Europe/Paris")
-            started = time.perf_counter()
-            kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=NOW)
+            server = _server_cpu_s(session)
+            started, cpu = time.perf_counter(), time.process_time()
+            kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=now)
             elapsed = time.perf_counter() - started
+            used = time.process_time() - cpu + _server_cpu_s(session) - server
         timings.setdefault(scope, []).append(elapsed)
+        cpu_times.setdefault(scope, []).append(used)
     everything = [t for values in timings.values() for t in values]
-    print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    cpu_times["ALL"] = [t for values in cpu_times.values() for t in values]
+    print(f"as of {now} UTC; load average {load_before} before")
+    print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 CPU ms':>11}")
     for scope, values in list(timings.items()) + [("ALL", everything)]:
         values.sort()
+        cpu_sorted = sorted(cpu_times[scope])
         print(f"{scope:10} {len(values):7d} {statistics.median(values) * 1000:8.0f} "
-              f"{values[int(len(values) * 0.95) - 1] * 1000:8.0f} {values[-1] * 1000:8.0f}")
+              f"{values[int(len(values) * 0.95) - 1] * 1000:8.0f} {values[-1] * 1000:8.0f} "
+              f"{cpu_sorted[int(len(values) * 0.95) - 1] * 1000:11.0f}")
+    print(f"load average {_load()} after; CPU: this process's, plus on PostgreSQL its server backend's", flush=True)
     if not with_digests:
         return
 
-    digests(url)
+    digests(url, now)
 
 
 LONG_REPORTS = [(1, "all last 90 days"), (1, "all last 365 days"), (1, "all last 365 days by employee"),
@@ -249,14 +273,16 @@ LONG_REPORTS = [(1, "all last 90 days"), (1, "all last 365 days"), (1, "all last
                 (12, "me last 365 days")]
 
 
-def reports(url: str, zone: str, texts: list[str] | None = None) -> None:
+def reports(url: str, zone: str, now: dt.datetime, texts: list[str] | None = None) -> None:
     """Time single /kpi reports (each twice: cold, then warm), by default the year-long ones, for a viewer in `zone`."""
     from store.kpi import kpi_report
     from store.kpi_query import parse_kpi_query
     from store.models import Employee
 
-    factory = make_session_factory(make_engine(url))
-    today = NOW.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)).date()
+    engine = make_engine(url)
+    check_world(engine, now)
+    factory = make_session_factory(engine)
+    today = now.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)).date()
     wanted = [(1, text) for text in texts] if texts else LONG_REPORTS
     for employee_id, query_text in wanted:
         times = []
@@ -264,21 +290,25 @@ def reports(url: str, zone: str, texts: list[str] | None = None) -> None:
             with factory() as session:
                 employee = session.get(Employee, employee_id)
                 viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, zone)
-                started = time.perf_counter()
-                kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=NOW)
-                times.append(time.perf_counter() - started)
-        print(f"{query_text:40} {zone:18} {times[0]:6.2f} s, then {times[1]:6.2f} s", flush=True)
+                server = _server_cpu_s(session)
+                started, cpu = time.perf_counter(), time.process_time()
+                kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=now)
+                times.append((time.perf_counter() - started,
+                              time.process_time() - cpu + _server_cpu_s(session) - server))
+        print(f"{query_text:40} {zone:18} {times[0][0]:6.3f} s, then {times[1][0]:6.3f} s "
+              f"(CPU {times[1][1]:.3f} s; load average {_load()})", flush=True)
 
 
-def digests(url: str, *, teams: bool = True) -> None:
+def digests(url: str, now: dt.datetime, *, teams: bool = True) -> None:
     """Compose every morning digest the way the scheduler does: batches of employees, then batches of managers."""
     from store.digest import compose_employee_digests, compose_team_digests
     from store.models import Employee
 
     engine = make_engine(url)
+    check_world(engine, now)
     factory = make_session_factory(engine)
-    tz = ZoneInfo("Europe/Paris")
-    today = NOW.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    tz = ZONE
+    today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
     batch = 200  # bot.scheduler.DIGEST_BATCH
     with factory() as session:
         employees = [_Viewer(e.id, e.role, e.team_id, e.store_id, "Europe/Paris")
@@ -289,15 +319,43 @@ def digests(url: str, *, teams: bool = True) -> None:
         composed = 0
         for offset in range(0, len(people), batch):
             with factory() as session:
-                result = compose(session, people[offset:offset + batch], today=today, now=NOW, tz=tz)
+                result = compose(session, people[offset:offset + batch], today=today, now=now, tz=tz)
             composed += sum(d is not None for d in result.values())
         print(f"{label}: {len(people)} recipients ({composed} non-empty) in {time.perf_counter() - started:.1f}s "
-              f"(client CPU {time.process_time() - cpu:.1f}s), batches of {batch}", flush=True)
+              f"(client CPU {time.process_time() - cpu:.1f}s), batches of {batch}; load average {_load()}", flush=True)
 
     timed("employee digests", employees, compose_employee_digests)
     if teams:
         timed("team digests", [e for e in employees if e.role != "associate"], compose_team_digests)
     engine.dispose()
+
+
+def _server_cpu_s(session) -> float:
+    """CPU time so far of the PostgreSQL backend serving this session when it runs on this machine
+    (/proc/<pid>/schedstat); 0 for SQLite, whose work is already in this process's CPU time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0.0
+    pid = session.connection().connection.dbapi_connection.info.backend_pid
+    try:
+        with open(f"/proc/{pid}/schedstat") as stat:
+            return int(stat.read().split()[0]) / 1e9
+    except OSError:
+        return 0.0
+
+
+def _load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def check_world(engine, now: dt.datetime) -> None:
+    """Stop unless the database was generated as of `now` (its employees were created at that moment):
+    measuring another moment than the world's end reads half-empty periods."""
+    with engine.connect() as connection:
+        created = connection.execute(text("SELECT created_at FROM employees WHERE id = 1")).scalar()
+    if isinstance(created, str):
+        created = dt.datetime.fromisoformat(created)
+    if created != now:
+        raise SystemExit(f"this database was generated as of {created} UTC, not {now} UTC: pass the same --as-of")
 
 
 class _Viewer:
@@ -315,18 +373,22 @@ def main() -> None:
     parser.add_argument("--scopes", help="comma-separated /kpi scopes to time (me,team,@someone,store,all); default all")
     parser.add_argument("--no-digests", action="store_true", help="time /kpi only")
     parser.add_argument("--zone", default="Europe/Paris", help="reports: the viewer's time zone")
+    parser.add_argument("--as-of", default=DEFAULT_AS_OF,
+                        help=f"the world's end and the moment reports are asked, local time in Europe/Paris "
+                             f"(default {DEFAULT_AS_OF}); the same for generate and the measurements")
     parser.add_argument("report", nargs="*", help="reports: /kpi texts for the admin (default: year-long reports)")
     args = parser.parse_intermixed_args()
+    now = as_of_utc(args.as_of)
     if args.action == "generate":
-        generate(args.url, args.interactions)
+        generate(args.url, args.interactions, now)
     elif args.action == "reports":
-        reports(args.url, args.zone, args.report)
+        reports(args.url, args.zone, now, args.report)
     elif args.action == "rollup":
         build_rollup(args.url)
     elif args.action == "digests":
-        digests(args.url, teams=not args.employee_digests_only)
+        digests(args.url, now, teams=not args.employee_digests_only)
     else:
-        run(args.url, args.repeat, set(args.scopes.split(",")) if args.scopes else None, not args.no_digests)
+        run(args.url, args.repeat, now, set(args.scopes.split(",")) if args.scopes else None, not args.no_digests)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store import audit, permissions
+from store import audit, kpi_rollup, permissions
 from store.interactions import SLACK_SOURCE, Actor, InteractionRefused, begin_write, resolve_customer
 from store.models import Customer, Employee, FollowUp
 
@@ -68,7 +68,8 @@ def may_manage(employee: _Acting, assignee: Employee) -> bool:
 def _load_for_change(session: Session, follow_up_id: int, employee: _Acting) -> FollowUp:
     """The follow-up, if `employee` may change it. Someone else's gets the very refusal a missing id
     gets: the answer must not tell an id-guesser that it exists, whose it is, or in what state."""
-    follow_up = session.get(FollowUp, follow_up_id)
+    # Locked (PostgreSQL): a second tap on Done waits for the first to commit, then sees it done.
+    follow_up = session.get(FollowUp, follow_up_id, with_for_update=True)
     assignee = session.get(Employee, follow_up.assignee_id) if follow_up is not None else None
     if follow_up is None or assignee is None or not may_manage(employee, assignee):
         raise FollowUpRefused("followups.error.not_found")
@@ -89,6 +90,7 @@ def complete(session: Session, follow_up_id: int, *, employee: _Acting, now: dt.
                  customer_id=follow_up.customer_id, via=via, at=now,
                  detail={"follow_up_id": follow_up.id, "status": "done"})
     session.flush()
+    kpi_rollup.refresh_follow_ups(session, [follow_up.id])
     return follow_up
 
 
@@ -107,6 +109,7 @@ def snooze(session: Session, follow_up_id: int, *, employee: _Acting, days: int,
                  detail={"follow_up_id": follow_up.id, "due_date": follow_up.due_date.isoformat(),
                          "previous_due_date": previous.isoformat()})
     session.flush()
+    kpi_rollup.refresh_follow_ups(session, [follow_up.id])
     return follow_up
 
 
@@ -145,6 +148,7 @@ def add_follow_up(session: Session, *, employee: _Acting, customer_id: int | Non
                          customer_id=customer_id, via=via, at=now,
                          detail={"follow_up_id": follow_up.id, "status": "open", "assignee_id": assignee_id})
             session.flush()
+            kpi_rollup.refresh_follow_ups(session, [follow_up.id])
     except IntegrityError:
         existing = _existing(session, idempotency_key) if idempotency_key else None
         if existing is None:

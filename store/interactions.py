@@ -318,6 +318,7 @@ def _write(session: Session, *, employee: Actor, customer: Customer, channel: st
         )
         session.add(follow_up_row)
         session.flush()
+        kpi_rollup.refresh_follow_ups(session, [follow_up_row.id])
     # No note text in the trail: the audit says what changed, the rows say what was written.
     audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action="change",
                  customer_id=customer.id, via=via, at=now, detail={

@@ -402,8 +402,28 @@ def _figures_with_groups(session: Session, scope: ScopeFilter, period: Period, t
     as_of = min(window.end, now)
     as_of_date = min(period.end, local_today)
     base, groups = _interaction_figures(session, scope, period, tz, group_by)
-    followups = followup_figures(session, scope, window, as_of=as_of, as_of_date=as_of_date)
+    if scope.kind == "all" and kpi_rollup.covers(kpi_rollup.follow_up_rollup_zone(session), tz, period.start,
+                                                 period.end):
+        followups = _followup_figures_from_rollup(period, tz, session, as_of=as_of, as_of_date=as_of_date)
+    else:
+        followups = followup_figures(session, scope, window, as_of=as_of, as_of_date=as_of_date)
     return KpiFigures(**{**base.__dict__, **followups}), groups
+
+
+def _followup_figures_from_rollup(period: Period, tz: ZoneInfo, session: Session, *, as_of: dt.datetime,
+                                  as_of_date: dt.date) -> dict[str, Any]:
+    """followup_figures company-wide, from the rollup: the same four figures, exactly.
+
+    `as_of` is the local midnight starting `as_of_date` for a period in the past, or now (later that
+    day) for one that is not over: the rollup counts overdue follow-ups at midnights."""
+    summed = kpi_rollup.follow_up_summed(session, first_day=period.start, end_day=period.end, as_of_day=as_of_date,
+                                         as_of_midnight=local_midnight_utc(as_of_date, tz), as_of=as_of)
+    return {
+        "followups_created": summed.created,
+        "followups_completed": summed.completed,
+        "followups_overdue": summed.overdue,
+        "median_completion_hours": median_hours(summed.middle_durations),
+    }
 
 
 def _rollup_covers(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> bool:
@@ -470,7 +490,9 @@ def _group_rows(session: Session, period: Period, group_by: str, found: dict[Any
         days = period.local_days()
         return [GroupRow(day.isoformat(), found.get(i, KpiFigures())) for i, day in enumerate(days)]
     if group_by == "employee":
-        names = dict(session.execute(select(Employee.id, Employee.name).where(Employee.id.in_(list(found)))).all())
+        # Company-wide that is everyone: reading all names beats compiling thousands of bound ids (0.18 s for 5,000).
+        wanted = Employee.id.in_(list(found)) if len(found) <= TEAMS_PER_QUERY else true()
+        names = dict(session.execute(select(Employee.id, Employee.name).where(wanted)).all())
         result = [GroupRow(names.get(k, f"#{k}"), f) for k, f in found.items()]
     else:
         result = [GroupRow(str(k), f) for k, f in found.items()]

@@ -17,6 +17,9 @@ How it stays exact:
 - Days are local days in the rollup's time zone (FRONTLINE_TIMEZONE when it was built). A /kpi
   whose local midnights differ (a viewer elsewhere) is computed from the raw rows: right, slower.
 
+Company-wide follow-up figures have their own part (created, completed, overdue, median time to
+complete), kept the same way by `refresh_follow_ups`: see "follow-ups" below.
+
 Distinct customers do not add up across days, so each day is split by `gap`: days since the
 customer's previous interaction in the same group. A customer is counted in a period [S, E) at the
 one interaction whose previous one is before S, i.e. gap > day - S.
@@ -25,18 +28,31 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, bindparam, case, cast, delete, func, literal, select, union, union_all
+from sqlalchemy import String, and_, bindparam, case, cast, delete, func, literal, or_, select, union, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.kpi_query import MAX_PERIOD_DAYS
-from store.models import Customer, Interaction, InteractionKpiFact, KpiDaily, KpiRollupState, Order, utcnow
+from store.models import (
+    Customer,
+    FollowUp,
+    FollowUpKpiFact,
+    Interaction,
+    InteractionKpiFact,
+    KpiDaily,
+    KpiFollowUpDaily,
+    KpiFollowUpDuration,
+    KpiRollupState,
+    Order,
+    utcnow,
+)
 
 CONTACT_WINDOW_DAYS = 7
 PURCHASE_WINDOW_DAYS = 7
@@ -320,6 +336,7 @@ def rebuild(session: Session, timezone: str, *, progress: Progress | None = None
     tell("rollup", 1, 1)
     session.add(KpiRollupState(id=1, timezone=timezone, built_at=utcnow()))
     session.flush()
+    rebuild_follow_ups(session, ZoneInfo(timezone), progress=progress)
     return counted
 
 
@@ -330,10 +347,16 @@ def _insert_facts(session: Session, facts: dict[int, Fact]) -> None:
 
 
 def ensure(session: Session, timezone: str, *, progress: Progress | None = None) -> bool:
-    """Build the rollup unless it exists for this time zone; True when it was (re)built."""
+    """Build the rollup unless it exists for this time zone; True when it was (re)built.
+
+    A rollup from before the follow-up part gets that part only (minutes for the interactions are
+    not spent again)."""
     zone = rollup_zone(session)
     if zone is not None and zone.key == timezone:
-        return False
+        if follow_up_rollup_zone(session) is not None:
+            return False
+        rebuild_follow_ups(session, zone, progress=progress)
+        return True
     rebuild(session, timezone, progress=progress)
     return True
 
@@ -342,10 +365,12 @@ def ensure(session: Session, timezone: str, *, progress: Progress | None = None)
 class Discrepancies:
     facts: int  # interactions whose stored facts are wrong or missing
     rollup: int  # kpi_daily rows that differ from the sum of the facts (or are missing or extra)
+    follow_up_facts: int = 0  # follow-ups whose stored facts are wrong, missing or left behind
+    follow_up_rows: int = 0  # kpi_follow_up_daily / kpi_follow_up_durations rows that differ
 
     @property
     def none(self) -> bool:
-        return not (self.facts or self.rollup)
+        return not (self.facts or self.rollup or self.follow_up_facts or self.follow_up_rows)
 
 
 def verify(session: Session) -> Discrepancies | None:
@@ -370,7 +395,8 @@ def verify(session: Session) -> Discrepancies | None:
     sides = [difference.subquery() for difference in (kept.except_(should_be), should_be.except_(kept))]
     wrong_keys = union(*(select(side.c.dimension, side.c.day, side.c.key, side.c.gap) for side in sides)).subquery()
     wrong_rows = session.scalar(select(func.count()).select_from(wrong_keys)) or 0
-    return Discrepancies(wrong_facts, wrong_rows)
+    follow_ups = verify_follow_ups(session) or (0, 0)
+    return Discrepancies(wrong_facts, wrong_rows, *follow_ups)
 
 
 # ---- reading -----------------------------------------------------------------------------------
@@ -411,3 +437,305 @@ def summed(session: Session, *, dimension: str, first_day: dt.date, end_day: dt.
         key = None if by is None else (dt.date.fromordinal(row[0]) if by == "day" else row[0])
         result[key] = values
     return result
+
+
+# ---- follow-ups --------------------------------------------------------------------------------
+#
+# Company-wide follow-up figures read the same way: created and completed per local day, the overdue
+# count at any local midnight as a running sum (starts minus stops), and the median completion time
+# from a per-day histogram of durations on a log scale, whose one or two middle buckets are then read
+# exactly from the facts. `refresh_follow_ups` is called by every path that creates a follow-up or
+# changes its status, completion time or due date (Slack, imports); a merge, an erasure or a note
+# purge touch none of those, and company-wide figures do not depend on the customer or assignee.
+
+FOLLOW_UP_COUNTS = ("created", "completed", "overdue_from", "overdue_until")
+BUCKETS_PER_DOUBLING = 8
+# Mantissas (9 bits, 256-511) where each eighth of a doubling starts: integer thresholds, so the
+# bucket of a duration never depends on floating-point rounding and only grows with the duration.
+_BUCKET_EDGES = [256] + [math.ceil(256 * 2 ** (k / BUCKETS_PER_DOUBLING)) for k in range(1, BUCKETS_PER_DOUBLING)]
+
+
+def duration_bucket(microseconds: int) -> int:
+    """A histogram bucket that grows with the duration: 0 for none (or negative), then 8 per doubling."""
+    if microseconds <= 0:
+        return 0
+    exponent = microseconds.bit_length() - 1
+    mantissa = microseconds >> (exponent - 8) if exponent >= 8 else microseconds << (8 - exponent)
+    return 1 + exponent * BUCKETS_PER_DOUBLING + bisect.bisect_right(_BUCKET_EDGES, mantissa) - 1
+
+
+@dataclass(frozen=True)
+class FollowUpFact:
+    """What one follow-up adds to the follow-up rollup (the columns of follow_up_kpi_facts)."""
+
+    created_day: int
+    done_day: int | None
+    duration_us: int | None
+    duration_bucket: int | None
+    overdue_from: int | None
+    overdue_until: int | None
+
+    def daily(self) -> Iterator[tuple[int, tuple[int, int, int, int]]]:
+        yield self.created_day, (1, 0, 0, 0)
+        if self.done_day is not None:
+            yield self.done_day, (0, 1, 0, 0)
+        if self.overdue_from is not None:
+            yield self.overdue_from, (0, 0, 1, 0)
+        if self.overdue_until is not None:
+            yield self.overdue_until, (0, 0, 0, 1)
+
+
+FOLLOW_UP_FACT_COLUMNS = tuple(f.name for f in fields(FollowUpFact))
+_FOLLOW_UP_COLUMNS = (FollowUp.id, FollowUp.status, FollowUp.created_at, FollowUp.completed_at, FollowUp.due_date)
+
+
+def microseconds_between(later: dt.datetime, earlier: dt.datetime) -> int:
+    delta = later - earlier
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def follow_up_fact(row, tz: ZoneInfo) -> FollowUpFact:
+    """The definitions of store/kpi.py for one follow-up, by local day:
+    - created on its created_at's day; completed on its completed_at's day when status is done;
+    - overdue at the midnight starting day D when created before D (created_at < that midnight), due
+      before D, not cancelled, and open or completed at that midnight or later: D from
+      max(created day, due date) + 1 until the completion day included."""
+    created_day = day_number(row.created_at, tz)
+    done = row.status == "done" and row.completed_at is not None
+    done_day = day_number(row.completed_at, tz) if done else None
+    duration = microseconds_between(row.completed_at, row.created_at) if done else None
+    overdue_from = overdue_until = None
+    if row.status == "open" or done:
+        starts = max(created_day, row.due_date.toordinal()) + 1
+        stops = done_day + 1 if done_day is not None else None
+        if stops is None or starts < stops:
+            overdue_from, overdue_until = starts, stops
+    return FollowUpFact(created_day, done_day, duration, None if duration is None else duration_bucket(duration),
+                        overdue_from, overdue_until)
+
+
+def follow_up_rollup_zone(session: Session) -> ZoneInfo | None:
+    """The rollup's zone when its follow-up part is built (and so kept), else None."""
+    name = session.scalar(select(KpiRollupState.timezone).where(KpiRollupState.id == 1,
+                                                                KpiRollupState.follow_ups_built_at.is_not(None)))
+    return ZoneInfo(name) if name else None
+
+
+def refresh_follow_ups(session: Session, follow_up_ids: Iterable[int]) -> int:
+    """Bring the follow-up rollup up to date after these follow-ups were created or changed.
+
+    The rows are locked first (they usually are already: the caller just wrote them), so two
+    transactions changing one follow-up apply their differences one after the other."""
+    tz = follow_up_rollup_zone(session)
+    ids = sorted(set(follow_up_ids))
+    if tz is None or not ids:
+        return 0
+    session.flush()
+    new_facts: dict[int, FollowUpFact] = {}
+    for chunk in _chunks(ids, _CUSTOMER_CHUNK):
+        session.execute(select(FollowUp.id).where(FollowUp.id.in_(chunk)).order_by(FollowUp.id).with_for_update())
+        for row in session.execute(select(*_FOLLOW_UP_COLUMNS).where(FollowUp.id.in_(chunk))):
+            new_facts[row.id] = follow_up_fact(row, tz)
+    stored = _stored_follow_up_facts(session, ids)
+    daily: dict[int, list[int]] = defaultdict(lambda: [0] * len(FOLLOW_UP_COUNTS))
+    durations: dict[tuple[int, int], int] = defaultdict(int)
+    changed = []
+    for follow_up_id, fact in new_facts.items():
+        before = stored.get(follow_up_id)
+        if before == fact:
+            continue
+        changed.append((follow_up_id, fact))
+        for sign, side in ((-1, before), (1, fact)):
+            if side is None:
+                continue
+            for day, counts in side.daily():
+                total = daily[day]
+                for i, count in enumerate(counts):
+                    total[i] += sign * count
+            if side.done_day is not None:
+                durations[(side.done_day, side.duration_bucket)] += sign
+    _upsert_follow_up_facts(session, changed)
+    _add_follow_up_counts(session, {day: counts for day, counts in daily.items() if any(counts)},
+                          {key: count for key, count in durations.items() if count})
+    return len(changed)
+
+
+def _stored_follow_up_facts(session: Session, follow_up_ids: Sequence[int]) -> dict[int, FollowUpFact]:
+    columns = [getattr(FollowUpKpiFact, name) for name in FOLLOW_UP_FACT_COLUMNS]
+    found: dict[int, FollowUpFact] = {}
+    for chunk in _chunks(follow_up_ids, _CUSTOMER_CHUNK):
+        for follow_up_id, *values in session.execute(
+                select(FollowUpKpiFact.follow_up_id, *columns).where(FollowUpKpiFact.follow_up_id.in_(chunk))):
+            found[follow_up_id] = FollowUpFact(*values)
+    return found
+
+
+def _follow_up_fact_rows(facts: Iterable[tuple[int, FollowUpFact]]) -> list[dict]:
+    return [{"follow_up_id": i, **dict(zip(FOLLOW_UP_FACT_COLUMNS, astuple(f)))}
+            for i, f in sorted(facts, key=lambda item: item[0])]
+
+
+def _upsert_follow_up_facts(session: Session, changed: list[tuple[int, FollowUpFact]]) -> None:
+    if not changed:
+        return
+    table = FollowUpKpiFact.__table__
+    statement = _insert(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.follow_up_id], set_={name: statement.excluded[name] for name in FOLLOW_UP_FACT_COLUMNS})
+    for chunk in _chunks(_follow_up_fact_rows(changed), _INSERT_CHUNK):
+        session.connection().execute(statement, list(chunk))
+
+
+def _add_follow_up_counts(session: Session, daily: dict[int, list[int]], durations: dict[tuple[int, int], int]) -> None:
+    # Sorted, as in _add_to_rollup: concurrent writers lock the rows they add to in the same order.
+    if daily:
+        table = KpiFollowUpDaily.__table__
+        statement = _insert(session, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.day], set_={name: table.c[name] + statement.excluded[name] for name in FOLLOW_UP_COUNTS})
+        session.connection().execute(statement, [{"day": day, **dict(zip(FOLLOW_UP_COUNTS, counts))}
+                                                 for day, counts in sorted(daily.items())])
+        for days in _chunks(sorted(daily), _CUSTOMER_CHUNK):
+            session.connection().execute(table.delete().where(
+                table.c.day.in_(days), *(table.c[name] == 0 for name in FOLLOW_UP_COUNTS)))
+    if durations:
+        table = KpiFollowUpDuration.__table__
+        statement = _insert(session, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.day, table.c.bucket], set_={"completed": table.c.completed + statement.excluded.completed})
+        session.connection().execute(statement, [{"day": day, "bucket": bucket, "completed": count}
+                                                 for (day, bucket), count in sorted(durations.items())])
+        emptied = [{"d": day, "b": bucket} for (day, bucket), count in sorted(durations.items()) if count < 0]
+        if emptied:
+            session.connection().execute(table.delete().where(
+                table.c.day == bindparam("d"), table.c.bucket == bindparam("b"), table.c.completed == 0), emptied)
+
+
+def _every_follow_up_fact(session: Session, tz: ZoneInfo, tell: Progress) -> Iterator[dict[int, FollowUpFact]]:
+    last_id, done = 0, 0
+    while rows := session.execute(select(*_FOLLOW_UP_COLUMNS).where(FollowUp.id > last_id)
+                                  .order_by(FollowUp.id).limit(_INSERT_CHUNK * 10)).all():
+        yield {row.id: follow_up_fact(row, tz) for row in rows}
+        last_id, done = rows[-1].id, done + len(rows)
+        tell("follow-ups", done, done)
+
+
+def _follow_up_rollup_from_facts():
+    """kpi_follow_up_daily and kpi_follow_up_durations as they should be, summed from the facts in SQL."""
+    facts = FollowUpKpiFact
+    zero = literal(0)
+    events = union_all(
+        select(facts.created_day.label("day"), literal(1).label("created"), zero.label("completed"),
+               zero.label("overdue_from"), zero.label("overdue_until")),
+        select(facts.done_day, zero, literal(1), zero, zero).where(facts.done_day.is_not(None)),
+        select(facts.overdue_from, zero, zero, literal(1), zero).where(facts.overdue_from.is_not(None)),
+        select(facts.overdue_until, zero, zero, zero, literal(1)).where(facts.overdue_until.is_not(None)),
+    ).subquery("events")
+    daily = select(events.c.day, *(func.sum(events.c[name]).label(name) for name in FOLLOW_UP_COUNTS)) \
+        .group_by(events.c.day)
+    durations = select(facts.done_day.label("day"), facts.duration_bucket.label("bucket"),
+                       func.count().label("completed")).where(facts.done_day.is_not(None)) \
+        .group_by(facts.done_day, facts.duration_bucket)
+    return daily, durations
+
+
+def rebuild_follow_ups(session: Session, tz: ZoneInfo, *, progress: Progress | None = None) -> int:
+    """Build the follow-up part of the rollup from scratch, days in `tz`; returns the follow-ups counted."""
+    tell = progress or _quiet
+    for model in (KpiFollowUpDuration, KpiFollowUpDaily, FollowUpKpiFact):
+        session.execute(delete(model))
+    counted = 0
+    for facts in _every_follow_up_fact(session, tz, tell):
+        for chunk in _chunks(_follow_up_fact_rows(facts.items()), _INSERT_CHUNK):
+            session.connection().execute(FollowUpKpiFact.__table__.insert(), list(chunk))
+        counted += len(facts)
+    daily, durations = _follow_up_rollup_from_facts()
+    for model, part in ((KpiFollowUpDaily, daily), (KpiFollowUpDuration, durations)):
+        session.execute(model.__table__.insert().from_select([c.name for c in part.selected_columns], part))
+    session.execute(KpiRollupState.__table__.update().where(KpiRollupState.id == 1).values(follow_ups_built_at=utcnow()))
+    tell("follow-up rollup", 1, 1)
+    return counted
+
+
+def verify_follow_ups(session: Session) -> tuple[int, int] | None:
+    """(follow-ups whose stored facts are wrong or missing, daily/histogram rows that differ), or None."""
+    tz = follow_up_rollup_zone(session)
+    if tz is None:
+        return None
+    wrong_facts, matched = 0, 0
+    for expected in _every_follow_up_fact(session, tz, _quiet):
+        stored = _stored_follow_up_facts(session, sorted(expected))
+        wrong_facts += sum(stored.get(i) != fact for i, fact in expected.items())
+        matched += len(stored)
+    # A fact left behind by a follow-up that is gone is wrong too.
+    wrong_facts += (session.scalar(select(func.count()).select_from(FollowUpKpiFact)) or 0) - matched
+    wrong_rows = 0
+    daily, durations = _follow_up_rollup_from_facts()
+    for model, part, keys in ((KpiFollowUpDaily, daily, ("day",)), (KpiFollowUpDuration, durations, ("day", "bucket"))):
+        table = model.__table__
+        names = [c.name for c in part.selected_columns]
+        kept = select(*(table.c[name] for name in names))
+        should = part.subquery()
+        should_be = select(*(should.c[name] for name in names))
+        sides = [difference.subquery() for difference in (kept.except_(should_be), should_be.except_(kept))]
+        wrong_keys = union(*(select(*(side.c[k] for k in keys)) for side in sides)).subquery()
+        wrong_rows += session.scalar(select(func.count()).select_from(wrong_keys)) or 0
+    return wrong_facts, wrong_rows
+
+
+class FollowUpSummed(NamedTuple):
+    created: int
+    completed: int
+    overdue: int
+    middle_durations: list[int]  # the one or two middle completion times (microseconds) of the period
+
+
+def follow_up_summed(session: Session, *, first_day: dt.date, end_day: dt.date, as_of_day: dt.date,
+                     as_of_midnight: dt.datetime, as_of: dt.datetime) -> FollowUpSummed:
+    """Follow-up figures over local days [first_day, end_day), overdue as of `as_of`: the local midnight
+    starting `as_of_day` (`as_of_midnight`, naive UTC) or a moment later that day.
+
+    The midnight's overdue count is the running sum of the rollup; a later moment of that day is
+    corrected from the rows of that day alone (follow-ups created, or completed, since midnight)."""
+    start, end, as_of_ordinal = first_day.toordinal(), end_day.toordinal(), as_of_day.toordinal()
+    daily = KpiFollowUpDaily
+    created, completed = session.execute(
+        select(func.coalesce(func.sum(daily.created), 0), func.coalesce(func.sum(daily.completed), 0))
+        .where(daily.day >= start, daily.day < end)).one()
+    overdue = session.scalar(select(func.coalesce(func.sum(daily.overdue_from - daily.overdue_until), 0))
+                             .where(daily.day <= as_of_ordinal)) or 0
+    if as_of > as_of_midnight:
+        closed = and_(FollowUp.status != "cancelled", FollowUp.status != "open")
+        overdue += session.scalar(select(func.count(FollowUp.id)).where(
+            FollowUp.created_at >= as_of_midnight, FollowUp.created_at < as_of, FollowUp.due_date < as_of_day,
+            or_(FollowUp.status == "open", and_(closed, FollowUp.completed_at >= as_of)))) or 0
+        overdue -= session.scalar(select(func.count(FollowUp.id)).where(
+            FollowUp.completed_at >= as_of_midnight, FollowUp.completed_at < as_of, closed,
+            FollowUp.created_at < as_of_midnight, FollowUp.due_date < as_of_day)) or 0
+    return FollowUpSummed(int(created), int(completed), int(overdue),
+                          _middle_durations(session, start, end, int(completed)))
+
+
+def _middle_durations(session: Session, start: int, end: int, completed: int) -> list[int]:
+    """The completion times at the middle rank(s) of the period (what statistics.median averages)."""
+    if not completed:
+        return []
+    ranks = [completed // 2] if completed % 2 else [completed // 2 - 1, completed // 2]
+    histogram = KpiFollowUpDuration
+    buckets = session.execute(
+        select(histogram.bucket, func.sum(histogram.completed))
+        .where(histogram.day >= start, histogram.day < end).group_by(histogram.bucket).order_by(histogram.bucket)).all()
+    facts = FollowUpKpiFact
+    values = []
+    below = 0
+    for bucket, count in buckets:
+        wanted = [rank - below for rank in ranks if below <= rank < below + count]
+        if wanted:
+            # The bucket's own durations, in order: a small share of the period's completions.
+            in_bucket = session.scalars(
+                select(facts.duration_us).where(facts.duration_bucket == bucket, facts.done_day >= start,
+                                                facts.done_day < end)
+                .order_by(facts.duration_us).offset(wanted[0]).limit(wanted[-1] - wanted[0] + 1)).all()
+            values.extend(in_bucket[rank - wanted[0]] for rank in wanted)
+        below += count
+    return values

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -412,6 +413,10 @@ class KpiRollupState(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     timezone: Mapped[str] = mapped_column(String(64))
     built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # When the follow-up part (FollowUpKpiFact, KpiFollowUpDaily, KpiFollowUpDuration) was built: a
+    # rollup from before it has none, and company-wide follow-up figures come from the raw rows until
+    # `frontline migrate` builds it.
+    follow_ups_built_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class InteractionKpiFact(Base):
@@ -455,3 +460,46 @@ class KpiDaily(Base):
     repeat_contacts: Mapped[int] = mapped_column(Integer, default=0)
     purchases: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FollowUpKpiFact(Base):
+    """What one follow-up adds to the company-wide follow-up rollup, as last added (store/kpi_rollup.py).
+
+    Days are date ordinals in the rollup's zone. A follow-up is overdue at the local midnight starting
+    day D when D is in [overdue_from, overdue_until): created and due before D, not cancelled, and open
+    or completed on D or later. Both NULL when it never is; overdue_until NULL while it is open."""
+
+    __tablename__ = "follow_up_kpi_facts"
+    __table_args__ = (
+        # The median: the exact durations of one histogram bucket over a run of days, read in order.
+        Index("ix_follow_up_kpi_facts_duration", "duration_bucket", "done_day", "duration_us"),
+    )
+    # No foreign key: the facts only mirror follow_ups, and `frontline kpi check` finds one left behind.
+    follow_up_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_day: Mapped[int] = mapped_column(Integer)
+    done_day: Mapped[int | None] = mapped_column(Integer)  # status done, by completed_at
+    duration_us: Mapped[int | None] = mapped_column(BigInteger)  # completed_at - created_at when done
+    duration_bucket: Mapped[int | None] = mapped_column(SmallInteger)
+    overdue_from: Mapped[int | None] = mapped_column(Integer)
+    overdue_until: Mapped[int | None] = mapped_column(Integer)
+
+
+class KpiFollowUpDaily(Base):
+    """Company-wide follow-up counts per local day: created, completed, and how many follow-ups start
+    and stop being overdue that day (overdue at a midnight = all starts minus all stops up to it)."""
+
+    __tablename__ = "kpi_follow_up_daily"
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_from: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_until: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KpiFollowUpDuration(Base):
+    """Follow-ups completed per local day and duration bucket (log scale): where the median lies."""
+
+    __tablename__ = "kpi_follow_up_durations"
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    completed: Mapped[int] = mapped_column(Integer, default=0)

@@ -36,7 +36,8 @@ def run_check(args, settings) -> int:
     if found is None:
         raise CommandError("there is no KPI rollup: run `frontline migrate` (or `frontline kpi rebuild`)")
     if not found.none:
-        print(f"KPI rollup differs from the raw rows: {found.facts} interaction(s), {found.rollup} daily row(s). "
+        print(f"KPI rollup differs from the raw rows: {found.facts} interaction(s), {found.rollup} daily row(s), "
+              f"{found.follow_up_facts} follow-up(s), {found.follow_up_rows} follow-up daily row(s). "
               "Run `frontline kpi rebuild`.")
         return 1
     note = "" if zone.key == settings.default_timezone else (

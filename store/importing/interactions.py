@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from store import kpi_rollup
-from store.importing.bulk import bulk_insert, bulk_update
+from store.importing.bulk import bulk_update
 from store.importing.children import person_key, rows_of, run_batches
 from store.importing.fields import RowRejected, choice, date_value, datetime_value, required_text, text
 from store.importing.readers import Row
@@ -175,9 +175,15 @@ def _store(session: Session, wanted, report: ImportReport) -> None:
     kpi_rollup.refresh(session, customer_ids=moved_from,
                        interaction_ids=[ids[(row["source"], row["source_ref"])] for row in new_interactions]
                        + [row["id"] for row in changed_interactions])
-    bulk_insert(session, FollowUp,
-                [{**task, "interaction_id": ids[(task["source"], task["source_ref"])]} for task in new_tasks])
+    task_ids = [task["id"] for task in changed_tasks]
+    if new_tasks:
+        table = FollowUp.__table__
+        task_ids += session.scalars(
+            table.insert().returning(table.c.id, sort_by_parameter_order=True),
+            [{**task, "interaction_id": ids[(task["source"], task["source_ref"])]} for task in new_tasks],
+        ).all()
     bulk_update(session, FollowUp, changed_tasks)
+    kpi_rollup.refresh_follow_ups(session, task_ids)
 
 
 def import_interactions(

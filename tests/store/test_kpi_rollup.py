@@ -19,13 +19,25 @@ from bot.cli import main
 from store import kpi_rollup
 from store.db import migrate
 from store.employees import import_employees
+from store.followups import add_follow_up, complete, snooze
+from store.gdpr import erase_customer
 from store.importing import import_interactions, import_orders, import_people, read_rows
-from store.interactions import log_interaction
+from store.interactions import FollowUpInput, log_interaction
 from store.kpi import KpiReport, kpi_report
 from store.kpi_query import parse_kpi_query
 from store.merging import merge_customers, unmerge
-from store.models import Employee, InteractionKpiFact, KpiDaily, KpiRollupState, SourceRecord
+from store.models import (
+    Employee,
+    FollowUp,
+    FollowUpKpiFact,
+    InteractionKpiFact,
+    KpiDaily,
+    KpiFollowUpDaily,
+    KpiRollupState,
+    SourceRecord,
+)
 from store.resolution import relink
+from store.retention import purge_old_notes
 from tests.store.kpi_fixtures import Viewer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
@@ -83,7 +95,7 @@ def _assert_exact(session_factory) -> None:
     """Rollup and raw rows agree for every grouping and period kind, and the rollup checks clean."""
     admin = _admin(session_factory)
     for text in [WEEK, f"{WEEK} by employee", f"{WEEK} by channel", f"{WEEK} by type", f"{WEEK} by day",
-                 "2026-02", "last 30 days by day", "2026-03-03"]:
+                 "2026-02", "last 30 days by day", "2026-03-03", "today", "yesterday", "month"]:
         from_rollup = _report(session_factory, f"all {text}", viewer=admin)
         from_rows = _report(session_factory, f"all {text}", viewer=admin, raw=True)
         assert (from_rollup.current, from_rollup.previous, from_rollup.groups, from_rollup.trend) == \
@@ -261,3 +273,129 @@ def test_two_people_logging_for_one_customer_at_once_keep_it_exact(world, db_url
     today = _report(world, "all today", viewer=_admin(world)).current
     assert (today.interactions, today.customers, today.first_contacts, today.repeat_contacts) == (2, 1, 1, 1)
     _assert_exact(world)
+
+
+FOLLOW_UPS_HEADER = INTERACTIONS_HEADER.rstrip("\n") + ",follow_up_due,follow_up_assignee,follow_up_status," \
+                                                       "follow_up_completed_at\n"
+
+
+def _follow_ups(session_factory, text: str) -> tuple:
+    """(created, completed, overdue, median hours) company-wide."""
+    f = _report(session_factory, f"all {text}", viewer=_admin(session_factory)).current
+    return f.followups_created, f.followups_completed, f.followups_overdue, f.median_completion_hours
+
+
+def _follow_up_id(session_factory, source_ref: str) -> int:
+    with session_factory() as session:
+        return session.scalar(select(FollowUp.id).where(FollowUp.source_ref == source_ref))
+
+
+def test_every_change_to_follow_ups_keeps_company_figures_exact(world, tmp_path):
+    # Imported with their follow-ups: open and overdue since 5 March, done after 3 days 3 hours, cancelled.
+    _import(world, tmp_path, import_interactions, FOLLOW_UPS_HEADER,
+            "webshop,W-1001,I1,U0ALICE,store,visit,follow_up,,2026-03-02T10:00:00Z,2026-03-04,U0BOB,open,",
+            "webshop,W-1002,I2,U0BOB,phone,call,follow_up,,2026-03-03T09:00:00Z,2026-03-05,U0BOB,done,"
+            "2026-03-06T12:00:00Z",
+            "webshop,W-1002,I3,U0BOB,phone,call,follow_up,,2026-03-04T10:00:00Z,2026-03-20,U0ALICE,cancelled,")
+    # (created, completed, overdue at the end of the week, median hours)
+    assert _follow_ups(world, WEEK) == (3, 1, 1, 75.0)
+    assert _follow_ups(world, "today") == (0, 0, 1, None)
+    _assert_exact(world)
+
+    with world() as session:
+        alice, bob = (session.scalar(select(Employee).where(Employee.slack_user_id == uid)) for uid in ("U0ALICE", "U0BOB"))
+        session.expunge_all()
+    jean = _customer(world, "W-1002")
+    # Logged in Slack with a follow-up, then one added on its own: created today.
+    with world.begin() as session:
+        log_interaction(session, employee=bob, customer_id=jean, channel="phone", type="call", outcome="follow_up",
+                        note=None, declared=[], follow_up=FollowUpInput(due_date=TODAY, assignee_id=bob.id),
+                        idempotency_key="view-1", now=NOW)
+    with world.begin() as session:
+        add_follow_up(session, employee=alice, customer_id=jean, assignee_id=bob.id, due_date=TODAY, note=None,
+                      today=TODAY, now=NOW, idempotency_key="add-1")
+    assert _follow_ups(world, "today") == (2, 0, 1, None)
+    _assert_exact(world)
+
+    # Done in Slack an hour ago (after midnight): no longer overdue now, completed today after 7 d 22 h.
+    with world.begin() as session:
+        complete(session, _follow_up_id(world, "I1"), employee=bob, now=NOW - dt.timedelta(hours=1))
+    assert _follow_ups(world, "today") == (2, 1, 0, 190.0)
+    assert _follow_ups(world, "yesterday") == (0, 0, 1, None)  # it was overdue at midnight
+    _assert_exact(world)
+
+    # Snoozed: due tomorrow instead of today.
+    with world.begin() as session:
+        snooze(session, _follow_up_id(world, "add-1"), employee=bob, days=1, today=TODAY, now=NOW)
+    with world() as session:
+        assert session.get(FollowUp, _follow_up_id(world, "add-1")).due_date == TODAY + dt.timedelta(days=1)
+    _assert_exact(world)
+
+    # Re-imported: the done one reopened, the cancelled one done on 5 March, the first one's due date moved.
+    _import(world, tmp_path, import_interactions, FOLLOW_UPS_HEADER,
+            "webshop,W-1001,I1,U0ALICE,store,visit,follow_up,,2026-03-02T10:00:00Z,2026-03-02,U0BOB,open,",
+            "webshop,W-1002,I2,U0BOB,phone,call,follow_up,,2026-03-03T09:00:00Z,2026-03-05,U0BOB,open,",
+            "webshop,W-1002,I3,U0BOB,phone,call,follow_up,,2026-03-04T10:00:00Z,2026-03-20,U0ALICE,done,"
+            "2026-03-05T08:00:00Z")
+    assert _follow_ups(world, WEEK) == (3, 1, 2, 22.0)
+    assert _follow_ups(world, "today") == (2, 0, 2, None)
+    _assert_exact(world)
+
+    # Merged and unmerged, erased, notes purged: none of it changes a company figure, all of it stays exact.
+    helene = _customer(world, "W-1001")
+    with world.begin() as session:
+        merge_id = merge_customers(session, survivor_id=helene, absorbed_id=jean, actor="test", reason="manual").id
+    _assert_exact(world)
+    with world.begin() as session:
+        unmerge(session, merge_event_id=merge_id, actor="test")
+    with world.begin() as session:
+        erase_customer(session, jean, actor="test")
+    with world.begin() as session:
+        purge_old_notes(session, older_than_days=1, now=NOW)
+    assert _follow_ups(world, WEEK) == (3, 1, 2, 22.0)
+    _assert_exact(world)
+
+
+def test_kpi_check_finds_a_follow_up_left_out_and_migrate_builds_the_follow_up_part(world, tmp_path, db_url,
+                                                                                    monkeypatch, capsys):
+    _import(world, tmp_path, import_interactions, FOLLOW_UPS_HEADER,
+            "webshop,W-1001,I1,U0ALICE,store,visit,follow_up,,2026-03-02T10:00:00Z,2026-03-04,U0BOB,open,",
+            "webshop,W-1002,I2,U0BOB,phone,call,follow_up,,2026-03-03T09:00:00Z,2026-03-05,U0BOB,done,"
+            "2026-03-06T12:00:00Z")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("FRONTLINE_TIMEZONE", "Europe/Paris")
+    assert main(["kpi", "check"]) == 0
+
+    with world.begin() as session:  # a write path that forgot the rollup: a follow-up closed behind its back
+        session.execute(FollowUp.__table__.update().where(FollowUp.source_ref == "I1")
+                        .values(status="done", completed_at=dt.datetime(2026, 3, 5, 10, 0)))
+    capsys.readouterr()
+    assert main(["kpi", "check"]) == 1
+    # Its facts are stale (the daily rows still add up to the stale facts).
+    assert "1 follow-up(s), 0 follow-up daily row(s)" in capsys.readouterr().out
+    assert main(["kpi", "rebuild"]) == 0
+    assert main(["kpi", "check"]) == 0
+    with world.begin() as session:  # the daily counts damaged
+        days = session.scalar(select(func.count()).select_from(KpiFollowUpDaily))
+        session.execute(KpiFollowUpDaily.__table__.update().values(created=KpiFollowUpDaily.created + 1))
+    capsys.readouterr()
+    assert main(["kpi", "check"]) == 1
+    assert f"0 follow-up(s), {days} follow-up daily row(s)" in capsys.readouterr().out
+    assert main(["kpi", "rebuild"]) == 0
+    assert _follow_ups(world, WEEK) == (2, 2, 0, 73.5)
+
+    # A rollup from before the follow-up part: company follow-up figures from the rows until migrate builds it.
+    with world.begin() as session:
+        session.execute(delete(FollowUpKpiFact))
+        session.execute(delete(KpiFollowUpDaily))
+        session.execute(KpiRollupState.__table__.update().values(follow_ups_built_at=None))
+    assert _follow_ups(world, WEEK) == (2, 2, 0, 73.5)
+    capsys.readouterr()
+    assert main(["kpi", "check"]) == 0  # nothing kept yet, nothing wrong
+    assert main(["migrate"]) == 0
+    assert "KPI daily rollup built" in capsys.readouterr().out
+    with world() as session:
+        assert session.scalar(select(func.count()).select_from(FollowUpKpiFact)) == 2
+        assert kpi_rollup.verify(session).none
+    assert _follow_ups(world, WEEK) == (2, 2, 0, 73.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from store import kpi_rollup
-from store.models import Interaction, Store, Team
+from store.models import FollowUp, Interaction, Store, Team
 
 
 def add_store_and_team(session, *, code: str = "PAR1", name: str = "Paris Rivoli",
@@ -20,7 +20,8 @@ def add_store_and_team(session, *, code: str = "PAR1", name: str = "Paris Rivoli
 
 
 def count_written_history(session) -> None:
-    """Interactions and orders added directly as rows (as history) enter the KPI rollup, the way the
-    importers make them enter it."""
+    """Interactions, orders and follow-ups added directly as rows (as history) enter the KPI rollup,
+    the way the importers make them enter it."""
     session.flush()
     kpi_rollup.refresh(session, interaction_ids=list(session.scalars(select(Interaction.id))))
+    kpi_rollup.refresh_follow_ups(session, list(session.scalars(select(FollowUp.id))))
