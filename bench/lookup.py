@@ -163,7 +163,7 @@ def load(url: str, count: int, seed: int) -> None:
     print(file=sys.stderr)
     if postgres:
         for table, column in (("customers", "id"), ("customer_identifiers", "id"), ("orders", "id"),
-                              ("order_lines", "id"), ("interactions", "id")):
+                              ("order_lines", "id"), ("interactions", "id"), ("employees", "id")):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                            f"(SELECT coalesce(max({column}), 1) FROM {table}))")
         print("  building the name keys…", file=sys.stderr)

@@ -9,6 +9,7 @@ every process sharing the database sees every writer's changes), then rapidfuzz 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from functools import lru_cache
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, literal, literal_column, select, text, union_all
+from sqlalchemy import ARRAY, Integer, any_, func, literal, literal_column, select, text, union_all
 from sqlalchemy.orm import Session
 
 from store.models import Customer, CustomerIdentifier, Interaction, Order
@@ -190,7 +191,7 @@ def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] 
         # A fast first pass in C over every candidate's folded name (customers of the named city first),
         # then the careful score for the best few only.
         light = session.execute(select(Customer.id, Customer.search_name, Customer.city)
-                                .where(Customer.id.in_(ids), Customer.status == "active")).all()
+                                .where(_among(session, ids), Customer.status == "active")).all()
         city_words = set(fold(" ".join(city_spellings or [])).split())
         typed = " ".join(t for t in tokens if t not in city_words) or " ".join(tokens)
         in_city = set(city_spellings or [])
@@ -200,6 +201,15 @@ def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] 
         ids = [light[index].id for _, _, index in first_pass[:FINE_SCORED]]
     rows = session.execute(_candidate_columns().where(Customer.id.in_(ids), Customer.status == "active")).all()
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
+
+
+def _among(session: Session, ids: list[int]):
+    """`Customer.id` is one of `ids`, as a single bound parameter (an array; JSON on SQLite). As an IN
+    list of thousands of parameters, rendering and sending the statement cost more than the lookup."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Customer.id == any_(literal(ids, ARRAY(Integer)))
+    values = func.json_each(literal(json.dumps(ids))).table_valued("value")
+    return Customer.id.in_(select(values.c.value))
 
 
 def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
@@ -240,23 +250,33 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     """Words with few candidates are taken whole, if every word is common their intersection; the
     customers matching the most words come first."""
     # Every word in one round trip. A key that reaches the cap alone makes its word common, so capping
-    # each key changes no answer.
+    # each key changes no answer. The database counts each word's holders and sends back the ids of the
+    # rare words only: a common word's first thousand holders are of no use here, and moving them to
+    # Python was most of a lookup's cost.
     parts, params = [], {}
     for index, token in enumerate(tokens):
         sql, token_params = _token_rows_sql(token, index, cap=TOKEN_CAP + 1)
-        parts.append(f"SELECT {index} AS word, customer_id FROM (SELECT DISTINCT customer_id FROM ({sql}) AS k{index} "
-                     f"LIMIT {TOKEN_CAP + 1}) AS w{index}")
+        parts.append(f"w{index} AS (SELECT DISTINCT customer_id FROM ({sql}) AS k{index} LIMIT {TOKEN_CAP + 1}), "
+                     f"n{index} AS (SELECT count(*) AS n FROM w{index})")
         params.update(token_params)
+    rows = " UNION ALL ".join(
+        f"SELECT {index} AS word, w{index}.customer_id FROM w{index}, n{index} WHERE n{index}.n <= {TOKEN_CAP} "
+        f"UNION ALL SELECT {index}, NULL FROM n{index} WHERE n{index}.n > {TOKEN_CAP}"
+        for index in range(len(tokens)))
     per_token: list[set[int]] = [set() for _ in tokens]
-    for word, customer_id in session.execute(text(" UNION ALL ".join(parts)), params):
-        per_token[word].add(customer_id)
-    rare = [ids for ids in per_token if len(ids) <= TOKEN_CAP]
+    common = [False] * len(tokens)
+    for word, customer_id in session.execute(text(f"WITH {', '.join(parts)} {rows}"), params):
+        if customer_id is None:
+            common[word] = True
+        else:
+            per_token[word].add(customer_id)
+    rare = [ids for ids, is_common in zip(per_token, common) if not is_common]
     if rare:
         hits: dict[int, int] = {}
-        for ids in per_token:
+        for ids in rare:
             for customer_id in ids:
                 hits[customer_id] = hits.get(customer_id, 0) + 1
-        ranked = sorted(set().union(*rare), key=lambda customer_id: -hits[customer_id])
+        ranked = sorted(hits, key=lambda customer_id: -hits[customer_id])
         pool = ranked[:POOL_CAP]
     elif len(tokens) == 1:
         pool = _common_word_ids(session, tokens[0])
