@@ -230,34 +230,38 @@ def _keys_of(token: str) -> list[str]:
     return list({token, *(token[:i] + token[i + 1:] for i in range(len(token)))})
 
 
-def _token_rows_sql(token: str, index: int, cap: int | None = None) -> tuple[str, dict[str, object]]:
+def _token_rows_sql(token: str, index: int, cap: int | None = None, *, prefix: bool = True,
+                    only: set[str] | None = None) -> tuple[str, dict[str, object]]:
     """The customers holding a key of this word, or a word starting with it. With `cap`, each key reads
     at most that many rows: PostgreSQL would otherwise gather every Martin before the outer LIMIT.
-    Ids may repeat (one per key they hold)."""
-    keys = _keys_of(token)
+    Ids may repeat (one per key they hold). `only`: the keys known to be held by someone."""
+    keys = [key for key in _keys_of(token) if only is None or key in only] or [token]
     params: dict[str, object] = {f"k{index}_{i}": key for i, key in enumerate(keys)}
     limit = f" LIMIT {cap}" if cap else ""
     branches = [f"SELECT customer_id FROM customer_name_keys WHERE key = :k{index}_{i}{limit}" for i in range(len(keys))]
-    if len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
-        params[f"lo{index}"], params[f"hi{index}"] = token, token[:-1] + chr(ord(token[-1]) + 1)
+    if prefix and len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
+        params[f"lo{index}"], params[f"hi{index}"] = _prefix_range(token)
         branches.append(f"SELECT customer_id FROM customer_name_keys WHERE key >= :lo{index} AND key < :hi{index}{limit}")
-    if cap:
-        branches = [f"SELECT customer_id FROM ({branch}) AS b{index}_{n}" for n, branch in enumerate(branches)]
+    if cap:  # each row says which branch read it, so a caller can tell a branch reached the cap
+        branches = [f"SELECT {n} AS branch, customer_id FROM ({branch}) AS b{index}_{n}"
+                    for n, branch in enumerate(branches)]
     return " UNION ALL ".join(branches), params
 
 
 def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Words with few candidates are taken whole, if every word is common their intersection; the
     customers matching the most words come first."""
-    # Every word in one round trip. A key that reaches the cap alone makes its word common, so capping
-    # each key changes no answer. The database counts each word's holders and sends back the ids of the
-    # rare words only: a common word's first thousand holders are of no use here, and moving them to
-    # Python was most of a lookup's cost.
+    # Every word in one round trip. A word is common when it has more holders than the cap, or when one
+    # of its keys (or its prefix range) reached the cap alone: then capping each key changes no answer.
+    # The database counts and sends back the ids of the rare words only: a common word's first thousand
+    # holders are of no use here, and moving them to Python was most of a lookup's cost.
     parts, params = [], {}
     for index, token in enumerate(tokens):
         sql, token_params = _token_rows_sql(token, index, cap=TOKEN_CAP + 1)
-        parts.append(f"w{index} AS (SELECT DISTINCT customer_id FROM ({sql}) AS k{index} LIMIT {TOKEN_CAP + 1}), "
-                     f"n{index} AS (SELECT count(*) AS n FROM w{index})")
+        parts.append(f"r{index} AS ({sql}), "
+                     f"w{index} AS (SELECT DISTINCT customer_id FROM r{index} LIMIT {TOKEN_CAP + 1}), "
+                     f"n{index} AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM r{index} GROUP BY branch "
+                     f"HAVING count(*) > {TOKEN_CAP}) THEN {TOKEN_CAP + 1} ELSE (SELECT count(*) FROM w{index}) END AS n)")
         params.update(token_params)
     rows = " UNION ALL ".join(
         f"SELECT {index} AS word, w{index}.customer_id FROM w{index}, n{index} WHERE n{index}.n <= {TOKEN_CAP} "
@@ -304,26 +308,18 @@ def _common_word_ids(session: Session, token: str) -> list[int]:
     return list(dict.fromkeys(row.customer_id for row in ranked))[:COMMON_POOL]
 
 
+def _prefix_range(token: str) -> tuple[str, str]:
+    return token, token[:-1] + chr(ord(token[-1]) + 1)
+
+
 def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
-    """Customers holding a key of every word (longest word outermost), optionally living in the city."""
-    ordered = sorted(range(len(tokens)), key=lambda i: -len(tokens[i]))
-    outer_sql, params = _token_rows_sql(tokens[ordered[0]], ordered[0])
-    conditions = ["1 = 1"]
-    other_words = []
-    for i in ordered[1:]:
-        keys = _keys_of(tokens[i])
-        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
-        other_words.append(", ".join(f":e{i}_{j}" for j in range(len(keys))))
-    if other_words and session.get_bind().dialect.name == "sqlite":
-        # SQLite runs an EXISTS probe per row of the longest word: 1-2 s of CPU for "Luas Martin" at 1M
-        # customers (770,000 Martin key rows). An INTERSECT reads each word's keys once (~0.1 s).
-        # PostgreSQL already turns the EXISTS into a hash semi-join.
-        words = [f"SELECT customer_id FROM ({outer_sql}) AS w{ordered[0]}"]
-        words += [f"SELECT customer_id FROM customer_name_keys WHERE key IN ({in_list})" for in_list in other_words]
-        outer_sql, other_words = " INTERSECT ".join(words), []
-    for in_list in other_words:
-        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k WHERE k.key IN ({in_list}) "
-                          f"AND k.customer_id = outer_ids.customer_id)")
+    """Customers holding a key of every word, optionally living in the city. The longest word also
+    matches as a prefix (the one being typed)."""
+    longest = min(range(len(tokens)), key=lambda i: -len(tokens[i]))
+    if session.get_bind().dialect.name == "sqlite":
+        outer_sql, conditions, params = _rarest_word_drives(session, tokens, longest)
+    else:
+        outer_sql, conditions, params = _longest_word_outermost(tokens, longest)
     if city_spellings:
         params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
         in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
@@ -333,6 +329,90 @@ def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | 
     # LIMIT. Twice the pool allows for a customer met through two of the word's keys.
     sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {2 * POOL_CAP}"
     return list(dict.fromkeys(session.execute(text(sql), params).scalars()))[:POOL_CAP]
+
+
+def _longest_word_outermost(tokens: list[str], longest: int) -> tuple[str, list[str], dict[str, object]]:
+    """PostgreSQL: the longest word's rows, each checked for the other words' keys, which PostgreSQL
+    turns into a hash semi-join (driving from the rarest word through index probes, as on SQLite,
+    measured the same total CPU at 1M customers, see bench/README.md)."""
+    outer_sql, params = _token_rows_sql(tokens[longest], longest)
+    conditions = ["1 = 1"]
+    for i in range(len(tokens)):
+        if i == longest:
+            continue
+        keys = _keys_of(tokens[i])
+        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
+        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k WHERE k.key IN "
+                          f"({', '.join(f':e{i}_{j}' for j in range(len(keys)))}) "
+                          f"AND k.customer_id = outer_ids.customer_id)")
+    return outer_sql, conditions, params
+
+
+def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tuple[str, list[str], dict[str, object]]:
+    """SQLite: the word with the fewest holders drives; each of its customers, read once, is checked for
+    the other words through the customer_id index (a few index entries per customer). "Zoe Martin" at
+    1M customers reads 9,000 Zoe holders instead of 770,000 Martin key rows; reading every word's rows
+    (an INTERSECT) cost 0.1-0.3 s of CPU, an EXISTS probe per Martin row 1-2 s. Any word may drive:
+    the customers found are the same."""
+    sizes, present = _word_sizes(session, tokens, longest)
+    driver = min(range(len(tokens)), key=lambda i: (sizes[i], -len(tokens[i]), i))
+    outer_sql, params = _token_rows_sql(tokens[driver], driver, prefix=driver == longest, only=present)
+    # A holder of a word holds all of its keys: read each driving customer once, then check the others.
+    outer_sql = f"SELECT DISTINCT customer_id FROM ({outer_sql}) AS driver"
+    conditions = ["1 = 1"]
+    for i in range(len(tokens)):
+        if i == driver:
+            continue
+        keys = [key for key in _keys_of(tokens[i]) if key in present] or [""]  # "": a key nobody holds
+        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
+        matches = f"k.key IN ({', '.join(f':e{i}_{j}' for j in range(len(keys)))})"
+        if i == longest and len(tokens[i]) >= 3:
+            params[f"elo{i}"], params[f"ehi{i}"] = _prefix_range(tokens[i])
+            matches = f"({matches} OR (k.key >= :elo{i} AND k.key < :ehi{i}))"
+        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k INDEXED BY ix_customer_name_keys_customer_id "
+                          f"WHERE k.customer_id = outer_ids.customer_id AND {matches})")
+    return outer_sql, conditions, params
+
+
+_key_rows_cache: dict[tuple[str, str, str], tuple[float, int]] = {}
+KEY_ROWS_CACHE_SECONDS = 600
+KEY_ROWS_CACHE_MAX = 100_000
+
+
+def _word_sizes(session: Session, tokens: list[str], longest: int) -> tuple[list[int], set[str]]:
+    """About how many customers hold each word: the rows of its largest key (or of the longest word's
+    prefix range), and which
+    keys anyone holds at all (the others need no index lookup). Counted
+    exactly, then kept per process for 10 minutes: they only choose which word drives `_all_words`,
+    where every choice finds the same customers, so an outdated count costs time, never an answer."""
+    url, now = str(session.get_bind().url), time.monotonic()
+    wanted = [[("key", key) for key in _keys_of(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
+              for i, token in enumerate(tokens)]
+    known: dict[tuple[str, str], int] = {}
+    for item in dict.fromkeys(item for items in wanted for item in items):
+        expires, rows = _key_rows_cache.get((url, *item), (0.0, 0))
+        if expires > now:
+            known[item] = rows
+    missing = [item for items in wanted for item in items if item not in known]
+    missing = list(dict.fromkeys(missing))
+    if missing:
+        branches, params = [], {}
+        for n, (kind, value) in enumerate(missing):
+            if kind == "key":
+                params[f"s{n}"] = value
+                branches.append(f"SELECT {n} AS n, count(*) AS rows FROM customer_name_keys WHERE key = :s{n}")
+            else:
+                params[f"slo{n}"], params[f"shi{n}"] = _prefix_range(value)
+                branches.append(f"SELECT {n} AS n, count(*) AS rows FROM customer_name_keys "
+                                f"WHERE key >= :slo{n} AND key < :shi{n}")
+        if len(_key_rows_cache) > KEY_ROWS_CACHE_MAX:
+            _key_rows_cache.clear()
+        for n, rows in session.execute(text(" UNION ALL ".join(branches)), params):
+            _key_rows_cache[(url, *missing[n])] = (now + KEY_ROWS_CACHE_SECONDS, rows)
+            known[missing[n]] = rows
+    present = {value for (kind, value), rows in known.items() if kind == "key" and rows}
+    # A word's holders hold all of its keys: its largest key is about how many customers it has.
+    return [max(known[item] for item in items) for items in wanted], present
 
 
 def _in_city(session: Session, tokens: list[str], city_spellings: list[str]) -> list[int]:
