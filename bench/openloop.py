@@ -367,7 +367,8 @@ def _ms(value: float) -> str:
 def sweep_row(phase: Phase) -> str:
     u = phase.usage
     database = "–" if u.database is None else f"{u.database / u.seconds:.2f}"
-    return (f"| {phase.label} | {phase.offered:g} | {phase.achieved:.1f} | {_ms(phase.ack(50))} | {_ms(phase.ack(95))} "
+    offered = f"{phase.offered:g}" if phase.offered else "– (closed)"
+    return (f"| {phase.label} | {offered} | {phase.achieved:.1f} | {_ms(phase.ack(50))} | {_ms(phase.ack(95))} "
             f"| {_ms(phase.seen(50))} | {_ms(phase.seen(95))} | {_ms(phase.seen(99))} | {len(phase.errors)} "
             f"| {phase.lag(95):.0f} | {u.server / u.seconds:.2f} | {database} | {phase.cpu_ms():.1f} "
             f"| {u.client / u.seconds:.2f} | {u.machine_percent:.0f}% | {u.load_text} |")
@@ -395,8 +396,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="on PostgreSQL, run in this database of the server in --url (default: --url's)")
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--rates", default="10,25,50,100,150", help="offered requests per second, comma-separated")
-    parser.add_argument("--seconds", type=float, default=25.0, help="per offered rate, real server")
-    parser.add_argument("--floor-seconds", type=float, default=12.0, help="per offered rate, floor server")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per offered rate, real server")
+    parser.add_argument("--floor-seconds", type=float, default=10.0, help="per offered rate, floor server")
     parser.add_argument("--per-key-rate", type=float, default=10.0)
     parser.add_argument("--per-key-seconds", type=float, default=10.0)
     parser.add_argument("--kinds", default=",".join(KINDS), help="key kinds measured alone (comma-separated)")

@@ -49,7 +49,7 @@ class Candidate:
     city: str | None = None
     birth_year: int | None = None
     phone_last_digits: str | None = None  # enough to tell two people apart, nothing more
-    last_seen: dt.datetime | None = None
+    last_seen: dt.datetime | None = None  # set when there are candidates to choose from (not on a clear match)
 
     @property
     def display_name(self) -> str:
@@ -156,8 +156,10 @@ def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, 
                        limit: int) -> SearchResult:
     if not hits:
         return SearchResult(query, kind)
-    candidates = _with_facts(session, [_candidate(row, 100, how) for how, row in list(hits.values())[:limit]])
-    return SearchResult(query, kind, tuple(candidates), exact=len(candidates) == 1)
+    candidates = [_candidate(row, 100, how) for how, row in list(hits.values())[:limit]]
+    if len(candidates) == 1:  # one match opens its card: "last seen" only tells candidates apart
+        return SearchResult(query, kind, tuple(candidates), exact=True)
+    return SearchResult(query, kind, tuple(_with_facts(session, candidates)))
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -178,8 +180,10 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
         close = [(score, row) for score, row in scored if score >= SUGGESTION_SCORE][:3]
         suggestions = _with_facts(session, [_candidate(row, score, "name") for score, row in close])
         return SearchResult(query, "name", suggestions=tuple(suggestions))
-    candidates = _with_facts(session, [_candidate(row, score, "name") for score, row in matches])
+    candidates = [_candidate(row, score, "name") for score, row in matches]
     clear = candidates[0].score >= 88 and (len(candidates) == 1 or candidates[0].score - candidates[1].score >= CLEAR_MARGIN)
+    if not clear:  # a clear match opens its card: "last seen" only tells candidates apart
+        candidates = _with_facts(session, candidates)
     return SearchResult(query, "name", tuple(candidates), exact=clear)
 
 
