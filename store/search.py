@@ -258,10 +258,14 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     # Every word in one round trip. A word is common when it has more holders than the cap, or when one
     # of its keys (or its prefix range) reached the cap alone: then capping each key changes no answer.
     # The database counts and sends back the ids of the rare words only: a common word's first thousand
-    # holders are of no use here, and moving them to Python was most of a lookup's cost.
+    # holders are of no use here, and moving them to Python was most of a lookup's cost. A word whose
+    # key was counted recently far past the cap ("martin": 96,000) is not asked again.
+    common = _surely_common(session, tokens)
+    per_token: list[set[int]] = [set() for _ in tokens]
+    asked = [index for index in range(len(tokens)) if not common[index]]
     parts, params = [], {}
-    for index, token in enumerate(tokens):
-        sql, token_params = _token_rows_sql(token, index, cap=TOKEN_CAP + 1)
+    for index in asked:
+        sql, token_params = _token_rows_sql(tokens[index], index, cap=TOKEN_CAP + 1)
         parts.append(f"r{index} AS ({sql}), "
                      f"w{index} AS (SELECT DISTINCT customer_id FROM r{index} LIMIT {TOKEN_CAP + 1}), "
                      f"n{index} AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM r{index} GROUP BY branch "
@@ -270,14 +274,16 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     rows = " UNION ALL ".join(
         f"SELECT {index} AS word, w{index}.customer_id FROM w{index}, n{index} WHERE n{index}.n <= {TOKEN_CAP} "
         f"UNION ALL SELECT {index}, NULL FROM n{index} WHERE n{index}.n > {TOKEN_CAP}"
-        for index in range(len(tokens)))
-    per_token: list[set[int]] = [set() for _ in tokens]
-    common = [False] * len(tokens)
-    for word, customer_id in session.execute(text(f"WITH {', '.join(parts)} {rows}"), params):
-        if customer_id is None:
-            common[word] = True
-        else:
-            per_token[word].add(customer_id)
+        for index in asked)
+    if asked:
+        for word, customer_id in session.execute(text(f"WITH {', '.join(parts)} {rows}"), params):
+            if customer_id is None:
+                common[word] = True
+            else:
+                per_token[word].add(customer_id)
+        found_common = [tokens[index] for index in asked if common[index]]
+        if found_common:  # count their keys once, so the next lookups of these words skip the query above
+            _word_sizes(session, found_common, longest=-1)
     rare = [ids for ids, is_common in zip(per_token, common) if not is_common]
     if rare:
         hits: dict[int, int] = {}
@@ -376,6 +382,19 @@ def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tu
         conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k INDEXED BY ix_customer_name_keys_customer_id "
                           f"WHERE k.customer_id = outer_ids.customer_id AND {matches})")
     return outer_sql, conditions, params
+
+
+def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
+    """Words one of whose keys had, when last counted (at most 10 minutes ago in this process), five
+    times more holders than the cap: common for sure, whatever was written since, short of thousands
+    of those customers renamed or erased within minutes (the word would then be read as common: its
+    candidates come from the intersection of the words, or a list of its holders)."""
+    url, now = str(session.get_bind().url), time.monotonic()
+    surely = []
+    for token in tokens:
+        counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in _keys_of(token))
+        surely.append(any(expires > now and rows > 5 * TOKEN_CAP for expires, rows in counts))
+    return surely
 
 
 _key_rows_cache: dict[tuple[str, str, str], tuple[float, int]] = {}
