@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -37,38 +36,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
         event.listen(engine, "connect", functools.partial(_tune_sqlite, busy_timeout_ms=busy_timeout_ms))
         event.listen(engine, "begin", _begin_sqlite)
         return engine
+    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    engine = create_engine(url, **kwargs)
-    if not kwargs.get("pool_pre_ping"):
-        event.listen(engine, "checkin", _mark_idle)
-        event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
-    return engine
-
-
-# A pooled connection is checked (one round trip) only when it sat unused for this long: a database
-# restart or a dropped idle connection is caught before a request uses it, without the round trip
-# pool_pre_ping would add to every checkout (four per `/customer`: employee, search, card, audit).
-# A connection that breaks while in steady use fails one request; SQLAlchemy then discards the pool.
-PING_AFTER_IDLE_SECONDS = 5.0
-_IDLE_SINCE = "frontline_idle_since"
-
-
-def _mark_idle(_dbapi_connection, record) -> None:
-    record.info[_IDLE_SINCE] = time.monotonic()
-
-
-def _ping_if_idle(dialect, dbapi_connection, record, _proxy) -> None:
-    idle_since = record.info.pop(_IDLE_SINCE, None)
-    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
-        return
-    try:
-        alive = dialect.do_ping(dbapi_connection)
-    except Exception:
-        alive = False
-    if not alive:
-        # The pool replaces the connection and tries again with a new one.
-        raise exc.DisconnectionError("a pooled connection was found closed")
+    return create_engine(url, **kwargs)
 
 
 def _tune_sqlite(dbapi_connection, _record, *, busy_timeout_ms: int) -> None:
