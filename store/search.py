@@ -234,12 +234,12 @@ def _keys_of(token: str) -> list[str]:
     return list({token, *(token[:i] + token[i + 1:] for i in range(len(token)))})
 
 
-def _token_rows_sql(token: str, index: int, cap: int | None = None, *, prefix: bool = True,
-                    only: set[str] | None = None) -> tuple[str, dict[str, object]]:
+def _token_rows_sql(token: str, index: int, cap: int | None = None, *,
+                    prefix: bool = True) -> tuple[str, dict[str, object]]:
     """The customers holding a key of this word, or a word starting with it. With `cap`, each key reads
     at most that many rows: PostgreSQL would otherwise gather every Martin before the outer LIMIT.
-    Ids may repeat (one per key they hold). `only`: the keys known to be held by someone."""
-    keys = [key for key in _keys_of(token) if only is None or key in only] or [token]
+    Ids may repeat (one per key they hold)."""
+    keys = _keys_of(token)
     params: dict[str, object] = {f"k{index}_{i}": key for i, key in enumerate(keys)}
     limit = f" LIMIT {cap}" if cap else ""
     branches = [f"SELECT customer_id FROM customer_name_keys WHERE key = :k{index}_{i}{limit}" for i in range(len(keys))]
@@ -364,16 +364,16 @@ def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tu
     1M customers reads 9,000 Zoe holders instead of 770,000 Martin key rows; reading every word's rows
     (an INTERSECT) cost 0.1-0.3 s of CPU, an EXISTS probe per Martin row 1-2 s. Any word may drive:
     the customers found are the same."""
-    sizes, present = _word_sizes(session, tokens, longest)
+    sizes = _word_sizes(session, tokens, longest)
     driver = min(range(len(tokens)), key=lambda i: (sizes[i], -len(tokens[i]), i))
-    outer_sql, params = _token_rows_sql(tokens[driver], driver, prefix=driver == longest, only=present)
+    outer_sql, params = _token_rows_sql(tokens[driver], driver, prefix=driver == longest)
     # A holder of a word holds all of its keys: read each driving customer once, then check the others.
     outer_sql = f"SELECT DISTINCT customer_id FROM ({outer_sql}) AS driver"
     conditions = ["1 = 1"]
     for i in range(len(tokens)):
         if i == driver:
             continue
-        keys = [key for key in _keys_of(tokens[i]) if key in present] or [""]  # "": a key nobody holds
+        keys = _keys_of(tokens[i])
         params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
         matches = f"k.key IN ({', '.join(f':e{i}_{j}' for j in range(len(keys)))})"
         if i == longest and len(tokens[i]) >= 3:
@@ -402,12 +402,11 @@ KEY_ROWS_CACHE_SECONDS = 600
 KEY_ROWS_CACHE_MAX = 100_000
 
 
-def _word_sizes(session: Session, tokens: list[str], longest: int) -> tuple[list[int], set[str]]:
+def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
     """About how many customers hold each word: the rows of its largest key (or of the longest word's
-    prefix range), and which
-    keys anyone holds at all (the others need no index lookup). Counted
-    exactly, then kept per process for 10 minutes: they only choose which word drives `_all_words`,
-    where every choice finds the same customers, so an outdated count costs time, never an answer."""
+    prefix range). Counted exactly, then kept per process for 10 minutes: they choose which word drives
+    `_all_words`, where every choice finds the same customers, so an outdated count costs time, never an
+    answer (and `_surely_common`, which allows for a wide margin)."""
     url, now = str(session.get_bind().url), time.monotonic()
     wanted = [[("key", key) for key in _keys_of(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
               for i, token in enumerate(tokens)]
@@ -433,9 +432,8 @@ def _word_sizes(session: Session, tokens: list[str], longest: int) -> tuple[list
         for n, rows in session.execute(text(" UNION ALL ".join(branches)), params):
             _key_rows_cache[(url, *missing[n])] = (now + KEY_ROWS_CACHE_SECONDS, rows)
             known[missing[n]] = rows
-    present = {value for (kind, value), rows in known.items() if kind == "key" and rows}
     # A word's holders hold all of its keys: its largest key is about how many customers it has.
-    return [max(known[item] for item in items) for items in wanted], present
+    return [max(known[item] for item in items) for items in wanted]
 
 
 def _in_city(session: Session, tokens: list[str], city_spellings: list[str]) -> list[int]:
