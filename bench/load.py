@@ -117,14 +117,15 @@ def register_employees(session_factory, count: int) -> list[tuple[str, str]]:
 def pick_targets(session_factory, count: int, seed: int) -> list[Target]:
     from sqlalchemy import func, select
 
-    from store.models import Customer
+    from store.models import Customer, Order
 
     rng = random.Random(seed)
+    first_order = select(func.min(Order.order_number)).where(Order.customer_id == Customer.id).scalar_subquery()
     with session_factory() as session:
         top = session.scalar(select(func.max(Customer.id)))
         ids = rng.sample(range(1, top + 1), min(top, count * 2))
         rows = session.execute(select(Customer.id, Customer.first_name, Customer.last_name, Customer.email,
-                                      Customer.phone, Customer.loyalty_id)
+                                      Customer.phone, Customer.loyalty_id, first_order)
                                .where(Customer.id.in_(ids), Customer.status == "active",
                                       Customer.email.is_not(None), Customer.phone.is_not(None),
                                       Customer.loyalty_id.is_not(None), Customer.first_name.is_not(None))).all()

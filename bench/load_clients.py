@@ -1,7 +1,7 @@
 """Simulated employees for the HTTP load benchmark: each one is a thread doing what a person does in Slack,
 one thing at a time, through signed requests shaped as Slack sends them (bot/slack_requests.py).
 
-Flows: `/customer <email|phone|loyalty card|name with a typo|surname>`; logging an interaction from the
+Flows: `/customer <email|phone|loyalty card|order number|name with a typo|surname>`; logging an interaction from the
 card's button, from `/log <loyalty card>`, or from a blank `/log` with the type-ahead customer select.
 A log submission is sometimes resent after its ack (a Slack retry) or sent twice at once (a double click).
 """
@@ -30,10 +30,12 @@ OUTCOMES = ("resolved", "info", "follow_up", "escalated")
 MIXES: dict[str, dict[str, int]] = {
     "mixed": {"lookup:email": 10, "lookup:phone": 8, "lookup:loyalty": 6, "lookup:name": 24, "lookup:surname": 10,
               "log:card": 14, "log:command": 14, "log:typeahead": 8},
-    "lookup": {"lookup:email": 15, "lookup:phone": 15, "lookup:loyalty": 10, "lookup:name": 45,
+    # What an associate types at a till or on the phone: mostly a name (often mistyped), else what the
+    # customer hands over (e-mail, phone, card, an order number from a receipt).
+    "lookup": {"lookup:email": 15, "lookup:phone": 15, "lookup:loyalty": 10, "lookup:order": 10, "lookup:name": 35,
                "lookup:surname": 15},
 }
-EXACT_KINDS = ("email", "phone", "loyalty")
+EXACT_KINDS = ("email", "phone", "loyalty", "order")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Target:
     email: str
     phone: str
     loyalty_id: str
+    order_number: str | None = None  # one of the customer's orders, if any
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class SimulatedEmployee(threading.Thread):
         self.user_id, self.slack, self.secret = user_id, slack, signing_secret
         self.transport = HttpTransport(server_url)
         self.targets, self.deadline, self.ledger, self.run_id = targets, deadline, ledger, run_id
+        self.order_targets = [target for target in targets if target.order_number] or targets
         self.rng = random.Random(seed)
         flows = MIXES[mix]
         self.flows, self.weights = list(flows), list(flows.values())
@@ -171,13 +175,15 @@ class SimulatedEmployee(threading.Thread):
             return national(target.phone)
         if kind == "loyalty":
             return target.loyalty_id.lower()
+        if kind == "order":
+            return target.order_number or ""
         if kind == "name":
             return mistyped(self.rng, target.first_name, target.last_name)
         return target.last_name
 
     def lookup(self, kind: str) -> Arrival | None:
         step = "lookup:" + kind
-        target = self.rng.choice(self.targets)
+        target = self.rng.choice(self.order_targets if kind == "order" else self.targets)
         reply, ack, started, expectation, key = self._command("/customer", self.query(kind, target))
         if reply.status != 200:
             self.slack.forget(key)

@@ -163,7 +163,7 @@ def load(url: str, count: int, seed: int) -> None:
     print(file=sys.stderr)
     if postgres:
         for table, column in (("customers", "id"), ("customer_identifiers", "id"), ("orders", "id"),
-                              ("order_lines", "id"), ("interactions", "id")):
+                              ("order_lines", "id"), ("interactions", "id"), ("employees", "id")):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                            f"(SELECT coalesce(max({column}), 1) FROM {table}))")
         print("  building the name keys…", file=sys.stderr)
@@ -332,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reload", action="store_true", help="rebuild the data even if enough is there")
+    parser.add_argument("--build-only", action="store_true", help="load the database (if needed) and stop: no timing")
     args = parser.parse_args(argv)
     migrate(args.url)
     engine = make_engine(args.url)
@@ -341,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.reload or present < args.customers:
         print(f"loading {args.customers:,} customers into {engine.dialect.name}…", file=sys.stderr)
         load(args.url, args.customers, args.seed)
+    if args.build_only:
+        return 0
     rows = measure(args.url, args.samples, args.seed)
     print(f"\n{engine.dialect.name}, {args.customers:,} customers, {args.samples} queries per line\n")
     print("| lookup | p50 ms | p95 ms | p95 CPU ms (client + server) | bar |\n|---|---:|---:|---:|---|")

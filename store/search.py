@@ -9,6 +9,7 @@ every process sharing the database sees every writer's changes), then rapidfuzz 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from functools import lru_cache
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, literal, literal_column, select, text, union_all
+from sqlalchemy import ARRAY, Integer, any_, func, literal, literal_column, select, text, union_all
 from sqlalchemy.orm import Session
 
 from store.models import Customer, CustomerIdentifier, Interaction, Order
@@ -48,7 +49,7 @@ class Candidate:
     city: str | None = None
     birth_year: int | None = None
     phone_last_digits: str | None = None  # enough to tell two people apart, nothing more
-    last_seen: dt.datetime | None = None
+    last_seen: dt.datetime | None = None  # set when there are candidates to choose from (not on a clear match)
 
     @property
     def display_name(self) -> str:
@@ -155,8 +156,10 @@ def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, 
                        limit: int) -> SearchResult:
     if not hits:
         return SearchResult(query, kind)
-    candidates = _with_facts(session, [_candidate(row, 100, how) for how, row in list(hits.values())[:limit]])
-    return SearchResult(query, kind, tuple(candidates), exact=len(candidates) == 1)
+    candidates = [_candidate(row, 100, how) for how, row in list(hits.values())[:limit]]
+    if len(candidates) == 1:  # one match opens its card: "last seen" only tells candidates apart
+        return SearchResult(query, kind, tuple(candidates), exact=True)
+    return SearchResult(query, kind, tuple(_with_facts(session, candidates)))
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -177,8 +180,10 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
         close = [(score, row) for score, row in scored if score >= SUGGESTION_SCORE][:3]
         suggestions = _with_facts(session, [_candidate(row, score, "name") for score, row in close])
         return SearchResult(query, "name", suggestions=tuple(suggestions))
-    candidates = _with_facts(session, [_candidate(row, score, "name") for score, row in matches])
+    candidates = [_candidate(row, score, "name") for score, row in matches]
     clear = candidates[0].score >= 88 and (len(candidates) == 1 or candidates[0].score - candidates[1].score >= CLEAR_MARGIN)
+    if not clear:  # a clear match opens its card: "last seen" only tells candidates apart
+        candidates = _with_facts(session, candidates)
     return SearchResult(query, "name", tuple(candidates), exact=clear)
 
 
@@ -190,7 +195,7 @@ def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] 
         # A fast first pass in C over every candidate's folded name (customers of the named city first),
         # then the careful score for the best few only.
         light = session.execute(select(Customer.id, Customer.search_name, Customer.city)
-                                .where(Customer.id.in_(ids), Customer.status == "active")).all()
+                                .where(_among(session, ids), Customer.status == "active")).all()
         city_words = set(fold(" ".join(city_spellings or [])).split())
         typed = " ".join(t for t in tokens if t not in city_words) or " ".join(tokens)
         in_city = set(city_spellings or [])
@@ -200,6 +205,15 @@ def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] 
         ids = [light[index].id for _, _, index in first_pass[:FINE_SCORED]]
     rows = session.execute(_candidate_columns().where(Customer.id.in_(ids), Customer.status == "active")).all()
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
+
+
+def _among(session: Session, ids: list[int]):
+    """`Customer.id` is one of `ids`, as a single bound parameter (an array; JSON on SQLite). As an IN
+    list of thousands of parameters, rendering and sending the statement cost more than the lookup."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Customer.id == any_(literal(ids, ARRAY(Integer)))
+    values = func.json_each(literal(json.dumps(ids))).table_valued("value")
+    return Customer.id.in_(select(values.c.value))
 
 
 def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
@@ -220,7 +234,8 @@ def _keys_of(token: str) -> list[str]:
     return list({token, *(token[:i] + token[i + 1:] for i in range(len(token)))})
 
 
-def _token_rows_sql(token: str, index: int, cap: int | None = None) -> tuple[str, dict[str, object]]:
+def _token_rows_sql(token: str, index: int, cap: int | None = None, *,
+                    prefix: bool = True) -> tuple[str, dict[str, object]]:
     """The customers holding a key of this word, or a word starting with it. With `cap`, each key reads
     at most that many rows: PostgreSQL would otherwise gather every Martin before the outer LIMIT.
     Ids may repeat (one per key they hold)."""
@@ -228,35 +243,54 @@ def _token_rows_sql(token: str, index: int, cap: int | None = None) -> tuple[str
     params: dict[str, object] = {f"k{index}_{i}": key for i, key in enumerate(keys)}
     limit = f" LIMIT {cap}" if cap else ""
     branches = [f"SELECT customer_id FROM customer_name_keys WHERE key = :k{index}_{i}{limit}" for i in range(len(keys))]
-    if len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
-        params[f"lo{index}"], params[f"hi{index}"] = token, token[:-1] + chr(ord(token[-1]) + 1)
+    if prefix and len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
+        params[f"lo{index}"], params[f"hi{index}"] = _prefix_range(token)
         branches.append(f"SELECT customer_id FROM customer_name_keys WHERE key >= :lo{index} AND key < :hi{index}{limit}")
-    if cap:
-        branches = [f"SELECT customer_id FROM ({branch}) AS b{index}_{n}" for n, branch in enumerate(branches)]
+    if cap:  # each row says which branch read it, so a caller can tell a branch reached the cap
+        branches = [f"SELECT {n} AS branch, customer_id FROM ({branch}) AS b{index}_{n}"
+                    for n, branch in enumerate(branches)]
     return " UNION ALL ".join(branches), params
 
 
 def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Words with few candidates are taken whole, if every word is common their intersection; the
     customers matching the most words come first."""
-    # Every word in one round trip. A key that reaches the cap alone makes its word common, so capping
-    # each key changes no answer.
-    parts, params = [], {}
-    for index, token in enumerate(tokens):
-        sql, token_params = _token_rows_sql(token, index, cap=TOKEN_CAP + 1)
-        parts.append(f"SELECT {index} AS word, customer_id FROM (SELECT DISTINCT customer_id FROM ({sql}) AS k{index} "
-                     f"LIMIT {TOKEN_CAP + 1}) AS w{index}")
-        params.update(token_params)
+    # Every word in one round trip. A word is common when it has more holders than the cap, or when one
+    # of its keys (or its prefix range) reached the cap alone: then capping each key changes no answer.
+    # The database counts and sends back the ids of the rare words only: a common word's first thousand
+    # holders are of no use here, and moving them to Python was most of a lookup's cost. A word whose
+    # key was counted recently far past the cap ("martin": 96,000) is not asked again.
+    common = _surely_common(session, tokens)
     per_token: list[set[int]] = [set() for _ in tokens]
-    for word, customer_id in session.execute(text(" UNION ALL ".join(parts)), params):
-        per_token[word].add(customer_id)
-    rare = [ids for ids in per_token if len(ids) <= TOKEN_CAP]
+    asked = [index for index in range(len(tokens)) if not common[index]]
+    parts, params = [], {}
+    for index in asked:
+        sql, token_params = _token_rows_sql(tokens[index], index, cap=TOKEN_CAP + 1)
+        parts.append(f"r{index} AS ({sql}), "
+                     f"w{index} AS (SELECT DISTINCT customer_id FROM r{index} LIMIT {TOKEN_CAP + 1}), "
+                     f"n{index} AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM r{index} GROUP BY branch "
+                     f"HAVING count(*) > {TOKEN_CAP}) THEN {TOKEN_CAP + 1} ELSE (SELECT count(*) FROM w{index}) END AS n)")
+        params.update(token_params)
+    rows = " UNION ALL ".join(
+        f"SELECT {index} AS word, w{index}.customer_id FROM w{index}, n{index} WHERE n{index}.n <= {TOKEN_CAP} "
+        f"UNION ALL SELECT {index}, NULL FROM n{index} WHERE n{index}.n > {TOKEN_CAP}"
+        for index in asked)
+    if asked:
+        for word, customer_id in session.execute(text(f"WITH {', '.join(parts)} {rows}"), params):
+            if customer_id is None:
+                common[word] = True
+            else:
+                per_token[word].add(customer_id)
+        found_common = [tokens[index] for index in asked if common[index]]
+        if found_common:  # count their keys once, so the next lookups of these words skip the query above
+            _word_sizes(session, found_common, longest=-1)
+    rare = [ids for ids, is_common in zip(per_token, common) if not is_common]
     if rare:
         hits: dict[int, int] = {}
-        for ids in per_token:
+        for ids in rare:
             for customer_id in ids:
                 hits[customer_id] = hits.get(customer_id, 0) + 1
-        ranked = sorted(set().union(*rare), key=lambda customer_id: -hits[customer_id])
+        ranked = sorted(hits, key=lambda customer_id: -hits[customer_id])
         pool = ranked[:POOL_CAP]
     elif len(tokens) == 1:
         pool = _common_word_ids(session, tokens[0])
@@ -284,26 +318,18 @@ def _common_word_ids(session: Session, token: str) -> list[int]:
     return list(dict.fromkeys(row.customer_id for row in ranked))[:COMMON_POOL]
 
 
+def _prefix_range(token: str) -> tuple[str, str]:
+    return token, token[:-1] + chr(ord(token[-1]) + 1)
+
+
 def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
-    """Customers holding a key of every word (longest word outermost), optionally living in the city."""
-    ordered = sorted(range(len(tokens)), key=lambda i: -len(tokens[i]))
-    outer_sql, params = _token_rows_sql(tokens[ordered[0]], ordered[0])
-    conditions = ["1 = 1"]
-    other_words = []
-    for i in ordered[1:]:
-        keys = _keys_of(tokens[i])
-        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
-        other_words.append(", ".join(f":e{i}_{j}" for j in range(len(keys))))
-    if other_words and session.get_bind().dialect.name == "sqlite":
-        # SQLite runs an EXISTS probe per row of the longest word: 1-2 s of CPU for "Luas Martin" at 1M
-        # customers (770,000 Martin key rows). An INTERSECT reads each word's keys once (~0.1 s).
-        # PostgreSQL already turns the EXISTS into a hash semi-join.
-        words = [f"SELECT customer_id FROM ({outer_sql}) AS w{ordered[0]}"]
-        words += [f"SELECT customer_id FROM customer_name_keys WHERE key IN ({in_list})" for in_list in other_words]
-        outer_sql, other_words = " INTERSECT ".join(words), []
-    for in_list in other_words:
-        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k WHERE k.key IN ({in_list}) "
-                          f"AND k.customer_id = outer_ids.customer_id)")
+    """Customers holding a key of every word, optionally living in the city. The longest word also
+    matches as a prefix (the one being typed)."""
+    longest = min(range(len(tokens)), key=lambda i: -len(tokens[i]))
+    if session.get_bind().dialect.name == "sqlite":
+        outer_sql, conditions, params = _rarest_word_drives(session, tokens, longest)
+    else:
+        outer_sql, conditions, params = _longest_word_outermost(tokens, longest)
     if city_spellings:
         params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
         in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
@@ -313,6 +339,101 @@ def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | 
     # LIMIT. Twice the pool allows for a customer met through two of the word's keys.
     sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {2 * POOL_CAP}"
     return list(dict.fromkeys(session.execute(text(sql), params).scalars()))[:POOL_CAP]
+
+
+def _longest_word_outermost(tokens: list[str], longest: int) -> tuple[str, list[str], dict[str, object]]:
+    """PostgreSQL: the longest word's rows, each checked for the other words' keys, which PostgreSQL
+    turns into a hash semi-join (driving from the rarest word through index probes, as on SQLite,
+    measured the same total CPU at 1M customers, see bench/README.md)."""
+    outer_sql, params = _token_rows_sql(tokens[longest], longest)
+    conditions = ["1 = 1"]
+    for i in range(len(tokens)):
+        if i == longest:
+            continue
+        keys = _keys_of(tokens[i])
+        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
+        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k WHERE k.key IN "
+                          f"({', '.join(f':e{i}_{j}' for j in range(len(keys)))}) "
+                          f"AND k.customer_id = outer_ids.customer_id)")
+    return outer_sql, conditions, params
+
+
+def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tuple[str, list[str], dict[str, object]]:
+    """SQLite: the word with the fewest holders drives; each of its customers, read once, is checked for
+    the other words through the customer_id index (a few index entries per customer). "Zoe Martin" at
+    1M customers reads 9,000 Zoe holders instead of 770,000 Martin key rows; reading every word's rows
+    (an INTERSECT) cost 0.1-0.3 s of CPU, an EXISTS probe per Martin row 1-2 s. Any word may drive:
+    the customers found are the same."""
+    sizes = _word_sizes(session, tokens, longest)
+    driver = min(range(len(tokens)), key=lambda i: (sizes[i], -len(tokens[i]), i))
+    outer_sql, params = _token_rows_sql(tokens[driver], driver, prefix=driver == longest)
+    # A holder of a word holds all of its keys: read each driving customer once, then check the others.
+    outer_sql = f"SELECT DISTINCT customer_id FROM ({outer_sql}) AS driver"
+    conditions = ["1 = 1"]
+    for i in range(len(tokens)):
+        if i == driver:
+            continue
+        keys = _keys_of(tokens[i])
+        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
+        matches = f"k.key IN ({', '.join(f':e{i}_{j}' for j in range(len(keys)))})"
+        if i == longest and len(tokens[i]) >= 3:
+            params[f"elo{i}"], params[f"ehi{i}"] = _prefix_range(tokens[i])
+            matches = f"({matches} OR (k.key >= :elo{i} AND k.key < :ehi{i}))"
+        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k INDEXED BY ix_customer_name_keys_customer_id "
+                          f"WHERE k.customer_id = outer_ids.customer_id AND {matches})")
+    return outer_sql, conditions, params
+
+
+def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
+    """Words one of whose keys had, when last counted (at most 10 minutes ago in this process), five
+    times more holders than the cap: common for sure, whatever was written since, short of thousands
+    of those customers renamed or erased within minutes (the word would then be read as common: its
+    candidates come from the intersection of the words, or a list of its holders)."""
+    url, now = str(session.get_bind().url), time.monotonic()
+    surely = []
+    for token in tokens:
+        counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in _keys_of(token))
+        surely.append(any(expires > now and rows > 5 * TOKEN_CAP for expires, rows in counts))
+    return surely
+
+
+_key_rows_cache: dict[tuple[str, str, str], tuple[float, int]] = {}
+KEY_ROWS_CACHE_SECONDS = 600
+KEY_ROWS_CACHE_MAX = 100_000
+
+
+def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
+    """About how many customers hold each word: the rows of its largest key (or of the longest word's
+    prefix range). Counted exactly, then kept per process for 10 minutes: they choose which word drives
+    `_all_words`, where every choice finds the same customers, so an outdated count costs time, never an
+    answer (and `_surely_common`, which allows for a wide margin)."""
+    url, now = str(session.get_bind().url), time.monotonic()
+    wanted = [[("key", key) for key in _keys_of(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
+              for i, token in enumerate(tokens)]
+    known: dict[tuple[str, str], int] = {}
+    for item in dict.fromkeys(item for items in wanted for item in items):
+        expires, rows = _key_rows_cache.get((url, *item), (0.0, 0))
+        if expires > now:
+            known[item] = rows
+    missing = [item for items in wanted for item in items if item not in known]
+    missing = list(dict.fromkeys(missing))
+    if missing:
+        branches, params = [], {}
+        for n, (kind, value) in enumerate(missing):
+            if kind == "key":
+                params[f"s{n}"] = value
+                branches.append(f"SELECT {n} AS n, count(*) AS rows FROM customer_name_keys WHERE key = :s{n}")
+            else:
+                params[f"slo{n}"], params[f"shi{n}"] = _prefix_range(value)
+                branches.append(f"SELECT {n} AS n, count(*) AS rows FROM customer_name_keys "
+                                f"WHERE key >= :slo{n} AND key < :shi{n}")
+        if len(_key_rows_cache) > KEY_ROWS_CACHE_MAX:
+            _key_rows_cache.clear()
+        for n, rows in session.execute(text(" UNION ALL ".join(branches)), params):
+            _key_rows_cache[(url, *missing[n])] = (now + KEY_ROWS_CACHE_SECONDS, rows)
+            known[missing[n]] = rows
+    # A word's holders hold all of its keys: its largest key is about how many customers it has.
+    return [max(known[item] for item in items) for items in wanted]
 
 
 def _in_city(session: Session, tokens: list[str], city_spellings: list[str]) -> list[int]:

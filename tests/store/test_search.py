@@ -11,6 +11,7 @@ from store.gdpr import erase_customer
 from store.merging import merge_customers
 from store.models import Customer, CustomerIdentifier, Order
 from store.normalize import fold
+from store import search as search_module
 from store.search import find_customers
 
 
@@ -237,3 +238,37 @@ def test_a_first_name_with_a_very_common_surname_finds_the_person(session_factor
     assert result.exact and result.best.customer_id == many_martins
     result = search(session_factory, "ondine martn")
     assert result.best.customer_id == many_martins
+
+
+@pytest.fixture
+def common_words(session_factory, monkeypatch):
+    """Both words of the name common (a cap of 5 holders stands in for a million customers): twelve Zoes,
+    thirty Martins, a few Martines, and one Zoe Martin."""
+    monkeypatch.setattr(search_module, "TOKEN_CAP", 5)
+    monkeypatch.setattr(search_module, "_key_rows_cache", {})
+    with session_factory.begin() as session:
+        for n in range(12):
+            add_customer(session, "Zoe", ["Lambert", "Girard", "Moreau"][n % 3], city="Lyon")
+        for n in range(30):
+            add_customer(session, ["Paul", "Anne", "Luc"][n % 3], "Martin", city="Paris")
+        for _ in range(4):
+            add_customer(session, "Martine", "Zola", city="Nice")
+        return add_customer(session, "Zoe", "Martin", city="Rennes")
+
+
+@pytest.mark.parametrize("typed", ["zoe martni", "zoe matrin", "Martin Zoé", "zoe mart"])
+def test_two_common_words_find_the_one_customer_holding_both(session_factory, common_words, typed):
+    assert search(session_factory, typed).best.customer_id == common_words
+
+
+def test_outdated_word_counts_change_no_answer(session_factory, common_words):
+    """The word counts kept per process only choose which word is read first: counts saying the opposite
+    of the truth, and a namesake added after they were taken, give the same answer as fresh counts."""
+    fresh = [c.customer_id for c in search(session_factory, "zoe martni", limit=10).candidates]
+    for key, (expires, rows) in list(search_module._key_rows_cache.items()):
+        search_module._key_rows_cache[key] = (expires, 1000 - rows)  # Zoe now looks the commoner word
+    assert [c.customer_id for c in search(session_factory, "zoe martni", limit=10).candidates] == fresh
+    with session_factory.begin() as session:
+        namesake = add_customer(session, "Zoé", "Martín", city="Brest")
+    found = [c.customer_id for c in search(session_factory, "zoe martni", limit=10).candidates]
+    assert set(found) == set(fresh) | {namesake}

@@ -1,0 +1,64 @@
+"""The framework floor for the open-loop benchmark: the product's HTTP server (gunicorn with the same
+options as `frontline serve --http`, bolt's FrontlineApp, signature check, ack, reply posted to the
+response_url) answering `/customer` with a constant message and touching no database.
+
+    DATABASE_URL=sqlite:// SLACK_BOT_TOKEN=... SLACK_SIGNING_SECRET=... SLACK_API_URL=... \\
+        .venv/bin/python -m bench.floor --port 3999 --workers 2 --threads 8
+
+Bench-only: nothing in the product imports this module, and it is started only by bench/openloop.py.
+How far `/customer` is from this floor is the cost of the lookup itself (database, search, card, audit).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot import serve_cmd  # noqa: E402
+from bot.app import FrontlineApp, TrackingExecutor, _bolt_logger, make_client  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.logs import configure_logging  # noqa: E402
+from bot.web import FrontlineWeb  # noqa: E402
+from handlers.lookup import blocks  # noqa: E402
+from store.db import make_engine  # noqa: E402
+
+
+def build_floor_runtime(settings: Settings):
+    """What `serve_cmd.build_runtime` returns, with one constant `/customer` listener and no scheduler.
+    The engine is an in-memory SQLite one, used only by /healthz."""
+    app = FrontlineApp(client=make_client(settings), signing_secret=settings.slack_signing_secret or "",
+                       process_before_response=False, listener_executor=TrackingExecutor(),
+                       request_verification_enabled=True, raise_error_for_unhandled_request=False,
+                       logger=_bolt_logger())
+    # A real product message (the lookup usage help), built once: the floor measures the framework,
+    # not Block Kit building.
+    text, usage_blocks = blocks.usage("en")
+
+    def constant_customer(ack, respond) -> None:
+        ack()
+        respond(response_type="ephemeral", replace_original=False, text=text, blocks=usage_blocks)
+
+    app.command("/customer")(constant_customer)
+    engine = make_engine("sqlite://")
+    return engine, app, FrontlineWeb(app, engine, scheduler=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(dotenv=False)
+    configure_logging(settings.log_level)
+    # The very gunicorn set-up of `frontline serve --http` (serve_cmd._serve_http: worker class, threads,
+    # timeouts, keep-alive, metrics folder), with each worker building the floor runtime instead.
+    serve_cmd.build_runtime = build_floor_runtime
+    return serve_cmd._serve_http(args, settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
