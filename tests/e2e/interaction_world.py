@@ -1,13 +1,13 @@
 """Shared scenery for the logging / follow-up / home end-to-end tests."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from store.models import Customer, FollowUp
 from tests.support.world import add_store_and_team
+from tests.support.people import employee_today
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def count(session_factory, model) -> int:
 def add_follow_up(session_factory, *, assignee: int, customer: int, days_from_today: int, note: str) -> int:
     with session_factory.begin() as session:
         row = FollowUp(customer_id=customer, assignee_id=assignee, created_by_id=assignee, note=note,
-                       due_date=dt.date.today() + dt.timedelta(days=days_from_today))
+                       due_date=employee_today(days=days_from_today))
         session.add(row)
         session.flush()
         return row.id

@@ -1,12 +1,12 @@
 """/followups end to end: my list overdue first, Done and Snooze redraw the message and change the row."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 
 from store.models import FollowUp
 from tests.e2e.interaction_world import add_follow_up, build_scene
+from tests.support.people import employee_today
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_snooze_a_week_moves_the_due_date_and_redraws(bot, slack, session_factor
     redrawn = slack.wait_for("response_url", since=before)
     assert redrawn.args["replace_original"] is True
     with session_factory() as session:
-        assert session.get(FollowUp, overdue).due_date == dt.date.today() + dt.timedelta(days=7)
+        assert session.get(FollowUp, overdue).due_date == employee_today(days=7)
     assert "Moved to" in redrawn.text
 
 

@@ -1,7 +1,6 @@
 """Logging an interaction from Slack, end to end: signed requests over HTTP, the local Slack stand-in as Slack."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 from sqlalchemy import select, text
@@ -9,9 +8,16 @@ from sqlalchemy import select, text
 from bot.text_render import visible_text
 from store.models import AuditEvent, Customer, DeclaredPreference, FollowUp, Interaction
 from tests.e2e.interaction_world import build_scene, count
+from tests.support.people import employee_today
 
-TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+
+
+def tomorrow() -> str:
+    return employee_today(days=1).isoformat()
+
+
+def yesterday() -> str:
+    return employee_today(days=-1).isoformat()
 
 
 @pytest.fixture
@@ -38,12 +44,13 @@ def open_modal_from_card(bot, slack, scene):
     return slack.wait_for("views.open", since=before)
 
 
-FULL_FORM = {
+def full_form() -> dict[str, str]:
+    return {
     "type.input": "advice", "note.input": "Looking for winter boots",
     "sizes.input": "shoes 39, jeans W30", "brands.input": "Aigle", "language.input": "fr",
-    "contact_channel.input": "sms", "follow_up_due.input": TOMORROW, "follow_up_assignee.input": "U0MARC",
+    "contact_channel.input": "sms", "follow_up_due.input": tomorrow(), "follow_up_assignee.input": "U0MARC",
     "follow_up_note.input": "Call when the 39 is back",
-}
+    }
 
 
 def test_card_button_opens_the_modal_prefilled_with_the_customer(bot, slack, scene):
@@ -94,7 +101,7 @@ def test_message_shortcut_prefills_the_note_with_the_message(bot, slack, scene):
 def test_invalid_submission_keeps_the_modal_open_and_writes_nothing(bot, slack, session_factory, scene):
     view = open_modal_from_card(bot, slack, scene).response["view"]
     before = slack.mark()
-    reply = bot.submit(view, dict(FULL_FORM, **{"follow_up_due.input": YESTERDAY,
+    reply = bot.submit(view, dict(full_form(), **{"follow_up_due.input": yesterday(),
                                                 "follow_up_assignee.input": "U0STRANGER"}), user="U0LEA")
     assert reply.json["response_action"] == "errors"
     assert reply.json["errors"] == {"follow_up_due": "The due date is in the past.",
@@ -107,7 +114,7 @@ def test_invalid_submission_keeps_the_modal_open_and_writes_nothing(bot, slack, 
 def test_valid_submission_saves_everything_and_confirms_by_dm(bot, slack, session_factory, scene):
     view = open_modal_from_card(bot, slack, scene).response["view"]
     before = slack.mark()
-    reply = bot.submit(view, FULL_FORM, user="U0LEA")
+    reply = bot.submit(view, full_form(), user="U0LEA")
     assert reply.status == 200 and not reply.body  # an empty ack closes the modal
     confirmation = slack.wait_for("chat.postMessage", since=before, channel="U0LEA")
     assert "Advice with *Hélène Darcy*" in confirmation.text
@@ -122,7 +129,7 @@ def test_valid_submission_saves_everything_and_confirms_by_dm(bot, slack, sessio
             ("size", "shoes", "39"), ("size", "jeans", "W30"), ("brand", None, "Aigle"), ("channel", None, "sms"),
             ("language", None, "fr")]
         follow_up = session.scalars(select(FollowUp)).one()
-        assert (follow_up.assignee_id, follow_up.due_date.isoformat()) == (scene.marc, TOMORROW)
+        assert (follow_up.assignee_id, follow_up.due_date.isoformat()) == (scene.marc, tomorrow())
         customer = session.get(Customer, scene.helene)
         assert (customer.preferred_channel, customer.preferred_language) == ("sms", "fr")
         assert session.scalars(select(AuditEvent.action).where(AuditEvent.customer_id == scene.helene)).all() == ["change"]
@@ -130,8 +137,8 @@ def test_valid_submission_saves_everything_and_confirms_by_dm(bot, slack, sessio
 
 def test_the_same_submission_sent_twice_saves_one_interaction(bot, slack, session_factory, scene):
     view = open_modal_from_card(bot, slack, scene).response["view"]
-    first = bot.submit(view, FULL_FORM, user="U0LEA")
-    second = bot.submit(view, FULL_FORM, user="U0LEA")  # Slack's retry of the same view_submission
+    first = bot.submit(view, full_form(), user="U0LEA")
+    second = bot.submit(view, full_form(), user="U0LEA")  # Slack's retry of the same view_submission
     assert first.status == second.status == 200
     assert count(session_factory, Interaction) == 1
     assert count(session_factory, FollowUp) == 1
@@ -142,7 +149,7 @@ def test_database_failure_on_submit_explains_and_writes_nothing(bot, slack, sess
     view = open_modal_from_card(bot, slack, scene).response["view"]
     with engine.begin() as connection:  # the follow-up table is gone: the write fails half-way
         connection.execute(text("DROP TABLE follow_ups"))
-    reply = bot.submit(view, FULL_FORM, user="U0LEA")
+    reply = bot.submit(view, full_form(), user="U0LEA")
     assert reply.json["response_action"] == "errors"
     assert "database is not reachable" in " ".join(reply.json["errors"].values())
     assert count(session_factory, Interaction) == 0
@@ -156,7 +163,7 @@ def test_add_follow_up_from_the_card(bot, slack, session_factory, scene):
     assert input_element(view, "customer_id")["initial_option"]["value"] == str(scene.paul)
     before = slack.mark()
     # Slack reports the preselected assignee (initial_user) as selected; the driver needs it spelled out.
-    reply = bot.submit(view, {"follow_up_due.input": TOMORROW, "follow_up_note.input": "Ring about the coat",
+    reply = bot.submit(view, {"follow_up_due.input": tomorrow(), "follow_up_note.input": "Ring about the coat",
                               "follow_up_assignee.input": "U0LEA"}, user="U0LEA")
     assert reply.status == 200 and not reply.body
     assert "Paul Durand" in slack.wait_for("chat.postMessage", since=before, channel="U0LEA").text
@@ -173,6 +180,6 @@ def test_a_french_employee_gets_the_form_and_its_errors_in_french(bot, slack, se
     view = slack.wait_for("views.open", since=before).response["view"]
     assert view["title"]["text"] == "Noter un échange"
     reply = bot.submit(view, {"interactions.customer": str(scene.helene), "type.input": "call",
-                              "follow_up_due.input": YESTERDAY, "follow_up_assignee.input": "U0ZOE"}, user="U0ZOE")
+                              "follow_up_due.input": yesterday(), "follow_up_assignee.input": "U0ZOE"}, user="U0ZOE")
     assert reply.json["errors"] == {"follow_up_due": "L'échéance est déjà passée."}
     assert count(session_factory, Interaction) == 0

@@ -3,13 +3,13 @@ signed Slack requests over HTTP. Roles come from one place (store.permissions, a
 the domain functions); these tests check what each person actually gets."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
 
 from store.models import Employee, FollowUp
 from tests.e2e.trust_world import JEANNE_EMAIL, add_follow_up, build_world, channel_posts, row_counts
+from tests.support.people import employee_today
 
 KPI_REFUSALS = ("are for", "can't show you", "not your store", "only see your own", "réservés")
 
@@ -77,7 +77,7 @@ def test_follow_up_done_and_snooze_on_someone_elses(bot, slack, world, session_f
     answer = slack.wait_for("response_url", since=before)
     with session_factory() as session:
         row = session.get(FollowUp, follow_up)
-        changed = row.status == "done" if action == "done" else row.due_date != dt.date.today()
+        changed = row.status == "done" if action == "done" else row.due_date != employee_today()
     assert changed == allowed
     if not allowed:  # the refusal a missing id gets: it names nobody
         assert "Léa Martin" not in answer.text and answer.args.get("replace_original") is False

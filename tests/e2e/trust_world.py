@@ -13,6 +13,7 @@ from store.models import (
 )
 from store.normalize import fold
 from tests.support.world import count_written_history
+from tests.support.people import employee_today
 
 JEANNE_EMAIL = "jeanne.dupont@example.com"
 JEANNE_PHONE = "+33611223344"
@@ -92,7 +93,7 @@ def build_world(session_factory, employee) -> World:
 def add_follow_up(session_factory, *, assignee: int, customer: int, note: str = "Call back") -> int:
     with session_factory.begin() as session:
         row = FollowUp(customer_id=customer, assignee_id=assignee, created_by_id=assignee, note=note,
-                       due_date=dt.date.today())
+                       due_date=employee_today())
         session.add(row)
         session.flush()
         return row.id
