@@ -94,6 +94,9 @@ class DigestSender:
             employees = session.scalars(select(Employee).where(Employee.id.in_(employee_ids))).all()
             by_zone: dict[str, list[Employee]] = {}
             for employee in employees:
+                if not employee.active:  # deactivated between the tick's choice and now: nothing is sent
+                    result[employee.id] = (employee, None)
+                    continue
                 by_zone.setdefault(employee_zone(employee, self.settings.default_timezone).key, []).append(employee)
             for zone_key, group in by_zone.items():
                 tz = ZoneInfo(zone_key)

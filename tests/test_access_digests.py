@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from store.digest_runs import due_digests
 from store.employees import set_active
 from store.kpi import ScopeFilter, figures
 from store.kpi_query import Period
@@ -30,6 +31,24 @@ def test_no_digest_while_deactivated_and_back_once_reactivated(settings,  # noqa
             set_active(session, "U0001", True, actor="cli:it.admin", via="cli")
         digests.tick()  # the same morning: the digest not sent while they were away goes now, once
         assert dms(slack) == {"D0000": 1, "D0001": 1, "D0002": 1, "DBOSS": 1}
+    finally:
+        engine.dispose()
+
+
+def test_deactivated_after_the_tick_chose_them_gets_nothing(settings,  # noqa: F811
+                                                           session_factory, slack):
+    add_people(session_factory, slack, 2, manager=False)
+    digests, engine = sender(settings, Clock(MORNING))
+    try:
+        with session_factory() as session:
+            due = due_digests(session, now=MORNING, default_time=settings.digest_default_time,
+                              default_timezone=settings.default_timezone)
+        assert len(due) == 2
+        with session_factory.begin() as session:  # another process deactivates U0001 meanwhile
+            set_active(session, "U0001", False, actor="cli:it.admin", via="cli")
+        statuses = [digests.send_one(item, now=MORNING) for item in due]
+        assert sorted(statuses) == ["empty", "sent"]
+        assert set(dms(slack)) == {"D0000"}
     finally:
         engine.dispose()
 
