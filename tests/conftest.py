@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.cli import main
 from bot.local_slack import LocalSlack
 from store.db import make_engine, make_session_factory
 from tests.support.db import (
@@ -80,3 +81,20 @@ def slack():
     with LocalSlack() as stand_in:
         yield stand_in
     stand_in.assert_valid()
+
+
+@pytest.fixture
+def frontline(db_url, monkeypatch, tmp_path, capsys):
+    """Run `frontline ARGS...` against the test database as the OS user "it.admin" (the actor the
+    audit records); returns (exit status, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("LOGNAME", "it.admin")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        status = main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run

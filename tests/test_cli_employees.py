@@ -14,22 +14,6 @@ STAFF = (HEADER
 
 
 @pytest.fixture
-def frontline(db_url, monkeypatch, tmp_path, capsys):
-    """Run `frontline ARGS...` as the OS user "it.admin"; returns (exit status, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("LOGNAME", "it.admin")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return run
-
-
-@pytest.fixture
 def staff(frontline, tmp_path):
     path = tmp_path / "staff.csv"
     path.write_text(STAFF, encoding="utf-8")

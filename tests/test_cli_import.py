@@ -12,21 +12,6 @@ from bot.cli import main
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 
 
-@pytest.fixture
-def frontline(db_url, monkeypatch, tmp_path, capsys):
-    """Run `frontline ARGS...` against the test database; returns (exit status, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATABASE_URL", db_url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return run
-
-
 def links(frontline) -> list[dict[str, str]]:
     status, out, _ = frontline("links")
     assert status == 0

@@ -7,26 +7,17 @@ the rows still add up to the scope's total (the people the viewer may not see ar
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pytest
 
 from store.kpi import KpiRefused, kpi_report, resolve_scope
 from store.kpi_query import Scope, parse_kpi_query
 from store.models import Employee, Interaction, Store, Team
+from tests.store.kpi_fixtures import Viewer
 from tests.support.world import count_written_history
 
 NOW = dt.datetime(2026, 3, 20, 10, 0)
 TODAY = dt.date(2026, 3, 20)
-
-
-@dataclass(frozen=True)
-class Viewer:
-    id: int
-    role: str
-    team_id: int | None
-    store_id: int | None
-    timezone: str = "Europe/Paris"
 
 
 # slack id, name, role, team, store; `paul` moved from Floor to Stock: his history is recorded under Floor.
