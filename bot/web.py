@@ -51,7 +51,7 @@ def _parse_for_kind(raw: str, content_type: str) -> dict[str, Any]:
             return json.loads(raw)
         form = {k: v[0] for k, v in parse_qs(raw).items()}
         return json.loads(form["payload"]) if "payload" in form else form
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, RecursionError):
         return {}
 
 
@@ -106,7 +106,7 @@ class FrontlineWeb:
         kind = request_kind(_parse_for_kind(raw, content_type))
         try:
             request = BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers)
-        except (ValueError, TypeError, AttributeError):  # a body bolt cannot even parse: not from Slack
+        except (ValueError, TypeError, AttributeError, LookupError, RecursionError):  # a body bolt cannot parse
             SLACK_REQUESTS.labels(kind, "400").inc()
             return self._reply(start_response, 400, b"malformed body", "text/plain")
         try:

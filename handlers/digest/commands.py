@@ -10,6 +10,7 @@ from typing import Any
 
 from handlers.blockkit import context, divider, escape, section
 from handlers.digest.blocks import employee_digest_message
+from handlers import payloads
 from handlers.i18n import t
 from store.digest import compose_employee_digest
 from store.digest_runs import describe_weekdays, employee_zone, last_run, parse_time, parse_weekdays
@@ -78,7 +79,7 @@ def change_setting(session_factory, employee_id: int, locale: str, settings, ver
 
 
 def digest_command(ack, command, respond, client, employee, session_factory, settings, clock) -> None:
-    words = (command.get("text") or "").strip().split(maxsplit=1)
+    words = (payloads.text(command, "text") or "").strip().split(maxsplit=1)
     verb = words[0].lower() if words else ""
     argument = words[1].strip() if len(words) > 1 else ""
     locale = employee.locale

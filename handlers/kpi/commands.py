@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
+from handlers import payloads
 from handlers.blockkit import escape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
@@ -22,7 +23,7 @@ COMMAND = "/kpi"
 
 
 def kpi_command(ack, command, respond, client, employee, session_factory, clock) -> None:
-    text = (command.get("text") or "").strip()
+    text = (payloads.text(command, "text") or "").strip()
     locale = employee.locale
     if text.lower() in ("help", "aide", "?"):
         ack(text=t("kpi.help", locale), response_type="ephemeral")
