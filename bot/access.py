@@ -124,8 +124,8 @@ def deliver_notice(body: dict[str, Any], client, respond, text: str, locale: str
         elif kind in ("block_actions", "shortcut", "message_action") and payloads.text(body, "trigger_id"):
             opener = client.views_push if payloads.text(body, "view", "type") == "modal" else client.views_open
             opener(trigger_id=payloads.text(body, "trigger_id"), view=_message_view(text, locale))
-    except Exception:
-        log.exception("could not deliver an access notice to %s", request_user_id(body))
+    except Exception as error:  # Slack refused or is unreachable: the employee simply sees nothing
+        log.warning("could not deliver a notice to %s (%s)", request_user_id(body), type(error).__name__)
     return BoltResponse(status=200, body="")
 
 

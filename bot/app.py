@@ -18,11 +18,14 @@ import logging
 import secrets
 import threading
 import traceback
+from urllib.error import URLError
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -145,7 +148,7 @@ def build_app(
             listener_executor=listener_executor or TrackingExecutor(),
             request_verification_enabled=bool(settings.slack_signing_secret),
             # Runs right after the signature check, before bolt's own middleware and matchers index the body.
-            before_authorize=refuse_malformed_payloads,
+            before_authorize=PayloadGate(),
             # We answer unmatched requests ourselves (ack); bolt's default 404 would make Slack show an error.
             raise_error_for_unhandled_request=False,
             logger=_bolt_logger(),
@@ -174,15 +177,22 @@ def build_app(
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
-def refuse_malformed_payloads(body, next) -> BoltResponse | None:  # noqa: A002 - bolt's argument name
+class PayloadGate(Middleware):
     """A signed body bolt could not route safely is acked quietly (Slack shows nothing), with the reason
-    logged: its shape, never its content."""
-    problem = envelope_problem(body)
-    if problem is None:
-        next()
-        return None
-    log.info("ignored a malformed %s request: %s", request_kind(body), problem)
-    return BoltResponse(status=200, body="")
+    logged: its shape, never its content.
+
+    A Middleware subclass on purpose: for a function middleware (and for the error handler) bolt first
+    builds every keyword argument it could inject (`action` is `body["actions"][0]`...), which is
+    exactly what crashes on such a body. Installed as `before_authorize`, it runs right after the
+    signature check and before anything else reads the body.
+    """
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+        problem = envelope_problem(req.body)
+        if problem is None:
+            return next()
+        log.info("ignored a malformed %s request: %s", request_kind(req.body), problem)
+        return BoltResponse(status=200, body="")
 
 
 def on_listener_error(error: Exception, body: dict, context, client, respond) -> BoltResponse | None:
@@ -205,6 +215,14 @@ def on_listener_error(error: Exception, body: dict, context, client, respond) ->
         SLACK_ERRORS.labels("database").inc()
         log.warning("database unavailable during a %s request from %s (%s)", kind, user_id, type(error).__name__)
         text = t("common.db_unavailable", locale)
+    elif isinstance(error, (SlackClientError, URLError, OSError)):
+        # Slack refused a call (an expired trigger_id, a closed channel) or could not be reached after the
+        # client's retries: not a bug here. Slack's error code is its own vocabulary, never our data.
+        ref = secrets.token_hex(3)
+        SLACK_ERRORS.labels("slack_api").inc()
+        code = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+        log.warning("a Slack call failed, ref %s: %s (%s request from %s)", ref, code, kind, user_id)
+        text = t("common.error_generic", locale, ref=ref)
     else:
         ref = secrets.token_hex(3)
         SLACK_ERRORS.labels("listener").inc()

@@ -17,6 +17,7 @@ reason, which names paths and types, never a value.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_ROW_ID = 2**63 - 1  # BIGINT, the widest id column on SQLite and PostgreSQL
@@ -24,6 +25,8 @@ MAX_TEXT = 10_000  # far above any text Slack sends in one field (a note input i
 MAX_METADATA = 3_000  # Slack's own limit on private_metadata
 MAX_METADATA_DEPTH = 8  # our metadata is a flat object; a little room for nesting, no more
 MAX_BODY_DEPTH = 64  # Slack's deepest payloads (a modal's blocks inside a view) nest about 15 levels
+# Slack user ids (U…, W… on Enterprise Grid): the asker's id is looked up and logged, so it must be one.
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
 
 
 class MalformedPayload(Exception):
@@ -165,20 +168,23 @@ def state_values(view: Any) -> dict[str, dict[str, Any]]:
 
 # --- the gate before bolt routes a request -----------------------------------------------------------
 
-_ACTION_KINDS = ("block_actions", "interactive_message")
 _VIEW_KINDS = ("view_submission", "view_closed")
 _CALLBACK_KINDS = ("shortcut", "message_action", "interactive_message", "dialog_submission",
                    "dialog_cancellation", "dialog_suggestion", "workflow_step_edit")
 
 
+def is_user_id(value: Any) -> bool:
+    return isinstance(value, str) and SLACK_USER_ID.fullmatch(value) is not None
+
+
 def _problem_with_user(body: dict[str, Any]) -> str | None:
     if "command" in body:
-        return None if isinstance(body.get("user_id"), str) else "user_id is not text"
-    user = body.get("user")
-    if user is None:
-        return None  # events carry the user inside the event; the access check refuses nobody-requests
-    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
-        return "user is not an object with a text id"
+        return None if is_user_id(body.get("user_id")) else "user_id is not a Slack user id"
+    if "user" in body and not is_user_id(at(body, "user", "id")):
+        return "user is not an object with a Slack user id"
+    event_user = at(body, "event", "user")
+    if event_user is not None and not isinstance(event_user, dict) and not is_user_id(event_user):
+        return "event.user is not a Slack user id"
     return None
 
 
@@ -198,8 +204,6 @@ def envelope_problem(body: Any) -> str | None:
             return "command is not text"
     elif kind is not None and not isinstance(kind, str):
         return "type is not text"
-    if (problem := _problem_with_user(body)) is not None:
-        return problem
     for key in ("team", "channel", "enterprise", "message"):
         if key in body and not isinstance(body[key], (dict, str, type(None))):
             return f"{key} is neither an object nor text"
@@ -210,6 +214,8 @@ def envelope_problem(body: Any) -> str | None:
         items = body.get(key)
         if items is not None and (not isinstance(items, list) or not all(isinstance(i, dict) for i in items)):
             return f"{key} is not a list of objects"
+    if (problem := _problem_with_user(body)) is not None:
+        return problem
     if "response_url" in body and not isinstance(body["response_url"], str):
         return "response_url is not text"
     if not all(isinstance(item.get("response_url", ""), str) for item in dicts(body, "response_urls")):
@@ -217,16 +223,18 @@ def envelope_problem(body: Any) -> str | None:
     if kind == "event_callback":
         if not isinstance(body.get("event"), dict) or not isinstance(at(body, "event", "type"), str):
             return "event is not an object with a text type"
-    if kind in _ACTION_KINDS and "actions" in body:
-        actions = body["actions"]
+    if kind == "workflow_step_edit" and "callback_id" in body and not isinstance(body.get("workflow_step"), dict):
+        return "workflow_step is not an object"
+    if kind == "interactive_message" and "callback_id" in body or kind == "block_actions" and "actions" in body:
+        actions = body.get("actions")
         if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
             return "actions is not a list of objects"
         for key in ("action_id", "block_id"):
             if key in actions[0] and not isinstance(actions[0][key], str):
                 return f"actions[0].{key} is not text"
     view = body.get("view")
-    if kind in _VIEW_KINDS and not isinstance(view, dict):
-        return "view is not an object"
+    if kind in _VIEW_KINDS and not (isinstance(view, dict) and isinstance(view.get("type"), str)):
+        return "view is not an object with a text type"
     if isinstance(view, dict):
         for key in ("callback_id", "type", "id"):
             if key in view and not isinstance(view[key], str):

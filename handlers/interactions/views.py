@@ -50,10 +50,16 @@ def register(app) -> None:
 # --- opening --------------------------------------------------------------------------------------
 
 
-def _open(client, body: dict[str, Any], view: dict[str, Any]) -> None:
+def _trigger(body: dict[str, Any]) -> str:
+    """The trigger_id a modal needs, read before the ack: a listener failing right after its ack can hold
+    bolt's HTTP response until its 3-second timeout, so whatever can be refused is refused first."""
+    return payloads.require_text(body, "trigger_id", limit=200)
+
+
+def _open(client, body: dict[str, Any], trigger_id: str, view: dict[str, Any]) -> None:
     """Open the modal, or push it when the click came from inside another modal."""
     opener = client.views_push if payloads.text(body, "view", "type") == "modal" else client.views_open
-    opener(trigger_id=payloads.require_text(body, "trigger_id"), view=view)
+    opener(trigger_id=trigger_id, view=view)
 
 
 def _choice(session_factory, raw_id: Any) -> CustomerChoice | None:
@@ -79,22 +85,27 @@ def _log_modal(employee, customer: CustomerChoice | None, note: str | None = Non
 
 
 def open_log_for_customer(ack, body, action, client, employee, session_factory) -> None:
+    trigger_id = _trigger(body)
     ack()
-    _open(client, body, _log_modal(employee, _choice(session_factory, payloads.at(action, "value"))))
+    _open(client, body, trigger_id, _log_modal(employee, _choice(session_factory, payloads.at(action, "value"))))
 
 
 def open_log_blank(ack, body, client, employee) -> None:
+    trigger_id = _trigger(body)
     ack()
-    _open(client, body, _log_modal(employee, None))
+    _open(client, body, trigger_id, _log_modal(employee, None))
 
 
 def open_follow_up_for_customer(ack, body, action, client, employee, session_factory) -> None:
+    trigger_id = _trigger(body)
     ack()
     customer = _choice(session_factory, payloads.at(action, "value"))
-    _open(client, body, blocks.follow_up_modal(employee.locale, me=employee.slack_user_id, customer=customer))
+    _open(client, body, trigger_id,
+          blocks.follow_up_modal(employee.locale, me=employee.slack_user_id, customer=customer))
 
 
 def log_command(ack, body, command, client, employee, session_factory) -> None:
+    trigger_id = _trigger(body)
     ack()
     text = (payloads.text(command, "text") or "").strip()
     customer = None
@@ -106,14 +117,14 @@ def log_command(ack, body, command, client, employee, session_factory) -> None:
             log.exception("customer search for /log failed")
     view = blocks.log_modal(employee.locale, me=employee.slack_user_id, customer=customer,
                             default_channel=_default_channel(employee), unmatched_query=text or None)
-    client.views_open(trigger_id=payloads.require_text(body, "trigger_id"), view=view)
+    client.views_open(trigger_id=trigger_id, view=view)
 
 
 def log_message_shortcut(ack, body, shortcut, client, employee) -> None:
+    trigger_id = _trigger(body)
     ack()
     message_text = (payloads.text(shortcut, "message", "text") or "").strip()
-    client.views_open(trigger_id=payloads.require_text(body, "trigger_id"),
-                      view=_log_modal(employee, None, note=message_text or None))
+    client.views_open(trigger_id=trigger_id, view=_log_modal(employee, None, note=message_text or None))
 
 
 def suggest_customer_options(ack, payload, session_factory) -> None:

@@ -106,8 +106,9 @@ def mention(event, client, employee, session_factory, settings, clock) -> None:
 
 
 def open_search(ack, body, client, employee) -> None:
+    trigger_id = payloads.require_text(body, "trigger_id", limit=200)  # before the ack: see interactions.views
     ack()
-    client.views_open(trigger_id=payloads.require_text(body, "trigger_id"), view=blocks.search_modal(employee.locale))
+    client.views_open(trigger_id=trigger_id, view=blocks.search_modal(employee.locale))
 
 
 def submit_search(ack, view, client, employee, session_factory, settings, clock) -> None:
