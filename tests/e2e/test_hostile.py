@@ -377,6 +377,8 @@ def test_hostile_requests_never_crash_leak_or_write(hostile, db_url, runner):
     run()
 
 
+@pytest.mark.xfail(strict=True, reason="bolt logs the whole body of a request whose signature fails; closed in "
+                   "bot/web.py by branch t9net (signature checked before bolt): remove this mark once merged")
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_refused_requests_log_no_pii(hostile):
     """Unsigned, stale or badly signed requests carrying customer data: refused, and the data is in no
