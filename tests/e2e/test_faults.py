@@ -259,10 +259,10 @@ def test_audited_card_clicks_on_a_locked_database_say_so(served, slack, world, d
          "text": {"type": "plain_text", "text": "x"}}]}]}
     counts = row_counts(session_factory)
     with write_locked(db_url):
-        before, started = slack.mark(), time.time()
-        served.click(action_id, user="U0LEA", on=message)
+        before = slack.mark()
+        assert served.click(action_id, user="U0LEA", on=message).elapsed < SLACK_WINDOW
         answer = slack.wait_for("response_url", since=before)
-        assert DB_DOWN in answer.text and answer.at - started < SLACK_WINDOW + 1.0
+        assert DB_DOWN in answer.text
         assert JEANNE_EMAIL not in json.dumps(answer.args)
     assert row_counts(session_factory) == counts
 
