@@ -34,6 +34,7 @@ from sqlalchemy import select, text
 from bot import slack_requests as sr
 from bot.logs import configure_logging
 from bot.slack_driver import HttpTransport, SlackDriver
+from handlers.payloads import MAX_ROW_ID, parse_id
 from store.models import AuditEvent, Base, Customer, CustomerIdentifier
 from store.normalize import fold
 from tests.e2e.conftest import SIGNING_SECRET
@@ -81,6 +82,9 @@ SCALARS = st.one_of(
 )
 JUNK = st.recursive(SCALARS, lambda children: st.lists(children, max_size=4)
                     | st.dictionaries(st.text(max_size=12), children, max_size=4), max_leaves=10)
+# Where a request names a customer: anything but the id of one that exists (an existing one would make a
+# well-formed request a legitimate write). The log form also lacks its outcome, a second thing to break.
+NOT_AN_ID = (st.sampled_from(HUGE_IDS) | JUNK).filter(lambda value: (parse_id(value) or MAX_ROW_ID) > 10_000)
 
 
 # ---- the world and what is checked after each request -------------------------------------------------
@@ -169,7 +173,9 @@ def hostile(settings, engine, session_factory, slack, employee):
     build_world(session_factory, employee)
     add_fred(session_factory)
     with production_logs() as logs:
-        server = start_bot_server(settings, engine, session_factory)
+        # A share channel allowed, so that share submissions get as far as their private_metadata.
+        server = start_bot_server(settings.with_overrides(share_channels=frozenset({"C0SHARE"})), engine,
+                                  session_factory)
         try:
             yield Harness(server, SlackDriver(HttpTransport(server.url), slack, SIGNING_SECRET), logs, engine)
         finally:
@@ -195,7 +201,6 @@ def _log_view(value: Any) -> dict[str, Any]:
                                                           "selected_option": {"value": value}}},
                 "type": {"type.input": {"type": "static_select", "selected_option": {"value": "advice"}}},
                 "channel": {"channel.input": {"type": "static_select", "selected_option": {"value": "store"}}},
-                "outcome": {"outcome.input": {"type": "static_select", "selected_option": {"value": "resolved"}}},
                 "note": {"note.input": {"type": "plain_text_input", "value": JEANNE_EMAIL}}}}}
 
 
@@ -213,7 +218,7 @@ def interactive_payloads(draw, slack) -> dict[str, Any]:
     user = draw(st.sampled_from(USERS))
     kind = draw(st.sampled_from(["block_actions", "view_submission", "view_closed", "shortcut", "message_action",
                                  "block_suggestion"]))
-    junk_id = draw(st.sampled_from(HUGE_IDS) | JUNK)
+    junk_id = draw(NOT_AN_ID)
     if kind == "block_actions":
         action_id = draw(st.sampled_from(ACTION_IDS))
         value = junk_id if action_id != "followups.snooze" else f"{draw(st.sampled_from(HUGE_IDS))}:1"
@@ -303,10 +308,10 @@ def _encode(draw, payload: Any, *, form_field: str | None) -> tuple[str, str | N
 
 
 SIGNED = st.sampled_from(["good", "good", "good", "stale", "wrong", "none"])
-HOSTILE = settings(max_examples=150, deadline=None, derandomize=True,
+HOSTILE = settings(max_examples=120, deadline=None, derandomize=True,
                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                           HealthCheck.data_too_large])
-SMALL = settings(HOSTILE, max_examples=40)
+SMALL = settings(HOSTILE, max_examples=30)
 
 
 def _budget(db_url: str):
