@@ -18,9 +18,9 @@ import logging
 import secrets
 import threading
 import traceback
-from urllib.error import URLError
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
+from urllib.error import URLError
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
@@ -204,7 +204,7 @@ def on_listener_error(error: Exception, body: dict, context, client, respond) ->
       frames under the same reference. Exception messages can carry customer data (SQL parameters,
       names), so only the exception's type is logged, never its message.
     """
-    kind, user_id = request_kind(body), request_user_id(body) if isinstance(body, dict) else None
+    kind, user_id = request_kind(body), request_user_id(body)
     if isinstance(error, MalformedPayload):
         log.info("ignored a malformed %s request from %s: %s", kind, user_id, error.reason)
         return BoltResponse(status=200, body="") if context.ack.response is None else None

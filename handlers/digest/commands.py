@@ -8,9 +8,9 @@ import datetime as dt
 import logging
 from typing import Any
 
+from handlers import payloads
 from handlers.blockkit import context, divider, escape, section
 from handlers.digest.blocks import employee_digest_message
-from handlers import payloads
 from handlers.i18n import t
 from store.digest import compose_employee_digest
 from store.digest_runs import describe_weekdays, employee_zone, last_run, parse_time, parse_weekdays
