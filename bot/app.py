@@ -215,7 +215,7 @@ def on_listener_error(error: Exception, body: dict, context, client, respond) ->
         SLACK_ERRORS.labels("database").inc()
         log.warning("database unavailable during a %s request from %s (%s)", kind, user_id, type(error).__name__)
         text = t("common.db_unavailable", locale)
-    elif isinstance(error, (SlackClientError, URLError, OSError)):
+    elif isinstance(error, (SlackClientError, URLError)):
         # Slack refused a call (an expired trigger_id, a closed channel) or could not be reached after the
         # client's retries: not a bug here. Slack's error code is its own vocabulary, never our data.
         ref = secrets.token_hex(3)
