@@ -28,6 +28,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers import payloads
 from handlers.i18n import normalise_locale, t
 from store.models import Employee
 from store.permissions import ROLE_RANK, has_role
@@ -118,19 +119,18 @@ def deliver_notice(body: dict[str, Any], client, respond, text: str, locale: str
     if kind == "block_suggestion":
         return BoltResponse(status=200, body={"options": []})
     if kind == "view_submission":
-        view = body.get("view") or {}
-        input_blocks = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
-        if input_blocks and input_blocks[0]:
+        input_blocks = [b.get("block_id") for b in payloads.dicts(body, "view", "blocks") if b.get("type") == "input"]
+        if input_blocks and isinstance(input_blocks[0], str) and input_blocks[0]:
             return BoltResponse(status=200, body={"response_action": "errors", "errors": {input_blocks[0]: text}})
         return BoltResponse(status=200, body={"response_action": "update", "view": _message_view(text, locale)})
     try:
         if body.get("response_url"):
             respond(text=text, response_type="ephemeral", replace_original=False)
-        elif kind in ("block_actions", "shortcut", "message_action") and body.get("trigger_id"):
-            opener = client.views_push if (body.get("view") or {}).get("type") == "modal" else client.views_open
-            opener(trigger_id=body["trigger_id"], view=_message_view(text, locale))
-    except Exception:
-        log.exception("could not deliver an access notice to %s", request_user_id(body))
+        elif kind in ("block_actions", "shortcut", "message_action") and payloads.text(body, "trigger_id"):
+            opener = client.views_push if payloads.text(body, "view", "type") == "modal" else client.views_open
+            opener(trigger_id=payloads.text(body, "trigger_id"), view=_message_view(text, locale))
+    except Exception as error:  # Slack refused or is unreachable: the employee simply sees nothing
+        log.warning("could not deliver a notice to %s (%s)", request_user_id(body), type(error).__name__)
     return BoltResponse(status=200, body="")
 
 

@@ -20,15 +20,20 @@ import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
+from urllib.error import URLError
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.access import access_middleware, deliver_notice, request_user_id
 from bot.config import ConfigError, Settings
@@ -37,6 +42,7 @@ from bot.logs import LibraryBodyFilter
 from bot.metrics import SLACK_ERRORS
 from bot.web import request_kind
 from handlers.i18n import t
+from handlers.payloads import MalformedPayload, envelope_problem
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +172,8 @@ def build_app(
             process_before_response=False,
             listener_executor=listener_executor or TrackingExecutor(),
             request_verification_enabled=bool(settings.slack_signing_secret),
+            # Runs right after the signature check, before bolt's own middleware and matchers index the body.
+            before_authorize=PayloadGate(),
             # We answer unmatched requests ourselves (ack); bolt's default 404 would make Slack show an error.
             raise_error_for_unhandled_request=False,
             logger=_bolt_logger(),
@@ -188,30 +196,74 @@ def build_app(
     return app
 
 
-def on_listener_error(error: Exception, body: dict, context, client, respond) -> BoltResponse | None:
-    """A listener crashed: log it without PII, count it, and tell the user with a reference to quote.
+# The database is busy (another process holds SQLite's write lock), down or out of connections: the
+# request changed nothing and the employee can try again. Any listener, reading or writing, that lets
+# one of these escape gets that message instead of the generic one.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
-    Exception messages can carry customer data (SQL parameters, names), so only the type and the
-    traceback's frames are logged, under a short reference the user also sees.
+
+class PayloadGate(Middleware):
+    """A signed body bolt could not route safely is acked quietly (Slack shows nothing), with the reason
+    logged: its shape, never its content.
+
+    A Middleware subclass on purpose: for a function middleware (and for the error handler) bolt first
+    builds every keyword argument it could inject (`action` is `body["actions"][0]`...), which is
+    exactly what crashes on such a body. Installed as `before_authorize`, it runs right after the
+    signature check and before anything else reads the body.
     """
-    ref = secrets.token_hex(3)
-    SLACK_ERRORS.labels("listener").inc()
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    log.error("listener failed, ref %s: %s (%s request from %s)\n%s", ref, type(error).__name__,
-              request_kind(body), request_user_id(body), frames)
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+        problem = envelope_problem(req.body)
+        if problem is None:
+            return next()
+        log.info("ignored a malformed %s request: %s", request_kind(req.body), problem)
+        return BoltResponse(status=200, body="")
+
+
+def on_listener_error(error: Exception, body: dict, context, client, respond) -> BoltResponse | None:
+    """A listener (or middleware) failed: answer the employee, and log it without PII.
+
+    - a payload whose shape a listener cannot act on (MalformedPayload): a quiet ack, one short line;
+    - the database unavailable or busy: "not reachable, nothing was lost, try again", one short line;
+    - anything else is a bug: the generic message with a short reference, logged with the traceback's
+      frames under the same reference. Exception messages can carry customer data (SQL parameters,
+      names), so only the exception's type is logged, never its message.
+    """
+    kind, user_id = request_kind(body), request_user_id(body)
+    if isinstance(error, MalformedPayload):
+        log.info("ignored a malformed %s request from %s: %s", kind, user_id, error.reason)
+        return BoltResponse(status=200, body="") if context.ack.response is None else None
     employee = context.get("employee")
     settings = context.get("settings")
     locale = employee.locale if employee else (settings.default_locale if settings else "en")
-    text = t("common.error_generic", locale, ref=ref)
+    if isinstance(error, DATABASE_UNAVAILABLE):
+        SLACK_ERRORS.labels("database").inc()
+        log.warning("database unavailable during a %s request from %s (%s)", kind, user_id, type(error).__name__)
+        text = t("common.db_unavailable", locale)
+    elif isinstance(error, (SlackClientError, URLError)):
+        # Slack refused a call (an expired trigger_id, a closed channel) or could not be reached after the
+        # client's retries: not a bug here. Slack's error code is its own vocabulary, never our data.
+        ref = secrets.token_hex(3)
+        SLACK_ERRORS.labels("slack_api").inc()
+        code = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+        log.warning("a Slack call failed, ref %s: %s (%s request from %s)", ref, code, kind, user_id)
+        text = t("common.error_generic", locale, ref=ref)
+    else:
+        ref = secrets.token_hex(3)
+        SLACK_ERRORS.labels("listener").inc()
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        log.error("listener failed, ref %s: %s (%s request from %s)\n%s", ref, type(error).__name__, kind, user_id,
+                  frames)
+        text = t("common.error_generic", locale, ref=ref)
     if context.ack.response is None:
         return deliver_notice(body, client, respond, text, locale)
     try:
         if body.get("response_url") or "command" in body:
             respond(text=text, response_type="ephemeral", replace_original=False)
-        elif request_user_id(body):
-            client.chat_postMessage(channel=request_user_id(body), text=text)
+        elif user_id:
+            client.chat_postMessage(channel=user_id, text=text)
     except Exception:
-        log.warning("could not tell the user about error ref %s", ref)
+        log.warning("could not tell %s about a failed %s request", user_id, kind)
     return None
 
 

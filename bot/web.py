@@ -265,7 +265,7 @@ class FrontlineWeb:
         kind = request_kind(_parse_for_kind(raw, content_type))
         try:
             request = BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers)
-        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):  # signed, yet not a Slack shape
+        except (ValueError, TypeError, AttributeError, LookupError, RecursionError):  # signed, yet not a Slack shape
             SLACK_REQUESTS.labels(kind, "400").inc()
             return self._reply(start_response, 400, b"malformed body", "text/plain")
         try:

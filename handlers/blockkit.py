@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from handlers.payloads import MAX_ROW_ID, parse_id  # noqa: F401 - ids are read in handlers.payloads
+
 MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_VIEW = 100
 MAX_SECTION_TEXT = 3000
@@ -70,19 +72,6 @@ def _parameter(value: object) -> object:
 
 
 _CUT_ENTITY = re.compile(r"&[a-z]{0,3}$")
-
-
-MAX_ROW_ID = 2**63 - 1
-
-
-def parse_id(value: object) -> int | None:
-    """A database id from a button value or private_metadata (data typed by nobody we trust): a positive
-    integer that fits a BIGINT, else None (so a forged '9999…9' never reaches the database driver)."""
-    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ROW_ID else None
 
 
 def truncate(text: str, limit: int) -> str:

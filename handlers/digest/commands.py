@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from handlers import payloads
 from handlers.blockkit import context, divider, escape, section
 from handlers.digest.blocks import employee_digest_message
 from handlers.i18n import t
@@ -78,7 +79,7 @@ def change_setting(session_factory, employee_id: int, locale: str, settings, ver
 
 
 def digest_command(ack, command, respond, client, employee, session_factory, settings, clock) -> None:
-    words = (command.get("text") or "").strip().split(maxsplit=1)
+    words = (payloads.text(command, "text") or "").strip().split(maxsplit=1)
     verb = words[0].lower() if words else ""
     argument = words[1].strip() if len(words) > 1 else ""
     locale = employee.locale

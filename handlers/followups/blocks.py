@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from handlers import payloads
 from handlers.blockkit import context, escape, header, mrkdwn, plain, section, truncate, trusted
 from handlers.followups import ids
 from handlers.i18n import t
@@ -62,10 +63,8 @@ def follow_up_message(items: list[OpenFollowUp], today: dt.date, locale: str) ->
     return t("followups.fallback", locale, count=len(items)), follow_up_blocks(items, today, locale)
 
 
-def parse_snooze(value: str) -> tuple[int, int] | None:
-    """'12:3' -> (follow-up 12, 3 days)."""
-    try:
-        follow_up_id, days = value.split(":")
-        return int(follow_up_id), int(days)
-    except (ValueError, AttributeError):
-        return None
+def parse_snooze(value: str | None) -> tuple[int, int] | None:
+    """'12:3' -> (follow-up 12, 3 days); None unless a storable id and 1 to 366 days."""
+    follow_up_id, _, days = (value or "").partition(":")
+    parsed = payloads.parse_id(follow_up_id), payloads.bounded_int(days, 1, 366)
+    return None if None in parsed else parsed

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.access import deliver_notice
+from handlers import payloads
 from handlers.blockkit import context, escape, parse_id
 from handlers.followups import blocks, ids
 from handlers.followups.localtime import local_today
@@ -45,7 +46,7 @@ def mark_done(ack, body, action, client, respond, employee, session_factory, clo
 
 def snooze_follow_up(ack, body, action, client, respond, employee, session_factory, clock) -> None:
     ack()
-    parsed = blocks.parse_snooze(((action.get("selected_option") or {}).get("value")) or "")
+    parsed = blocks.parse_snooze(payloads.text(action, "selected_option", "value"))
     if parsed is None:
         return
     follow_up_id, days = parsed
@@ -78,7 +79,7 @@ def _change(body: dict[str, Any], client, respond, employee, session_factory, cl
         deliver_notice(body, client, respond, t("common.db_unavailable", locale), locale)
         return
     log.info("follow-up %s %s", follow_up_id, "done" if days is None else f"snoozed {days}d")
-    if (body.get("container") or {}).get("type") == "view" or (body.get("view") or {}).get("type") == "home":
+    if payloads.text(body, "container", "type") == "view" or payloads.text(body, "view", "type") == "home":
         from handlers.home.views import publish_home
 
         publish_home(client, employee, session_factory, clock, notice=done_text)

@@ -136,10 +136,11 @@ def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]], locale: s
 
 
 def read_state(state_values: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """{block_id: value} from a submitted view's state: option values, text, dates, user ids."""
+    """{block_id: value} from a submitted view's state (as handlers.payloads.state_values reads it): option
+    values, text, dates, user ids."""
     values: dict[str, Any] = {}
-    for block_id, actions in (state_values or {}).items():
-        for action in actions.values() if isinstance(actions, dict) else ():
+    for block_id, actions in state_values.items():
+        for action in actions.values():
             if not isinstance(action, dict):
                 continue
             kind = action.get("type")
@@ -158,11 +159,12 @@ def read_state(state_values: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def slack_errors(errors: dict[str, FieldError], locale: str, view_blocks: list[dict[str, Any]]) -> dict[str, str]:
-    """Field errors as `response_action: errors`; an error without a matching input goes on the first one."""
-    input_ids = [b.get("block_id") for b in view_blocks if b.get("type") == "input"]
+    """Field errors as `response_action: errors`; an error without a matching input goes on the first one
+    (on its own field name when the submitted view has no input at all: a forged view)."""
+    input_ids = [b["block_id"] for b in view_blocks if b.get("type") == "input" and isinstance(b.get("block_id"), str)]
     shown: dict[str, str] = {}
     for field_name, error in errors.items():
-        block_id = field_name if field_name in input_ids else input_ids[0]
+        block_id = field_name if field_name in input_ids or not input_ids else input_ids[0]
         text = t(error.key, locale, **error.params)
         shown[block_id] = f"{shown[block_id]} {text}" if block_id in shown else text
     return shown

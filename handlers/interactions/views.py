@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.followups.localtime import local_today
-from handlers.blockkit import parse_id
+from handlers import payloads
+from handlers.payloads import parse_id
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
 from handlers.interactions import blocks, ids
@@ -49,10 +50,16 @@ def register(app) -> None:
 # --- opening --------------------------------------------------------------------------------------
 
 
-def _open(client, body: dict[str, Any], view: dict[str, Any]) -> None:
+def _trigger(body: dict[str, Any]) -> str:
+    """The trigger_id a modal needs, read before the ack: a listener failing right after its ack can hold
+    bolt's HTTP response until its 3-second timeout, so whatever can be refused is refused first."""
+    return payloads.require_text(body, "trigger_id", limit=200)
+
+
+def _open(client, body: dict[str, Any], trigger_id: str, view: dict[str, Any]) -> None:
     """Open the modal, or push it when the click came from inside another modal."""
-    opener = client.views_push if (body.get("view") or {}).get("type") == "modal" else client.views_open
-    opener(trigger_id=body["trigger_id"], view=view)
+    opener = client.views_push if payloads.text(body, "view", "type") == "modal" else client.views_open
+    opener(trigger_id=trigger_id, view=view)
 
 
 def _choice(session_factory, raw_id: Any) -> CustomerChoice | None:
@@ -78,24 +85,29 @@ def _log_modal(employee, customer: CustomerChoice | None, note: str | None = Non
 
 
 def open_log_for_customer(ack, body, action, client, employee, session_factory) -> None:
+    trigger_id = _trigger(body)
     ack()
-    _open(client, body, _log_modal(employee, _choice(session_factory, action.get("value"))))
+    _open(client, body, trigger_id, _log_modal(employee, _choice(session_factory, payloads.at(action, "value"))))
 
 
 def open_log_blank(ack, body, client, employee) -> None:
+    trigger_id = _trigger(body)
     ack()
-    _open(client, body, _log_modal(employee, None))
+    _open(client, body, trigger_id, _log_modal(employee, None))
 
 
 def open_follow_up_for_customer(ack, body, action, client, employee, session_factory) -> None:
+    trigger_id = _trigger(body)
     ack()
-    customer = _choice(session_factory, action.get("value"))
-    _open(client, body, blocks.follow_up_modal(employee.locale, me=employee.slack_user_id, customer=customer))
+    customer = _choice(session_factory, payloads.at(action, "value"))
+    _open(client, body, trigger_id,
+          blocks.follow_up_modal(employee.locale, me=employee.slack_user_id, customer=customer))
 
 
 def log_command(ack, body, command, client, employee, session_factory) -> None:
+    trigger_id = _trigger(body)
     ack()
-    text = (command.get("text") or "").strip()
+    text = (payloads.text(command, "text") or "").strip()
     customer = None
     if text:
         try:
@@ -105,17 +117,18 @@ def log_command(ack, body, command, client, employee, session_factory) -> None:
             log.exception("customer search for /log failed")
     view = blocks.log_modal(employee.locale, me=employee.slack_user_id, customer=customer,
                             default_channel=_default_channel(employee), unmatched_query=text or None)
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=trigger_id, view=view)
 
 
 def log_message_shortcut(ack, body, shortcut, client, employee) -> None:
+    trigger_id = _trigger(body)
     ack()
-    message_text = ((shortcut.get("message") or {}).get("text") or "").strip()
-    client.views_open(trigger_id=body["trigger_id"], view=_log_modal(employee, None, note=message_text or None))
+    message_text = (payloads.text(shortcut, "message", "text") or "").strip()
+    client.views_open(trigger_id=trigger_id, view=_log_modal(employee, None, note=message_text or None))
 
 
 def suggest_customer_options(ack, payload, session_factory) -> None:
-    typed = (payload.get("value") or "").strip()
+    typed = (payloads.text(payload, "value", limit=200) or "").strip()
     try:
         with session_factory() as session:
             choices = suggest_customers(session, typed, limit=20)
@@ -130,13 +143,14 @@ def suggest_customer_options(ack, payload, session_factory) -> None:
 
 def submission_key(view: dict[str, Any]) -> str:
     """Same view and same answers -> same key: Slack's retries and double submits write once."""
-    state = json.dumps((view.get("state") or {}).get("values") or {}, sort_keys=True, separators=(",", ":"))
-    return f"view:{view.get('id', '')}:{hashlib.sha256(state.encode()).hexdigest()[:24]}"
+    state = json.dumps(payloads.state_values(view), sort_keys=True, separators=(",", ":"))
+    return f"view:{payloads.text(view, 'id', limit=100) or ''}:{hashlib.sha256(state.encode()).hexdigest()[:24]}"
 
 
 def _db_unavailable(ack, view: dict[str, Any], locale: str) -> None:
     ack(response_action="errors",
-        errors=blocks.slack_errors({ids.NOTE: FieldError("common.db_unavailable")}, locale, view["blocks"]))
+        errors=blocks.slack_errors({ids.NOTE: FieldError("common.db_unavailable")}, locale,
+                                payloads.dicts(view, "blocks")))
 
 
 def _employee_name(session, employee_id: int) -> str:
@@ -145,7 +159,7 @@ def _employee_name(session, employee_id: int) -> str:
 
 def submit_log(ack, view, client, employee, session_factory, clock) -> None:
     locale = employee.locale
-    values = blocks.read_state(view["state"]["values"])
+    values = blocks.read_state(payloads.state_values(view))
     now = clock()
     today = local_today(now, employee.timezone)
     try:
@@ -166,7 +180,7 @@ def submit_log(ack, view, client, employee, session_factory, clock) -> None:
         _db_unavailable(ack, view, locale)
         return
     if clean is None:
-        ack(response_action="errors", errors=blocks.slack_errors(errors, locale, view["blocks"]))
+        ack(response_action="errors", errors=blocks.slack_errors(errors, locale, payloads.dicts(view, "blocks")))
         return
     ack()
     log.info("interaction %s logged for customer %s", interaction.id, interaction.customer_id)
@@ -189,7 +203,7 @@ def _declared_value(category: str, value: str, locale: str) -> str:
 
 def submit_follow_up(ack, view, client, employee, session_factory, clock) -> None:
     locale = employee.locale
-    values = blocks.read_state(view["state"]["values"])
+    values = blocks.read_state(payloads.state_values(view))
     now = clock()
     today = local_today(now, employee.timezone)
     customer = None
@@ -216,7 +230,7 @@ def submit_follow_up(ack, view, client, employee, session_factory, clock) -> Non
         _db_unavailable(ack, view, locale)
         return
     if errors:
-        ack(response_action="errors", errors=blocks.slack_errors(errors, locale, view["blocks"]))
+        ack(response_action="errors", errors=blocks.slack_errors(errors, locale, payloads.dicts(view, "blocks")))
         return
     ack()
     text, message = blocks.follow_up_added(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers import payloads
 from handlers.blockkit import unescape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
@@ -24,7 +25,7 @@ COMMAND = "/kpi"
 
 
 def kpi_command(ack, command, respond, client, employee, session_factory, clock) -> None:
-    text = (command.get("text") or "").strip()
+    text = (payloads.text(command, "text") or "").strip()
     locale = employee.locale
     if text.lower() in ("help", "aide", "?"):
         ack(text=t("kpi.help", locale), response_type="ephemeral")

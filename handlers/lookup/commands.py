@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers import payloads
 from handlers.i18n import t
 from handlers.lookup import blocks
 from handlers.profile.actions import card_message
@@ -74,7 +75,7 @@ def answer(query: str, employee, session_factory, clock: Callable, *, via: str,
 
 
 def customer_command(ack, command, respond, employee, session_factory, settings, clock) -> None:
-    query = clean_query(command.get("text"))
+    query = clean_query(payloads.text(command, "text"))
     if not query:
         text, usage_blocks = blocks.usage(employee.locale)
         ack(text=text, blocks=usage_blocks, response_type="ephemeral")
@@ -88,27 +89,30 @@ def customer_command(ack, command, respond, employee, session_factory, settings,
 def direct_message(event, client, employee, session_factory, settings, clock) -> None:
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("thread_ts"):
         return
-    message = answer(clean_query(event.get("text")), employee, session_factory, clock, via="slack:dm",
+    channel = payloads.require_text(event, "channel", limit=40)
+    message = answer(clean_query(payloads.text(event, "text")), employee, session_factory, clock, via="slack:dm",
                      shareable=bool(settings.share_channels))
-    client.chat_postMessage(channel=event["channel"], **message)
+    client.chat_postMessage(channel=channel, **message)
 
 
 def mention(event, client, employee, session_factory, settings, clock) -> None:
-    message = answer(clean_query(event.get("text")), employee, session_factory, clock, via="slack:mention",
+    channel = payloads.require_text(event, "channel", limit=40)
+    message = answer(clean_query(payloads.text(event, "text")), employee, session_factory, clock, via="slack:mention",
                      shareable=bool(settings.share_channels))
-    extra = {"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {}
+    thread_ts = payloads.text(event, "thread_ts", limit=40)
+    extra = {"thread_ts": thread_ts} if thread_ts else {}
     # Never in the channel: only the person who asked sees the customer.
-    client.chat_postEphemeral(channel=event["channel"], user=employee.slack_user_id, **message, **extra)
+    client.chat_postEphemeral(channel=channel, user=employee.slack_user_id, **message, **extra)
 
 
 def open_search(ack, body, client, employee) -> None:
+    trigger_id = payloads.require_text(body, "trigger_id", limit=200)  # before the ack: see interactions.views
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=blocks.search_modal(employee.locale))
+    client.views_open(trigger_id=trigger_id, view=blocks.search_modal(employee.locale))
 
 
 def submit_search(ack, view, client, employee, session_factory, settings, clock) -> None:
-    typed = (((view.get("state") or {}).get("values") or {}).get(blocks.MODAL_BLOCK) or {}).get(blocks.MODAL_INPUT) or {}
-    query = clean_query(typed.get("value"))
+    query = clean_query(payloads.text(payloads.state_values(view), blocks.MODAL_BLOCK, blocks.MODAL_INPUT, "value"))
     if len(query) < 2:
         ack(response_action="errors", errors={blocks.MODAL_BLOCK: t("lookup.too_short", employee.locale)})
         return

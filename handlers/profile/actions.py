@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from handlers.blockkit import parse_id
+from handlers import payloads
 from handlers.i18n import t
 from handlers.profile import blocks, ids
 from store import audit
@@ -46,8 +46,10 @@ def card_message(session_factory, employee, clock: Callable, customer_id: int, *
 
 def parse_value(value: Any) -> tuple[int, int] | None:
     """'123' or '123:10' (customer id, offset); None for anything else."""
-    head, _, offset = str(value or "").partition(":")
-    customer_id = parse_id(head)
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    head, _, offset = value.partition(":")
+    customer_id = payloads.parse_id(head)
     if customer_id is None or (offset and (not offset.isascii() or not offset.isdigit() or len(offset) > 6)):
         return None
     return customer_id, int(offset or 0)
@@ -59,8 +61,8 @@ def _reply(respond, message: dict[str, Any], *, replace: bool) -> None:
 
 def open_customer(ack, body, action, client, respond, employee, session_factory, settings, clock) -> None:
     ack()
-    from_home = not body.get("response_url") and (body.get("view") or {}).get("type") == "home"
-    parsed = parse_value(action.get("value"))
+    from_home = not payloads.text(body, "response_url") and payloads.text(body, "view", "type") == "home"
+    parsed = parse_value(payloads.at(action, "value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
         if from_home:
             client.chat_postMessage(channel=employee.slack_user_id, text=t("common.unknown_action", employee.locale))
@@ -78,7 +80,7 @@ def open_customer(ack, body, action, client, respond, employee, session_factory,
 
 def reveal_contact(ack, action, respond, employee, session_factory, settings, clock) -> None:
     ack()
-    parsed = parse_value(action.get("value"))
+    parsed = parse_value(payloads.at(action, "value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
         respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
         return
@@ -88,7 +90,7 @@ def reveal_contact(ack, action, respond, employee, session_factory, settings, cl
 
 
 def _more(kind: str, action, respond, employee, session_factory) -> None:
-    parsed = parse_value(action.get("value"))
+    parsed = parse_value(payloads.at(action, "value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
         respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
         return

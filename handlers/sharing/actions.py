@@ -13,6 +13,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers import payloads
 from handlers.blockkit import escape
 from handlers.i18n import t
 from handlers.profile import ids as profile_ids
@@ -35,6 +36,7 @@ def _notice(respond, text: str) -> None:
 
 
 def open_share(ack, body, action, client, respond, employee, session_factory, settings, clock) -> None:
+    trigger_id = payloads.require_text(body, "trigger_id", limit=200)  # before the ack: see interactions.views
     ack()
     locale = employee.locale
     allowed = allowed_channels(settings)
@@ -56,7 +58,7 @@ def open_share(ack, body, action, client, respond, employee, session_factory, se
         _notice(respond, t("common.db_unavailable", locale))
         return
     view = blocks.share_modal(locale, customer_id=profile.customer_id, name=profile.display_name, allowed=allowed)
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=trigger_id, view=view)
 
 
 def submit_share(ack, view, client, employee, session_factory, settings, clock) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handlers import payloads
 from handlers.blockkit import context, escape, header, mrkdwn, plain, section, truncate, trusted
 from handlers.i18n import has_key, t
 
@@ -57,14 +58,9 @@ def reduced_card(locale: str, *, name: str, loyalty_tier: str | None,
 
 
 def read_channel(view: dict[str, Any]) -> str | None:
-    values = ((view.get("state") or {}).get("values") or {}).get(CHANNEL_BLOCK) or {}
-    selected = (values.get(CHANNEL_INPUT) or {}).get("selected_conversation")
-    return selected if isinstance(selected, str) and selected else None
+    return payloads.text(payloads.state_values(view), CHANNEL_BLOCK, CHANNEL_INPUT, "selected_conversation",
+                         limit=40) or None
 
 
 def read_customer_id(view: dict[str, Any]) -> int | None:
-    try:
-        value = json.loads(view.get("private_metadata") or "{}").get("customer_id")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-    except (ValueError, AttributeError):
-        return None
+    return payloads.row_id(payloads.metadata(view), "customer_id")

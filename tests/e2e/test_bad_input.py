@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from bot import slack_requests as sr
-from bot.slack_driver import SlackDriver, WsgiTransport
+from bot.slack_driver import HttpTransport, SlackDriver, WsgiTransport
 from store.models import Interaction
 from tests.e2e.conftest import SIGNING_SECRET
+from tests.e2e.test_hostile import production_logs
 from tests.e2e.trust_world import EVIL_EMAIL, JEANNE_EMAIL, build_world, channel_posts, row_counts
+from tests.support.server import start_bot_server
 
 NASTY = [
     "", "   ", "\x00\x01\x02\x1b[31m", "'; DROP TABLE customers; --", "' OR '1'='1", "%", "_", "\\", "*",
@@ -218,3 +220,155 @@ def test_forged_user_in_the_body_cannot_borrow_an_identity(bot, slack, world, se
         said = reply.body + " ".join(c.text for c in slack.calls_since(before))
         assert "whole company" not in said and any(w in said for w in ("admins", "only see your own", "one scope")), said
     assert row_counts(session_factory) == counts
+
+
+# ---- signed payloads of a shape Slack never sends -------------------------------------------------------
+# Each is signed (Slack's signature proves the sender, not the shape). None may crash: the answer is a
+# quiet 200 or a clear message, in Slack's 3 seconds, with nothing changed and no traceback logged.
+
+HUGE = 10**23
+
+
+def _button_click(slack, action_id: str, value, **changes) -> dict:
+    message = {"type": "message", "ts": "1.1", "text": "", "blocks": [{"type": "actions", "block_id": "b", "elements": [
+        {"type": "button", "action_id": action_id, "value": value, "text": {"type": "plain_text", "text": "x"}}]}]}
+    payload = sr.block_actions_payload(slack.workspace, user_id="U0LEA", action={
+        "action_id": action_id, "block_id": "b", "type": "button", "value": value}, trigger_id=slack.new_trigger_id(),
+        response_url=slack.new_response_url(), channel_id="C0GENERAL", message=message)
+    payload.update(changes)
+    return payload
+
+
+def _submission(slack, view: dict, **changes) -> dict:
+    payload = sr.view_submission_payload(slack.workspace, user_id="U0LEA", view=view, state_values={},
+                                         trigger_id=slack.new_trigger_id())
+    payload["view"] = view  # exactly as given: with or without state
+    payload.update(changes)
+    return payload
+
+
+def _share_view(private_metadata) -> dict:
+    return {"id": "V0SHARE", "type": "modal", "callback_id": "sharing.modal", "private_metadata": private_metadata,
+            "blocks": [{"type": "input", "block_id": "sharing.channel",
+                        "element": {"type": "conversations_select", "action_id": "sharing.channel_select"}}],
+            "state": {"values": {"sharing.channel": {"sharing.channel_select": {
+                "type": "conversations_select", "selected_conversation": "C0SHARE"}}}}}
+
+
+@pytest.fixture
+def signed_bot(settings, engine, session_factory, slack, world):
+    """The bot with a share channel allowed (so a share submission reaches its private_metadata), its logs
+    captured as production writes them."""
+    with production_logs() as logs:
+        server = start_bot_server(settings.with_overrides(share_channels=frozenset({"C0SHARE"})), engine,
+                                  session_factory)
+        try:
+            yield SlackDriver(HttpTransport(server.url), slack, SIGNING_SECRET, settle=server.settle), logs
+        finally:
+            server.stop()
+
+
+def _send_malformed(signed_bot, slack, session_factory, payload, *, as_json: bool = False, status: int = 200):
+    """Send a signed payload; `status` 400 where bolt itself cannot read the body (refused before routing)."""
+    bot, logs = signed_bot
+    counts, before = row_counts(session_factory), slack.mark()
+    body = json.dumps(payload) if as_json else sr.payload_form(payload)
+    reply = bot.send(body, sr.JSON if as_json else sr.FORM)
+    assert reply.status == status and reply.elapsed < 3.0, (reply.status, reply.elapsed)
+    said = reply.body + json.dumps([c.args for c in slack.calls_since(before)], ensure_ascii=False)
+    assert CRASH not in said
+    assert row_counts(session_factory) == counts and channel_posts(slack, before) == []
+    written = logs.getvalue()
+    assert "Traceback" not in written and 'File "' not in written, written[-2000:]
+    return reply, said, written
+
+
+def test_a_log_modal_without_state_or_with_values_as_a_list_is_shown_errors(signed_bot, slack, session_factory):
+    modal = _log_modal(signed_bot[0], slack)
+    shown = modal.response["view"]
+    for state in (None, {"values": []}, {"values": "x"}, {"values": {"note": ["x"]}}, []):
+        view = {key: value for key, value in shown.items() if key != "state"}
+        if state is not None:
+            view["state"] = state
+        reply, _, _ = _send_malformed(signed_bot, slack, session_factory, _submission(slack, view))
+        assert reply.json["response_action"] == "errors", state  # the modal stays open, with what was wrong
+
+
+def test_a_log_modal_with_blocks_of_the_wrong_type_is_not_saved(signed_bot, slack, session_factory):
+    modal = _log_modal(signed_bot[0], slack)
+    for blocks in ("x", None, [], [1, "a", None], {"type": "input"}):
+        view = dict(modal.response["view"], blocks=blocks, state={"values": {}})
+        _send_malformed(signed_bot, slack, session_factory, _submission(slack, view))
+
+
+@pytest.mark.parametrize("actions", ["nope", [], [1], ["customer.open"], {"action_id": "customer.open"}, None,
+                                     [{"action_id": 5}], [{"action_id": ["customer.open"]}]])
+def test_actions_of_the_wrong_type_are_acked_quietly(signed_bot, slack, session_factory, actions):
+    reply, said, written = _send_malformed(signed_bot, slack, session_factory,
+                                           _button_click(slack, "customer.open", "1", actions=actions))
+    assert reply.body == ""
+    assert "ignored a malformed block_actions request" in written
+
+
+@pytest.mark.parametrize("action_id, value", [
+    ("customer.open", str(HUGE)), ("customer.open", HUGE), ("profile.reveal_contact", f"{HUGE}:5"),
+    ("profile.more_orders", f"1:{HUGE}"), ("profile.log_interaction", str(HUGE)),
+    ("profile.add_follow_up", str(HUGE)), ("profile.share", str(HUGE)), ("followups.done", str(HUGE)),
+    ("followups.done", HUGE), ("followups.done", str(2**63)), ("followups.done", -1)])
+def test_ids_beyond_any_column_never_reach_the_database(signed_bot, slack, session_factory, action_id, value):
+    _send_malformed(signed_bot, slack, session_factory, _button_click(slack, action_id, value))
+
+
+def test_a_snooze_of_a_huge_id_or_huge_days_changes_nothing(signed_bot, slack, session_factory):
+    for value in (f"{HUGE}:1", f"1:{HUGE}", "1:-3", ":", "", None, 5):
+        payload = _button_click(slack, "followups.snooze", None)
+        payload["actions"][0] = {"action_id": "followups.snooze", "block_id": "b", "type": "static_select",
+                                 "selected_option": {"value": value} if value != 5 else "1:1"}
+        _send_malformed(signed_bot, slack, session_factory, payload)
+
+
+@pytest.mark.parametrize("metadata", [
+    json.dumps({"customer_id": HUGE}), '{"customer_id": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "[" * 100_000, '{"customer_id": 1e400}', '{"customer_id": "1"' + " " * 5000 + "}", "null", "[1]", 7])
+def test_share_metadata_that_is_huge_deep_or_not_an_object_is_refused_clearly(signed_bot, slack, session_factory,
+                                                                              metadata):
+    reply, said, _ = _send_malformed(signed_bot, slack, session_factory, _submission(slack, _share_view(metadata)))
+    assert reply.json["response_action"] == "errors"
+    assert "can't be shared" in said or "cannot be shared" in said or "no longer" in said or "unavailable" in said, said
+
+
+@pytest.mark.parametrize("action_id", ["profile.log_interaction", "profile.add_follow_up", "home.log_interaction",
+                                       "home.search", "profile.share"])
+def test_a_button_without_trigger_id_is_acked_quietly(signed_bot, slack, session_factory, action_id):
+    payload = _button_click(slack, action_id, "1")
+    del payload["trigger_id"]
+    _, _, written = _send_malformed(signed_bot, slack, session_factory, payload)
+    assert "ignored a malformed block_actions request" in written
+
+
+@pytest.mark.parametrize("change", [
+    {"user": None}, {"user": "U0LEA"}, {"user": ["U0LEA"]}, {"user": {"id": 5}}, {"user": {"id": "<!channel>"}},
+    {"type": {"block_actions": 1}}, {"type": ["block_actions"]}, {"type": 5}, {"team": []}, {"channel": []},
+    {"response_url": 5}, {"container": "view"}, {"view": "home"}, {"message": 5}])
+def test_envelopes_of_the_wrong_type_are_acked_quietly(signed_bot, slack, session_factory, change):
+    payload = _button_click(slack, "customer.open", "1")
+    for key, value in change.items():
+        if value is None:
+            del payload[key]
+        else:
+            payload[key] = value
+    for as_json in (False, True):
+        reply, _, _ = _send_malformed(signed_bot, slack, session_factory, payload, as_json=as_json)
+        assert reply.body == "", change
+
+
+@pytest.mark.parametrize("event", [{"type": 5}, {"type": ["message"]}, {"type": "message", "user": 5},
+                                   {"type": "app_mention", "user": "U0LEA", "channel": 5, "text": "dupont"},
+                                   {"type": "message", "channel_type": "im", "user": "U0LEA", "text": ["x"]},
+                                   {"type": "message", "channel_type": "im", "user": "U0LEA", "text": "x" * 50_000}])
+def test_events_of_the_wrong_shape_are_acked_quietly(signed_bot, slack, session_factory, event):
+    envelope = sr.event_envelope(slack.workspace, event)
+    unreadable = any(isinstance(event.get(key), int) for key in ("channel", "user"))  # bolt refuses: 400
+    _send_malformed(signed_bot, slack, session_factory, envelope, as_json=True, status=400 if unreadable else 200)
+    envelope["event"] = [event]
+    _send_malformed(signed_bot, slack, session_factory, envelope, as_json=True)

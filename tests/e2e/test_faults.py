@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from bot import slack_requests as sr
 from bot.slack_driver import HttpTransport, SlackDriver
 from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
-from store.models import AuditEvent, FollowUp, Interaction
+from store.models import AuditEvent, Employee, FollowUp, Interaction
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.trust_world import JEANNE_EMAIL, add_follow_up, build_world, row_counts
 from tests.support.server import start_bot_server
@@ -225,3 +225,44 @@ def test_double_submit_and_double_click_change_things_once(bot, slack, world, se
     with session_factory() as session:  # a late Snooze on a done follow-up changes nothing
         assert session.get(FollowUp, follow_up).status == "done"
     assert count(session_factory, AuditEvent) == audits + 1
+
+
+# ---- every write path, with another process holding the write lock -----------------------------------
+
+
+def _digest_settings(session_factory, employee_id: int) -> tuple:
+    with session_factory() as session:
+        row = session.get(Employee, employee_id)
+        return row.digest_paused, row.digest_time, row.digest_weekdays
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("text", ["pause", "resume", "time 09:00", "days mon-sat"])
+def test_digest_settings_on_a_locked_database_say_so_and_change_nothing(served, slack, world, db_url,
+                                                                        session_factory, text):
+    settings_before, counts = _digest_settings(session_factory, world.lea), row_counts(session_factory)
+    with write_locked(db_url):
+        reply = served.command("/digest", text, user="U0LEA")
+        assert reply.status == 200 and reply.elapsed < SLACK_WINDOW
+        assert DB_DOWN in reply.json["text"] and reply.json["response_type"] == "ephemeral"
+    assert _digest_settings(session_factory, world.lea) == settings_before
+    assert row_counts(session_factory) == counts
+    assert "not reachable" not in served.command("/digest", text, user="U0LEA").json["text"]  # lock gone: it works
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("action_id", ["customer.open", "profile.reveal_contact"])
+def test_audited_card_clicks_on_a_locked_database_say_so(served, slack, world, db_url, session_factory, action_id):
+    """Opening or revealing a card writes its audit row first: locked, the employee is told, sees no card."""
+    message = {"type": "message", "ts": "1.1", "text": "", "blocks": [{"type": "actions", "elements": [
+        {"type": "button", "action_id": action_id, "value": str(world.jeanne),
+         "text": {"type": "plain_text", "text": "x"}}]}]}
+    counts = row_counts(session_factory)
+    with write_locked(db_url):
+        before = slack.mark()
+        assert served.click(action_id, user="U0LEA", on=message).elapsed < SLACK_WINDOW
+        answer = slack.wait_for("response_url", since=before)
+        assert DB_DOWN in answer.text
+        assert JEANNE_EMAIL not in json.dumps(answer.args)
+    assert row_counts(session_factory) == counts
+
