@@ -62,7 +62,7 @@ def request_kind(body: Any) -> str:
     if kind == "event_callback":
         event = body.get("event")
         event_type = event.get("type") if isinstance(event, dict) else None
-        return f"event:{event_type}" if event_type in EVENT_KINDS else "event:other"
+        return f"event:{event_type}" if isinstance(event_type, str) and event_type in EVENT_KINDS else "event:other"
     return kind if isinstance(kind, str) and kind in INTERACTIVE_KINDS else "other"
 
 

@@ -400,7 +400,8 @@ def test_refused_requests_log_no_pii(hostile):
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_checks_can_fail(hostile):
     """The harness notices what it is there to notice: a logged e-mail, a traceback, a written row."""
-    logging.getLogger("test").info("typed %s", quote_plus(FRED_EMAIL))
+    # A street has no pattern the log masker could catch: only the harness stands between it and the log.
+    logging.getLogger("test").info("typed %s", quote_plus(FRED_STREET))
     with pytest.raises(AssertionError):
         hostile.check(200, "leak")
     try:
