@@ -6,6 +6,11 @@ in one. Every record is then corrupted the way real till/web/CRM data is: droppe
 last names, typos, swapped first/last names, nicknames, initials, missing fields, phone formats
 (+33 6.., 06.., 0033.., 06.12..), street abbreviations, transposed birth day/month.
 
+Names and streets are drawn from fixed "national" Zipf-like pools (the listed names first, most
+common first, then a generated long tail), so a bigger base keeps the same share of Martins and meets
+ever more rare names; postcodes are a fixed set of 6,000 with Zipf-like town sizes. The same seed
+always gives the same people and records.
+
 Usage: `for source, person_id, record in generate(people=1000, seed=1): ...`
 """
 
@@ -72,9 +77,11 @@ _SURNAME_MIDS = ("|a|e|i|o|ou|an|en|in|on|ar|er|or|el|al|il|ach|eg|ev|az|ig|ab|u
                  "ad|ob|ep|is|um|ay|iv|ud|om").split("|")
 _SURNAME_TAILS = ("vé and eau ier in ot ard ec oux ent elle ac ec'h ouet ignac ès ault isse ain eux ais on "
                   "elin arz ay euil iou illon ecq oz ade ié erre otte inne enne aux ieux ol ange aud").split()
-_FIRST_ONSETS = "Ma Lé No Ti Ca Ro Sa Ya Ni Ju Ga Eli Ly Ké Ba Da Fa Ha Jo Lu Mi Na Pa Ra Se Ta Va Za Bé Cé".split()
-_FIRST_CODAS = ("lys lie nn ël ra na nie lan ris mi ssa rine line lio nzo ëlle dric tan wen dy lone ssia "
-                "rick naïg ven zia lien ry").split()
+_FIRST_ONSETS = ("Ad Bren Cas Dor Ev Fal Gw Is Jor Kal Lor Mael Nol Or Per Quen Ros Sol Tal Ul Val Wil Yv Zel "
+                 "Aur Bas Cor Del Em Flo Gal Hel Ir Jul Kel Lys Mor Nad").split()
+_FIRST_MIDS = "|a|e|i|o|an|el|in|ar|ou|ys|en".split("|")
+_FIRST_CODAS = ("wen rick ine ael ys iane on ette ia an ric elle ance ille ien ina ard eline ois ane "
+                "ia ette iel ien is").split()
 STREETS = ("de la Paix|Victor Hugo|Jean Jaurès|des Lilas|du Général de Gaulle|Pasteur|de la République|"
            "des Écoles|du Moulin|de l'Église|Gambetta|Voltaire|de la Gare|des Tilleuls|du Château|"
            "Émile Zola|des Peupliers|de Verdun|du Stade|Jules Ferry|de la Fontaine|des Roses|Saint-Michel|"
@@ -119,12 +126,8 @@ def _tail_surname(t: int) -> str:
 
 
 def _tail_first_name(t: int) -> str:
-    onsets, codas = len(_FIRST_ONSETS), len(_FIRST_CODAS)
-    if t < onsets * codas:
-        return _FIRST_ONSETS[t % onsets] + _FIRST_CODAS[t // onsets]
-    t -= onsets * codas
-    return (_FIRST_ONSETS[t % onsets] + _FIRST_ONSETS[t // onsets % onsets].lower()
-            + _FIRST_CODAS[t // (onsets * onsets)])
+    onsets, mids = len(_FIRST_ONSETS), len(_FIRST_MIDS)
+    return _FIRST_ONSETS[t % onsets] + _FIRST_MIDS[t // onsets % mids] + _FIRST_CODAS[t // (onsets * mids)]
 
 
 def _tail_street(t: int) -> str:
@@ -136,7 +139,7 @@ def _tail_street(t: int) -> str:
 
 
 _SURNAME_TAIL = len(_SURNAME_HEADS) * len(_SURNAME_MIDS) * len(_SURNAME_TAILS)
-_FIRST_TAIL = len(_FIRST_ONSETS) * len(_FIRST_CODAS) * (1 + len(_FIRST_ONSETS))
+_FIRST_TAIL = len(_FIRST_ONSETS) * len(_FIRST_MIDS) * len(_FIRST_CODAS)
 POSTCODES = 6_000  # France has about 6,300: the country does not grow with the customer base
 
 

@@ -6,18 +6,27 @@ stores the clusters; admins' decisions come back as cannot_link / must_link pair
 Method
 1. Normalise (store.normalize): folded names, E.164 phones, lowercase e-mails, compact postcodes.
 2. Blocking: each record gets a handful of keys (e-mail, phone, loyalty id, phonetic name + birth
-   year, phonetic name + postcode, birth date + initials, postcode + name prefix). Only records
-   sharing a key are compared, so cost grows with records x block size, never records squared.
-   Identifier blocks bigger than `max_block_size` are junk values (a shop's placeholder e-mail) and
-   are ignored; oversized name blocks are compared with a sliding window over name order instead.
-3. Scoring: evidence weights (log-odds) summed and squashed to 0..1. Same e-mail / phone / loyalty
-   id is a deterministic link unless names or birth dates clearly conflict (a family e-mail,
-   a household phone); then it only counts as weak household evidence.
-4. Clustering: union-find over confident edges by descending score, ties in record-key order (never
+   year, phonetic name + postcode, birth date + initials, postcode + three letters of one name + the
+   other's initial). Only records sharing a key are compared, so cost grows with records x block
+   size, never records squared. Identifier blocks bigger than `max_block_size` are junk values (a
+   shop's placeholder e-mail) and are ignored; oversized name blocks are compared with a sliding
+   window over name order. A record without a first name is compared with at most 2 x `window`
+   records of its postcode and surname prefix.
+3. Scoring (Fellegi-Sunter, MatchModel): each field's comparison level adds log2(m/u) bits to the
+   prior odds. u of an exact agreement is the value's frequency among the records being linked
+   (term-frequency adjustment) and the prior odds fall with the number of records, so a shared
+   "Martin, 69003" weighs less in a million records than in ten thousand.
+4. Guards, as constraints rather than weights. Household: when first names do not clearly agree
+   (missing, an initial, a typo, "Maëlle"/"Isabelle"), surname and address evidence is capped below
+   the merge threshold. A shared e-mail or phone is deterministic only between records whose first
+   names agree and only if it is a person's: landlines, identifiers carried by records that clearly
+   belong to different people, and e-mails spelling another first name count as household evidence.
+   Two different loyalty ids never merge automatically.
+5. Clustering: union-find over confident edges by descending score, ties in record-key order (never
    arrival or hash order: the same records give the same customers on every run). A union is
    refused when it would put a cannot_link pair together, or two records whose first names or birth
-   dates clearly conflict (this stops chains like Marie -> "Dupont, no first name" -> Jean through a
-   family e-mail).
+   dates clearly conflict or whose loyalty ids differ (this stops chains like Marie -> "Dupont, no
+   first name" -> Jean through a family e-mail).
 """
 
 from __future__ import annotations
@@ -75,10 +84,9 @@ class IdentityRecord:
 class Thresholds:
     """Score cut-offs (0..1) and blocking knobs.
 
-    Defaults chosen from the sweep in bench/README.md (100,000 synthetic people, 171k records):
-    merge=0.80 gives pairwise precision 0.990 / recall 0.959 (F1 0.974); merge=0.90 gives
-    0.993 / 0.951; merge=0.95 gives 0.994 / 0.938. `review` only decides which non-merged pairs an
-    admin sees (0.50: ~1.2 review pairs per 100 records; 0.70: ~0.65).
+    Chosen from the sweep in bench/README.md (100,000 synthetic people): merge=0.80 keeps automatic
+    merges' pairwise precision above 0.995 from 100,000 to 1,000,000 people with recall above 0.95.
+    `review` only decides which non-merged pairs an admin sees.
     """
 
     merge: float = 0.80
