@@ -151,7 +151,7 @@ class MatchModel:
     smoothing: float = 2_000  # pseudo-records at the field's average u, added to every value's count
     # surname
     m_last: float = 0.88
-    u_last: float = 0.002
+    u_last: float = 0.005
     m_last_close: float = 0.06  # Jaro-Winkler >= 0.9: typo, compound name
     u_last_close: float = 0.004
     m_last_weak: float = 0.02
@@ -159,7 +159,7 @@ class MatchModel:
     m_last_differs: float = 0.04  # maiden names, swaps the reader missed
     # first name
     m_first: float = 0.85
-    u_first: float = 0.01
+    u_first: float = 0.02
     m_first_nickname: float = 0.06
     m_first_close: float = 0.03
     u_first_close: float = 0.006
