@@ -173,7 +173,8 @@ class _World:
         self.postcodes = []
         for rank in range(POSTCODES):
             dept = rng.randint(1, 95)
-            town = rng.choice(CITY_PARTS) if rank < 200 or rng.random() < 0.3 else _tail_surname(rng.randrange(_SURNAME_TAIL))
+            town = (rng.choice(CITY_PARTS) if rank < 200 or rng.random() < 0.3
+                    else _tail_surname(rng.randrange(_SURNAME_TAIL)))
             self.postcodes.append((f"{dept:02d}{rng.randint(0, 99) * 10:03d}",
                                    f"{town}-{rng.choice(('sur-Mer', 'les-Bains', 'le-Haut', ''))}".strip("-")))
         self.postcode_weights = list(accumulate(1.0 / (rank + 3) ** 0.6 for rank in range(POSTCODES)))  # town sizes

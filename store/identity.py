@@ -191,7 +191,8 @@ class MatchModel:
     m_email_differs: float = 0.4
     m_phone_differs: float = 0.35
     household_identifier_bits: float = 3.0  # an e-mail or phone shared by people the data tell apart
-    # Without a first name on one side, a shared surname and address also fit the rest of the household: together they may bring the pair at most this many bits above even odds.
+    # Without first names that clearly agree, a shared surname and address also fit the rest of the
+    # household: together they may bring the pair at most this many bits above even odds.
     nameless_cap_bits: float = 1.0
     m_first_similar: float = 0.01  # Jaro-Winkler 0.8-0.9, not a known typo: Marie / Maria
     u_first_similar: float = 0.03
