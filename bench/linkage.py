@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     people = round(args.records / RECORDS_PER_PERSON) if args.records else args.people
 
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     records, truth, sources = [], array("l"), Counter()
     for source, person_id, record in generate(people, args.seed):
         records.append(record)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     # CPU time is reported too: on a shared machine wall time also measures the neighbours
     print(f"link: wall {elapsed:.1f}s (score {t1 - t0:.1f}s, cluster {t2 - t1:.1f}s), cpu {cpu2 - cpu0:.1f}s, "
           f"{stats.records / elapsed:,.0f} records/s wall, {stats.records / (cpu2 - cpu0):,.0f} records/cpu-s, "
-          f"peak RSS {peak_rss_mb():,.0f} MB, load avg {os.getloadavg()[0]:.1f}")
+          f"peak RSS {peak_rss_mb():,.0f} MB, load avg {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end")
     print(f"comparisons={stats.comparisons:,} ({stats.comparisons / max(stats.records, 1):.1f}/record) "
           f"blocks={stats.blocks:,} junk={stats.junk_blocks} windowed={stats.windowed_blocks} "
           f"det_links={stats.deterministic_links:,} fuzzy_links={stats.fuzzy_links:,} "

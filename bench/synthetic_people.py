@@ -6,6 +6,11 @@ in one. Every record is then corrupted the way real till/web/CRM data is: droppe
 last names, typos, swapped first/last names, nicknames, initials, missing fields, phone formats
 (+33 6.., 06.., 0033.., 06.12..), street abbreviations, transposed birth day/month.
 
+Names and streets are drawn from fixed "national" Zipf-like pools (the listed names first, most
+common first, then a generated long tail), so a bigger base keeps the same share of Martins and meets
+ever more rare names; postcodes are a fixed set of 6,000 with Zipf-like town sizes. The same seed
+always gives the same people and records.
+
 Usage: `for source, person_id, record in generate(people=1000, seed=1): ...`
 """
 
@@ -13,7 +18,9 @@ from __future__ import annotations
 
 import datetime
 import random
-from collections.abc import Iterator
+from bisect import bisect
+from collections.abc import Callable, Iterator
+from itertools import accumulate
 from dataclasses import dataclass, field
 
 from store.identity import IdentityRecord
@@ -49,7 +56,8 @@ FR_LAST = ("Martin Bernard Thomas Petit Robert Richard Durand Dubois Moreau Laur
            "Barré Lebrun Marchal Weber Mallet Hamon Boulanger Jacob Monnier Michaud Rodriguez Guichard "
            "Gillet Étienne Grondin Poulain Tessier Chevallier Collin Chauvin Da_Silva Bouchet Lemaître "
            "Bénard Maréchal Humbert Reynaud Hoarau Perret Barthélemy Cordier Pichon Lejeune Gilbert Lamy "
-           "Delaunay Pasquier Carlier Laporte D'Arcy N'Diaye Kerhervé Quéméner").replace("_", " ").split()
+           "Delaunay Pasquier Carlier Laporte D'Arcy N'Diaye Kerhervé Quéméner").split()
+FR_LAST = [name.replace("_", " ") for name in FR_LAST]  # "Le Gall" is one name
 EN_LAST = ("Smith Jones Williams Taylor Brown Davies Evans Wilson Johnson Roberts Robinson Thompson Wright "
            "Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson Wood Turner Cooper Hill "
            "Ward Morris Moore Clark Lee King Baker Harrison Morgan Allen James Scott Phillips Watson Davis "
@@ -57,9 +65,23 @@ EN_LAST = ("Smith Jones Williams Taylor Brown Davies Evans Wilson Johnson Robert
            "Shaw Murphy Miller Cox Richards Khan Marshall Anderson Simpson Ellis Adams Singh Wilkinson Foster "
            "Chapman Powell Webb Rogers Gray Mason Ali Hunt Hussain Campbell Matthews O'Brien O'Connor "
            "McDonald").split()
-# Rarer family names built from pieces, so the surname distribution has a long tail like a real one.
-_HEADS = "Ker Le Du Mor Val Berg Lan Gal Rou Fon Beau Mont Ville Cha Bou Tré Pen Lav Gui Mar".split()
-_TAILS = "vé and eau ier in ot ard ec oux ent elle ac ec'h ouet ignac ès ault isse ain".split()
+# The long tail. Real name frequencies are Zipf-like: a few names are very common ("Martin" is about
+# 0.4% of France) and most names are rare, so a larger customer base keeps the same share of Martins
+# but meets ever more distinct rare names. Each pool below is one fixed "national" distribution,
+# the listed names first (most common first), then names generated from syllables by rank; people are
+# sampled from it, so the number of distinct names grows with the population by itself.
+_SURNAME_HEADS = ("Ker Le Du Mor Val Berg Lan Gal Rou Fon Beau Mont Cha Bou Tré Pen Lav Gui Mar Bar Cor Dan "
+                  "Fer Gar Hou Jou Lor Mal Nor Pel Ros Sau Tal Ver Vil Bel Bon Cas Dor Gau Lam Mas Pic Ric "
+                  "Sal Tes Bri Cro Fau Gre Mer Pla Quin San Tou Bro Cla Des Fra Gro").split()
+_SURNAME_MIDS = ("|a|e|i|o|ou|an|en|in|on|ar|er|or|el|al|il|ach|eg|ev|az|ig|ab|uc|ol|am|es|ot|ic|ag|ur|"
+                 "ad|ob|ep|is|um|ay|iv|ud|om").split("|")
+_SURNAME_TAILS = ("vé and eau ier in ot ard ec oux ent elle ac ec'h ouet ignac ès ault isse ain eux ais on "
+                  "elin arz ay euil iou illon ecq oz ade ié erre otte inne enne aux ieux ol ange aud").split()
+_FIRST_ONSETS = ("Ad Bren Cas Dor Ev Fal Gw Is Jor Kal Lor Mael Nol Or Per Quen Ros Sol Tal Ul Val Wil Yv Zel "
+                 "Aur Bas Cor Del Em Flo Gal Hel Ir Jul Kel Lys Mor Nad").split()
+_FIRST_MIDS = "|a|e|i|o|an|el|in|ar|ou|ys|en".split("|")
+_FIRST_CODAS = ("wen rick ine ael ys iane on ette ia an ric elle ance ille ien ina ard eline ois ane "
+                "ia ette iel ien is").split()
 STREETS = ("de la Paix|Victor Hugo|Jean Jaurès|des Lilas|du Général de Gaulle|Pasteur|de la République|"
            "des Écoles|du Moulin|de l'Église|Gambetta|Voltaire|de la Gare|des Tilleuls|du Château|"
            "Émile Zola|des Peupliers|de Verdun|du Stade|Jules Ferry|de la Fontaine|des Roses|Saint-Michel|"
@@ -80,8 +102,45 @@ DOMAINS = ("gmail.com orange.fr free.fr hotmail.fr yahoo.fr laposte.net sfr.fr o
            "wanadoo.fr hotmail.com gmail.com gmail.com orange.fr").split()
 
 
-def _zipf(values: list[str], exponent: float) -> list[float]:
-    return [1.0 / (rank + 3) ** exponent for rank in range(len(values))]
+class _Pool:
+    """One name distribution: rank r has weight 1 / (r + offset) ** exponent (Zipf-like); the listed
+    values take the first ranks, `tail(t)` makes the t-th value after them, up to `tail_size`."""
+
+    def __init__(self, listed: list[str], tail: Callable[[int], str], tail_size: int, offset: float,
+                 exponent: float) -> None:
+        self.listed, self.tail = listed, tail
+        self.cumulative = list(accumulate(1.0 / (rank + offset) ** exponent
+                                          for rank in range(len(listed) + tail_size)))
+
+    def pick(self, rng: random.Random) -> str:
+        rank = bisect(self.cumulative, rng.random() * self.cumulative[-1])
+        return self.listed[rank] if rank < len(self.listed) else self.tail(rank - len(self.listed))
+
+    def share_of_listed(self) -> float:
+        return self.cumulative[len(self.listed) - 1] / self.cumulative[-1]
+
+
+def _tail_surname(t: int) -> str:
+    heads, mids = len(_SURNAME_HEADS), len(_SURNAME_MIDS)
+    return _SURNAME_HEADS[t % heads] + _SURNAME_MIDS[t // heads % mids] + _SURNAME_TAILS[t // (heads * mids)]
+
+
+def _tail_first_name(t: int) -> str:
+    onsets, mids = len(_FIRST_ONSETS), len(_FIRST_MIDS)
+    return _FIRST_ONSETS[t % onsets] + _FIRST_MIDS[t // onsets % mids] + _FIRST_CODAS[t // (onsets * mids)]
+
+
+def _tail_street(t: int) -> str:
+    # streets named after people and places: "Jean Moulin", "des Kerlavoux"
+    firsts = FR_MALE + FR_FEMALE
+    if t % 2:
+        return f"{firsts[t // 2 % len(firsts)]} {FR_LAST[t // 2 // len(firsts) % len(FR_LAST)]}"
+    return f"des {_tail_surname(t // 2)}s"
+
+
+_SURNAME_TAIL = len(_SURNAME_HEADS) * len(_SURNAME_MIDS) * len(_SURNAME_TAILS)
+_FIRST_TAIL = len(_FIRST_ONSETS) * len(_FIRST_MIDS) * len(_FIRST_CODAS)
+POSTCODES = 6_000  # France has about 6,300: the country does not grow with the customer base
 
 
 @dataclass
@@ -111,18 +170,26 @@ class _World:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.used: set[str] = set()
-        self.tail_names = [h + t for h in _HEADS for t in _TAILS]
         self.postcodes = []
-        for _ in range(3000):
+        for rank in range(POSTCODES):
             dept = rng.randint(1, 95)
+            town = (rng.choice(CITY_PARTS) if rank < 200 or rng.random() < 0.3
+                    else _tail_surname(rng.randrange(_SURNAME_TAIL)))
             self.postcodes.append((f"{dept:02d}{rng.randint(0, 99) * 10:03d}",
-                                   f"{rng.choice(CITY_PARTS)}-{rng.choice(('sur-Mer', 'les-Bains', 'le-Haut', ''))}".strip("-")))
-        self.postcode_weights = _zipf(self.postcodes, 0.6)
-        self.weights = {id(lst): _zipf(lst, 0.7) for lst in (FR_MALE, FR_FEMALE, EN_MALE, EN_FEMALE,
-                                                              FR_LAST, EN_LAST)}
+                                   f"{town}-{rng.choice(('sur-Mer', 'les-Bains', 'le-Haut', ''))}".strip("-")))
+        self.postcode_weights = list(accumulate(1.0 / (rank + 3) ** 0.6 for rank in range(POSTCODES)))  # town sizes
+        self.pools = {
+            "fr_male": _Pool(FR_MALE, _tail_first_name, _FIRST_TAIL, 15, 1.6),
+            "fr_female": _Pool(FR_FEMALE, _tail_first_name, _FIRST_TAIL, 15, 1.6),
+            "en_male": _Pool(EN_MALE, _tail_first_name, _FIRST_TAIL, 15, 1.6),
+            "en_female": _Pool(EN_FEMALE, _tail_first_name, _FIRST_TAIL, 15, 1.6),
+            "fr_last": _Pool(FR_LAST, _tail_surname, _SURNAME_TAIL, 25, 1.0),
+            "en_last": _Pool(EN_LAST, _tail_surname, _SURNAME_TAIL, 20, 1.0),
+            "street": _Pool(STREETS, _tail_street, 2 * _SURNAME_TAIL, 10, 1.0),
+        }
 
-    def pick(self, values: list[str]) -> str:
-        return self.rng.choices(values, self.weights[id(values)])[0]
+    def pick(self, pool: str) -> str:
+        return self.pools[pool].pick(self.rng)
 
     def unique(self, make) -> str:  # type: ignore[no-untyped-def]
         while True:
@@ -132,17 +199,14 @@ class _World:
                 return value
 
     def last_name(self, english: bool) -> str:
-        roll = self.rng.random()
-        if roll < 0.12:
-            return self.rng.choice(self.tail_names)
-        if roll < 0.16 and not english:
-            return f"{self.pick(FR_LAST)}-{self.pick(FR_LAST)}"
-        return self.pick(EN_LAST if english else FR_LAST)
+        if not english and self.rng.random() < 0.04:
+            return f"{self.pick('fr_last')}-{self.pick('fr_last')}"
+        return self.pick("en_last" if english else "fr_last")
 
     def address(self) -> tuple[str, str, str]:
-        postcode, city = self.rng.choices(self.postcodes, self.postcode_weights)[0]
+        postcode, city = self.rng.choices(self.postcodes, cum_weights=self.postcode_weights)[0]
         kind = self.rng.choice(STREET_TYPES)[0]
-        return f"{self.rng.randint(1, 180)} {kind} {self.rng.choice(STREETS)}", postcode, city
+        return f"{self.rng.randint(1, 180)} {kind} {self.pick('street')}", postcode, city
 
     def mobile(self, english: bool) -> str:
         if english and self.rng.random() < 0.5:
@@ -177,7 +241,7 @@ def _people(count: int, world: _World) -> Iterator[Person]:
                           if rng.random() < 0.4 else None)
         for member in range(min(size, count - pid)):
             female = rng.random() < 0.5
-            names = (EN_FEMALE if female else EN_MALE) if english else (FR_FEMALE if female else FR_MALE)
+            names = f"{'en' if english else 'fr'}_{'female' if female else 'male'}"
             first = world.pick(names)
             while any(other.first == first for other in house.members):
                 first = world.pick(names)

@@ -6,18 +6,27 @@ stores the clusters; admins' decisions come back as cannot_link / must_link pair
 Method
 1. Normalise (store.normalize): folded names, E.164 phones, lowercase e-mails, compact postcodes.
 2. Blocking: each record gets a handful of keys (e-mail, phone, loyalty id, phonetic name + birth
-   year, phonetic name + postcode, birth date + initials, postcode + name prefix). Only records
-   sharing a key are compared, so cost grows with records x block size, never records squared.
-   Identifier blocks bigger than `max_block_size` are junk values (a shop's placeholder e-mail) and
-   are ignored; oversized name blocks are compared with a sliding window over name order instead.
-3. Scoring: evidence weights (log-odds) summed and squashed to 0..1. Same e-mail / phone / loyalty
-   id is a deterministic link unless names or birth dates clearly conflict (a family e-mail,
-   a household phone); then it only counts as weak household evidence.
-4. Clustering: union-find over confident edges by descending score, ties in record-key order (never
+   year, phonetic name + postcode, birth date + initials, postcode + three letters of one name + the
+   other's initial). Only records sharing a key are compared, so cost grows with records x block
+   size, never records squared. Identifier blocks bigger than `max_block_size` are junk values (a
+   shop's placeholder e-mail) and are ignored; oversized name blocks are compared with a sliding
+   window over name order. A record without a first name is compared with at most 2 x `window`
+   records of its postcode and surname prefix.
+3. Scoring (Fellegi-Sunter, MatchModel): each field's comparison level adds log2(m/u) bits to the
+   prior odds. u of an exact agreement is the value's frequency among the records being linked
+   (term-frequency adjustment) and the prior odds fall with the number of records, so a shared
+   "Martin, 69003" weighs less in a million records than in ten thousand.
+4. Guards, as constraints rather than weights. Household: when first names do not clearly agree
+   (missing, an initial, a typo, "Maëlle"/"Isabelle"), surname and address evidence is capped below
+   the merge threshold. A shared e-mail or phone is deterministic only between records whose first
+   names agree and only if it is a person's: landlines, identifiers carried by records that clearly
+   belong to different people, and e-mails spelling another first name count as household evidence.
+   Two different loyalty ids never merge automatically.
+5. Clustering: union-find over confident edges by descending score, ties in record-key order (never
    arrival or hash order: the same records give the same customers on every run). A union is
    refused when it would put a cannot_link pair together, or two records whose first names or birth
-   dates clearly conflict (this stops chains like Marie -> "Dupont, no first name" -> Jean through a
-   family e-mail).
+   dates clearly conflict or whose loyalty ids differ (this stops chains like Marie -> "Dupont, no
+   first name" -> Jean through a family e-mail).
 """
 
 from __future__ import annotations
@@ -47,6 +56,8 @@ __all__ = [
     "PairDecision",
     "LinkStats",
     "LinkResult",
+    "MatchModel",
+    "DEFAULT_MODEL",
     "link_records",
     "ScoredPairs",
     "score_candidates",
@@ -73,16 +84,15 @@ class IdentityRecord:
 class Thresholds:
     """Score cut-offs (0..1) and blocking knobs.
 
-    Defaults chosen from the sweep in bench/README.md (100,000 synthetic people, 171k records):
-    merge=0.80 gives pairwise precision 0.990 / recall 0.959 (F1 0.974); merge=0.90 gives
-    0.993 / 0.951; merge=0.95 gives 0.994 / 0.938. `review` only decides which non-merged pairs an
-    admin sees (0.50: ~1.2 review pairs per 100 records; 0.70: ~0.65).
+    Chosen from the sweep in bench/README.md (100,000 synthetic people): merge=0.80 keeps automatic
+    merges' pairwise precision above 0.995 from 100,000 to 1,000,000 people with recall above 0.95.
+    `review` only decides which non-merged pairs an admin sees.
     """
 
     merge: float = 0.80
     review: float = 0.50
     max_block_size: int = 40  # identifier blocks larger than this are ignored as junk values
-    window: int = 20  # oversized name blocks: compare each record with this many neighbours
+    window: int = 10  # oversized name blocks: compare each record with this many neighbours
     max_conflict_check: int = 4096  # skip the cluster conflict check above |A| x |B| pairs
 
 
@@ -122,14 +132,86 @@ class LinkResult:
 # --- preparation ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MatchModel:
+    """Fellegi-Sunter parameters: for each comparison level, m = P(level | same person) and
+    u = P(level | different people). A level's weight is log2(m / u) bits; a pair's score is the
+    posterior probability from the prior odds plus the summed weights.
+
+    u of an exact agreement is not a constant: it is the agreeing value's frequency in the records
+    being linked (term-frequency adjustment), so "Martin" says less than "Kerhervé", and the prior
+    odds fall as the base grows, so a shared "Martin, 69003" says less in a million records than in
+    ten thousand. The `u_*` below are each field's average chance agreement, used to smooth the
+    frequency of rare values (and alone for small batches). Hand-set from the generator's documented
+    error rates; an EM estimate over the data can replace them (same fields).
+    """
+
+    matches_per_record: float = 0.7  # expected other records of the same person, sets the prior odds
+    min_population: int = 20_000  # read small batches against this many records
+    smoothing: float = 2_000  # pseudo-records at the field's average u, added to every value's count
+    # surname
+    m_last: float = 0.88
+    u_last: float = 0.005
+    m_last_close: float = 0.06  # Jaro-Winkler >= 0.9: typo, compound name
+    u_last_close: float = 0.004
+    m_last_weak: float = 0.02
+    u_last_weak: float = 0.03
+    m_last_differs: float = 0.04  # maiden names, swaps the reader missed
+    # first name
+    m_first: float = 0.85
+    u_first: float = 0.02
+    m_first_nickname: float = 0.06
+    m_first_close: float = 0.03
+    u_first_close: float = 0.006
+    m_first_initial: float = 0.97  # given that one side is an initial: it agrees
+    u_first_initial: float = 0.08
+    m_first_differs: float = 0.03  # unknown nicknames, bad typos
+    # birth date
+    m_birth: float = 0.93
+    u_birth: float = 1 / 24_000
+    m_birth_transposed: float = 0.015
+    m_birth_typo: float = 0.02
+    u_birth_typo: float = 0.02
+    m_birth_differs: float = 0.03
+    # address
+    m_postcode: float = 0.85
+    u_postcode: float = 1 / 3_000
+    m_postcode_differs: float = 0.15  # moved, stale records
+    m_city: float = 0.8
+    u_city: float = 1 / 1_000
+    m_street: float = 0.8  # given the same postcode
+    u_street: float = 0.02
+    m_street_close: float = 0.12
+    u_street_close: float = 0.01
+    m_street_differs: float = 0.08
+    # identifiers (agreement: u is the value's frequency; disagreement: m = P(differs | same person))
+    m_email: float = 0.55
+    m_phone: float = 0.6
+    m_loyalty: float = 0.8
+    m_email_differs: float = 0.4
+    m_phone_differs: float = 0.35
+    household_identifier_bits: float = 3.0  # an e-mail or phone shared by people the data tell apart
+    # Without first names that clearly agree, a shared surname and address also fit the rest of the
+    # household: together they may bring the pair at most this many bits above even odds.
+    nameless_cap_bits: float = 1.0
+    m_first_similar: float = 0.01  # Jaro-Winkler 0.8-0.9, not a known typo: Marie / Maria
+    u_first_similar: float = 0.03
+
+
+DEFAULT_MODEL = MatchModel()
+
+
 class _Prep:
-    __slots__ = ("key", "first", "roots", "last", "email", "phone", "loyalty", "birth", "street",
-                 "postcode", "city", "first_weight", "last_weight")
+    __slots__ = ("key", "first", "roots", "formal", "last", "email", "phone", "loyalty", "birth", "street",
+                 "postcode", "city", "u_first", "u_last", "u_birth", "u_postcode", "u_street", "u_city",
+                 "u_email", "u_phone", "u_loyalty", "shared_email", "shared_phone")
 
     def __init__(self, rec: IdentityRecord, cache: dict[str | None, str]) -> None:
         self.key = rec.key
         self.first = _cached_fold(rec.first_name, cache)
         self.roots = nickname_roots(self.first) if self.first else frozenset()
+        # nicknames count and block under their formal name: "Bob" files under "Robert"
+        self.formal = min(self.roots - {self.first}) if len(self.roots) > 1 else self.first
         self.last = _cached_fold(rec.last_name, cache)
         self.email = _safe(normalise_email, rec.email)
         phone = rec.phone
@@ -138,23 +220,87 @@ class _Prep:
         self.phone = phone or None
         self.loyalty = "".join(rec.loyalty_id.split()).upper() if rec.loyalty_id else None
         self.birth = rec.birth_date
-        self.street = _cached_fold(rec.street, cache)
+        self.street = _street_key(_cached_fold(rec.street, cache))
         self.postcode = normalise_postcode(rec.postcode)
         self.city = _cached_fold(rec.city, cache)
-        self.first_weight = self.last_weight = 0.0
+        self.u_first = self.u_last = self.u_birth = self.u_postcode = self.u_street = self.u_city = 1.0
+        self.u_email = self.u_phone = self.u_loyalty = 1.0
+        # set when records sharing the value clearly belong to different people (a family e-mail)
+        self.shared_email = self.shared_phone = False
 
 
-def _set_name_weights(preps: list[_Prep]) -> None:
-    """Agreement on a rare name is worth more than on "Marie Martin" (Fellegi-Sunter u-probability).
+_STREET_TYPES = {"r": "rue", "av": "avenue", "ave": "avenue", "bd": "boulevard", "bld": "boulevard",
+                 "pl": "place", "all": "allee", "ch": "chemin", "che": "chemin", "imp": "impasse",
+                 "rte": "route", "res": "residence"}
 
-    Below 20,000 records the counts say little, so they are read against a 20,000-record population.
-    """
-    population = max(len(preps), 20_000)
-    firsts = Counter(p.first for p in preps)
-    lasts = Counter(p.last for p in preps)
+
+def _street_key(folded: str) -> str:
+    return " ".join(_STREET_TYPES.get(word, word) for word in folded.split())
+
+
+# French landlines (01-05, 09) and UK geographic numbers ring a home, not a person.
+_LANDLINE_PREFIXES = ("+331", "+332", "+333", "+334", "+335", "+339", "+441", "+442")
+
+
+def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
+    """Term frequencies: each record's u for an exact agreement on each of its values. Returns the
+    prior odds, in bits, that two records of this batch are the same person."""
+    population = max(len(preps), model.min_population)
+    # a small batch is padded to min_population with pseudo-records at the field's average u: its own
+    # counts say little about how common a value is
+    k = max(model.smoothing, model.min_population - len(preps))
+
+    def tf(values: Iterable[object], average: float) -> dict[object, float]:
+        # u of agreeing on a value: the share of the *other* records carrying it (the pair's own
+        # second record is the one expected to agree)
+        counts = Counter(values)
+        counts.pop("", None)
+        counts.pop(None, None)
+        return {value: (count - 1 + k * average) / (len(preps) + k) for value, count in counts.items()}
+
+    last = tf((p.last for p in preps), model.u_last)
+    first = tf((p.formal for p in preps), model.u_first)
+    birth = tf((p.birth for p in preps), model.u_birth)
+    postcode = tf((p.postcode for p in preps), model.u_postcode)
+    city = tf((p.city for p in preps), model.u_city)
+    email = tf((p.email for p in preps), 1 / population)
+    phone = tf((p.phone for p in preps), 1 / population)
+    loyalty = tf((p.loyalty for p in preps), 1 / population)
+    # a street's u is conditional on the postcode already agreeing: its share of that postcode
+    at_postcode = Counter(p.postcode for p in preps if p.street and p.postcode)
+    streets = Counter((p.postcode, p.street) for p in preps if p.street and p.postcode)
     for p in preps:
-        p.first_weight = min(3.5, max(1.0, 0.5 * math.log(0.9 * population / firsts[p.first])))
-        p.last_weight = min(4.5, max(1.5, 0.5 * math.log(0.9 * population / lasts[p.last])))
+        p.u_last = last.get(p.last, 1.0)
+        # a surname typed in the first-name box ("Dupuy Jean") is as common as the surname
+        p.u_first = max(first.get(p.formal, 1.0), last.get(p.formal, 0.0))
+        p.u_birth = birth.get(p.birth, 1.0)
+        p.u_postcode = postcode.get(p.postcode, 1.0)
+        p.u_city = city.get(p.city, 1.0)
+        p.u_email = email.get(p.email, 1.0)
+        p.u_phone = phone.get(p.phone, 1.0)
+        p.u_loyalty = loyalty.get(p.loyalty, 1.0)
+        if p.street and p.postcode:
+            soft = 50  # a handful of records says little about a street's share of its postcode
+            p.u_street = ((streets[(p.postcode, p.street)] - 1 + soft * model.u_street)
+                          / (at_postcode[p.postcode] + soft))
+    return math.log2(model.matches_per_record / population)
+
+
+def _mark_shared_identifiers(preps: list[_Prep], members: list[int], key: str, limit: int) -> None:
+    """An e-mail or phone whose records clearly belong to different people is a household's, not a
+    person's: it stops being a deterministic identifier for every record carrying it."""
+    if key[0] == "l":
+        return  # a loyalty id is a person's by construction; two people on one card is a conflict
+    shared = len(members) > limit or (key[0] == "t" and key[1:].startswith(_LANDLINE_PREFIXES))
+    if not shared:
+        group = [preps[i] for i in members]
+        shared = any(_people_differ(a, b) for n, a in enumerate(group) for b in group[n + 1:])
+    if shared:
+        for i in members:
+            if key[0] == "e":
+                preps[i].shared_email = True
+            else:
+                preps[i].shared_phone = True
 
 
 def _cached_fold(text: str | None, cache: dict[str | None, str]) -> str:
@@ -182,7 +328,7 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
         ids.append("l" + p.loyalty)
     names = []
     # nicknames block with their formal name: "Bob" files under "Robert"
-    formal = min(p.roots - {p.first}) if len(p.roots) > 1 else p.first
+    formal = p.formal
     first_sound = phonetic_key(formal.split()[0]) if formal else ""
     last_sound = phonetic_key(p.last.replace(" ", "")) if p.last else ""
     sounds = "|".join(sorted((first_sound, last_sound)))
@@ -194,14 +340,18 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
     if p.postcode:
         if last_sound:
             names.append(f"p{sounds}|{p.postcode}")
-        for token in sorted({p.first[:3], p.last[:3]} - {""}):
+        # a typo in both names at one postcode: three letters of one name and the other's initial
+        # (not three letters alone: at a million records "75011 + mar" is thousands of people)
+        for token in sorted({f"{p.first[:3]}|{p.last[:1]}", f"{p.last[:3]}|{p.first[:1]}"}):
             names.append(f"q{p.postcode}|{token}")
     return ids, names
 
 
 # --- pair scoring -----------------------------------------------------------------------------
 
-_PRIOR = -4.0
+
+def _bits(m: float, u: float) -> float:
+    return math.log2(m / u)
 
 
 def _sim(a: str, b: str) -> float:
@@ -262,76 +412,155 @@ def _name_conflict(fs: float | None, ls: float | None) -> bool:
     return ls is not None and ls < 0.8 and (fs is None or fs < 0.9)
 
 
-def _score(p: _Prep, q: _Prep, explain: bool) -> tuple[float, bool, tuple[str, ...]]:
-    """(score 0..1, deterministic?, reasons if explain)."""
-    reasons: list[str] = []
+def _house_number(street: str) -> str:
+    head = street.split(" ", 1)[0]
+    return head if head.isdigit() else ""
+
+
+def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
+           model: MatchModel = DEFAULT_MODEL) -> tuple[float, bool, tuple[str, ...]]:
+    """(score 0..1, deterministic?, reasons if explain). Weights are in bits (log2 m/u)."""
     fs, ls, swapped = _names(p, q)
-    weight = _PRIOR
+    weight = prior
+    # Without first names that clearly agree (missing, an initial, a typo, "Maëlle"/"Isabelle"), a shared
+    # surname and address are what a housemate would share too: the household guard caps them.
+    unconfirmed = fs is None or fs < 0.97
+    household = 0.0
+    evidence: list[tuple[str, float]] = []
+
+    def add(reason: str, bits: float, housemate: bool = False) -> None:
+        nonlocal weight, household
+        if housemate and unconfirmed and bits > 0:
+            household += bits
+        else:
+            weight += bits
+        if explain:
+            evidence.append((reason, bits))
+
     if ls is not None:
-        agree = min(p.last_weight, q.last_weight)
-        if fs is None:
-            agree *= 0.7  # a bare last name also fits the rest of the household
-        weight += agree if ls >= 0.97 else agree - 1.0 if ls >= 0.9 else 0.5 if ls >= 0.8 else -2.5
+        if ls == 1.0 and not swapped:
+            bits = _bits(model.m_last, max(p.u_last, q.u_last))
+        elif ls >= 0.9:
+            bits = _bits(model.m_last_close, max(model.u_last_close, p.u_last, q.u_last))
+        elif ls >= 0.8:
+            bits = _bits(model.m_last_weak, model.u_last_weak)
+        else:
+            bits = _bits(model.m_last_differs, 1.0)
+        add("last_name", bits, True)
     if fs is not None:
-        agree = min(p.first_weight, q.first_weight)
-        weight += (agree if fs >= 0.97 else agree - 1.0 if fs >= 0.9 else 0.5 if fs >= 0.85
-                   else -0.5 if fs >= 0.8 else -4.0)
+        if fs == 1.0 and not swapped:
+            bits = _bits(model.m_first, max(p.u_first, q.u_first))
+        elif fs >= 0.97:
+            bits = _bits(model.m_first_nickname, max(model.u_first_close, p.u_first, q.u_first))
+        elif fs >= 0.9:
+            bits = _bits(model.m_first_close, max(model.u_first_close, p.u_first, q.u_first))
+        elif fs >= 0.85 and (len(p.first) == 1 or len(q.first) == 1):
+            bits = _bits(model.m_first_initial, model.u_first_initial)
+        elif fs >= 0.8:
+            bits = _bits(model.m_first_similar, model.u_first_similar)
+        else:
+            bits = _bits(model.m_first_differs, 1.0)
+        add("first_name", bits)
     conflict = _name_conflict(fs, ls)
     birth = _birth_agreement(p.birth, q.birth) if p.birth and q.birth else None
     if birth is not None:
-        weight += {"birth_date": 4.5, "birth_transposed": 3.0, "birth_typo": 0.0, "birth_conflict": -5.0}[birth]
+        bits = {"birth_date": _bits(model.m_birth, max(p.u_birth, q.u_birth)),
+                "birth_transposed": _bits(model.m_birth_transposed, model.u_birth),
+                "birth_typo": _bits(model.m_birth_typo, model.u_birth_typo),
+                "birth_conflict": _bits(model.m_birth_differs, 1.0)}[birth]
+        add(birth, bits)
         conflict = conflict or birth == "birth_conflict"
     same_email = p.email is not None and p.email == q.email
     same_phone = p.phone is not None and p.phone == q.phone
     same_loyalty = p.loyalty is not None and p.loyalty == q.loyalty
     # A shared identifier between clearly different people is a household, not an identity.
+    household_email = same_email and (conflict or p.shared_email or _email_names_someone_else(p, q))
+    household_phone = same_phone and (conflict or p.shared_phone)
     if same_email:
-        weight += 1.0 if conflict else 5.0
+        if household_email:
+            add("same_email", model.household_identifier_bits, True)
+        else:
+            add("same_email", _bits(model.m_email, p.u_email))
     elif p.email and q.email:
-        weight -= 0.3
+        add("email_differs", _bits(model.m_email_differs, 1.0))
     if same_phone:
-        weight += 0.5 if conflict else 4.0
+        if household_phone:
+            add("same_phone", model.household_identifier_bits, True)
+        else:
+            add("same_phone", _bits(model.m_phone, p.u_phone))
     elif p.phone and q.phone:
-        weight -= 0.3
+        add("phone_differs", _bits(model.m_phone_differs, 1.0))
     if same_loyalty:
-        weight += 1.0 if conflict else 6.0
+        add("same_loyalty", model.household_identifier_bits if conflict
+            else _bits(model.m_loyalty, p.u_loyalty))
     elif p.loyalty and q.loyalty:
-        weight -= 1.5
-    same_postcode = bool(p.postcode) and p.postcode == q.postcode
-    same_street = False
-    if same_postcode:
-        weight += 1.2
-        if p.street and q.street:
-            same_street = p.street == q.street or token_set_ratio(p.street, q.street) >= 85
-            weight += 1.0 if same_street else 0.0
-    elif p.postcode and q.postcode:
-        weight -= 0.5
+        conflict = True  # two loyalty cards, two people: never merged automatically
+        add("loyalty_differs", _bits(0.01, 1.0))
+    if p.postcode and q.postcode:
+        if p.postcode == q.postcode:
+            add("postcode", _bits(model.m_postcode, p.u_postcode), True)
+            if p.street and q.street:
+                if p.street == q.street:
+                    add("street", _bits(model.m_street, max(p.u_street, q.u_street)), True)
+                elif (_house_number(p.street) == _house_number(q.street)
+                      and token_set_ratio(p.street, q.street) >= 85):
+                    add("street~", _bits(model.m_street_close, model.u_street_close), True)
+                else:
+                    add("street_differs", _bits(model.m_street_differs, 1.0))
+        else:
+            add("postcode_differs", _bits(model.m_postcode_differs, 1.0))
     elif p.city and p.city == q.city:
-        weight += 0.5
-    deterministic = (same_email or same_phone or same_loyalty) and not conflict
-    score = 1.0 if deterministic else 1.0 / (1.0 + math.exp(-weight))
-    if explain:
-        reasons += [r for r, ok in (("same_email", same_email), ("same_phone", same_phone),
-                                    ("same_loyalty", same_loyalty)) if ok]
-        if fs is not None or ls is not None:
-            name = ((fs if fs is not None else ls) + (ls if ls is not None else fs)) / 2  # type: ignore[operator]
-            reasons.append(f"name~{name:.2f}")
-        if swapped:
-            reasons.append("swapped_names")
-        if conflict:
-            reasons.append("name_or_birth_conflict")
-        if birth:
-            reasons.append(birth)
-        if same_postcode:
-            reasons.append("postcode")
-        if same_street:
-            reasons.append("street")
-        if not deterministic:
-            reasons.append(f"weight={weight:.1f}")
+        add("city", _bits(model.m_city, p.u_city), True)
+    if household:
+        weight += min(household, model.nameless_cap_bits - prior)
+    # A personal identifier (not a household's) on two records with first names that agree is the
+    # same person whatever the rest says; a record without a first name could be anyone at home.
+    named = fs is not None and fs >= 0.85
+    deterministic = not conflict and named and (
+        (same_email and not household_email) or (same_phone and not household_phone) or same_loyalty)
+    score = 1.0 if deterministic else 1.0 / (1.0 + 2.0 ** -weight)
+    if not explain:
+        return score, deterministic, ()
+    reasons = [r for r, ok in (("same_email", same_email), ("same_phone", same_phone),
+                               ("same_loyalty", same_loyalty)) if ok]
+    if fs is not None or ls is not None:
+        name = ((fs if fs is not None else ls) + (ls if ls is not None else fs)) / 2  # type: ignore[operator]
+        reasons.append(f"name~{name:.2f}")
+    if swapped:
+        reasons.append("swapped_names")
+    if conflict:
+        reasons.append("name_or_birth_conflict")
+    if birth:
+        reasons.append(birth)
+    reasons += [r for r in ("postcode", "street") if any(e[0] == r for e in evidence)]
+    reasons.append(f"weight={weight:.1f}")
+    reasons += [f"{r}{bits:+.1f}" for r, bits in evidence]
     return score, deterministic, tuple(reasons)
 
 
-def _hard_conflict(p: _Prep, q: _Prep) -> bool:
+def _email_names_someone_else(p: _Prep, q: _Prep) -> bool:
+    """A shared e-mail whose address spells the family name with another first name than the
+    records' ("heliille.caserec@" on Sébastien Caserec's record) is a family e-mail, not his."""
+    local = p.email.split("@", 1)[0] if p.email else ""  # type: ignore[union-attr]
+    surname = (p.last or q.last).replace(" ", "")
+    if not surname or surname not in local:
+        return False
+    rest = "".join(c for c in local.replace(surname, "", 1) if c.isalpha())
+    if not rest:
+        return False
+    for first in (p.first, q.first):
+        if not first:
+            continue
+        first = first.replace(" ", "")
+        if len(rest) == 1 or len(first) == 1:
+            if rest[0] != first[0]:
+                return True
+        elif not (first.startswith(rest) or rest.startswith(first) or rest in p.roots | q.roots):
+            return True
+    return False
+
+
+def _people_differ(p: _Prep, q: _Prep) -> bool:
     # Both ways round: with swapped names _names(p, q) reads q as the swapped one, and "Clémence
     # Thomas" vs "Thomas C." clash that way but agree the other. A one-way test made the guard
     # depend on which group was the larger, so a second relink merged what the first had refused.
@@ -341,6 +570,12 @@ def _hard_conflict(p: _Prep, q: _Prep) -> bool:
         if fs is not None and fs < 0.8:
             return True
     return bool(p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict")
+
+
+def _hard_conflict(p: _Prep, q: _Prep) -> bool:
+    """Never in one customer automatically: clearly different names or birth dates, or two
+    different loyalty cards."""
+    return bool(p.loyalty and q.loyalty and p.loyalty != q.loyalty) or _people_differ(p, q)
 
 
 # --- candidate generation ---------------------------------------------------------------------
@@ -370,10 +605,12 @@ class ScoredPairs:
     preps: list[_Prep]
     edges: list[tuple[float, bool, int, int]]  # (score, deterministic, i, j), i < j, score >= floor
     stats: LinkStats
+    prior: float = 0.0  # prior odds of a match, bits (depends on the batch size)
+    model: MatchModel = DEFAULT_MODEL
 
 
 def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
-                     floor: float | None = None) -> ScoredPairs:
+                     floor: float | None = None, model: MatchModel = DEFAULT_MODEL) -> ScoredPairs:
     """Block, compare and keep every pair scoring at least `floor` (default: the review threshold)."""
     fold_cache: dict[str | None, str] = {}
     preps = [_Prep(rec, fold_cache) for rec in records]
@@ -381,7 +618,7 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
     # Key order, not arrival order: a database may stream rows in any order, and which of two tied
     # pairs is merged first must not depend on it.
     preps.sort(key=_prep_key)
-    _set_name_weights(preps)
+    prior = _set_frequencies(preps, model)
     stats = LinkStats(records=len(preps))
     floor = thresholds.review if floor is None else floor
     limit = thresholds.max_block_size
@@ -394,16 +631,23 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
         blocks.append(members)
 
     keyed: list[tuple[dict[str, list[int]], bool]] = [({}, True), ({}, False)]
+    at_home: dict[str, list[int]] = {}
     for i, p in enumerate(preps):
         ids, names = _blocking_keys(p)
         for key in ids:
             keyed[0][0].setdefault(key, []).append(i)
         for key in names:
             keyed[1][0].setdefault(key, []).append(i)
+        if p.postcode and p.last:
+            at_home.setdefault(f"{p.postcode}|{p.last[:3]}", []).append(i)
+    extra = _unnamed_candidates(preps, at_home, 2 * thresholds.window)
+    del at_home
     for index, is_identifier in keyed:
-        for members in index.values():
+        for key, members in index.items():
             if len(members) < 2:
                 continue
+            if is_identifier:
+                _mark_shared_identifiers(preps, members, key, limit)
             if len(members) <= limit:
                 add_block(members)
             elif is_identifier:
@@ -421,21 +665,41 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
     comparisons = 0
     for i, p in enumerate(preps):
         mine = member_blocks[i]
-        if not mine:
+        if not mine and i not in extra:
             continue
-        candidates: set[int] = set()
+        candidates: set[int] = set(extra.pop(i, ()))
         for b in mine:
             candidates.update(blocks[b])
         for j in sorted(candidates):
             if j <= i:
                 continue
             comparisons += 1
-            score, deterministic, _ = _score(p, preps[j], False)
+            score, deterministic, _ = _score(p, preps[j], False, prior, model)
             if score >= floor:
                 edges.append((score, deterministic, i, j))
         member_blocks[i] = []  # free as we go: peak memory matters at a million records
     stats.comparisons = comparisons
-    return ScoredPairs(preps, edges, stats)
+    return ScoredPairs(preps, edges, stats, prior, model)
+
+
+def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, list[int]], cap: int) -> dict[int, list[int]]:
+    """A record without a first name (or with an initial) shares no name key with its own records;
+    compare it with up to `cap` records of the same postcode and surname prefix, closest surname
+    first, instead of putting every "Mar..." of a postcode in one block."""
+    extra: dict[int, list[int]] = {}
+    for members in at_home.values():
+        if len(members) < 2:
+            continue
+        for i in members:
+            if len(preps[i].first) > 1:
+                continue
+            last = preps[i].last
+            others = [j for j in members if j != i]
+            if len(others) > cap:
+                others = sorted(others, key=lambda j: (preps[j].last != last, preps[j].last, j))[:cap]
+            for j in others:
+                extra.setdefault(min(i, j), []).append(max(i, j))
+    return extra
 
 
 # --- clustering -------------------------------------------------------------------------------
@@ -509,7 +773,7 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         if outcome == "cannot_link":
             stats.refused_cannot_link += 1
             continue
-        _, _, reasons = _score(preps[i], preps[j], True)
+        _, _, reasons = _score(preps[i], preps[j], True, scored.prior, scored.model)
         decision = PairDecision(preps[i].key, preps[j].key, score, reasons,
                                 "deterministic" if deterministic else "fuzzy")
         if outcome == "conflict":
@@ -525,7 +789,8 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
     for score, i, j in uncertain:
         a, b = preps[i].key, preps[j].key
         if find(i) != find(j) and (min(a, b), max(a, b)) not in separated:
-            review.append(PairDecision(a, b, score, _score(preps[i], preps[j], True)[2], "fuzzy"))
+            review.append(PairDecision(a, b, score, _score(preps[i], preps[j], True, scored.prior, scored.model)[2],
+                                       "fuzzy"))
 
     clusters: dict[int, list[int]] = {}
     for i, p in enumerate(preps):
