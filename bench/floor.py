@@ -25,7 +25,7 @@ from handlers.lookup import blocks  # noqa: E402
 from store.db import make_engine  # noqa: E402
 
 
-def build_floor_runtime(settings: Settings):
+def build_floor_runtime(settings: Settings, *, scheduler: bool = False):  # noqa: ARG001 - never one
     """What `serve_cmd.build_runtime` returns, with one constant `/customer` listener and no scheduler.
     The engine is an in-memory SQLite one, used only by /healthz."""
     app = FrontlineApp(client=make_client(settings), signing_secret=settings.slack_signing_secret or "",
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args(argv)
+    args.scheduler = False  # the floor sends no digests
     settings = Settings.from_env(dotenv=False)
     configure_logging(settings.log_level)
     # The very gunicorn set-up of `frontline serve --http` (serve_cmd._serve_http: worker class, threads,
