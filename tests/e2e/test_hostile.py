@@ -15,7 +15,6 @@ The world (one server, one database) lives for a whole test; each example is che
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import io
@@ -32,7 +31,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from bot import slack_requests as sr
-from bot.logs import configure_logging
 from bot.slack_driver import HttpTransport, SlackDriver
 from handlers.payloads import MAX_ROW_ID, parse_id
 from store.models import AuditEvent, Base, Customer, CustomerIdentifier
@@ -40,6 +38,7 @@ from store.normalize import fold
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.trust_world import JEANNE_EMAIL, JEANNE_PHONE, build_world
 from tests.support.server import start_bot_server
+from tests.support.logs import production_logs
 
 # A customer whose details need escaping in every encoding: accents, an apostrophe-free street, a
 # French mobile. Jeanne Dupont (trust_world) is the other.
@@ -90,18 +89,6 @@ NOT_AN_ID = (st.sampled_from(HUGE_IDS) | JUNK).filter(lambda value: (parse_id(va
 # ---- the world and what is checked after each request -------------------------------------------------
 
 
-@contextlib.contextmanager
-def production_logs() -> Iterator[io.StringIO]:
-    """The production log setup (JSON lines, the PII masker) at DEBUG, written to a buffer."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("DEBUG", stream=stream)
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
 
 
 def checksum(engine) -> str:

@@ -5,44 +5,30 @@ follow-up, a locked database, Slack failing) runs with the production log setup 
 then every line written is searched for the customer's personal data."""
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import sqlite3
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.logs import configure_logging
 from bot.slack_driver import HttpTransport, SlackDriver
 from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.trust_world import JEANNE_EMAIL, JEANNE_PHONE, SECRET_NOTE, build_world
 from tests.support.server import start_bot_server
+from tests.support.logs import production_logs
 
 NOTE = "Jeanne prefers calls after 6pm, husband Bertrand is allergic to wool"
 PII = ("Jeanne", "Dupont", "jeanne.dupont", "example.com", "611223344", "6 11 22 33 44", "Bertrand", "allergic",
        "Rivoli", "75001", "1980-05-17", SECRET_NOTE)
 
 
-@contextlib.contextmanager
-def production_logs_at_debug():
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("DEBUG", stream=stream)
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_realistic_session_with_failures_logs_no_pii(settings, db_url, slack, session_factory, employee):
     world = build_world(session_factory, employee)
     engine = make_engine(db_url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
-    with production_logs_at_debug() as logs:
+    with production_logs() as logs:
         server = start_bot_server(settings, engine, make_session_factory(engine))
         bot = SlackDriver(HttpTransport(server.url), slack, SIGNING_SECRET, settle=server.settle)
         try:
