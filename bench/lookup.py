@@ -17,7 +17,6 @@ import datetime as dt
 import importlib.util
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path

@@ -20,7 +20,6 @@ import bot.commands.importing as importing_command
 from bot.commands.output import spreadsheet_safe
 from store.importing.readers import MAX_COLUMNS, MAX_FIELD_CHARS, MAX_LINE_CHARS
 from store.models import AuditEvent, Customer, SourceRecord
-from tests.test_cli_import import links
 
 HEADER = "source_id,first_name,last_name,email,note\n"
 

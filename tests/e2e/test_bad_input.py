@@ -13,7 +13,7 @@ from bot import slack_requests as sr
 from bot.slack_driver import HttpTransport, SlackDriver, WsgiTransport
 from store.models import Interaction
 from tests.e2e.conftest import SIGNING_SECRET
-from tests.e2e.test_hostile import production_logs
+from tests.support.logs import production_logs
 from tests.e2e.trust_world import EVIL_EMAIL, JEANNE_EMAIL, build_world, channel_posts, row_counts
 from tests.support.server import start_bot_server
 

@@ -11,7 +11,6 @@ import urllib.error
 import urllib.request
 
 import psycopg
-import pytest
 from sqlalchemy.engine import make_url
 
 import bot.web

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from store.models import AuditEvent, Customer, CustomerIdentifier, Interaction, Order, OrderLine
+from store.models import AuditEvent, Customer, CustomerIdentifier, Order, OrderLine
 from store.normalize import fold
 
 CHANNEL_POSTS = ("chat.postMessage", "chat.update", "chat.scheduleMessage")

@@ -25,7 +25,7 @@ from bench.pii_scan import find_leaks
 from bot import slack_requests as sr
 from bot.web import KINDS
 from tests.e2e.conftest import SIGNING_SECRET
-from tests.e2e.test_no_pii_in_logs import production_logs_at_debug
+from tests.support.logs import production_logs
 from tests.e2e.trust_world import build_world, row_counts
 from tests.support.server import start_bot_server
 
@@ -75,7 +75,7 @@ def world(session_factory, employee):
 @pytest.fixture
 def served(settings, engine, session_factory, world):
     """The bot served with production logging at DEBUG set up first, as `frontline serve` does."""
-    with production_logs_at_debug() as logs:
+    with production_logs() as logs:
         server = start_bot_server(settings, engine, session_factory)
         try:
             yield server, logs

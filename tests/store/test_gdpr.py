@@ -5,7 +5,6 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main

@@ -10,7 +10,6 @@ import datetime as dt
 import threading
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, func, select, text

@@ -1,7 +1,6 @@
 """Migrations: the schema they build is the schema the code expects, and older databases upgrade."""
 from __future__ import annotations
 
-import datetime as dt
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
