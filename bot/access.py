@@ -28,8 +28,8 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from handlers import payloads
 from handlers.i18n import normalise_locale, t
+from handlers.notices import deliver_notice, request_user_id
 from store.models import Employee
 from store.permissions import ROLE_RANK, has_role
 
@@ -51,20 +51,6 @@ class EmployeeSnapshot:
     def has_role(self, role: str) -> bool:
         """Roles are ranked: an admin may do what a manager may, a manager what an associate may."""
         return has_role(self, role)
-
-
-def request_user_id(body: dict[str, Any]) -> str | None:
-    """The Slack user behind a request, from the signed body: commands, interactivity or events."""
-    if "command" in body and "user_id" in body:
-        return body["user_id"]
-    user = body.get("user")
-    if isinstance(user, dict):
-        return user.get("id")
-    event = body.get("event")
-    if isinstance(event, dict):
-        event_user = event.get("user")
-        return event_user if isinstance(event_user, str) else None
-    return None
 
 
 def _is_from_a_bot(event: dict[str, Any]) -> bool:
@@ -100,38 +86,6 @@ def _slack_locale(client, user_id: str, default: str) -> str:
         return normalise_locale(user.get("locale"), default)
     except Exception:  # the refusal must go out even if Slack is slow or refuses users:read
         return default
-
-
-def _message_view(text: str, locale: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": t("access.title", locale)},
-        "close": {"type": "plain_text", "text": t("common.close", locale)},
-        "blocks": [{"type": "section", "text": {"type": "plain_text", "text": text}}],
-    }
-
-
-def deliver_notice(body: dict[str, Any], client, respond, text: str, locale: str) -> BoltResponse:
-    """Tell the requester `text` only them, in the way each kind of request allows; returns the ack."""
-    kind = body.get("type")
-    if "command" in body:
-        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
-    if kind == "block_suggestion":
-        return BoltResponse(status=200, body={"options": []})
-    if kind == "view_submission":
-        input_blocks = [b.get("block_id") for b in payloads.dicts(body, "view", "blocks") if b.get("type") == "input"]
-        if input_blocks and isinstance(input_blocks[0], str) and input_blocks[0]:
-            return BoltResponse(status=200, body={"response_action": "errors", "errors": {input_blocks[0]: text}})
-        return BoltResponse(status=200, body={"response_action": "update", "view": _message_view(text, locale)})
-    try:
-        if body.get("response_url"):
-            respond(text=text, response_type="ephemeral", replace_original=False)
-        elif kind in ("block_actions", "shortcut", "message_action") and payloads.text(body, "trigger_id"):
-            opener = client.views_push if payloads.text(body, "view", "type") == "modal" else client.views_open
-            opener(trigger_id=payloads.text(body, "trigger_id"), view=_message_view(text, locale))
-    except Exception as error:  # Slack refused or is unreachable: the employee simply sees nothing
-        log.warning("could not deliver a notice to %s (%s)", request_user_id(body), type(error).__name__)
-    return BoltResponse(status=200, body="")
 
 
 def _home_notice(client, user_id: str, text: str) -> None:

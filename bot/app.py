@@ -35,13 +35,15 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.access import access_middleware, deliver_notice, request_user_id
+from bot.access import access_middleware
 from bot.config import ConfigError, Settings
 from bot.dedupe import deduplicate_events
 from bot.logs import LibraryBodyFilter
 from bot.metrics import SLACK_ERRORS
+from bot.scheduler import DigestSender
 from bot.web import request_kind
 from handlers.i18n import t
+from handlers.notices import deliver_notice, request_user_id
 from handlers.payloads import MalformedPayload, envelope_problem
 
 log = logging.getLogger(__name__)
@@ -181,10 +183,13 @@ def build_app(
     except Exception as error:  # bolt raises BoltError when auth.test rejects the token
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {error}") from None
 
-    def provide_dependencies(context, next):  # noqa: A002 - bolt's argument name
+    def provide_dependencies(context, client, next):  # noqa: A002 - bolt's argument name
         context["session_factory"] = session_factory
         context["settings"] = settings
         context["clock"] = clock
+        # `/digest now` sends through the scheduler's machinery, which lives up here in `bot`.
+        context["send_digest_now"] = lambda employee_id: DigestSender(
+            settings, session_factory, client, clock, configure_client=False).send_now(employee_id)
         next()
 
     app.use(provide_dependencies)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from handlers import payloads
 from handlers.blockkit import context, divider, escape, section
@@ -78,7 +78,8 @@ def change_setting(session_factory, employee_id: int, locale: str, settings, ver
         return t("digest.days_set", locale, days=describe_weekdays(days, locale))
 
 
-def digest_command(ack, command, respond, client, employee, session_factory, settings, clock) -> None:
+def digest_command(ack, command, respond, employee, session_factory, settings, clock,
+                   send_digest_now: Callable[[int], list]) -> None:
     words = (payloads.text(command, "text") or "").strip().split(maxsplit=1)
     verb = words[0].lower() if words else ""
     argument = words[1].strip() if len(words) > 1 else ""
@@ -95,11 +96,8 @@ def digest_command(ack, command, respond, client, employee, session_factory, set
         respond(response_type="ephemeral", replace_original=False,
                 **overview(session_factory, employee.id, locale, settings, clock()))
         return
-    from bot.scheduler import DigestSender  # the sending machinery lives with the scheduler
-
-    sender = DigestSender(settings, session_factory, client, clock, configure_client=False)
     try:
-        results = sender.send_now(employee.id)
+        results = send_digest_now(employee.id)
     except Exception as error:  # noqa: BLE001 - tell the user, log without PII
         log.warning("digest now failed: employee_id=%s error=%s", employee.id, type(error).__name__)
         respond(text=t("digest.send_failed", locale), response_type="ephemeral", replace_original=False)
