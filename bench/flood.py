@@ -39,13 +39,13 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from bench.pii_scan import find_leaks  # noqa: E402
-from bot import slack_requests as sr  # noqa: E402
-from bot.local_slack import LocalSlack  # noqa: E402
-from store.db import make_engine, make_session_factory  # noqa: E402
-from store.models import Customer, Employee  # noqa: E402
+from bench.pii_scan import find_leaks
+from bot import slack_requests as sr
+from bot.local_slack import LocalSlack
+from store.db import make_engine, make_session_factory
+from store.models import Customer, Employee
 
 SECRET = "flood-bench-secret"
 FRONTLINE = Path(sys.executable).with_name("frontline")

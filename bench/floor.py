@@ -16,16 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import serve_cmd  # noqa: E402
-from bot.app import FrontlineApp, TrackingExecutor, _bolt_logger, make_client  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.logs import configure_logging  # noqa: E402
-from bot.web import FrontlineWeb  # noqa: E402
-from handlers.lookup import blocks  # noqa: E402
-from store.db import make_engine  # noqa: E402
+from bot import serve_cmd
+from bot.app import FrontlineApp, TrackingExecutor, _bolt_logger, make_client
+from bot.config import Settings
+from bot.logs import configure_logging
+from bot.web import FrontlineWeb
+from handlers.lookup import blocks
+from store.db import make_engine
 
 
-def build_floor_runtime(settings: Settings, *, scheduler: bool = False):  # noqa: ARG001 - never one
+def build_floor_runtime(settings: Settings, *, scheduler: bool = False):
     """What `serve_cmd.build_runtime` returns, with one constant `/customer` listener and no scheduler.
     The engine is an in-memory SQLite one, used only by /healthz."""
     app = FrontlineApp(client=make_client(settings), signing_secret=settings.slack_signing_secret or "",

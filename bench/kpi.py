@@ -29,8 +29,8 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from store.db import make_engine, make_session_factory, migrate  # noqa: E402
-from store.models import Base  # noqa: E402
+from store.db import make_engine, make_session_factory, migrate
+from store.models import Base
 
 ZONE = ZoneInfo("Europe/Paris")  # every bench employee's and the rollup's time zone
 # The world ends at this local moment and every report is asked "as of" it, whatever day the bench
@@ -189,7 +189,7 @@ def build_rollup(url: str) -> None:
     last = [0.0]
 
     def progress(stage: str, done: int, total: int) -> None:
-        if time.perf_counter() - last[0] > 30 or done == total and stage == "rollup":
+        if time.perf_counter() - last[0] > 30 or (done == total and stage == "rollup"):
             last[0] = time.perf_counter()
             print(f"  rollup {stage}: {done:,}/{total:,} ({time.perf_counter() - started:.0f}s)", flush=True)
 
@@ -359,7 +359,7 @@ def check_world(engine, now: dt.datetime) -> None:
 
 
 class _Viewer:
-    def __init__(self, id, role, team_id, store_id, timezone):  # noqa: A002
+    def __init__(self, id, role, team_id, store_id, timezone):
         self.id, self.role, self.team_id, self.store_id, self.timezone = id, role, team_id, store_id, timezone
 
 

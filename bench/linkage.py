@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synthetic_people import RECORDS_PER_PERSON, generate  # noqa: E402
-from store.identity import (  # noqa: E402
+from bench.synthetic_people import RECORDS_PER_PERSON, generate
+from store.identity import (
     DEFAULT_THRESHOLDS,
     LinkResult,
     Thresholds,

@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.load_clients import Ledger, SimulatedEmployee, Target  # noqa: E402
-from bench.load_report import Report, verify_once  # noqa: E402
-from bench.load_slack import BenchSlack  # noqa: E402
+from bench.load_clients import Ledger, SimulatedEmployee, Target
+from bench.load_report import Report, verify_once
+from bench.load_slack import BenchSlack
 
 SIGNING_SECRET = "bench-signing-secret-5d1e"
 BOT_TOKEN = "xoxb-bench"

@@ -26,13 +26,13 @@ from unidecode import unidecode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from handlers.profile.blocks import profile_blocks  # noqa: E402
-from store.db import make_engine, make_session_factory, migrate  # noqa: E402
-from store.demo import names  # noqa: E402
-from store.models import Customer  # noqa: E402
-from store.normalize import fold  # noqa: E402
-from store.profile import build_profile  # noqa: E402
-from store.search import find_customers  # noqa: E402
+from handlers.profile.blocks import profile_blocks
+from store.db import make_engine, make_session_factory, migrate
+from store.demo import names
+from store.models import Customer
+from store.normalize import fold
+from store.profile import build_profile
+from store.search import find_customers
 
 NOW = dt.datetime(2026, 3, 2, 12, 0)
 BATCH = 20_000

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.logs import scrub  # noqa: E402
+from bot.logs import scrub
 
 FIRST_RELEASE_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")  # the pattern that backtracked
 SHAPES = {

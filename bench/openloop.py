@@ -35,15 +35,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.load import (  # noqa: E402
+from bench.load import (
     BOT_TOKEN, SIGNING_SECRET, Server, bench_database, free_port, pick_targets, prepare_database,
     register_employees, run_phase,
 )
-from bench.load_clients import ACK_LIMIT_MS, REPLY_TIMEOUT, SimulatedEmployee, Target, national  # noqa: E402
-from bench.load_slack import BenchSlack, response_path  # noqa: E402
-from bench.lookup import mistyped, percentile  # noqa: E402
-from bot import slack_requests as sr  # noqa: E402
-from bot.slack_driver import HttpTransport, find_element  # noqa: E402
+from bench.load_clients import ACK_LIMIT_MS, REPLY_TIMEOUT, SimulatedEmployee, Target, national
+from bench.load_slack import BenchSlack, response_path
+from bench.lookup import mistyped, percentile
+from bot import slack_requests as sr
+from bot.slack_driver import HttpTransport, find_element
 
 KINDS = ("name", "surname", "email", "phone", "loyalty", "order")
 # The share of each kind in the mix (bench/load_clients.py MIXES["lookup"], the closed loop's mix).
@@ -133,7 +133,7 @@ class Meter:
     def __init__(self, server_pid: int, database_pid: int | None) -> None:
         self.server_pid, self.database_pid = server_pid, database_pid
 
-    def __enter__(self) -> "Meter":
+    def __enter__(self) -> Meter:
         self.usage = Usage()
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.load import pick_targets  # noqa: E402
-from bench.load_clients import national  # noqa: E402
-from bench.lookup import mistyped, percentile  # noqa: E402
-from bench.openloop import postgres_postmaster, tree_cpu  # noqa: E402
-from store.db import make_engine, make_session_factory  # noqa: E402
-from store.search import find_customers  # noqa: E402
+from bench.load import pick_targets
+from bench.load_clients import national
+from bench.lookup import mistyped, percentile
+from bench.openloop import postgres_postmaster, tree_cpu
+from store.db import make_engine, make_session_factory
+from store.search import find_customers
 
 
 def queries(targets, kind: str, count: int, seed: int) -> list[str]:

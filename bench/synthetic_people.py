@@ -25,71 +25,28 @@ from dataclasses import dataclass, field
 
 from store.identity import IdentityRecord
 
-FR_MALE = ("Jean Pierre Michel André Philippe Nicolas Laurent Stéphane Frédéric Sébastien Christophe Julien "
-           "Thomas Antoine Maxime Alexandre Guillaume Clément Théo Hugo Lucas Louis Gabriel Raphaël Jérôme "
-           "François Benoît Olivier Thierry Éric Patrick Gérard Bernard Yves Loïc Gaël Noël Hervé Rémi "
-           "Mathieu Vincent Arnaud Florian Xavier Emmanuel Grégoire Joël Cédric Aurélien Damien Jean-Pierre "
-           "Jean-Baptiste Jean-Claude Marc Paul Denis Daniel Robert Joseph Bruno Killian Mathis Enzo").split()
-FR_FEMALE = ("Marie Nathalie Isabelle Sylvie Catherine Françoise Hélène Valérie Sandrine Christine Céline "
-             "Sophie Aurélie Émilie Julie Camille Léa Chloé Manon Inès Zoé Anaïs Maëlle Élodie Stéphanie "
-             "Virginie Cécile Agnès Brigitte Monique Laurence Florence Caroline Juliette Margaux Clémence "
-             "Océane Mélanie Noémie Héloïse Bérénice Josiane Geneviève Danièle Véronique Patricia Nadine "
-             "Pascale Marie-Claire Anne-Sophie Emma Lou Jade Louise Alice Gaëlle Solène Maëva").split()
-EN_MALE = ("James John Robert Michael William David Richard Thomas Charles Christopher Daniel Matthew "
-           "Anthony Andrew Joshua Steven Edward Peter Henry Samuel Benjamin Oliver George Harry Jack Liam "
-           "Noah Ethan Nicholas Patrick").split()
-EN_FEMALE = ("Mary Elizabeth Jennifer Susan Margaret Sarah Karen Emily Emma Olivia Sophie Charlotte Amelia "
-             "Jessica Hannah Rebecca Victoria Katherine Abigail Samantha Lucy Grace Chloe Megan Rachel Laura "
-             "Alice Ellie Zoe Ruby").split()
-FR_LAST = ("Martin Bernard Thomas Petit Robert Richard Durand Dubois Moreau Laurent Simon Michel Lefèvre "
-           "Leroy Roux David Bertrand Morel Fournier Girard Bonnet Dupont Lambert Fontaine Rousseau Vincent "
-           "Muller Lefebvre Faure André Mercier Blanc Guérin Boyer Garnier Chevalier François Legrand "
-           "Gauthier Garcia Perrin Robin Clément Morin Nicolas Henry Roussel Mathieu Gautier Masson "
-           "Marchand Duval Denis Dumont Lemaire Noël Meyer Dufour Meunier Brun Blanchard Giraud Joly "
-           "Rivière Lucas Brunet Gaillard Barbier Arnaud Martinez Gérard Roche Renard Schmitt Roy Leroux "
-           "Colin Vidal Caron Picard Roger Fabre Aubert Lemoine Renaud Dumas Lacroix Olivier Philippe "
-           "Bourgeois Pierre Benoît Rey Leclerc Payet Rolland Leclercq Guillaume Lecomte Lopez Dupuy Guillot "
-           "Hubert Berger Carpentier Sanchez Dupuis Moulin Deschamps Huet Vasseur Perez Boucher Fleury "
-           "Royer Klein Jacquet Adam Poirier Marty Aubry Guyot Carré Renault Charpentier Ménard Maillard "
-           "Baron Bertin Bailly Hervé Schneider Fernandez Le_Gall Collet Léger Bouvier Prévost Millet Perrot "
-           "Le_Roux Cousin Germain Breton Besson Langlois Rémy Le_Goff Pelletier Lévêque Perrier Leblanc "
-           "Barré Lebrun Marchal Weber Mallet Hamon Boulanger Jacob Monnier Michaud Rodriguez Guichard "
-           "Gillet Étienne Grondin Poulain Tessier Chevallier Collin Chauvin Da_Silva Bouchet Lemaître "
-           "Bénard Maréchal Humbert Reynaud Hoarau Perret Barthélemy Cordier Pichon Lejeune Gilbert Lamy "
-           "Delaunay Pasquier Carlier Laporte D'Arcy N'Diaye Kerhervé Quéméner").split()
+FR_MALE = ["Jean", "Pierre", "Michel", "André", "Philippe", "Nicolas", "Laurent", "Stéphane", "Frédéric", "Sébastien", "Christophe", "Julien", "Thomas", "Antoine", "Maxime", "Alexandre", "Guillaume", "Clément", "Théo", "Hugo", "Lucas", "Louis", "Gabriel", "Raphaël", "Jérôme", "François", "Benoît", "Olivier", "Thierry", "Éric", "Patrick", "Gérard", "Bernard", "Yves", "Loïc", "Gaël", "Noël", "Hervé", "Rémi", "Mathieu", "Vincent", "Arnaud", "Florian", "Xavier", "Emmanuel", "Grégoire", "Joël", "Cédric", "Aurélien", "Damien", "Jean-Pierre", "Jean-Baptiste", "Jean-Claude", "Marc", "Paul", "Denis", "Daniel", "Robert", "Joseph", "Bruno", "Killian", "Mathis", "Enzo"]
+FR_FEMALE = ["Marie", "Nathalie", "Isabelle", "Sylvie", "Catherine", "Françoise", "Hélène", "Valérie", "Sandrine", "Christine", "Céline", "Sophie", "Aurélie", "Émilie", "Julie", "Camille", "Léa", "Chloé", "Manon", "Inès", "Zoé", "Anaïs", "Maëlle", "Élodie", "Stéphanie", "Virginie", "Cécile", "Agnès", "Brigitte", "Monique", "Laurence", "Florence", "Caroline", "Juliette", "Margaux", "Clémence", "Océane", "Mélanie", "Noémie", "Héloïse", "Bérénice", "Josiane", "Geneviève", "Danièle", "Véronique", "Patricia", "Nadine", "Pascale", "Marie-Claire", "Anne-Sophie", "Emma", "Lou", "Jade", "Louise", "Alice", "Gaëlle", "Solène", "Maëva"]
+EN_MALE = ["James", "John", "Robert", "Michael", "William", "David", "Richard", "Thomas", "Charles", "Christopher", "Daniel", "Matthew", "Anthony", "Andrew", "Joshua", "Steven", "Edward", "Peter", "Henry", "Samuel", "Benjamin", "Oliver", "George", "Harry", "Jack", "Liam", "Noah", "Ethan", "Nicholas", "Patrick"]
+EN_FEMALE = ["Mary", "Elizabeth", "Jennifer", "Susan", "Margaret", "Sarah", "Karen", "Emily", "Emma", "Olivia", "Sophie", "Charlotte", "Amelia", "Jessica", "Hannah", "Rebecca", "Victoria", "Katherine", "Abigail", "Samantha", "Lucy", "Grace", "Chloe", "Megan", "Rachel", "Laura", "Alice", "Ellie", "Zoe", "Ruby"]
+FR_LAST = ["Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "Dubois", "Moreau", "Laurent", "Simon", "Michel", "Lefèvre", "Leroy", "Roux", "David", "Bertrand", "Morel", "Fournier", "Girard", "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller", "Lefebvre", "Faure", "André", "Mercier", "Blanc", "Guérin", "Boyer", "Garnier", "Chevalier", "François", "Legrand", "Gauthier", "Garcia", "Perrin", "Robin", "Clément", "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gautier", "Masson", "Marchand", "Duval", "Denis", "Dumont", "Lemaire", "Noël", "Meyer", "Dufour", "Meunier", "Brun", "Blanchard", "Giraud", "Joly", "Rivière", "Lucas", "Brunet", "Gaillard", "Barbier", "Arnaud", "Martinez", "Gérard", "Roche", "Renard", "Schmitt", "Roy", "Leroux", "Colin", "Vidal", "Caron", "Picard", "Roger", "Fabre", "Aubert", "Lemoine", "Renaud", "Dumas", "Lacroix", "Olivier", "Philippe", "Bourgeois", "Pierre", "Benoît", "Rey", "Leclerc", "Payet", "Rolland", "Leclercq", "Guillaume", "Lecomte", "Lopez", "Dupuy", "Guillot", "Hubert", "Berger", "Carpentier", "Sanchez", "Dupuis", "Moulin", "Deschamps", "Huet", "Vasseur", "Perez", "Boucher", "Fleury", "Royer", "Klein", "Jacquet", "Adam", "Poirier", "Marty", "Aubry", "Guyot", "Carré", "Renault", "Charpentier", "Ménard", "Maillard", "Baron", "Bertin", "Bailly", "Hervé", "Schneider", "Fernandez", "Le_Gall", "Collet", "Léger", "Bouvier", "Prévost", "Millet", "Perrot", "Le_Roux", "Cousin", "Germain", "Breton", "Besson", "Langlois", "Rémy", "Le_Goff", "Pelletier", "Lévêque", "Perrier", "Leblanc", "Barré", "Lebrun", "Marchal", "Weber", "Mallet", "Hamon", "Boulanger", "Jacob", "Monnier", "Michaud", "Rodriguez", "Guichard", "Gillet", "Étienne", "Grondin", "Poulain", "Tessier", "Chevallier", "Collin", "Chauvin", "Da_Silva", "Bouchet", "Lemaître", "Bénard", "Maréchal", "Humbert", "Reynaud", "Hoarau", "Perret", "Barthélemy", "Cordier", "Pichon", "Lejeune", "Gilbert", "Lamy", "Delaunay", "Pasquier", "Carlier", "Laporte", "D'Arcy", "N'Diaye", "Kerhervé", "Quéméner"]
 FR_LAST = [name.replace("_", " ") for name in FR_LAST]  # "Le Gall" is one name
-EN_LAST = ("Smith Jones Williams Taylor Brown Davies Evans Wilson Johnson Roberts Robinson Thompson Wright "
-           "Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson Wood Turner Cooper Hill "
-           "Ward Morris Moore Clark Lee King Baker Harrison Morgan Allen James Scott Phillips Watson Davis "
-           "Parker Price Bennett Young Griffiths Mitchell Kelly Cook Carter Richardson Bailey Collins Bell "
-           "Shaw Murphy Miller Cox Richards Khan Marshall Anderson Simpson Ellis Adams Singh Wilkinson Foster "
-           "Chapman Powell Webb Rogers Gray Mason Ali Hunt Hussain Campbell Matthews O'Brien O'Connor "
-           "McDonald").split()
+EN_LAST = ["Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Johnson", "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall", "Lewis", "Harris", "Clarke", "Patel", "Jackson", "Wood", "Turner", "Cooper", "Hill", "Ward", "Morris", "Moore", "Clark", "Lee", "King", "Baker", "Harrison", "Morgan", "Allen", "James", "Scott", "Phillips", "Watson", "Davis", "Parker", "Price", "Bennett", "Young", "Griffiths", "Mitchell", "Kelly", "Cook", "Carter", "Richardson", "Bailey", "Collins", "Bell", "Shaw", "Murphy", "Miller", "Cox", "Richards", "Khan", "Marshall", "Anderson", "Simpson", "Ellis", "Adams", "Singh", "Wilkinson", "Foster", "Chapman", "Powell", "Webb", "Rogers", "Gray", "Mason", "Ali", "Hunt", "Hussain", "Campbell", "Matthews", "O'Brien", "O'Connor", "McDonald"]
 # The long tail. Real name frequencies are Zipf-like: a few names are very common ("Martin" is about
 # 0.4% of France) and most names are rare, so a larger customer base keeps the same share of Martins
 # but meets ever more distinct rare names. Each pool below is one fixed "national" distribution,
 # the listed names first (most common first), then names generated from syllables by rank; people are
 # sampled from it, so the number of distinct names grows with the population by itself.
-_SURNAME_HEADS = ("Ker Le Du Mor Val Berg Lan Gal Rou Fon Beau Mont Cha Bou Tré Pen Lav Gui Mar Bar Cor Dan "
-                  "Fer Gar Hou Jou Lor Mal Nor Pel Ros Sau Tal Ver Vil Bel Bon Cas Dor Gau Lam Mas Pic Ric "
-                  "Sal Tes Bri Cro Fau Gre Mer Pla Quin San Tou Bro Cla Des Fra Gro").split()
-_SURNAME_MIDS = ("|a|e|i|o|ou|an|en|in|on|ar|er|or|el|al|il|ach|eg|ev|az|ig|ab|uc|ol|am|es|ot|ic|ag|ur|"
-                 "ad|ob|ep|is|um|ay|iv|ud|om").split("|")
-_SURNAME_TAILS = ("vé and eau ier in ot ard ec oux ent elle ac ec'h ouet ignac ès ault isse ain eux ais on "
-                  "elin arz ay euil iou illon ecq oz ade ié erre otte inne enne aux ieux ol ange aud").split()
-_FIRST_ONSETS = ("Ad Bren Cas Dor Ev Fal Gw Is Jor Kal Lor Mael Nol Or Per Quen Ros Sol Tal Ul Val Wil Yv Zel "
-                 "Aur Bas Cor Del Em Flo Gal Hel Ir Jul Kel Lys Mor Nad").split()
-_FIRST_MIDS = "|a|e|i|o|an|el|in|ar|ou|ys|en".split("|")
-_FIRST_CODAS = ("wen rick ine ael ys iane on ette ia an ric elle ance ille ien ina ard eline ois ane "
-                "ia ette iel ien is").split()
-STREETS = ("de la Paix|Victor Hugo|Jean Jaurès|des Lilas|du Général de Gaulle|Pasteur|de la République|"
-           "des Écoles|du Moulin|de l'Église|Gambetta|Voltaire|de la Gare|des Tilleuls|du Château|"
-           "Émile Zola|des Peupliers|de Verdun|du Stade|Jules Ferry|de la Fontaine|des Roses|Saint-Michel|"
-           "du Maréchal Foch|de Bretagne|des Acacias|Anatole France|du Port|de Provence|des Vignes").split("|")
+_SURNAME_HEADS = ["Ker", "Le", "Du", "Mor", "Val", "Berg", "Lan", "Gal", "Rou", "Fon", "Beau", "Mont", "Cha", "Bou", "Tré", "Pen", "Lav", "Gui", "Mar", "Bar", "Cor", "Dan", "Fer", "Gar", "Hou", "Jou", "Lor", "Mal", "Nor", "Pel", "Ros", "Sau", "Tal", "Ver", "Vil", "Bel", "Bon", "Cas", "Dor", "Gau", "Lam", "Mas", "Pic", "Ric", "Sal", "Tes", "Bri", "Cro", "Fau", "Gre", "Mer", "Pla", "Quin", "San", "Tou", "Bro", "Cla", "Des", "Fra", "Gro"]
+_SURNAME_MIDS = ["", "a", "e", "i", "o", "ou", "an", "en", "in", "on", "ar", "er", "or", "el", "al", "il", "ach", "eg", "ev", "az", "ig", "ab", "uc", "ol", "am", "es", "ot", "ic", "ag", "ur", "ad", "ob", "ep", "is", "um", "ay", "iv", "ud", "om"]
+_SURNAME_TAILS = ["vé", "and", "eau", "ier", "in", "ot", "ard", "ec", "oux", "ent", "elle", "ac", "ec'h", "ouet", "ignac", "ès", "ault", "isse", "ain", "eux", "ais", "on", "elin", "arz", "ay", "euil", "iou", "illon", "ecq", "oz", "ade", "ié", "erre", "otte", "inne", "enne", "aux", "ieux", "ol", "ange", "aud"]
+_FIRST_ONSETS = ["Ad", "Bren", "Cas", "Dor", "Ev", "Fal", "Gw", "Is", "Jor", "Kal", "Lor", "Mael", "Nol", "Or", "Per", "Quen", "Ros", "Sol", "Tal", "Ul", "Val", "Wil", "Yv", "Zel", "Aur", "Bas", "Cor", "Del", "Em", "Flo", "Gal", "Hel", "Ir", "Jul", "Kel", "Lys", "Mor", "Nad"]
+_FIRST_MIDS = ["", "a", "e", "i", "o", "an", "el", "in", "ar", "ou", "ys", "en"]
+_FIRST_CODAS = ["wen", "rick", "ine", "ael", "ys", "iane", "on", "ette", "ia", "an", "ric", "elle", "ance", "ille", "ien", "ina", "ard", "eline", "ois", "ane", "ia", "ette", "iel", "ien", "is"]
+STREETS = ["de la Paix", "Victor Hugo", "Jean Jaurès", "des Lilas", "du Général de Gaulle", "Pasteur", "de la République", "des Écoles", "du Moulin", "de l'Église", "Gambetta", "Voltaire", "de la Gare", "des Tilleuls", "du Château", "Émile Zola", "des Peupliers", "de Verdun", "du Stade", "Jules Ferry", "de la Fontaine", "des Roses", "Saint-Michel", "du Maréchal Foch", "de Bretagne", "des Acacias", "Anatole France", "du Port", "de Provence", "des Vignes"]
 STREET_TYPES = (("rue", "r."), ("avenue", "av."), ("boulevard", "bd"), ("place", "pl."), ("allée", "all."),
                 ("chemin", "ch."), ("impasse", "imp."))
-CITY_PARTS = ("Saint-Martin Villeneuve Montreuil Beaumont Fontaine Châteauneuf Bourg Champigny Ivry Noisy "
-              "Sainte-Marie Bois-Colombes Vitry Lagny Mérignac Pessac Bègles Lorient Quimper Vannes").split()
+CITY_PARTS = ["Saint-Martin", "Villeneuve", "Montreuil", "Beaumont", "Fontaine", "Châteauneuf", "Bourg", "Champigny", "Ivry", "Noisy", "Sainte-Marie", "Bois-Colombes", "Vitry", "Lagny", "Mérignac", "Pessac", "Bègles", "Lorient", "Quimper", "Vannes"]
 NICKNAMES = {"Robert": "Bob", "William": "Bill", "James": "Jim", "Michael": "Mike", "Katherine": "Kate",
              "Elizabeth": "Liz", "Thomas": "Tom", "Daniel": "Dan", "Nicholas": "Nick", "Samuel": "Sam",
              "Benjamin": "Ben", "Anthony": "Tony", "Christopher": "Chris", "Edward": "Ed", "Matthew": "Matt",
@@ -98,8 +55,7 @@ NICKNAMES = {"Robert": "Bob", "William": "Bill", "James": "Jim", "Michael": "Mik
              "Patrick": "Pat", "Jean-Pierre": "JP", "Nathalie": "Nath", "Caroline": "Caro", "Margaret": "Maggie",
              # a few the matcher's table does not know: they must be carried by other evidence
              "Guillaume": "Guigui", "Alexandre": "Alex", "Christine": "Kiki", "Jennifer": "Jenn"}
-DOMAINS = ("gmail.com orange.fr free.fr hotmail.fr yahoo.fr laposte.net sfr.fr outlook.com icloud.com "
-           "wanadoo.fr hotmail.com gmail.com gmail.com orange.fr").split()
+DOMAINS = ["gmail.com", "orange.fr", "free.fr", "hotmail.fr", "yahoo.fr", "laposte.net", "sfr.fr", "outlook.com", "icloud.com", "wanadoo.fr", "hotmail.com", "gmail.com", "gmail.com", "orange.fr"]
 
 
 class _Pool:
@@ -154,7 +110,7 @@ class Person:
     mobiles: list[str]  # newest first
     addresses: list[tuple[str, str, str]]  # (street, postcode, city), newest first
     loyalty: list[str]
-    household: "Household"
+    household: Household
 
 
 @dataclass

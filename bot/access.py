@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from slack_bolt import BoltResponse
 from slack_sdk import WebClient
@@ -96,7 +97,7 @@ def _home_notice(client, user_id: str, text: str) -> None:
         log.exception("could not publish the access notice home tab for %s", user_id)
 
 
-def access_middleware(body: dict[str, Any], context, client, respond, next: Callable[[], None]) -> BoltResponse:  # noqa: A002
+def access_middleware(body: dict[str, Any], context, client, respond, next: Callable[[], None]) -> BoltResponse:
     settings = context["settings"]
     session_factory = context["session_factory"]
     event = body.get("event") if body.get("type") == "event_callback" else None
@@ -138,7 +139,7 @@ def role_required(role: str) -> Callable[..., BoltResponse | None]:
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
 
-    def check_role(body: dict[str, Any], context, client, respond, next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+    def check_role(body: dict[str, Any], context, client, respond, next: Callable[[], None]) -> BoltResponse | None:
         employee: EmployeeSnapshot | None = context.get("employee")
         if employee is not None and employee.has_role(role):
             next()

@@ -19,7 +19,8 @@ import secrets
 import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.error import URLError
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -183,7 +184,7 @@ def build_app(
     except Exception as error:  # bolt raises BoltError when auth.test rejects the token
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {error}") from None
 
-    def provide_dependencies(context, client, next):  # noqa: A002 - bolt's argument name
+    def provide_dependencies(context, client, next):
         context["session_factory"] = session_factory
         context["settings"] = settings
         context["clock"] = clock
@@ -217,7 +218,7 @@ class PayloadGate(Middleware):
     signature check and before anything else reads the body.
     """
 
-    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
         problem = envelope_problem(req.body)
         if problem is None:
             return next()

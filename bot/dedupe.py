@@ -10,7 +10,8 @@ listener will then tell the employee the database is down.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from slack_bolt import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +21,7 @@ from store.slack_events import claim_event
 log = logging.getLogger(__name__)
 
 
-def deduplicate_events(body: dict[str, Any], context, next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+def deduplicate_events(body: dict[str, Any], context, next: Callable[[], None]) -> BoltResponse | None:
     event_id = body.get("event_id") if body.get("type") == "event_callback" else None
     if not isinstance(event_id, str) or not event_id:
         next()

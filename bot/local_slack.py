@@ -12,9 +12,10 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlparse
 
 from bot.block_checks import check_message_payload, check_view
@@ -110,7 +111,7 @@ class LocalSlack:
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "LocalSlack":
+    def start(self) -> LocalSlack:
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -124,7 +125,7 @@ class LocalSlack:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "LocalSlack":
+    def __enter__(self) -> LocalSlack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -493,7 +494,7 @@ def _make_handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr access log
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
@@ -515,7 +516,7 @@ def _make_handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 args.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
             return args
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             path = urlparse(self.path).path
             if path.startswith("/api/"):

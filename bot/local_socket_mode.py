@@ -20,7 +20,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 from urllib.parse import parse_qs, parse_qsl, urlparse
 
 from bot import slack_requests as sr
@@ -108,7 +109,7 @@ class LocalSocketMode:
         self._stopping = False
 
     # ---- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "LocalSocketMode":
+    def start(self) -> LocalSocketMode:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)  # lets the accept loop notice stop()
         self._spawn(self._accept_loop, "local-socket-mode")
@@ -131,7 +132,7 @@ class LocalSocketMode:
         if self.slack.socket_mode is self:
             self.slack.socket_mode = None
 
-    def __enter__(self) -> "LocalSocketMode":
+    def __enter__(self) -> LocalSocketMode:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -14,7 +14,8 @@ import datetime as dt
 import importlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -150,7 +151,7 @@ class DigestSender:
                         claimed.append(item)
                     else:
                         counts["skipped"] += 1
-            except Exception as error:  # noqa: BLE001 - isolate each recipient
+            except Exception as error:
                 self._failed(item, error, counts)
         composed: dict[tuple[str, int], tuple[Employee, dict | None]] = {}
         for kind in ("employee", "team"):
@@ -159,7 +160,7 @@ class DigestSender:
                 continue
             try:
                 composed.update({(kind, i): value for i, value in self.compose_many(ids, kind, now=now).items()})
-            except Exception as error:  # noqa: BLE001 - compose each alone below, so one bad row fails one person
+            except Exception as error:
                 log.warning("digest batch failed: kind=%s size=%s error=%s; composing one by one",
                             kind, len(ids), _error_code(error))
         for item in claimed:
@@ -168,7 +169,7 @@ class DigestSender:
                 with self.session_factory.begin() as session:
                     finish(session, item, status=status, now=self.clock())
                 counts[status] += 1
-            except Exception as error:  # noqa: BLE001 - isolate each recipient
+            except Exception as error:
                 self._failed(item, error, counts)
 
     def _failed(self, item: DueDigest, error: Exception, counts: dict[str, int]) -> None:
@@ -179,7 +180,7 @@ class DigestSender:
         try:
             with self.session_factory.begin() as session:
                 finish(session, item, status="failed", now=self.clock(), error=code)
-        except Exception:  # noqa: BLE001 - the stale-claim timeout recovers it
+        except Exception:
             log.exception("could not record digest failure: employee_id=%s", item.employee_id)
 
     def send_now(self, employee_id: int, *, dry_run: bool = False) -> list[tuple[str, dict | None]]:

@@ -12,7 +12,8 @@ import io
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 from urllib.parse import urlparse
 
 from bot import slack_requests as sr

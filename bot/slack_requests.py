@@ -13,7 +13,8 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 FORM = "application/x-www-form-urlencoded"

@@ -21,7 +21,8 @@ import logging
 import threading
 import time
 import traceback
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
 
 from slack_bolt import App
@@ -230,7 +231,7 @@ class FrontlineWeb:
         return length
 
     @staticmethod
-    def _read_body(environ: dict[str, Any], length: int | None, mac: "hmac.HMAC") -> list[bytes]:
+    def _read_body(environ: dict[str, Any], length: int | None, mac: hmac.HMAC) -> list[bytes]:
         """At most MAX_BODY bytes, fed to `mac` as they arrive. Without a Content-Length, only a body the
         server frames itself (chunked, `wsgi.input_terminated`) is read; otherwise HTTP says there is none."""
         stream = environ["wsgi.input"]
@@ -241,7 +242,7 @@ class FrontlineWeb:
         while received < limit:
             try:
                 chunk = stream.read(min(_READ_CHUNK, limit - received))
-            except Exception:  # noqa: BLE001 - a dropped connection, a broken chunked encoding: the server's own errors
+            except Exception:
                 raise Refused(400, "unreadable body") from None
             if not chunk:
                 break
@@ -272,7 +273,7 @@ class FrontlineWeb:
             response = self.app.dispatch(request)
             status, body = response.status, (response.body or "").encode("utf-8")
             response_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
-        except Exception as error:  # noqa: BLE001 - its type and frames are logged, not its message (the body)
+        except Exception as error:
             log.error("dispatching a %s request failed: %s\n%s", kind, type(error).__name__,
                       "".join(traceback.format_tb(error.__traceback__)))
             status, body, response_type = 500, b"", "text/plain"

@@ -12,7 +12,8 @@ missed `trusted` does is show `&amp;lt;` to the reader, never a ping.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from handlers.payloads import MAX_ROW_ID, parse_id  # noqa: F401 - ids are read in handlers.payloads
 
@@ -33,16 +34,16 @@ class Mrkdwn(str):
 
     __slots__ = ()
 
-    def __add__(self, other: str) -> "Mrkdwn":
+    def __add__(self, other: str) -> Mrkdwn:
         return Mrkdwn(str.__add__(self, escape(other)))
 
-    def __radd__(self, other: str) -> "Mrkdwn":
+    def __radd__(self, other: str) -> Mrkdwn:
         return Mrkdwn(str.__add__(escape(other), self))
 
-    def join(self, parts: Iterable[object]) -> "Mrkdwn":  # type: ignore[override]
+    def join(self, parts: Iterable[object]) -> Mrkdwn:  # type: ignore[override]
         return Mrkdwn(str.join(self, (escape(part) for part in parts)))
 
-    def format(self, *args: object, **kwargs: object) -> "Mrkdwn":  # type: ignore[override]
+    def format(self, *args: object, **kwargs: object) -> Mrkdwn:  # type: ignore[override]
         return Mrkdwn(str.format(self, *map(_parameter, args), **{k: _parameter(v) for k, v in kwargs.items()}))
 
 

@@ -225,7 +225,7 @@ def envelope_problem(body: Any) -> str | None:
             return "event is not an object with a text type"
     if kind == "workflow_step_edit" and "callback_id" in body and not isinstance(body.get("workflow_step"), dict):
         return "workflow_step is not an object"
-    if kind == "interactive_message" and "callback_id" in body or kind == "block_actions" and "actions" in body:
+    if (kind == "interactive_message" and "callback_id" in body) or (kind == "block_actions" and "actions" in body):
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
             return "actions is not a list of objects"

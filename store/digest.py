@@ -398,7 +398,17 @@ def _waiting_longest(session: Session, team_ids: list[int], tz: ZoneInfo) -> dic
 
 
 __all__ = [
-    "EmployeeDigest", "TeamDigest", "FollowUpLine", "CallbackLine", "VipLine", "DayLine", "PersonOverdue",
-    "WaitingCustomer", "compose_employee_digest", "compose_employee_digests", "compose_team_digest", "compose_team_digests",
+    "CallbackLine",
+    "DayLine",
+    "EmployeeDigest",
+    "FollowUpLine",
+    "PersonOverdue",
+    "TeamDigest",
+    "VipLine",
+    "WaitingCustomer",
+    "compose_employee_digest",
+    "compose_employee_digests",
+    "compose_team_digest",
+    "compose_team_digests",
     "week_through_yesterday",
 ]

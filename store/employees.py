@@ -64,12 +64,12 @@ class DesiredEmployee:
 
     slack_user_id: str
     name: str | Keep = KEEP
-    email: str | None | Keep = KEEP
+    email: str | Keep | None = KEEP
     role: str | Keep = KEEP
-    team: str | None | Keep = KEEP
-    store: str | None | Keep = KEEP
-    locale: str | None | Keep = KEEP
-    timezone: str | None | Keep = KEEP
+    team: str | Keep | None = KEEP
+    store: str | Keep | None = KEEP
+    locale: str | Keep | None = KEEP
+    timezone: str | Keep | None = KEEP
     active: bool | Keep = KEEP
 
 

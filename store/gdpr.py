@@ -166,7 +166,7 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
         session.execute(
             update(SourceRecord)
             .where(SourceRecord.id.in_(record_ids))
-            .values({**{f: None for f in _PERSON_FIELDS}, "attributes": {}, "content_hash": ERASED_HASH})
+            .values({**dict.fromkeys(_PERSON_FIELDS), "attributes": {}, "content_hash": ERASED_HASH})
         )
     notes = session.execute(
         update(Interaction).where(Interaction.customer_id.in_(ids), Interaction.note.is_not(None)).values(note=None)
@@ -185,7 +185,7 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
         .where(Customer.id.in_(ids))
         .values(
             {
-                **{f: None for f in _PERSON_FIELDS},
+                **dict.fromkeys(_PERSON_FIELDS),
                 "loyalty_tier": None,
                 "preferred_language": None,
                 "preferred_channel": None,

@@ -26,7 +26,7 @@ def write_problem(engine: Engine, *, timeout_ms: int = 250) -> str | None:
             _probe_postgresql(engine, timeout_ms)
     except DBAPIError as error:
         return _reason(error)
-    except Exception as error:  # noqa: BLE001 - a health check reports, it never raises
+    except Exception as error:
         return type(error).__name__
     return None
 

@@ -50,18 +50,18 @@ from store.normalize import (
 )
 
 __all__ = [
-    "IdentityRecord",
-    "Thresholds",
-    "DEFAULT_THRESHOLDS",
-    "PairDecision",
-    "LinkStats",
-    "LinkResult",
-    "MatchModel",
     "DEFAULT_MODEL",
-    "link_records",
+    "DEFAULT_THRESHOLDS",
+    "IdentityRecord",
+    "LinkResult",
+    "LinkStats",
+    "MatchModel",
+    "PairDecision",
     "ScoredPairs",
-    "score_candidates",
+    "Thresholds",
     "cluster_scored",
+    "link_records",
+    "score_candidates",
 ]
 
 
@@ -202,9 +202,31 @@ DEFAULT_MODEL = MatchModel()
 
 
 class _Prep:
-    __slots__ = ("key", "first", "roots", "formal", "last", "email", "phone", "loyalty", "birth", "street",
-                 "postcode", "city", "u_first", "u_last", "u_birth", "u_postcode", "u_street", "u_city",
-                 "u_email", "u_phone", "u_loyalty", "shared_email", "shared_phone")
+    __slots__ = (
+        "birth",
+        "city",
+        "email",
+        "first",
+        "formal",
+        "key",
+        "last",
+        "loyalty",
+        "phone",
+        "postcode",
+        "roots",
+        "shared_email",
+        "shared_phone",
+        "street",
+        "u_birth",
+        "u_city",
+        "u_email",
+        "u_first",
+        "u_last",
+        "u_loyalty",
+        "u_phone",
+        "u_postcode",
+        "u_street",
+    )
 
     def __init__(self, rec: IdentityRecord, cache: dict[str | None, str]) -> None:
         self.key = rec.key

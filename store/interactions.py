@@ -252,7 +252,7 @@ def log_interaction(
     employee: Actor,
     customer_id: int,
     channel: str,
-    type: str,  # noqa: A002 - the model's column name
+    type: str,
     outcome: str,
     note: str | None,
     declared: list[DeclaredPreferenceInput],
@@ -283,7 +283,7 @@ def log_interaction(
     return interaction
 
 
-def _write(session: Session, *, employee: Actor, customer: Customer, channel: str, type: str, outcome: str,  # noqa: A002
+def _write(session: Session, *, employee: Actor, customer: Customer, channel: str, type: str, outcome: str,
            note: str | None, declared: list[DeclaredPreferenceInput], follow_up: FollowUpInput | None,
            idempotency_key: str, now: dt.datetime, via: str) -> Interaction:
     interaction = Interaction(

@@ -69,7 +69,7 @@ class Window:
     end: dt.datetime  # naive UTC, exclusive
 
     @classmethod
-    def of(cls, period: Period, tz: ZoneInfo) -> "Window":
+    def of(cls, period: Period, tz: ZoneInfo) -> Window:
         return cls(local_midnight_utc(period.start, tz), local_midnight_utc(period.end, tz))
 
 
@@ -561,7 +561,7 @@ class KpiReport:
     previous: KpiFigures
     groups: list[GroupRow] = field(default_factory=list)
     group_by: str | None = None
-    trend: list["TrendPoint"] = field(default_factory=list)  # per local day, current period
+    trend: list[TrendPoint] = field(default_factory=list)  # per local day, current period
 
 
 def kpi_report(session: Session, viewer: Viewer, query: KpiQuery, *, now: dt.datetime) -> KpiReport:

@@ -76,7 +76,7 @@ class Period:
         return (self.end - self.start).days
 
     @property
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         # Week-to-date is compared with the same weekdays of last week (Monday-to-Wednesday against
         # Monday-to-Wednesday); every other period with the days just before it.
         shift = dt.timedelta(days=7 if self.kind == "week" else self.days)

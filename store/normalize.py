@@ -15,12 +15,12 @@ from unidecode import unidecode
 
 __all__ = [
     "fold",
+    "name_tokens",
+    "nickname_roots",
     "normalise_email",
     "normalise_phone",
     "normalise_postcode",
-    "name_tokens",
     "phonetic_key",
-    "nickname_roots",
 ]
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")

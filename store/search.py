@@ -14,7 +14,7 @@ import re
 import time
 from functools import lru_cache
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import ARRAY, Integer, any_, func, literal, literal_column, select, text, union_all

@@ -46,7 +46,7 @@ LANGUAGE_KEYS = ("preferred_language", "language", "locale")
 HOME_STORE_KEY = "home_store"  # a store code, checked by the people import
 SINCE_KEYS = ("customer_since", "created_at", "registered_at", "enrolled_at", "enrolled_on", "signup_date")
 # What tills type when a customer gives no e-mail: never a golden e-mail, never an identifier.
-PLACEHOLDER_LOCAL_PARTS = frozenset({"none", "nomail", "noemail", "pasdemail", "pasdemail", "sansmail", "aucun",
+PLACEHOLDER_LOCAL_PARTS = frozenset({"none", "nomail", "noemail", "pasdemail", "sansmail", "aucun",
                                      "unknown", "inconnu", "na", "nobody", "test", "xxx", "x"})
 
 GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city",

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from handlers import payloads
 from handlers.blockkit import context, divider, escape, section
@@ -98,7 +99,7 @@ def digest_command(ack, command, respond, employee, session_factory, settings, c
         return
     try:
         results = send_digest_now(employee.id)
-    except Exception as error:  # noqa: BLE001 - tell the user, log without PII
+    except Exception as error:
         log.warning("digest now failed: employee_id=%s error=%s", employee.id, type(error).__name__)
         respond(text=t("digest.send_failed", locale), response_type="ephemeral", replace_original=False)
         return

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from handlers.blockkit import MAX_OPTION_TEXT, context, escape, header, plain, section, truncate, trusted
 from handlers.i18n import t

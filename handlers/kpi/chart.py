@@ -9,10 +9,10 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")  # no display on a server; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from handlers.i18n import t  # noqa: E402
-from store.kpi import TrendPoint  # noqa: E402
+from handlers.i18n import t
+from store.kpi import TrendPoint
 
 
 def trend_png(trend: list[TrendPoint], *, title: str, locale: str) -> bytes:

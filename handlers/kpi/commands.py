@@ -62,7 +62,7 @@ def send_chart(client, employee, report, locale: str) -> bool:
         channel = client.conversations_open(users=employee.slack_user_id)["channel"]["id"]
         client.files_upload_v2(channel=channel, file=png, filename="kpi-trend.png", title=title)
         return True
-    except Exception as error:  # noqa: BLE001 - the figures still go out without the chart
+    except Exception as error:
         log.warning("kpi chart upload failed: employee_id=%s error=%s", employee.id, type(error).__name__)
         return False
 

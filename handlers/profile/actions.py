@@ -6,7 +6,8 @@ nobody we trust: the viewer's right to see that customer is checked again on eve
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 

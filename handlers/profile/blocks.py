@@ -7,7 +7,8 @@ still gets a valid message. Everything a customer or employee typed is escaped.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.blockkit import (

@@ -60,7 +60,7 @@ class DemoInteraction:
     outcome: str
     note: str
     created_at: dt.datetime  # naive UTC
-    follow_up: "DemoFollowUp | None" = None
+    follow_up: DemoFollowUp | None = None
 
 
 @dataclass

@@ -33,7 +33,6 @@ from store.models import (
     Store,
     Team,
 )
-from store.normalize import fold
 from store.resolution import relink
 
 DEFAULT_CUSTOMERS = 10_000

@@ -80,7 +80,7 @@ def _lines(row: Row) -> list[tuple]:
 
 
 class _Draft:
-    __slots__ = ("line", "person", "header", "lines")
+    __slots__ = ("header", "line", "lines", "person")
 
     def __init__(self, line: int, person, header: dict[str, Any]) -> None:
         self.line = line

@@ -34,7 +34,7 @@ class ImportReport:
         if len(self.problems) < MAX_KEPT_PROBLEMS:
             self.problems.append(RowProblem(line, reason))
 
-    def absorb(self, other: "ImportReport") -> None:
+    def absorb(self, other: ImportReport) -> None:
         """Add another (batch) report's counts and problems into this one."""
         self.read += other.read
         self.created += other.created
@@ -46,7 +46,7 @@ class ImportReport:
         if room > 0:
             self.problems.extend(other.problems[:room])
 
-    def in_line_order(self) -> "ImportReport":
+    def in_line_order(self) -> ImportReport:
         # Problems found while parsing come before those found against the database (unknown
         # person, employee or store); people read files top to bottom.
         self.problems.sort(key=lambda problem: problem.line)

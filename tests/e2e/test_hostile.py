@@ -22,7 +22,8 @@ import json
 import logging
 import re
 import time
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest

@@ -88,7 +88,7 @@ def test_concurrent_double_submit_writes_one_interaction(session_factory, world)
             barrier.wait()
             with session_factory.begin() as session:
                 ids.append(log(session, world, key="view-race:1").id)
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             failures.append(error)
 
     threads = [threading.Thread(target=submit) for _ in range(4)]

@@ -53,7 +53,7 @@ def test_concurrent_claims_of_one_key_let_exactly_one_through(session_factory):
         try:
             barrier.wait()
             results.append(_share(session_factory, lea, jeanne, key))
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             failures.append(error)
 
     threads = [threading.Thread(target=claim) for _ in range(4)]

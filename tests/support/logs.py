@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 from bot.logs import configure_logging
 

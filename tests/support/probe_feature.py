@@ -78,7 +78,7 @@ def register_interactive(app) -> None:
 _register_basic = register
 
 
-def register(app) -> None:  # noqa: F811 - the probe feature is both parts
+def register(app) -> None:
     _register_basic(app)
     register_interactive(app)
 
@@ -93,6 +93,6 @@ def register_crash(app) -> None:
 _register_without_crash = register
 
 
-def register(app) -> None:  # noqa: F811
+def register(app) -> None:
     _register_without_crash(app)
     register_crash(app)
