@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench-quick clean
+.PHONY: install demo lint test bench-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,16 @@ demo: install
 	$(BIN)/frontline demo
 	$(BIN)/frontline console
 
-# Every test, on SQLite and on a throwaway PostgreSQL cluster (started when PostgreSQL is installed).
-test: install
+# The gate on the basics: ruff's lint rules and mypy (strict on store/ and handlers/), both configured in
+# pyproject.toml; any finding fails the target.
+lint: install
+	$(BIN)/ruff check --quiet .
+	$(BIN)/mypy
+
+# Lint and types first (seconds, so a finding fails fast), then every test, on SQLite and on a
+# throwaway PostgreSQL cluster (started when PostgreSQL is installed).
+test: lint
 	tests/with_postgres.sh $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis frontline.db frontline.db-wal frontline.db-shm
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache frontline.db frontline.db-wal frontline.db-shm
