@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.orm import sessionmaker
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, CursorResult, Engine, Executable, Table, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import kpi_rollup
+from store.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -25,7 +34,7 @@ DEFAULT_BUSY_TIMEOUT_MS = 15_000
 REQUEST_BUSY_TIMEOUT_MS = 2_000
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **kwargs) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
     # Database errors quote their SQL parameters (names, emails, notes) and get logged with tracebacks.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
@@ -42,7 +51,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
     return create_engine(url, **kwargs)
 
 
-def _tune_sqlite(dbapi_connection, _record, *, busy_timeout_ms: int) -> None:
+def _tune_sqlite(dbapi_connection: Any, _record: object, *, busy_timeout_ms: int) -> None:
+    # `dbapi_connection` is the driver's own (sqlite3.Connection), which SQLAlchemy types as Any.
     # pysqlite's own transaction handling sends BEGIN only before an INSERT/UPDATE/DELETE: a SAVEPOINT
     # issued first becomes the outermost transaction and its RELEASE commits behind the caller's back,
     # and reads run outside any transaction. Turn it off; `_begin_sqlite` sends BEGIN itself.
@@ -57,7 +67,7 @@ def _tune_sqlite(dbapi_connection, _record, *, busy_timeout_ms: int) -> None:
     cursor.close()
 
 
-def _begin_sqlite(connection) -> None:
+def _begin_sqlite(connection: Connection) -> None:
     # Write transactions (session_factory.begin()) take the write lock up front with BEGIN IMMEDIATE:
     # a deferred transaction that read first and writes later fails at once (SQLITE_BUSY_SNAPSHOT,
     # no busy wait) if another connection committed in between. Read sessions stay deferred.
@@ -68,17 +78,17 @@ def _begin_sqlite(connection) -> None:
 SQLITE_BEGIN_OPTION = "frontline_sqlite_begin"
 
 
-class SessionFactory(sessionmaker):
+class SessionFactory(sessionmaker[Session]):
     """`factory()` opens a session for reading; `factory.begin()` a transaction meant to write.
 
     On SQLite the latter starts with BEGIN IMMEDIATE (see `_begin_sqlite`); elsewhere they are the same.
     """
 
-    def begin(self):  # type: ignore[override]
+    def begin(self) -> contextlib.AbstractContextManager[Session]:
         return self._write_session()
 
     @contextlib.contextmanager
-    def _write_session(self):
+    def _write_session(self) -> Iterator[Session]:
         bind = self.kw.get("bind")
         if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
             bind = bind.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
@@ -90,22 +100,17 @@ def make_session_factory(engine: Engine) -> SessionFactory:
     return SessionFactory(bind=engine, expire_on_commit=False)
 
 
-def _alembic_config(url: str):
-    from alembic.config import Config
-
+def _alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def migrate(url: str, revision: str = "head", *, kpi_timezone: str | None = None, progress=None) -> bool:
+def migrate(url: str, revision: str = "head", *, kpi_timezone: str | None = None,
+            progress: kpi_rollup.Progress | None = None) -> bool:
     """Create or upgrade the schema to `revision`; with `kpi_timezone`, also build the daily KPI rollup
     for that zone unless it exists (store/kpi_rollup.py). True when the rollup was (re)built."""
-    from alembic import command
-
-    from store import kpi_rollup
-
     command.upgrade(_alembic_config(url), revision)
     if kpi_timezone is None:
         return False
@@ -118,14 +123,13 @@ def migrate(url: str, revision: str = "head", *, kpi_timezone: str | None = None
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    if head is None:  # only when the versions folder is missing from the install
+        raise SchemaOutdated("No migrations are installed with this version of Frontline.")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -146,3 +150,24 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def affected_rows(session: Session, statement: Executable) -> int:
+    """Run an UPDATE/DELETE/INSERT without RETURNING and say how many rows it touched.
+
+    `Session.execute` is typed to return a plain `Result` (the ORM cannot promise a cursor for every
+    statement), but a DML statement without RETURNING always runs on a cursor: the cast says so once here.
+    """
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table a model maps, for statements that work on plain rows (merges, bulk updates).
+
+    Declarative types `__table__` as any FromClause (a class may map a join); every Frontline model
+    maps one table, and this checks it instead of silencing the type.
+    """
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} does not map a single table")
+    return table

@@ -18,12 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from store.db import affected_rows
 from store.models import DigestRun, Employee
 from store.permissions import sees_team
 
@@ -77,7 +79,14 @@ def describe_weekdays(stored: str | None, locale: str) -> str:
     return ", ".join(names[d] for d in days)
 
 
-def employee_zone(employee: Employee, default_timezone: str) -> ZoneInfo:
+class Zoned(Protocol):
+    """An employee row or the few columns of one that `due_digests` selects."""
+
+    @property
+    def timezone(self) -> str | None: ...
+
+
+def employee_zone(employee: Zoned, default_timezone: str) -> ZoneInfo:
     try:
         return ZoneInfo(employee.timezone or default_timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -140,7 +149,7 @@ def _claimable(run: DigestRun | None, now: dt.datetime) -> bool:
     return run.claimed_at <= now - STALE_CLAIM  # "claimed" by a process that may have died
 
 
-def _insert(session: Session):
+def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(DigestRun)
 
 
@@ -154,16 +163,17 @@ def try_claim(session: Session, due: DueDigest, *, now: dt.datetime) -> bool:
     ).scalar_one_or_none()
     if inserted is not None:
         return True
-    retaken = session.execute(
+    retaken = affected_rows(
+        session,
         update(DigestRun)
         .where(DigestRun.employee_id == due.employee_id, DigestRun.kind == due.kind,
                DigestRun.local_date == due.local_date, DigestRun.attempts < MAX_ATTEMPTS,
                or_(and_(DigestRun.status == "failed", DigestRun.claimed_at <= now - RETRY_BACKOFF),
                    and_(DigestRun.status == "claimed", DigestRun.claimed_at <= now - STALE_CLAIM)))
         .values(status="claimed", attempts=DigestRun.attempts + 1, claimed_at=now, error=None)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return retaken.rowcount == 1
+    return retaken == 1
 
 
 def finish(session: Session, due: DueDigest, *, status: str, now: dt.datetime, error: str | None = None) -> None:

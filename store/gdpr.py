@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, inspect, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store import audit
+from store.db import affected_rows
 from store.models import (
     AuditEvent,
+    Base,
     Consent,
     Customer,
     CustomerIdentifier,
@@ -43,7 +45,7 @@ class CustomerNotFound(LookupError):
     pass
 
 
-def _row(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def _row(obj: Base, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """A model row as plain JSON-ready values."""
     out: dict[str, Any] = {}
     for column in inspect(obj).mapper.column_attrs:
@@ -72,7 +74,7 @@ def _resolve(session: Session, customer_id: int) -> Customer:
     if customer is None:
         raise CustomerNotFound(f"no customer with id {customer_id}")
     while customer.status == "merged" and customer.merged_into_id:
-        customer = session.get(Customer, customer.merged_into_id)
+        customer = session.get_one(Customer, customer.merged_into_id)  # a foreign key: the row exists
     return customer
 
 
@@ -80,7 +82,8 @@ def export_customer(session: Session, customer_id: int, *, actor: str, via: str 
     """Everything held about one person, readable by that person. The export itself is audited."""
     customer = _resolve(session, customer_id)
     ids = _customer_ids(session, customer.id)
-    employee_names = dict(session.execute(select(Employee.id, Employee.name)).all())
+    # Keyed by `int | None` so a row without an employee (system, erased) reads as None.
+    employee_names: dict[int | None, str] = dict(session.execute(select(Employee.id, Employee.name)).tuples().all())
 
     orders = session.scalars(select(Order).where(Order.customer_id.in_(ids)).order_by(Order.ordered_at)).all()
     interactions = session.scalars(
@@ -91,7 +94,9 @@ def export_customer(session: Session, customer_id: int, *, actor: str, via: str 
         select(AuditEvent).where(AuditEvent.customer_id.in_(ids)).order_by(AuditEvent.at)
     ).all()
 
-    def by_customer(model, order_column):
+    def by_customer(
+        model: type[WebSignal | DeclaredPreference | Consent], order_column: InstrumentedAttribute[dt.datetime]
+    ) -> list[dict[str, Any]]:
         return [
             _row(r, skip=("customer_id",))
             for r in session.scalars(select(model).where(model.customer_id.in_(ids)).order_by(order_column))
@@ -103,7 +108,7 @@ def export_customer(session: Session, customer_id: int, *, actor: str, via: str 
         "customer_id": customer.id,
         "profile": _row(customer, skip=("search_name",)),
         "merged_customer_records": [
-            _row(session.get(Customer, other), skip=("search_name",)) for other in ids if other != customer.id
+            _row(session.get_one(Customer, other), skip=("search_name",)) for other in ids if other != customer.id
         ],
         "source_records": [
             _row(r, skip=("customer_id", "content_hash"))
@@ -152,28 +157,31 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
 
     deleted = 0
     for model in (CustomerIdentifier, WebSignal, DeclaredPreference, Consent):
-        deleted += session.execute(delete(model).where(model.customer_id.in_(ids))).rowcount or 0
+        deleted += affected_rows(session, delete(model).where(model.customer_id.in_(ids))) or 0
     if record_ids:
-        deleted += session.execute(
-            delete(MatchReview).where(or_(MatchReview.record_a_id.in_(record_ids), MatchReview.record_b_id.in_(record_ids)))
-        ).rowcount or 0
-        deleted += session.execute(
+        deleted += affected_rows(
+            session,
+            delete(MatchReview).where(or_(MatchReview.record_a_id.in_(record_ids), MatchReview.record_b_id.in_(record_ids))),
+        ) or 0
+        deleted += affected_rows(
+            session,
             delete(LinkConstraint).where(
                 or_(LinkConstraint.record_a_id.in_(record_ids), LinkConstraint.record_b_id.in_(record_ids))
-            )
-        ).rowcount or 0
+            ),
+        ) or 0
         # Tombstones: the id stays so a re-import of the same record is recognised and refused.
         session.execute(
             update(SourceRecord)
             .where(SourceRecord.id.in_(record_ids))
             .values({**dict.fromkeys(_PERSON_FIELDS), "attributes": {}, "content_hash": ERASED_HASH})
         )
-    notes = session.execute(
-        update(Interaction).where(Interaction.customer_id.in_(ids), Interaction.note.is_not(None)).values(note=None)
-    ).rowcount or 0
-    notes += session.execute(
-        update(FollowUp).where(FollowUp.customer_id.in_(ids), FollowUp.note.is_not(None)).values(note=None)
-    ).rowcount or 0
+    notes = affected_rows(
+        session,
+        update(Interaction).where(Interaction.customer_id.in_(ids), Interaction.note.is_not(None)).values(note=None),
+    ) or 0
+    notes += affected_rows(
+        session, update(FollowUp).where(FollowUp.customer_id.in_(ids), FollowUp.note.is_not(None)).values(note=None)
+    ) or 0
     # Merge snapshots hold copies of the person's data; without them an unmerge is no longer possible.
     session.execute(
         update(MergeEvent)
@@ -201,4 +209,7 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
         session, employee_id=None, actor=actor, action="erase", customer_id=customer.id, via=via,
         detail={"customers": len(ids), "source_records": len(record_ids)},
     )
-    return ErasureReport(customer.id, len(ids), len(record_ids), notes, deleted)
+    return ErasureReport(
+        customer_id=customer.id, customers=len(ids), source_records=len(record_ids), notes_removed=notes,
+        rows_deleted=deleted,
+    )

@@ -7,6 +7,8 @@ most `timeout_ms` for the lock instead of the request path's 2 s.
 """
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -34,6 +36,8 @@ def write_problem(engine: Engine, *, timeout_ms: int = 250) -> str | None:
 def _probe_sqlite(engine: Engine, timeout_ms: int) -> None:
     with engine.connect() as connection:
         raw = connection.connection.driver_connection  # autocommit (store.db turns pysqlite's BEGIN off)
+        if not isinstance(raw, sqlite3.Connection):  # SQLAlchemy types it Any | None; pysqlite's is this
+            raise TypeError(f"unexpected SQLite driver connection {type(raw).__name__}")
         previous = raw.execute("PRAGMA busy_timeout").fetchone()[0]
         raw.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
         try:

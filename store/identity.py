@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -332,7 +332,7 @@ def _cached_fold(text: str | None, cache: dict[str | None, str]) -> str:
     return folded
 
 
-def _safe(normaliser, raw):  # type: ignore[no-untyped-def]
+def _safe(normaliser: Callable[[str | None], str | None], raw: str | None) -> str | None:
     try:
         return normaliser(raw)
     except ValueError:
@@ -546,7 +546,8 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
     reasons = [r for r, ok in (("same_email", same_email), ("same_phone", same_phone),
                                ("same_loyalty", same_loyalty)) if ok]
     if fs is not None or ls is not None:
-        name = ((fs if fs is not None else ls) + (ls if ls is not None else fs)) / 2  # type: ignore[operator]
+        known = [s for s in (fs, ls) if s is not None]
+        name = (known[0] + known[-1]) / 2  # both names' mean, or the one known name
         reasons.append(f"name~{name:.2f}")
     if swapped:
         reasons.append("swapped_names")
@@ -563,7 +564,7 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
 def _email_names_someone_else(p: _Prep, q: _Prep) -> bool:
     """A shared e-mail whose address spells the family name with another first name than the
     records' ("heliille.caserec@" on Sébastien Caserec's record) is a family e-mail, not his."""
-    local = p.email.split("@", 1)[0] if p.email else ""  # type: ignore[union-attr]
+    local = p.email.split("@", 1)[0] if p.email else ""
     surname = (p.last or q.last).replace(" ", "")
     if not surname or surname not in local:
         return False
@@ -760,9 +761,9 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         banned_i, banned_j = forbidden.get(ri), forbidden.get(rj)
         if banned_i and banned_j and any(find(x) == rj for x in banned_i):
             return "cannot_link"
-        if check_conflict and len(group_i) * len(group_j) <= thresholds.max_conflict_check:
-            if any(_hard_conflict(preps[x], preps[y]) for x in group_i for y in group_j):
-                return "conflict"
+        if (check_conflict and len(group_i) * len(group_j) <= thresholds.max_conflict_check
+                and any(_hard_conflict(preps[x], preps[y]) for x in group_i for y in group_j)):
+            return "conflict"
         parent[rj] = ri
         group_i.extend(group_j)
         members[ri] = group_i

@@ -20,10 +20,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Numeric, Table, and_, delete, insert, or_, select, update
+from sqlalchemy import Date, DateTime, Numeric, Row, Table, and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import audit, kpi_rollup
+from store.db import table_of
 from store.models import (
     Base,
     Consent,
@@ -47,10 +48,6 @@ class MergeError(Exception):
     """A merge or unmerge that cannot be done; the message says why in one line."""
 
 
-def _customers_table() -> Table:
-    return Customer.__table__  # type: ignore[return-value]
-
-
 def child_references() -> list[tuple[Table, str]]:
     """(table, column) of every foreign key to customers.id that moves with a merge."""
     found = []
@@ -71,13 +68,12 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def dump_row(table: Table, row: Any) -> dict[str, Any]:
-    mapping = row._mapping if hasattr(row, "_mapping") else row
-    return {column.name: _to_json(mapping[column.name]) for column in table.columns}
+def dump_row(table: Table, row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    return {column.name: _to_json(row._mapping[column.name]) for column in table.columns}
 
 
 def load_row(table: Table, data: dict[str, Any]) -> dict[str, Any]:
-    values = {}
+    values: dict[str, Any] = {}
     for column in table.columns:
         value = data.get(column.name)
         if value is not None and isinstance(column.type, DateTime):
@@ -91,7 +87,7 @@ def load_row(table: Table, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _customer_row(session: Session, customer_id: int) -> dict[str, Any]:
-    table = _customers_table()
+    table = table_of(Customer)
     row = session.execute(select(table).where(table.c.id == customer_id)).first()
     if row is None:
         raise MergeError(f"customer {customer_id} does not exist")
@@ -99,9 +95,9 @@ def _customer_row(session: Session, customer_id: int) -> dict[str, Any]:
 
 
 def _identifier_rows(session: Session, customer_id: int) -> list[dict[str, Any]]:
-    table = CustomerIdentifier.__table__
+    table = table_of(CustomerIdentifier)
     rows = session.execute(select(table).where(table.c.customer_id == customer_id).order_by(table.c.id))
-    return [dump_row(table, row) for row in rows]  # type: ignore[arg-type]
+    return [dump_row(table, row) for row in rows]
 
 
 def _record_ids(session: Session, customer_id: int) -> list[int]:
@@ -165,14 +161,14 @@ def merge_customers(session: Session, *, survivor_id: int, absorbed_id: int, act
 
 def _merge_consents(session: Session, survivor_id: int, absorbed_id: int, snapshot: dict[str, Any]) -> None:
     """One consent per purpose and channel: the most recently recorded one wins."""
-    table = Consent.__table__
+    table = table_of(Consent)
     kept = {(r.purpose, r.channel): r for r in session.execute(select(table).where(table.c.customer_id == survivor_id))}
     moved = []
     for row in session.execute(select(table).where(table.c.customer_id == absorbed_id).order_by(table.c.id)).all():
         rival = kept.get((row.purpose, row.channel))
         if rival is not None:
             loser, winner = (rival, row) if row.recorded_at > rival.recorded_at else (row, rival)
-            snapshot["dropped_consents"].append(dump_row(table, loser))  # type: ignore[arg-type]
+            snapshot["dropped_consents"].append(dump_row(table, loser))
             session.execute(delete(table).where(table.c.id == loser.id))
             if winner is rival:
                 continue
@@ -216,27 +212,27 @@ def unmerge(session: Session, *, merge_event_id: int, actor: str, via: str = "cl
                 values["updated_at"] = table.c.updated_at
             session.execute(update(table).where(table.c.id.in_(ids), table.c[column] == survivor_id)
                             .values(**values))
-    records = SourceRecord.__table__
+    records = table_of(SourceRecord)
     for record in snapshot["records"]:  # a record re-imported since keeps its newer timestamp
         session.execute(update(records).where(records.c.id == record["id"],
                                               records.c.content_hash == record["content_hash"])
                         .values(updated_at=dt.datetime.fromisoformat(record["updated_at"])))
-    consents = Consent.__table__
+    consents = table_of(Consent)
     for data in snapshot["dropped_consents"]:
-        row = load_row(consents, data)  # type: ignore[arg-type]
+        row = load_row(consents, data)
         taken = session.execute(select(consents.c.id).where(
             consents.c.customer_id == row["customer_id"], consents.c.purpose == row["purpose"],
             consents.c.channel == row["channel"])).first()
         if taken is None:
             session.execute(insert(consents).values(**row))
 
-    identifiers = CustomerIdentifier.__table__
+    identifiers = table_of(CustomerIdentifier)
     session.execute(delete(identifiers).where(identifiers.c.customer_id.in_((survivor_id, absorbed_id))))
     restored = snapshot["identifiers"]["survivor"] + snapshot["identifiers"]["absorbed"]
     if restored:
-        session.execute(insert(identifiers), [load_row(identifiers, r) for r in restored])  # type: ignore[arg-type]
+        session.execute(insert(identifiers), [load_row(identifiers, r) for r in restored])
 
-    customers = _customers_table()
+    customers = table_of(Customer)
     session.execute(update(customers).where(customers.c.id == absorbed_id)
                     .values(**load_row(customers, snapshot["absorbed"])))
     before = load_row(customers, snapshot["survivor"])

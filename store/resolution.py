@@ -16,14 +16,23 @@ import time
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Executable, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from store.identity import DEFAULT_THRESHOLDS, IdentityRecord, Thresholds, cluster_scored, score_candidates
+from store.db import table_of
+from store.identity import (
+    DEFAULT_THRESHOLDS,
+    IdentityRecord,
+    PairDecision,
+    Thresholds,
+    cluster_scored,
+    score_candidates,
+)
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord, utcnow
 from store.survivorship import create_customers, rebuild_golden
@@ -59,13 +68,23 @@ class RelinkReport:
                 f"({self.seconds:.1f}s)")
 
 
-def thresholds_from_settings(settings) -> Thresholds:
+class MatchSettings(Protocol):
+    """The two settings the linker reads (bot.config.Settings has them; store never imports bot)."""
+
+    @property
+    def match_merge_threshold(self) -> float | None: ...
+
+    @property
+    def match_review_threshold(self) -> float | None: ...
+
+
+def thresholds_from_settings(settings: MatchSettings) -> Thresholds:
     """Engine defaults overridden by FRONTLINE_MATCH_MERGE / FRONTLINE_MATCH_REVIEW."""
     merge = settings.match_merge_threshold
     review = settings.match_review_threshold
     thresholds = replace(DEFAULT_THRESHOLDS,
-                         **({"merge": merge} if merge is not None else {}),
-                         **({"review": review} if review is not None else {}))
+                         merge=DEFAULT_THRESHOLDS.merge if merge is None else merge,
+                         review=DEFAULT_THRESHOLDS.review if review is None else review)
     if not 0 < thresholds.review <= thresholds.merge <= 1:
         raise ValueError("match thresholds need 0 < FRONTLINE_MATCH_REVIEW <= FRONTLINE_MATCH_MERGE <= 1")
     return thresholds
@@ -88,7 +107,7 @@ class _Membership:
     def star_pairs(self) -> Iterator[tuple[int, int]]:
         """Each customer's records tied to its first record: keeps existing customers whole."""
         anchor: dict[int, int] = {}
-        for record_id, customer_id in zip(self.record_ids, self.customer_ids):
+        for record_id, customer_id in zip(self.record_ids, self.customer_ids, strict=True):
             if customer_id:
                 first = anchor.setdefault(customer_id, record_id)
                 if first != record_id:
@@ -124,8 +143,8 @@ def _stream_records(session: Session, membership: _Membership) -> Iterator[Ident
 
 
 def _constraints(session: Session, kind: str) -> list[tuple[int, int]]:
-    return [tuple(row) for row in session.execute(  # type: ignore[misc]
-        select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind))]
+    return [(a, b) for a, b in session.execute(
+        select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind)).tuples()]
 
 
 def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str = "import",
@@ -152,7 +171,7 @@ def _sqlite_page_cache(session: Session, kib: int) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
     connection.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
     try:
         yield
@@ -245,7 +264,7 @@ def _create_customers(session: Session, clusters: list[list[int]], assigned: dic
     for start in range(0, len(clusters), WRITE_CHUNK):
         chunk = clusters[start:start + WRITE_CHUNK]
         ids = create_customers(session, chunk)
-        for customer_id, records in zip(ids, chunk):
+        for customer_id, records in zip(ids, chunk, strict=True):  # one new customer per cluster
             for record_id in records:
                 assigned[record_id] = customer_id
         created.extend(ids)
@@ -255,7 +274,8 @@ def _create_customers(session: Session, clusters: list[list[int]], assigned: dic
 
 def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
     connection = session.connection()
-    table = SourceRecord.__table__
+    table = table_of(SourceRecord)
+    statement: Executable
     # updated_at is kept: it means "the source changed this record", which a new link is not.
     if connection.dialect.name == "postgresql":
         # One statement per chunk: an executemany is one server round of parse/plan/execute per row.
@@ -275,12 +295,14 @@ def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
         tell("assign", start + len(chunk), len(items))
 
 
-def _queue_reviews(session: Session, decisions, cannot_link, final_customer) -> int:
+def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_link: Sequence[tuple[int, int]],
+                   final_customer: Callable[[int], int]) -> int:
     if not decisions:
         return 0
     separated = {(min(a, b), max(a, b)) for a, b in cannot_link}
     known = {(a, b) for a, b in session.execute(select(MatchReview.record_a_id, MatchReview.record_b_id))}
-    rows, seen = [], set()
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[int, int]] = set()
     for decision in sorted(decisions, key=lambda d: -d.score):
         pair = (min(decision.a, decision.b), max(decision.a, decision.b))
         if pair in known or pair in separated or pair in seen:

@@ -6,6 +6,7 @@ import datetime as dt
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from store.db import affected_rows
 from store.models import FollowUp, Interaction
 
 
@@ -14,13 +15,15 @@ def purge_old_notes(session: Session, *, older_than_days: int, now: dt.datetime)
     if older_than_days <= 0:
         return 0
     cutoff = now - dt.timedelta(days=older_than_days)
-    purged = session.execute(
-        update(Interaction).where(Interaction.created_at < cutoff, Interaction.note.is_not(None)).values(note=None)
-    ).rowcount or 0
+    purged = affected_rows(
+        session,
+        update(Interaction).where(Interaction.created_at < cutoff, Interaction.note.is_not(None)).values(note=None),
+    ) or 0
     # Open follow-ups keep their note: someone still has to act on it.
-    purged += session.execute(
+    purged += affected_rows(
+        session,
         update(FollowUp)
         .where(FollowUp.created_at < cutoff, FollowUp.status != "open", FollowUp.note.is_not(None))
-        .values(note=None)
-    ).rowcount or 0
+        .values(note=None),
+    ) or 0
     return purged

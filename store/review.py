@@ -101,7 +101,7 @@ def accept(session: Session, review_id: int, actor: str, *, via: str = "cli") ->
                                        reason="review", via=via).id
         except MergeError as error:
             raise ReviewError(str(error)) from None
-    review = session.get(MatchReview, review_id)
+    review = session.get_one(MatchReview, review_id)
     review.status, review.decided_at, review.decided_by = "accepted", utcnow(), actor
     session.flush()
     return event_id

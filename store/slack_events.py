@@ -7,6 +7,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.db import affected_rows
 from store.models import ProcessedEvent
 
 KEEP_FOR = dt.timedelta(days=1)  # Slack stops retrying an event after about an hour
@@ -24,4 +25,4 @@ def claim_event(session: Session, event_id: str, *, now: dt.datetime) -> bool:
 
 
 def purge_processed_events(session: Session, *, now: dt.datetime) -> int:
-    return session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < now - KEEP_FOR)).rowcount or 0
+    return affected_rows(session, delete(ProcessedEvent).where(ProcessedEvent.received_at < now - KEEP_FOR)) or 0

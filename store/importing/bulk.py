@@ -11,17 +11,20 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
+from store.db import table_of
+from store.models import Base
 
-def bulk_insert(session: Session, model, rows: list[dict[str, Any]]) -> None:
+
+def bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(model.__table__.insert(), rows)
+        session.execute(table_of(model).insert(), rows)
 
 
-def bulk_update(session: Session, model, rows: list[dict[str, Any]]) -> None:
+def bulk_update(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Update rows by primary key; every dict has "id" and the same other keys."""
     if not rows:
         return
-    table = model.__table__
+    table = table_of(model)
     names = [name for name in rows[0] if name != "id"]
     statement = (
         table.update()

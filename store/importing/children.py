@@ -7,12 +7,14 @@ up its person records, the existing rows and writes in bulk: never a query per r
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Result, Row as DbRow, select
+
 from sqlalchemy.orm import Session
 
 from store.importing.bulk import bulk_insert, bulk_update
@@ -34,6 +36,7 @@ from store.models import (
     CONSENT_PURPOSES,
     PREFERENCE_CATEGORIES,
     WEB_SIGNAL_KINDS,
+    Base,
     Consent,
     DeclaredPreference,
     SourceRecord,
@@ -84,8 +87,14 @@ def linked_person(people: dict[PersonKey, tuple[int, int | None]], key: PersonKe
     return LinkedPerson(record_id, customer_id)
 
 
+# A row of `rows_of`: the named columns only, read by attribute.
+PlainRow = DbRow[*tuple[Any, ...]]
+# The column values one import row brings (keys are column names: they go to Core inserts as they are).
+Values = dict[str, Any]
 # A parsed child row: the person it belongs to and the column values it brings.
-Parsed = tuple[int, PersonKey, dict[str, Any]]
+Parsed = tuple[int, PersonKey, Values]
+# A batch ready to write: (line, the customer and record it belongs to, its values).
+Ready = list[tuple[int, LinkedPerson, Values]]
 
 
 def run_batches(
@@ -93,8 +102,8 @@ def run_batches(
     rows: Iterable[tuple[int, Row]],
     *,
     kind: str,
-    parse: Callable[[Row, str | None], tuple[PersonKey, dict[str, Any]]],
-    write: Callable[[Session, list[tuple[int, LinkedPerson, dict[str, Any]]], ImportReport], None],
+    parse: Callable[[Row, str | None], tuple[PersonKey, Values]],
+    write: Callable[[Session, Ready, ImportReport], None],
     default_source: str | None,
     batch_size: int,
 ) -> ImportReport:
@@ -112,7 +121,7 @@ def run_batches(
                 continue
             parsed.append((line, key, values))
         people = resolve_people(session, {key for _, key, _ in parsed})
-        ready = []
+        ready: Ready = []
         for line, key, values in parsed:
             try:
                 ready.append((line, linked_person(people, key), values))
@@ -123,7 +132,8 @@ def run_batches(
     return report.in_line_order()
 
 
-def _apply(session: Session, model, inserts: list[dict], updates: list[dict], report: ImportReport) -> None:
+def _apply(session: Session, model: type[Base], inserts: list[Values], updates: list[Values],
+           report: ImportReport) -> None:
     bulk_insert(session, model, inserts)
     bulk_update(session, model, updates)
     report.created += len(inserts)
@@ -133,7 +143,7 @@ def _apply(session: Session, model, inserts: list[dict], updates: list[dict], re
 # --- web signals --------------------------------------------------------------------------------
 
 
-def _parse_signal(row: Row, default_source: str | None):
+def _parse_signal(row: Row, default_source: str | None) -> tuple[PersonKey, Values]:
     key = person_key(row, default_source)
     return key, {
         "kind": choice(row, "kind", WEB_SIGNAL_KINDS),
@@ -149,19 +159,20 @@ _SIGNAL_COLUMNS = ("id", "source_record_id", "kind", "sku", "occurred_at", "cust
                    "price", "currency")
 
 
-def _write_signals(session: Session, ready, report: ImportReport) -> None:
+def _write_signals(session: Session, ready: Ready, report: ImportReport) -> None:
     record_ids = {person.record_id for _, person, _ in ready}
     existing = {
         (s.source_record_id, s.kind, s.sku, s.occurred_at): s
         for s in rows_of(session, WebSignal, _SIGNAL_COLUMNS, WebSignal.source_record_id.in_(record_ids))
     }
-    wanted: dict[tuple, dict[str, Any]] = {}
+    wanted: dict[tuple[int, str, str, dt.datetime], Values] = {}
     for _, person, values in ready:
         key = (person.record_id, values["kind"], values["sku"], values["occurred_at"])
         if key in wanted:
             report.superseded += 1
         wanted[key] = {**values, "customer_id": person.customer_id, "source_record_id": person.record_id}
-    inserts, updates = [], []
+    inserts: list[Values] = []
+    updates: list[Values] = []
     for key, values in wanted.items():
         current = existing.get(key)
         if current is None:
@@ -173,12 +184,14 @@ def _write_signals(session: Session, ready, report: ImportReport) -> None:
     _apply(session, WebSignal, inserts, updates, report)
 
 
-def rows_of(session: Session, model, names: Iterable[str], *where):
+def rows_of(
+    session: Session, model: type[Base], names: Iterable[str], *where: ColumnElement[bool]
+) -> Result[*tuple[Any, ...]]:
     """Plain rows (not ORM objects: nothing piles up in the session) of the given columns."""
     return session.execute(select(*(getattr(model, name) for name in names)).where(*where))
 
 
-def _differs(current, values: dict[str, Any], names: Iterable[str]) -> bool:
+def _differs(current: PlainRow, values: Values, names: Iterable[str]) -> bool:
     return any(getattr(current, name) != values[name] for name in names)
 
 
@@ -193,7 +206,7 @@ def import_web_signals(
 # --- declared preferences -----------------------------------------------------------------------
 
 
-def _parse_preference(row: Row, default_source: str | None):
+def _parse_preference(row: Row, default_source: str | None) -> tuple[PersonKey, Values]:
     key = person_key(row, default_source)
     return key, {
         "category": choice(row, "category", PREFERENCE_CATEGORIES),
@@ -207,20 +220,21 @@ def _parse_preference(row: Row, default_source: str | None):
 _PREFERENCE_COLUMNS = ("id", "source_record_id", "category", "label", "value", "customer_id", "recorded_at")
 
 
-def _write_preferences(session: Session, ready, report: ImportReport) -> None:
+def _write_preferences(session: Session, ready: Ready, report: ImportReport) -> None:
     record_ids = {person.record_id for _, person, _ in ready}
     existing = {
         (p.source_record_id, p.category, p.label or "", p.value.casefold()): p
         for p in rows_of(session, DeclaredPreference, _PREFERENCE_COLUMNS,
                          DeclaredPreference.source_record_id.in_(record_ids))
     }
-    wanted: dict[tuple, dict[str, Any]] = {}
+    wanted: dict[tuple[int, str, str, str], Values] = {}
     for _, person, values in ready:
         key = (person.record_id, values["category"], values["label"] or "", values["value"].casefold())
         if key in wanted:
             report.superseded += 1
         wanted[key] = {**values, "customer_id": person.customer_id, "source_record_id": person.record_id}
-    inserts, updates = [], []
+    inserts: list[Values] = []
+    updates: list[Values] = []
     now = utcnow()
     for key, values in wanted.items():
         current = existing.get(key)
@@ -247,7 +261,7 @@ def import_preferences(
 # --- consents -----------------------------------------------------------------------------------
 
 
-def _parse_consent(row: Row, default_source: str | None):
+def _parse_consent(row: Row, default_source: str | None) -> tuple[PersonKey, Values]:
     key = person_key(row, default_source)
     return key, {
         "purpose": choice(row, "purpose", CONSENT_PURPOSES),
@@ -258,7 +272,7 @@ def _parse_consent(row: Row, default_source: str | None):
     }
 
 
-def _write_consents(session: Session, ready, report: ImportReport) -> None:
+def _write_consents(session: Session, ready: Ready, report: ImportReport) -> None:
     # Consent is a state, not a history: per customer, purpose and channel the latest statement
     # wins, whichever file or Slack action it came from. An older export never overrides a newer one.
     customer_ids = {person.customer_id for _, person, _ in ready}
@@ -267,7 +281,7 @@ def _write_consents(session: Session, ready, report: ImportReport) -> None:
         for c in rows_of(session, Consent, ("id", "customer_id", "purpose", "channel", "granted", "recorded_at"),
                          Consent.customer_id.in_(customer_ids))
     }
-    latest: dict[tuple, dict[str, Any]] = {}
+    latest: dict[tuple[int, str, str], Values] = {}
     for _, person, values in ready:
         key = (person.customer_id, values["purpose"], values["channel"])
         values = {**values, "customer_id": person.customer_id, "source_record_id": person.record_id}
@@ -276,7 +290,8 @@ def _write_consents(session: Session, ready, report: ImportReport) -> None:
             if latest[key]["recorded_at"] > values["recorded_at"]:
                 continue
         latest[key] = values
-    inserts, updates = [], []
+    inserts: list[Values] = []
+    updates: list[Values] = []
     for key, values in latest.items():
         current = existing.get(key)
         if current is None:

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, overload
 
 from store.importing.readers import ROW_ERROR
 
@@ -71,6 +71,10 @@ def date_value(row: dict[str, Any], name: str, *, required: bool = False) -> dt.
         raise RowRejected(f"{name} is not a real date") from None
 
 
+@overload
+def datetime_value(row: dict[str, Any], name: str, *, required: Literal[True]) -> dt.datetime: ...
+@overload
+def datetime_value(row: dict[str, Any], name: str, *, required: bool = False) -> dt.datetime | None: ...
 def datetime_value(row: dict[str, Any], name: str, *, required: bool = False) -> dt.datetime | None:
     """ISO 8601 date or date-time; with an offset it is converted to UTC, without one it is UTC."""
     value = text(row, name, 40, required=required)
@@ -90,6 +94,10 @@ def datetime_value(row: dict[str, Any], name: str, *, required: bool = False) ->
 _CENT = Decimal("0.01")
 
 
+@overload
+def money(row: dict[str, Any], name: str, *, required: Literal[True]) -> Decimal: ...
+@overload
+def money(row: dict[str, Any], name: str, *, required: bool = False) -> Decimal | None: ...
 def money(row: dict[str, Any], name: str, *, required: bool = False) -> Decimal | None:
     value = text(row, name, 20, required=required)
     if value is None:

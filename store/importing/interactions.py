@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from store import kpi_rollup
+from store.db import table_of
 from store.importing.bulk import bulk_update
-from store.importing.children import person_key, rows_of, run_batches
+from store.importing.children import PersonKey, PlainRow, Ready, Values, person_key, rows_of, run_batches
 from store.importing.fields import RowRejected, choice, date_value, datetime_value, required_text, text
 from store.importing.readers import Row
 from store.importing.report import ImportReport
@@ -29,6 +30,7 @@ from store.models import (
     Interaction,
 )
 
+SourceKey = tuple[str, str]  # source, source_ref: an interaction and its follow-up share it
 NOTE_MAX = 4000
 _INTERACTION_COLUMNS = ("id", "source", "source_ref", "customer_id", "employee_id", "store_id", "team_id",
                         "channel", "type", "outcome", "note", "created_at")
@@ -36,7 +38,7 @@ _FOLLOW_UP_COLUMNS = ("id", "source", "source_ref", "interaction_id", "customer_
                       "created_by_id", "due_date", "note", "status", "created_at", "completed_at")
 
 
-def _parse(row: Row, default_source: str | None):
+def _parse(row: Row, default_source: str | None) -> tuple[PersonKey, Values]:
     key = person_key(row, default_source)
     values: dict[str, Any] = {
         "source": key[0],
@@ -79,7 +81,7 @@ def _check_completion(status: str, completed_at: dt.datetime | None, created_at:
         raise RowRejected("follow_up_completed_at is earlier than created_at")
 
 
-def _write(session: Session, ready, report: ImportReport) -> None:
+def _write(session: Session, ready: Ready, report: ImportReport) -> None:
     slack_ids = {values["employee"] for _, _, values in ready}
     slack_ids |= {values["follow_up"]["assignee"] for _, _, values in ready if values["follow_up"]}
     employees = {
@@ -87,7 +89,7 @@ def _write(session: Session, ready, report: ImportReport) -> None:
         for e in rows_of(session, Employee, ("id", "slack_user_id", "store_id", "team_id"),
                          Employee.slack_user_id.in_(slack_ids))
     }
-    wanted: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    wanted: dict[SourceKey, tuple[Values, Values | None]] = {}
     for line, person, values in ready:
         try:
             employee = _employee(employees, values["employee"])
@@ -106,7 +108,7 @@ def _write(session: Session, ready, report: ImportReport) -> None:
             "note": values["note"], "created_at": values["created_at"],
         }
         task = None
-        if follow_up:
+        if follow_up and assignee is not None:
             task = {
                 "source": key[0], "source_ref": key[1], "customer_id": person.customer_id,
                 "assignee_id": assignee.id, "created_by_id": employee.id, "due_date": follow_up["due_date"],
@@ -118,27 +120,32 @@ def _write(session: Session, ready, report: ImportReport) -> None:
         _store(session, wanted, report)
 
 
-def _employee(employees: dict, slack_id: str):
+def _employee(employees: dict[str, PlainRow], slack_id: str) -> PlainRow:
     if slack_id not in employees:
         raise RowRejected(f"unknown employee {slack_id} (import employees first)")
     return employees[slack_id]
 
 
-def _existing(session: Session, model, columns, keys: Iterable[tuple[str, str]]) -> dict:
+def _existing(
+    session: Session, model: type[Interaction | FollowUp], columns: Iterable[str], keys: Iterable[SourceKey]
+) -> dict[SourceKey, PlainRow]:
     by_source: dict[str, set[str]] = defaultdict(set)
     for source, ref in keys:
         by_source[source].add(ref)
-    found = {}
+    found: dict[SourceKey, PlainRow] = {}
     for source, refs in by_source.items():
         for row in rows_of(session, model, columns, model.source == source, model.source_ref.in_(refs)):
             found[(row.source, row.source_ref)] = row
     return found
 
 
-def _store(session: Session, wanted, report: ImportReport) -> None:
+def _store(session: Session, wanted: dict[SourceKey, tuple[Values, Values | None]], report: ImportReport) -> None:
     interactions = _existing(session, Interaction, _INTERACTION_COLUMNS, wanted)
     follow_ups = _existing(session, FollowUp, _FOLLOW_UP_COLUMNS, wanted)
-    new_interactions, changed_interactions, new_tasks, changed_tasks = [], [], [], []
+    new_interactions: list[Values] = []
+    changed_interactions: list[Values] = []
+    new_tasks: list[Values] = []
+    changed_tasks: list[Values] = []
     for key, (interaction, task) in wanted.items():
         current = interactions.get(key)
         changed = False
@@ -162,7 +169,7 @@ def _store(session: Session, wanted, report: ImportReport) -> None:
                 report.unchanged += 1
     ids = {key: row.id for key, row in interactions.items()}
     if new_interactions:
-        table = Interaction.__table__
+        table = table_of(Interaction)
         created = session.execute(
             table.insert().returning(table.c.id, table.c.source, table.c.source_ref, sort_by_parameter_order=True),
             new_interactions,
@@ -177,7 +184,7 @@ def _store(session: Session, wanted, report: ImportReport) -> None:
                        + [row["id"] for row in changed_interactions])
     task_ids = [task["id"] for task in changed_tasks]
     if new_tasks:
-        table = FollowUp.__table__
+        table = table_of(FollowUp)
         task_ids += session.scalars(
             table.insert().returning(table.c.id, sort_by_parameter_order=True),
             [{**task, "interaction_id": ids[(task["source"], task["source_ref"])]} for task in new_tasks],

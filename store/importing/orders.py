@@ -17,8 +17,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from store import kpi_rollup
+from store.db import table_of
 from store.importing.bulk import bulk_insert, bulk_update
-from store.importing.children import LinkedPerson, linked_person, person_key, resolve_people, rows_of
+from store.importing.children import (
+    LinkedPerson,
+    PersonKey,
+    PlainRow,
+    Values,
+    linked_person,
+    person_key,
+    resolve_people,
+    rows_of,
+)
 from store.importing.fields import (
     RowRejected,
     check_readable,
@@ -35,6 +45,7 @@ from store.importing.report import ImportReport
 from store.models import ORDER_CHANNELS, Order, OrderLine, Store
 
 OrderKey = tuple[str, str]  # source, order_number
+LineValues = tuple[str, str, int, Decimal, str | None]  # sku, product name, quantity, unit price, size
 # KPIs leave cancelled orders out of sales; returned ones stay visible on the profile.
 ORDER_STATUSES = ("completed", "returned", "cancelled")
 
@@ -54,7 +65,7 @@ def _header(row: Row) -> dict[str, Any]:
     }
 
 
-def _line(row: Row) -> tuple:
+def _line(row: Row) -> LineValues:
     return (
         required_text(row, "sku", 64),
         required_text(row, "product_name", 200),
@@ -64,13 +75,13 @@ def _line(row: Row) -> tuple:
     )
 
 
-def _lines(row: Row) -> list[tuple]:
+def _lines(row: Row) -> list[LineValues]:
     nested = row.get("lines")
     if nested is None or nested == "":
         return [_line(row)]
     if not isinstance(nested, list) or not nested or not all(isinstance(item, dict) for item in nested):
         raise RowRejected("lines must be a non-empty list of objects")
-    lines = []
+    lines: list[LineValues] = []
     for number, item in enumerate(nested, start=1):
         try:
             lines.append(_line({k.lower(): v for k, v in item.items()}))
@@ -82,11 +93,11 @@ def _lines(row: Row) -> list[tuple]:
 class _Draft:
     __slots__ = ("header", "line", "lines", "person")
 
-    def __init__(self, line: int, person, header: dict[str, Any]) -> None:
+    def __init__(self, line: int, person: PersonKey, header: Values) -> None:
         self.line = line
         self.person = person
         self.header = header
-        self.lines: list[tuple] = []
+        self.lines: list[LineValues] = []
 
 
 def import_orders(
@@ -100,12 +111,12 @@ def import_orders(
     return report.in_line_order()
 
 
-def _parse_batch(batch, report: ImportReport, default_source: str | None) -> dict[OrderKey, _Draft]:
+def _parse_batch(batch: list[tuple[int, Row]], report: ImportReport, default_source: str | None) -> dict[OrderKey, _Draft]:
     drafts: dict[OrderKey, _Draft] = {}
     failed: set[OrderKey] = set()
     for line, row in batch:
         report.read += 1
-        key = None
+        key: OrderKey | None = None
         try:
             check_readable(row)
             person = person_key(row, default_source)
@@ -132,10 +143,9 @@ def _parse_batch(batch, report: ImportReport, default_source: str | None) -> dic
 def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: ImportReport) -> None:
     people = resolve_people(session, {draft.person for draft in drafts.values()})
     codes = {draft.header["store"] for draft in drafts.values() if draft.header["store"]}
-    store_rows = session.execute(select(Store.code, Store.id).where(Store.code.in_(codes)))
-    stores = {code: store_id for code, store_id in store_rows}
+    stores = dict(session.execute(select(Store.code, Store.id).where(Store.code.in_(codes))).tuples())
     wanted: dict[OrderKey, dict[str, Any]] = {}
-    wanted_lines: dict[OrderKey, list[tuple]] = {}
+    wanted_lines: dict[OrderKey, list[LineValues]] = {}
     for key, draft in drafts.items():
         try:
             person: LinkedPerson = linked_person(people, draft.person)
@@ -164,7 +174,9 @@ def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: Impor
     if not wanted:
         return
     existing, existing_lines = _existing(session, wanted)
-    inserts, updates, replaced = [], [], []
+    inserts: list[Values] = []
+    updates: list[Values] = []
+    replaced: list[int] = []
     for key, values in wanted.items():
         current = existing.get(key)
         if current is None:
@@ -176,9 +188,9 @@ def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: Impor
             replaced.append(current.id)
         else:
             report.unchanged += 1
-    line_rows = []
+    line_rows: list[Values] = []
     if inserts:
-        table = Order.__table__
+        table = table_of(Order)
         created = session.execute(
             table.insert().returning(table.c.id, table.c.source, table.c.order_number, sort_by_parameter_order=True),
             inserts,
@@ -198,24 +210,26 @@ def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: Impor
     report.updated += len(updates)
 
 
-def _line_values(order_id: int, lines: list[tuple]) -> list[dict[str, Any]]:
+def _line_values(order_id: int, lines: list[LineValues]) -> list[Values]:
     return [
         {"order_id": order_id, "sku": sku, "product_name": name, "quantity": quantity, "unit_price": price, "size": size}
         for sku, name, quantity, price, size in lines
     ]
 
 
-def _existing(session: Session, wanted: dict[OrderKey, dict[str, Any]]):
+def _existing(
+    session: Session, wanted: dict[OrderKey, Values]
+) -> tuple[dict[OrderKey, PlainRow], dict[int, list[LineValues]]]:
     numbers_by_source: dict[str, set[str]] = defaultdict(set)
     for source, number in wanted:
         numbers_by_source[source].add(number)
-    existing = {}
+    existing: dict[OrderKey, PlainRow] = {}
     columns = ("id", "source", "order_number", "customer_id", "source_record_id", "ordered_at", "channel",
                "store_id", "total_amount", "currency", "status")
     for source, numbers in numbers_by_source.items():
         for order in rows_of(session, Order, columns, Order.source == source, Order.order_number.in_(numbers)):
             existing[(order.source, order.order_number)] = order
-    lines: dict[int, list[tuple]] = defaultdict(list)
+    lines: dict[int, list[LineValues]] = defaultdict(list)
     if existing:
         ids = [order.id for order in existing.values()]
         statement = (

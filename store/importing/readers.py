@@ -18,7 +18,10 @@ import json
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
+
+if TYPE_CHECKING:  # typeshed's name for "any writable buffer"; it exists only for type checkers
+    from _typeshed import WriteableBuffer
 
 FORMATS = ("csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -52,7 +55,7 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read (unknown format, no header, not UTF-8)."""
 
 
-def detect_format(path: str | os.PathLike, explicit: str | None = None) -> str:
+def detect_format(path: str | os.PathLike[str], explicit: str | None = None) -> str:
     if explicit:
         if explicit not in FORMATS:
             raise ImportFileError(f"unknown format {explicit!r} (use {' or '.join(FORMATS)})")
@@ -75,14 +78,14 @@ class ByteCounter:
 
 
 class _CountingRaw(io.RawIOBase):
-    def __init__(self, raw, counter: ByteCounter) -> None:
+    def __init__(self, raw: io.RawIOBase, counter: ByteCounter) -> None:
         self._raw = raw
         self._counter = counter
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
         count = self._raw.readinto(buffer)
         self._counter.done += count or 0
         return count
@@ -99,7 +102,7 @@ _BOMS = (
 _SAVE_AS_UTF8 = "save it as UTF-8 (\"CSV UTF-8\" in a spreadsheet)"
 
 
-def check_text_file(path: str | os.PathLike) -> None:
+def check_text_file(path: str | os.PathLike[str]) -> None:
     """ImportFileError unless the whole file is UTF-8 text without NUL bytes.
 
     One pass over the bytes before any row is read (UTF-8 decoding runs at memory speed), so that a
@@ -114,7 +117,7 @@ def check_text_file(path: str | os.PathLike) -> None:
         raise ImportFileError(f"cannot read {name}: {error.strerror or error.__class__.__name__}") from None
 
 
-def _check_bytes(raw, name: str) -> None:
+def _check_bytes(raw: io.BufferedReader, name: str) -> None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
     head = raw.read(4)
@@ -144,22 +147,24 @@ def _check_bytes(raw, name: str) -> None:
 
 
 def read_rows(
-    path: str | os.PathLike, *, fmt: str | None = None, counter: ByteCounter | None = None
+    path: str | os.PathLike[str], *, fmt: str | None = None, counter: ByteCounter | None = None
 ) -> Iterator[tuple[int, Row]]:
     """Yield (line number, row) for every non-blank data row of the file at `path`."""
     fmt = detect_format(path, fmt)
     check_text_file(path)
-    raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the text wrapper below
-    if counter is not None:
-        counter.total = os.fstat(raw.fileno()).st_size
-        raw = _CountingRaw(raw, counter)
-    # utf-8-sig drops the BOM spreadsheet programs put in front of "CSV UTF-8" exports.
-    with io.TextIOWrapper(io.BufferedReader(raw, 1 << 16), encoding="utf-8-sig", newline="") as text:
-        rows = csv_rows(text) if fmt == "csv" else jsonl_rows(text)
-        try:
-            yield from rows
-        except UnicodeDecodeError:  # the file changed since check_text_file
-            raise ImportFileError(f"{Path(path).name} is not UTF-8 text: {_SAVE_AS_UTF8}") from None
+    # The text wrapper closes the file too; the outer `with` only makes sure of it.
+    with open(path, "rb", buffering=0) as file:
+        raw: io.RawIOBase = file
+        if counter is not None:
+            counter.total = os.fstat(file.fileno()).st_size
+            raw = _CountingRaw(file, counter)
+        # utf-8-sig drops the BOM spreadsheet programs put in front of "CSV UTF-8" exports.
+        with io.TextIOWrapper(io.BufferedReader(raw, 1 << 16), encoding="utf-8-sig", newline="") as text:
+            rows = csv_rows(text) if fmt == "csv" else jsonl_rows(text)
+            try:
+                yield from rows
+            except UnicodeDecodeError:  # the file changed since check_text_file
+                raise ImportFileError(f"{Path(path).name} is not UTF-8 text: {_SAVE_AS_UTF8}") from None
 
 
 class _LineTooLong(Exception):
@@ -172,6 +177,13 @@ class _RecordTooLong(Exception):
     """A quoted value has spanned more lines or characters than any real one does."""
 
 
+@runtime_checkable
+class _LineSource(Protocol):
+    """An open text file or a StringIO: what `_Lines` reads from."""
+
+    def readline(self, size: int = -1, /) -> str: ...
+
+
 class _Lines:
     """The physical lines of a text, numbered, none longer than MAX_LINE_CHARS (a longer line is read
     through in chunks and reported by _LineTooLong, never held whole).
@@ -181,7 +193,7 @@ class _Lines:
     read again from its second line.
     """
 
-    def __init__(self, text: TextIO, *, end_marker: str | None = None) -> None:
+    def __init__(self, text: _LineSource, *, end_marker: str | None = None) -> None:
         self._text = text
         self._given_back: collections.deque[str] = collections.deque()
         self._end_marker = end_marker
@@ -240,7 +252,7 @@ class _Lines:
 
 def _sniff_delimiter(header_line: str) -> str:
     counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] else ","
 
 
@@ -261,7 +273,7 @@ def _header_line(lines: _Lines) -> str:
     raise ImportFileError("the file is empty (a header row is expected)")
 
 
-def _next_record(reader) -> list[str] | None:
+def _next_record(reader: Iterator[list[str]]) -> list[str] | None:
     # The csv module's field limit is process-wide; raise it only while this reader parses. _Lines
     # already bounds a record to MAX_LINE_CHARS, so the csv module never holds more than that, and
     # a long value is measured and reported here instead of ending in csv.Error.
@@ -283,9 +295,8 @@ def _check_header(header: list[str]) -> None:
 
 def csv_rows(text: TextIO | Iterable[str]) -> Iterator[tuple[int, Row]]:
     """Rows of CSV text; the first non-blank line is the header (names trimmed, lower-cased)."""
-    if not hasattr(text, "readline"):
-        text = io.StringIO("".join(text))
-    lines = _Lines(text, end_marker=_END)
+    source = text if isinstance(text, _LineSource) else io.StringIO("".join(text))
+    lines = _Lines(source, end_marker=_END)
     delimiter = _sniff_delimiter(_header_line(lines))
     header: list[str] | None = None
     width = 0
@@ -321,7 +332,7 @@ def csv_rows(text: TextIO | Iterable[str]) -> Iterator[tuple[int, Row]]:
                 # Spreadsheets drop trailing empty cells: missing values at the end of a row are empty (and
                 # the row still has every column of the header, so "absent column" means the header lacks it).
                 values += [""] * (width - len(values))
-                yield line, {name: value for name, value in zip(header, values) if name}
+                yield line, {name: value for name, value in zip(header, values, strict=True) if name}
             else:
                 return
         except _RecordTooLong:
@@ -421,9 +432,8 @@ def _parse_json_line(text: str) -> Row:
 
 def jsonl_rows(text: TextIO | Iterable[str]) -> Iterator[tuple[int, Row]]:
     """Rows of JSON Lines text: one object per line; numbers keep their exact text."""
-    if not hasattr(text, "readline"):
-        text = io.StringIO("".join(text))
-    lines = _Lines(text)
+    source = text if isinstance(text, _LineSource) else io.StringIO("".join(text))
+    lines = _Lines(source)
     while True:
         try:
             for line_text in lines:

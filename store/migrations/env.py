@@ -1,6 +1,6 @@
 """Alembic environment: the URL comes from the caller (store.db.migrate), never from a file."""
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from store.models import Base
 
@@ -31,7 +31,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     # Batch mode lets the same migrations alter tables on SQLite, which lacks most ALTER TABLE forms.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
