@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -73,12 +74,18 @@ class DemoFollowUp:
     completed_at: dt.datetime | None
 
 
+# One row of an import file (import format keys), as a source system would export it.
+ImportRow = dict[str, str | None]
+# Each person's source records, by source system.
+RecordsOf = dict[int, dict[str, list[SourceRecord]]]
+
+
 @dataclass
 class Activity:
     orders: list[DemoOrder]
-    signals: list[dict]
-    preferences: list[dict]
-    consents: list[dict]
+    signals: list[ImportRow]
+    preferences: list[ImportRow]
+    consents: list[ImportRow]
     interactions: list[DemoInteraction]
 
 
@@ -117,7 +124,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 def make_activity(persons: list[Person], records: list[SourceRecord], employees: list[DemoEmployee], *,
                   seed: int, today: dt.date) -> Activity:
-    records_of: dict[int, dict[str, list[SourceRecord]]] = defaultdict(lambda: defaultdict(list))
+    records_of: RecordsOf = defaultdict(lambda: defaultdict(list))
     for record in records:
         records_of[record.person_key][record.source].append(record)
     orders = _orders(random.Random(f"{seed}:orders"), persons, records_of, today)
@@ -133,7 +140,7 @@ def make_activity(persons: list[Person], records: list[SourceRecord], employees:
 # --- orders -------------------------------------------------------------------------------------
 
 
-def _orders(rng, persons, records_of, today) -> list[DemoOrder]:
+def _orders(rng: random.Random, persons: list[Person], records_of: RecordsOf, today: dt.date) -> list[DemoOrder]:
     orders: list[DemoOrder] = []
     counters = {"web": 0, "pos": 0, "crm": 0}
     for person in persons:
@@ -177,8 +184,8 @@ def _orders(rng, persons, records_of, today) -> list[DemoOrder]:
 # --- web signals, preferences, consents ------------------------------------------------------------
 
 
-def _signals(rng, persons, records_of, today) -> list[dict]:
-    rows: list[dict] = []
+def _signals(rng: random.Random, persons: list[Person], records_of: RecordsOf, today: dt.date) -> list[ImportRow]:
+    rows: list[ImportRow] = []
     for person in persons:
         web = records_of[person.key].get("web")
         if not web:
@@ -214,8 +221,9 @@ SIZE_LABELS = {"fr": {"top": "haut", "trousers": "pantalon", "shoes": "chaussure
                "en": {"top": "top", "trousers": "trousers", "shoes": "shoes", "dress": "dress"}}
 
 
-def _preferences(rng, persons, records_of, today) -> list[dict]:
-    rows: list[dict] = []
+def _preferences(rng: random.Random, persons: list[Person], records_of: RecordsOf,
+                 today: dt.date) -> list[ImportRow]:
+    rows: list[ImportRow] = []
     for person in persons:
         if rng.random() > 0.45:
             continue
@@ -224,28 +232,27 @@ def _preferences(rng, persons, records_of, today) -> list[dict]:
         record = held[source][0]
         recorded = dt.datetime.combine(today - dt.timedelta(days=rng.randint(1, HISTORY_DAYS)),
                                        dt.time(rng.randint(9, 19), rng.randint(0, 59)))
-
-        def add(category: str, value: str, label: str | None = None) -> None:
-            rows.append({"source": source, "source_id": record.source_id, "category": category,
-                         "label": label, "value": value, "recorded_at": _iso(recorded)})
+        declared: list[tuple[str, str, str | None]] = []  # category, value, label
 
         language = person.language
         for kind in rng.sample(sorted(person.sizes), rng.randint(1, len(person.sizes))):
-            add("size", person.sizes[kind], SIZE_LABELS[language][kind])
+            declared.append(("size", person.sizes[kind], SIZE_LABELS[language][kind]))
         if rng.random() < 0.5:
-            add("brand", rng.choice(BRANDS))
+            declared.append(("brand", rng.choice(BRANDS), None))
         for taste in rng.sample(TASTES[language], rng.choice((0, 1, 1, 2))):
-            add("taste", taste)
+            declared.append(("taste", taste, None))
         if rng.random() < 0.4:
-            add("channel", rng.choices(("email", "sms", "phone", "store"), (4, 3, 1, 3))[0])
+            declared.append(("channel", rng.choices(("email", "sms", "phone", "store"), (4, 3, 1, 3))[0], None))
         if rng.random() < 0.1:
-            add("contact", rng.choice(CONTACT_NOTES[language]))
+            declared.append(("contact", rng.choice(CONTACT_NOTES[language]), None))
+        rows.extend({"source": source, "source_id": record.source_id, "category": category, "label": label,
+                     "value": value, "recorded_at": _iso(recorded)} for category, value, label in declared)
     return rows
 
 
-def _consents(rng, persons, records_of, today) -> list[dict]:
+def _consents(rng: random.Random, persons: list[Person], records_of: RecordsOf, today: dt.date) -> list[ImportRow]:
     """Marketing per channel and profiling, as each system asked; a realistic share refuse profiling."""
-    rows: list[dict] = []
+    rows: list[ImportRow] = []
     asked = {"web": (("marketing", "email"), ("profiling", "any")),
              "pos": (("marketing", "sms"), ("marketing", "email"), ("profiling", "any")),
              "crm": (("marketing", "phone"), ("marketing", "post"))}
@@ -303,15 +310,17 @@ TYPES_BY_CHANNEL = {
 REMOTE_TYPES = (("call", 4), ("complaint", 2), ("advice", 1), ("return", 1), ("other", 1))
 
 
-def _pick(rng, pairs):
-    values, weights = zip(*pairs)
+def _pick(rng: random.Random, pairs: Sequence[tuple[str, float]]) -> str:
+    values = [value for value, _ in pairs]
+    weights = [weight for _, weight in pairs]
     return rng.choices(values, weights)[0]
 
 
-def _interactions(rng, persons, records_of, employees, today, orders) -> list[DemoInteraction]:
+def _interactions(rng: random.Random, persons: list[Person], records_of: RecordsOf, employees: list[DemoEmployee],
+                  today: dt.date, orders: list[DemoOrder]) -> list[DemoInteraction]:
     """Past contacts; a purchase in a store (loyalty card scanned) also adds that order to `orders`."""
-    staff_of_store = defaultdict(list)
-    agents = {"fr": [], "en": []}
+    staff_of_store: dict[str, list[DemoEmployee]] = defaultdict(list)
+    agents: dict[str, list[DemoEmployee]] = {"fr": [], "en": []}
     for employee in employees:
         if employee.role == "admin":
             continue
@@ -350,7 +359,7 @@ def _interactions(rng, persons, records_of, employees, today, orders) -> list[De
                      "size": size, "brand": product.brand}
             outcome = _pick(rng, (("resolved", 5), ("follow_up", 3), ("info", 2), ("escalated", 1),
                                   ("no_answer", 1 if remote else 0)))
-            if kind == "purchase" and channel == "store" and held.get("pos"):
+            if kind == "purchase" and channel == "store" and employee.store_code and held.get("pos"):
                 store = STORE_BY_CODE[employee.store_code]
                 currency = _currency(store.country)
                 price = product.price(currency)
@@ -370,7 +379,8 @@ def _interactions(rng, persons, records_of, employees, today, orders) -> list[De
     return result
 
 
-def _follow_up(rng, interaction, employee, language, words, today) -> DemoFollowUp:
+def _follow_up(rng: random.Random, interaction: DemoInteraction, employee: DemoEmployee, language: str,
+               words: dict[str, str], today: dt.date) -> DemoFollowUp:
     created_day = interaction.created_at.date()
     due = created_day + dt.timedelta(days=rng.randint(1, 14))
     status, completed = "open", None

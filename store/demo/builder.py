@@ -11,10 +11,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from store import importing
+from store.importing import ImportReport
+from store.importing.readers import Row
 from store.demo.activity import Activity, DemoOrder, make_activity
 from store.demo.people import make_persons, make_source_records
 from store.demo.staff import STORES, employees as make_employees
@@ -179,15 +181,15 @@ def build_demo(session: Session, *, customers: int = DEFAULT_CUSTOMERS, seed: in
     return DemoBuild(summary, truth)
 
 
-def _numbered(rows: Iterable[dict]) -> Iterable[tuple[int, dict]]:
+def _numbered(rows: Iterable[Row]) -> Iterable[tuple[int, Row]]:
     return enumerate(rows, start=1)
 
 
-def _check(report) -> int:
+def _check(report: ImportReport) -> int:
     return report.rejected
 
 
-def _order_row(order: DemoOrder) -> dict:
+def _order_row(order: DemoOrder) -> Row:
     return {
         "source": order.source, "source_id": order.source_id, "order_number": order.order_number,
         "ordered_at": order.ordered_at.isoformat(sep=" "), "channel": order.channel, "store": order.store_code,
@@ -197,9 +199,9 @@ def _order_row(order: DemoOrder) -> dict:
     }
 
 
-def _interaction_rows(activity: Activity) -> Iterable[dict]:
+def _interaction_rows(activity: Activity) -> Iterable[Row]:
     for interaction in activity.interactions:
-        row = {"source": interaction.source, "source_id": interaction.source_id,
+        row: Row = {"source": interaction.source, "source_id": interaction.source_id,
                "external_id": interaction.ref, "employee_slack_id": interaction.employee,
                "channel": interaction.channel, "type": interaction.type, "outcome": interaction.outcome,
                "note": interaction.note, "created_at": interaction.created_at.isoformat(sep=" ")}
@@ -207,20 +209,22 @@ def _interaction_rows(activity: Activity) -> Iterable[dict]:
         if task is not None:
             row |= {"follow_up_due": task.due_date.isoformat(), "follow_up_assignee": task.assignee,
                     "follow_up_status": task.status, "follow_up_note": task.note}
-            if task.status == "done":  # a cancellation's time is not kept (see store/kpi.py)
+            # A cancellation's time is not kept (see store/kpi.py).
+            if task.status == "done" and task.completed_at is not None:
                 row["follow_up_completed_at"] = task.completed_at.isoformat(sep=" ")
         yield row
 
 
 def summarise(session: Session, *, today: dt.date) -> DemoSummary:
     """What is in the database now, and which Slack users and customer to try first."""
-    def count(model, *where) -> int:
+    def count(model: type[Base], *where: ColumnElement[bool]) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
     summary = DemoSummary(
         stores=count(Store), teams=count(Team), employees=count(Employee),
-        records_by_source={source: n for source, n in session.execute(
-            select(SourceRecord.source, func.count()).group_by(SourceRecord.source).order_by(SourceRecord.source))},
+        records_by_source=dict(session.execute(
+            select(SourceRecord.source, func.count()).group_by(SourceRecord.source).order_by(SourceRecord.source)
+        ).tuples().all()),
         customers=count(Customer, Customer.status == "active"),
         merge_events=count(MergeEvent),
         pending_reviews=count(MatchReview, MatchReview.status == "pending"),

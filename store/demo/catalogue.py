@@ -32,8 +32,11 @@ class Product:
         return self.price_gbp if currency == "GBP" else self.price_eur
 
 
-def _p(sku, fr, en, category, size_kind, gender, brand, eur, gbp) -> Product:
-    return Product(sku, fr, en, category, size_kind, gender, brand, Decimal(eur), Decimal(gbp))
+def _p(sku: str, fr: str, en: str, category: str, size_kind: str | None, gender: str, brand: str, eur: str,
+       gbp: str) -> Product:
+    # Positional on purpose: the table below is one product a line, in this column order.
+    return Product(sku=sku, name_fr=fr, name_en=en, category=category, size_kind=size_kind, gender=gender,
+                   brand=brand, price_eur=Decimal(eur), price_gbp=Decimal(gbp))
 
 
 PRODUCTS: tuple[Product, ...] = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from unidecode import unidecode
@@ -59,6 +60,9 @@ class Person:
     loyalty_tier: str | None = None
 
 
+PersonRow = dict[str, str | None]  # one person row, keyed as the import format
+
+
 @dataclass
 class SourceRecord:
     """One person row as a source system exports it (import format keys) plus the truth behind it."""
@@ -66,12 +70,17 @@ class SourceRecord:
     source: str
     source_id: str
     person_key: int
-    row: dict[str, str | None]
+    row: PersonRow
     updated_at: dt.datetime
 
 
-def _weighted(rng: random.Random, pairs) -> str:
-    values, weights = zip(*pairs)
+# Before source ids are given: source, person key, row, updated at, loyalty tier.
+_Draft = tuple[str, int, PersonRow, dt.datetime, str | None]
+
+
+def _weighted(rng: random.Random, pairs: Sequence[tuple[str, float]]) -> str:
+    values = [value for value, _ in pairs]
+    weights = [weight for _, weight in pairs]
     return rng.choices(values, weights)[0]
 
 
@@ -110,12 +119,12 @@ def _phone(rng: random.Random, store: DemoStore, taken: set[str]) -> str:
 
 
 def _email(rng: random.Random, first: str, last: str, birth: dt.date, country: str, taken: set[str]) -> str:
-    f, l = fold(first).replace(" ", ""), fold(last).replace(" ", "")
+    f, s = fold(first).replace(" ", ""), fold(last).replace(" ", "")  # given name, surname
     domains = names.FR_EMAIL_DOMAINS if country == "FR" else names.UK_EMAIL_DOMAINS
-    patterns = (f"{f}.{l}", f"{f}{l}", f"{f[0]}.{l}", f"{f}.{l}{birth.year % 100:02d}", f"{f}_{l}",
-                f"{l}.{f}", f"{f}{birth.year}")
+    patterns = (f"{f}.{s}", f"{f}{s}", f"{f[0]}.{s}", f"{f}.{s}{birth.year % 100:02d}", f"{f}_{s}",
+                f"{s}.{f}", f"{f}{birth.year}")
     for attempt in range(50):
-        local = rng.choice(patterns) if attempt < 5 else f"{f}.{l}{rng.randint(2, 999)}"
+        local = rng.choice(patterns) if attempt < 5 else f"{f}.{s}{rng.randint(2, 999)}"
         email = f"{local}@{_weighted(rng, domains)}"
         if email not in taken:
             taken.add(email)
@@ -273,9 +282,9 @@ def _when(rng: random.Random, today: dt.date, *, oldest_days: int, newest_days: 
     return dt.datetime.combine(day, dt.time(rng.randint(7, 21), rng.randint(0, 59), rng.randint(0, 59)))
 
 
-def _record_row(rng: random.Random, person: Person, today: dt.date, *, names_style: dict,
+def _record_row(rng: random.Random, person: Person, today: dt.date, *, names_style: dict[str, float],
                 email: float, phone: float, birth: float, address: float, stale_address: float,
-                swap: float, nickname: float, no_first: float = 0.0) -> tuple[dict, dt.datetime]:
+                swap: float, nickname: float, no_first: float = 0.0) -> tuple[PersonRow, dt.datetime]:
     first = person.first_name
     if rng.random() < nickname and first in NICKNAMES:
         first = NICKNAMES[first]
@@ -285,16 +294,14 @@ def _record_row(rng: random.Random, person: Person, today: dt.date, *, names_sty
     last = _name_as_typed(rng, _compound_variant(rng, person.last_name), **names_style)
     if rng.random() < swap:
         first, last = last, first
-    if rng.random() < no_first:
-        first = None
-    place = person.address
-    stale = person.old_address is not None and rng.random() < stale_address
-    if stale:
-        place = person.old_address
+    given: str | None = None if rng.random() < no_first else first
+    place, stale = person.address, False
+    if person.old_address is not None and rng.random() < stale_address:
+        place, stale = person.old_address, True
     updated = _when(rng, today, oldest_days=1400 if stale else 700, newest_days=400 if stale else 1)
     has_address = rng.random() < address
-    row = {
-        "first_name": first,
+    row: PersonRow = {
+        "first_name": given,
         "last_name": last,
         "email": person.email if rng.random() < email else None,
         "phone": phone_as_typed(rng, person.phone) if rng.random() < phone else None,
@@ -318,7 +325,7 @@ PLACEHOLDER_EMAIL = "pas.de.mail@maisonverne.example"  # what some tills type wh
 def make_source_records(persons: list[Person], *, seed: int, today: dt.date) -> list[SourceRecord]:
     """Every person appears in at least one source; many in two or three, a few twice in one."""
     rng = random.Random(f"{seed}:sources")
-    drafts: list[tuple[str, int, dict, dt.datetime, str | None]] = []  # source, person, row, updated, tier
+    drafts: list[_Draft] = []
     for person in persons:
         in_web, in_pos, in_crm = rng.random() < 0.55, rng.random() < 0.62, rng.random() < 0.28
         if not (in_web or in_pos or in_crm):
@@ -337,7 +344,7 @@ def make_source_records(persons: list[Person], *, seed: int, today: dt.date) -> 
                 row["language"] = person.language
                 drafts.append(("web", person.key, row, updated, None))
         if in_pos:
-            for new_card in (False, True) if rng.random() < 0.03 else (False,):
+            for _new_card in (False, True) if rng.random() < 0.03 else (False,):
                 row, updated = _record_row(rng, person, today, names_style=POS_STYLE, email=0.55, phone=0.85,
                                            birth=0.7, address=0.45, stale_address=0.5, swap=0.04, nickname=0.06)
                 if row["email"] and rng.random() < 0.06:
@@ -360,9 +367,9 @@ def make_source_records(persons: list[Person], *, seed: int, today: dt.date) -> 
     return _assign_ids(rng, drafts)
 
 
-def _assign_ids(rng: random.Random, drafts) -> list[SourceRecord]:
+def _assign_ids(rng: random.Random, drafts: list[_Draft]) -> list[SourceRecord]:
     """Source ids in each system's own style, in an order unrelated to the person keys."""
-    by_source: dict[str, list] = {source: [] for source in SOURCES}
+    by_source: dict[str, list[_Draft]] = {source: [] for source in SOURCES}
     for draft in drafts:
         by_source[draft[0]].append(draft)
     records: list[SourceRecord] = []
@@ -371,7 +378,7 @@ def _assign_ids(rng: random.Random, drafts) -> list[SourceRecord]:
         numbers = rng.sample(range(100_000, 10_000_000), len(batch))
         numbers.sort()
         rng.shuffle(batch)
-        for number, (_, person_key, row, updated, tier) in zip(numbers, batch):
+        for number, (_, person_key, row, updated, tier) in zip(numbers, batch, strict=True):
             if source == "web":
                 source_id = str(number)
             elif source == "pos":

@@ -108,10 +108,10 @@ def employees(seed: int) -> list[DemoEmployee]:
             locale = "fr" if french else "en"
             size = store.associates // 2 if store.code == "PAR" else store.associates
             add("manager", team, french=french, timezone=store.timezone, locale=locale)
-            for index in range(size):
+            for _ in range(size):
                 # A few colleagues work in the other language, and some leave it to their Slack settings.
                 swapped = rng.random() < 0.1
-                member_locale = ("en" if french else "fr") if swapped else locale
+                member_locale: str | None = ("en" if french else "fr") if swapped else locale
                 if rng.random() < 0.1:
                     member_locale = None
                 add("associate", team, french=french != swapped, timezone=store.timezone, locale=member_locale)
