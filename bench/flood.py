@@ -63,7 +63,7 @@ def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def cpu_seconds(root_pid: int) -> float:
@@ -230,7 +230,7 @@ def run(args) -> int:
         phones = [c.phone for c in customers if c.phone]
         names = [f"{c.first_name} {c.last_name}" for c in customers if c.first_name and c.last_name]
         streets = [c.street for c in customers if c.street]
-        texts = [t for group in zip(emails, phones, names, streets) for t in group]
+        texts = [t for group in zip(emails, phones, names, streets, strict=False) for t in group]  # as many of each
         queries = [c.email for c in customers if c.email][:20]
 
         port = free_port()

@@ -23,10 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synthetic_people import RECORDS_PER_PERSON, generate  # noqa: E402
+from bench.synthetic_people import RECORDS_PER_PERSON, generate
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HEADER = ["source_id", "first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city",
           "country", "loyalty_id", "updated_at", "segment", "origin"]

@@ -125,7 +125,7 @@ def generate(url: str, interactions: int, now: dt.datetime, seed: int = 7) -> No
         writer.rows("customers", ["id", "status", "first_name", "last_name", "loyalty_tier", "provenance",
                                   "preferred_store_id", "created_at", "updated_at"],
                     [(i, "active", f"First{i}", f"Last{i}", t, "{}", (i - 1) % STORES + 1,
-                      now_stamp, now_stamp) for i, t in zip(ids.tolist(), tier.tolist())])
+                      now_stamp, now_stamp) for i, t in zip(ids.tolist(), tier.tolist(), strict=True)])
     print(f"people and customers: {time.perf_counter() - started:.0f}s", flush=True)
 
     per_store = CUSTOMERS // STORES
@@ -209,7 +209,7 @@ def _queries(rng: random.Random) -> list[tuple[int, str]]:
     """(employee id, /kpi text) pairs covering every scope, period and grouping users can ask for."""
     employees_total = STORES * TEAMS_PER_STORE * TEAM_SIZE
     associates = [e for e in range(2, employees_total + 1) if (e - 1) % TEAM_SIZE]
-    managers = [e for e in range(11, employees_total + 1, TEAM_SIZE)]
+    managers = list(range(11, employees_total + 1, TEAM_SIZE))
     periods = ["today", "week", "month", "last 30 days", "2026-02", "2026-02-01..2026-02-14"]
     groups = ["", "by employee", "by channel", "by type", "by day"]
     result = []
@@ -255,7 +255,7 @@ def run(url: str, repeat: int, now: dt.datetime, scopes: set[str] | None = None,
     cpu_times["ALL"] = [t for values in cpu_times.values() for t in values]
     print(f"as of {now} UTC; load average {load_before} before")
     print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 CPU ms':>11}")
-    for scope, values in list(timings.items()) + [("ALL", everything)]:
+    for scope, values in [*timings.items(), ("ALL", everything)]:
         values.sort()
         cpu_sorted = sorted(cpu_times[scope])
         print(f"{scope:10} {len(values):7d} {statistics.median(values) * 1000:8.0f} "

@@ -16,6 +16,7 @@ import sys
 import time
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,7 +32,7 @@ from store.identity import (
 
 
 def pairwise(result: LinkResult, truth: array) -> tuple[float, float, float]:
-    def pairs(sizes) -> int:  # type: ignore[no-untyped-def]
+    def pairs(sizes: Iterable[int]) -> int:
         return sum(n * (n - 1) // 2 for n in sizes)
 
     cluster_of = array("q", bytes(8 * len(truth)))
@@ -40,7 +41,7 @@ def pairwise(result: LinkResult, truth: array) -> tuple[float, float, float]:
             cluster_of[key] = c
     predicted = pairs(len(m) for m in result.clusters)
     actual = pairs(Counter(truth).values())
-    correct = pairs(Counter(zip(cluster_of, truth)).values())
+    correct = pairs(Counter(zip(cluster_of, truth, strict=True)).values())
     precision = correct / predicted if predicted else 1.0
     recall = correct / actual if actual else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -151,7 +151,7 @@ class Server:
                    "--workers", str(workers), "--threads", str(threads)]
         env = dict(os.environ, DATABASE_URL=url, SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                    SLACK_SIGNING_SECRET=SIGNING_SECRET, FRONTLINE_LOCALE="en", LOG_LEVEL="WARNING")
-        self.log = open(log_path, "w")
+        self.log = open(log_path, "w")  # noqa: SIM115 - open while the server runs, closed by stop()
         # cwd: a folder without a .env file, so only the settings above apply.
         self.process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=self.log,
                                         stderr=subprocess.STDOUT)

@@ -231,7 +231,7 @@ class SimulatedEmployee(threading.Thread):
 
     def log_via_command(self) -> None:
         target = self.rng.choice(self.targets)
-        reply, ack, started, expectation, key = self._command("/log", target.loyalty_id, expect_key="trigger")
+        reply, _ack, started, expectation, key = self._command("/log", target.loyalty_id, expect_key="trigger")
         self._opened("open:/log <card>", reply, started, expectation, key)
 
     def log_via_typeahead(self) -> None:

@@ -55,7 +55,7 @@ def _counts_by_note(session, model, prefixes: set[str]) -> Counter[str]:
     if prefixes:
         rows = session.execute(select(model.note, func.count()).where(
             or_(*(model.note.like(prefix + " %") for prefix in prefixes))).group_by(model.note))
-        found.update({note: n for note, n in rows})
+        found.update(rows.tuples())
     return found
 
 
@@ -140,7 +140,7 @@ class Report:
         lines = ["| step | n | per s | ack p50 | ack p95 | ack p99 | seen p50 | seen p95 | seen p99 | errors |",
                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         steps = sorted({s.step for s in self.ledger.samples})
-        for step in steps + ["all steps"]:
+        for step in [*steps, "all steps"]:
             rows = [s for s in self.ledger.samples if step == "all steps" or s.step == step]
             acks = [s.ack_ms for s in rows if s.ack_ms is not None and not s.error]
             seen = [s.done_ms for s in rows if s.done_ms is not None and not s.error]

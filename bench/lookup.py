@@ -83,10 +83,9 @@ def _insert(connection, postgres: bool, table: str, columns: tuple[str, ...], ro
     if not rows:
         return
     if postgres:
-        with connection.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
     else:
         marks = ", ".join("?" for _ in columns)
         connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
@@ -219,7 +218,7 @@ def mistyped(rng: random.Random, first: str, last: str) -> str:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 CPU_TIMES: list[float] = []  # CPU time per query: the work itself, without waiting for a core

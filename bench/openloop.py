@@ -185,6 +185,23 @@ class Outcome:
     finished: float  # perf_counter when it was answered (or failed)
 
 
+def _query(rng: random.Random, kind: str, target: Target) -> str:
+    """What an employee types to find `target` by `kind`."""
+    if kind == "email":
+        return target.email.upper() if rng.random() < 0.3 else target.email
+    if kind == "phone":
+        return national(target.phone)
+    if kind == "loyalty":
+        return target.loyalty_id.lower()
+    if kind == "order":
+        return target.order_number or ""
+    if kind == "name":
+        return mistyped(rng, target.first_name, target.last_name)
+    if kind == "surname":
+        return target.last_name
+    raise KeyError(kind)
+
+
 def plan(rng: random.Random, rate: float, seconds: float, mix: dict[str, int], targets: list[Target],
          users: list[str]) -> list[Planned]:
     """Poisson arrivals: exponential gaps of mean 1/rate, each a lookup of a kind drawn from the mix."""
@@ -194,12 +211,7 @@ def plan(rng: random.Random, rate: float, seconds: float, mix: dict[str, int], t
     while at < seconds:
         kind = rng.choices(kinds, weights)[0]
         target = rng.choice(with_orders if kind == "order" else targets)
-        query = {"email": lambda: target.email.upper() if rng.random() < 0.3 else target.email,
-                 "phone": lambda: national(target.phone),
-                 "loyalty": lambda: target.loyalty_id.lower(),
-                 "order": lambda: target.order_number or "",
-                 "name": lambda: mistyped(rng, target.first_name, target.last_name),
-                 "surname": lambda: target.last_name}[kind]()
+        query = _query(rng, kind, target)
         planned.append(Planned(at, kind, rng.choice(users), query, target.id if kind in EXACT else None))
         at += rng.expovariate(rate)
     return planned
@@ -345,7 +357,6 @@ def sweep(loop: OpenLoop, meter: Meter, label: str, rates: list[float], seconds:
 def closed_phase(slack: BenchSlack, server_url: str, meter: Meter, employees, targets, seconds: float,
                  seed: int) -> Phase:
     with meter as measuring:
-        started = time.perf_counter()
         ledger = run_phase(slack, server_url, employees, targets, mix="lookup", seconds=seconds,
                            run_id=f"closed{seed}", seed=seed, think=0.0, retry_rate=0.0, double_rate=0.0)
     outcomes = [Outcome(s.step.split(":")[-1], 0.0, s.ack_ms, s.done_ms, s.error, 0.0) for s in ledger.samples]
@@ -520,7 +531,7 @@ class FloorServer(Server):
         env = dict(os.environ, DATABASE_URL="sqlite://", SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                    SLACK_SIGNING_SECRET=SIGNING_SECRET, FRONTLINE_LOCALE="en", LOG_LEVEL="WARNING",
                    PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-        self.log = open(log_path, "w")
+        self.log = open(log_path, "w")  # noqa: SIM115 - open while the server runs, closed by Server.stop()
         self.process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=self.log,
                                         stderr=subprocess.STDOUT)
 

@@ -22,6 +22,7 @@ from bisect import bisect
 from collections.abc import Callable, Iterator
 from itertools import accumulate
 from dataclasses import dataclass, field
+from functools import partial
 
 from store.identity import IdentityRecord
 
@@ -147,7 +148,7 @@ class _World:
     def pick(self, pool: str) -> str:
         return self.pools[pool].pick(self.rng)
 
-    def unique(self, make) -> str:  # type: ignore[no-untyped-def]
+    def unique(self, make: Callable[[], str]) -> str:
         while True:
             value = make()
             if value not in self.used:
@@ -170,9 +171,9 @@ class _World:
         return self.unique(lambda: f"+33{self.rng.choice('67')}{self.rng.randint(10000000, 99999999)}")
 
     def email(self, first: str, last: str) -> str:
-        f, l = _ascii(first).replace(" ", ""), _ascii(last).replace(" ", "")
+        f, s = _ascii(first).replace(" ", ""), _ascii(last).replace(" ", "")  # given name, surname
         pattern = self.rng.randrange(4)
-        local = (f"{f}.{l}", f"{f[0]}{l}", f"{f}{l}", f"{l}.{f}")[pattern]
+        local = (f"{f}.{s}", f"{f[0]}{s}", f"{f}{s}", f"{s}.{f}")[pattern]
         domain = self.rng.choice(DOMAINS)
         candidate = f"{local}@{domain}"
         if candidate not in self.used:
@@ -184,6 +185,10 @@ class _World:
 def _ascii(text: str) -> str:
     from store.normalize import fold
     return fold(text).replace(" ", "")
+
+
+def _family_email(rng: random.Random, last: str) -> str:
+    return f"famille.{_ascii(last)}{rng.randint(1, 999)}@{rng.choice(DOMAINS)}"
 
 
 def _people(count: int, world: _World) -> Iterator[Person]:
@@ -221,7 +226,7 @@ def _people(count: int, world: _World) -> Iterator[Person]:
             pid += 1
         if len(house.members) >= 2 and rng.random() < 0.25:
             lead = house.members[0]
-            house.family_email = (world.unique(lambda: f"famille.{_ascii(house.last)}{rng.randint(1, 999)}@{rng.choice(DOMAINS)}")
+            house.family_email = (world.unique(partial(_family_email, rng, house.last))
                                   if rng.random() < 0.5 else lead.emails[0])
         yield from house.members
 
@@ -324,7 +329,9 @@ def _record(rng: random.Random, key: int, source: str, person: Person, stale: bo
             phone = _phone_format(rng, person.mobiles[0])
         else:
             email = person.emails[0]
-    blank = lambda v, p: v if rng.random() < p else None  # noqa: E731
+    def blank(value: str | None, p: float) -> str | None:
+        return value if rng.random() < p else None
+
     return IdentityRecord(key, blank(first, p_first), blank(last, p_last), email, phone, birth, street,
                           postcode, city, "FR", loyalty)
 
