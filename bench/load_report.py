@@ -55,7 +55,7 @@ def _counts_by_note(session, model, prefixes: set[str]) -> Counter[str]:
     if prefixes:
         rows = session.execute(select(model.note, func.count()).where(
             or_(*(model.note.like(prefix + " %") for prefix in prefixes))).group_by(model.note))
-        found.update(rows.tuples())
+        found.update(dict(rows.all()))  # a mapping: Counter.update adds these counts
     return found
 
 

@@ -83,7 +83,7 @@ def export_customer(session: Session, customer_id: int, *, actor: str, via: str 
     customer = _resolve(session, customer_id)
     ids = _customer_ids(session, customer.id)
     # Keyed by `int | None` so a row without an employee (system, erased) reads as None.
-    employee_names: dict[int | None, str] = dict(session.execute(select(Employee.id, Employee.name)).tuples().all())
+    employee_names: dict[int | None, str] = dict(session.execute(select(Employee.id, Employee.name)).all())
 
     orders = session.scalars(select(Order).where(Order.customer_id.in_(ids)).order_by(Order.ordered_at)).all()
     interactions = session.scalars(

@@ -144,7 +144,7 @@ def _stream_records(session: Session, membership: _Membership) -> Iterator[Ident
 
 def _constraints(session: Session, kind: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in session.execute(
-        select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind)).tuples()]
+        select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind))]
 
 
 def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str = "import",

@@ -224,7 +224,7 @@ def summarise(session: Session, *, today: dt.date) -> DemoSummary:
         stores=count(Store), teams=count(Team), employees=count(Employee),
         records_by_source=dict(session.execute(
             select(SourceRecord.source, func.count()).group_by(SourceRecord.source).order_by(SourceRecord.source)
-        ).tuples().all()),
+        ).all()),
         customers=count(Customer, Customer.status == "active"),
         merge_events=count(MergeEvent),
         pending_reviews=count(MatchReview, MatchReview.status == "pending"),

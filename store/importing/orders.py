@@ -143,7 +143,7 @@ def _parse_batch(batch: list[tuple[int, Row]], report: ImportReport, default_sou
 def _write_batch(session: Session, drafts: dict[OrderKey, _Draft], report: ImportReport) -> None:
     people = resolve_people(session, {draft.person for draft in drafts.values()})
     codes = {draft.header["store"] for draft in drafts.values() if draft.header["store"]}
-    stores = dict(session.execute(select(Store.code, Store.id).where(Store.code.in_(codes))).tuples())
+    stores = dict(session.execute(select(Store.code, Store.id).where(Store.code.in_(codes))).all())
     wanted: dict[OrderKey, dict[str, Any]] = {}
     wanted_lines: dict[OrderKey, list[LineValues]] = {}
     for key, draft in drafts.items():
