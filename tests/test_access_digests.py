@@ -18,7 +18,7 @@ from tests.test_scheduler import settings  # noqa: F401 - the fixture, used by n
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def test_no_digest_while_deactivated_and_back_once_reactivated(settings,  # noqa: F811
+def test_no_digest_while_deactivated_and_back_once_reactivated(settings,  # noqa: F811 - the imported fixture
                                                                session_factory, slack):
     add_people(session_factory, slack, 3)
     with session_factory.begin() as session:
@@ -35,7 +35,7 @@ def test_no_digest_while_deactivated_and_back_once_reactivated(settings,  # noqa
         engine.dispose()
 
 
-def test_deactivated_after_the_tick_chose_them_gets_nothing(settings,  # noqa: F811
+def test_deactivated_after_the_tick_chose_them_gets_nothing(settings,  # noqa: F811 - the imported fixture
                                                            session_factory, slack):
     add_people(session_factory, slack, 2, manager=False)
     digests, engine = sender(settings, Clock(MORNING))

@@ -110,7 +110,7 @@ def test_all_kinds_import_from_the_fixtures(frontline):
 def test_operator_mistakes_get_one_line(frontline, tmp_path, args, message):
     (tmp_path / "people.txt").write_text("source_id\nW1\n")
     args = [str(FIXTURES / "people_webshop.csv") if arg == "PEOPLE" else arg for arg in args]
-    status, out, err = frontline(*args)
+    status, _out, err = frontline(*args)
     assert status == 1
     assert err.startswith("frontline: ") and message in err and len(err.splitlines()) == 1
 

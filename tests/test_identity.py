@@ -172,8 +172,8 @@ records_strategy = st.lists(
 
 
 def build(rows):
-    return [rec(i, f, l, email=e, phone=p, postcode=pc, birth=datetime.date(1980, 1, d) if d else None)
-            for i, (f, l, e, p, pc, d) in enumerate(rows)]
+    return [rec(i, first, last, email=e, phone=p, postcode=pc, birth=datetime.date(1980, 1, d) if d else None)
+            for i, (first, last, e, p, pc, d) in enumerate(rows)]
 
 
 @settings(max_examples=150, deadline=None)

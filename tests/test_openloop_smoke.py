@@ -14,7 +14,7 @@ def _rows(output: str, title: str) -> list[dict[str, str]]:
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
     table = lines[start:end]
     header = [cell.strip() for cell in table[0].strip("|").split("|")]
-    return [dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")))) for line in table[2:]]
+    return [dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")), strict=False)) for line in table[2:]]
 
 
 def test_a_short_open_loop_run_answers_every_lookup_on_the_real_path_and_the_floor(tmp_path, capsys):

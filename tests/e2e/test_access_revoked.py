@@ -74,7 +74,7 @@ def test_deactivated_from_the_command_line_refused_at_the_next_request_then_reac
                                                        ["cli:it.admin", "reactivate"]]
 
 
-def test_every_gunicorn_worker_refuses_at_the_next_request(gunicorn_server, slack, db_url, session_factory,  # noqa: F811
+def test_every_gunicorn_worker_refuses_at_the_next_request(gunicorn_server, slack, db_url, session_factory,  # noqa: F811 - fixture
                                                            employee):
     employee("U0LEA", "Léa Martin")
     driver = SlackDriver(HttpTransport(gunicorn_server), slack, SERVE_SECRET)
@@ -90,7 +90,7 @@ def test_every_gunicorn_worker_refuses_at_the_next_request(gunicorn_server, slac
     assert all(r.status == 200 and REFUSAL not in json.dumps(r.json or {}) for r in replies)
 
 
-def test_socket_mode_refuses_at_the_next_envelope(serve, socket_mode, slack, world, db_url):  # noqa: F811
+def test_socket_mode_refuses_at_the_next_envelope(serve, socket_mode, slack, world, db_url):  # noqa: F811 - fixtures
     def ask() -> dict | None:
         before = slack.mark()
         envelope = socket_mode.command("/customer", JEANNE_EMAIL, user="U0LEA")

@@ -304,8 +304,8 @@ def test_a_log_modal_with_blocks_of_the_wrong_type_is_not_saved(signed_bot, slac
 @pytest.mark.parametrize("actions", ["nope", [], [1], ["customer.open"], {"action_id": "customer.open"}, None,
                                      [{"action_id": 5}], [{"action_id": ["customer.open"]}]])
 def test_actions_of_the_wrong_type_are_acked_quietly(signed_bot, slack, session_factory, actions):
-    reply, said, written = _send_malformed(signed_bot, slack, session_factory,
-                                           _button_click(slack, "customer.open", "1", actions=actions))
+    reply, _said, written = _send_malformed(signed_bot, slack, session_factory,
+                                            _button_click(slack, "customer.open", "1", actions=actions))
     assert reply.body == ""
     assert "ignored a malformed block_actions request" in written
 

@@ -200,7 +200,10 @@ def test_gunicorn_refuses_strangers_big_and_garbage_bodies_and_logs_no_body(db_u
                 assert sock.recv(64).startswith(b"HTTP/1.1 400")
         metrics_after = _get(served.url + "/metrics")[1]
         assert "invented" not in metrics_after
-        series = lambda text: {line.rsplit(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")}
+
+        def series(text: str) -> set[str]:
+            return {line.rsplit(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")}
+
         assert len(series(metrics_after) - series(metrics_before)) < 40  # a handful of new (kind, status) pairs
         with writes_locked_by_another_process(db_url):  # each worker probes at most every 2 s
             deadline = time.monotonic() + 10

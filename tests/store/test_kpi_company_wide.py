@@ -42,7 +42,7 @@ def _build(session_factory, seed: int):
         interactions = []
         for _ in range(160):
             who = rng.choice(people)
-            customer = rng.choice(customers + [None])
+            customer = rng.choice([*customers, None])
             interactions.append(Interaction(
                 employee_id=who.id, customer_id=customer.id if customer else None, store_id=store.id,
                 team_id=team.id, channel=rng.choice(["store", "phone"]), type="visit",
