@@ -126,9 +126,9 @@ def due_digests(session: Session, *, now: dt.datetime, default_time: str, defaul
         local_now = utc_now.astimezone(tz).replace(tzinfo=None)
         if not _is_due(local_now, dt.time.fromisoformat(row.digest_time or default_time), weekdays_of(row.digest_weekdays)):
             continue
-        candidates.append(DueDigest(row.id, "employee", local_now.date()))
+        candidates.append(DueDigest(employee_id=row.id, kind="employee", local_date=local_now.date()))
         if sees_team(row):
-            candidates.append(DueDigest(row.id, "team", local_now.date()))
+            candidates.append(DueDigest(employee_id=row.id, kind="team", local_date=local_now.date()))
     if not candidates:
         return []
     dates = {c.local_date for c in candidates}

@@ -702,7 +702,7 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
                 edges.append((score, deterministic, i, j))
         member_blocks[i] = []  # free as we go: peak memory matters at a million records
     stats.comparisons = comparisons
-    return ScoredPairs(preps, edges, stats, prior, model)
+    return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
 
 
 def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, list[int]], cap: int) -> dict[int, list[int]]:
@@ -781,7 +781,7 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         must_link = sorted(must_link, key=_pair_order)
     for a, b in must_link:
         if a in index_of and b in index_of and union(index_of[a], index_of[b], False) == "merged":
-            links.append(PairDecision(a, b, 1.0, ("must_link",), "deterministic"))
+            links.append(PairDecision(a=a, b=b, score=1.0, reasons=("must_link",), kind="deterministic"))
 
     uncertain: list[tuple[float, int, int]] = []
     # A stable sort: tied scores (every shared e-mail scores 1.0) keep the (i, j) order of the edges,
@@ -797,8 +797,8 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
             stats.refused_cannot_link += 1
             continue
         _, _, reasons = _score(preps[i], preps[j], True, scored.prior, scored.model)
-        decision = PairDecision(preps[i].key, preps[j].key, score, reasons,
-                                "deterministic" if deterministic else "fuzzy")
+        decision = PairDecision(a=preps[i].key, b=preps[j].key, score=score, reasons=reasons,
+                                kind="deterministic" if deterministic else "fuzzy")
         if outcome == "conflict":
             stats.refused_conflict += 1
             review.append(decision)
@@ -812,13 +812,13 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
     for score, i, j in uncertain:
         a, b = preps[i].key, preps[j].key
         if find(i) != find(j) and (min(a, b), max(a, b)) not in separated:
-            review.append(PairDecision(a, b, score, _score(preps[i], preps[j], True, scored.prior, scored.model)[2],
-                                       "fuzzy"))
+            reasons = _score(preps[i], preps[j], True, scored.prior, scored.model)[2]
+            review.append(PairDecision(a=a, b=b, score=score, reasons=reasons, kind="fuzzy"))
 
     clusters: dict[int, list[int]] = {}
     for i, p in enumerate(preps):
         clusters.setdefault(find(i), []).append(p.key)
-    return LinkResult(list(clusters.values()), review, links, stats)
+    return LinkResult(clusters=list(clusters.values()), review=review, links=links, stats=stats)
 
 
 def link_records(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,

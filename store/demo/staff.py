@@ -21,12 +21,18 @@ class DemoStore:
 
 
 STORES: tuple[DemoStore, ...] = (
-    DemoStore("PAR", "Maison Verne Paris Marais", "Paris", "FR", "Europe/Paris", 0.30, 12),
-    DemoStore("LYS", "Maison Verne Lyon Presqu'île", "Lyon", "FR", "Europe/Paris", 0.15, 6),
-    DemoStore("BOD", "Maison Verne Bordeaux Sainte-Catherine", "Bordeaux", "FR", "Europe/Paris", 0.12, 5),
-    DemoStore("LIL", "Maison Verne Lille Vieux-Lille", "Lille", "FR", "Europe/Paris", 0.12, 5),
-    DemoStore("LON", "Maison Verne London Marylebone", "London", "GB", "Europe/London", 0.20, 8),
-    DemoStore("MAN", "Maison Verne Manchester King Street", "Manchester", "GB", "Europe/London", 0.11, 5),
+    DemoStore(code="PAR", name="Maison Verne Paris Marais", city="Paris", country="FR",
+              timezone="Europe/Paris", share=0.30, associates=12),
+    DemoStore(code="LYS", name="Maison Verne Lyon Presqu'île", city="Lyon", country="FR",
+              timezone="Europe/Paris", share=0.15, associates=6),
+    DemoStore(code="BOD", name="Maison Verne Bordeaux Sainte-Catherine", city="Bordeaux", country="FR",
+              timezone="Europe/Paris", share=0.12, associates=5),
+    DemoStore(code="LIL", name="Maison Verne Lille Vieux-Lille", city="Lille", country="FR",
+              timezone="Europe/Paris", share=0.12, associates=5),
+    DemoStore(code="LON", name="Maison Verne London Marylebone", city="London", country="GB",
+              timezone="Europe/London", share=0.20, associates=8),
+    DemoStore(code="MAN", name="Maison Verne Manchester King Street", city="Manchester", country="GB",
+              timezone="Europe/London", share=0.11, associates=5),
 )
 STORE_BY_CODE = {store.code: store for store in STORES}
 CALL_CENTER_TEAM = "Service client / Customer care"
@@ -55,10 +61,11 @@ def teams() -> list[DemoTeam]:
     result = []
     for store in STORES:
         if store.code == "PAR":  # the flagship has two floors, each with its own manager
-            result += [DemoTeam("Paris Marais — Femme", "PAR"), DemoTeam("Paris Marais — Homme", "PAR")]
+            result += [DemoTeam(name="Paris Marais — Femme", store_code="PAR"),
+                       DemoTeam(name="Paris Marais — Homme", store_code="PAR")]
         else:
-            result.append(DemoTeam(store.name.removeprefix("Maison Verne "), store.code))
-    result += [DemoTeam(CALL_CENTER_TEAM, None), DemoTeam(HEAD_OFFICE_TEAM, None)]
+            result.append(DemoTeam(name=store.name.removeprefix("Maison Verne "), store_code=store.code))
+    result += [DemoTeam(name=CALL_CENTER_TEAM, store_code=None), DemoTeam(name=HEAD_OFFICE_TEAM, store_code=None)]
     return result
 
 
@@ -98,8 +105,9 @@ def employees(seed: int) -> list[DemoEmployee]:
 
     def add(role: str, team: DemoTeam, *, french: bool, timezone: str | None, locale: str | None) -> None:
         full = _person_name(rng, french, used_names)
-        result.append(DemoEmployee(_slack_id(rng, taken_ids), full, _work_email(full), role, team.name,
-                                   team.store_code, locale, timezone))
+        result.append(DemoEmployee(slack_user_id=_slack_id(rng, taken_ids), name=full, email=_work_email(full),
+                                   role=role, team=team.name, store_code=team.store_code, locale=locale,
+                                   timezone=timezone))
 
     for team in teams():
         store = STORE_BY_CODE.get(team.store_code or "")

@@ -84,7 +84,7 @@ def linked_person(people: dict[PersonKey, tuple[int, int | None]], key: PersonKe
             f"person record {key[0]}/{key[1]} is not linked to a customer yet (run identity resolution: "
             "`frontline import` of people does it at the end)"
         )
-    return LinkedPerson(record_id, customer_id)
+    return LinkedPerson(record_id=record_id, customer_id=customer_id)
 
 
 # A row of `rows_of`: the named columns only, read by attribute.
