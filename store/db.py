@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -51,8 +52,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
     return create_engine(url, **kwargs)
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: object, *, busy_timeout_ms: int) -> None:
-    # `dbapi_connection` is the driver's own (sqlite3.Connection), which SQLAlchemy types as Any.
+def _tune_sqlite(dbapi_connection: sqlite3.Connection, _record: object, *, busy_timeout_ms: int) -> None:
     # pysqlite's own transaction handling sends BEGIN only before an INSERT/UPDATE/DELETE: a SAVEPOINT
     # issued first becomes the outermost transaction and its RELEASE commits behind the caller's back,
     # and reads run outside any transaction. Turn it off; `_begin_sqlite` sends BEGIN itself.
