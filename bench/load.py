@@ -151,10 +151,11 @@ class Server:
                    "--workers", str(workers), "--threads", str(threads)]
         env = dict(os.environ, DATABASE_URL=url, SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                    SLACK_SIGNING_SECRET=SIGNING_SECRET, FRONTLINE_LOCALE="en", LOG_LEVEL="WARNING")
-        self.log = open(log_path, "w")  # noqa: SIM115 - open while the server runs, closed by stop()
+        # The server writes to its own copy of the log file's descriptor; ours closes once it started.
         # cwd: a folder without a .env file, so only the settings above apply.
-        self.process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+        with open(log_path, "w") as log:
+            self.process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=log,
+                                            stderr=subprocess.STDOUT)
 
     @property
     def url(self) -> str:
@@ -194,7 +195,6 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.log.close()
 
 
 def cpu_seconds(pids: list[int]) -> dict[int, float]:

@@ -531,9 +531,9 @@ class FloorServer(Server):
         env = dict(os.environ, DATABASE_URL="sqlite://", SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                    SLACK_SIGNING_SECRET=SIGNING_SECRET, FRONTLINE_LOCALE="en", LOG_LEVEL="WARNING",
                    PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-        self.log = open(log_path, "w")  # noqa: SIM115 - open while the server runs, closed by Server.stop()
-        self.process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+        with open(log_path, "w") as log:  # the server keeps its own copy of the descriptor
+            self.process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=log,
+                                            stderr=subprocess.STDOUT)
 
 
 if __name__ == "__main__":
