@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import sessionmaker
 
+from store import dialect
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -80,7 +82,7 @@ class SessionFactory(sessionmaker):
     @contextlib.contextmanager
     def _write_session(self):
         bind = self.kw.get("bind")
-        if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        if isinstance(bind, Engine) and dialect.is_sqlite(bind):
             bind = bind.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         with self(bind=bind) as session, session.begin():
             yield session

@@ -15,6 +15,7 @@ from sqlalchemy import delete, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import audit
+from store.clock import utc_now
 from store.models import (
     AuditEvent,
     Consent,
@@ -30,7 +31,6 @@ from store.models import (
     Order,
     SourceRecord,
     WebSignal,
-    utcnow,
 )
 
 ERASED_HASH = "erased"
@@ -99,7 +99,7 @@ def export_customer(session: Session, customer_id: int, *, actor: str, via: str 
 
     document = {
         "about": "Everything Frontline holds about this person, and who accessed it.",
-        "generated_at": utcnow().isoformat() + "Z",
+        "generated_at": utc_now().isoformat() + "Z",
         "customer_id": customer.id,
         "profile": _row(customer, skip=("search_name",)),
         "merged_customer_records": [
@@ -193,7 +193,7 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
                 "provenance": {},
                 "search_name": None,
                 "status": "erased",
-                "updated_at": utcnow(),
+                "updated_at": utc_now(),
             }
         )
     )

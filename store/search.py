@@ -9,18 +9,35 @@ every process sharing the database sees every writer's changes), then rapidfuzz 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import time
-from functools import lru_cache
-from dataclasses import dataclass, field, replace
 from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ARRAY, Integer, any_, func, literal, literal_column, select, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Subquery,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from store.models import Customer, CustomerIdentifier, Interaction, Order
+from store import dialect
+from store.models import Customer, CustomerIdentifier, CustomerNameKey, Interaction, Order
+from store.namekey import prefix_range, typed_keys
 from store.normalize import fold, nickname_roots, normalise_email, normalise_phone
 
 MIN_SCORE = 70  # below this a name is a suggestion, not a match
@@ -195,7 +212,7 @@ def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] 
         # A fast first pass in C over every candidate's folded name (customers of the named city first),
         # then the careful score for the best few only.
         light = session.execute(select(Customer.id, Customer.search_name, Customer.city)
-                                .where(_among(session, ids), Customer.status == "active")).all()
+                                .where(dialect.id_among(session, Customer.id, ids), Customer.status == "active")).all()
         city_words = set(fold(" ".join(city_spellings or [])).split())
         typed = " ".join(t for t in tokens if t not in city_words) or " ".join(tokens)
         in_city = set(city_spellings or [])
@@ -207,49 +224,39 @@ def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] 
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
 
 
-def _among(session: Session, ids: list[int]):
-    """`Customer.id` is one of `ids`, as a single bound parameter (an array; JSON on SQLite). As an IN
-    list of thousands of parameters, rendering and sending the statement cost more than the lookup."""
-    if session.get_bind().dialect.name == "postgresql":
-        return Customer.id == any_(literal(ids, ARRAY(Integer)))
-    values = func.json_each(literal(json.dumps(ids))).table_valued("value")
-    return Customer.id.in_(select(values.c.value))
+_KEYS = CustomerNameKey.__table__
+
+
+def _const(value: int) -> ColumnElement[int]:
+    """A number written into the statement, not bound: caps and branch labels are constants of this
+    module, and a LIMIT the planner can see stays the same plan when PostgreSQL prepares the statement."""
+    return literal_column(str(int(value)), Integer)
 
 
 def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
     ids: set[int] = set()
     for token in tokens:
         if len(token) >= 3:
-            prefix = token[:4]
-            ids.update(session.execute(
-                text(f"SELECT customer_id FROM customer_name_keys WHERE key >= :lo AND key < :hi LIMIT {TOKEN_CAP}"),
-                {"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)},
-            ).scalars())
+            low, high = prefix_range(token[:4])
+            ids.update(session.scalars(select(_KEYS.c.customer_id)
+                                       .where(_KEYS.c.key >= low, _KEYS.c.key < high).limit(_const(TOKEN_CAP))))
     return list(ids)
 
 
-def _keys_of(token: str) -> list[str]:
-    if len(token) < 4:
-        return [token]
-    return list({token, *(token[:i] + token[i + 1:] for i in range(len(token)))})
-
-
-def _token_rows_sql(token: str, index: int, cap: int | None = None, *,
-                    prefix: bool = True) -> tuple[str, dict[str, object]]:
+def _token_rows(token: str, index: int, cap: int | None = None, *, prefix: bool = True) -> CompoundSelect:
     """The customers holding a key of this word, or a word starting with it. With `cap`, each key reads
-    at most that many rows: PostgreSQL would otherwise gather every Martin before the outer LIMIT.
+    at most that many rows (PostgreSQL would otherwise gather every Martin before the outer LIMIT) and
+    each row says which branch read it (column `branch`), so a caller can tell a branch reached the cap.
     Ids may repeat (one per key they hold)."""
-    keys = _keys_of(token)
-    params: dict[str, object] = {f"k{index}_{i}": key for i, key in enumerate(keys)}
-    limit = f" LIMIT {cap}" if cap else ""
-    branches = [f"SELECT customer_id FROM customer_name_keys WHERE key = :k{index}_{i}{limit}" for i in range(len(keys))]
+    matches = [_KEYS.c.key == key for key in typed_keys(token)]
     if prefix and len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
-        params[f"lo{index}"], params[f"hi{index}"] = _prefix_range(token)
-        branches.append(f"SELECT customer_id FROM customer_name_keys WHERE key >= :lo{index} AND key < :hi{index}{limit}")
-    if cap:  # each row says which branch read it, so a caller can tell a branch reached the cap
-        branches = [f"SELECT {n} AS branch, customer_id FROM ({branch}) AS b{index}_{n}"
-                    for n, branch in enumerate(branches)]
-    return " UNION ALL ".join(branches), params
+        low, high = prefix_range(token)
+        matches.append(and_(_KEYS.c.key >= low, _KEYS.c.key < high))
+    branches = [select(_KEYS.c.customer_id).where(match) for match in matches]
+    if not cap:
+        return union_all(*branches)
+    capped = [branch.limit(_const(cap)).subquery(f"b{index}_{n}") for n, branch in enumerate(branches)]
+    return union_all(*(select(_const(n).label("branch"), rows.c.customer_id) for n, rows in enumerate(capped)))
 
 
 def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
@@ -263,20 +270,19 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     common = _surely_common(session, tokens)
     per_token: list[set[int]] = [set() for _ in tokens]
     asked = [index for index in range(len(tokens)) if not common[index]]
-    parts, params = [], {}
+    answers = []
     for index in asked:
-        sql, token_params = _token_rows_sql(tokens[index], index, cap=TOKEN_CAP + 1)
-        parts.append(f"r{index} AS ({sql}), "
-                     f"w{index} AS (SELECT DISTINCT customer_id FROM r{index} LIMIT {TOKEN_CAP + 1}), "
-                     f"n{index} AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM r{index} GROUP BY branch "
-                     f"HAVING count(*) > {TOKEN_CAP}) THEN {TOKEN_CAP + 1} ELSE (SELECT count(*) FROM w{index}) END AS n)")
-        params.update(token_params)
-    rows = " UNION ALL ".join(
-        f"SELECT {index} AS word, w{index}.customer_id FROM w{index}, n{index} WHERE n{index}.n <= {TOKEN_CAP} "
-        f"UNION ALL SELECT {index}, NULL FROM n{index} WHERE n{index}.n > {TOKEN_CAP}"
-        for index in asked)
+        rows = _token_rows(tokens[index], index, cap=TOKEN_CAP + 1).cte(f"r{index}")
+        holders = select(rows.c.customer_id).distinct().limit(_const(TOKEN_CAP + 1)).cte(f"w{index}")
+        a_key_at_cap = exists(select(_const(1)).select_from(rows).group_by(rows.c.branch)
+                              .having(func.count() > _const(TOKEN_CAP)))
+        count = select(case((a_key_at_cap, _const(TOKEN_CAP + 1)),
+                            else_=select(func.count()).select_from(holders).scalar_subquery()).label("n")).cte(f"n{index}")
+        answers.append(select(_const(index).label("word"), holders.c.customer_id)
+                       .select_from(holders).join(count, true()).where(count.c.n <= _const(TOKEN_CAP)))
+        answers.append(select(_const(index), null()).select_from(count).where(count.c.n > _const(TOKEN_CAP)))
     if asked:
-        for word, customer_id in session.execute(text(f"WITH {', '.join(parts)} {rows}"), params):
+        for word, customer_id in session.execute(union_all(*answers)):
             if customer_id is None:
                 common[word] = True
             else:
@@ -284,7 +290,7 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
         found_common = [tokens[index] for index in asked if common[index]]
         if found_common:  # count their keys once, so the next lookups of these words skip the query above
             _word_sizes(session, found_common, longest=-1)
-    rare = [ids for ids, is_common in zip(per_token, common) if not is_common]
+    rare = [ids for ids, is_common in zip(per_token, common, strict=True) if not is_common]
     if rare:
         hits: dict[int, int] = {}
         for ids in rare:
@@ -308,57 +314,50 @@ def _common_word_ids(session: Session, token: str) -> list[int]:
     Those holding the word itself come first (their exact key: the name, or it with one letter more),
     newest customers first (the key's own index order); then, for a word still being typed ("mart") or
     a typo, the holders of its other keys. One round trip, same answer on every run."""
-    sql, params = _token_rows_sql(token, 0, cap=COMMON_POOL)
-    params["exact"] = token
-    rows = session.execute(text(
-        f"SELECT 0 AS tier, customer_id FROM (SELECT customer_id FROM customer_name_keys WHERE key = :exact "
-        f"ORDER BY customer_id DESC LIMIT {COMMON_POOL}) AS exact_holders "
-        f"UNION ALL SELECT 1 AS tier, customer_id FROM ({sql}) AS other_holders"), params).all()
+    exact_holders = (select(_KEYS.c.customer_id).where(_KEYS.c.key == token)
+                     .order_by(_KEYS.c.customer_id.desc()).limit(_const(COMMON_POOL)).subquery("exact_holders"))
+    other_holders = _token_rows(token, 0, cap=COMMON_POOL).subquery("other_holders")
+    rows = session.execute(union_all(
+        select(_const(0).label("tier"), exact_holders.c.customer_id),
+        select(_const(1).label("tier"), other_holders.c.customer_id))).all()
     ranked = sorted(rows, key=lambda row: (row.tier, -row.customer_id))
     return list(dict.fromkeys(row.customer_id for row in ranked))[:COMMON_POOL]
-
-
-def _prefix_range(token: str) -> tuple[str, str]:
-    return token, token[:-1] + chr(ord(token[-1]) + 1)
 
 
 def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Customers holding a key of every word, optionally living in the city. The longest word also
     matches as a prefix (the one being typed)."""
     longest = min(range(len(tokens)), key=lambda i: -len(tokens[i]))
-    if session.get_bind().dialect.name == "sqlite":
-        outer_sql, conditions, params = _rarest_word_drives(session, tokens, longest)
+    if dialect.is_sqlite(session):
+        outer_ids, conditions = _rarest_word_drives(session, tokens, longest)
     else:
-        outer_sql, conditions, params = _longest_word_outermost(tokens, longest)
+        outer_ids, conditions = _longest_word_outermost(tokens, longest)
     if city_spellings:
-        params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
-        in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
-        conditions.append(f"EXISTS (SELECT 1 FROM customers AS c WHERE c.id = outer_ids.customer_id "
-                          f"AND c.city IN ({in_list}))")
+        customers = Customer.__table__.alias("c")
+        conditions.append(exists().where(customers.c.id == outer_ids.c.customer_id,
+                                         customers.c.city.in_(city_spellings)))
     # Rows, not distinct ids: a DISTINCT would make PostgreSQL read every Martin before stopping at the
     # LIMIT. Twice the pool allows for a customer met through two of the word's keys.
-    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {2 * POOL_CAP}"
-    return list(dict.fromkeys(session.execute(text(sql), params).scalars()))[:POOL_CAP]
+    found = session.scalars(select(outer_ids.c.customer_id).where(*conditions).limit(_const(2 * POOL_CAP)))
+    return list(dict.fromkeys(found))[:POOL_CAP]
 
 
-def _longest_word_outermost(tokens: list[str], longest: int) -> tuple[str, list[str], dict[str, object]]:
+def _longest_word_outermost(tokens: list[str], longest: int) -> tuple[Subquery, list[ColumnElement[bool]]]:
     """PostgreSQL: the longest word's rows, each checked for the other words' keys, which PostgreSQL
     turns into a hash semi-join (driving from the rarest word through index probes, as on SQLite,
     measured the same total CPU at 1M customers, see bench/README.md)."""
-    outer_sql, params = _token_rows_sql(tokens[longest], longest)
-    conditions = ["1 = 1"]
-    for i in range(len(tokens)):
+    outer_ids = _token_rows(tokens[longest], longest).subquery("outer_ids")
+    conditions: list[ColumnElement[bool]] = []
+    for i, token in enumerate(tokens):
         if i == longest:
             continue
-        keys = _keys_of(tokens[i])
-        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
-        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k WHERE k.key IN "
-                          f"({', '.join(f':e{i}_{j}' for j in range(len(keys)))}) "
-                          f"AND k.customer_id = outer_ids.customer_id)")
-    return outer_sql, conditions, params
+        keys = _KEYS.alias("k")
+        conditions.append(exists().where(keys.c.key.in_(typed_keys(token)),
+                                         keys.c.customer_id == outer_ids.c.customer_id))
+    return outer_ids, conditions
 
 
-def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tuple[str, list[str], dict[str, object]]:
+def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tuple[Subquery, list[ColumnElement[bool]]]:
     """SQLite: the word with the fewest holders drives; each of its customers, read once, is checked for
     the other words through the customer_id index (a few index entries per customer). "Zoe Martin" at
     1M customers reads 9,000 Zoe holders instead of 770,000 Martin key rows; reading every word's rows
@@ -366,22 +365,20 @@ def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tu
     the customers found are the same."""
     sizes = _word_sizes(session, tokens, longest)
     driver = min(range(len(tokens)), key=lambda i: (sizes[i], -len(tokens[i]), i))
-    outer_sql, params = _token_rows_sql(tokens[driver], driver, prefix=driver == longest)
     # A holder of a word holds all of its keys: read each driving customer once, then check the others.
-    outer_sql = f"SELECT DISTINCT customer_id FROM ({outer_sql}) AS driver"
-    conditions = ["1 = 1"]
-    for i in range(len(tokens)):
+    driving = _token_rows(tokens[driver], driver, prefix=driver == longest).subquery("driver")
+    outer_ids = select(driving.c.customer_id).distinct().subquery("outer_ids")
+    conditions: list[ColumnElement[bool]] = []
+    for i, token in enumerate(tokens):
         if i == driver:
             continue
-        keys = _keys_of(tokens[i])
-        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
-        matches = f"k.key IN ({', '.join(f':e{i}_{j}' for j in range(len(keys)))})"
-        if i == longest and len(tokens[i]) >= 3:
-            params[f"elo{i}"], params[f"ehi{i}"] = _prefix_range(tokens[i])
-            matches = f"({matches} OR (k.key >= :elo{i} AND k.key < :ehi{i}))"
-        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k INDEXED BY ix_customer_name_keys_customer_id "
-                          f"WHERE k.customer_id = outer_ids.customer_id AND {matches})")
-    return outer_sql, conditions, params
+        keys = dialect.sqlite_indexed_by(_KEYS, "k", "ix_customer_name_keys_customer_id")
+        matches: ColumnElement[bool] = keys.c.key.in_(typed_keys(token))
+        if i == longest and len(token) >= 3:
+            low, high = prefix_range(token)
+            matches = or_(matches, and_(keys.c.key >= low, keys.c.key < high))
+        conditions.append(exists().where(keys.c.customer_id == outer_ids.c.customer_id, matches))
+    return outer_ids, conditions
 
 
 def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
@@ -392,7 +389,7 @@ def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
     url, now = str(session.get_bind().url), time.monotonic()
     surely = []
     for token in tokens:
-        counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in _keys_of(token))
+        counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in typed_keys(token))
         surely.append(any(expires > now and rows > 5 * TOKEN_CAP for expires, rows in counts))
     return surely
 
@@ -408,28 +405,26 @@ def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
     `_all_words`, where every choice finds the same customers, so an outdated count costs time, never an
     answer (and `_surely_common`, which allows for a wide margin)."""
     url, now = str(session.get_bind().url), time.monotonic()
-    wanted = [[("key", key) for key in _keys_of(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
+    wanted = [[("key", key) for key in typed_keys(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
               for i, token in enumerate(tokens)]
     known: dict[tuple[str, str], int] = {}
     for item in dict.fromkeys(item for items in wanted for item in items):
         expires, rows = _key_rows_cache.get((url, *item), (0.0, 0))
         if expires > now:
             known[item] = rows
-    missing = [item for items in wanted for item in items if item not in known]
-    missing = list(dict.fromkeys(missing))
+    missing = list(dict.fromkeys(item for items in wanted for item in items if item not in known))
     if missing:
-        branches, params = [], {}
+        counts = []
         for n, (kind, value) in enumerate(missing):
             if kind == "key":
-                params[f"s{n}"] = value
-                branches.append(f"SELECT {n} AS n, count(*) AS rows FROM customer_name_keys WHERE key = :s{n}")
+                match = _KEYS.c.key == value
             else:
-                params[f"slo{n}"], params[f"shi{n}"] = _prefix_range(value)
-                branches.append(f"SELECT {n} AS n, count(*) AS rows FROM customer_name_keys "
-                                f"WHERE key >= :slo{n} AND key < :shi{n}")
+                low, high = prefix_range(value)
+                match = and_(_KEYS.c.key >= low, _KEYS.c.key < high)
+            counts.append(select(_const(n).label("n"), func.count().label("rows")).select_from(_KEYS).where(match))
         if len(_key_rows_cache) > KEY_ROWS_CACHE_MAX:
             _key_rows_cache.clear()
-        for n, rows in session.execute(text(" UNION ALL ".join(branches)), params):
+        for n, rows in session.execute(union_all(*counts)):
             _key_rows_cache[(url, *missing[n])] = (now + KEY_ROWS_CACHE_SECONDS, rows)
             known[missing[n]] = rows
     # A word's holders hold all of its keys: its largest key is about how many customers it has.

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from store.models import Customer, CustomerIdentifier, Order, SourceRecord, Store, utcnow
+from store import dialect
+from store.clock import utc_now
+from store.models import Customer, CustomerIdentifier, Order, SourceRecord, Store
+from store.namekey import stored_keys
 from store.normalize import fold, normalise_email, normalise_phone
 
 # Earlier in a tuple = more trusted for that kind of field. Sources not listed rank after all listed.
@@ -325,7 +327,7 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
         for row in session.execute(select(*_record_columns())
                                    .where(SourceRecord.id.in_(wanted[start:start + 5000]))):
             by_id[row.id] = RecordValues(**row._asdict())
-    now = utcnow()
+    now = utc_now()
     stores = store_ids_by_code(session)
     goldens = [build_golden([by_id[r] for r in group if r in by_id], priority=priority, store_ids=stores)
                for group in groups]
@@ -345,60 +347,35 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
     """Insert customer rows (all with the same keys), returning their ids in order."""
     connection = session.connection()
     table = Customer.__table__
-    if connection.dialect.name == "postgresql":
-        ids = sorted(connection.execute(text(
-            "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, :n)"),
-            {"n": len(rows)}).scalars())
-        connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows, ids)])
+    if dialect.is_postgresql(connection):
+        ids = dialect.reserve_ids(connection, "customers", len(rows))
+        connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows, ids, strict=True)])
         return ids
-    if connection.dialect.name == "sqlite":
-        # The first row takes SQLite's write lock and the next free id: no other writer can come
-        # between, and every id above the one SQLite just chose (max(id) + 1) is free.
-        first = connection.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
-        ids = list(range(first, first + len(rows)))
-        rest = [{**row, "id": cid} for row, cid in zip(rows[1:], ids[1:])]
-        if len(rest) < NAME_KEYS_BY_HAND_FROM:
-            if rest:
-                connection.execute(insert(table), rest)
-            return ids
-        with _sqlite_insert_trigger_off(connection, "customers_name_keys_insert") as trigger_off:
+    # SQLite: the first row takes SQLite's write lock and the next free id: no other writer can come
+    # between, and every id above the one SQLite just chose (max(id) + 1) is free.
+    first = connection.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
+    ids = list(range(first, first + len(rows)))
+    rest = [{**row, "id": cid} for row, cid in zip(rows[1:], ids[1:], strict=True)]
+    if len(rest) < NAME_KEYS_BY_HAND_FROM:
+        if rest:
             connection.execute(insert(table), rest)
-            if trigger_off:
-                keys = sorted({(key, row["id"]) for row in rest if row["search_name"]
-                               for key in name_keys(row["search_name"])})
-                connection.exec_driver_sql(
-                    "INSERT OR IGNORE INTO customer_name_keys (key, customer_id) VALUES (?, ?)", keys)
         return ids
-    return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+    with dialect.sqlite_trigger_off(connection, "customers_name_keys_insert") as trigger_off:
+        connection.execute(insert(table), rest)
+        if trigger_off:
+            keys = sorted({(key, row["id"]) for row in rest if row["search_name"]
+                           for key in stored_keys(row["search_name"])})
+            # The driver's executemany over tuples: millions of keys in a relink, where SQLAlchemy's
+            # per-row parameter handling would cost more than SQLite's insert.
+            connection.exec_driver_sql(
+                "INSERT OR IGNORE INTO customer_name_keys (key, customer_id) VALUES (?, ?)", keys)
+    return ids
 
 
 # On SQLite the name-key trigger (revision 0002) costs more than the rest of a customer insert: it
-# unpacks the name with json_each for every row. For big batches the same keys are made here and
-# inserted in key order while the trigger is dropped; SQLite DDL is transactional, so other
-# connections never see the table without its trigger, and a failure rolls both back.
+# unpacks the name with json_each for every row. For big batches the same keys (store/namekey.py) are
+# made here and inserted in key order while the trigger is lifted (store.dialect.sqlite_trigger_off).
 NAME_KEYS_BY_HAND_FROM = 500
-
-
-def name_keys(search_name: str) -> set[str]:
-    """The keys revision 0002's trigger stores: each word, and each word with one of its first 40
-    letters dropped."""
-    return {word[:position - 1] + word[position:] if position else word
-            for word in search_name.split(" ") if word
-            for position in range(min(len(word), 40) + 1)}
-
-
-@contextmanager
-def _sqlite_insert_trigger_off(connection, name: str) -> Iterator[bool]:
-    sql = connection.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).scalar()
-    if sql is None:
-        yield False
-        return
-    connection.exec_driver_sql(f"DROP TRIGGER {name}")
-    try:
-        yield True
-    finally:
-        connection.exec_driver_sql(sql)
 
 
 def _keep_store_not_from_records(golden: Golden, current) -> None:
@@ -441,7 +418,7 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
         to_delete: list[int] = []
         to_insert: list[dict[str, Any]] = []
         to_repoint: list[dict[str, Any]] = []
-        now = utcnow()
+        now = utc_now()
         for cid in batch:
             if not records[cid]:
                 continue  # no source record (e.g. created by hand): nothing to derive, keep as is

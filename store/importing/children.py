@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.clock import utc_now
 from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.fields import (
     RowRejected,
@@ -38,7 +39,6 @@ from store.models import (
     DeclaredPreference,
     SourceRecord,
     WebSignal,
-    utcnow,
 )
 
 PersonKey = tuple[str, str]
@@ -221,7 +221,7 @@ def _write_preferences(session: Session, ready, report: ImportReport) -> None:
             report.superseded += 1
         wanted[key] = {**values, "customer_id": person.customer_id, "source_record_id": person.record_id}
     inserts, updates = [], []
-    now = utcnow()
+    now = utc_now()
     for key, values in wanted.items():
         current = existing.get(key)
         if current is None:
