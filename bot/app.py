@@ -12,7 +12,6 @@ may freeze after the response; in a long-running server they would only add a ho
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import logging
 import secrets

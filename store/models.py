@@ -510,6 +510,6 @@ class CustomerNameKey(Base):
     being typed ("dupo") is one range scan of the primary key whatever the database's locale."""
 
     __tablename__ = "customer_name_keys"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
     key: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, index=True)

@@ -299,7 +299,7 @@ def load_records(session: Session, customer_ids: Sequence[int]) -> dict[int, lis
 
 
 def store_ids_by_code(session: Session) -> dict[str, int]:
-    return {code: store_id for code, store_id in session.execute(select(Store.code, Store.id))}
+    return dict(session.execute(select(Store.code, Store.id)).tuples())
 
 
 def _first_orders(session: Session, customer_ids: Sequence[int]) -> dict[int, dt.date]:
@@ -336,7 +336,7 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
              "created_at": now, "updated_at": now} for g in goldens]
     ids = _insert_customers(session, rows)
     identifier_rows = [{"customer_id": cid, "kind": kind, "value": value, "source_record_id": record_id}
-                       for cid, golden in zip(ids, goldens)
+                       for cid, golden in zip(ids, goldens, strict=True)
                        for (kind, value), record_id in golden.identifiers.items()]
     if identifier_rows:
         session.connection().execute(insert(CustomerIdentifier.__table__), identifier_rows)

@@ -6,7 +6,6 @@ member to see (a manager typing /kpi in #store-floor must not publish it to the 
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
