@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.selectable import Alias
+from sqlalchemy.sql.selectable import Alias, FromClause
 
 Bind = Session | Connection | Engine
 
@@ -91,12 +91,12 @@ class _IndexedAlias(Alias):
 
 @compiles(_IndexedAlias)
 def _alias(element: _IndexedAlias, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.visit_alias(element, **kw)
+    return str(Alias._compiler_dispatch(element, compiler, **kw))
 
 
 @compiles(_IndexedAlias, "sqlite")
 def _alias_indexed_by(element: _IndexedAlias, compiler: SQLCompiler, **kw: Any) -> str:
-    sql = compiler.visit_alias(element, **kw)
+    sql = str(Alias._compiler_dispatch(element, compiler, **kw))
     return f"{sql} INDEXED BY {element.index_name}" if kw.get("asfrom") else sql
 
 
@@ -106,6 +106,6 @@ def _indexed_alias_class(index: str) -> type[_IndexedAlias]:
     return type(f"_IndexedBy_{index}", (_IndexedAlias,), {"index_name": index, "inherit_cache": True})
 
 
-def sqlite_indexed_by(table: Table, alias: str, index: str) -> Alias:
+def sqlite_indexed_by(table: FromClause, alias: str, index: str) -> Alias:
     """`table AS alias`, read on SQLite through `index` (where its planner would pick another one)."""
     return _indexed_alias_class(index)._construct(table, name=alias)

@@ -14,12 +14,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Integer,
+    Row,
+    Select,
     Subquery,
     and_,
     case,
@@ -33,7 +36,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store import dialect
 from store.models import Customer, CustomerIdentifier, CustomerNameKey, Interaction, Order
@@ -49,6 +52,9 @@ FINE_SCORED = 40  # of which this many get the careful (slower) score
 COMMON_POOL = 300  # candidates for a lone very common word ("martin"): any of them is as good a match
 MAX_TOKENS = 5
 _MAX_MERGE_HOPS = 10
+
+NameRow = Row[int, str | None, str | None, str | None, str | None, dt.date | None, str | None]
+"""A candidate's columns (`_candidate_columns`): id, first and last name, search name, city, birth date, phone."""
 
 _EMAILISH = re.compile(r"\S+@\S+")
 _PHONEISH = re.compile(r"\+?[\d\s().\-/]{6,}")
@@ -104,7 +110,7 @@ def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchRes
 # --- exact kinds ------------------------------------------------------------------------------
 
 
-def _owner(customer_id, how: str):
+def _owner(customer_id: ColumnElement[int] | InstrumentedAttribute[int], how: str) -> Select[int, str]:
     """A query's hit: a customer id and what it matched on (a constant: no bound parameter to type)."""
     return select(customer_id.label("owner"), literal_column(f"'{how}'").label("how"))
 
@@ -147,14 +153,14 @@ def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult
 _HOW_ORDER = {"email": 0, "phone": 0, "customer_id": 0, "loyalty": 1, "order": 2}
 
 
-def _resolved(session: Session, owner_queries: list) -> dict[int, tuple[str, object]]:
+def _resolved(session: Session, owner_queries: list[Select[int, str]]) -> dict[int, tuple[str, Any]]:
     """The active customers the hits belong to now (following merges), with their candidate columns,
     in order of what they matched on. The first hop is joined to the hits: usually one round trip."""
     owners = union_all(*owner_queries).subquery() if len(owner_queries) > 1 else owner_queries[0].subquery()
     columns = _candidate_columns().add_columns(Customer.status, Customer.merged_into_id)
     rows = session.execute(columns.add_columns(owners.c.how).join(owners, owners.c.owner == Customer.id)).all()
     hits = sorted(((row.how, row) for row in rows), key=lambda hit: (_HOW_ORDER[hit[0]], hit[1].id))
-    resolved: dict[int, tuple[str, object]] = {}
+    resolved: dict[int, tuple[str, Any]] = {}
     for _ in range(_MAX_MERGE_HOPS):
         pending: dict[int, str] = {}
         for how, row in hits:
@@ -169,7 +175,7 @@ def _resolved(session: Session, owner_queries: list) -> dict[int, tuple[str, obj
     return resolved
 
 
-def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, tuple[str, object]],
+def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, tuple[str, Any]],
                        limit: int) -> SearchResult:
     if not hits:
         return SearchResult(query, kind)
@@ -204,8 +210,9 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     return SearchResult(query, "name", tuple(candidates), exact=clear)
 
 
-def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] | None = None) -> list:
-    ids = list(ids)
+def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
+            city_spellings: list[str] | None = None) -> list[tuple[int, NameRow]]:
+    ids = list(candidate_ids)
     if not ids:
         return []
     if len(ids) > FINE_SCORED:
@@ -243,7 +250,7 @@ def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
     return list(ids)
 
 
-def _token_rows(token: str, index: int, cap: int | None = None, *, prefix: bool = True) -> CompoundSelect:
+def _token_rows(token: str, index: int, cap: int | None = None, *, prefix: bool = True) -> CompoundSelect[Any]:
     """The customers holding a key of this word, or a word starting with it. With `cap`, each key reads
     at most that many rows (PostgreSQL would otherwise gather every Martin before the outer LIMIT) and
     each row says which branch read it (column `branch`), so a caller can tell a branch reached the cap.
@@ -386,7 +393,7 @@ def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
     times more holders than the cap: common for sure, whatever was written since, short of thousands
     of those customers renamed or erased within minutes (the word would then be read as common: its
     candidates come from the intersection of the words, or a list of its holders)."""
-    url, now = str(session.get_bind().url), time.monotonic()
+    url, now = str(session.get_bind().engine.url), time.monotonic()
     surely = []
     for token in tokens:
         counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in typed_keys(token))
@@ -404,7 +411,7 @@ def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
     prefix range). Counted exactly, then kept per process for 10 minutes: they choose which word drives
     `_all_words`, where every choice finds the same customers, so an outdated count costs time, never an
     answer (and `_surely_common`, which allows for a wide margin)."""
-    url, now = str(session.get_bind().url), time.monotonic()
+    url, now = str(session.get_bind().engine.url), time.monotonic()
     wanted = [[("key", key) for key in typed_keys(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
               for i, token in enumerate(tokens)]
     known: dict[tuple[str, str], int] = {}
@@ -443,14 +450,15 @@ CITY_CACHE_SECONDS = 600
 
 def _known_cities(session: Session) -> dict[str, list[str]]:
     """Folded city -> its spellings in the data. Cities change slowly: each process refreshes every 10 min."""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     cached = _city_cache.get(key)
     now = time.monotonic()
     if cached and cached[0] > now:
         return cached[1]
     cities: dict[str, list[str]] = {}
     for city in session.scalars(select(Customer.city).where(Customer.city.is_not(None)).distinct()):
-        cities.setdefault(fold(city), []).append(city)
+        if city is not None:  # never: the query leaves them out
+            cities.setdefault(fold(city), []).append(city)
     _city_cache[key] = (now + CITY_CACHE_SECONDS, cities)
     return cities
 
@@ -492,7 +500,7 @@ def _name_score(tokens: list[str], first: list[str], last: list[str]) -> float:
 _fold = lru_cache(maxsize=200_000)(fold)
 
 
-def _score(tokens: list[str], row) -> int:
+def _score(tokens: list[str], row: NameRow) -> int:
     first, last = _fold(row.first_name).split(), _fold(row.last_name).split()
     if not first and not last:
         first = (row.search_name or "").split()
@@ -509,12 +517,12 @@ def _score(tokens: list[str], row) -> int:
 # --- rows to candidates -----------------------------------------------------------------------
 
 
-def _candidate_columns():
+def _candidate_columns() -> Select[int, str | None, str | None, str | None, str | None, dt.date | None, str | None]:
     return select(Customer.id, Customer.first_name, Customer.last_name, Customer.search_name,
                   Customer.city, Customer.birth_date, Customer.phone)
 
 
-def _candidate(row, score: float, matched_on: str) -> Candidate:
+def _candidate(row: NameRow, score: float, matched_on: str) -> Candidate:
     return Candidate(
         customer_id=row.id,
         first_name=row.first_name,
@@ -529,12 +537,12 @@ def _candidate(row, score: float, matched_on: str) -> Candidate:
 
 def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candidate]:
     """Add when each was last seen (latest interaction or order): two namesakes rarely share it."""
-    candidates = list(candidates)
-    if not candidates:
-        return candidates
-    ids = [c.customer_id for c in candidates]
+    listed = list(candidates)
+    if not listed:
+        return listed
+    ids = [c.customer_id for c in listed]
     seen: dict[int, dt.datetime] = {}
-    latest = union_all(
+    latest: CompoundSelect[int, dt.datetime | None] = union_all(
         select(Interaction.customer_id, func.max(Interaction.created_at).label("at"))
         .where(Interaction.customer_id.in_(ids)).group_by(Interaction.customer_id),
         select(Order.customer_id, func.max(Order.ordered_at).label("at"))
@@ -543,4 +551,4 @@ def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candi
     for customer_id, at in session.execute(latest):
         if at is not None and (customer_id not in seen or at > seen[customer_id]):
             seen[customer_id] = at
-    return [replace(c, last_seen=seen.get(c.customer_id)) for c in candidates]
+    return [replace(c, last_seen=seen.get(c.customer_id)) for c in listed]
