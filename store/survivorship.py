@@ -15,14 +15,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store import dialect
 from store.clock import utc_now
-from store.models import Customer, CustomerIdentifier, Order, SourceRecord, Store
+from store.models import Base, Customer, CustomerIdentifier, Order, SourceRecord, Store
 from store.namekey import stored_keys
 from store.normalize import fold, normalise_email, normalise_phone
 
@@ -50,6 +51,10 @@ SINCE_KEYS = ("customer_since", "created_at", "registered_at", "enrolled_at", "e
 # What tills type when a customer gives no e-mail: never a golden e-mail, never an identifier.
 PLACEHOLDER_LOCAL_PARTS = frozenset({"none", "nomail", "noemail", "pasdemail", "sansmail", "aucun",
                                      "unknown", "inconnu", "na", "nobody", "test", "xxx", "x"})
+
+# Their Tables (typed as such, unlike `Model.__table__`): bulk inserts go through Core.
+_CUSTOMERS = Base.metadata.tables[Customer.__tablename__]
+_IDENTIFIERS = Base.metadata.tables[CustomerIdentifier.__tablename__]
 
 GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city",
                  "country", "loyalty_id", "loyalty_tier", "preferred_language", "customer_since",
@@ -131,7 +136,7 @@ def _pick_by_agreement(records: Sequence[RecordValues], get: Callable[[RecordVal
         return candidates[0] if candidates else None  # most clusters are one record: no vote to hold
     counts = Counter(keys[r.id] for r in candidates)
     ordered = _by_trust(candidates, priority)
-    best_trust = {}
+    best_trust: dict[Any, int] = {}
     for position, r in enumerate(ordered):
         best_trust.setdefault(keys[r.id], position)
     winner = min(counts, key=lambda k: (-counts[k], best_trust[k]))
@@ -216,9 +221,9 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
             provenance[name] = _origin(record)
 
     for name in ("first_name", "last_name"):
-        chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), _name_key, prio["name"])
+        chosen = _pick_by_agreement(records, attrgetter(name), _name_key, prio["name"])
         if chosen is None:  # only initials (or nothing): keep the most trusted initial
-            chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), _fold, prio["name"])
+            chosen = _pick_by_agreement(records, attrgetter(name), _fold, prio["name"])
         take(name, chosen, chosen and getattr(chosen, name).strip())
     chosen = _pick_by_agreement(records, lambda r: r.birth_date, lambda v: v, prio["birth_date"])
     take("birth_date", chosen, chosen and chosen.birth_date)
@@ -255,8 +260,9 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
             take("preferred_language", record, language.strip().lower()[:2])
             break
 
-    for record in _by_freshness(records, prio["home_store"]) if store_ids else ():
-        store_id = store_ids.get(str(_first_attribute(record, (HOME_STORE_KEY,)) or ""))
+    stores = store_ids or {}
+    for record in _by_freshness(records, prio["home_store"]) if stores else ():
+        store_id = stores.get(str(_first_attribute(record, (HOME_STORE_KEY,)) or ""))
         if store_id is not None:
             take("preferred_store_id", record, store_id)
             break
@@ -286,7 +292,7 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
 # --- database side ----------------------------------------------------------------------------
 
 
-def _record_columns():
+def _record_columns() -> list[InstrumentedAttribute[Any]]:
     return [getattr(SourceRecord, name) for name in RECORD_COLUMNS]
 
 
@@ -299,7 +305,7 @@ def load_records(session: Session, customer_ids: Sequence[int]) -> dict[int, lis
 
 
 def store_ids_by_code(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(Store.code, Store.id)).tuples())
+    return dict(session.execute(select(Store.code, Store.id)).all())
 
 
 def _first_orders(session: Session, customer_ids: Sequence[int]) -> dict[int, dt.date]:
@@ -307,7 +313,8 @@ def _first_orders(session: Session, customer_ids: Sequence[int]) -> dict[int, dt
         select(Order.customer_id, func.min(Order.ordered_at)).where(Order.customer_id.in_(customer_ids))
         .group_by(Order.customer_id)
     )
-    return {cid: _as_date(first) for cid, first in rows if first is not None}
+    firsts = {cid: _as_date(first) for cid, first in rows}
+    return {cid: day for cid, day in firsts.items() if day is not None}
 
 
 def create_customers(session: Session, groups: Sequence[Sequence[int]],
@@ -339,14 +346,14 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
                        for cid, golden in zip(ids, goldens, strict=True)
                        for (kind, value), record_id in golden.identifiers.items()]
     if identifier_rows:
-        session.connection().execute(insert(CustomerIdentifier.__table__), identifier_rows)
+        session.connection().execute(insert(_IDENTIFIERS), identifier_rows)
     return ids
 
 
 def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert customer rows (all with the same keys), returning their ids in order."""
     connection = session.connection()
-    table = Customer.__table__
+    table = _CUSTOMERS
     if dialect.is_postgresql(connection):
         ids = dialect.reserve_ids(connection, "customers", len(rows))
         connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows, ids, strict=True)])
@@ -378,7 +385,7 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
 NAME_KEYS_BY_HAND_FROM = 500
 
 
-def _keep_store_not_from_records(golden: Golden, current) -> None:
+def _keep_store_not_from_records(golden: Golden, current: Row[int, int | None, dict[str, Any] | None]) -> None:
     """A preferred store no source record gives (set by hand) is left alone, with its provenance; one
     that came from a record that no longer gives it goes, like any other golden value."""
     origin = (current.provenance or {}).get("preferred_store_id")
@@ -425,11 +432,11 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
             golden = build_golden(records[cid], first_order=orders.get(cid), priority=priority, store_ids=stores)
             if golden.values["preferred_store_id"] is None and cid in current_stores:
                 _keep_store_not_from_records(golden, current_stores[cid])
-            row = {"id": cid, **golden.values, "provenance": golden.provenance, "updated_at": now}
+            written_row = {"id": cid, **golden.values, "provenance": golden.provenance, "updated_at": now}
             if names.get(cid) != golden.search_name:  # only then: name-search triggers/indexes follow it
-                renamed.append({**row, "search_name": golden.search_name})
+                renamed.append({**written_row, "search_name": golden.search_name})
             else:
-                updates.append(row)
+                updates.append(written_row)
             have = existing[cid]
             for key, (identifier_id, record_id) in have.items():
                 wanted = golden.identifiers.get(key)
