@@ -23,8 +23,8 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
-    Subquery,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -232,6 +232,12 @@ def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
 
 
 _KEYS = CustomerNameKey.__table__
+Params = dict[str, object]
+
+# The name-key statements are built once per shape (how many words, how many keys each, which word
+# drives...) and kept: building and hashing these unions for every lookup cost more CPU than running
+# them. Everything typed goes in bound parameters, named as below (k<word>_<n>: the word's keys,
+# lo/hi<word>: its prefix range, e<word>: the keys another word must also hold).
 
 
 def _const(value: int) -> ColumnElement[int]:
@@ -240,30 +246,69 @@ def _const(value: int) -> ColumnElement[int]:
     return literal_column(str(int(value)), Integer)
 
 
-def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
-    ids: set[int] = set()
-    for token in tokens:
-        if len(token) >= 3:
-            low, high = prefix_range(token[:4])
-            ids.update(session.scalars(select(_KEYS.c.customer_id)
-                                       .where(_KEYS.c.key >= low, _KEYS.c.key < high).limit(_const(TOKEN_CAP))))
-    return list(ids)
+def _has_prefix(token: str, prefix: bool = True) -> bool:
+    return prefix and len(token) >= 3  # the word may still be being typed: "dupo" -> dupont
 
 
-def _token_rows(token: str, index: int, cap: int | None = None, *, prefix: bool = True) -> CompoundSelect[Any]:
-    """The customers holding a key of this word, or a word starting with it. With `cap`, each key reads
-    at most that many rows (PostgreSQL would otherwise gather every Martin before the outer LIMIT) and
-    each row says which branch read it (column `branch`), so a caller can tell a branch reached the cap.
-    Ids may repeat (one per key they hold)."""
-    matches = [_KEYS.c.key == key for key in typed_keys(token)]
-    if prefix and len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
-        low, high = prefix_range(token)
-        matches.append(and_(_KEYS.c.key >= low, _KEYS.c.key < high))
+def _token_params(token: str, index: int, *, prefix: bool = True) -> Params:
+    params: Params = {f"k{index}_{i}": key for i, key in enumerate(typed_keys(token))}
+    if _has_prefix(token, prefix):
+        params[f"lo{index}"], params[f"hi{index}"] = prefix_range(token)
+    return params
+
+
+@lru_cache(maxsize=1024)
+def _token_rows(index: int, keys: int, prefix: bool, cap: int | None = None) -> CompoundSelect[Any]:
+    """The customers holding one of the `keys` keys of word `index`, or (`prefix`) a word starting with
+    it. With `cap`, each key reads at most that many rows (PostgreSQL would otherwise gather every Martin
+    before the outer LIMIT) and each row says which branch read it (column `branch`), so a caller can
+    tell a branch reached the cap. Ids may repeat (one per key they hold)."""
+    matches = [_KEYS.c.key == bindparam(f"k{index}_{i}") for i in range(keys)]
+    if prefix:
+        matches.append(and_(_KEYS.c.key >= bindparam(f"lo{index}"), _KEYS.c.key < bindparam(f"hi{index}")))
     branches = [select(_KEYS.c.customer_id).where(match) for match in matches]
     if not cap:
         return union_all(*branches)
     capped = [branch.limit(_const(cap)).subquery(f"b{index}_{n}") for n, branch in enumerate(branches)]
     return union_all(*(select(_const(n).label("branch"), rows.c.customer_id) for n, rows in enumerate(capped)))
+
+
+def _token_rows_of(token: str, index: int, cap: int | None = None, *,
+                   prefix: bool = True) -> tuple[CompoundSelect[Any], Params]:
+    return (_token_rows(index, len(typed_keys(token)), _has_prefix(token, prefix), cap),
+            _token_params(token, index, prefix=prefix))
+
+
+@lru_cache(maxsize=1)
+def _prefix_statement() -> Select[int]:
+    return (select(_KEYS.c.customer_id).where(_KEYS.c.key >= bindparam("lo"), _KEYS.c.key < bindparam("hi"))
+            .limit(_const(TOKEN_CAP)))
+
+
+def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
+    ids: set[int] = set()
+    for token in tokens:
+        if len(token) >= 3:
+            low, high = prefix_range(token[:4])
+            ids.update(session.scalars(_prefix_statement(), {"lo": low, "hi": high}))
+    return list(ids)
+
+
+@lru_cache(maxsize=1024)
+def _rare_word_holders(words: tuple[tuple[int, int, bool], ...]) -> CompoundSelect[Any]:
+    """For each (index, keys, prefix) word: its holders, or one row (index, NULL) when it is common."""
+    answers: list[Select[Any, Any]] = []
+    for index, keys, prefix in words:
+        rows = _token_rows(index, keys, prefix, TOKEN_CAP + 1).cte(f"r{index}")
+        holders = select(rows.c.customer_id).distinct().limit(_const(TOKEN_CAP + 1)).cte(f"w{index}")
+        a_key_at_cap = exists(select(_const(1)).select_from(rows).group_by(rows.c.branch)
+                              .having(func.count() > _const(TOKEN_CAP)))
+        count = select(case((a_key_at_cap, _const(TOKEN_CAP + 1)),
+                            else_=select(func.count()).select_from(holders).scalar_subquery()).label("n")).cte(f"n{index}")
+        answers.append(select(_const(index).label("word"), holders.c.customer_id)
+                       .select_from(holders).join(count, true()).where(count.c.n <= _const(TOKEN_CAP)))
+        answers.append(select(_const(index), null()).select_from(count).where(count.c.n > _const(TOKEN_CAP)))
+    return union_all(*answers)
 
 
 def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
@@ -277,19 +322,12 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     common = _surely_common(session, tokens)
     per_token: list[set[int]] = [set() for _ in tokens]
     asked = [index for index in range(len(tokens)) if not common[index]]
-    answers = []
-    for index in asked:
-        rows = _token_rows(tokens[index], index, cap=TOKEN_CAP + 1).cte(f"r{index}")
-        holders = select(rows.c.customer_id).distinct().limit(_const(TOKEN_CAP + 1)).cte(f"w{index}")
-        a_key_at_cap = exists(select(_const(1)).select_from(rows).group_by(rows.c.branch)
-                              .having(func.count() > _const(TOKEN_CAP)))
-        count = select(case((a_key_at_cap, _const(TOKEN_CAP + 1)),
-                            else_=select(func.count()).select_from(holders).scalar_subquery()).label("n")).cte(f"n{index}")
-        answers.append(select(_const(index).label("word"), holders.c.customer_id)
-                       .select_from(holders).join(count, true()).where(count.c.n <= _const(TOKEN_CAP)))
-        answers.append(select(_const(index), null()).select_from(count).where(count.c.n > _const(TOKEN_CAP)))
     if asked:
-        for word, customer_id in session.execute(union_all(*answers)):
+        words = tuple((index, len(typed_keys(tokens[index])), _has_prefix(tokens[index])) for index in asked)
+        params: Params = {}
+        for index in asked:
+            params.update(_token_params(tokens[index], index))
+        for word, customer_id in session.execute(_rare_word_holders(words), params):
             if customer_id is None:
                 common[word] = True
             else:
@@ -315,77 +353,92 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     return pool
 
 
+@lru_cache(maxsize=256)
+def _common_word_statement(keys: int, prefix: bool) -> CompoundSelect[Any]:
+    exact_holders = (select(_KEYS.c.customer_id).where(_KEYS.c.key == bindparam("exact"))
+                     .order_by(_KEYS.c.customer_id.desc()).limit(_const(COMMON_POOL)).subquery("exact_holders"))
+    other_holders = _token_rows(0, keys, prefix, COMMON_POOL).subquery("other_holders")
+    return union_all(select(_const(0).label("tier"), exact_holders.c.customer_id),
+                     select(_const(1).label("tier"), other_holders.c.customer_id))
+
+
 def _common_word_ids(session: Session, token: str) -> list[int]:
     """A few hundred holders of a lone common word: all Martins are equally good answers to "martin" and
     the associate will add a first name or a city, so ranking 4,000 of them (~0.1 s of CPU) buys nothing.
     Those holding the word itself come first (their exact key: the name, or it with one letter more),
     newest customers first (the key's own index order); then, for a word still being typed ("mart") or
     a typo, the holders of its other keys. One round trip, same answer on every run."""
-    exact_holders = (select(_KEYS.c.customer_id).where(_KEYS.c.key == token)
-                     .order_by(_KEYS.c.customer_id.desc()).limit(_const(COMMON_POOL)).subquery("exact_holders"))
-    other_holders = _token_rows(token, 0, cap=COMMON_POOL).subquery("other_holders")
-    rows = session.execute(union_all(
-        select(_const(0).label("tier"), exact_holders.c.customer_id),
-        select(_const(1).label("tier"), other_holders.c.customer_id))).all()
+    statement = _common_word_statement(len(typed_keys(token)), _has_prefix(token))
+    rows = session.execute(statement, {**_token_params(token, 0), "exact": token}).all()
     ranked = sorted(rows, key=lambda row: (row.tier, -row.customer_id))
     return list(dict.fromkeys(row.customer_id for row in ranked))[:COMMON_POOL]
 
 
-def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
-    """Customers holding a key of every word, optionally living in the city. The longest word also
-    matches as a prefix (the one being typed)."""
-    longest = min(range(len(tokens)), key=lambda i: -len(tokens[i]))
-    if dialect.is_sqlite(session):
-        outer_ids, conditions = _rarest_word_drives(session, tokens, longest)
+@lru_cache(maxsize=1024)
+def _all_words_statement(sqlite: bool, outer: tuple[int, int, bool], others: tuple[tuple[int, bool], ...],
+                         city: bool) -> Select[int]:
+    """Customers of the `outer` word (index, keys, prefix) who hold a key of each of the `others` (index,
+    prefix too), living in one of the cities when `city`: see `_all_words`."""
+    rows = _token_rows(*outer)
+    if sqlite:
+        # A holder of a word holds all of its keys: read each driving customer once, then check the others
+        # through the customer_id index.
+        outer_ids = select(rows.subquery("driver").c.customer_id).distinct().subquery("outer_ids")
     else:
-        outer_ids, conditions = _longest_word_outermost(tokens, longest)
-    if city_spellings:
+        outer_ids = rows.subquery("outer_ids")
+    conditions: list[ColumnElement[bool]] = []
+    for index, prefix in others:
+        keys = (dialect.sqlite_indexed_by(_KEYS, "k", "ix_customer_name_keys_customer_id") if sqlite
+                else _KEYS.alias("k"))
+        matches: ColumnElement[bool] = keys.c.key.in_(bindparam(f"e{index}", expanding=True))
+        if prefix:
+            matches = or_(matches, and_(keys.c.key >= bindparam(f"elo{index}"), keys.c.key < bindparam(f"ehi{index}")))
+        conditions.append(exists().where(keys.c.customer_id == outer_ids.c.customer_id, matches))
+    if city:
         customers = Customer.__table__.alias("c")
         conditions.append(exists().where(customers.c.id == outer_ids.c.customer_id,
-                                         customers.c.city.in_(city_spellings)))
+                                         customers.c.city.in_(bindparam("cities", expanding=True))))
     # Rows, not distinct ids: a DISTINCT would make PostgreSQL read every Martin before stopping at the
     # LIMIT. Twice the pool allows for a customer met through two of the word's keys.
-    found = session.scalars(select(outer_ids.c.customer_id).where(*conditions).limit(_const(2 * POOL_CAP)))
-    return list(dict.fromkeys(found))[:POOL_CAP]
+    return select(outer_ids.c.customer_id).where(*conditions).limit(_const(2 * POOL_CAP))
 
 
-def _longest_word_outermost(tokens: list[str], longest: int) -> tuple[Subquery, list[ColumnElement[bool]]]:
-    """PostgreSQL: the longest word's rows, each checked for the other words' keys, which PostgreSQL
-    turns into a hash semi-join (driving from the rarest word through index probes, as on SQLite,
-    measured the same total CPU at 1M customers, see bench/README.md)."""
-    outer_ids = _token_rows(tokens[longest], longest).subquery("outer_ids")
-    conditions: list[ColumnElement[bool]] = []
-    for i, token in enumerate(tokens):
-        if i == longest:
-            continue
-        keys = _KEYS.alias("k")
-        conditions.append(exists().where(keys.c.key.in_(typed_keys(token)),
-                                         keys.c.customer_id == outer_ids.c.customer_id))
-    return outer_ids, conditions
+def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
+    """Customers holding a key of every word, optionally living in the city. The longest word also
+    matches as a prefix (the one being typed).
 
+    PostgreSQL: the longest word's rows, each checked for the other words' keys, which PostgreSQL turns
+    into a hash semi-join (driving from the rarest word through index probes, as on SQLite, measured the
+    same total CPU at 1M customers, see bench/README.md).
 
-def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tuple[Subquery, list[ColumnElement[bool]]]:
-    """SQLite: the word with the fewest holders drives; each of its customers, read once, is checked for
+    SQLite: the word with the fewest holders drives; each of its customers, read once, is checked for
     the other words through the customer_id index (a few index entries per customer). "Zoe Martin" at
     1M customers reads 9,000 Zoe holders instead of 770,000 Martin key rows; reading every word's rows
     (an INTERSECT) cost 0.1-0.3 s of CPU, an EXISTS probe per Martin row 1-2 s. Any word may drive:
     the customers found are the same."""
-    sizes = _word_sizes(session, tokens, longest)
-    driver = min(range(len(tokens)), key=lambda i: (sizes[i], -len(tokens[i]), i))
-    # A holder of a word holds all of its keys: read each driving customer once, then check the others.
-    driving = _token_rows(tokens[driver], driver, prefix=driver == longest).subquery("driver")
-    outer_ids = select(driving.c.customer_id).distinct().subquery("outer_ids")
-    conditions: list[ColumnElement[bool]] = []
+    longest = min(range(len(tokens)), key=lambda i: -len(tokens[i]))
+    sqlite = dialect.is_sqlite(session)
+    if sqlite:
+        sizes = _word_sizes(session, tokens, longest)
+        outer = min(range(len(tokens)), key=lambda i: (sizes[i], -len(tokens[i]), i))
+    else:
+        outer = longest
+    outer_prefix = _has_prefix(tokens[outer], outer == longest)
+    params = _token_params(tokens[outer], outer, prefix=outer == longest)
+    others: list[tuple[int, bool]] = []
     for i, token in enumerate(tokens):
-        if i == driver:
+        if i == outer:
             continue
-        keys = dialect.sqlite_indexed_by(_KEYS, "k", "ix_customer_name_keys_customer_id")
-        matches: ColumnElement[bool] = keys.c.key.in_(typed_keys(token))
-        if i == longest and len(token) >= 3:
-            low, high = prefix_range(token)
-            matches = or_(matches, and_(keys.c.key >= low, keys.c.key < high))
-        conditions.append(exists().where(keys.c.customer_id == outer_ids.c.customer_id, matches))
-    return outer_ids, conditions
+        params[f"e{i}"] = typed_keys(token)
+        prefix = sqlite and i == longest and len(token) >= 3
+        if prefix:
+            params[f"elo{i}"], params[f"ehi{i}"] = prefix_range(token)
+        others.append((i, prefix))
+    if city_spellings:
+        params["cities"] = city_spellings
+    statement = _all_words_statement(sqlite, (outer, len(typed_keys(tokens[outer])), outer_prefix), tuple(others),
+                                     bool(city_spellings))
+    return list(dict.fromkeys(session.scalars(statement, params)))[:POOL_CAP]
 
 
 def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
@@ -406,6 +459,19 @@ KEY_ROWS_CACHE_SECONDS = 600
 KEY_ROWS_CACHE_MAX = 100_000
 
 
+@lru_cache(maxsize=1024)
+def _count_statement(kinds: tuple[str, ...]) -> CompoundSelect[Any]:
+    """Rows of each key (kind "key", parameter s<n>) or prefix range ("prefix", slo<n> and shi<n>)."""
+    counts = []
+    for n, kind in enumerate(kinds):
+        if kind == "key":
+            match = _KEYS.c.key == bindparam(f"s{n}")
+        else:
+            match = and_(_KEYS.c.key >= bindparam(f"slo{n}"), _KEYS.c.key < bindparam(f"shi{n}"))
+        counts.append(select(_const(n).label("n"), func.count().label("rows")).select_from(_KEYS).where(match))
+    return union_all(*counts)
+
+
 def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
     """About how many customers hold each word: the rows of its largest key (or of the longest word's
     prefix range). Counted exactly, then kept per process for 10 minutes: they choose which word drives
@@ -421,17 +487,15 @@ def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
             known[item] = rows
     missing = list(dict.fromkeys(item for items in wanted for item in items if item not in known))
     if missing:
-        counts = []
+        params: Params = {}
         for n, (kind, value) in enumerate(missing):
             if kind == "key":
-                match = _KEYS.c.key == value
+                params[f"s{n}"] = value
             else:
-                low, high = prefix_range(value)
-                match = and_(_KEYS.c.key >= low, _KEYS.c.key < high)
-            counts.append(select(_const(n).label("n"), func.count().label("rows")).select_from(_KEYS).where(match))
+                params[f"slo{n}"], params[f"shi{n}"] = prefix_range(value)
         if len(_key_rows_cache) > KEY_ROWS_CACHE_MAX:
             _key_rows_cache.clear()
-        for n, rows in session.execute(union_all(*counts)):
+        for n, rows in session.execute(_count_statement(tuple(kind for kind, _ in missing)), params):
             _key_rows_cache[(url, *missing[n])] = (now + KEY_ROWS_CACHE_SECONDS, rows)
             known[missing[n]] = rows
     # A word's holders hold all of its keys: its largest key is about how many customers it has.
