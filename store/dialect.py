@@ -15,12 +15,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, Integer, Table, any_, func, literal, select, text
+from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, Integer, any_, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.selectable import Alias, FromClause
+from sqlalchemy.sql.selectable import Alias, FromClause, TableClause
 
 Bind = Session | Connection | Engine
 
@@ -40,9 +40,12 @@ def is_sqlite(bind: Bind) -> bool:
     return name(bind) == "sqlite"
 
 
-def insert_for(bind: Bind, table: Table) -> sqlite.Insert | postgresql.Insert:
-    """An INSERT into `table` that can take `.on_conflict_do_update()` / `.on_conflict_do_nothing()` (an
-    upsert, an insert-or-ignore): both databases spell it the same, from their own dialect's insert."""
+def insert_for(bind: Bind, table: FromClause) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT into `table` (a model's `__table__`) that can take `.on_conflict_do_update()` /
+    `.on_conflict_do_nothing()` (an upsert, an insert-or-ignore): both databases spell it the same, from
+    their own dialect's insert."""
+    if not isinstance(table, TableClause):
+        raise TypeError(f"not a table: {table!r}")
     return postgresql.insert(table) if is_postgresql(bind) else sqlite.insert(table)
 
 
