@@ -504,9 +504,10 @@ class KpiFollowUpDuration(Base):
 
 
 class CustomerNameKey(Base):
-    """The name-search keys of customers.search_name (store/namekey.py): rows written only by database
-    triggers (revisions 0002 and 0003), read by store/search.py. No foreign key: the triggers delete a
-    customer's keys with it. The key sorts in byte order on PostgreSQL (COLLATE "C"), so a word still
+    """The name-search keys of customers.search_name (store/namekey.py): rows written by database
+    triggers (revisions 0002 and 0003; on SQLite, big batches of new customers get theirs from
+    store/survivorship.py while the trigger is lifted), read by store/search.py. No foreign key: the
+    triggers delete a customer's keys with it. The key sorts in byte order on PostgreSQL (COLLATE "C"), so a word still
     being typed ("dupo") is one range scan of the primary key whatever the database's locale."""
 
     __tablename__ = "customer_name_keys"
