@@ -12,7 +12,6 @@ may freeze after the response; in a long-running server they would only add a ho
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import logging
 import secrets
@@ -46,10 +45,9 @@ from bot.web import request_kind
 from handlers.i18n import t
 from handlers.notices import deliver_notice, request_user_id
 from handlers.payloads import MalformedPayload, envelope_problem
+from store.clock import Clock, utc_now
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], dt.datetime]
 
 # Feature modules exposing register(app). Append yours here (one line, keep the order stable).
 FEATURES: list[str] = [
@@ -61,11 +59,6 @@ FEATURES: list[str] = [
     "handlers.digest", "handlers.kpi",
     "handlers.sharing",
 ]
-
-
-def system_clock() -> dt.datetime:
-    """Now, as naive UTC: the convention of the stored datetimes (store.models.utcnow)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class TrackingExecutor(ThreadPoolExecutor):
@@ -160,7 +153,7 @@ def build_app(
     settings: Settings,
     session_factory,
     *,
-    clock: Clock = system_clock,
+    clock: Clock = utc_now,
     client: WebClient | None = None,
     features: list[str] | None = None,
     listener_executor: ThreadPoolExecutor | None = None,

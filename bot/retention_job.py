@@ -7,13 +7,12 @@ repeat work that is already done.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Callable
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.scheduler import ScheduledJob
+from store.clock import Clock
 from store.retention import purge_old_notes
 from store.slack_events import purge_processed_events
 
@@ -22,7 +21,7 @@ log = logging.getLogger(__name__)
 JOB_ID = "retention"
 
 
-def run_retention(settings, session_factory, clock: Callable[[], dt.datetime]) -> int:
+def run_retention(settings, session_factory, clock: Clock) -> int:
     now = clock()
     with session_factory.begin() as session:
         notes = purge_old_notes(session, older_than_days=settings.note_retention_days, now=now)

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from handlers.digest.blocks import employee_digest_message, team_digest_message
 from handlers.i18n import normalise_locale
+from store.clock import Clock, local_day, utc_now
 from store.digest import compose_employee_digests, compose_team_digests
 from store.digest_runs import DueDigest, due_digests, employee_zone, finish, record_manual_send, try_claim
 from store.models import Employee
@@ -43,10 +44,6 @@ DIGEST_BATCH = 200
 
 DIGESTS_SENT = Counter("frontline_digests_sent_total", "Digests delivered to Slack, by kind", ["kind"])
 DIGESTS_FAILED = Counter("frontline_digest_failures_total", "Digest attempts that failed (retried later)", ["kind"])
-
-
-def system_clock() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ def _error_code(error: Exception) -> str:
 class DigestSender:
     """Composes and sends digests; `tick()` is the scheduled job."""
 
-    def __init__(self, settings, session_factory, client, clock: Callable[[], dt.datetime] = system_clock, *,
+    def __init__(self, settings, session_factory, client, clock: Clock = utc_now, *,
                  configure_client: bool = True) -> None:
         self.settings = settings
         self.session_factory = session_factory
@@ -101,7 +98,7 @@ class DigestSender:
                 by_zone.setdefault(employee_zone(employee, self.settings.default_timezone).key, []).append(employee)
             for zone_key, group in by_zone.items():
                 tz = ZoneInfo(zone_key)
-                today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+                today = local_day(now, tz)
                 if kind == "team":
                     digests = compose_team_digests(session, group, today=today, now=now, tz=tz)
                     render = team_digest_message
@@ -204,7 +201,7 @@ class DigestSender:
                     continue
                 employee = personal[employee_id][0]
                 zone = employee_zone(employee, self.settings.default_timezone)
-                today = now.replace(tzinfo=dt.UTC).astimezone(zone).date()
+                today = local_day(now, zone)
                 for kind, composed in (("employee", personal[employee_id]), ("team", team.get(employee_id))):
                     if composed is None:
                         continue
@@ -246,7 +243,7 @@ class SchedulerHandle:
             self.scheduler.shutdown(wait=wait)
 
 
-def start_scheduler(settings, session_factory, client, *, clock: Callable[[], dt.datetime] = system_clock,
+def start_scheduler(settings, session_factory, client, *, clock: Clock = utc_now,
                     tick_seconds: int = DIGEST_TICK_SECONDS) -> SchedulerHandle:
     scheduler = BackgroundScheduler(timezone=dt.UTC, job_defaults={"coalesce": True, "max_instances": 1,
                                                                    "misfire_grace_time": tick_seconds})

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models import AuditEvent, Customer, utcnow
+from store.clock import utc_now
+from store.models import AuditEvent, Customer
 
 
 def record(
@@ -28,7 +29,7 @@ def record(
 ) -> AuditEvent:
     """Add one audit row (flushed by the caller's transaction). `detail` must hold no PII."""
     event = AuditEvent(
-        at=at or utcnow(),
+        at=at or utc_now(),
         employee_id=employee_id,
         actor=actor,
         action=action,

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from store import kpi_rollup
 from store.models import Base
 
+from store import dialect
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -90,7 +92,7 @@ class SessionFactory(sessionmaker[Session]):
     @contextlib.contextmanager
     def _write_session(self) -> Iterator[Session]:
         bind = self.kw.get("bind")
-        if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        if isinstance(bind, Engine) and dialect.is_sqlite(bind):
             bind = bind.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         with self(bind=bind) as session, session.begin():
             yield session

@@ -22,7 +22,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from store import permissions
-from store.kpi import KpiFigures, local_midnight_utc, team_figures
+from store.clock import local_day, local_midnight_utc
+from store.kpi import KpiFigures, team_figures
 from store.kpi_query import Period
 from store.models import Customer, Employee, FollowUp, Interaction, Team
 
@@ -124,10 +125,6 @@ def display_name(customer: Customer | None) -> str | None:
     return name or None
 
 
-def _local_date(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
-    return moment.replace(tzinfo=dt.UTC).astimezone(tz).date()
-
-
 def compose_employee_digest(session: Session, employee: Recipient, *, today: dt.date, now: dt.datetime,
                             tz: ZoneInfo) -> EmployeeDigest | None:
     return compose_employee_digests(session, [employee], today=today, now=now, tz=tz)[employee.id]
@@ -219,7 +216,7 @@ def _callbacks(session: Session, ids: list[int], *, now: dt.datetime, tz: ZoneIn
             continue
         seen.add((employee_id, customer_id))
         by_employee[employee_id].append(CallbackLine(customer_id, _name(first, last, status),
-                                                     _local_date(created_at, tz), channel))
+                                                     local_day(created_at, tz), channel))
     return by_employee
 
 
@@ -392,7 +389,7 @@ def _waiting_longest(session: Session, team_ids: list[int], tz: ZoneInfo) -> dic
     ).all()
     by_team: dict[int, list[WaitingCustomer]] = defaultdict(list)
     for team_id, customer_id, first, last, status, created_at, assignee_name, due_date in rows:
-        by_team[team_id].append(WaitingCustomer(customer_id, _name(first, last, status), _local_date(created_at, tz),
+        by_team[team_id].append(WaitingCustomer(customer_id, _name(first, last, status), local_day(created_at, tz),
                                                 assignee_name, due_date))
     return by_team
 

@@ -19,13 +19,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.db import affected_rows
+from store.clock import time_zone, to_local_naive
+from store.dialect import insert_for
 from store.models import DigestRun, Employee
 from store.permissions import sees_team
 
@@ -87,10 +88,7 @@ class Zoned(Protocol):
 
 
 def employee_zone(employee: Zoned, default_timezone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(employee.timezone or default_timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(default_timezone)
+    return time_zone(employee.timezone, default_timezone)
 
 
 def digest_time_of(employee: Employee, default_time: str) -> dt.time:
@@ -120,10 +118,9 @@ def due_digests(session: Session, *, now: dt.datetime, default_time: str, defaul
         .where(Employee.active.is_(True), Employee.digest_paused.is_(False))
     ).all()
     candidates: list[DueDigest] = []
-    utc_now = now.replace(tzinfo=dt.UTC)
     for row in employees:
         tz = employee_zone(row, default_timezone)
-        local_now = utc_now.astimezone(tz).replace(tzinfo=None)
+        local_now = to_local_naive(now, tz)
         if not _is_due(local_now, dt.time.fromisoformat(row.digest_time or default_time), weekdays_of(row.digest_weekdays)):
             continue
         candidates.append(DueDigest(employee_id=row.id, kind="employee", local_date=local_now.date()))
@@ -149,14 +146,10 @@ def _claimable(run: DigestRun | None, now: dt.datetime) -> bool:
     return run.claimed_at <= now - STALE_CLAIM  # "claimed" by a process that may have died
 
 
-def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(DigestRun)
-
-
 def try_claim(session: Session, due: DueDigest, *, now: dt.datetime) -> bool:
     """True if this caller now owns the digest; commit right after so other processes see the claim."""
     inserted = session.execute(
-        _insert(session).values(employee_id=due.employee_id, kind=due.kind, local_date=due.local_date,
+        insert_for(session, DigestRun.__table__).values(employee_id=due.employee_id, kind=due.kind, local_date=due.local_date,
                                 status="claimed", attempts=1, claimed_at=now)
         .on_conflict_do_nothing(index_elements=["employee_id", "kind", "local_date"])
         .returning(DigestRun.id)
@@ -189,7 +182,7 @@ def finish(session: Session, due: DueDigest, *, status: str, now: dt.datetime, e
 def record_manual_send(session: Session, due: DueDigest, *, now: dt.datetime) -> None:
     """A digest sent by hand counts as today's: the scheduled one is then not sent again."""
     session.execute(
-        _insert(session).values(employee_id=due.employee_id, kind=due.kind, local_date=due.local_date,
+        insert_for(session, DigestRun.__table__).values(employee_id=due.employee_id, kind=due.kind, local_date=due.local_date,
                                 status="sent", attempts=1, claimed_at=now, finished_at=now)
         .on_conflict_do_nothing(index_elements=["employee_id", "kind", "local_date"])
     )

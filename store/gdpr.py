@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store import audit
 from store.db import affected_rows
+from store.clock import utc_now
 from store.models import (
     AuditEvent,
     Base,
@@ -32,7 +33,6 @@ from store.models import (
     Order,
     SourceRecord,
     WebSignal,
-    utcnow,
 )
 
 ERASED_HASH = "erased"
@@ -104,7 +104,7 @@ def export_customer(session: Session, customer_id: int, *, actor: str, via: str 
 
     document = {
         "about": "Everything Frontline holds about this person, and who accessed it.",
-        "generated_at": utcnow().isoformat() + "Z",
+        "generated_at": utc_now().isoformat() + "Z",
         "customer_id": customer.id,
         "profile": _row(customer, skip=("search_name",)),
         "merged_customer_records": [
@@ -201,7 +201,7 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
                 "provenance": {},
                 "search_name": None,
                 "status": "erased",
-                "updated_at": utcnow(),
+                "updated_at": utc_now(),
             }
         )
     )

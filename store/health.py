@@ -12,6 +12,8 @@ import sqlite3
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from store import dialect
+
 # The tables every request writes: each profile view is audited, each log an interaction.
 _WRITTEN_BY_REQUESTS = "audit_events, interactions"
 _PG_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :timeout, true), "
@@ -22,7 +24,7 @@ _PG_TAKE_WRITE_LOCKS = text(f"LOCK TABLE {_WRITTEN_BY_REQUESTS} IN ROW EXCLUSIVE
 def write_problem(engine: Engine, *, timeout_ms: int = 250) -> str | None:
     """None when a write could start now; otherwise a short reason without any data ("locked"...)."""
     try:
-        if engine.dialect.name == "sqlite":
+        if dialect.is_sqlite(engine):
             _probe_sqlite(engine, timeout_ms)
         else:
             _probe_postgresql(engine, timeout_ms)

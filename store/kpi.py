@@ -35,6 +35,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import BigInteger, DateTime
 
 from store import kpi_rollup, permissions
+from store.clock import local_day, local_midnight_utc
 from store.kpi_query import KpiQuery, Period, Scope
 from store.kpi_rollup import CONTACT_WINDOW_DAYS, PURCHASE_WINDOW_DAYS
 from store.models import Employee, FollowUp, Interaction, Order, Store, Team
@@ -58,10 +59,6 @@ class KpiRefused(Exception):
 
 
 # ---- time --------------------------------------------------------------------------------------
-
-def local_midnight_utc(day: dt.date, tz: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
-
 
 @dataclass(frozen=True)
 class Window:
@@ -398,7 +395,7 @@ def figures(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo, 
 def _figures_with_groups(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo, *, now: dt.datetime,
                          group_by: str | None = None) -> tuple[KpiFigures, dict[Any, KpiFigures]]:
     window = Window.of(period, tz)
-    local_today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    local_today = local_day(now, tz)
     as_of = min(window.end, now)
     as_of_date = min(period.end, local_today)
     base, groups = _interaction_figures(session, scope, period, tz, group_by)
@@ -599,7 +596,7 @@ def team_figures(session: Session, team_ids: Any, period: Period, tz: ZoneInfo, 
     Same definitions, same rows: interactions grouped by the team recorded on them, follow-ups by their
     assignee's current team; a handful of queries per TEAMS_PER_QUERY teams instead of five per team."""
     window = Window.of(period, tz)
-    local_today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    local_today = local_day(now, tz)
     as_of, as_of_date = min(window.end, now), min(period.end, local_today)
     ids = sorted(set(team_ids))
     result: dict[int, KpiFigures] = {}

@@ -36,9 +36,10 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, bindparam, case, cast, delete, func, literal, or_, select, union, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from store.clock import local_day, utc_now
+from store.dialect import insert_for
 from store.kpi_query import MAX_PERIOD_DAYS
 from store.models import (
     Customer,
@@ -51,7 +52,6 @@ from store.models import (
     KpiFollowUpDuration,
     KpiRollupState,
     Order,
-    utcnow,
 )
 
 CONTACT_WINDOW_DAYS = 7
@@ -96,7 +96,7 @@ FACT_COLUMNS = tuple(f.name for f in fields(Fact))
 
 def day_number(moment: dt.datetime, tz: ZoneInfo) -> int:
     """The local date of a naive-UTC moment, as an ordinal (date.toordinal)."""
-    return moment.replace(tzinfo=dt.UTC).astimezone(tz).date().toordinal()
+    return local_day(moment, tz).toordinal()
 
 
 # ---- state -------------------------------------------------------------------------------------
@@ -239,15 +239,11 @@ def _stored_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     return found
 
 
-def _insert(session: Session, table):
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
-
-
 def _upsert_facts(session: Session, changed: list[tuple[int, Fact]]) -> None:
     if not changed:
         return
     table = InteractionKpiFact.__table__
-    statement = _insert(session, table)
+    statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.interaction_id], set_={name: statement.excluded[name] for name in FACT_COLUMNS})
     rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f)))}
@@ -260,7 +256,7 @@ def _add_to_rollup(session: Session, delta: dict[Key, list[int]]) -> None:
     if not delta:
         return
     table = KpiDaily.__table__
-    statement = _insert(session, table)
+    statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.dimension, table.c.day, table.c.key, table.c.gap],
         set_={name: table.c[name] + statement.excluded[name] for name in COUNTS})
@@ -334,7 +330,7 @@ def rebuild(session: Session, timezone: str, *, progress: Progress | None = None
     for part in _rollup_from_facts():
         session.execute(table.insert().from_select([c.name for c in part.selected_columns], part))
     tell("rollup", 1, 1)
-    session.add(KpiRollupState(id=1, timezone=timezone, built_at=utcnow()))
+    session.add(KpiRollupState(id=1, timezone=timezone, built_at=utc_now()))
     session.flush()
     rebuild_follow_ups(session, ZoneInfo(timezone), progress=progress)
     return counted
@@ -579,7 +575,7 @@ def _upsert_follow_up_facts(session: Session, changed: list[tuple[int, FollowUpF
     if not changed:
         return
     table = FollowUpKpiFact.__table__
-    statement = _insert(session, table)
+    statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.follow_up_id], set_={name: statement.excluded[name] for name in FOLLOW_UP_FACT_COLUMNS})
     for chunk in _chunks(_follow_up_fact_rows(changed), _INSERT_CHUNK):
@@ -590,7 +586,7 @@ def _add_follow_up_counts(session: Session, daily: dict[int, list[int]], duratio
     # Sorted, as in _add_to_rollup: concurrent writers lock the rows they add to in the same order.
     if daily:
         table = KpiFollowUpDaily.__table__
-        statement = _insert(session, table)
+        statement = insert_for(session, table)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.day], set_={name: table.c[name] + statement.excluded[name] for name in FOLLOW_UP_COUNTS})
         session.connection().execute(statement, [{"day": day, **dict(zip(FOLLOW_UP_COUNTS, counts))}
@@ -600,7 +596,7 @@ def _add_follow_up_counts(session: Session, daily: dict[int, list[int]], duratio
                 table.c.day.in_(days), *(table.c[name] == 0 for name in FOLLOW_UP_COUNTS)))
     if durations:
         table = KpiFollowUpDuration.__table__
-        statement = _insert(session, table)
+        statement = insert_for(session, table)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.day, table.c.bucket], set_={"completed": table.c.completed + statement.excluded.completed})
         session.connection().execute(statement, [{"day": day, "bucket": bucket, "completed": count}
@@ -652,7 +648,7 @@ def rebuild_follow_ups(session: Session, tz: ZoneInfo, *, progress: Progress | N
     daily, durations = _follow_up_rollup_from_facts()
     for model, part in ((KpiFollowUpDaily, daily), (KpiFollowUpDuration, durations)):
         session.execute(model.__table__.insert().from_select([c.name for c in part.selected_columns], part))
-    session.execute(KpiRollupState.__table__.update().where(KpiRollupState.id == 1).values(follow_ups_built_at=utcnow()))
+    session.execute(KpiRollupState.__table__.update().where(KpiRollupState.id == 1).values(follow_ups_built_at=utc_now()))
     tell("follow-up rollup", 1, 1)
     return counted
 

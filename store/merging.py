@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from store import audit, kpi_rollup
 from store.db import table_of
+from store.clock import utc_now
 from store.models import (
     Base,
     Consent,
@@ -33,7 +34,6 @@ from store.models import (
     LinkConstraint,
     MergeEvent,
     SourceRecord,
-    utcnow,
 )
 from store.survivorship import rebuild_golden
 
@@ -143,7 +143,7 @@ def merge_customers(session: Session, *, survivor_id: int, absorbed_id: int, act
     _merge_consents(session, survivor_id, absorbed_id, snapshot)
     session.execute(update(CustomerIdentifier).where(CustomerIdentifier.customer_id == absorbed_id)
                     .values(customer_id=survivor_id))
-    now = utcnow()
+    now = utc_now()
     session.execute(update(Customer).where(Customer.id == absorbed_id)
                     .values(status="merged", merged_into_id=survivor_id, updated_at=now))
     rebuild_golden(session, [survivor_id])
@@ -246,7 +246,7 @@ def unmerge(session: Session, *, merge_event_id: int, actor: str, via: str = "cl
 
     _separate(session, snapshot["survivor_records"], [r["id"] for r in snapshot["records"]], actor)
     kpi_rollup.refresh(session, customer_ids=[survivor_id, absorbed_id])
-    event.undone_at = utcnow()
+    event.undone_at = utc_now()
     event.undone_by = actor
     audit.record(session, employee_id=None, actor=actor, action="unmerge", customer_id=survivor_id, via=via,
                  detail={"merge_event_id": event.id, "absorbed_id": absorbed_id})
@@ -278,6 +278,6 @@ def add_constraints(session: Session, pairs: list[tuple[int, int]], *, kind: str
     new = sorted(wanted - existing)
     if new:
         session.execute(insert(LinkConstraint), [
-            {"record_a_id": a, "record_b_id": b, "kind": kind, "created_by": actor, "created_at": utcnow()}
+            {"record_a_id": a, "record_b_id": b, "kind": kind, "created_by": actor, "created_at": utc_now()}
             for a, b in new])
     return len(new)

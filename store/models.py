@@ -1,6 +1,6 @@
 """The Frontline data model (SQLAlchemy 2, typed).
 
-Conventions: datetimes are stored as naive UTC (`utcnow()`), local dates/times are computed at the
+Conventions: datetimes are stored as naive UTC (`store.clock.utc_now()`), local dates/times are computed at the
 edges with the employee's time zone. Customers are never deleted: a merged customer keeps its row
 (status "merged", pointing at the survivor) so an unmerge can restore it, and an erased customer
 keeps an anonymous row so KPIs still count it.
@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store.clock import utc_now
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -49,10 +51,6 @@ PREFERENCE_CATEGORIES = ("size", "brand", "taste", "contact", "channel", "langua
 CONSENT_PURPOSES = ("marketing", "profiling")
 CONSENT_CHANNELS = ("email", "sms", "phone", "post", "any")
 IDENTIFIER_KINDS = ("email", "phone", "loyalty")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -93,8 +91,8 @@ class Employee(Base):
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local; None = default
     digest_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     digest_weekdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")  # Monday=0
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
 
     team: Mapped[Team | None] = relationship()
     store: Mapped[Store | None] = relationship()
@@ -127,8 +125,8 @@ class Customer(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Folded "first last" used by name search (accent- and case-free).
     search_name: Mapped[str | None] = mapped_column(String(250), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
 
     preferred_store: Mapped[Store | None] = relationship(foreign_keys=[preferred_store_id])
 
@@ -170,8 +168,8 @@ class SourceRecord(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # When the source system last changed the record (survivorship prefers fresher values).
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
 
 
 class Order(Base):
@@ -237,7 +235,7 @@ class DeclaredPreference(Base):
     category: Mapped[str] = mapped_column(String(16))
     label: Mapped[str | None] = mapped_column(String(64))  # e.g. "shoes" for a size
     value: Mapped[str] = mapped_column(String(200))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     source: Mapped[str] = mapped_column(String(32), default="frontline")
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
@@ -280,7 +278,7 @@ class Interaction(Base):
     type: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, index=True)
     source: Mapped[str] = mapped_column(String(32), default="slack")
     # Source-system id for imported history; Slack view/event id for Slack-made rows (idempotency).
     source_ref: Mapped[str | None] = mapped_column(String(128))
@@ -306,7 +304,7 @@ class FollowUp(Base):
     due_date: Mapped[dt.date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     source: Mapped[str] = mapped_column(String(32), default="slack")
     source_ref: Mapped[str | None] = mapped_column(String(128))
@@ -323,7 +321,7 @@ class AuditEvent(Base):
         Index("ix_audit_events_employee_at", "employee_id", "at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     actor: Mapped[str] = mapped_column(String(64))  # Slack user id, or "cli" / "job:<name>"
     action: Mapped[str] = mapped_column(String(32))  # view, reveal, change, share, export, erase, merge...
@@ -344,7 +342,7 @@ class MatchReview(Base):
     score: Mapped[float] = mapped_column()
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
 
@@ -358,7 +356,7 @@ class LinkConstraint(Base):
     record_a_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
     record_b_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
     kind: Mapped[str] = mapped_column(String(16))  # "cannot_link" | "must_link"
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     created_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -369,7 +367,7 @@ class MergeEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     survivor_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     absorbed_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32))  # auto, review, manual
     # The absorbed and survivor rows before the merge and the ids of every row that moved.
@@ -389,7 +387,7 @@ class DigestRun(Base):
     local_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))  # claimed, sent, empty, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(String(200))
 
@@ -401,7 +399,7 @@ class ProcessedEvent(Base):
 
     __tablename__ = "processed_events"
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, index=True)
 
 
 class KpiRollupState(Base):
@@ -412,7 +410,7 @@ class KpiRollupState(Base):
     __tablename__ = "kpi_rollup_state"
     id: Mapped[int] = mapped_column(primary_key=True)
     timezone: Mapped[str] = mapped_column(String(64))
-    built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     # When the follow-up part (FollowUpKpiFact, KpiFollowUpDaily, KpiFollowUpDuration) was built: a
     # rollup from before it has none, and company-wide follow-up figures come from the raw rows until
     # `frontline migrate` builds it.
@@ -503,3 +501,16 @@ class KpiFollowUpDuration(Base):
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     completed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CustomerNameKey(Base):
+    """The name-search keys of customers.search_name (store/namekey.py): rows written by database
+    triggers (revisions 0002 and 0003; on SQLite, big batches of new customers get theirs from
+    store/survivorship.py while the trigger is lifted), read by store/search.py. No foreign key: the
+    triggers delete a customer's keys with it. The key sorts in byte order on PostgreSQL (COLLATE "C"), so a word still
+    being typed ("dupo") is one range scan of the primary key whatever the database's locale."""
+
+    __tablename__ = "customer_name_keys"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    key: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, index=True)

@@ -24,6 +24,8 @@ from typing import Any, Protocol
 from sqlalchemy import Executable, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
+from store import dialect
+from store.clock import utc_now
 from store.db import table_of
 from store.identity import (
     DEFAULT_THRESHOLDS,
@@ -34,7 +36,7 @@ from store.identity import (
     score_candidates,
 )
 from store.merging import merge_customers
-from store.models import Customer, LinkConstraint, MatchReview, SourceRecord, utcnow
+from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
 from store.survivorship import create_customers, rebuild_golden
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -169,7 +171,7 @@ def _sqlite_page_cache(session: Session, kib: int) -> Iterator[None]:
     """A bigger SQLite page cache while relink writes: its inserts land all over big indexes (name keys,
     identifiers), and with SQLite's default 2 MB nearly each one read its page again."""
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
+    if not dialect.is_sqlite(connection):
         yield
         return
     before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
@@ -278,7 +280,7 @@ def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
     table = table_of(SourceRecord)
     statement: Executable
     # updated_at is kept: it means "the source changed this record", which a new link is not.
-    if connection.dialect.name == "postgresql":
+    if dialect.is_postgresql(connection):
         # One statement per chunk: an executemany is one server round of parse/plan/execute per row.
         statement = text("UPDATE source_records AS r SET customer_id = v.customer_id "
                          "FROM unnest(CAST(:records AS integer[]), CAST(:customers AS integer[])) "
@@ -289,7 +291,7 @@ def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
     items = sorted(assigned.items())
     for start in range(0, len(items), WRITE_CHUNK):
         chunk = items[start:start + WRITE_CHUNK]
-        if connection.dialect.name == "postgresql":
+        if dialect.is_postgresql(connection):
             connection.execute(statement, {"records": [r for r, _ in chunk], "customers": [c for _, c in chunk]})
         else:
             connection.execute(statement, [{"record_id": r, "new_customer_id": c} for r, c in chunk])
@@ -312,7 +314,7 @@ def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_l
             continue
         seen.add(pair)
         rows.append({"record_a_id": pair[0], "record_b_id": pair[1], "score": round(decision.score, 4),
-                     "reasons": list(decision.reasons), "status": "pending", "created_at": utcnow()})
+                     "reasons": list(decision.reasons), "status": "pending", "created_at": utc_now()})
     for start in range(0, len(rows), WRITE_CHUNK):
         session.execute(insert(MatchReview), rows[start:start + WRITE_CHUNK])
     return len(rows)
@@ -327,7 +329,7 @@ def _supersede_reviews(session: Session) -> int:
         .where(MatchReview.status == "pending", record_a.customer_id == record_b.customer_id)))
     if ids:
         session.execute(update(MatchReview).where(MatchReview.id.in_(ids))
-                        .values(status="superseded", decided_at=utcnow(), decided_by="relink"))
+                        .values(status="superseded", decided_at=utc_now(), decided_by="relink"))
     return len(ids)
 
 

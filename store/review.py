@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from store.clock import utc_now
 from store.merging import MergeError, add_constraints, merge_customers
-from store.models import MatchReview, SourceRecord, utcnow
+from store.models import MatchReview, SourceRecord
 
 
 class ReviewError(Exception):
@@ -102,7 +103,7 @@ def accept(session: Session, review_id: int, actor: str, *, via: str = "cli") ->
         except MergeError as error:
             raise ReviewError(str(error)) from None
     review = session.get_one(MatchReview, review_id)
-    review.status, review.decided_at, review.decided_by = "accepted", utcnow(), actor
+    review.status, review.decided_at, review.decided_by = "accepted", utc_now(), actor
     session.flush()
     return event_id
 
@@ -115,5 +116,5 @@ def reject(session: Session, review_id: int, actor: str) -> None:
         raise ReviewError(f"review {review_id}: both records already belong to customer {a}; "
                           "undo that merge with `frontline unmerge` instead")
     add_constraints(session, [(review.record_a_id, review.record_b_id)], kind="cannot_link", actor=actor)
-    review.status, review.decided_at, review.decided_by = "rejected", utcnow(), actor
+    review.status, review.decided_at, review.decided_by = "rejected", utc_now(), actor
     session.flush()

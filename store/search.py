@@ -9,18 +9,38 @@ every process sharing the database sees every writer's changes), then rapidfuzz 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import time
-from functools import lru_cache
-from dataclasses import dataclass, field, replace
 from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ARRAY, Integer, any_, func, literal, literal_column, select, text, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from store.models import Customer, CustomerIdentifier, Interaction, Order
+from store import dialect
+from store.models import Customer, CustomerIdentifier, CustomerNameKey, Interaction, Order
+from store.namekey import prefix_range, typed_keys
 from store.normalize import fold, nickname_roots, normalise_email, normalise_phone
 
 MIN_SCORE = 70  # below this a name is a suggestion, not a match
@@ -32,6 +52,9 @@ FINE_SCORED = 40  # of which this many get the careful (slower) score
 COMMON_POOL = 300  # candidates for a lone very common word ("martin"): any of them is as good a match
 MAX_TOKENS = 5
 _MAX_MERGE_HOPS = 10
+
+NameRow = Row[int, str | None, str | None, str | None, str | None, dt.date | None, str | None]
+"""A candidate's columns (`_candidate_columns`): id, first and last name, search name, city, birth date, phone."""
 
 _EMAILISH = re.compile(r"\S+@\S+")
 _PHONEISH = re.compile(r"\+?[\d\s().\-/]{6,}")
@@ -87,7 +110,7 @@ def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchRes
 # --- exact kinds ------------------------------------------------------------------------------
 
 
-def _owner(customer_id, how: str):
+def _owner(customer_id: ColumnElement[int] | InstrumentedAttribute[int], how: str) -> Select[int, str]:
     """A query's hit: a customer id and what it matched on (a constant: no bound parameter to type)."""
     return select(customer_id.label("owner"), literal_column(f"'{how}'").label("how"))
 
@@ -130,14 +153,14 @@ def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult
 _HOW_ORDER = {"email": 0, "phone": 0, "customer_id": 0, "loyalty": 1, "order": 2}
 
 
-def _resolved(session: Session, owner_queries: list) -> dict[int, tuple[str, object]]:
+def _resolved(session: Session, owner_queries: list[Select[int, str]]) -> dict[int, tuple[str, Any]]:
     """The active customers the hits belong to now (following merges), with their candidate columns,
     in order of what they matched on. The first hop is joined to the hits: usually one round trip."""
     owners = union_all(*owner_queries).subquery() if len(owner_queries) > 1 else owner_queries[0].subquery()
     columns = _candidate_columns().add_columns(Customer.status, Customer.merged_into_id)
     rows = session.execute(columns.add_columns(owners.c.how).join(owners, owners.c.owner == Customer.id)).all()
     hits = sorted(((row.how, row) for row in rows), key=lambda hit: (_HOW_ORDER[hit[0]], hit[1].id))
-    resolved: dict[int, tuple[str, object]] = {}
+    resolved: dict[int, tuple[str, Any]] = {}
     for _ in range(_MAX_MERGE_HOPS):
         pending: dict[int, str] = {}
         for how, row in hits:
@@ -152,7 +175,7 @@ def _resolved(session: Session, owner_queries: list) -> dict[int, tuple[str, obj
     return resolved
 
 
-def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, tuple[str, object]],
+def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, tuple[str, Any]],
                        limit: int) -> SearchResult:
     if not hits:
         return SearchResult(query, kind)
@@ -187,15 +210,16 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     return SearchResult(query, "name", tuple(candidates), exact=clear)
 
 
-def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] | None = None) -> list:
-    ids = list(ids)
+def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
+            city_spellings: list[str] | None = None) -> list[tuple[int, NameRow]]:
+    ids = list(candidate_ids)
     if not ids:
         return []
     if len(ids) > FINE_SCORED:
         # A fast first pass in C over every candidate's folded name (customers of the named city first),
         # then the careful score for the best few only.
         light = session.execute(select(Customer.id, Customer.search_name, Customer.city)
-                                .where(_among(session, ids), Customer.status == "active")).all()
+                                .where(dialect.id_among(session, Customer.id, ids), Customer.status == "active")).all()
         city_words = set(fold(" ".join(city_spellings or [])).split())
         typed = " ".join(t for t in tokens if t not in city_words) or " ".join(tokens)
         in_city = set(city_spellings or [])
@@ -207,49 +231,84 @@ def _scored(session: Session, tokens: list[str], ids, city_spellings: list[str] 
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
 
 
-def _among(session: Session, ids: list[int]):
-    """`Customer.id` is one of `ids`, as a single bound parameter (an array; JSON on SQLite). As an IN
-    list of thousands of parameters, rendering and sending the statement cost more than the lookup."""
-    if session.get_bind().dialect.name == "postgresql":
-        return Customer.id == any_(literal(ids, ARRAY(Integer)))
-    values = func.json_each(literal(json.dumps(ids))).table_valued("value")
-    return Customer.id.in_(select(values.c.value))
+_KEYS = CustomerNameKey.__table__
+Params = dict[str, object]
+
+# The name-key statements are built once per shape (how many words, how many keys each, which word
+# drives...) and kept: building and hashing these unions for every lookup cost more CPU than running
+# them. Everything typed goes in bound parameters, named as below (k<word>_<n>: the word's keys,
+# lo/hi<word>: its prefix range, e<word>: the keys another word must also hold).
+
+
+def _const(value: int) -> ColumnElement[int]:
+    """A number written into the statement, not bound: caps and branch labels are constants of this
+    module, and a LIMIT the planner can see stays the same plan when PostgreSQL prepares the statement."""
+    return literal_column(str(int(value)), Integer)
+
+
+def _has_prefix(token: str, prefix: bool = True) -> bool:
+    return prefix and len(token) >= 3  # the word may still be being typed: "dupo" -> dupont
+
+
+def _token_params(token: str, index: int, *, prefix: bool = True) -> Params:
+    params: Params = {f"k{index}_{i}": key for i, key in enumerate(typed_keys(token))}
+    if _has_prefix(token, prefix):
+        params[f"lo{index}"], params[f"hi{index}"] = prefix_range(token)
+    return params
+
+
+@lru_cache(maxsize=1024)
+def _token_rows(index: int, keys: int, prefix: bool, cap: int | None = None) -> CompoundSelect[Any]:
+    """The customers holding one of the `keys` keys of word `index`, or (`prefix`) a word starting with
+    it. With `cap`, each key reads at most that many rows (PostgreSQL would otherwise gather every Martin
+    before the outer LIMIT) and each row says which branch read it (column `branch`), so a caller can
+    tell a branch reached the cap. Ids may repeat (one per key they hold)."""
+    matches = [_KEYS.c.key == bindparam(f"k{index}_{i}") for i in range(keys)]
+    if prefix:
+        matches.append(and_(_KEYS.c.key >= bindparam(f"lo{index}"), _KEYS.c.key < bindparam(f"hi{index}")))
+    branches = [select(_KEYS.c.customer_id).where(match) for match in matches]
+    if not cap:
+        return union_all(*branches)
+    capped = [branch.limit(_const(cap)).subquery(f"b{index}_{n}") for n, branch in enumerate(branches)]
+    return union_all(*(select(_const(n).label("branch"), rows.c.customer_id) for n, rows in enumerate(capped)))
+
+
+def _token_rows_of(token: str, index: int, cap: int | None = None, *,
+                   prefix: bool = True) -> tuple[CompoundSelect[Any], Params]:
+    return (_token_rows(index, len(typed_keys(token)), _has_prefix(token, prefix), cap),
+            _token_params(token, index, prefix=prefix))
+
+
+@lru_cache(maxsize=1)
+def _prefix_statement() -> Select[int]:
+    return (select(_KEYS.c.customer_id).where(_KEYS.c.key >= bindparam("lo"), _KEYS.c.key < bindparam("hi"))
+            .limit(_const(TOKEN_CAP)))
 
 
 def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
     ids: set[int] = set()
     for token in tokens:
         if len(token) >= 3:
-            prefix = token[:4]
-            ids.update(session.execute(
-                text(f"SELECT customer_id FROM customer_name_keys WHERE key >= :lo AND key < :hi LIMIT {TOKEN_CAP}"),
-                {"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)},
-            ).scalars())
+            low, high = prefix_range(token[:4])
+            ids.update(session.scalars(_prefix_statement(), {"lo": low, "hi": high}))
     return list(ids)
 
 
-def _keys_of(token: str) -> list[str]:
-    if len(token) < 4:
-        return [token]
-    return list({token, *(token[:i] + token[i + 1:] for i in range(len(token)))})
-
-
-def _token_rows_sql(token: str, index: int, cap: int | None = None, *,
-                    prefix: bool = True) -> tuple[str, dict[str, object]]:
-    """The customers holding a key of this word, or a word starting with it. With `cap`, each key reads
-    at most that many rows: PostgreSQL would otherwise gather every Martin before the outer LIMIT.
-    Ids may repeat (one per key they hold)."""
-    keys = _keys_of(token)
-    params: dict[str, object] = {f"k{index}_{i}": key for i, key in enumerate(keys)}
-    limit = f" LIMIT {cap}" if cap else ""
-    branches = [f"SELECT customer_id FROM customer_name_keys WHERE key = :k{index}_{i}{limit}" for i in range(len(keys))]
-    if prefix and len(token) >= 3:  # the word may still be being typed: "dupo" -> dupont
-        params[f"lo{index}"], params[f"hi{index}"] = _prefix_range(token)
-        branches.append(f"SELECT customer_id FROM customer_name_keys WHERE key >= :lo{index} AND key < :hi{index}{limit}")
-    if cap:  # each row says which branch read it, so a caller can tell a branch reached the cap
-        branches = [f"SELECT {n} AS branch, customer_id FROM ({branch}) AS b{index}_{n}"
-                    for n, branch in enumerate(branches)]
-    return " UNION ALL ".join(branches), params
+@lru_cache(maxsize=1024)
+def _rare_word_holders(words: tuple[tuple[int, int, bool], ...]) -> CompoundSelect[Any]:
+    """For each (index, keys, prefix) word: its holders, or one row (index, NULL) when it is common."""
+    answers: list[Select[Any, Any]] = []
+    for index, keys, prefix in words:
+        rows = _token_rows(index, keys, prefix, TOKEN_CAP + 1).cte(f"r{index}")
+        holders = select(rows.c.customer_id).distinct().limit(_const(TOKEN_CAP + 1)).cte(f"w{index}")
+        a_key_at_cap = exists(select(_const(1)).select_from(rows).group_by(rows.c.branch)
+                              .having(func.count() > _const(TOKEN_CAP)))
+        count = select(case((a_key_at_cap, _const(TOKEN_CAP + 1)),
+                            else_=select(func.count()).select_from(holders).scalar_subquery()).label("n")).cte(f"n{index}")
+        answers.append(select(_const(index).label("word"), holders.c.customer_id)
+                       .select_from(holders).join(count, true()).where(count.c.n <= _const(TOKEN_CAP)))
+        answers.append(select(_const(index), null()).select_from(count).where(count.c.n > _const(TOKEN_CAP)))
+    return union_all(*answers)
 
 
 def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
@@ -263,20 +322,12 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     common = _surely_common(session, tokens)
     per_token: list[set[int]] = [set() for _ in tokens]
     asked = [index for index in range(len(tokens)) if not common[index]]
-    parts, params = [], {}
-    for index in asked:
-        sql, token_params = _token_rows_sql(tokens[index], index, cap=TOKEN_CAP + 1)
-        parts.append(f"r{index} AS ({sql}), "
-                     f"w{index} AS (SELECT DISTINCT customer_id FROM r{index} LIMIT {TOKEN_CAP + 1}), "
-                     f"n{index} AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM r{index} GROUP BY branch "
-                     f"HAVING count(*) > {TOKEN_CAP}) THEN {TOKEN_CAP + 1} ELSE (SELECT count(*) FROM w{index}) END AS n)")
-        params.update(token_params)
-    rows = " UNION ALL ".join(
-        f"SELECT {index} AS word, w{index}.customer_id FROM w{index}, n{index} WHERE n{index}.n <= {TOKEN_CAP} "
-        f"UNION ALL SELECT {index}, NULL FROM n{index} WHERE n{index}.n > {TOKEN_CAP}"
-        for index in asked)
     if asked:
-        for word, customer_id in session.execute(text(f"WITH {', '.join(parts)} {rows}"), params):
+        words = tuple((index, len(typed_keys(tokens[index])), _has_prefix(tokens[index])) for index in asked)
+        params: Params = {}
+        for index in asked:
+            params.update(_token_params(tokens[index], index))
+        for word, customer_id in session.execute(_rare_word_holders(words), params):
             if customer_id is None:
                 common[word] = True
             else:
@@ -284,7 +335,7 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
         found_common = [tokens[index] for index in asked if common[index]]
         if found_common:  # count their keys once, so the next lookups of these words skip the query above
             _word_sizes(session, found_common, longest=-1)
-    rare = [ids for ids, is_common in zip(per_token, common) if not is_common]
+    rare = [ids for ids, is_common in zip(per_token, common, strict=True) if not is_common]
     if rare:
         hits: dict[int, int] = {}
         for ids in rare:
@@ -302,86 +353,92 @@ def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list
     return pool
 
 
+@lru_cache(maxsize=256)
+def _common_word_statement(keys: int, prefix: bool) -> CompoundSelect[Any]:
+    exact_holders = (select(_KEYS.c.customer_id).where(_KEYS.c.key == bindparam("exact"))
+                     .order_by(_KEYS.c.customer_id.desc()).limit(_const(COMMON_POOL)).subquery("exact_holders"))
+    other_holders = _token_rows(0, keys, prefix, COMMON_POOL).subquery("other_holders")
+    return union_all(select(_const(0).label("tier"), exact_holders.c.customer_id),
+                     select(_const(1).label("tier"), other_holders.c.customer_id))
+
+
 def _common_word_ids(session: Session, token: str) -> list[int]:
     """A few hundred holders of a lone common word: all Martins are equally good answers to "martin" and
     the associate will add a first name or a city, so ranking 4,000 of them (~0.1 s of CPU) buys nothing.
     Those holding the word itself come first (their exact key: the name, or it with one letter more),
     newest customers first (the key's own index order); then, for a word still being typed ("mart") or
     a typo, the holders of its other keys. One round trip, same answer on every run."""
-    sql, params = _token_rows_sql(token, 0, cap=COMMON_POOL)
-    params["exact"] = token
-    rows = session.execute(text(
-        f"SELECT 0 AS tier, customer_id FROM (SELECT customer_id FROM customer_name_keys WHERE key = :exact "
-        f"ORDER BY customer_id DESC LIMIT {COMMON_POOL}) AS exact_holders "
-        f"UNION ALL SELECT 1 AS tier, customer_id FROM ({sql}) AS other_holders"), params).all()
+    statement = _common_word_statement(len(typed_keys(token)), _has_prefix(token))
+    rows = session.execute(statement, {**_token_params(token, 0), "exact": token}).all()
     ranked = sorted(rows, key=lambda row: (row.tier, -row.customer_id))
     return list(dict.fromkeys(row.customer_id for row in ranked))[:COMMON_POOL]
 
 
-def _prefix_range(token: str) -> tuple[str, str]:
-    return token, token[:-1] + chr(ord(token[-1]) + 1)
+@lru_cache(maxsize=1024)
+def _all_words_statement(sqlite: bool, outer: tuple[int, int, bool], others: tuple[tuple[int, bool], ...],
+                         city: bool) -> Select[int]:
+    """Customers of the `outer` word (index, keys, prefix) who hold a key of each of the `others` (index,
+    prefix too), living in one of the cities when `city`: see `_all_words`."""
+    rows = _token_rows(*outer)
+    if sqlite:
+        # A holder of a word holds all of its keys: read each driving customer once, then check the others
+        # through the customer_id index.
+        outer_ids = select(rows.subquery("driver").c.customer_id).distinct().subquery("outer_ids")
+    else:
+        outer_ids = rows.subquery("outer_ids")
+    conditions: list[ColumnElement[bool]] = []
+    for index, prefix in others:
+        keys = (dialect.sqlite_indexed_by(_KEYS, "k", "ix_customer_name_keys_customer_id") if sqlite
+                else _KEYS.alias("k"))
+        matches: ColumnElement[bool] = keys.c.key.in_(bindparam(f"e{index}", expanding=True))
+        if prefix:
+            matches = or_(matches, and_(keys.c.key >= bindparam(f"elo{index}"), keys.c.key < bindparam(f"ehi{index}")))
+        conditions.append(exists().where(keys.c.customer_id == outer_ids.c.customer_id, matches))
+    if city:
+        customers = Customer.__table__.alias("c")
+        conditions.append(exists().where(customers.c.id == outer_ids.c.customer_id,
+                                         customers.c.city.in_(bindparam("cities", expanding=True))))
+    # Rows, not distinct ids: a DISTINCT would make PostgreSQL read every Martin before stopping at the
+    # LIMIT. Twice the pool allows for a customer met through two of the word's keys.
+    return select(outer_ids.c.customer_id).where(*conditions).limit(_const(2 * POOL_CAP))
 
 
 def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Customers holding a key of every word, optionally living in the city. The longest word also
-    matches as a prefix (the one being typed)."""
-    longest = min(range(len(tokens)), key=lambda i: -len(tokens[i]))
-    if session.get_bind().dialect.name == "sqlite":
-        outer_sql, conditions, params = _rarest_word_drives(session, tokens, longest)
-    else:
-        outer_sql, conditions, params = _longest_word_outermost(tokens, longest)
-    if city_spellings:
-        params.update({f"city{j}": city for j, city in enumerate(city_spellings)})
-        in_list = ", ".join(f":city{j}" for j in range(len(city_spellings)))
-        conditions.append(f"EXISTS (SELECT 1 FROM customers AS c WHERE c.id = outer_ids.customer_id "
-                          f"AND c.city IN ({in_list}))")
-    # Rows, not distinct ids: a DISTINCT would make PostgreSQL read every Martin before stopping at the
-    # LIMIT. Twice the pool allows for a customer met through two of the word's keys.
-    sql = f"SELECT customer_id FROM ({outer_sql}) AS outer_ids WHERE {' AND '.join(conditions)} LIMIT {2 * POOL_CAP}"
-    return list(dict.fromkeys(session.execute(text(sql), params).scalars()))[:POOL_CAP]
+    matches as a prefix (the one being typed).
 
+    PostgreSQL: the longest word's rows, each checked for the other words' keys, which PostgreSQL turns
+    into a hash semi-join (driving from the rarest word through index probes, as on SQLite, measured the
+    same total CPU at 1M customers, see bench/README.md).
 
-def _longest_word_outermost(tokens: list[str], longest: int) -> tuple[str, list[str], dict[str, object]]:
-    """PostgreSQL: the longest word's rows, each checked for the other words' keys, which PostgreSQL
-    turns into a hash semi-join (driving from the rarest word through index probes, as on SQLite,
-    measured the same total CPU at 1M customers, see bench/README.md)."""
-    outer_sql, params = _token_rows_sql(tokens[longest], longest)
-    conditions = ["1 = 1"]
-    for i in range(len(tokens)):
-        if i == longest:
-            continue
-        keys = _keys_of(tokens[i])
-        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
-        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k WHERE k.key IN "
-                          f"({', '.join(f':e{i}_{j}' for j in range(len(keys)))}) "
-                          f"AND k.customer_id = outer_ids.customer_id)")
-    return outer_sql, conditions, params
-
-
-def _rarest_word_drives(session: Session, tokens: list[str], longest: int) -> tuple[str, list[str], dict[str, object]]:
-    """SQLite: the word with the fewest holders drives; each of its customers, read once, is checked for
+    SQLite: the word with the fewest holders drives; each of its customers, read once, is checked for
     the other words through the customer_id index (a few index entries per customer). "Zoe Martin" at
     1M customers reads 9,000 Zoe holders instead of 770,000 Martin key rows; reading every word's rows
     (an INTERSECT) cost 0.1-0.3 s of CPU, an EXISTS probe per Martin row 1-2 s. Any word may drive:
     the customers found are the same."""
-    sizes = _word_sizes(session, tokens, longest)
-    driver = min(range(len(tokens)), key=lambda i: (sizes[i], -len(tokens[i]), i))
-    outer_sql, params = _token_rows_sql(tokens[driver], driver, prefix=driver == longest)
-    # A holder of a word holds all of its keys: read each driving customer once, then check the others.
-    outer_sql = f"SELECT DISTINCT customer_id FROM ({outer_sql}) AS driver"
-    conditions = ["1 = 1"]
-    for i in range(len(tokens)):
-        if i == driver:
+    longest = min(range(len(tokens)), key=lambda i: -len(tokens[i]))
+    sqlite = dialect.is_sqlite(session)
+    if sqlite:
+        sizes = _word_sizes(session, tokens, longest)
+        outer = min(range(len(tokens)), key=lambda i: (sizes[i], -len(tokens[i]), i))
+    else:
+        outer = longest
+    outer_prefix = _has_prefix(tokens[outer], outer == longest)
+    params = _token_params(tokens[outer], outer, prefix=outer == longest)
+    others: list[tuple[int, bool]] = []
+    for i, token in enumerate(tokens):
+        if i == outer:
             continue
-        keys = _keys_of(tokens[i])
-        params.update({f"e{i}_{j}": key for j, key in enumerate(keys)})
-        matches = f"k.key IN ({', '.join(f':e{i}_{j}' for j in range(len(keys)))})"
-        if i == longest and len(tokens[i]) >= 3:
-            params[f"elo{i}"], params[f"ehi{i}"] = _prefix_range(tokens[i])
-            matches = f"({matches} OR (k.key >= :elo{i} AND k.key < :ehi{i}))"
-        conditions.append(f"EXISTS (SELECT 1 FROM customer_name_keys AS k INDEXED BY ix_customer_name_keys_customer_id "
-                          f"WHERE k.customer_id = outer_ids.customer_id AND {matches})")
-    return outer_sql, conditions, params
+        params[f"e{i}"] = typed_keys(token)
+        prefix = sqlite and i == longest and len(token) >= 3
+        if prefix:
+            params[f"elo{i}"], params[f"ehi{i}"] = prefix_range(token)
+        others.append((i, prefix))
+    if city_spellings:
+        params["cities"] = city_spellings
+    statement = _all_words_statement(sqlite, (outer, len(typed_keys(tokens[outer])), outer_prefix), tuple(others),
+                                     bool(city_spellings))
+    return list(dict.fromkeys(session.scalars(statement, params)))[:POOL_CAP]
 
 
 def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
@@ -389,10 +446,10 @@ def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
     times more holders than the cap: common for sure, whatever was written since, short of thousands
     of those customers renamed or erased within minutes (the word would then be read as common: its
     candidates come from the intersection of the words, or a list of its holders)."""
-    url, now = str(session.get_bind().url), time.monotonic()
+    url, now = str(session.get_bind().engine.url), time.monotonic()
     surely = []
     for token in tokens:
-        counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in _keys_of(token))
+        counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in typed_keys(token))
         surely.append(any(expires > now and rows > 5 * TOKEN_CAP for expires, rows in counts))
     return surely
 
@@ -402,34 +459,43 @@ KEY_ROWS_CACHE_SECONDS = 600
 KEY_ROWS_CACHE_MAX = 100_000
 
 
+@lru_cache(maxsize=1024)
+def _count_statement(kinds: tuple[str, ...]) -> CompoundSelect[Any]:
+    """Rows of each key (kind "key", parameter s<n>) or prefix range ("prefix", slo<n> and shi<n>)."""
+    counts = []
+    for n, kind in enumerate(kinds):
+        if kind == "key":
+            match = _KEYS.c.key == bindparam(f"s{n}")
+        else:
+            match = and_(_KEYS.c.key >= bindparam(f"slo{n}"), _KEYS.c.key < bindparam(f"shi{n}"))
+        counts.append(select(_const(n).label("n"), func.count().label("rows")).select_from(_KEYS).where(match))
+    return union_all(*counts)
+
+
 def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
     """About how many customers hold each word: the rows of its largest key (or of the longest word's
     prefix range). Counted exactly, then kept per process for 10 minutes: they choose which word drives
     `_all_words`, where every choice finds the same customers, so an outdated count costs time, never an
     answer (and `_surely_common`, which allows for a wide margin)."""
-    url, now = str(session.get_bind().url), time.monotonic()
-    wanted = [[("key", key) for key in _keys_of(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
+    url, now = str(session.get_bind().engine.url), time.monotonic()
+    wanted = [[("key", key) for key in typed_keys(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
               for i, token in enumerate(tokens)]
     known: dict[tuple[str, str], int] = {}
     for item in dict.fromkeys(item for items in wanted for item in items):
         expires, rows = _key_rows_cache.get((url, *item), (0.0, 0))
         if expires > now:
             known[item] = rows
-    missing = [item for items in wanted for item in items if item not in known]
-    missing = list(dict.fromkeys(missing))
+    missing = list(dict.fromkeys(item for items in wanted for item in items if item not in known))
     if missing:
-        branches, params = [], {}
+        params: Params = {}
         for n, (kind, value) in enumerate(missing):
             if kind == "key":
                 params[f"s{n}"] = value
-                branches.append(f"SELECT {n} AS n, count(*) AS rows FROM customer_name_keys WHERE key = :s{n}")
             else:
-                params[f"slo{n}"], params[f"shi{n}"] = _prefix_range(value)
-                branches.append(f"SELECT {n} AS n, count(*) AS rows FROM customer_name_keys "
-                                f"WHERE key >= :slo{n} AND key < :shi{n}")
+                params[f"slo{n}"], params[f"shi{n}"] = prefix_range(value)
         if len(_key_rows_cache) > KEY_ROWS_CACHE_MAX:
             _key_rows_cache.clear()
-        for n, rows in session.execute(text(" UNION ALL ".join(branches)), params):
+        for n, rows in session.execute(_count_statement(tuple(kind for kind, _ in missing)), params):
             _key_rows_cache[(url, *missing[n])] = (now + KEY_ROWS_CACHE_SECONDS, rows)
             known[missing[n]] = rows
     # A word's holders hold all of its keys: its largest key is about how many customers it has.
@@ -448,14 +514,15 @@ CITY_CACHE_SECONDS = 600
 
 def _known_cities(session: Session) -> dict[str, list[str]]:
     """Folded city -> its spellings in the data. Cities change slowly: each process refreshes every 10 min."""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     cached = _city_cache.get(key)
     now = time.monotonic()
     if cached and cached[0] > now:
         return cached[1]
     cities: dict[str, list[str]] = {}
     for city in session.scalars(select(Customer.city).where(Customer.city.is_not(None)).distinct()):
-        cities.setdefault(fold(city), []).append(city)
+        if city is not None:  # never: the query leaves them out
+            cities.setdefault(fold(city), []).append(city)
     _city_cache[key] = (now + CITY_CACHE_SECONDS, cities)
     return cities
 
@@ -497,7 +564,7 @@ def _name_score(tokens: list[str], first: list[str], last: list[str]) -> float:
 _fold = lru_cache(maxsize=200_000)(fold)
 
 
-def _score(tokens: list[str], row) -> int:
+def _score(tokens: list[str], row: NameRow) -> int:
     first, last = _fold(row.first_name).split(), _fold(row.last_name).split()
     if not first and not last:
         first = (row.search_name or "").split()
@@ -514,12 +581,12 @@ def _score(tokens: list[str], row) -> int:
 # --- rows to candidates -----------------------------------------------------------------------
 
 
-def _candidate_columns():
+def _candidate_columns() -> Select[int, str | None, str | None, str | None, str | None, dt.date | None, str | None]:
     return select(Customer.id, Customer.first_name, Customer.last_name, Customer.search_name,
                   Customer.city, Customer.birth_date, Customer.phone)
 
 
-def _candidate(row, score: float, matched_on: str) -> Candidate:
+def _candidate(row: NameRow, score: float, matched_on: str) -> Candidate:
     return Candidate(
         customer_id=row.id,
         first_name=row.first_name,
@@ -534,12 +601,12 @@ def _candidate(row, score: float, matched_on: str) -> Candidate:
 
 def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candidate]:
     """Add when each was last seen (latest interaction or order): two namesakes rarely share it."""
-    candidates = list(candidates)
-    if not candidates:
-        return candidates
-    ids = [c.customer_id for c in candidates]
+    listed = list(candidates)
+    if not listed:
+        return listed
+    ids = [c.customer_id for c in listed]
     seen: dict[int, dt.datetime] = {}
-    latest = union_all(
+    latest: CompoundSelect[int, dt.datetime | None] = union_all(
         select(Interaction.customer_id, func.max(Interaction.created_at).label("at"))
         .where(Interaction.customer_id.in_(ids)).group_by(Interaction.customer_id),
         select(Order.customer_id, func.max(Order.ordered_at).label("at"))
@@ -548,4 +615,4 @@ def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candi
     for customer_id, at in session.execute(latest):
         if at is not None and (customer_id not in seen or at > seen[customer_id]):
             seen[customer_id] = at
-    return [replace(c, last_seen=seen.get(c.customer_id)) for c in candidates]
+    return [replace(c, last_seen=seen.get(c.customer_id)) for c in listed]

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from store.models import Customer, CustomerIdentifier, Order, SourceRecord, Store, utcnow
+from store import dialect
+from store.clock import utc_now
+from store.models import Base, Customer, CustomerIdentifier, Order, SourceRecord, Store
+from store.namekey import stored_keys
 from store.normalize import fold, normalise_email, normalise_phone
 
 # Earlier in a tuple = more trusted for that kind of field. Sources not listed rank after all listed.
@@ -48,6 +51,10 @@ SINCE_KEYS = ("customer_since", "created_at", "registered_at", "enrolled_at", "e
 # What tills type when a customer gives no e-mail: never a golden e-mail, never an identifier.
 PLACEHOLDER_LOCAL_PARTS = frozenset({"none", "nomail", "noemail", "pasdemail", "sansmail", "aucun",
                                      "unknown", "inconnu", "na", "nobody", "test", "xxx", "x"})
+
+# Their Tables (typed as such, unlike `Model.__table__`): bulk inserts go through Core.
+_CUSTOMERS = Base.metadata.tables[Customer.__tablename__]
+_IDENTIFIERS = Base.metadata.tables[CustomerIdentifier.__tablename__]
 
 GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city",
                  "country", "loyalty_id", "loyalty_tier", "preferred_language", "customer_since",
@@ -129,7 +136,7 @@ def _pick_by_agreement(records: Sequence[RecordValues], get: Callable[[RecordVal
         return candidates[0] if candidates else None  # most clusters are one record: no vote to hold
     counts = Counter(keys[r.id] for r in candidates)
     ordered = _by_trust(candidates, priority)
-    best_trust = {}
+    best_trust: dict[Any, int] = {}
     for position, r in enumerate(ordered):
         best_trust.setdefault(keys[r.id], position)
     winner = min(counts, key=lambda k: (-counts[k], best_trust[k]))
@@ -214,9 +221,9 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
             provenance[name] = _origin(record)
 
     for name in ("first_name", "last_name"):
-        chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), _name_key, prio["name"])
+        chosen = _pick_by_agreement(records, attrgetter(name), _name_key, prio["name"])
         if chosen is None:  # only initials (or nothing): keep the most trusted initial
-            chosen = _pick_by_agreement(records, lambda r, n=name: getattr(r, n), _fold, prio["name"])
+            chosen = _pick_by_agreement(records, attrgetter(name), _fold, prio["name"])
         take(name, chosen, chosen and getattr(chosen, name).strip())
     chosen = _pick_by_agreement(records, lambda r: r.birth_date, lambda v: v, prio["birth_date"])
     take("birth_date", chosen, chosen and chosen.birth_date)
@@ -253,8 +260,9 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
             take("preferred_language", record, language.strip().lower()[:2])
             break
 
-    for record in _by_freshness(records, prio["home_store"]) if store_ids else ():
-        store_id = store_ids.get(str(_first_attribute(record, (HOME_STORE_KEY,)) or ""))
+    stores = store_ids or {}
+    for record in _by_freshness(records, prio["home_store"]) if stores else ():
+        store_id = stores.get(str(_first_attribute(record, (HOME_STORE_KEY,)) or ""))
         if store_id is not None:
             take("preferred_store_id", record, store_id)
             break
@@ -284,7 +292,7 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
 # --- database side ----------------------------------------------------------------------------
 
 
-def _record_columns():
+def _record_columns() -> list[InstrumentedAttribute[Any]]:
     return [getattr(SourceRecord, name) for name in RECORD_COLUMNS]
 
 
@@ -297,7 +305,7 @@ def load_records(session: Session, customer_ids: Sequence[int]) -> dict[int, lis
 
 
 def store_ids_by_code(session: Session) -> dict[str, int]:
-    return {code: store_id for code, store_id in session.execute(select(Store.code, Store.id))}
+    return dict(session.execute(select(Store.code, Store.id)).all())
 
 
 def _first_orders(session: Session, customer_ids: Sequence[int]) -> dict[int, dt.date]:
@@ -305,7 +313,8 @@ def _first_orders(session: Session, customer_ids: Sequence[int]) -> dict[int, dt
         select(Order.customer_id, func.min(Order.ordered_at)).where(Order.customer_id.in_(customer_ids))
         .group_by(Order.customer_id)
     )
-    return {cid: _as_date(first) for cid, first in rows if first is not None}
+    firsts = {cid: _as_date(first) for cid, first in rows}
+    return {cid: day for cid, day in firsts.items() if day is not None}
 
 
 def create_customers(session: Session, groups: Sequence[Sequence[int]],
@@ -325,7 +334,7 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
         for row in session.execute(select(*_record_columns())
                                    .where(SourceRecord.id.in_(wanted[start:start + 5000]))):
             by_id[row.id] = RecordValues(**row._asdict())
-    now = utcnow()
+    now = utc_now()
     stores = store_ids_by_code(session)
     goldens = [build_golden([by_id[r] for r in group if r in by_id], priority=priority, store_ids=stores)
                for group in groups]
@@ -334,74 +343,49 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
              "created_at": now, "updated_at": now} for g in goldens]
     ids = _insert_customers(session, rows)
     identifier_rows = [{"customer_id": cid, "kind": kind, "value": value, "source_record_id": record_id}
-                       for cid, golden in zip(ids, goldens)
+                       for cid, golden in zip(ids, goldens, strict=True)
                        for (kind, value), record_id in golden.identifiers.items()]
     if identifier_rows:
-        session.connection().execute(insert(CustomerIdentifier.__table__), identifier_rows)
+        session.connection().execute(insert(_IDENTIFIERS), identifier_rows)
     return ids
 
 
 def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert customer rows (all with the same keys), returning their ids in order."""
     connection = session.connection()
-    table = Customer.__table__
-    if connection.dialect.name == "postgresql":
-        ids = sorted(connection.execute(text(
-            "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, :n)"),
-            {"n": len(rows)}).scalars())
-        connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows, ids)])
+    table = _CUSTOMERS
+    if dialect.is_postgresql(connection):
+        ids = dialect.reserve_ids(connection, "customers", len(rows))
+        connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows, ids, strict=True)])
         return ids
-    if connection.dialect.name == "sqlite":
-        # The first row takes SQLite's write lock and the next free id: no other writer can come
-        # between, and every id above the one SQLite just chose (max(id) + 1) is free.
-        first = connection.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
-        ids = list(range(first, first + len(rows)))
-        rest = [{**row, "id": cid} for row, cid in zip(rows[1:], ids[1:])]
-        if len(rest) < NAME_KEYS_BY_HAND_FROM:
-            if rest:
-                connection.execute(insert(table), rest)
-            return ids
-        with _sqlite_insert_trigger_off(connection, "customers_name_keys_insert") as trigger_off:
+    # SQLite: the first row takes SQLite's write lock and the next free id: no other writer can come
+    # between, and every id above the one SQLite just chose (max(id) + 1) is free.
+    first = connection.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
+    ids = list(range(first, first + len(rows)))
+    rest = [{**row, "id": cid} for row, cid in zip(rows[1:], ids[1:], strict=True)]
+    if len(rest) < NAME_KEYS_BY_HAND_FROM:
+        if rest:
             connection.execute(insert(table), rest)
-            if trigger_off:
-                keys = sorted({(key, row["id"]) for row in rest if row["search_name"]
-                               for key in name_keys(row["search_name"])})
-                connection.exec_driver_sql(
-                    "INSERT OR IGNORE INTO customer_name_keys (key, customer_id) VALUES (?, ?)", keys)
         return ids
-    return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+    with dialect.sqlite_trigger_off(connection, "customers_name_keys_insert") as trigger_off:
+        connection.execute(insert(table), rest)
+        if trigger_off:
+            keys = sorted({(key, row["id"]) for row in rest if row["search_name"]
+                           for key in stored_keys(row["search_name"])})
+            # The driver's executemany over tuples: millions of keys in a relink, where SQLAlchemy's
+            # per-row parameter handling would cost more than SQLite's insert.
+            connection.exec_driver_sql(
+                "INSERT OR IGNORE INTO customer_name_keys (key, customer_id) VALUES (?, ?)", keys)
+    return ids
 
 
 # On SQLite the name-key trigger (revision 0002) costs more than the rest of a customer insert: it
-# unpacks the name with json_each for every row. For big batches the same keys are made here and
-# inserted in key order while the trigger is dropped; SQLite DDL is transactional, so other
-# connections never see the table without its trigger, and a failure rolls both back.
+# unpacks the name with json_each for every row. For big batches the same keys (store/namekey.py) are
+# made here and inserted in key order while the trigger is lifted (store.dialect.sqlite_trigger_off).
 NAME_KEYS_BY_HAND_FROM = 500
 
 
-def name_keys(search_name: str) -> set[str]:
-    """The keys revision 0002's trigger stores: each word, and each word with one of its first 40
-    letters dropped."""
-    return {word[:position - 1] + word[position:] if position else word
-            for word in search_name.split(" ") if word
-            for position in range(min(len(word), 40) + 1)}
-
-
-@contextmanager
-def _sqlite_insert_trigger_off(connection, name: str) -> Iterator[bool]:
-    sql = connection.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).scalar()
-    if sql is None:
-        yield False
-        return
-    connection.exec_driver_sql(f"DROP TRIGGER {name}")
-    try:
-        yield True
-    finally:
-        connection.exec_driver_sql(sql)
-
-
-def _keep_store_not_from_records(golden: Golden, current) -> None:
+def _keep_store_not_from_records(golden: Golden, current: Row[int, int | None, dict[str, Any] | None]) -> None:
     """A preferred store no source record gives (set by hand) is left alone, with its provenance; one
     that came from a record that no longer gives it goes, like any other golden value."""
     origin = (current.provenance or {}).get("preferred_store_id")
@@ -441,18 +425,18 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
         to_delete: list[int] = []
         to_insert: list[dict[str, Any]] = []
         to_repoint: list[dict[str, Any]] = []
-        now = utcnow()
+        now = utc_now()
         for cid in batch:
             if not records[cid]:
                 continue  # no source record (e.g. created by hand): nothing to derive, keep as is
             golden = build_golden(records[cid], first_order=orders.get(cid), priority=priority, store_ids=stores)
             if golden.values["preferred_store_id"] is None and cid in current_stores:
                 _keep_store_not_from_records(golden, current_stores[cid])
-            row = {"id": cid, **golden.values, "provenance": golden.provenance, "updated_at": now}
+            written_row = {"id": cid, **golden.values, "provenance": golden.provenance, "updated_at": now}
             if names.get(cid) != golden.search_name:  # only then: name-search triggers/indexes follow it
-                renamed.append({**row, "search_name": golden.search_name})
+                renamed.append({**written_row, "search_name": golden.search_name})
             else:
-                updates.append(row)
+                updates.append(written_row)
             have = existing[cid]
             for key, (identifier_id, record_id) in have.items():
                 wanted = golden.identifiers.get(key)

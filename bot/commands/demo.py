@@ -6,8 +6,8 @@ import sys
 import time
 
 from bot.commands import open_database
+from store.clock import utc_now
 from store.demo.builder import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoAlreadyThere, build_demo
-from store.models import utcnow
 
 
 def add_commands(subparsers) -> None:
@@ -56,7 +56,7 @@ def run(args, settings) -> int:
 
     try:
         with session_factory.begin() as session:
-            build = build_demo(session, customers=args.customers, seed=args.seed, today=utcnow().date(),
+            build = build_demo(session, customers=args.customers, seed=args.seed, today=utc_now().date(),
                                reset=args.reset, thresholds=thresholds, progress=progress)
     except DemoAlreadyThere as reason:
         print(f"Nothing done: {reason} (frontline demo --reset empties the database and builds it again).")

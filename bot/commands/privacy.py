@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from bot.commands import CommandError, WholeNumber, open_database, record_id
 from bot.commands.output import private_output
+from store.clock import utc_now
 from store.gdpr import CustomerNotFound, erase_customer, export_customer
-from store.models import AuditEvent, Employee, utcnow
+from store.models import AuditEvent, Employee
 from store.retention import purge_old_notes
 
 
@@ -116,7 +117,7 @@ def run_purge(args, settings) -> int:
     engine, session_factory = open_database(settings)
     try:
         with session_factory.begin() as session:
-            purged = purge_old_notes(session, older_than_days=settings.note_retention_days, now=utcnow())
+            purged = purge_old_notes(session, older_than_days=settings.note_retention_days, now=utc_now())
     finally:
         engine.dispose()
     if settings.note_retention_days == 0:

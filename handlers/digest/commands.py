@@ -13,6 +13,7 @@ from handlers import payloads
 from handlers.blockkit import context, divider, escape, section
 from handlers.digest.blocks import employee_digest_message
 from handlers.i18n import t
+from store.clock import local_day, to_local
 from store.digest import compose_employee_digest
 from store.digest_runs import describe_weekdays, employee_zone, last_run, parse_time, parse_weekdays
 from store.models import Employee
@@ -39,11 +40,11 @@ def overview(session_factory, employee_id: int, locale: str, settings, now: dt.d
     with session_factory() as session:
         employee = session.get(Employee, employee_id)
         tz = employee_zone(employee, settings.default_timezone)
-        today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+        today = local_day(now, tz)
         blocks = [section(settings_text(employee, locale, settings.digest_default_time, settings.default_timezone))]
         run = last_run(session, employee_id, today)
         if run is not None and run.status == "sent" and run.finished_at:
-            sent_at = run.finished_at.replace(tzinfo=dt.UTC).astimezone(tz)
+            sent_at = to_local(run.finished_at, tz)
             blocks.append(context(t("digest.sent_today", locale, time=f"{sent_at:%H:%M}")))
         blocks.append(context(t("digest.help", locale)))
         blocks.append(divider())

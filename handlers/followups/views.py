@@ -9,10 +9,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from handlers import payloads
 from handlers.blockkit import context, escape, parse_id
 from handlers.followups import blocks, ids
-from handlers.followups.localtime import local_today
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
 from handlers.notices import deliver_notice
+from store.clock import local_today
 from store.followups import FollowUpRefused, complete, open_follow_ups, snooze
 from store.interactions import customer_choice
 

@@ -5,11 +5,11 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from handlers.followups.localtime import local_now
 from handlers.home import blocks, ids
 from handlers.i18n import t
 from handlers.i18n.formats import format_datetime
 from handlers.lookup.commands import open_search as open_lookup_search
+from store.clock import local_now
 from store.audit import recent_customer_summaries
 from store.followups import open_follow_ups
 

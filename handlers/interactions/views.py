@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from handlers.followups.localtime import local_today
 from handlers import payloads
 from handlers.payloads import parse_id
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
 from handlers.interactions import blocks, ids
+from store.clock import local_today
 from store.followups import FollowUpRefused, add_follow_up
 from store.interactions import (
     CustomerChoice,

@@ -6,7 +6,6 @@ member to see (a manager typing /kpi in #store-floor must not publish it to the 
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from handlers import payloads
 from handlers.blockkit import unescape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
+from store.clock import local_day
 from store.kpi import KpiRefused, kpi_report
 from store.kpi_query import KpiQueryError, parse_kpi_query
 
@@ -31,7 +31,7 @@ def kpi_command(ack, command, respond, client, employee, session_factory, clock)
         ack(text=t("kpi.help", locale), response_type="ephemeral")
         return
     now = clock()
-    today = now.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(employee.timezone)).date()
+    today = local_day(now, ZoneInfo(employee.timezone))
     try:
         query = parse_kpi_query(text, today=today)
     except KpiQueryError as error:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.blockkit import (
     MAX_FALLBACK_TEXT,
@@ -28,6 +27,7 @@ from handlers.blockkit import (
 from handlers.i18n import has_key, t
 from handlers.i18n.formats import format_date, format_money, format_phone, mask_email, mask_phone
 from handlers.profile import ids
+from store.clock import time_zone, to_local_naive
 from store.profile import CustomerProfile, InteractionSummary, OrderSummary, Page
 
 NOTE_CHARS = 160
@@ -38,11 +38,7 @@ LINES_PER_ORDER = 3
 def _local(value: dt.datetime | None, timezone: str | None) -> dt.datetime | None:
     if value is None:
         return None
-    try:
-        zone = ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return value.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+    return to_local_naive(value, time_zone(timezone))
 
 
 def _word(prefix: str, value: str | None, locale: str) -> str:

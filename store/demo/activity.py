@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from store.clock import local_time_utc
 from store.demo.catalogue import BRANDS, Product, products_for, size_choices
 from store.demo.people import Person, SourceRecord
 from store.demo.staff import CALL_CENTER_TEAM, STORE_BY_CODE, STORES, DemoEmployee
@@ -21,7 +22,6 @@ from store.demo.staff import CALL_CENTER_TEAM, STORE_BY_CODE, STORES, DemoEmploy
 HISTORY_DAYS = 730
 CHANNEL_OF_SOURCE = {"web": "web", "pos": "store", "crm": "phone"}
 ORDERS_BY_TIER = {None: 1.6, "Silver": 3.0, "Gold": 6.0, "Platinum": 12.0}
-_UTC = ZoneInfo("UTC")
 
 
 @dataclass
@@ -90,8 +90,7 @@ class Activity:
 
 
 def _utc(local_day: dt.date, hour: int, minute: int, timezone: str) -> dt.datetime:
-    local = dt.datetime.combine(local_day, dt.time(hour, minute), tzinfo=ZoneInfo(timezone))
-    return local.astimezone(_UTC).replace(tzinfo=None)
+    return local_time_utc(local_day, dt.time(hour, minute), ZoneInfo(timezone))
 
 
 def _iso(moment: dt.datetime) -> str:

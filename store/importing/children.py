@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Result, Row as DbRow, select
 
 from sqlalchemy.orm import Session
 
+from store.clock import utc_now
 from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.fields import (
     RowRejected,
@@ -41,7 +42,6 @@ from store.models import (
     DeclaredPreference,
     SourceRecord,
     WebSignal,
-    utcnow,
 )
 
 PersonKey = tuple[str, str]
@@ -235,7 +235,7 @@ def _write_preferences(session: Session, ready: Ready, report: ImportReport) -> 
         wanted[key] = {**values, "customer_id": person.customer_id, "source_record_id": person.record_id}
     inserts: list[Values] = []
     updates: list[Values] = []
-    now = utcnow()
+    now = utc_now()
     for key, values in wanted.items():
         current = existing.get(key)
         if current is None:

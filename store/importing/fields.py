@@ -9,6 +9,7 @@ from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, overload
 
+from store.clock import to_utc
 from store.importing.readers import ROW_ERROR
 
 
@@ -87,7 +88,7 @@ def datetime_value(row: dict[str, Any], name: str, *, required: bool = False) ->
     except ValueError:
         raise RowRejected(f"{name} is not an ISO 8601 date-time (e.g. 2024-03-01T14:30:00Z)") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        parsed = to_utc(parsed)
     return parsed
 
 

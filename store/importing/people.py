@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.clock import utc_now
 from store.importing.bulk import bulk_insert, bulk_update
 from store.importing.fields import RowRejected, check_readable, date_value, datetime_value, required_text, text
 from store.importing.readers import Row, batched
 from store.importing.report import ImportReport
 from store.gdpr import ERASED_HASH
-from store.models import SourceRecord, Store, utcnow
+from store.models import SourceRecord, Store
 from store.normalize import normalise_email, normalise_phone
 
 # Columns with a meaning; every other non-empty column is kept verbatim in SourceRecord.attributes.
@@ -149,7 +150,7 @@ def _import_batch(
             )
         )
     }
-    now = utcnow()
+    now = utc_now()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for source_id, values in parsed.items():

@@ -5,7 +5,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from store.models import Customer, DigestRun, Employee, FollowUp, utcnow
+from store.clock import utc_now
+from store.models import Customer, DigestRun, Employee, FollowUp
 
 
 def _with_overdue(session_factory, employee, **kwargs) -> int:
@@ -15,7 +16,7 @@ def _with_overdue(session_factory, employee, **kwargs) -> int:
         session.add(customer)
         session.flush()
         session.add(FollowUp(assignee_id=lea, customer_id=customer.id, note="call about the blue dress",
-                             due_date=(utcnow() - dt.timedelta(days=3)).date()))
+                             due_date=(utc_now() - dt.timedelta(days=3)).date()))
     return lea
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from store.models import Customer, Interaction, utcnow
+from store.clock import utc_now
+from store.models import Customer, Interaction
 from tests.e2e.trust_world import JEANNE_EMAIL, build_world
 from tests.support.world import add_store_and_team
 
@@ -18,7 +19,7 @@ def _team(session_factory, employee):
         customer = Customer(first_name="Hélène", last_name="Darcy")
         session.add(customer)
         session.flush()
-        two_days_ago = utcnow() - dt.timedelta(days=2)
+        two_days_ago = utc_now() - dt.timedelta(days=2)
         for hours, outcome in ((0, "resolved"), (1, "follow_up"), (2, "resolved")):
             session.add(Interaction(employee_id=lea, customer_id=customer.id, store_id=store_id, team_id=team_id,
                                     channel="store", type="visit", outcome=outcome,

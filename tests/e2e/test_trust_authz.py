@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
 from bot.slack_driver import HttpTransport, SlackDriver
+from store.clock import utc_now
 from store.db import make_engine, make_session_factory
-from store.models import AuditEvent, FollowUp, Interaction, Store, utcnow
+from store.models import AuditEvent, FollowUp, Interaction, Store
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.trust_world import JEANNE_EMAIL, add_follow_up, build_world, channel_posts
 from tests.support.server import start_bot_server
@@ -70,7 +71,7 @@ def test_a_store_breakdown_by_employee_names_only_people_the_manager_may_ask_for
     with session_factory.begin() as session:
         session.add(Interaction(customer_id=world.jeanne, employee_id=hugo, store_id=world.paris,
                                 team_id=world.stock, channel="phone", type="call", outcome="resolved",
-                                created_at=utcnow() - dt.timedelta(hours=2)))
+                                created_at=utc_now() - dt.timedelta(hours=2)))
     before = slack.mark()
     bot.command("/kpi", "store Paris Rivoli last 7 days by employee", user="U0NINA")
     answer = slack.wait_for("response_url", since=before)

@@ -5,11 +5,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from store.gdpr import erase_customer
 from store.merging import merge_customers
-from store.models import Customer, CustomerIdentifier, Order
+from store.models import Customer, CustomerIdentifier, CustomerNameKey, Order
+from store.namekey import stored_keys
 from store.normalize import fold
 from store import search as search_module
 from store.search import find_customers
@@ -272,3 +273,16 @@ def test_outdated_word_counts_change_no_answer(session_factory, common_words):
         namesake = add_customer(session, "Zoé", "Martín", city="Brest")
     found = [c.customer_id for c in search(session_factory, "zoe martni", limit=10).candidates]
     assert set(found) == set(fresh) | {namesake}
+
+
+def test_the_database_keeps_the_name_keys_the_code_defines(session_factory):
+    # The triggers (revisions 0002/0003) hold frozen copies of store/namekey.py's rule: they must agree,
+    # or a customer written by one path would be missed by a search written for the other.
+    names = {"Jean-Pierre": "Martin-Lavigne", "Zoë": "N'Diaye", "Al": "Wolfeschlegelsteinhausenbergerdorffvoralternwaren"}
+    with session_factory.begin() as session:
+        ids = {add_customer(session, first, last): fold(f"{first} {last}") for first, last in names.items()}
+    with session_factory() as session:
+        for customer_id, search_name in ids.items():
+            stored = set(session.scalars(select(CustomerNameKey.key).where(CustomerNameKey.customer_id == customer_id)))
+            assert stored == stored_keys(search_name)
+            assert set(search_name.split()) <= stored  # each whole word is a key of its own

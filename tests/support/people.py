@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.local_slack import LocalSlack
-from handlers.followups.localtime import local_today
+from store.clock import local_today
 from store.models import Employee
 
 SLACK_LOCALES = {"fr": "fr-FR", "en": "en-US"}

@@ -9,6 +9,9 @@ other (substitution, insertion, deletion, transposition) share at least one key,
 find the candidates through one primary-key index, whatever process wrote the customer: triggers
 (not application code) keep the table in step with customers.search_name.
 
+The key rule's home in application code is store/namekey.py; the SQL below is a frozen copy of it (a
+migration must not change when the code does).
+
 Revision ID: 0002
 Revises: 0001
 """

@@ -9,6 +9,9 @@ customers.search_name: every writer (imports, relink/merges, erasure setting sea
 other bot processes) is covered. The trigram index is dropped: nothing queries it any more and every
 write to customers paid for it.
 
+The key rule's home in application code is store/namekey.py; the PL/pgSQL below is a frozen copy of it
+(a migration must not change when the code does).
+
 Revision ID: 0003
 Revises: 0002
 """

@@ -1,0 +1,114 @@
+"""Every difference between SQLite and PostgreSQL that store code needs, in one place.
+
+The rest of store/ writes portable SQLAlchemy and asks this module when the two databases must be
+spoken to differently: which INSERT can say ON CONFLICT, how to pass thousands of ids as one bound
+parameter, how to reserve ids ahead of a bulk insert, how to lift a SQLite trigger for a bulk write.
+Only SQLite and PostgreSQL are supported (store/db.py).
+
+Migrations keep frozen copies of what they need: a migration must not change when this module does.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, Integer, any_, func, literal, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import Alias, FromClause, TableClause
+
+Bind = Session | Connection | Engine
+
+
+def name(bind: Bind) -> str:
+    """"sqlite" or "postgresql"."""
+    if isinstance(bind, Session):
+        return bind.get_bind().dialect.name
+    return bind.dialect.name
+
+
+def is_postgresql(bind: Bind) -> bool:
+    return name(bind) == "postgresql"
+
+
+def is_sqlite(bind: Bind) -> bool:
+    return name(bind) == "sqlite"
+
+
+def insert_for(bind: Bind, table: FromClause) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT into `table` (a model's `__table__`) that can take `.on_conflict_do_update()` /
+    `.on_conflict_do_nothing()` (an upsert, an insert-or-ignore): both databases spell it the same, from
+    their own dialect's insert."""
+    if not isinstance(table, TableClause):
+        raise TypeError(f"not a table: {table!r}")
+    return postgresql.insert(table) if is_postgresql(bind) else sqlite.insert(table)
+
+
+def id_among(bind: Bind, column: InstrumentedAttribute[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column` is one of `ids`, as a single bound parameter (an array on PostgreSQL, a JSON list on
+    SQLite). As an IN list of thousands of parameters, rendering and sending the statement would cost
+    more than the lookup itself."""
+    if is_postgresql(bind):
+        return column == any_(literal(list(ids), ARRAY(Integer)))
+    values = func.json_each(literal(json.dumps(list(ids)))).table_valued("value")
+    return column.in_(select(values.c.value))
+
+
+def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
+    """PostgreSQL: `count` fresh ids from the table's serial sequence, ascending, so a bulk insert can
+    carry its ids (and its children can point at them) in one executemany."""
+    return sorted(connection.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+        {"table": table, "n": count}).scalars())
+
+
+@contextmanager
+def sqlite_trigger_off(connection: Connection, trigger: str) -> Iterator[bool]:
+    """SQLite: drop the trigger for the duration of the block, then create it again; yields whether it
+    existed. SQLite DDL is transactional: other connections never see the table without its trigger,
+    and a failure rolls both back. The name must be a trigger name written in code, never input."""
+    sql = connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)).scalar()
+    if sql is None:
+        yield False
+        return
+    connection.exec_driver_sql(f"DROP TRIGGER {trigger}")
+    try:
+        yield True
+    finally:
+        connection.exec_driver_sql(sql)
+
+
+class _IndexedAlias(Alias):
+    """An alias that SQLite reads through a named index (`INDEXED BY`); other databases ignore it.
+    SQLAlchemy's `with_hint` renders nothing on SQLite, hence this element."""
+
+    inherit_cache = True
+    index_name = ""
+
+
+@compiles(_IndexedAlias)
+def _alias(element: _IndexedAlias, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(Alias._compiler_dispatch(element, compiler, **kw))
+
+
+@compiles(_IndexedAlias, "sqlite")
+def _alias_indexed_by(element: _IndexedAlias, compiler: SQLCompiler, **kw: Any) -> str:
+    sql = str(Alias._compiler_dispatch(element, compiler, **kw))
+    return f"{sql} INDEXED BY {element.index_name}" if kw.get("asfrom") else sql
+
+
+@functools.cache
+def _indexed_alias_class(index: str) -> type[_IndexedAlias]:
+    # One class per index: the class is part of SQLAlchemy's statement cache key, the instance is not.
+    return type(f"_IndexedBy_{index}", (_IndexedAlias,), {"index_name": index, "inherit_cache": True})
+
+
+def sqlite_indexed_by(table: FromClause, alias: str, index: str) -> Alias:
+    """`table AS alias`, read on SQLite through `index` (where its planner would pick another one)."""
+    return _indexed_alias_class(index)._construct(table, name=alias)
