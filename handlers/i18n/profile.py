@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "profile.fallback": {"en": "Customer card: {name}", "fr": "Fiche client : {name}"},
     "profile.tier": {"en": "{tier} member", "fr": "Fidélité {tier}"},
     "profile.since": {"en": "customer since {date}", "fr": "client depuis le {date}"},
@@ -29,7 +31,7 @@ MESSAGES = {
     "profile.orders": {"en": "*Last orders*", "fr": "*Dernières commandes*"},
     "profile.orders_more_title": {"en": "*Earlier orders of {name}*", "fr": "*Commandes plus anciennes de {name}*"},
     "profile.no_orders": {"en": "No order yet.", "fr": "Aucune commande."},
-    "profile.more_lines": {"en": "+{count} more", "fr": "+{count} autres"},
+    "profile.more_lines": {"en": "+{count} more", "fr": {"one": "+{count} autre", "other": "+{count} autres"}},
     "profile.interactions": {"en": "*Last contacts*", "fr": "*Derniers contacts*"},
     "profile.interactions_more_title": {"en": "*Earlier contacts with {name}*", "fr": "*Contacts plus anciens avec {name}*"},
     "profile.no_interactions": {"en": "No contact logged yet.", "fr": "Aucun contact enregistré."},
