@@ -18,6 +18,16 @@ MESSAGES: Section = {
     },
     "profile.reveal": {"en": "Reveal contact", "fr": "Afficher le contact"},
     "profile.preferences": {"en": "*Told us*", "fr": "*Nous a dit*"},
+    "profile.line": {"en": "• {title}: {value}", "fr": "• {title} : {value}"},
+    # Declared-preference categories (store.models.PREFERENCE_CATEGORIES); a size's own label ("shoes")
+    # replaces the category when the employee typed one.
+    "profile.pref.size": {"en": "size", "fr": "taille"},
+    "profile.pref.brand": {"en": "brand", "fr": "marque"},
+    "profile.pref.taste": {"en": "taste", "fr": "goût"},
+    "profile.pref.contact": {"en": "contact", "fr": "contact"},
+    "profile.pref.channel": {"en": "preferred channel", "fr": "canal préféré"},
+    "profile.pref.language": {"en": "language", "fr": "langue"},
+    "profile.pref.other": {"en": "other", "fr": "autre"},
     "profile.no_preferences": {"en": "Nothing declared yet.", "fr": "Rien de déclaré pour l'instant."},
     "profile.web": {"en": "*On the website*", "fr": "*Sur le site*"},
     "profile.web.wishlist": {"en": "Wishlist", "fr": "Favoris"},
@@ -85,4 +95,11 @@ MESSAGES: Section = {
     "profile.type.other": {"en": "other", "fr": "autre"},
     "profile.language.fr": {"en": "French", "fr": "français"},
     "profile.language.en": {"en": "English", "fr": "anglais"},
+    "profile.language.de": {"en": "German", "fr": "allemand"},
+    "profile.language.es": {"en": "Spanish", "fr": "espagnol"},
+    "profile.language.it": {"en": "Italian", "fr": "italien"},
+    "profile.language.nl": {"en": "Dutch", "fr": "néerlandais"},
+    "profile.language.pt": {"en": "Portuguese", "fr": "portugais"},
+    "profile.language.ar": {"en": "Arabic", "fr": "arabe"},
+    "profile.language.zh": {"en": "Chinese", "fr": "chinois"},
 }
