@@ -12,10 +12,8 @@ missed `trusted` does is show `&amp;lt;` to the reader, never a ping.
 from __future__ import annotations
 
 import re
-from typing import Any
 from collections.abc import Iterable
-
-from handlers.payloads import MAX_ROW_ID, parse_id  # noqa: F401 - ids are read in handlers.payloads
+from typing import Any
 
 MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_VIEW = 100
@@ -40,10 +38,10 @@ class Mrkdwn(str):
     def __radd__(self, other: str) -> Mrkdwn:
         return Mrkdwn(str.__add__(escape(other), self))
 
-    def join(self, parts: Iterable[object]) -> Mrkdwn:  # type: ignore[override]
+    def join(self, parts: Iterable[object]) -> Mrkdwn:
         return Mrkdwn(str.join(self, (escape(part) for part in parts)))
 
-    def format(self, *args: object, **kwargs: object) -> Mrkdwn:  # type: ignore[override]
+    def format(self, *args: object, **kwargs: object) -> Mrkdwn:
         return Mrkdwn(str.format(self, *map(_parameter, args), **{k: _parameter(v) for k, v in kwargs.items()}))
 
 
