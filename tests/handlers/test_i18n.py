@@ -6,7 +6,14 @@ import pytest
 
 from handlers.digest.blocks import employee_digest_message
 from handlers.i18n import _catalog, t
-from handlers.i18n.formats import format_date, format_datetime, format_money, format_weekday_date, format_weekdays
+from handlers.i18n.formats import (
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    format_weekday_date,
+    format_weekdays,
+)
 from store.digest import CallbackLine, DayLine, EmployeeDigest
 
 
@@ -91,3 +98,13 @@ def test_the_digest_counts_agree_with_their_nouns(locale, counts, yesterday, fal
     message = employee_digest_message(_digest(*counts), locale)
     assert yesterday in str(message["blocks"])
     assert message["text"].endswith(fallback)
+
+
+@pytest.mark.parametrize("value, decimals, locale, expected", [
+    (12345, 0, "en", "12,345"),
+    (12345, 0, "fr", "12\u202f345"),  # CLDR French grouping: narrow no-break space
+    (2.5, 1, "fr", "2,5"),
+    (3, 1, "en", "3.0"),
+])
+def test_numbers_follow_the_readers_conventions(value, decimals, locale, expected):
+    assert format_number(value, locale, decimals) == expected
