@@ -12,11 +12,8 @@ missed `trusted` does is show `&amp;lt;` to the reader, never a ping.
 from __future__ import annotations
 
 import re
-from typing import Any, overload
 from collections.abc import Iterable
-
-# Re-exported (the `as` form says so to ruff and mypy): ids are read in handlers.payloads.
-from handlers.payloads import MAX_ROW_ID as MAX_ROW_ID, parse_id as parse_id
+from typing import Any, overload
 
 MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_VIEW = 100

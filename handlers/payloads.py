@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 MAX_ROW_ID = 2**63 - 1  # BIGINT, the widest id column on SQLite and PostgreSQL
@@ -110,9 +111,10 @@ def bounded_int(value: object, low: int, high: int) -> int | None:
 
 def deeper_than(data: Any, limit: int) -> bool:
     """True when lists/objects in `data` nest more than `limit` levels (iterative: no recursion)."""
-    stack = [(data, 1)]
+    stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):
@@ -220,9 +222,9 @@ def envelope_problem(body: Any) -> str | None:
         return "response_url is not text"
     if not all(isinstance(item.get("response_url", ""), str) for item in dicts(body, "response_urls")):
         return "response_urls[].response_url is not text"
-    if kind == "event_callback":
-        if not isinstance(body.get("event"), dict) or not isinstance(at(body, "event", "type"), str):
-            return "event is not an object with a text type"
+    if kind == "event_callback" and (not isinstance(body.get("event"), dict)
+                                     or not isinstance(at(body, "event", "type"), str)):
+        return "event is not an object with a text type"
     if kind == "workflow_step_edit" and "callback_id" in body and not isinstance(body.get("workflow_step"), dict):
         return "workflow_step is not an object"
     if (kind == "interactive_message" and "callback_id" in body) or (kind == "block_actions" and "actions" in body):

@@ -42,7 +42,6 @@ _DAY_NAMES = {
     "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
     "lun": 0, "mar": 1, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6,
 }
-_SHORT = {"en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "fr": ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]}
 
 
 def parse_time(text: str) -> str | None:
@@ -70,14 +69,6 @@ def parse_weekdays(text: str) -> str | None:
 
 def weekdays_of(stored: str | None) -> set[int]:
     return {int(d) for d in (stored if stored is not None else DEFAULT_WEEKDAYS).split(",") if d.strip().isdigit()}
-
-
-def describe_weekdays(stored: str | None, locale: str) -> str:
-    days = sorted(weekdays_of(stored))
-    names = _SHORT.get(locale, _SHORT["en"])
-    if days and days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
-        return f"{names[days[0]]}–{names[days[-1]]}"
-    return ", ".join(names[d] for d in days)
 
 
 class Zoned(Protocol):

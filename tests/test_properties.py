@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from handlers.blockkit import escape, parse_id
+from handlers.blockkit import escape
+from handlers.payloads import parse_id
 from handlers.lookup.commands import clean_query
 from store.db import make_engine, make_session_factory, migrate
 from store.digest_runs import parse_time, parse_weekdays, weekdays_of

@@ -6,18 +6,12 @@ from typing import Any
 
 from handlers.blockkit import context, escape, fit_message, header, section, truncate, trusted
 from handlers.i18n import t
-from handlers.i18n.formats import format_date
+from handlers.i18n.formats import format_date, format_weekday_date
 from handlers.kpi.blocks import kpi_fields
 from store.digest import EmployeeDigest, FollowUpLine, TeamDigest
 from store.kpi import KpiFigures
 
 NOTE_PREVIEW = 60
-
-
-def _weekday_date(value, locale: str) -> str:
-    days = {"en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-            "fr": ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]}
-    return f"{days.get(locale, days['en'])[value.weekday()]} {format_date(value, locale)}"
 
 
 def _customer(name: str | None, customer_id: int | None, locale: str) -> str:
@@ -41,7 +35,7 @@ def _list_section(title: str, lines: list[str], total: int, locale: str) -> dict
 
 
 def employee_digest_message(digest: EmployeeDigest, locale: str) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [header(t("digest.header", locale, date=_weekday_date(digest.local_date, locale)))]
+    blocks: list[dict[str, Any]] = [header(t("digest.header", locale, date=format_weekday_date(digest.local_date, locale)))]
     if digest.overdue:
         blocks.append(_list_section(t("digest.overdue", locale, count=digest.overdue_total),
                                     [_follow_up_line(line, locale) for line in digest.overdue], digest.overdue_total, locale))
@@ -59,10 +53,13 @@ def employee_digest_message(digest: EmployeeDigest, locale: str) -> dict[str, An
                  for v in digest.vip_issues]
         blocks.append(_list_section(t("digest.vip", locale), lines, len(lines), locale))
     y = digest.yesterday
-    blocks.append(context(t("digest.yesterday", locale, interactions=y.interactions, customers=y.customers,
-                            done=y.followups_done), t("digest.footer", locale)))
+    blocks.append(context(t("digest.yesterday", locale,
+                            interactions=t("digest.count.interactions", locale, count=y.interactions),
+                            customers=t("digest.count.customers", locale, count=y.customers),
+                            done=t("digest.count.followups_done", locale, count=y.followups_done)),
+                          t("digest.footer", locale)))
     text = t("digest.fallback", locale, overdue=digest.overdue_total, due=digest.due_today_total,
-             callbacks=len(digest.callbacks))
+             callbacks=t("digest.count.callbacks", locale, count=len(digest.callbacks)))
     return {"text": text, "blocks": fit_message(blocks)}
 
 
@@ -78,7 +75,7 @@ def figures_fields(current: KpiFigures, previous: KpiFigures, locale: str) -> li
 def team_digest_message(digest: TeamDigest, locale: str) -> dict[str, Any]:
     week = digest.week
     blocks: list[dict[str, Any]] = [
-        header(t("digest.team_header", locale, team=digest.team_name, date=_weekday_date(digest.local_date, locale))),
+        header(t("digest.team_header", locale, team=digest.team_name, date=format_weekday_date(digest.local_date, locale))),
         section(t("digest.team_yesterday", locale), fields=figures_fields(digest.yesterday, digest.day_before, locale)),
         section(t("digest.team_week", locale, start=format_date(week.start, locale),
                   end=format_date(week.end - dt.timedelta(days=1), locale)),
@@ -97,6 +94,8 @@ def team_digest_message(digest: TeamDigest, locale: str) -> dict[str, Any]:
                  for w in digest.waiting_longest]
         blocks.append(section(trusted("\n".join([t("digest.team_waiting", locale), *lines]))))
     blocks.append(context(t("digest.footer", locale)))
-    text = t("digest.team_fallback", locale, team=digest.team_name, interactions=digest.yesterday.interactions,
-             overdue=sum(p.count for p in digest.overdue_by_person))
+    overdue = sum(p.count for p in digest.overdue_by_person)
+    text = t("digest.team_fallback", locale, team=digest.team_name,
+             interactions=t("digest.count.interactions", locale, count=digest.yesterday.interactions),
+             overdue=t("digest.count.followups_overdue", locale, count=overdue))
     return {"text": text, "blocks": fit_message(blocks)}

@@ -14,8 +14,9 @@ from handlers.blockkit import context, divider, escape, section
 from handlers.digest.blocks import employee_digest_message
 from handlers.i18n import t
 from store.clock import local_day, to_local
+from handlers.i18n.formats import format_weekdays
 from store.digest import compose_employee_digest
-from store.digest_runs import describe_weekdays, employee_zone, last_run, parse_time, parse_weekdays
+from store.digest_runs import employee_zone, last_run, parse_time, parse_weekdays, weekdays_of
 from store.models import Employee
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def settings_text(employee: Employee, locale: str, default_time: str, default_ti
     state = t("digest.state_paused" if employee.digest_paused else "digest.state_active", locale)
     return t("digest.settings", locale, state=state, time=employee.digest_time or default_time,
              timezone=employee.timezone or default_timezone,
-             days=describe_weekdays(employee.digest_weekdays, locale) or t("digest.no_day", locale))
+             days=format_weekdays(weekdays_of(employee.digest_weekdays), locale) or t("digest.no_day", locale))
 
 
 def overview(session_factory, employee_id: int, locale: str, settings, now: dt.datetime) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def change_setting(session_factory, employee_id: int, locale: str, settings, ver
         if days is None:
             return t("digest.bad_days", locale, value=escape(argument))
         employee.digest_weekdays = days
-        return t("digest.days_set", locale, days=describe_weekdays(days, locale))
+        return t("digest.days_set", locale, days=format_weekdays(weekdays_of(days), locale))
 
 
 def digest_command(ack, command, respond, employee, session_factory, settings, clock,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers import payloads
-from handlers.blockkit import context, escape, parse_id
+from handlers.blockkit import context, escape
 from handlers.followups import blocks, ids
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
@@ -58,7 +58,7 @@ def _change(body: dict[str, Any], client, respond, employee, session_factory, cl
     locale = employee.locale
     now = clock()
     today = local_today(now, employee.timezone)
-    follow_up_id = parse_id(raw_id)
+    follow_up_id = payloads.parse_id(raw_id)
     if follow_up_id is None:
         return
     try:

@@ -3,22 +3,29 @@
 Each feature keeps its section of the catalog in a module of this package (a dict `MESSAGES` of
 key -> {"en": ..., "fr": ...}); `t()` looks a key up in all of them. Keys are namespaced by feature
 ("lookup.no_match"). A key missing in French falls back to English; a key missing everywhere is a
-bug and raises, so tests catch it.
+bug and raises, so tests catch it. Text that depends on a number has plural forms (handlers.i18n.catalog)
+and is asked for with `count=`: CLDR's plural rules (Babel) pick the form for the employee's language.
 """
 from __future__ import annotations
 
 import importlib
 from functools import cache
 
+from babel import Locale
+
 from handlers.blockkit import Mrkdwn, trusted
+from handlers.i18n.catalog import Entry, PluralForms
 
 SUPPORTED = ("en", "fr")
+# The CLDR locale behind each supported language: dates, numbers, currencies and plural rules. British
+# English, like the catalog's spelling and the phone numbers' home region (handlers.i18n.formats).
+CLDR_LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 SECTIONS = ["common", "access", "lookup", "profile", "interactions", "followups", "home", "digest", "kpi", "privacy"]
 
 
 @cache
-def _catalog() -> dict[str, dict[str, str]]:
-    merged: dict[str, dict[str, str]] = {}
+def _catalog() -> dict[str, Entry]:
+    merged: dict[str, Entry] = {}
     for section in SECTIONS:
         try:
             module = importlib.import_module(f"{__name__}.{section}")
@@ -42,12 +49,32 @@ def normalise_locale(locale: str | None, default: str = "en") -> str:
     return default
 
 
+@cache
+def cldr_locale(locale: str | None) -> Locale:
+    """Babel's locale for an employee's Slack locale (English when we don't support theirs)."""
+    return Locale.parse(CLDR_LOCALES[normalise_locale(locale)])
+
+
 def t(key: str, locale: str, /, **params: object) -> Mrkdwn:
     """The catalog text in `locale`, its parameters escaped (they are data: names, what was typed)
-    unless they are already Mrkdwn (escaped, or markup built by a handler: handlers.blockkit)."""
+    unless they are already Mrkdwn (escaped, or markup built by a handler: handlers.blockkit).
+
+    An entry with plural forms needs `count` (an int): its CLDR category in the language picks the
+    form, "other" when the entry has no form for that category (French "many")."""
     texts = _catalog()[key]
-    template = trusted(texts.get(normalise_locale(locale)) or texts["en"])
+    language = normalise_locale(locale)
+    text = texts.get(language) or texts["en"]
+    if not isinstance(text, str):
+        text = _plural(text, language, key, params.get("count"))
+    template = trusted(text)
     return template.format(**params) if params else template
+
+
+def _plural(forms: PluralForms, language: str, key: str, count: object) -> str:
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise TypeError(f"catalog key {key!r} has plural forms: pass count= as an int")
+    category = cldr_locale(language).plural_form(abs(count))
+    return forms.get(category) or forms["other"]
 
 
 def has_key(key: str) -> bool:

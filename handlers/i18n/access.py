@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "access.not_registered": {
         "en": "Sorry, Frontline doesn't know you yet, so it can't show customer information. "
               "Please ask {contact} to give you access.",

@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "common.error_generic": {
         "en": "Something went wrong on our side (ref {ref}). Nothing was changed; please try again.",
         "fr": "Un problème est survenu de notre côté (réf. {ref}). Rien n'a été modifié ; réessayez.",

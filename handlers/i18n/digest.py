@@ -1,8 +1,31 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "digest.header": {"en": "Your day · {date}", "fr": "Votre journée · {date}"},
     "digest.fallback": {
-        "en": "Your digest: {overdue} overdue, {due} due today, {callbacks} call-backs.",
-        "fr": "Votre résumé : {overdue} en retard, {due} pour aujourd'hui, {callbacks} rappels.",
+        "en": "Your digest: {overdue} overdue, {due} due today, {callbacks}.",
+        "fr": "Votre résumé : {overdue} en retard, {due} pour aujourd'hui, {callbacks}.",
+    },
+    # Counted nouns, for the sentences above and below that hold several counts.
+    "digest.count.callbacks": {
+        "en": {"one": "{count} call-back", "other": "{count} call-backs"},
+        "fr": {"one": "{count} rappel", "other": "{count} rappels"},
+    },
+    "digest.count.interactions": {
+        "en": {"one": "{count} interaction", "other": "{count} interactions"},
+        "fr": {"one": "{count} échange", "other": "{count} échanges"},
+    },
+    "digest.count.customers": {
+        "en": {"one": "{count} customer", "other": "{count} customers"},
+        "fr": {"one": "{count} client", "other": "{count} clients"},
+    },
+    "digest.count.followups_done": {
+        "en": {"one": "{count} follow-up done", "other": "{count} follow-ups done"},
+        "fr": {"one": "{count} suivi terminé", "other": "{count} suivis terminés"},
+    },
+    "digest.count.followups_overdue": {
+        "en": {"one": "{count} overdue follow-up", "other": "{count} overdue follow-ups"},
+        "fr": {"one": "{count} suivi en retard", "other": "{count} suivis en retard"},
     },
     "digest.overdue": {"en": "*Overdue ({count})*", "fr": "*En retard ({count})*"},
     "digest.due_today": {"en": "*Due today ({count})*", "fr": "*À faire aujourd'hui ({count})*"},
@@ -18,8 +41,8 @@ MESSAGES = {
     },
     "digest.vip_line": {"en": "{tier}, with {assignee}, due {date}", "fr": "{tier}, suivi par {assignee}, prévu le {date}"},
     "digest.yesterday": {
-        "en": "Yesterday: {interactions} interactions with {customers} customers, {done} follow-ups done.",
-        "fr": "Hier : {interactions} échanges avec {customers} clients, {done} suivis terminés.",
+        "en": "Yesterday: {interactions} with {customers}, {done}.",
+        "fr": "Hier : {interactions} avec {customers}, {done}.",
     },
     "digest.footer": {
         "en": "Change the time, pause or resume: `/digest`",
@@ -27,8 +50,8 @@ MESSAGES = {
     },
     "digest.team_header": {"en": "Team {team} · {date}", "fr": "Équipe {team} · {date}"},
     "digest.team_fallback": {
-        "en": "Team {team}: {interactions} interactions yesterday, {overdue} overdue follow-ups.",
-        "fr": "Équipe {team} : {interactions} échanges hier, {overdue} suivis en retard.",
+        "en": "Team {team}: {interactions} yesterday, {overdue}.",
+        "fr": "Équipe {team} : {interactions} hier, {overdue}.",
     },
     "digest.team_yesterday": {"en": "*Yesterday* (vs the day before)", "fr": "*Hier* (par rapport à avant-hier)"},
     "digest.team_week": {

@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "followups.title": {"en": "Your follow-ups ({count})", "fr": "Vos suivis ({count})"},
     "followups.none": {"en": "No open follow-ups. Nice work!", "fr": "Aucun suivi en cours. Bravo !"},
     "followups.due": {"en": "due {date}", "fr": "pour le {date}"},
@@ -14,7 +16,10 @@ MESSAGES = {
     "followups.more": {"en": "…and {count} more.", "fr": "…et {count} de plus."},
     "followups.marked_done": {"en": "Marked done: {name}.", "fr": "Terminé : {name}."},
     "followups.snoozed": {"en": "Moved to {date}: {name}.", "fr": "Reporté au {date} : {name}."},
-    "followups.fallback": {"en": "You have {count} open follow-ups.", "fr": "Vous avez {count} suivis en cours."},
+    "followups.fallback": {
+        "en": {"one": "You have {count} open follow-up.", "other": "You have {count} open follow-ups."},
+        "fr": {"one": "Vous avez {count} suivi en cours.", "other": "Vous avez {count} suivis en cours."},
+    },
     "followups.error.not_found": {
         "en": "This follow-up no longer exists, or isn't one you can change.",
         "fr": "Ce suivi n'existe plus, ou vous ne pouvez pas le modifier.",

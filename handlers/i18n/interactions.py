@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "interactions.modal_title": {"en": "Log interaction", "fr": "Noter un échange"},
     "interactions.follow_up_modal_title": {"en": "Add follow-up", "fr": "Ajouter un suivi"},
     "interactions.submit": {"en": "Save", "fr": "Enregistrer"},

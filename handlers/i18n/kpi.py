@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "kpi.error.unknown_word": {
         "en": "I don't understand “{value}”. Try `/kpi team month by employee` or `/kpi help`.",
         "fr": "Je ne comprends pas « {value} ». Essayez `/kpi équipe mois par employé` ou `/kpi aide`.",

@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "lookup.usage": {
         "en": "*Find a customer:* `/customer` followed by an e-mail, a phone number, a loyalty card, an order "
               "number or a name (typos are fine; add the town to narrow it down: `Dupont Lyon`).",
@@ -7,8 +9,10 @@ MESSAGES = {
     },
     "lookup.searching": {"en": "Looking for “{query}”…", "fr": "Recherche de « {query} »…"},
     "lookup.candidates": {
-        "en": "{count} customers match “{query}”. Which one?",
-        "fr": "{count} clients correspondent à « {query} ». Lequel ?",
+        "en": {"one": "{count} customer matches “{query}”. Is it the right one?",
+               "other": "{count} customers match “{query}”. Which one?"},
+        "fr": {"one": "{count} client correspond à « {query} ». Est-ce le bon ?",
+               "other": "{count} clients correspondent à « {query} ». Lequel ?"},
     },
     "lookup.no_match": {"en": "No customer matches “{query}”.", "fr": "Aucun client ne correspond à « {query} »."},
     "lookup.suggestions": {"en": "Closest names:", "fr": "Noms les plus proches :"},

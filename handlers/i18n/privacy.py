@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "privacy.share.button": {"en": "Share to channel", "fr": "Partager dans un canal"},
     "privacy.share.title": {"en": "Share a card", "fr": "Partager une fiche"},
     "privacy.share.submit": {"en": "Share", "fr": "Partager"},

@@ -1,4 +1,6 @@
-MESSAGES = {
+from handlers.i18n.catalog import Section
+
+MESSAGES: Section = {
     "profile.fallback": {"en": "Customer card: {name}", "fr": "Fiche client : {name}"},
     "profile.tier": {"en": "{tier} member", "fr": "Fidélité {tier}"},
     "profile.since": {"en": "customer since {date}", "fr": "client depuis le {date}"},
@@ -16,6 +18,16 @@ MESSAGES = {
     },
     "profile.reveal": {"en": "Reveal contact", "fr": "Afficher le contact"},
     "profile.preferences": {"en": "*Told us*", "fr": "*Nous a dit*"},
+    "profile.line": {"en": "• {title}: {value}", "fr": "• {title} : {value}"},
+    # Declared-preference categories (store.models.PREFERENCE_CATEGORIES); a size's own label ("shoes")
+    # replaces the category when the employee typed one.
+    "profile.pref.size": {"en": "size", "fr": "taille"},
+    "profile.pref.brand": {"en": "brand", "fr": "marque"},
+    "profile.pref.taste": {"en": "taste", "fr": "goût"},
+    "profile.pref.contact": {"en": "contact", "fr": "contact"},
+    "profile.pref.channel": {"en": "preferred channel", "fr": "canal préféré"},
+    "profile.pref.language": {"en": "language", "fr": "langue"},
+    "profile.pref.other": {"en": "other", "fr": "autre"},
     "profile.no_preferences": {"en": "Nothing declared yet.", "fr": "Rien de déclaré pour l'instant."},
     "profile.web": {"en": "*On the website*", "fr": "*Sur le site*"},
     "profile.web.wishlist": {"en": "Wishlist", "fr": "Favoris"},
@@ -29,7 +41,7 @@ MESSAGES = {
     "profile.orders": {"en": "*Last orders*", "fr": "*Dernières commandes*"},
     "profile.orders_more_title": {"en": "*Earlier orders of {name}*", "fr": "*Commandes plus anciennes de {name}*"},
     "profile.no_orders": {"en": "No order yet.", "fr": "Aucune commande."},
-    "profile.more_lines": {"en": "+{count} more", "fr": "+{count} autres"},
+    "profile.more_lines": {"en": "+{count} more", "fr": {"one": "+{count} autre", "other": "+{count} autres"}},
     "profile.interactions": {"en": "*Last contacts*", "fr": "*Derniers contacts*"},
     "profile.interactions_more_title": {"en": "*Earlier contacts with {name}*", "fr": "*Contacts plus anciens avec {name}*"},
     "profile.no_interactions": {"en": "No contact logged yet.", "fr": "Aucun contact enregistré."},
@@ -83,4 +95,11 @@ MESSAGES = {
     "profile.type.other": {"en": "other", "fr": "autre"},
     "profile.language.fr": {"en": "French", "fr": "français"},
     "profile.language.en": {"en": "English", "fr": "anglais"},
+    "profile.language.de": {"en": "German", "fr": "allemand"},
+    "profile.language.es": {"en": "Spanish", "fr": "espagnol"},
+    "profile.language.it": {"en": "Italian", "fr": "italien"},
+    "profile.language.nl": {"en": "Dutch", "fr": "néerlandais"},
+    "profile.language.pt": {"en": "Portuguese", "fr": "portugais"},
+    "profile.language.ar": {"en": "Arabic", "fr": "arabe"},
+    "profile.language.zh": {"en": "Chinese", "fr": "chinois"},
 }

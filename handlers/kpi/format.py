@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 from handlers.i18n import normalise_locale
+from handlers.i18n.formats import format_number
 
 
 def number(value: float | int | None, locale: str, decimals: int = 0) -> str:
     if value is None:
         return "—"
-    text = f"{value:,.{decimals}f}"
-    if normalise_locale(locale) == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
-    return text
+    return format_number(value, locale, decimals)
 
 
 def percent(rate: float | None, locale: str) -> str:

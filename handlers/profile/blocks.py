@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from handlers.blockkit import (
     MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
+    Mrkdwn,
     actions,
     button,
     context,
@@ -41,15 +42,29 @@ def _local(value: dt.datetime | None, timezone: str | None) -> dt.datetime | Non
     return to_local_naive(value, time_zone(timezone))
 
 
-def _word(prefix: str, value: str | None, locale: str) -> str:
+def _word(prefix: str, value: str | None, locale: str) -> Mrkdwn:
     """A stored code shown in the reader's language when the catalog knows it, as typed otherwise."""
     if not value:
-        return "—"
+        return trusted("—")
     key = f"{prefix}.{value}"
     return t(key, locale) if has_key(key) else escape(value)
 
 
-def _short(text: str | None, limit: int) -> str:
+# Declared preferences whose value is a code from a closed list (the interaction form's choices): the
+# value is shown in the reader's language through these catalog prefixes; other values are as typed.
+_PREFERENCE_VALUE_WORDS = {"channel": "profile.channel", "language": "profile.language"}
+
+
+def preference_line(category: str, label: str | None, value: str, locale: str) -> Mrkdwn:
+    """'• shoes: 43', '• canal préféré : téléphone': a declared preference in the reader's language."""
+    title = _short(label, 30) if label else _word("profile.pref", category, locale)
+    prefix = _PREFERENCE_VALUE_WORDS.get(category)
+    known = f"{prefix}.{value}" if prefix else ""
+    shown = t(known, locale) if known and has_key(known) else _short(value, 80)
+    return t("profile.line", locale, title=title, value=shown)
+
+
+def _short(text: str | None, limit: int) -> Mrkdwn:
     """One line, cut before escaping so an entity is never split."""
     return escape(truncate(" ".join((text or "").split()), limit))
 
@@ -135,7 +150,8 @@ def _web_text(profile: CustomerProfile, locale: str) -> str:
         if signal.price is not None:
             label += f" ({format_money(signal.price, signal.currency, locale)})"  # Mrkdwn + text: escaped
         by_kind.setdefault(signal.kind, []).append(label)
-    lines = [f"• {_word('profile.web', kind, locale)}: {', '.join(items)}" for kind, items in by_kind.items()]
+    lines = [t("profile.line", locale, title=_word("profile.web", kind, locale), value=trusted(", ".join(items)))
+             for kind, items in by_kind.items()]  # items: escaped labels
     return _join_lines([t("profile.web", locale), *lines])
 
 
@@ -189,8 +205,7 @@ def profile_blocks(profile: CustomerProfile, locale: str, timezone: str | None =
     if not revealed:
         blocks.append(context(t("profile.contact_masked_hint", locale)))
 
-    prefs = [f"• {_short(p.label or _word('profile.pref', p.category, locale), 30)}: {_short(p.value, 80)}"
-             for p in profile.preferences]
+    prefs = [preference_line(p.category, p.label, p.value, locale) for p in profile.preferences]
     blocks.append(section(_join_lines([t("profile.preferences", locale), *(prefs or [t("profile.no_preferences", locale)])])))
     blocks.append(section(_web_text(profile, locale)))
 

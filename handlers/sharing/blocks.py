@@ -10,7 +10,8 @@ from typing import Any
 
 from handlers import payloads
 from handlers.blockkit import context, escape, header, mrkdwn, plain, section, truncate, trusted
-from handlers.i18n import has_key, t
+from handlers.i18n import t
+from handlers.profile.blocks import preference_line
 
 MODAL_CALLBACK = "sharing.modal"
 CHANNEL_BLOCK = "sharing.channel"
@@ -41,11 +42,7 @@ def share_modal(locale: str, *, customer_id: int, name: str, allowed: list[str])
 def reduced_card(locale: str, *, name: str, loyalty_tier: str | None,
                  preferences: list[tuple[str | None, str, str]], shared_by: str) -> dict[str, Any]:
     """Message arguments for the channel: `preferences` are (label, category, value) triples."""
-    lines = []
-    for label, category, value in preferences[:12]:
-        key = f"profile.pref.{category}"
-        title = label or (t(key, locale) if has_key(key) else category)
-        lines.append(f"• {escape(truncate(title, 30))}: {escape(truncate(' '.join(value.split()), 80))}")
+    lines = [preference_line(category, label, value, locale) for label, category, value in preferences[:12]]
     facts = [t("profile.tier", locale, tier=escape(truncate(loyalty_tier, 30)))] if loyalty_tier else []
     blocks = [header(escape(truncate(name, 150)))]
     if facts:

@@ -25,7 +25,7 @@ def test_digest_shows_settings_and_a_preview(bot, slack, session_factory, employ
     before = slack.mark()
     bot.command("/digest", user="U0LEA")
     answer = slack.wait_for("response_url", since=before)
-    assert "08:30" in answer.text and "Mon–Fri" in answer.text
+    assert "08:30" in answer.text and "Monday–Friday" in answer.text
     assert "Overdue (1)" in answer.text and "blue dress" in answer.text
     assert "<@U0BOSS>" not in str(answer.args["blocks"])
 
@@ -35,7 +35,7 @@ def test_retime_pause_resume_and_days(bot, session_factory, employee):
     assert "07:45" in bot.command("/digest", "heure 7h45", user="U0LEA").json["text"]
     assert "HH:MM" in bot.command("/digest", "time 25:00", user="U0LEA").json["text"]
     bot.command("/digest", "pause", user="U0LEA")
-    assert "lun–sam" in bot.command("/digest", "jours lun-sam", user="U0LEA").json["text"]
+    assert "lundi–samedi" in bot.command("/digest", "jours lun-sam", user="U0LEA").json["text"]
     with session_factory() as session:
         me = session.get(Employee, lea)
         assert (me.digest_time, me.digest_paused, me.digest_weekdays) == ("07:45", True, "0,1,2,3,4,5")

@@ -146,6 +146,26 @@ def test_french_card_speaks_french():
     assert "Dernières commandes" in text and "client depuis le 2 avr. 2019" in text and "59,90" in text
 
 
+DECLARED = (Preference("size", "chaussures", "38", AT, "pos"), Preference("size", None, "M", AT, "pos"),
+            Preference("brand", None, "Aigle", AT, "crm"), Preference("taste", None, "lin", AT, "web"),
+            Preference("channel", None, "phone", AT, "crm"), Preference("language", None, "de", AT, "frontline"),
+            Preference("channel", None, "fax", AT, "crm"), Preference("contact", None, "après 18 h", AT, "crm"))
+
+
+@pytest.mark.parametrize("locale, lines", [
+    ("fr", ["• chaussures : 38", "• taille : M", "• marque : Aigle", "• goût : lin", "• canal préféré : téléphone",
+            "• langue : allemand", "• canal préféré : fax", "• contact : après 18 h"]),
+    ("en", ["• chaussures: 38", "• size: M", "• brand: Aigle", "• taste: lin", "• preferred channel: phone",
+            "• language: German", "• preferred channel: fax", "• contact: après 18 h"]),
+])
+def test_declared_preferences_read_in_the_employees_language(locale, lines):
+    """Categories and coded values (channel, language) are translated; what was typed (a size's label, a
+    brand, an unknown channel) is shown as typed."""
+    shown = visible_text(message(profile(preferences=DECLARED), locale=locale)).splitlines()
+    start = shown.index("*Nous a dit*" if locale == "fr" else "*Told us*")
+    assert shown[start + 1:start + 1 + len(lines)] == lines
+
+
 def test_search_answers_are_valid_for_every_outcome():
     candidate = Candidate(7, "Jean", "Dupont", 93, "name", city="Lyon", birth_year=1980, phone_last_digits="78",
                           last_seen=AT)
