@@ -14,11 +14,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The bot on the embedded SQLite database with a demo retailer, tried in the terminal console.
+# The bot on the embedded SQLite database with a demo retailer, tried in the terminal console
+# (frontline-console, from the `local` extra that `dev` pulls in).
 demo: install
 	$(BIN)/frontline migrate
 	$(BIN)/frontline demo
-	$(BIN)/frontline console
+	$(BIN)/frontline-console
 
 # Every test, on SQLite and on a throwaway PostgreSQL cluster (started when PostgreSQL is installed).
 test: install

@@ -1,4 +1,4 @@
-"""`frontline console` end to end: piped input in, readable conversation out."""
+"""`frontline-console` end to end: piped input in, readable conversation out."""
 from __future__ import annotations
 
 import argparse
@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.console import run as run_console
+from localslack.console import run as run_console
 from tests.support.probe_feature import MODULE as PROBE
 
 REPO = Path(__file__).resolve().parents[2]
-FRONTLINE = str(Path(sys.executable).parent / "frontline")  # the installed entry point, as users run it
+CONSOLE = str(Path(sys.executable).parent / "frontline-console")  # the installed entry point, as users run it
 
 
 def _console(db_url: str, script: str, *, user: str | None = None) -> str:
@@ -55,7 +55,7 @@ def test_frontline_console_command_reads_stdin_until_eof(db_url, employee):
     employee("U0LEA", "Léa Martin", role="admin")
     env = dict(os.environ, DATABASE_URL=db_url, FRONTLINE_ACCESS_CONTACT="Claire (store manager)",
                FRONTLINE_LOCALE="en")
-    result = subprocess.run([FRONTLINE, "console", "--as", "U0STRANGER"],
+    result = subprocess.run([CONSOLE, "--as", "U0STRANGER"],
                             input="/customer dupont\nhelp\n", capture_output=True, text=True, cwd=REPO, env=env,
                             timeout=60)
     assert result.returncode == 0, result.stderr
@@ -66,7 +66,7 @@ def test_frontline_console_command_reads_stdin_until_eof(db_url, employee):
 
 def test_console_on_an_unmigrated_database_says_to_migrate(empty_db_url):
     env = dict(os.environ, DATABASE_URL=empty_db_url)
-    result = subprocess.run([FRONTLINE, "console"], input="", capture_output=True, text=True,
+    result = subprocess.run([CONSOLE], input="", capture_output=True, text=True,
                             cwd=REPO, env=env, timeout=60)
     assert result.returncode == 1
     assert "frontline migrate" in result.stderr
