@@ -284,7 +284,7 @@ def _pick_user(session_factory: sessionmaker[Session], wanted: str | None) -> tu
 def run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = None,
         stdout: TextIO | None = None, features: list[str] | None = None, files_dir: Path | None = None) -> int:
     """Until `quit` or end of input. Files the bot uploads are saved under `files_dir` (default: a new
-    temporary folder, left in place so the user can open them after the session)."""
+    folder in the temporary directory, left in place so the user can open them after the session)."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     engine = make_engine(settings.database_url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
     try:
@@ -294,7 +294,8 @@ def run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = 
     session_factory = make_session_factory(engine)
     user_id, name, locale = _pick_user(session_factory, args.user)
     secret = secrets.token_hex(16)
-    files_dir = files_dir or Path(tempfile.mkdtemp(prefix="frontline-console-"))
+    # Named now, created by the first upload: a session that uploads nothing leaves no empty folder behind.
+    files_dir = files_dir or Path(tempfile.gettempdir()) / f"frontline-console-{secrets.token_hex(4)}"
     with LocalSlack(files_dir=files_dir) as slack:
         slack.add_user(user_id, name, locale=locale)
         local = settings.with_overrides(slack_bot_token=slack.bot_token, slack_signing_secret=secret,
