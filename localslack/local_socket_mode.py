@@ -113,7 +113,7 @@ class LocalSocketMode:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown(code=CloseCode.GOING_AWAY)  # closes what is still open, waits for handlers
+            self._server.shutdown()  # closes what is still open (1001 going away), waits for handlers
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
