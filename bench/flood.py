@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select
 
 from bench.pii_scan import find_leaks
-from bot import slack_requests as sr
-from bot.local_slack import LocalSlack
+from localslack import slack_requests as sr
+from localslack.local_slack import LocalSlack, NotSeen
 from store.db import make_engine, make_session_factory
 from store.models import Customer, Employee
 
@@ -173,7 +173,7 @@ def employee_loop(url: str, slack: LocalSlack, user_id: str, queries: list[str],
         try:
             slack.wait_for("response_url", since=before, timeout=10)
             cards.append(time.perf_counter() - started)
-        except AssertionError:
+        except NotSeen:
             statuses["no card"] += 1
         stop.wait(0.5)
 

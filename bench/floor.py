@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot import serve_cmd
-from bot.app import FrontlineApp, TrackingExecutor, _bolt_logger, make_client
+from bot.app import FrontlineApp, _bolt_logger, make_client
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.web import FrontlineWeb
@@ -29,7 +30,7 @@ def build_floor_runtime(settings: Settings, *, scheduler: bool = False):
     """What `serve_cmd.build_runtime` returns, with one constant `/customer` listener and no scheduler.
     The engine is an in-memory SQLite one, used only by /healthz."""
     app = FrontlineApp(client=make_client(settings), signing_secret=settings.slack_signing_secret or "",
-                       process_before_response=False, listener_executor=TrackingExecutor(),
+                       process_before_response=False, listener_executor=ThreadPoolExecutor(16, "listener"),
                        request_verification_enabled=True, raise_error_for_unhandled_request=False,
                        logger=_bolt_logger())
     # A real product message (the lookup usage help), built once: the floor measures the framework,

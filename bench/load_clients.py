@@ -1,5 +1,5 @@
 """Simulated employees for the HTTP load benchmark: each one is a thread doing what a person does in Slack,
-one thing at a time, through signed requests shaped as Slack sends them (bot/slack_requests.py).
+one thing at a time, through signed requests shaped as Slack sends them (localslack/slack_requests.py).
 
 Flows: `/customer <email|phone|loyalty card|order number|name with a typo|surname>`; logging an interaction from the
 card's button, from `/log <loyalty card>`, or from a blank `/log` with the type-ahead customer select.
@@ -16,8 +16,8 @@ from typing import Any
 
 from bench.load_slack import Arrival, BenchSlack, response_path
 from bench.lookup import mistyped
-from bot import slack_requests as sr
-from bot.slack_driver import HttpTransport, find_element, surface_of, view_state
+from localslack import slack_requests as sr
+from localslack.slack_driver import HttpTransport, find_element, surface_of, view_state
 from handlers.i18n import t
 
 ACK_LIMIT_MS = 3000  # Slack's deadline for the HTTP answer

@@ -12,7 +12,7 @@ from bench.lookup import percentile
 
 SECTION = "## Load (HTTP)"
 INTRO = """\
-`bench/load.py` starts the Slack stand-in (bot/local_slack.py) and the real server (`frontline serve --http`,
+`bench/load.py` starts the Slack stand-in (localslack/local_slack.py) and the real server (`frontline serve --http`,
 gunicorn, N workers) on loopback, then runs simulated employees, one thread each, doing one thing at a time
 through signed requests shaped as Slack sends them: `/customer` by e-mail, phone, loyalty card, name with a
 typo or surname; logging an interaction from the card's button, from `/log <card>` or from a blank `/log` with

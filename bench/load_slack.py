@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.local_slack import RESPONSE_URL_METHOD, LocalSlack, SlackCall, ValidationFailure
+from localslack.local_slack import RESPONSE_URL_METHOD, LocalSlack, SlackCall, ValidationFailure
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ from bench.load import (
 from bench.load_clients import ACK_LIMIT_MS, REPLY_TIMEOUT, SimulatedEmployee, Target, national
 from bench.load_slack import BenchSlack, response_path
 from bench.lookup import mistyped, percentile
-from bot import slack_requests as sr
-from bot.slack_driver import HttpTransport, find_element
+from localslack import slack_requests as sr
+from localslack.slack_driver import HttpTransport, find_element
 
 KINDS = ("name", "surname", "email", "phone", "loyalty", "order")
 # The share of each kind in the mix (bench/load_clients.py MIXES["lookup"], the closed loop's mix).

@@ -15,9 +15,8 @@ from __future__ import annotations
 import importlib
 import logging
 import secrets
-import threading
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from collections.abc import Callable
 from urllib.error import URLError
@@ -61,38 +60,6 @@ FEATURES: list[str] = [
 ]
 
 
-class TrackingExecutor(ThreadPoolExecutor):
-    """The listener thread pool, able to say when every listener started so far has finished.
-
-    The console and the tests wait on it instead of sleeping: after the ack, the listener is still
-    running; `wait_idle()` returns once it (and anything it queued) is done.
-    """
-
-    def __init__(self, max_workers: int = 16) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="listener")
-        self._pending = 0
-        self._idle = threading.Condition()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        with self._idle:
-            self._pending += 1
-        try:
-            future = super().submit(fn, *args, **kwargs)
-        except BaseException:
-            self._done(None)
-            raise
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _future: Future | None) -> None:
-        with self._idle:
-            self._pending -= 1
-            if self._pending == 0:
-                self._idle.notify_all()
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
 
 class QuietRequestVerification(RequestVerification):
@@ -166,7 +133,7 @@ def build_app(
             client=client,
             signing_secret=settings.slack_signing_secret or "",
             process_before_response=False,
-            listener_executor=listener_executor or TrackingExecutor(),
+            listener_executor=listener_executor or ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener"),
             request_verification_enabled=bool(settings.slack_signing_secret),
             # Runs right after the signature check, before bolt's own middleware and matchers index the body.
             before_authorize=PayloadGate(),
@@ -265,8 +232,3 @@ def on_listener_error(error: Exception, body: dict, context, client, respond) ->
         log.warning("could not tell %s about a failed %s request", user_id, kind)
     return None
 
-
-def wait_for_listeners(app: App, timeout: float = 10.0) -> bool:
-    """True once every listener this app started has finished (tests and the console use it)."""
-    executor = app.listener_runner.listener_executor
-    return executor.wait_idle(timeout) if isinstance(executor, TrackingExecutor) else True

@@ -17,7 +17,6 @@ COMMAND_MODULES = [
     "bot.commands.migrate",
     "bot.commands.importing", "bot.commands.employees",
     "bot.serve_cmd",
-    "bot.console",
     "bot.commands.privacy",
     "bot.commands.demo",
     "bot.commands.customers",

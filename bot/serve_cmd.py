@@ -115,9 +115,8 @@ def _serve_socket_mode(settings, *, scheduler: bool = True) -> int:
         log.info("Frontline stopping: closing the Socket Mode connection, finishing running listeners")
     finally:
         handler.close()
-        executor = app.listener_runner.listener_executor
-        if hasattr(executor, "wait_idle"):
-            executor.wait_idle(timeout=20)
+        # Listeners already acked must still answer: the pool runs what it holds, then stops.
+        app.listener_runner.listener_executor.shutdown(wait=True)
         if web.scheduler is not None:
             web.scheduler.shutdown(wait=True)
         engine.dispose()

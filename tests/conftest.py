@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from bot.cli import main
-from bot.local_slack import LocalSlack
+from localslack.local_slack import LocalSlack
 from store.db import make_engine, make_session_factory
 from tests.support.db import (
     POSTGRES_ENV,

@@ -146,7 +146,7 @@ def test_demo_builds_a_resolved_retailer(session_factory):
         assert roles[summary.try_associate] == "associate"
         assert roles[summary.try_manager] == "manager"
         assert roles[summary.try_admin] == "admin"
-    assert f"frontline console --as {summary.try_associate} then /customer " in "\n".join(summary.lines())
+    assert f"frontline-console --as {summary.try_associate} then /customer " in "\n".join(summary.lines())
 
 
 def test_same_seed_builds_the_same_database_and_reset_starts_over(session_factory):
@@ -182,7 +182,7 @@ def test_demo_command_builds_once_then_says_so(db_url, monkeypatch, capsys):
     monkeypatch.chdir(__import__("tempfile").mkdtemp())  # no stray .env is read
     assert main(["demo", "--customers", "40", "--seed", "9"]) == 0
     built = capsys.readouterr().out
-    assert re.search(r"Try: frontline console --as U0[A-Z0-9]{7} then /customer \S+", built)
+    assert re.search(r"Try: frontline-console --as U0[A-Z0-9]{7} then /customer \S+", built)
     assert "Source records:" in built and "Customers after identity resolution:" in built
     assert main(["demo", "--customers", "40"]) == 0
     assert "Nothing done: demo data is already there" in capsys.readouterr().out

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.app import make_client
 from bot.config import Settings
-from bot.local_slack import LocalSlack
+from localslack.local_slack import LocalSlack
 from bot.scheduler import DigestSender, start_scheduler
 from store.db import make_engine, make_session_factory
 from store.models import Customer, DigestRun, Employee, FollowUp

@@ -1,7 +1,7 @@
 """`frontline digest send [--employee SLACK_ID] [--dry-run]`: run digests by hand and print them."""
 from __future__ import annotations
 
-from bot.text_render import visible_text
+from typing import Any
 
 
 def add_commands(subparsers) -> None:
@@ -45,10 +45,22 @@ def run_send(args, settings) -> int:
             composed += 1
             sent += not args.dry_run
             print(f"--- {kind} digest, employee #{employee_id} ---")
-            print(visible_text(message))
+            print(readable(message))
             print()
         verb = "composed (dry run, nothing sent)" if args.dry_run else "sent"
         print(f"{composed} digest(s) {verb} for {len(employee_ids)} employee(s); the others had nothing to say.")
         return 0
     finally:
         engine.dispose()
+
+
+def readable(message: dict[str, Any]) -> str:
+    """The digest as a terminal shows it: its fallback text, then each block's text (headers, sections
+    and their fields, context lines)."""
+    lines = [str(message.get("text") or "")]
+    for block in message.get("blocks") or []:
+        texts = [block.get("text"), *(block.get("fields") or [])]
+        if block.get("type") == "context":
+            texts += list(block.get("elements") or [])
+        lines += [str(part.get("text") or "") for part in texts if isinstance(part, dict)]
+    return "\n".join(line for line in lines if line)

@@ -94,7 +94,7 @@ class DemoSummary:
         if self.try_associate:
             lines.append(f"Slack users: associate {self.try_associate}, manager {self.try_manager}, "
                          f"admin {self.try_admin}")
-            lines.append(f"Try: frontline console --as {self.try_associate} then /customer {self.try_search}")
+            lines.append(f"Try: frontline-console --as {self.try_associate} then /customer {self.try_search}")
         return lines
 
 

@@ -13,7 +13,7 @@ import functools
 import pytest
 
 from bot.config import Settings
-from bot.slack_driver import HttpTransport, SlackDriver
+from localslack.slack_driver import HttpTransport, SlackDriver
 from tests.support.people import add_employee
 from tests.support.server import start_bot_server
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from bot.slack_driver import HttpTransport, SlackDriver
+from localslack.slack_driver import HttpTransport, SlackDriver
 from tests.e2e.conftest import ACCESS_CONTACT
 from tests.e2e.test_serve import SECRET as SERVE_SECRET
 from tests.e2e.test_serve import _env as serve_env

@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot import slack_requests as sr
-from bot.slack_driver import HttpTransport, SlackDriver, WsgiTransport
+from localslack import slack_requests as sr
+from localslack.slack_driver import HttpTransport, SlackDriver, WsgiTransport
 from store.models import Interaction
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.support.logs import production_logs

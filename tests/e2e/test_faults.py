@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from bot import slack_requests as sr
-from bot.slack_driver import HttpTransport, SlackDriver
+from localslack import slack_requests as sr
+from localslack.slack_driver import HttpTransport, SlackDriver
 from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
 from store.models import AuditEvent, Employee, FollowUp, Interaction
 from tests.e2e.conftest import SIGNING_SECRET

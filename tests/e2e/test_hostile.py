@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from bot import slack_requests as sr
-from bot.slack_driver import HttpTransport, SlackDriver
+from localslack import slack_requests as sr
+from localslack.slack_driver import HttpTransport, SlackDriver
 from handlers.payloads import MAX_ROW_ID, parse_id
 from store.models import AuditEvent, Base, Customer, CustomerIdentifier
 from store.normalize import fold

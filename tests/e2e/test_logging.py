@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from bot.text_render import visible_text
+from localslack.text_render import visible_text
 from store.models import AuditEvent, Customer, DeclaredPreference, FollowUp, Interaction
 from tests.e2e.interaction_world import build_scene, count
 from tests.support.people import employee_today

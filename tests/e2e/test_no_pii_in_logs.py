@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.slack_driver import HttpTransport, SlackDriver
+from localslack.slack_driver import HttpTransport, SlackDriver
 from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.trust_world import JEANNE_EMAIL, JEANNE_PHONE, SECRET_NOTE, build_world

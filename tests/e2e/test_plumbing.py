@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from bot import slack_requests as sr
+from localslack import slack_requests as sr
 from tests.e2e.conftest import ACCESS_CONTACT, SIGNING_SECRET
 from tests.support.probe_feature import MODULE as PROBE
 from tests.support.server import start_bot_server
@@ -25,7 +25,7 @@ def _get(url: str) -> tuple[int, str]:
 @pytest.fixture
 def probe_bot(settings, engine, session_factory, slack):
     """The bot with a probe feature that reports what the plumbing gave it."""
-    from bot.slack_driver import HttpTransport, SlackDriver
+    from localslack.slack_driver import HttpTransport, SlackDriver
 
     server = start_bot_server(settings, engine, session_factory, features=[PROBE])
     yield SlackDriver(HttpTransport(server.url), slack, SIGNING_SECRET, settle=server.settle)

@@ -21,8 +21,8 @@ from urllib.parse import urlparse
 import pytest
 
 from bench.pii_scan import find_leaks
-from bot import slack_requests as sr
-from bot.slack_driver import HttpTransport, SlackDriver
+from localslack import slack_requests as sr
+from localslack.slack_driver import HttpTransport, SlackDriver
 from tests.e2e.test_health import writes_locked_by_another_process
 from tests.e2e.trust_world import JEANNE_EMAIL, JEANNE_PHONE, build_world
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.slack_driver import HttpTransport, SlackDriver, find_element
+from localslack.slack_driver import HttpTransport, SlackDriver, find_element
 from store.models import AuditEvent
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.trust_world import (

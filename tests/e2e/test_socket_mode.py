@@ -19,8 +19,9 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import select
 
-from bot import slack_requests as sr
-from bot.local_socket_mode import LocalSocketMode
+from localslack import slack_requests as sr
+from localslack.local_slack import NotSeen
+from localslack.local_socket_mode import LocalSocketMode
 from store.models import AuditEvent
 from tests.e2e.trust_world import JEANNE_EMAIL, build_world, channel_posts
 
@@ -76,7 +77,7 @@ def serve(db_url, slack, socket_mode, world, tmp_path):
             try:
                 socket_mode.wait_for_connection(1, timeout=0.5)
                 break
-            except AssertionError:
+            except NotSeen:
                 assert process.poll() is None, running.output()
                 assert time.monotonic() < deadline, "no Socket Mode connection within 30s:\n" + running.output()
         yield running
@@ -197,6 +198,21 @@ def _raw_handshake(url: str, key: str) -> tuple[socket.socket, str, bytes]:
     return sock, head.decode(), rest
 
 
+def _first_frame(sock: socket.socket, received: bytes) -> bytes:
+    """`received` extended until it holds the server's first (short, unmasked) frame: Slack's hello, which
+    a client waits for before it says anything."""
+    while True:
+        if len(received) >= 2:
+            length, start = received[1] & 0x7F, 2
+            if length == 126 and len(received) >= 4:
+                length, start = int.from_bytes(received[2:4], "big"), 4
+            if length != 126 and len(received) >= start + length:
+                return received
+        chunk = sock.recv(4096)
+        assert chunk, "the server closed the connection before its hello"
+        received += chunk
+
+
 def _frames_until_closed(sock: socket.socket, received: bytes) -> list[tuple[int, bytes]]:
     """(opcode, payload) of each unmasked frame the server sent until it closed the connection."""
     while chunk := sock.recv(4096):
@@ -221,6 +237,7 @@ def test_the_stand_in_speaks_rfc_6455_and_refuses_what_slack_refuses(slack):
             assert head.startswith("HTTP/1.1 101 ")
             expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
             assert f"Sec-WebSocket-Accept: {expected.decode()}" in head
+            rest = _first_frame(sock, rest)
             mask = os.urandom(4)
             sock.sendall(bytes([0x89, 0x80 | 4]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(b"beat")))
             sock.sendall(bytes([0x81, 2]) + b"{}")  # unmasked: a protocol error
@@ -228,7 +245,8 @@ def test_the_stand_in_speaks_rfc_6455_and_refuses_what_slack_refuses(slack):
         assert hello[0] == 0x1 and json.loads(hello[1])["type"] == "hello"
         assert pong == (0xA, b"beat")
         assert close[0] == 0x8 and close[1][:2] == (1002).to_bytes(2, "big")
-        assert stand_in.problems == ["connection 1: unmasked frame from the app (RFC 6455 5.1)"]
+        stand_in.wait_closed(stand_in.wait_for_connection(1))  # its handler has seen the close too
+        assert stand_in.problems == ["connection 1: protocol error by the app: incorrect masking"]
 
         reused, head, _ = _raw_handshake(url, key)  # each URL is good for one connection
         reused.close()

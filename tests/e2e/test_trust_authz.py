@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
-from bot.slack_driver import HttpTransport, SlackDriver
+from localslack.slack_driver import HttpTransport, SlackDriver
 from store.clock import utc_now
 from store.db import make_engine, make_session_factory
 from store.models import AuditEvent, FollowUp, Interaction, Store

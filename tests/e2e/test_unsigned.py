@@ -22,7 +22,7 @@ import pytest
 from slack_bolt.request import BoltRequest
 
 from bench.pii_scan import find_leaks
-from bot import slack_requests as sr
+from localslack import slack_requests as sr
 from bot.web import KINDS
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.support.logs import production_logs

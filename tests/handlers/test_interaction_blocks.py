@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from bot.block_checks import check_message_payload, check_view
+from localslack.block_checks import check_message_payload, check_view
 from handlers.followups import blocks as followup_blocks
 from handlers.home import blocks as home_blocks
 from handlers.interactions import blocks, ids

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.block_checks import check_message_payload, check_view
-from bot.text_render import visible_text
+from localslack.block_checks import check_message_payload, check_view
+from localslack.text_render import visible_text
 from handlers.lookup import blocks as lookup_blocks
 from handlers.profile import blocks, ids
 from store.profile import (

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.local_slack import LocalSlack
+from localslack.local_slack import LocalSlack
 from store.clock import local_today
 from store.models import Employee
 

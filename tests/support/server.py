@@ -10,8 +10,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt import App
 from sqlalchemy import Engine
 
-from bot.app import build_app, wait_for_listeners
+from bot.app import build_app
 from bot.web import FrontlineWeb
+from localslack.executor import TrackingExecutor, wait_for_listeners
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -45,7 +46,8 @@ class BotServer:
 def start_bot_server(settings, engine: Engine, session_factory, *, clock=None, scheduler=None,
                      features: list[str] | None = None) -> BotServer:
     kwargs = {"clock": clock} if clock is not None else {}
-    app = build_app(settings, session_factory, features=features, **kwargs)
+    # A pool that can tell when its listeners are done, so tests wait on it rather than sleep.
+    app = build_app(settings, session_factory, features=features, listener_executor=TrackingExecutor(), **kwargs)
     web = FrontlineWeb(app, engine, scheduler=scheduler)
     server = make_server("127.0.0.1", 0, web, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="bot-http", daemon=True)

@@ -1,6 +1,6 @@
 """Acting as Slack towards the bot: signed requests sent like a user's clicks would be.
 
-Product code shared by `frontline console` and the tests. A transport delivers a signed request either
+Shared by `frontline-console` and the tests. A transport delivers a signed request either
 over real HTTP (`HttpTransport`) or straight into the WSGI app in-process (`WsgiTransport`); the local
 Slack stand-in issues trigger ids and response URLs and records what the bot sends back.
 """
@@ -16,8 +16,8 @@ from typing import Any
 from collections.abc import Callable, Mapping
 from urllib.parse import urlparse
 
-from bot import slack_requests as sr
-from bot.local_slack import LocalSlack, SlackCall
+from localslack import slack_requests as sr
+from localslack.local_slack import LocalSlack, SlackCall
 
 
 @dataclass

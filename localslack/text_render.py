@@ -97,7 +97,9 @@ class _Renderer:
         block_id = block.get("block_id", "")
         if kind == "header":
             title = _text(block.get("text"))
-            self.lines += [title.upper(), "=" * min(len(title), 60)]
+            # Upper-cased as shown, with Slack's escapes kept as sent (`&amp;`, not `&AMP;`).
+            shown = slack_unescape(title).upper()
+            self.lines += [_slack_escape(shown), "=" * min(len(shown), 60)]
         elif kind == "section":
             if block.get("text"):
                 self.lines.append(_text(block["text"]))
@@ -152,8 +154,19 @@ def render_view(view: dict[str, Any], *, first_number: int = 1) -> Rendered:
     return Rendered("\n".join(renderer.lines), renderer.controls)
 
 
+def slack_unescape(text: str) -> str:
+    """What Slack shows for escaped text: the bot sends `&amp;`, `&lt;`, `&gt;` (Slack's three escapes)
+    and a user reads `&`, `<`, `>`. `&amp;` last, so that `&amp;lt;` stays the literal `&lt;`."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def visible_text(args: dict[str, Any]) -> str:
-    """Everything a user could read in a message or view payload, joined (for assertions)."""
+    """Everything a user could read in a message or view payload, joined, as sent (still escaped: tests
+    assert on what went over the wire)."""
     parts = [str(args.get("text") or "")]
     if isinstance(args.get("view"), dict):
         parts.append(render_view(args["view"]).text)

@@ -1,15 +1,38 @@
-"""`frontline console`: use the bot in a terminal, with no Slack workspace.
+"""`frontline-console`: use the bot in a terminal, with no Slack workspace.
 
 The console plays Slack: it signs requests exactly as Slack would and hands them to the same WSGI app,
 bolt App and listeners as production; a local Slack stand-in receives what the bot sends back, and the
-console prints it. Piped input works too (one command per line, exits at end of input).
+console prints it as Slack would show it (entities unescaped, uploaded files saved to a folder whose
+path is printed). Piped input works too (one command per line, exits at end of input).
+
+Its own entry point rather than a `frontline` subcommand: the product CLI (bot/) never imports this
+dev package, and `frontline-console` exists only where the `local` extra is installed.
 """
 
 from __future__ import annotations
 
+import argparse
+import logging
 import secrets
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import build_app
+from bot.commands import CommandError
+from bot.config import ConfigError, Settings
+from bot.logs import configure_logging
+from bot.web import FrontlineWeb
+from localslack.executor import TrackingExecutor, wait_for_listeners
+from localslack.local_slack import LocalSlack, SlackCall
+from localslack.slack_driver import Reply, SlackDriver, WsgiTransport, surface_of
+from localslack.text_render import Control, render_message, render_view, slack_unescape
+from store.db import REQUEST_BUSY_TIMEOUT_MS, SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
+from store.models import Employee
 
 HELP = """\
   /command text      run a slash command, e.g. /customer dupont
@@ -28,20 +51,44 @@ SHOWN_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "respo
                  "views.push", "views.update", "views.publish", "files.completeUploadExternal"}
 
 
-def add_commands(subparsers) -> None:
-    parser = subparsers.add_parser("console", help="try the bot in the terminal, with no Slack workspace",
-                                   description="Talk to the bot as a registered employee. " + HELP.replace("\n", " "))
+# Libraries that log routine lines a console user has no use for: matplotlib announces the font cache
+# it builds the first time a chart is drawn.
+QUIET_LOGGERS = ("matplotlib",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frontline-console",
+                                     description="Try the bot in the terminal, with no Slack workspace: talk to it "
+                                                 "as a registered employee. " + HELP.replace("\n", " "))
     parser.add_argument("--as", dest="user", metavar="SLACK_USER_ID",
                         help="act as this employee (default: a store manager, else an admin, else any employee)")
-    parser.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `frontline-console` entry point: settings and logging as `frontline` sets them up."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"frontline-console: configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        return run(args, settings)
+    except (CommandError, ConfigError) as error:
+        print(f"frontline-console: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 class Console:
-    def __init__(self, driver, slack, user_id: str, out: TextIO) -> None:
-        from bot.text_render import Control  # noqa: F401 - documents what `controls` holds
-
+    def __init__(self, driver: SlackDriver, slack: LocalSlack, user_id: str, out: TextIO) -> None:
         self.driver, self.slack, self.user, self.out = driver, slack, user_id, out
-        self.controls: dict[int, tuple[Any, Any]] = {}  # number -> (Control, surface it belongs to)
+        self.controls: dict[int, tuple[Control, Any]] = {}  # number -> (Control, surface it belongs to)
         self.modal: dict[str, Any] | None = None
         self.modal_values: dict[str, Any] = {}
         self.last_message: Any = None
@@ -88,11 +135,9 @@ class Console:
                 options = (reply.json or {}).get("options") or []
                 self.say("  " + ("\n  ".join(o["text"]["text"] for o in options) if options else "(no suggestions)"))
             elif word == "submit":
-                self._require_modal()
-                self._show(self.driver.submit(self.modal, self.modal_values, user=self.user), submitted=True)
+                self._show(self.driver.submit(self._open_modal(), self.modal_values, user=self.user), submitted=True)
             elif word == "close":
-                self._require_modal()
-                self.driver.close(self.modal, user=self.user)
+                self.driver.close(self._open_modal(), user=self.user)
                 self.modal, self.modal_values = None, {}
                 self.say("(modal closed)")
             elif word == "home":
@@ -121,15 +166,16 @@ class Console:
         """Numbers keep growing: a button shown earlier stays pressable, as it would in Slack."""
         return max(self.controls, default=0) + 1
 
-    def _require_modal(self) -> None:
+    def _open_modal(self) -> dict[str, Any]:
         if self.modal is None:
             raise ValueError("no modal is open")
+        return self.modal
 
     def _state(self, surface) -> dict[str, Any] | None:
         return self.modal_values if self.modal is not None and surface is self.modal else None
 
     # ---- showing what the bot did ---------------------------------------------------------
-    def _show(self, reply, *, submitted: bool = False) -> None:
+    def _show(self, reply: Reply, *, submitted: bool = False) -> None:
         mark = getattr(self, "_mark", 0)
         self._mark = self.slack.mark()
         body = reply.json if isinstance(reply.json, dict) else None
@@ -149,7 +195,9 @@ class Console:
             elif call.method.startswith("views."):
                 self._render_view(call)
             elif call.method == "files.completeUploadExternal":
-                self.say("[file] " + ", ".join(f["title"] for f in call.response.get("files", [])))
+                for shared in call.response.get("files", []):
+                    saved = self.slack.uploads.get(shared["id"], {}).get("path")
+                    self.say(f"[file] {slack_unescape(shared['title'])}: {saved or '(not saved)'}")
             else:
                 self._render_message(call, _label(call))
         for failure in self.slack.validation_failures[getattr(self, "_failures", 0):]:
@@ -157,46 +205,44 @@ class Console:
         self._failures = len(self.slack.validation_failures)
 
     def _after_submit(self, body: dict[str, Any] | None) -> None:
-        action = (body or {}).get("response_action")
+        body = body or {}
+        action = body.get("response_action")
         if action == "errors":
             for block_id, error in body["errors"].items():
                 self.say(f"! {block_id}: {error}")
-            self._number_view(self.modal)
+            self._number_view(self._open_modal())
         elif action in ("update", "push"):
-            self.modal, self.modal_values = dict(body["view"], id=(self.modal or {}).get("id")), {}
-            self._number_view(self.modal)
+            modal = dict(body["view"], id=(self.modal or {}).get("id"))
+            self.modal, self.modal_values = modal, {}
+            self._number_view(modal)
         else:
             self.modal, self.modal_values = None, {}
             self.say("(modal submitted)")
 
     def _number_view(self, view: dict[str, Any]) -> None:
-        from bot.text_render import render_view
-
         rendered = render_view(view, first_number=self._next_number())
-        self.say(rendered.text)
+        self.say(slack_unescape(rendered.text))
         for control in rendered.controls:
             self.controls[control.number] = (control, view)
 
-    def _render_view(self, call) -> None:
-        view = call.response.get("view") or call.args.get("view")
+    def _render_view(self, call: SlackCall) -> None:
+        view: dict[str, Any] = call.response.get("view") or call.args.get("view") or {}
         if view.get("type") == "modal":
             self.modal, self.modal_values = view, {}
         self._number_view(view)
 
-    def _render_message(self, call_or_message, label: str) -> None:
-        from bot.slack_driver import surface_of
-        from bot.text_render import render_message
-
+    def _render_message(self, call_or_message: SlackCall | dict[str, Any], label: str) -> None:
         message = surface_of(call_or_message).get("message") or {}
         rendered = render_message(message, first_number=self._next_number())
         self.say(f"[{label}]")
-        self.say("  " + rendered.text.replace("\n", "\n  "))
+        # Slack shows `&amp;` as `&`: the bot escapes what it sends, the console shows what a user sees.
+        self.say("  " + slack_unescape(rendered.text).replace("\n", "\n  "))
         for control in rendered.controls:
             self.controls[control.number] = (control, call_or_message)
         self.last_message = call_or_message
 
 
-def _label(call) -> str:
+def _label(call: SlackCall) -> str:
     if call.method == "chat.postEphemeral" or (call.method == "response_url" and call.args.get("response_type") != "in_channel"):
         return "only visible to you"
     if call.method == "chat.update" or call.args.get("replace_original"):
@@ -205,7 +251,7 @@ def _label(call) -> str:
     return "direct message from the bot" if channel[:1] in ("U", "D") else f"message in {channel or 'the conversation'}"
 
 
-def _choice(control, text: str) -> Any:
+def _choice(control: Control, text: str) -> Any:
     """The option meant by `text` (its text or value), a list for multi-selects, else the text."""
     if not control.options:
         if control.type.startswith("multi_") or control.type == "checkboxes":
@@ -219,11 +265,7 @@ def _choice(control, text: str) -> Any:
     return picked if len(wanted) > 1 or control.type.startswith("multi_") or control.type == "checkboxes" else picked[0]
 
 
-def _pick_user(session_factory, wanted: str | None) -> tuple[str, str, str]:
-    from sqlalchemy import select
-
-    from store.models import Employee
-
+def _pick_user(session_factory: sessionmaker[Session], wanted: str | None) -> tuple[str, str, str]:
     with session_factory() as session:
         query = select(Employee).where(Employee.active.is_(True))
         if wanted:
@@ -239,15 +281,10 @@ def _pick_user(session_factory, wanted: str | None) -> tuple[str, str, str]:
         return employee.slack_user_id, employee.name, {"fr": "fr-FR"}.get(employee.locale or "", "en-US")
 
 
-def run(args, settings, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
-        features: list[str] | None = None) -> int:
-    from bot.app import build_app, wait_for_listeners
-    from bot.cli import CommandError
-    from bot.local_slack import LocalSlack
-    from bot.slack_driver import SlackDriver, WsgiTransport
-    from bot.web import FrontlineWeb
-    from store.db import REQUEST_BUSY_TIMEOUT_MS, SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
-
+def run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = None,
+        stdout: TextIO | None = None, features: list[str] | None = None, files_dir: Path | None = None) -> int:
+    """Until `quit` or end of input. Files the bot uploads are saved under `files_dir` (default: a new
+    folder in the temporary directory, left in place so the user can open them after the session)."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     engine = make_engine(settings.database_url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
     try:
@@ -257,11 +294,13 @@ def run(args, settings, *, stdin: TextIO | None = None, stdout: TextIO | None = 
     session_factory = make_session_factory(engine)
     user_id, name, locale = _pick_user(session_factory, args.user)
     secret = secrets.token_hex(16)
-    with LocalSlack() as slack:
+    # Named now, created by the first upload: a session that uploads nothing leaves no empty folder behind.
+    files_dir = files_dir or Path(tempfile.gettempdir()) / f"frontline-console-{secrets.token_hex(4)}"
+    with LocalSlack(files_dir=files_dir) as slack:
         slack.add_user(user_id, name, locale=locale)
         local = settings.with_overrides(slack_bot_token=slack.bot_token, slack_signing_secret=secret,
                                         slack_api_url=slack.api_url)
-        app = build_app(local, session_factory, features=features)
+        app = build_app(local, session_factory, features=features, listener_executor=TrackingExecutor())
         driver = SlackDriver(WsgiTransport(FrontlineWeb(app, engine)), slack, secret,
                              settle=lambda: wait_for_listeners(app, 30))
         console = Console(driver, slack, user_id, stdout)

@@ -1,6 +1,6 @@
 """Signed Slack requests built exactly as Slack sends them.
 
-Product code: `frontline console` drives the real app with these, and the tests do too.
+`frontline-console` drives the real app with these, and the tests do too.
 Shapes follow Slack's documented payloads for slash commands, interactivity (`payload=` form field
 holding JSON) and the Events API (JSON envelopes).
 """

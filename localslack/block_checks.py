@@ -19,8 +19,13 @@ MAX_MESSAGE_TEXT = 40_000
 MAX_PRIVATE_METADATA = 3000
 MAX_VIEW_TITLE = 24
 
-# slack_sdk warns on unknown blocks through its logger; keep the test output quiet, we report them ourselves.
-logging.getLogger("slack_sdk.models.blocks.blocks").setLevel(logging.ERROR)
+
+
+def quiet_slack_sdk_block_warnings() -> None:
+    """slack_sdk warns on unknown blocks through its logger; we report them ourselves, so keep the test
+    and console output quiet. Called when a stand-in starts, never at import: importing a module must
+    not change another library's logging."""
+    logging.getLogger("slack_sdk.models.blocks.blocks").setLevel(logging.ERROR)
 
 
 def _missing_keys(original: Any, rebuilt: Any, path: str) -> list[str]:
@@ -33,7 +38,7 @@ def _missing_keys(original: Any, rebuilt: Any, path: str) -> list[str]:
             else:
                 problems.extend(_missing_keys(value, rebuilt[key], f"{path}.{key}"))
     elif isinstance(original, list) and isinstance(rebuilt, list):
-        for i, (a, b) in enumerate(zip(original, rebuilt)):
+        for i, (a, b) in enumerate(zip(original, rebuilt, strict=False)):  # compared as far as both go
             problems.extend(_missing_keys(a, b, f"{path}[{i}]"))
     return problems
 

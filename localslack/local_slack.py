@@ -1,27 +1,42 @@
 """A loopback stand-in for the Slack Web API.
 
-Product code: `frontline console` runs the bot against it with no workspace, and the tests use it as Slack.
+`frontline-console` runs the bot against it with no workspace, and the tests use it as Slack.
 It answers the Web API methods the bot uses with Slack-shaped JSON, records every call, validates every
 Block Kit payload with slack_sdk's own models plus Slack's limits, and can be told to fail a method.
-Socket Mode: a bot.local_socket_mode.LocalSocketMode attached to it serves apps.connections.open.
+Socket Mode: a localslack.local_socket_mode.LocalSocketMode attached to it serves apps.connections.open.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlparse
 
-from bot.block_checks import check_message_payload, check_view
-from bot.slack_requests import Workspace, new_id
+from localslack.block_checks import check_message_payload, check_view, quiet_slack_sdk_block_warnings
+from localslack.slack_requests import Workspace, new_id
+from localslack.text_render import visible_text
 
 RESPONSE_URL_METHOD = "response_url"
+
+
+class NotStarted(RuntimeError):
+    """A stand-in was asked for its address before start()."""
+
+
+class NotSeen(TimeoutError):
+    """What a test waited for did not happen in time (no such call, connection or ack)."""
+
+
+class InvalidPayloads(Exception):
+    """The bot sent Slack something real Slack would reject or mangle (Block Kit, protocol)."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +61,6 @@ class SlackCall:
     @property
     def text(self) -> str:
         """Everything a user could read in this call (fallback text + block texts), for assertions."""
-        from bot.text_render import visible_text
-
         return visible_text(self.args)
 
 
@@ -80,22 +93,24 @@ def _decode_json_args(args: dict[str, Any]) -> dict[str, Any]:
     for key in ("blocks", "view", "attachments", "files"):
         value = args.get(key)
         if isinstance(value, str) and value[:1] in "[{":
-            try:
+            with contextlib.suppress(ValueError):  # not JSON after all: Slack passes the string on
                 args[key] = json.loads(value)
-            except ValueError:
-                pass
     return args
 
 
 class LocalSlack:
     """Thread-safe loopback Slack. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, *, bot_token: str = "xoxb-local-frontline", workspace: Workspace = Workspace(),
-                 trigger_ttl: float = 3.0, app_token: str = "xapp-1-A0FRONTLINE-local") -> None:
+    def __init__(self, *, bot_token: str = "xoxb-local-frontline", workspace: Workspace | None = None,
+                 trigger_ttl: float = 3.0, app_token: str = "xapp-1-A0FRONTLINE-local",
+                 files_dir: Path | None = None) -> None:
         self.bot_token = bot_token
+        # Where uploaded files are written once complete (the console prints the path); None keeps them in
+        # memory only (`uploads[file_id]["content"]`).
+        self.files_dir = files_dir
         self.app_token = app_token  # Socket Mode's app-level token, for apps.connections.open only
-        self.socket_mode: Any = None  # a bot.local_socket_mode.LocalSocketMode attaches itself here
-        self.workspace = workspace
+        self.socket_mode: Any = None  # a localslack.local_socket_mode.LocalSocketMode attaches itself here
+        self.workspace = workspace or Workspace()
         self.trigger_ttl = trigger_ttl
         self.calls: list[SlackCall] = []
         self.validation_failures: list[ValidationFailure] = []
@@ -112,6 +127,7 @@ class LocalSlack:
 
     # ---- lifecycle ------------------------------------------------------------------------
     def start(self) -> LocalSlack:
+        quiet_slack_sdk_block_warnings()
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -133,9 +149,10 @@ class LocalSlack:
 
     @property
     def root_url(self) -> str:
-        assert self._server is not None, "LocalSlack not started"
+        if self._server is None:
+            raise NotStarted("LocalSlack not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
@@ -186,7 +203,7 @@ class LocalSlack:
 
     def wait_for(self, method: str, predicate: Callable[[SlackCall], bool] | None = None, *,
                  timeout: float = 5.0, since: int = 0, **match: Any) -> SlackCall:
-        """Block until a matching call arrives (woken by each call, no polling); AssertionError on timeout."""
+        """Block until a matching call arrives (woken by each call, no polling); NotSeen on timeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -196,13 +213,14 @@ class LocalSlack:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     seen = [c.method for c in self.calls[since:]]
-                    raise AssertionError(f"no {method} call matching {match} within {timeout}s; saw {seen}")
+                    raise NotSeen(f"no {method} call matching {match} within {timeout}s; saw {seen}")
                 self._cond.wait(remaining)
 
     def assert_valid(self) -> None:
         with self._cond:
             failures = list(self.validation_failures)
-        assert not failures, "invalid Slack payloads: " + "; ".join(f"{f.method}: {f.problem}" for f in failures)
+        if failures:
+            raise InvalidPayloads("invalid Slack payloads: " + "; ".join(f"{f.method}: {f.problem}" for f in failures))
 
     # ---- request handling (called from server threads) -------------------------------------
     def _record(self, method: str, args: dict[str, Any], status: int, response: dict[str, Any],
@@ -232,7 +250,7 @@ class LocalSlack:
             return fault.status, body, headers
         problems: list[str] = []
         if token != (self.app_token if method in _APP_TOKEN_METHODS else self.bot_token):
-            body: dict[str, Any] = {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
+            body = {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
         else:
             answer = _METHODS.get(method)
             if answer is None:
@@ -458,6 +476,8 @@ def _complete_upload(slack: LocalSlack, args: dict[str, Any], problems: list[str
                 problems.append(f"completeUploadExternal for file {f.get('id')} that was never uploaded")
                 return {"ok": False, "error": "file_not_found"}
             upload.update(title=f.get("title"), channel_id=args.get("channel_id"))
+            if slack.files_dir is not None:
+                upload["path"] = _save(slack.files_dir, f["id"], upload["filename"], upload["content"])
             done.append({"id": f["id"], "name": upload["filename"], "title": f.get("title") or upload["filename"],
                          "size": len(upload["content"])})
     return {"ok": True, "files": done}
@@ -468,6 +488,14 @@ def _connections_open(slack: LocalSlack, args: dict[str, Any], problems: list[st
         problems.append("apps.connections.open called but no LocalSocketMode is attached")
         return {"ok": False, "error": "internal_error"}
     return {"ok": True, "url": slack.socket_mode.new_url()}
+
+
+def _save(folder: Path, file_id: str, filename: str, content: bytes) -> str:
+    """Write an uploaded file as `<file id>-<name>`; the name is the bot's, so keep only its last part."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{file_id}-{Path(filename).name or 'file'}"
+    path.write_bytes(content)
+    return str(path)
 
 
 _APP_TOKEN_METHODS = ("apps.connections.open",)
