@@ -13,14 +13,13 @@ may freeze after the response; in a long-running server they would only add a ho
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import secrets
 import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.error import URLError
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -43,6 +42,14 @@ from bot.logs import LibraryBodyFilter
 from bot.metrics import SLACK_ERRORS
 from bot.scheduler import DigestSender
 from bot.web import request_kind
+from handlers.digest import commands as digest_commands
+from handlers.followups import views as followups_views
+from handlers.home import views as home_views
+from handlers.interactions import views as interactions_views
+from handlers.kpi import commands as kpi_commands
+from handlers.lookup import commands as lookup_commands
+from handlers.profile import actions as profile_actions
+from handlers.sharing import actions as sharing_actions
 from handlers.i18n import t
 from handlers.notices import deliver_notice, request_user_id
 from handlers.payloads import MalformedPayload, envelope_problem
@@ -51,15 +58,21 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 
-# Feature modules exposing register(app). Append yours here (one line, keep the order stable).
-FEATURES: list[str] = [
-    "handlers.interactions",
-    "handlers.followups",
-    "handlers.home",
-    "handlers.lookup",
-    "handlers.profile",
-    "handlers.digest", "handlers.kpi",
-    "handlers.sharing",
+Feature = Callable[[App], None]
+
+# Each listener module's register(app). Append yours here (one line, keep the order stable: bolt runs the
+# first listener that matches, so an earlier one wins a shared id). Imported from the modules themselves, not
+# through the feature packages: a package __init__ importing its listeners would tie packages that use each
+# other's pieces (home draws follow-ups, the follow-up buttons redraw home) into an import cycle.
+FEATURES: list[Feature] = [
+    interactions_views.register,
+    followups_views.register,
+    home_views.register,
+    lookup_commands.register,
+    profile_actions.register,
+    digest_commands.register,
+    kpi_commands.register,
+    sharing_actions.register,
 ]
 
 
@@ -162,7 +175,7 @@ def build_app(
     *,
     clock: Clock = system_clock,
     client: WebClient | None = None,
-    features: list[str] | None = None,
+    features: Sequence[Feature] | None = None,
     listener_executor: ThreadPoolExecutor | None = None,
 ) -> App:
     if not settings.slack_bot_token:
@@ -197,8 +210,8 @@ def build_app(
     app.use(access_middleware)
     app.use(deduplicate_events)
     app.error(on_listener_error)
-    for module_name in FEATURES if features is None else features:
-        importlib.import_module(module_name).register(app)
+    for register in FEATURES if features is None else features:
+        register(app)
     return app
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 import time
 
-from bot.commands import open_database, progress_line
+from bot.commands import CommandError, open_database, progress_line
+from store import kpi_rollup
 
 
 def add_commands(subparsers) -> None:
@@ -23,9 +24,6 @@ def add_commands(subparsers) -> None:
 
 
 def run_check(args, settings) -> int:
-    from bot.cli import CommandError
-    from store import kpi_rollup
-
     engine, session_factory = open_database(settings)
     try:
         with session_factory() as session:
@@ -47,8 +45,6 @@ def run_check(args, settings) -> int:
 
 
 def run_rebuild(args, settings) -> int:
-    from store import kpi_rollup
-
     engine, session_factory = open_database(settings)
     started = time.monotonic()
     progress = progress_line("KPI rollup")

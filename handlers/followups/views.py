@@ -10,6 +10,7 @@ from handlers import payloads
 from handlers.blockkit import context, escape, parse_id
 from handlers.followups import blocks, ids
 from handlers.followups.localtime import local_today
+from handlers.home.publish import publish_home
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
 from handlers.notices import deliver_notice
@@ -80,8 +81,6 @@ def _change(body: dict[str, Any], client, respond, employee, session_factory, cl
         return
     log.info("follow-up %s %s", follow_up_id, "done" if days is None else f"snoozed {days}d")
     if payloads.text(body, "container", "type") == "view" or payloads.text(body, "view", "type") == "home":
-        from handlers.home.views import publish_home
-
         publish_home(client, employee, session_factory, clock, notice=done_text)
         return
     text, message = blocks.follow_up_message(items, today, locale)

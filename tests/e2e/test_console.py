@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.console import run as run_console
-from tests.support.probe_feature import MODULE as PROBE
+from tests.support.probe_feature import FEATURE as PROBE
 
 REPO = Path(__file__).resolve().parents[2]
 FRONTLINE = str(Path(sys.executable).parent / "frontline")  # the installed entry point, as users run it

@@ -4,13 +4,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
+from collections.abc import Sequence
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from sqlalchemy import Engine
 
-from bot.app import build_app, wait_for_listeners
+from bot.app import Feature, build_app, wait_for_listeners
 from bot.web import FrontlineWeb
 
 
@@ -43,7 +44,7 @@ class BotServer:
 
 
 def start_bot_server(settings, engine: Engine, session_factory, *, clock=None, scheduler=None,
-                     features: list[str] | None = None) -> BotServer:
+                     features: Sequence[Feature] | None = None) -> BotServer:
     kwargs = {"clock": clock} if clock is not None else {}
     app = build_app(settings, session_factory, features=features, **kwargs)
     web = FrontlineWeb(app, engine, scheduler=scheduler)
