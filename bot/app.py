@@ -53,6 +53,7 @@ from handlers.sharing import actions as sharing_actions
 from handlers.i18n import t
 from handlers.notices import deliver_notice, request_user_id
 from handlers.payloads import MalformedPayload, envelope_problem
+from store.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,9 @@ def on_listener_error(error: Exception, body: dict, context, client, respond) ->
     """A listener (or middleware) failed: answer the employee, and log it without PII.
 
     - a payload whose shape a listener cannot act on (MalformedPayload): a quiet ack, one short line;
+    - a refusal of the domain (store.errors.Refused): its message, in the employee's language, where the
+      request allows (an ephemeral reply, or a notice: handlers.notices); logged by its key only, since
+      its parameters may quote what was typed;
     - the database unavailable or busy: "not reachable, nothing was lost, try again", one short line;
     - anything else is a bug: the generic message with a short reference, logged with the traceback's
       frames under the same reference. Exception messages can carry customer data (SQL parameters,
@@ -255,6 +259,16 @@ def on_listener_error(error: Exception, body: dict, context, client, respond) ->
     employee = context.get("employee")
     settings = context.get("settings")
     locale = employee.locale if employee else (settings.default_locale if settings else "en")
+    if isinstance(error, Refused):
+        log.info("refused a %s request from %s: %s", kind, user_id, error.key)
+        text = t(error.key, locale, **error.params)
+        if context.ack.response is None:
+            return deliver_notice(body, client, respond, text, locale)
+        if "command" in body:  # acked already: deliver_notice's answer would be the ack
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        else:
+            deliver_notice(body, client, respond, text, locale)
+        return None
     if isinstance(error, DATABASE_UNAVAILABLE):
         SLACK_ERRORS.labels("database").inc()
         log.warning("database unavailable during a %s request from %s (%s)", kind, user_id, type(error).__name__)

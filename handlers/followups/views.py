@@ -14,7 +14,7 @@ from handlers.home.publish import publish_home
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
 from handlers.notices import deliver_notice
-from store.followups import FollowUpRefused, complete, open_follow_ups, snooze
+from store.followups import complete, open_follow_ups, snooze
 from store.interactions import customer_choice
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,6 @@ def _change(body: dict[str, Any], client, respond, employee, session_factory, cl
             done_text = (t("followups.marked_done", locale, name=name) if days is None else
                          t("followups.snoozed", locale, name=name, date=format_date(row.due_date, locale)))
             items = open_follow_ups(session, employee.id, today=today)
-    except FollowUpRefused as refused:
-        deliver_notice(body, client, respond, t(refused.key, locale, **refused.params), locale)
-        return
     except SQLAlchemyError:
         log.exception("changing follow-up %s failed", follow_up_id)
         deliver_notice(body, client, respond, t("common.db_unavailable", locale), locale)

@@ -19,11 +19,11 @@ from handlers.payloads import parse_id
 from handlers.i18n import t
 from handlers.i18n.formats import format_date
 from handlers.interactions import blocks, ids
-from store.followups import FollowUpRefused, add_follow_up
+from store.errors import Refused
+from store.followups import add_follow_up
 from store.interactions import (
     CustomerChoice,
     FieldError,
-    InteractionRefused,
     clear_match,
     customer_choice,
     log_interaction,
@@ -172,8 +172,8 @@ def submit_log(ack, view, client, employee, session_factory, clock) -> None:
                     follow_up=clean.follow_up, idempotency_key=submission_key(view), now=now)
                 customer = customer_choice(session, interaction.customer_id)
                 assignee = _employee_name(session, clean.follow_up.assignee_id) if clean.follow_up else None
-    except InteractionRefused as refused:
-        errors = {ids.CUSTOMER: FieldError(refused.key)}
+    except Refused as refused:  # a modal answers with the error under its field, not with a notice
+        errors = {refused.field or ids.CUSTOMER: FieldError(key=refused.key, params=refused.params)}
         clean = None
     except SQLAlchemyError:
         log.exception("saving an interaction failed")
@@ -222,9 +222,8 @@ def submit_follow_up(ack, view, client, employee, session_factory, clock) -> Non
                                         idempotency_key=submission_key(view))
                     customer = customer_choice(session, row.customer_id)
                     assignee = _employee_name(session, row.assignee_id)
-                except FollowUpRefused as refused:
-                    field = ids.CUSTOMER if refused.key.startswith("interactions.error.customer") else ids.DUE
-                    errors = {field: FieldError(refused.key)}
+                except Refused as refused:  # under its field, as in submit_log
+                    errors = {refused.field or ids.DUE: FieldError(key=refused.key, params=refused.params)}
     except SQLAlchemyError:
         log.exception("saving a follow-up failed")
         _db_unavailable(ack, view, locale)

@@ -35,8 +35,8 @@ def card_message(session_factory, employee, clock: Callable, customer_id: int, *
             audit.record(session, employee_id=employee.id, actor=employee.slack_user_id,
                          action="reveal" if revealed else "view", customer_id=profile.customer_id, via=via,
                          detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
-    except ProfileUnavailable:
-        return {"text": t("profile.unavailable", employee.locale)}
+    except ProfileUnavailable as refused:  # the card's place shows why: callers reply with this message
+        return {"text": t(refused.key, employee.locale, **refused.params)}
     except SQLAlchemyError:
         log.exception("building the card of customer %s failed", customer_id)
         return {"text": t("common.db_unavailable", employee.locale)}
