@@ -7,6 +7,7 @@ command: a module in bot/commands/, imported below and its add_commands appended
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -54,12 +55,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     try:
-        return int(args.run(args, settings) or 0)
+        status = int(args.run(args, settings) or 0)
+        sys.stdout.flush()  # here, so that a reader gone away is noticed below and not at exit
+        return status
     except (CommandError, ConfigError) as error:
         print(f"frontline: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return _reader_gone()
     except KeyboardInterrupt:
         return 130
+
+
+# What a shell reports for a process killed by SIGPIPE (128 + 13): the usual status of `cmd | head`'s cmd.
+EXIT_BROKEN_PIPE = 141
+
+
+def _reader_gone() -> int:
+    """The reader of our output went away (`frontline review list | head -1`): stop quietly, like any Unix tool.
+    stdout now points at /dev/null, so that Python's flush at exit cannot raise (and print) the same error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":
