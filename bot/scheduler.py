@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -96,18 +95,26 @@ class DigestSender:
             for zone_key, group in by_zone.items():
                 tz = ZoneInfo(zone_key)
                 today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
-                if kind == "team":
-                    digests = compose_team_digests(session, group, today=today, now=now, tz=tz)
-                    render = team_digest_message
-                else:
-                    digests = compose_employee_digests(session, group, today=today, now=now, tz=tz)
-                    render = employee_digest_message
-                for employee in group:
-                    digest = digests[employee.id]
-                    locale = normalise_locale(employee.locale, self.settings.default_locale)
-                    result[employee.id] = (employee, render(digest, locale) if digest else None)
+                for employee, message in self._render(session, kind, group, today=today, now=now, tz=tz):
+                    result[employee.id] = (employee, message)
             session.expunge_all()  # employees are read after the session closes (slack_user_id)
         return result
+
+    def _render(self, session, kind: str, group: list[Employee], *, today: dt.date, now: dt.datetime,
+                tz: ZoneInfo) -> Iterator[tuple[Employee, dict | None]]:
+        """(employee, rendered digest or None when there is nothing to say) for one batch of a time zone."""
+        if kind == "team":
+            team = compose_team_digests(session, group, today=today, now=now, tz=tz)
+            for employee in group:
+                digest = team[employee.id]
+                locale = normalise_locale(employee.locale, self.settings.default_locale)
+                yield employee, team_digest_message(digest, locale) if digest else None
+        else:
+            personal = compose_employee_digests(session, group, today=today, now=now, tz=tz)
+            for employee in group:
+                mine = personal[employee.id]
+                locale = normalise_locale(employee.locale, self.settings.default_locale)
+                yield employee, employee_digest_message(mine, locale) if mine else None
 
     def deliver(self, slack_user_id: str, message: dict) -> None:
         channel = self.client.conversations_open(users=slack_user_id)["channel"]["id"]

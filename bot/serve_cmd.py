@@ -13,6 +13,7 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 
 import prometheus_client.values
 from gunicorn.app.base import BaseApplication
@@ -61,7 +62,7 @@ def check_startup(settings, *, socket_mode: bool) -> None:
     finally:
         engine.dispose()
     client = make_client(settings)
-    token_checks = [("SLACK_BOT_TOKEN", client.auth_test)]
+    token_checks: list[tuple[str, Callable[[], object]]] = [("SLACK_BOT_TOKEN", client.auth_test)]
     if socket_mode:  # the URL it hands out is left unused; connecting asks for a fresh one
         token_checks.append(("SLACK_APP_TOKEN",
                              lambda: client.apps_connections_open(app_token=settings.slack_app_token)))
@@ -155,7 +156,7 @@ def _worker_exited(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-class JsonGunicornLogger(GunicornLogger):
+class JsonGunicornLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no type hints
     """gunicorn's own lines through the same JSON handler as everything else: masked, cut to length, with
     Slack libraries' bodies withheld. Its "Invalid request" warnings quote the request line and headers a
     stranger sent, which may carry a lookup (`?text=jean.dupont%40...`)."""
@@ -182,7 +183,7 @@ class _InvalidRequestFilter(logging.Filter):
         return True
 
 
-class FrontlineGunicorn(BaseApplication):
+class FrontlineGunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
     """gunicorn, configured in code; each worker builds its own App, engine and thread pool after fork."""
 
     def __init__(self, settings, *, options: dict, scheduler: bool = True) -> None:

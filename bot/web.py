@@ -23,7 +23,7 @@ import time
 import traceback
 from http import HTTPStatus
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import parse_qs
 
 from slack_bolt import App
@@ -260,7 +260,7 @@ class FrontlineWeb:
 
     def _dispatch(self, environ: dict[str, Any], raw: str, start_response: Callable,
                   started: float) -> Iterable[bytes]:
-        headers: dict[str, str] = {}
+        headers: dict[str, str | Sequence[str]] = {}
         for key, value in environ.items():
             if key.startswith("HTTP_"):
                 headers[key[5:].replace("_", "-").lower()] = value

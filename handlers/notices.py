@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltResponse, Respond
+from slack_sdk import WebClient
 
 from handlers import payloads
 from handlers.i18n import t
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 def request_user_id(body: dict[str, Any]) -> str | None:
     """The Slack user behind a request, from the signed body: commands, interactivity or events."""
     if "command" in body and "user_id" in body:
-        return body["user_id"]
+        user_id = body["user_id"]
+        return user_id if isinstance(user_id, str) else None
     user = body.get("user")
     if isinstance(user, dict):
         return user.get("id")
@@ -37,7 +39,7 @@ def message_view(text: str, locale: str) -> dict[str, Any]:
     }
 
 
-def deliver_notice(body: dict[str, Any], client, respond, text: str, locale: str) -> BoltResponse:
+def deliver_notice(body: dict[str, Any], client: WebClient, respond: Respond, text: str, locale: str) -> BoltResponse:
     """Tell the requester `text` only them, in the way each kind of request allows; returns the ack."""
     kind = body.get("type")
     if "command" in body:

@@ -178,6 +178,6 @@ def run_list(args, settings) -> int:
     ]
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, tuple("-" * w for w in widths), *rows):
-        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip())
+        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
     print(f"{len(rows)} employees")
     return 0

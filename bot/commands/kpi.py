@@ -31,7 +31,7 @@ def run_check(args, settings) -> int:
             found = kpi_rollup.verify(session)
     finally:
         engine.dispose()
-    if found is None:
+    if found is None or zone is None:
         raise CommandError("there is no KPI rollup: run `frontline migrate` (or `frontline kpi rebuild`)")
     if not found.none:
         print(f"KPI rollup differs from the raw rows: {found.facts} interaction(s), {found.rollup} daily row(s), "

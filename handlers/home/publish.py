@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers.context import Clock, Requester, SessionFactory
 from handlers.followups.localtime import local_now
 from handlers.home import blocks
 from handlers.i18n import t
@@ -16,7 +18,8 @@ from store.followups import open_follow_ups
 log = logging.getLogger(__name__)
 
 
-def publish_home(client, employee, session_factory, clock, *, notice: str | None = None) -> None:
+def publish_home(client: WebClient, employee: Requester, session_factory: SessionFactory, clock: Clock, *,
+                 notice: str | None = None) -> None:
     local = local_now(clock(), employee.timezone)
     try:
         with session_factory() as session:
