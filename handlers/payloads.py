@@ -220,9 +220,9 @@ def envelope_problem(body: Any) -> str | None:
         return "response_url is not text"
     if not all(isinstance(item.get("response_url", ""), str) for item in dicts(body, "response_urls")):
         return "response_urls[].response_url is not text"
-    if kind == "event_callback":
-        if not isinstance(body.get("event"), dict) or not isinstance(at(body, "event", "type"), str):
-            return "event is not an object with a text type"
+    if kind == "event_callback" and (not isinstance(body.get("event"), dict)
+                                     or not isinstance(at(body, "event", "type"), str)):
+        return "event is not an object with a text type"
     if kind == "workflow_step_edit" and "callback_id" in body and not isinstance(body.get("workflow_step"), dict):
         return "workflow_step is not an object"
     if (kind == "interactive_message" and "callback_id" in body) or (kind == "block_actions" and "actions" in body):
