@@ -97,7 +97,8 @@ def _home_notice(client, user_id: str, text: str) -> None:
         log.exception("could not publish the access notice home tab for %s", user_id)
 
 
-def access_middleware(body: dict[str, Any], context, client, respond, next: Callable[[], None]) -> BoltResponse:
+def access_middleware(body: dict[str, Any], context, client, respond,
+                      next: Callable[[], None]) -> BoltResponse | None:
     settings = context["settings"]
     session_factory = context["session_factory"]
     event = body.get("event") if body.get("type") == "event_callback" else None

@@ -12,13 +12,12 @@ may freeze after the response; in a long-running server they would only add a ho
 
 from __future__ import annotations
 
-import importlib
 import logging
 import secrets
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.error import URLError
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -41,22 +40,37 @@ from bot.logs import LibraryBodyFilter
 from bot.metrics import SLACK_ERRORS
 from bot.scheduler import DigestSender
 from bot.web import request_kind
+from handlers.digest import commands as digest_commands
+from handlers.followups import views as followups_views
+from handlers.home import views as home_views
+from handlers.interactions import views as interactions_views
+from handlers.kpi import commands as kpi_commands
+from handlers.lookup import commands as lookup_commands
+from handlers.profile import actions as profile_actions
+from handlers.sharing import actions as sharing_actions
 from handlers.i18n import t
 from handlers.notices import deliver_notice, request_user_id
 from handlers.payloads import MalformedPayload, envelope_problem
 from store.clock import Clock, utc_now
+from store.errors import Refused
 
 log = logging.getLogger(__name__)
 
-# Feature modules exposing register(app). Append yours here (one line, keep the order stable).
-FEATURES: list[str] = [
-    "handlers.interactions",
-    "handlers.followups",
-    "handlers.home",
-    "handlers.lookup",
-    "handlers.profile",
-    "handlers.digest", "handlers.kpi",
-    "handlers.sharing",
+Feature = Callable[[App], None]
+
+# Each listener module's register(app). Append yours here (one line, keep the order stable: bolt runs the
+# first listener that matches, so an earlier one wins a shared id). Imported from the modules themselves, not
+# through the feature packages: a package __init__ importing its listeners would tie packages that use each
+# other's pieces (home draws follow-ups, the follow-up buttons redraw home) into an import cycle.
+FEATURES: list[Feature] = [
+    interactions_views.register,
+    followups_views.register,
+    home_views.register,
+    lookup_commands.register,
+    profile_actions.register,
+    digest_commands.register,
+    kpi_commands.register,
+    sharing_actions.register,
 ]
 
 
@@ -122,7 +136,7 @@ def build_app(
     *,
     clock: Clock = utc_now,
     client: WebClient | None = None,
-    features: list[str] | None = None,
+    features: Sequence[Feature] | None = None,
     listener_executor: ThreadPoolExecutor | None = None,
 ) -> App:
     if not settings.slack_bot_token:
@@ -157,8 +171,8 @@ def build_app(
     app.use(access_middleware)
     app.use(deduplicate_events)
     app.error(on_listener_error)
-    for module_name in FEATURES if features is None else features:
-        importlib.import_module(module_name).register(app)
+    for register in FEATURES if features is None else features:
+        register(app)
     return app
 
 
@@ -190,6 +204,9 @@ def on_listener_error(error: Exception, body: dict, context, client, respond) ->
     """A listener (or middleware) failed: answer the employee, and log it without PII.
 
     - a payload whose shape a listener cannot act on (MalformedPayload): a quiet ack, one short line;
+    - a refusal of the domain (store.errors.Refused): its message, in the employee's language, where the
+      request allows (an ephemeral reply, or a notice: handlers.notices); logged by its key only, since
+      its parameters may quote what was typed;
     - the database unavailable or busy: "not reachable, nothing was lost, try again", one short line;
     - anything else is a bug: the generic message with a short reference, logged with the traceback's
       frames under the same reference. Exception messages can carry customer data (SQL parameters,
@@ -202,6 +219,16 @@ def on_listener_error(error: Exception, body: dict, context, client, respond) ->
     employee = context.get("employee")
     settings = context.get("settings")
     locale = employee.locale if employee else (settings.default_locale if settings else "en")
+    if isinstance(error, Refused):
+        log.info("refused a %s request from %s: %s", kind, user_id, error.key)
+        text = t(error.key, locale, **error.params)
+        if context.ack.response is None:
+            return deliver_notice(body, client, respond, text, locale)
+        if "command" in body:  # acked already: deliver_notice's answer would be the ack
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        else:
+            deliver_notice(body, client, respond, text, locale)
+        return None
     if isinstance(error, DATABASE_UNAVAILABLE):
         SLACK_ERRORS.labels("database").inc()
         log.warning("database unavailable during a %s request from %s (%s)", kind, user_id, type(error).__name__)

@@ -12,6 +12,8 @@ from pathlib import Path
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import load_dotenv
+
 DEFAULT_DATABASE_URL = "sqlite:///frontline.db"
 SUPPORTED_LOCALES = ("en", "fr")
 
@@ -118,6 +120,4 @@ class Settings:
 def _load_dotenv() -> None:
     env_file = Path(".env")
     if env_file.is_file():
-        from dotenv import load_dotenv
-
         load_dotenv(env_file, override=False)

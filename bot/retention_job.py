@@ -1,4 +1,4 @@
-"""The daily retention job, registered in bot.scheduler's one registry (JOB_MODULES).
+"""The daily retention job, registered in bot.scheduler's one registry (JOB_SOURCES).
 
 Blanks interaction and closed follow-up notes older than FRONTLINE_NOTE_RETENTION_DAYS
 (store.retention) and forgets Slack event ids older than a day (store.slack_events). Both are plain
@@ -11,7 +11,7 @@ import logging
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.scheduler import ScheduledJob
+from bot.jobs import ScheduledJob
 from store.clock import Clock
 from store.retention import purge_old_notes
 from store.slack_events import purge_processed_events
@@ -34,4 +34,4 @@ def run_retention(settings, session_factory, clock: Clock) -> int:
 def scheduled_jobs(settings, session_factory, client, clock) -> list[ScheduledJob]:
     # At night in the company's time zone, when nobody is logging interactions.
     trigger = CronTrigger(hour=3, minute=15, timezone=settings.default_timezone)
-    return [ScheduledJob(JOB_ID, lambda: run_retention(settings, session_factory, clock), trigger)]
+    return [ScheduledJob(id=JOB_ID, func=lambda: run_retention(settings, session_factory, clock), trigger=trigger)]

@@ -5,27 +5,25 @@ database state rather than one APScheduler job per person, so schedules survive 
 job store and several processes can run side by side: the "digests" tick claims each digest in the
 database before sending it (store.digest_runs), so exactly one process sends it.
 
-Other features add jobs with a one-line edit to JOB_MODULES: modules exposing
-`scheduled_jobs(settings, session_factory, client, clock) -> list[ScheduledJob]`.
+Other features add jobs with a one-line edit to JOB_SOURCES: functions
+`scheduled_jobs(settings, session_factory, client, clock) -> list[ScheduledJob]` (bot.jobs).
 """
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
-from dataclasses import dataclass
-from typing import Any
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from sqlalchemy import select
 
+from bot import retention_job
+from bot.jobs import ScheduledJob
 from handlers.digest.blocks import employee_digest_message, team_digest_message
 from handlers.i18n import normalise_locale
 from store.clock import Clock, local_day, utc_now
@@ -36,7 +34,9 @@ from store.permissions import sees_team
 
 log = logging.getLogger(__name__)
 
-JOB_MODULES: list[str] = ["bot.retention_job"]
+JobSource = Callable[..., list[ScheduledJob]]
+# Every job besides the digests: each source's scheduled_jobs(settings, session_factory, client, clock).
+JOB_SOURCES: list[JobSource] = [retention_job.scheduled_jobs]
 DIGEST_TICK_SECONDS = 60
 # Digests claimed, composed together and sent per round: a few queries per round instead of five per person,
 # while a claim stays far younger than store.digest_runs.STALE_CLAIM before its digest goes out.
@@ -46,11 +46,6 @@ DIGESTS_SENT = Counter("frontline_digests_sent_total", "Digests delivered to Sla
 DIGESTS_FAILED = Counter("frontline_digest_failures_total", "Digest attempts that failed (retried later)", ["kind"])
 
 
-@dataclass(frozen=True)
-class ScheduledJob:
-    id: str
-    func: Callable[[], Any]
-    trigger: BaseTrigger
 
 
 def ensure_retry_handlers(client) -> None:
@@ -99,18 +94,26 @@ class DigestSender:
             for zone_key, group in by_zone.items():
                 tz = ZoneInfo(zone_key)
                 today = local_day(now, tz)
-                if kind == "team":
-                    digests = compose_team_digests(session, group, today=today, now=now, tz=tz)
-                    render = team_digest_message
-                else:
-                    digests = compose_employee_digests(session, group, today=today, now=now, tz=tz)
-                    render = employee_digest_message
-                for employee in group:
-                    digest = digests[employee.id]
-                    locale = normalise_locale(employee.locale, self.settings.default_locale)
-                    result[employee.id] = (employee, render(digest, locale) if digest else None)
+                for employee, message in self._render(session, kind, group, today=today, now=now, tz=tz):
+                    result[employee.id] = (employee, message)
             session.expunge_all()  # employees are read after the session closes (slack_user_id)
         return result
+
+    def _render(self, session, kind: str, group: list[Employee], *, today: dt.date, now: dt.datetime,
+                tz: ZoneInfo) -> Iterator[tuple[Employee, dict | None]]:
+        """(employee, rendered digest or None when there is nothing to say) for one batch of a time zone."""
+        if kind == "team":
+            team = compose_team_digests(session, group, today=today, now=now, tz=tz)
+            for employee in group:
+                digest = team[employee.id]
+                locale = normalise_locale(employee.locale, self.settings.default_locale)
+                yield employee, team_digest_message(digest, locale) if digest else None
+        else:
+            personal = compose_employee_digests(session, group, today=today, now=now, tz=tz)
+            for employee in group:
+                mine = personal[employee.id]
+                locale = normalise_locale(employee.locale, self.settings.default_locale)
+                yield employee, employee_digest_message(mine, locale) if mine else None
 
     def deliver(self, slack_user_id: str, message: dict) -> None:
         channel = self.client.conversations_open(users=slack_user_id)["channel"]["id"]
@@ -251,8 +254,8 @@ def start_scheduler(settings, session_factory, client, *, clock: Clock = utc_now
     # First tick right away: digests missed while the bot was down go out as soon as it is back.
     scheduler.add_job(digests.tick, IntervalTrigger(seconds=tick_seconds), id="digests", name="morning digests",
                       replace_existing=True, coalesce=True, max_instances=1, next_run_time=dt.datetime.now(dt.UTC))
-    for module_name in JOB_MODULES:
-        for job in importlib.import_module(module_name).scheduled_jobs(settings, session_factory, client, clock):
+    for scheduled_jobs in JOB_SOURCES:
+        for job in scheduled_jobs(settings, session_factory, client, clock):
             scheduler.add_job(job.func, job.trigger, id=job.id, name=job.id, replace_existing=True,
                               coalesce=True, max_instances=1)
     scheduler.start()

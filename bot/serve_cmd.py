@@ -13,9 +13,20 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 
+import prometheus_client.values
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
+from prometheus_client import multiprocess
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
+
+from bot.app import build_app, make_client
+from bot.commands import CommandError
+from bot.scheduler import start_scheduler
+from bot.web import FrontlineWeb
+from store.db import REQUEST_BUSY_TIMEOUT_MS, SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +51,6 @@ def add_commands(subparsers) -> None:
 
 def check_startup(settings, *, socket_mode: bool) -> None:
     """Everything that would make the bot fail later, checked now; raises CommandError/ConfigError."""
-    from slack_sdk.errors import SlackApiError
-
-    from bot.app import make_client
-    from bot.cli import CommandError
-    from store.db import SchemaOutdated, ensure_schema_current, make_engine
-
     settings.require_slack(socket_mode=socket_mode)
     engine = make_engine(settings.database_url)
     try:
@@ -57,7 +62,7 @@ def check_startup(settings, *, socket_mode: bool) -> None:
     finally:
         engine.dispose()
     client = make_client(settings)
-    token_checks = [("SLACK_BOT_TOKEN", client.auth_test)]
+    token_checks: list[tuple[str, Callable[[], object]]] = [("SLACK_BOT_TOKEN", client.auth_test)]
     if socket_mode:  # the URL it hands out is left unused; connecting asks for a fresh one
         token_checks.append(("SLACK_APP_TOKEN",
                              lambda: client.apps_connections_open(app_token=settings.slack_app_token)))
@@ -78,11 +83,6 @@ def build_runtime(settings, *, scheduler: bool = True):
     several workers or hosts never send the same digest twice, and one process dying does not stop the
     digests. Without it, `web.scheduler` is None and /healthz does not report one.
     """
-    from bot.app import build_app
-    from bot.scheduler import start_scheduler
-    from bot.web import FrontlineWeb
-    from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
-
     # A locked SQLite database must answer within Slack's 3 s, not after the CLI's 15 s wait.
     engine = make_engine(settings.database_url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
     session_factory = make_session_factory(engine)
@@ -101,8 +101,6 @@ def run(args, settings) -> int:
 def _serve_socket_mode(settings, *, scheduler: bool = True) -> int:
     """Until SIGTERM/SIGINT. Python's default SIGTERM would kill the process at once, losing the replies
     of envelopes already acked (Slack never resends those): stop receiving, then let them finish."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     engine, app, web = build_runtime(settings, scheduler=scheduler)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -127,8 +125,8 @@ def _serve_http(args, settings) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="frontline-metrics-")
     # Workers count separately; prometheus_client adds them up through files in this folder.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    import prometheus_client.values
-
+    # prometheus_client chose its value class when first imported (before the variable was set): choose again,
+    # so that metric children created in the workers write to the shared folder.
     prometheus_client.values.ValueClass = prometheus_client.values.get_value_class()
     try:
         FrontlineGunicorn(settings, scheduler=args.scheduler, options={
@@ -154,12 +152,10 @@ def _serve_http(args, settings) -> int:
 
 
 def _worker_exited(_server, worker) -> None:
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid)
 
 
-class JsonGunicornLogger(GunicornLogger):
+class JsonGunicornLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no type hints
     """gunicorn's own lines through the same JSON handler as everything else: masked, cut to length, with
     Slack libraries' bodies withheld. Its "Invalid request" warnings quote the request line and headers a
     stranger sent, which may carry a lookup (`?text=jean.dupont%40...`)."""
@@ -186,7 +182,7 @@ class _InvalidRequestFilter(logging.Filter):
         return True
 
 
-class FrontlineGunicorn(BaseApplication):
+class FrontlineGunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
     """gunicorn, configured in code; each worker builds its own App, engine and thread pool after fork."""
 
     def __init__(self, settings, *, options: dict, scheduler: bool = True) -> None:

@@ -21,8 +21,9 @@ import logging
 import threading
 import time
 import traceback
+from http import HTTPStatus
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import parse_qs
 
 from slack_bolt import App
@@ -41,8 +42,6 @@ SIGNATURE_MAX_AGE = 5 * 60  # Slack's rule: a request signed more than 5 minutes
 _READ_CHUNK = 64 * 1024
 _HEX = frozenset("0123456789abcdef")
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 _INVALID = json.dumps({"error": "invalid request"}).encode()
 
 # Metric label values: closed sets, whatever a request says about itself.
@@ -50,7 +49,11 @@ INTERACTIVE_KINDS = frozenset({"block_actions", "view_submission", "view_closed"
                                "block_suggestion", "url_verification", "interactive_message"})
 EVENT_KINDS = frozenset({"message", "app_mention", "app_home_opened", "app_uninstalled", "tokens_revoked"})
 KINDS = frozenset({"command", "other", "event:other"} | INTERACTIVE_KINDS | {f"event:{e}" for e in EVENT_KINDS})
-STATUSES = frozenset(str(code) for code in _REASONS)
+# The statuses this server answers with; any other (from bolt) is counted as "other".
+STATUSES = frozenset(str(status.value) for status in (
+    HTTPStatus.OK, HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND,
+    HTTPStatus.METHOD_NOT_ALLOWED, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.INTERNAL_SERVER_ERROR,
+    HTTPStatus.SERVICE_UNAVAILABLE))
 
 
 def request_kind(body: Any) -> str:
@@ -137,15 +140,15 @@ class FrontlineWeb:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == SLACK_PATH:
             if method != "POST":
-                return self._reply(start_response, 405, b"POST only", "text/plain")
+                return self._reply(start_response, HTTPStatus.METHOD_NOT_ALLOWED, b"POST only", "text/plain")
             return self._slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
             status, body = self.health()
             return self._reply(start_response, status, json.dumps(body).encode(), "application/json")
         if path == "/metrics" and method == "GET":
             payload, content_type = render_metrics()
-            return self._reply(start_response, 200, payload, content_type)
-        return self._reply(start_response, 404, b"Not Found", "text/plain")
+            return self._reply(start_response, HTTPStatus.OK, payload, content_type)
+        return self._reply(start_response, HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
 
     # ---- health ------------------------------------------------------------------------------
     def health(self) -> tuple[int, dict[str, str]]:
@@ -161,7 +164,7 @@ class FrontlineWeb:
                 getattr(self.scheduler, "running", False))
             body["scheduler"] = "running" if alive else "stopped"
             healthy = healthy and alive
-        return (200 if healthy else 503), body
+        return (HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE), body
 
     def _write_problem(self) -> str | None:
         """The last write probe's answer if recent, else a new probe (one at a time per process)."""
@@ -186,19 +189,19 @@ class FrontlineWeb:
             chunks = self._read_body(environ, size, mac)
             size = sum(len(chunk) for chunk in chunks)
             if not hmac.compare_digest("v0=" + mac.hexdigest(), environ.get("HTTP_X_SLACK_SIGNATURE", "")):
-                raise Refused(401, "bad signature")
+                raise Refused(HTTPStatus.UNAUTHORIZED, "bad signature")
             body = b"".join(chunks)  # only a body Slack signed is ever assembled
             try:
                 raw = body.decode("utf-8")
             except UnicodeDecodeError:
-                raise Refused(400, "body not UTF-8") from None
+                raise Refused(HTTPStatus.BAD_REQUEST, "body not UTF-8") from None
         except Refused as refusal:
             SLACK_REFUSED.labels(refusal.reason).inc()
             SLACK_REQUESTS.labels("other", str(refusal.status)).inc()
             self.refusals.refused(refusal.reason, status=refusal.status, size=size, path=SLACK_PATH)
-            payload = _INVALID if refusal.status == 401 else refusal.reason.encode()
+            payload = _INVALID if refusal.status == HTTPStatus.UNAUTHORIZED else refusal.reason.encode()
             return self._reply(start_response, refusal.status, payload,
-                               "application/json" if refusal.status == 401 else "text/plain")
+                               "application/json" if refusal.status == HTTPStatus.UNAUTHORIZED else "text/plain")
         return self._dispatch(environ, raw, start_response, started)
 
     def _check_signature_headers(self, environ: dict[str, Any]) -> str:
@@ -206,16 +209,16 @@ class FrontlineWeb:
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         if not self._secret:
-            raise Refused(401, "no signing secret configured")
+            raise Refused(HTTPStatus.UNAUTHORIZED, "no signing secret configured")
         if not timestamp or not signature:
-            raise Refused(401, "missing signature")
+            raise Refused(HTTPStatus.UNAUTHORIZED, "missing signature")
         if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
-            raise Refused(401, "malformed timestamp")
+            raise Refused(HTTPStatus.UNAUTHORIZED, "malformed timestamp")
         if abs(self._clock() - int(timestamp)) > SIGNATURE_MAX_AGE:
-            raise Refused(401, "stale timestamp")
+            raise Refused(HTTPStatus.UNAUTHORIZED, "stale timestamp")
         if not (signature.startswith("v0=") and len(signature) == 67 and signature.isascii()
                 and all(c in _HEX for c in signature[3:])):
-            raise Refused(401, "malformed signature")
+            raise Refused(HTTPStatus.UNAUTHORIZED, "malformed signature")
         return timestamp
 
     @staticmethod
@@ -224,10 +227,10 @@ class FrontlineWeb:
         if not declared:
             return None
         if not (declared.isascii() and declared.isdigit()):
-            raise Refused(400, "bad content-length")
+            raise Refused(HTTPStatus.BAD_REQUEST, "bad content-length")
         length = int(declared)
         if length > MAX_BODY:
-            raise Refused(413, "too large")
+            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large")
         return length
 
     @staticmethod
@@ -243,21 +246,21 @@ class FrontlineWeb:
             try:
                 chunk = stream.read(min(_READ_CHUNK, limit - received))
             except Exception:
-                raise Refused(400, "unreadable body") from None
+                raise Refused(HTTPStatus.BAD_REQUEST, "unreadable body") from None
             if not chunk:
                 break
             mac.update(chunk)
             chunks.append(chunk)
             received += len(chunk)
         if received > MAX_BODY:
-            raise Refused(413, "too large")
+            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large")
         if length is not None and received < length:
-            raise Refused(400, "body shorter than its content-length")
+            raise Refused(HTTPStatus.BAD_REQUEST, "body shorter than its content-length")
         return chunks
 
     def _dispatch(self, environ: dict[str, Any], raw: str, start_response: Callable,
                   started: float) -> Iterable[bytes]:
-        headers: dict[str, str] = {}
+        headers: dict[str, str | Sequence[str]] = {}
         for key, value in environ.items():
             if key.startswith("HTTP_"):
                 headers[key[5:].replace("_", "-").lower()] = value
@@ -267,8 +270,8 @@ class FrontlineWeb:
         try:
             request = BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers)
         except (ValueError, TypeError, AttributeError, LookupError, RecursionError):  # signed, yet not a Slack shape
-            SLACK_REQUESTS.labels(kind, "400").inc()
-            return self._reply(start_response, 400, b"malformed body", "text/plain")
+            SLACK_REQUESTS.labels(kind, str(HTTPStatus.BAD_REQUEST.value)).inc()
+            return self._reply(start_response, HTTPStatus.BAD_REQUEST, b"malformed body", "text/plain")
         try:
             response = self.app.dispatch(request)
             status, body = response.status, (response.body or "").encode("utf-8")
@@ -276,7 +279,7 @@ class FrontlineWeb:
         except Exception as error:
             log.error("dispatching a %s request failed: %s\n%s", kind, type(error).__name__,
                       "".join(traceback.format_tb(error.__traceback__)))
-            status, body, response_type = 500, b"", "text/plain"
+            status, body, response_type = HTTPStatus.INTERNAL_SERVER_ERROR, b"", "text/plain"
         if status >= 500:
             SLACK_ERRORS.labels("http").inc()
         SLACK_REQUESTS.labels(kind, str(status) if str(status) in STATUSES else "other").inc()
@@ -285,6 +288,10 @@ class FrontlineWeb:
 
     @staticmethod
     def _reply(start_response: Callable, status: int, body: bytes, content_type: str) -> list[bytes]:
-        start_response(f"{status} {_REASONS.get(status, 'Status')}",
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:  # a code http.HTTPStatus does not know: the status line still needs a phrase
+            phrase = "Status"
+        start_response(f"{status} {phrase}",
                        [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]

@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 def request_user_id(body: dict[str, Any]) -> str | None:
     """The Slack user behind a request, from the signed body: commands, interactivity or events."""
-    if "command" in body and isinstance(body.get("user_id"), str):
-        return str(body["user_id"])
+    if "command" in body and "user_id" in body:
+        user_id = body["user_id"]
+        return user_id if isinstance(user_id, str) else None
     user = body.get("user")
     if isinstance(user, dict):
         user_id = user.get("id")

@@ -14,19 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store import audit, kpi_rollup, permissions
+from store.errors import Refused
 from store.interactions import SLACK_SOURCE, Actor, InteractionRefused, begin_write, resolve_customer
 from store.models import Customer, Employee, FollowUp
 
 SNOOZE_DAYS = (1, 3, 7)
 
 
-class FollowUpRefused(Exception):
+class FollowUpRefused(Refused):
     """`key` is a catalog key explaining the refusal to the employee."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -119,10 +115,10 @@ def add_follow_up(session: Session, *, employee: _Acting, customer_id: int | Non
                   via: str = "slack:add_follow_up") -> FollowUp:
     """Create a follow-up; with a key, a repeated request returns the first one instead of a twin."""
     if due_date < today:
-        raise FollowUpRefused("interactions.error.due_in_past")
+        raise FollowUpRefused("interactions.error.due_in_past", field="follow_up_due")
     assignee = session.get(Employee, assignee_id)
     if assignee is None or not assignee.active:
-        raise FollowUpRefused("interactions.error.assignee_not_employee")
+        raise FollowUpRefused("interactions.error.assignee_not_employee", field="follow_up_assignee")
     if idempotency_key:
         existing = _existing(session, idempotency_key)
         if existing is not None:
@@ -136,7 +132,7 @@ def add_follow_up(session: Session, *, employee: _Acting, customer_id: int | Non
         try:
             customer_id = resolve_customer(session, customer_id).id
         except InteractionRefused as refused:
-            raise FollowUpRefused(refused.key) from None
+            raise FollowUpRefused(refused.key, field=refused.field, **refused.params) from None
     try:
         with session.begin_nested():
             follow_up = FollowUp(interaction_id=interaction_id, customer_id=customer_id, assignee_id=assignee_id,

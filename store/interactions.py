@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store import audit, kpi_rollup
+from store.errors import Refused
 from store.models import (
     INTERACTION_CHANNELS,
     INTERACTION_OUTCOMES,
@@ -81,12 +82,8 @@ class CleanInteraction:
     follow_up: FollowUpInput | None
 
 
-class InteractionRefused(Exception):
+class InteractionRefused(Refused):
     """The interaction cannot be written; `key` is a catalog key saying why."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -240,9 +237,9 @@ def resolve_customer(session: Session, customer_id: int) -> Customer:
         seen.add(customer.id)
         customer = session.get(Customer, customer.merged_into_id)
     if customer is None:
-        raise InteractionRefused("interactions.error.customer_unknown")
+        raise InteractionRefused("interactions.error.customer_unknown", field="customer_id")
     if customer.status == "erased":
-        raise InteractionRefused("interactions.error.customer_erased")
+        raise InteractionRefused("interactions.error.customer_erased", field="customer_id")
     return customer
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.types import BigInteger, DateTime
 
 from store import kpi_rollup, permissions
 from store.clock import local_day, local_midnight_utc
+from store.errors import Refused
 from store.kpi_query import KpiQuery, Period, Scope
 from store.kpi_rollup import CONTACT_WINDOW_DAYS, PURCHASE_WINDOW_DAYS
 from store.models import Employee, FollowUp, Interaction, Order, Store, Team
@@ -49,13 +50,8 @@ class Viewer(Protocol):
     timezone: str
 
 
-class KpiRefused(Exception):
+class KpiRefused(Refused):
     """The viewer may not see this scope (or it does not exist): `key`/`params` explain why."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 # ---- time --------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from store.errors import Refused
+
 MAX_PERIOD_DAYS = 366
 # Dates a period may cover: nothing was recorded before 2000, and the bound far from `date`'s own limits
 # keeps every date arithmetic (previous period, UTC edges) valid: `9999-12` used to crash after the ack.
@@ -47,13 +49,8 @@ _RANGE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
-class KpiQueryError(ValueError):
+class KpiQueryError(Refused, ValueError):
     """Bad input; `key` is a catalog key (handlers/i18n/kpi.py), `params` fill it in."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(f"{key} {params}")
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from store.errors import Refused
 from store.models import (
     Consent,
     Customer,
@@ -34,11 +35,11 @@ SIGNALS_PER_KIND = 5
 MAX_PREFERENCES = 100
 
 
-class ProfileUnavailable(Exception):
-    """The customer cannot be shown: unknown id, or erased (GDPR)."""
+class ProfileUnavailable(Refused):
+    """The customer cannot be shown: unknown id, or erased (GDPR); the employee is told the same for both."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__("profile.unavailable")
         self.reason = reason  # "not_found" | "erased"
 
 

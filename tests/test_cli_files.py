@@ -380,3 +380,18 @@ def test_the_real_frontline_command_prints_no_traceback(db_url, tmp_path):
     assert [line.split(": ")[0] for line in done.stderr.splitlines()] == ["p.csv:3", "p.csv:4"]
     done = run("customers", "show", HUGE)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "is not a valid customer id" in done.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(db_url, tmp_path):
+    """`frontline review list | head -1`: head exits after one line; frontline stops without a traceback."""
+    frontline_bin = Path(sys.executable).parent / "frontline"
+    env = {**os.environ, "DATABASE_URL": db_url}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written: every write fails
+    try:
+        done = subprocess.run([str(frontline_bin), "review", "list"], env=env, cwd=tmp_path, stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 141  # what a shell reports for a command stopped by a closed pipe

@@ -5,9 +5,10 @@ import argparse
 import sys
 import time
 
-from bot.commands import open_database
-from store.clock import utc_now
+from bot.commands import CommandError, open_database
 from store.demo.builder import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoAlreadyThere, build_demo
+from store.clock import utc_now
+from store.resolution import thresholds_from_settings
 
 
 def add_commands(subparsers) -> None:
@@ -39,9 +40,6 @@ def _positive(text: str) -> int:
 
 
 def run(args, settings) -> int:
-    from bot.cli import CommandError
-    from store.resolution import thresholds_from_settings
-
     try:
         thresholds = thresholds_from_settings(settings)
     except ValueError as error:

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.app import make_client
+from bot.commands import CommandError
+from bot.scheduler import DigestSender, active_employee_ids
+from store.db import ensure_schema_current, make_engine, make_session_factory
+
 
 def add_commands(subparsers) -> None:
     parser = subparsers.add_parser("digest", help="morning digests", description="Morning digests.")
@@ -18,10 +23,6 @@ def add_commands(subparsers) -> None:
 
 
 def run_send(args, settings) -> int:
-    from bot.cli import CommandError
-    from bot.scheduler import DigestSender, active_employee_ids
-    from store.db import ensure_schema_current, make_engine, make_session_factory
-
     engine = make_engine(settings.database_url)
     try:
         ensure_schema_current(engine)
@@ -34,8 +35,6 @@ def run_send(args, settings) -> int:
         if not args.dry_run:
             if not settings.slack_bot_token:
                 raise CommandError("SLACK_BOT_TOKEN is not set: use --dry-run to print without sending")
-            from bot.app import make_client
-
             client = make_client(settings)
         sender = DigestSender(settings, session_factory, client, configure_client=client is not None)
         composed = sent = 0

@@ -6,7 +6,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from bot.commands import open_database
+from bot.commands import CommandError, open_database
 from store.employees import (
     EMPLOYEE_COLUMNS,
     EmployeeChange,
@@ -75,8 +75,6 @@ def add_commands(subparsers) -> None:
 
 
 def run_import(args, settings) -> int:
-    from bot.cli import CommandError
-
     path = Path(args.path)
     if not path.is_file():
         raise CommandError(f"no such file: {path}")
@@ -126,8 +124,6 @@ def _who(change: EmployeeChange) -> str:
 
 
 def run_set_active(args, settings) -> int:
-    from bot.cli import CommandError
-
     engine, session_factory = open_database(settings)
     try:
         with session_factory.begin() as session:
@@ -182,6 +178,6 @@ def run_list(args, settings) -> int:
     ]
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, tuple("-" * w for w in widths), *rows):
-        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip())
+        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
     print(f"{len(rows)} employees")
     return 0

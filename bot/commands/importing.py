@@ -143,9 +143,9 @@ def run_import(args, settings) -> int:
         source = check_source_name(args.source) if args.source else None
     except ValueError as error:
         raise CommandError(f"--source: {error}") from None
-    if args.kind == "people" and source is None:
-        raise CommandError("--source is required for people (the system the file comes from, e.g. webshop)")
     if args.kind == "people":
+        if source is None:
+            raise CommandError("--source is required for people (the system the file comes from, e.g. webshop)")
         importer = partial(import_people, source=source, batch_size=args.batch_size)
     else:
         importer = partial(_CHILD_IMPORTERS[args.kind], default_source=source, batch_size=args.batch_size)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 import time
 
-from bot.commands import open_database, progress_line
+from bot.commands import CommandError, open_database, progress_line
+from store import kpi_rollup
 
 
 def add_commands(subparsers) -> None:
@@ -23,9 +24,6 @@ def add_commands(subparsers) -> None:
 
 
 def run_check(args, settings) -> int:
-    from bot.cli import CommandError
-    from store import kpi_rollup
-
     engine, session_factory = open_database(settings)
     try:
         with session_factory() as session:
@@ -33,7 +31,7 @@ def run_check(args, settings) -> int:
             found = kpi_rollup.verify(session)
     finally:
         engine.dispose()
-    if found is None:
+    if found is None or zone is None:
         raise CommandError("there is no KPI rollup: run `frontline migrate` (or `frontline kpi rebuild`)")
     if not found.none:
         print(f"KPI rollup differs from the raw rows: {found.facts} interaction(s), {found.rollup} daily row(s), "
@@ -47,8 +45,6 @@ def run_check(args, settings) -> int:
 
 
 def run_rebuild(args, settings) -> int:
-    from store import kpi_rollup
-
     engine, session_factory = open_database(settings)
     started = time.monotonic()
     progress = progress_line("KPI rollup")

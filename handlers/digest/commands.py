@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
 
 from handlers import payloads
 from handlers.blockkit import context, divider, escape, section
+from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
 from handlers.digest.blocks import employee_digest_message
 from handlers.i18n import t
 from store.clock import local_day, to_local
@@ -37,9 +40,10 @@ def settings_text(employee: Employee, locale: str, default_time: str, default_ti
              days=format_weekdays(weekdays_of(employee.digest_weekdays), locale) or t("digest.no_day", locale))
 
 
-def overview(session_factory, employee_id: int, locale: str, settings, now: dt.datetime) -> dict[str, Any]:
+def overview(session_factory: SessionFactory, employee_id: int, locale: str, settings: ListenerSettings,
+             now: dt.datetime) -> dict[str, Any]:
     with session_factory() as session:
-        employee = session.get(Employee, employee_id)
+        employee = session.get_one(Employee, employee_id)
         tz = employee_zone(employee, settings.default_timezone)
         today = local_day(now, tz)
         blocks = [section(settings_text(employee, locale, settings.digest_default_time, settings.default_timezone))]
@@ -59,9 +63,10 @@ def overview(session_factory, employee_id: int, locale: str, settings, now: dt.d
             "blocks": blocks[:50]}
 
 
-def change_setting(session_factory, employee_id: int, locale: str, settings, verb: str, argument: str) -> str:
+def change_setting(session_factory: SessionFactory, employee_id: int, locale: str, settings: ListenerSettings,
+                   verb: str, argument: str) -> str:
     with session_factory.begin() as session:
-        employee = session.get(Employee, employee_id)
+        employee = session.get_one(Employee, employee_id)
         if verb in _PAUSE:
             employee.digest_paused = True
             return t("digest.paused", locale)
@@ -81,8 +86,9 @@ def change_setting(session_factory, employee_id: int, locale: str, settings, ver
         return t("digest.days_set", locale, days=format_weekdays(weekdays_of(days), locale))
 
 
-def digest_command(ack, command, respond, employee, session_factory, settings, clock,
-                   send_digest_now: Callable[[int], list]) -> None:
+def digest_command(ack: Ack, command: dict[str, Any], respond: Respond, employee: Requester,
+                   session_factory: SessionFactory, settings: ListenerSettings, clock: Clock,
+                   send_digest_now: Callable[[int], list[tuple[str, dict[str, Any] | None]]]) -> None:
     words = (payloads.text(command, "text") or "").strip().split(maxsplit=1)
     verb = words[0].lower() if words else ""
     argument = words[1].strip() if len(words) > 1 else ""
@@ -110,5 +116,5 @@ def digest_command(ack, command, respond, employee, session_factory, settings, c
             replace_original=False)
 
 
-def register(app) -> None:
+def register(app: App) -> None:
     app.command(COMMAND)(digest_command)

@@ -1,43 +1,25 @@
 """App Home: my follow-ups, the customers I looked at, "Find a customer" and "Log interaction"."""
 from __future__ import annotations
 
-import logging
+from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from slack_bolt import App
+from slack_sdk import WebClient
 
-from handlers.home import blocks, ids
-from handlers.i18n import t
-from handlers.i18n.formats import format_datetime
+from handlers.context import Clock, Requester, SessionFactory
+from handlers.home import ids
+from handlers.home.publish import publish_home
 from handlers.lookup.commands import open_search as open_lookup_search
-from store.clock import local_now
-from store.audit import recent_customer_summaries
-from store.followups import open_follow_ups
-
-log = logging.getLogger(__name__)
 
 
-def register(app) -> None:
+def register(app: App) -> None:
     app.event("app_home_opened")(home_opened)
     # The lookup feature's own search modal: its submission DMs the card (or the candidates), audited there.
     app.action(ids.SEARCH)(open_lookup_search)
 
 
-def publish_home(client, employee, session_factory, clock, *, notice: str | None = None) -> None:
-    local = local_now(clock(), employee.timezone)
-    try:
-        with session_factory() as session:
-            follow_ups = open_follow_ups(session, employee.id, today=local.date())
-            recent = recent_customer_summaries(session, employee.id, limit=5)
-    except SQLAlchemyError:
-        log.exception("building the home tab failed")
-        notice, follow_ups, recent = t("common.db_unavailable", employee.locale), [], []
-    view = blocks.home_view(employee.locale, name=employee.name, follow_ups=follow_ups, recent=recent,
-                            today=local.date(), updated=format_datetime(local.replace(tzinfo=None), employee.locale),
-                            notice=notice)
-    client.views_publish(user_id=employee.slack_user_id, view=view)
-
-
-def home_opened(event, client, employee, session_factory, clock) -> None:
+def home_opened(event: dict[str, Any], client: WebClient, employee: Requester, session_factory: SessionFactory,
+                clock: Clock) -> None:
     if event.get("tab") != "home":
         return
     publish_home(client, employee, session_factory, clock)

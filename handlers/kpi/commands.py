@@ -16,7 +16,7 @@ from handlers.blockkit import unescape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
 from store.clock import local_day
-from store.kpi import KpiRefused, kpi_report
+from store.kpi import kpi_report
 from store.kpi_query import KpiQueryError, parse_kpi_query
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,6 @@ def kpi_command(ack, command, respond, client, employee, session_factory, clock)
     try:
         with session_factory() as session:
             report = kpi_report(session, employee, query, now=now)
-    except KpiRefused as refused:
-        respond(text=t(refused.key, locale, **refused.params), response_type="ephemeral", replace_original=False)
-        return
     except SQLAlchemyError as error:  # unreachable or locked: say so, as the other commands do
         log.warning("kpi report failed: employee_id=%s error=%s", employee.id, type(error).__name__)
         respond(text=t("common.db_unavailable", locale), response_type="ephemeral", replace_original=False)

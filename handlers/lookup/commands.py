@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from collections.abc import Callable
 
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers import payloads
+from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
 from handlers.i18n import t
 from handlers.lookup import blocks
 from handlers.profile.actions import card_message
@@ -56,7 +58,7 @@ def clean_query(text: str | None) -> str:
     return _TRAILING.sub("", text).strip()
 
 
-def answer(query: str, employee, session_factory, clock: Callable, *, via: str,
+def answer(query: str, employee: Requester, session_factory: SessionFactory, clock: Clock, *, via: str,
            shareable: bool = False) -> dict[str, Any]:
     """Message arguments answering `query`: the card, candidates, no match, or usage help."""
     locale = employee.locale
@@ -75,7 +77,8 @@ def answer(query: str, employee, session_factory, clock: Callable, *, via: str,
     return {"text": text, "blocks": result_blocks}
 
 
-def customer_command(ack, command, respond, employee, session_factory, settings, clock) -> None:
+def customer_command(ack: Ack, command: dict[str, Any], respond: Respond, employee: Requester,
+                     session_factory: SessionFactory, settings: ListenerSettings, clock: Clock) -> None:
     query = clean_query(payloads.text(command, "text"))
     if not query:
         text, usage_blocks = blocks.usage(employee.locale)
@@ -87,7 +90,8 @@ def customer_command(ack, command, respond, employee, session_factory, settings,
                      shareable=bool(settings.share_channels)))
 
 
-def direct_message(event, client, employee, session_factory, settings, clock) -> None:
+def direct_message(event: dict[str, Any], client: WebClient, employee: Requester, session_factory: SessionFactory,
+                   settings: ListenerSettings, clock: Clock) -> None:
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("thread_ts"):
         return
     channel = payloads.require_text(event, "channel", limit=40)
@@ -96,23 +100,25 @@ def direct_message(event, client, employee, session_factory, settings, clock) ->
     client.chat_postMessage(channel=channel, **message)
 
 
-def mention(event, client, employee, session_factory, settings, clock) -> None:
+def mention(event: dict[str, Any], client: WebClient, employee: Requester, session_factory: SessionFactory,
+            settings: ListenerSettings, clock: Clock) -> None:
     channel = payloads.require_text(event, "channel", limit=40)
     message = answer(clean_query(payloads.text(event, "text")), employee, session_factory, clock, via="slack:mention",
                      shareable=bool(settings.share_channels))
     thread_ts = payloads.text(event, "thread_ts", limit=40)
-    extra = {"thread_ts": thread_ts} if thread_ts else {}
+    extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
     # Never in the channel: only the person who asked sees the customer.
     client.chat_postEphemeral(channel=channel, user=employee.slack_user_id, **message, **extra)
 
 
-def open_search(ack, body, client, employee) -> None:
+def open_search(ack: Ack, body: dict[str, Any], client: WebClient, employee: Requester) -> None:
     trigger_id = payloads.require_text(body, "trigger_id", limit=200)  # before the ack: see interactions.views
     ack()
     client.views_open(trigger_id=trigger_id, view=blocks.search_modal(employee.locale))
 
 
-def submit_search(ack, view, client, employee, session_factory, settings, clock) -> None:
+def submit_search(ack: Ack, view: dict[str, Any], client: WebClient, employee: Requester,
+                  session_factory: SessionFactory, settings: ListenerSettings, clock: Clock) -> None:
     query = clean_query(payloads.text(payloads.state_values(view), blocks.MODAL_BLOCK, blocks.MODAL_INPUT, "value"))
     if len(query) < 2:
         ack(response_action="errors", errors={blocks.MODAL_BLOCK: t("lookup.too_short", employee.locale)})
@@ -123,7 +129,7 @@ def submit_search(ack, view, client, employee, session_factory, settings, clock)
     client.chat_postMessage(channel=employee.slack_user_id, **message)
 
 
-def register(app) -> None:
+def register(app: App) -> None:
     app.command(COMMAND)(customer_command)
     app.shortcut(SHORTCUT)(open_search)
     app.view(blocks.MODAL_CALLBACK)(submit_search)

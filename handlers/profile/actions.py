@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from collections.abc import Callable
 
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from handlers import payloads
+from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
 from handlers.i18n import t
 from handlers.profile import blocks, ids
 from store import audit
@@ -23,7 +26,7 @@ log = logging.getLogger(__name__)
 PAGE = 10
 
 
-def card_message(session_factory, employee, clock: Callable, customer_id: int, *, via: str,
+def card_message(session_factory: SessionFactory, employee: Requester, clock: Clock, customer_id: int, *, via: str,
                  revealed: bool = False, shareable: bool = False) -> dict[str, Any]:
     """The card of one customer as message arguments; shown only once its audit row is committed."""
     try:
@@ -35,8 +38,8 @@ def card_message(session_factory, employee, clock: Callable, customer_id: int, *
             audit.record(session, employee_id=employee.id, actor=employee.slack_user_id,
                          action="reveal" if revealed else "view", customer_id=profile.customer_id, via=via,
                          detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
-    except ProfileUnavailable:
-        return {"text": t("profile.unavailable", employee.locale)}
+    except ProfileUnavailable as refused:  # the card's place shows why: callers reply with this message
+        return {"text": t(refused.key, employee.locale, **refused.params)}
     except SQLAlchemyError:
         log.exception("building the card of customer %s failed", customer_id)
         return {"text": t("common.db_unavailable", employee.locale)}
@@ -56,11 +59,13 @@ def parse_value(value: Any) -> tuple[int, int] | None:
     return customer_id, int(offset or 0)
 
 
-def _reply(respond, message: dict[str, Any], *, replace: bool) -> None:
+def _reply(respond: Respond, message: dict[str, Any], *, replace: bool) -> None:
     respond(response_type="ephemeral", replace_original=replace, **message)
 
 
-def open_customer(ack, body, action, client, respond, employee, session_factory, settings, clock) -> None:
+def open_customer(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond,
+                  employee: Requester, session_factory: SessionFactory, settings: ListenerSettings,
+                  clock: Clock) -> None:
     ack()
     from_home = not payloads.text(body, "response_url") and payloads.text(body, "view", "type") == "home"
     parsed = parse_value(payloads.at(action, "value"))
@@ -79,7 +84,8 @@ def open_customer(ack, body, action, client, respond, employee, session_factory,
         _reply(respond, message, replace=True)
 
 
-def reveal_contact(ack, action, respond, employee, session_factory, settings, clock) -> None:
+def reveal_contact(ack: Ack, action: dict[str, Any], respond: Respond, employee: Requester,
+                   session_factory: SessionFactory, settings: ListenerSettings, clock: Clock) -> None:
     ack()
     parsed = parse_value(payloads.at(action, "value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
@@ -90,7 +96,8 @@ def reveal_contact(ack, action, respond, employee, session_factory, settings, cl
     _reply(respond, message, replace="blocks" in message)
 
 
-def _more(kind: str, action, respond, employee, session_factory) -> None:
+def _more(kind: str, action: dict[str, Any], respond: Respond, employee: Requester,
+          session_factory: SessionFactory) -> None:
     parsed = parse_value(payloads.at(action, "value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
         respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
@@ -115,24 +122,26 @@ def _more(kind: str, action, respond, employee, session_factory) -> None:
             blocks=page_blocks, response_type="ephemeral", replace_original=False)
 
 
-def _name(session, customer_id: int) -> str | None:
+def _name(session: Session, customer_id: int) -> str | None:
     customer = session.get(Customer, customer_id)
     if customer is None or customer.status != "active":
         return None
     return " ".join(p for p in (customer.first_name, customer.last_name) if p) or f"#{customer.id}"
 
 
-def more_orders_clicked(ack, action, respond, employee, session_factory) -> None:
+def more_orders_clicked(ack: Ack, action: dict[str, Any], respond: Respond, employee: Requester,
+                        session_factory: SessionFactory) -> None:
     ack()
     _more("orders", action, respond, employee, session_factory)
 
 
-def more_interactions_clicked(ack, action, respond, employee, session_factory) -> None:
+def more_interactions_clicked(ack: Ack, action: dict[str, Any], respond: Respond, employee: Requester,
+                              session_factory: SessionFactory) -> None:
     ack()
     _more("interactions", action, respond, employee, session_factory)
 
 
-def register(app) -> None:
+def register(app: App) -> None:
     app.action(ids.OPEN_CUSTOMER)(open_customer)
     app.action(ids.REVEAL_CONTACT)(reveal_contact)
     app.action(ids.MORE_ORDERS)(more_orders_clicked)

@@ -9,12 +9,16 @@ private_metadata, which is data, so the employee's right to see that customer is
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers import payloads
 from handlers.blockkit import escape
+from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
 from handlers.i18n import t
 from handlers.profile import ids as profile_ids
 from handlers.profile.actions import parse_value
@@ -27,15 +31,16 @@ log = logging.getLogger(__name__)
 VIA = "slack:share"
 
 
-def allowed_channels(settings) -> list[str]:
+def allowed_channels(settings: ListenerSettings) -> list[str]:
     return sorted(settings.share_channels)
 
 
-def _notice(respond, text: str) -> None:
+def _notice(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def open_share(ack, body, action, client, respond, employee, session_factory, settings, clock) -> None:
+def open_share(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond,
+               employee: Requester, session_factory: SessionFactory, settings: ListenerSettings, clock: Clock) -> None:
     trigger_id = payloads.require_text(body, "trigger_id", limit=200)  # before the ack: see interactions.views
     ack()
     locale = employee.locale
@@ -61,7 +66,8 @@ def open_share(ack, body, action, client, respond, employee, session_factory, se
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def submit_share(ack, view, client, employee, session_factory, settings, clock) -> None:
+def submit_share(ack: Ack, view: dict[str, Any], client: WebClient, employee: Requester,
+                 session_factory: SessionFactory, settings: ListenerSettings, clock: Clock) -> None:
     locale = employee.locale
     channel = blocks.read_channel(view)
     customer_id = blocks.read_customer_id(view)
@@ -106,6 +112,6 @@ def submit_share(ack, view, client, employee, session_factory, settings, clock) 
         log.warning("could not confirm a share to employee %s", employee.id)
 
 
-def register(app) -> None:
+def register(app: App) -> None:
     app.action(profile_ids.SHARE_CARD)(open_share)
     app.view(blocks.MODAL_CALLBACK)(submit_share)

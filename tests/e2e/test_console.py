@@ -14,7 +14,7 @@ from bot.config import Settings
 from localslack.console import run as run_console
 from store.models import Customer, Interaction, utcnow
 from store.normalize import fold
-from tests.support.probe_feature import MODULE as PROBE
+from tests.support.probe_feature import FEATURE as PROBE
 from tests.support.world import add_store_and_team
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 
 from localslack import slack_requests as sr
 from tests.e2e.conftest import ACCESS_CONTACT, SIGNING_SECRET
-from tests.support.probe_feature import MODULE as PROBE
+from tests.support.probe_feature import FEATURE as PROBE
 from tests.support.server import start_bot_server
 
 

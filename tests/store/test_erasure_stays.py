@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.retention_job import JOB_ID, run_retention, scheduled_jobs
-from bot.scheduler import JOB_MODULES
+from bot.scheduler import JOB_SOURCES
 from store.gdpr import ERASED_HASH, erase_customer
 from store.importing import import_people
 from store.models import Customer, Employee, Interaction, ProcessedEvent, SourceRecord
@@ -43,7 +43,7 @@ def test_reimporting_an_erased_person_is_refused_and_brings_nothing_back(session
 
 
 def test_retention_runs_nightly_from_the_one_registry_and_purges_old_notes(session_factory):
-    assert "bot.retention_job" in JOB_MODULES
+    assert scheduled_jobs in JOB_SOURCES
     settings = Settings(note_retention_days=30)
     [job] = scheduled_jobs(settings, session_factory, None, lambda: NOW)
     assert job.id == JOB_ID and "hour='3'" in str(job.trigger)

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from bot.access import role_required
 
-MODULE = "tests.support.probe_feature"
-
-
 def register(app) -> None:
     @app.command("/probe")
     def probe(ack, command, employee, settings, session_factory, clock, respond):
@@ -96,3 +93,7 @@ _register_without_crash = register
 def register(app) -> None:
     _register_without_crash(app)
     register_crash(app)
+
+
+# What a test passes to build_app(features=[...]): every probe listener above.
+FEATURE = register

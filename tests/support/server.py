@@ -4,13 +4,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
+from collections.abc import Sequence
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from sqlalchemy import Engine
 
-from bot.app import build_app
+from bot.app import Feature, build_app
 from bot.web import FrontlineWeb
 from localslack.executor import TrackingExecutor, wait_for_listeners
 
@@ -44,7 +45,7 @@ class BotServer:
 
 
 def start_bot_server(settings, engine: Engine, session_factory, *, clock=None, scheduler=None,
-                     features: list[str] | None = None) -> BotServer:
+                     features: Sequence[Feature] | None = None) -> BotServer:
     kwargs = {"clock": clock} if clock is not None else {}
     # A pool that can tell when its listeners are done, so tests wait on it rather than sleep.
     app = build_app(settings, session_factory, features=features, listener_executor=TrackingExecutor(), **kwargs)
