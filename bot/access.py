@@ -33,6 +33,7 @@ from handlers.i18n import normalise_locale, t
 from handlers.notices import deliver_notice, request_user_id
 from store.models import Employee
 from store.permissions import ROLE_RANK, has_role
+from store.vocabulary import Role
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class EmployeeSnapshot:
     locale: str
     timezone: str
 
-    def has_role(self, role: str) -> bool:
+    def has_role(self, role: Role) -> bool:
         """Roles are ranked: an admin may do what a manager may, a manager what an associate may."""
         return has_role(self, role)
 
@@ -134,7 +135,7 @@ def access_middleware(body: dict[str, Any], context, client, respond, next: Call
     return deliver_notice(body, client, respond, text, locale)
 
 
-def role_required(role: str) -> Callable[..., BoltResponse | None]:
+def role_required(role: Role) -> Callable[..., BoltResponse | None]:
     """Listener middleware: `middleware=[role_required("manager")]` lets managers and admins through."""
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")

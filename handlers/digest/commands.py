@@ -16,6 +16,7 @@ from handlers.i18n import t
 from store.digest import compose_employee_digest
 from store.digest_runs import describe_weekdays, employee_zone, last_run, parse_time, parse_weekdays
 from store.models import Employee
+from store.vocabulary import DigestStatus
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def overview(session_factory, employee_id: int, locale: str, settings, now: dt.d
         today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
         blocks = [section(settings_text(employee, locale, settings.digest_default_time, settings.default_timezone))]
         run = last_run(session, employee_id, today)
-        if run is not None and run.status == "sent" and run.finished_at:
+        if run is not None and run.status == DigestStatus.SENT and run.finished_at:
             sent_at = run.finished_at.replace(tzinfo=dt.UTC).astimezone(tz)
             blocks.append(context(t("digest.sent_today", locale, time=f"{sent_at:%H:%M}")))
         blocks.append(context(t("digest.help", locale)))

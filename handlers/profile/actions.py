@@ -17,6 +17,7 @@ from handlers.profile import blocks, ids
 from store import audit
 from store.models import Customer
 from store.profile import ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
+from store.vocabulary import AuditAction
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def card_message(session_factory, employee, clock: Callable, customer_id: int, *
         # write lock, and building the card inside it made every lookup queue behind the others' reads.
         with session_factory.begin() as session:
             audit.record(session, employee_id=employee.id, actor=employee.slack_user_id,
-                         action="reveal" if revealed else "view", customer_id=profile.customer_id, via=via,
+                         action=AuditAction.REVEAL if revealed else AuditAction.VIEW, customer_id=profile.customer_id, via=via,
                          detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
     except ProfileUnavailable:
         return {"text": t("profile.unavailable", employee.locale)}

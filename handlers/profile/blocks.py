@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from handlers.blockkit import (
     MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
+    Mrkdwn,
     actions,
     button,
     context,
@@ -53,7 +54,7 @@ def _word(prefix: str, value: str | None, locale: str) -> str:
     return t(key, locale) if has_key(key) else escape(value)
 
 
-def _short(text: str | None, limit: int) -> str:
+def _short(text: str | None, limit: int) -> Mrkdwn:
     """One line, cut before escaping so an entity is never split."""
     return escape(truncate(" ".join((text or "").split()), limit))
 
