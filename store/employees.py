@@ -350,7 +350,8 @@ def import_employees(session: Session, *, rows: Iterable[tuple[int, Row]], sync:
         for column in row.keys() - set(EMPLOYEE_COLUMNS) - unknown_columns:
             if column and column != ROW_ERROR:
                 unknown_columns.add(column)
-                report.warnings.append(RowProblem(line=line, reason=f"column {column[:40]!r} is not an employee column: ignored"))
+                report.warnings.append(RowProblem(
+                    line=line, reason=f"column {column[:40]!r} is not an employee column: ignored"))
         try:
             desired, warnings = parse_employee(row)
         except RowRejected as problem:

@@ -202,4 +202,5 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
         session, employee_id=None, actor=actor, action=AuditAction.ERASE, customer_id=customer.id, via=via,
         detail={"customers": len(ids), "source_records": len(record_ids)},
     )
-    return ErasureReport(customer.id, len(ids), len(record_ids), notes, deleted)
+    return ErasureReport(customer_id=customer.id, customers=len(ids), source_records=len(record_ids),
+                         notes_removed=notes, rows_deleted=deleted)

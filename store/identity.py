@@ -36,6 +36,7 @@ import math
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
@@ -48,6 +49,7 @@ from store.normalize import (
     normalise_postcode,
     phonetic_key,
 )
+from store.vocabulary import LinkKind
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -105,7 +107,7 @@ class PairDecision:
     b: int
     score: float
     reasons: tuple[str, ...]
-    kind: str  # "deterministic" | "fuzzy"
+    kind: Literal["deterministic", "fuzzy"]
 
 
 @dataclass
@@ -701,7 +703,7 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
                 edges.append((score, deterministic, i, j))
         member_blocks[i] = []  # free as we go: peak memory matters at a million records
     stats.comparisons = comparisons
-    return ScoredPairs(preps, edges, stats, prior, model)
+    return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
 
 
 def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, list[int]], cap: int) -> dict[int, list[int]]:
@@ -750,7 +752,7 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
             parent[i], i = root, parent[i]
         return root
 
-    def union(i: int, j: int, check_conflict: bool) -> str:
+    def union(i: int, j: int, check_conflict: bool) -> Literal["same", "cannot_link", "conflict", "merged"]:
         ri, rj = find(i), find(j)
         if ri == rj:
             return "same"
@@ -780,7 +782,7 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         must_link = sorted(must_link, key=_pair_order)
     for a, b in must_link:
         if a in index_of and b in index_of and union(index_of[a], index_of[b], False) == "merged":
-            links.append(PairDecision(a, b, 1.0, ("must_link",), "deterministic"))
+            links.append(PairDecision(a=a, b=b, score=1.0, reasons=(LinkKind.MUST_LINK,), kind="deterministic"))
 
     uncertain: list[tuple[float, int, int]] = []
     # A stable sort: tied scores (every shared e-mail scores 1.0) keep the (i, j) order of the edges,
@@ -796,8 +798,8 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
             stats.refused_cannot_link += 1
             continue
         _, _, reasons = _score(preps[i], preps[j], True, scored.prior, scored.model)
-        decision = PairDecision(preps[i].key, preps[j].key, score, reasons,
-                                "deterministic" if deterministic else "fuzzy")
+        decision = PairDecision(a=preps[i].key, b=preps[j].key, score=score, reasons=reasons,
+                                kind="deterministic" if deterministic else "fuzzy")
         if outcome == "conflict":
             stats.refused_conflict += 1
             review.append(decision)
@@ -811,13 +813,14 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
     for score, i, j in uncertain:
         a, b = preps[i].key, preps[j].key
         if find(i) != find(j) and (min(a, b), max(a, b)) not in separated:
-            review.append(PairDecision(a, b, score, _score(preps[i], preps[j], True, scored.prior, scored.model)[2],
-                                       "fuzzy"))
+            review.append(PairDecision(a=a, b=b, score=score,
+                                       reasons=_score(preps[i], preps[j], True, scored.prior, scored.model)[2],
+                                       kind="fuzzy"))
 
     clusters: dict[int, list[int]] = {}
     for i, p in enumerate(preps):
         clusters.setdefault(find(i), []).append(p.key)
-    return LinkResult(list(clusters.values()), review, links, stats)
+    return LinkResult(clusters=list(clusters.values()), review=review, links=links, stats=stats)
 
 
 def link_records(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,

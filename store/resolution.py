@@ -120,8 +120,9 @@ def _stream_records(session: Session, membership: _Membership) -> Iterator[Ident
                  .order_by(SourceRecord.id).execution_options(yield_per=STREAM_CHUNK))
     for row in session.execute(statement):
         membership.add(row.id, row.customer_id)
-        yield IdentityRecord(row.id, row.first_name, row.last_name, row.email, row.phone, row.birth_date,
-                             row.street, row.postcode, row.city, row.country, row.loyalty_id)
+        yield IdentityRecord(key=row.id, first_name=row.first_name, last_name=row.last_name, email=row.email,
+                             phone=row.phone, birth_date=row.birth_date, street=row.street, postcode=row.postcode,
+                             city=row.city, country=row.country, loyalty_id=row.loyalty_id)
 
 
 def _constraints(session: Session, kind: LinkKind) -> list[tuple[int, int]]:

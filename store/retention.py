@@ -7,6 +7,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from store.models import FollowUp, Interaction
+from store.vocabulary import FollowUpStatus
 
 
 def purge_old_notes(session: Session, *, older_than_days: int, now: dt.datetime) -> int:
@@ -20,7 +21,7 @@ def purge_old_notes(session: Session, *, older_than_days: int, now: dt.datetime)
     # Open follow-ups keep their note: someone still has to act on it.
     purged += session.execute(
         update(FollowUp)
-        .where(FollowUp.created_at < cutoff, FollowUp.status != "open", FollowUp.note.is_not(None))
+        .where(FollowUp.created_at < cutoff, FollowUp.status != FollowUpStatus.OPEN, FollowUp.note.is_not(None))
         .values(note=None)
     ).rowcount or 0
     return purged

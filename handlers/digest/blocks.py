@@ -14,7 +14,7 @@ from store.kpi import KpiFigures
 NOTE_PREVIEW = 60
 
 
-def _weekday_date(value, locale: str) -> str:
+def _weekday_date(value: dt.date, locale: str) -> str:
     days = {"en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
             "fr": ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]}
     return f"{days.get(locale, days['en'])[value.weekday()]} {format_date(value, locale)}"

@@ -16,8 +16,8 @@ from handlers.i18n import t
 from handlers.profile import blocks, ids
 from store import audit
 from store.models import Customer
-from store.profile import ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
-from store.vocabulary import AuditAction
+from store.profile import HistoryKind, ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
+from store.vocabulary import AuditAction, CustomerStatus
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def reveal_contact(ack, action, respond, employee, session_factory, settings, cl
     _reply(respond, message, replace="blocks" in message)
 
 
-def _more(kind: str, action, respond, employee, session_factory) -> None:
+def _more(kind: HistoryKind, action, respond, employee, session_factory) -> None:
     parsed = parse_value(payloads.at(action, "value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
         respond(text=t("common.unknown_action", employee.locale), response_type="ephemeral", replace_original=False)
@@ -118,7 +118,7 @@ def _more(kind: str, action, respond, employee, session_factory) -> None:
 
 def _name(session, customer_id: int) -> str | None:
     customer = session.get(Customer, customer_id)
-    if customer is None or customer.status != "active":
+    if customer is None or customer.status != CustomerStatus.ACTIVE:
         return None
     return " ".join(p for p in (customer.first_name, customer.last_name) if p) or f"#{customer.id}"
 

@@ -40,6 +40,7 @@ from store.models import (
     WebSignal,
     utcnow,
 )
+from store.vocabulary import ConsentChannel
 
 PersonKey = tuple[str, str]
 
@@ -81,7 +82,7 @@ def linked_person(people: dict[PersonKey, tuple[int, int | None]], key: PersonKe
             f"person record {key[0]}/{key[1]} is not linked to a customer yet (run identity resolution: "
             "`frontline import` of people does it at the end)"
         )
-    return LinkedPerson(record_id, customer_id)
+    return LinkedPerson(record_id=record_id, customer_id=customer_id)
 
 
 # A parsed child row: the person it belongs to and the column values it brings.
@@ -251,7 +252,7 @@ def _parse_consent(row: Row, default_source: str | None):
     key = person_key(row, default_source)
     return key, {
         "purpose": choice(row, "purpose", CONSENT_PURPOSES),
-        "channel": choice(row, "channel", CONSENT_CHANNELS, default="any"),
+        "channel": choice(row, "channel", CONSENT_CHANNELS, default=ConsentChannel.ANY),
         "granted": flag(row, "granted"),
         "recorded_at": datetime_value(row, "recorded_at", required=True),
         "source": key[0],

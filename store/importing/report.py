@@ -32,7 +32,7 @@ class ImportReport:
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
         if len(self.problems) < MAX_KEPT_PROBLEMS:
-            self.problems.append(RowProblem(line, reason))
+            self.problems.append(RowProblem(line=line, reason=reason))
 
     def absorb(self, other: ImportReport) -> None:
         """Add another (batch) report's counts and problems into this one."""
