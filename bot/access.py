@@ -12,7 +12,7 @@ dies with the context): no process, worker or Socket Mode connection remembers w
 The user id is taken from the signed request body only (Slack's signature covers it). Ids found in
 private_metadata or button values are data, never proof of who is asking.
 
-Features declare a role in one line: `app.command("/kpi", middleware=[role_required("manager")])`.
+Features declare a role in one line: `app.command("/kpi", middleware=[role_required(Role.MANAGER)])`.
 Which rows a person may reach (a colleague's figures or follow-ups) is decided by store.permissions,
 the same rules, called by the domain functions with the snapshot this middleware provides.
 """
@@ -136,7 +136,7 @@ def access_middleware(body: dict[str, Any], context, client, respond, next: Call
 
 
 def role_required(role: Role) -> Callable[..., BoltResponse | None]:
-    """Listener middleware: `middleware=[role_required("manager")]` lets managers and admins through."""
+    """Listener middleware: `middleware=[role_required(Role.MANAGER)]` lets managers and admins through."""
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
 

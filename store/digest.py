@@ -35,10 +35,16 @@ BATCH_SIZE = 500  # employees per set-based query; well under SQLite's bound-par
 
 
 class Recipient(Protocol):
-    id: int
-    role: str
-    team_id: int | None
-    store_id: int | None
+    """An Employee row or the access middleware's (frozen) snapshot, read only."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...  # a Role
+    @property
+    def team_id(self) -> int | None: ...
+    @property
+    def store_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

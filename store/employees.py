@@ -63,7 +63,7 @@ class DesiredEmployee:
     slack_user_id: str
     name: str | Keep = KEEP
     email: str | Keep | None = KEEP
-    role: str | Keep = KEEP
+    role: str | Keep = KEEP  # a Role; checked, as any source may send anything
     team: str | Keep | None = KEEP
     store: str | Keep | None = KEEP
     locale: str | Keep | None = KEEP
@@ -301,7 +301,7 @@ def parse_employee(row: Row) -> tuple[DesiredEmployee, list[str]]:
     if "role" in row and (role := text(row, "role", 64)):
         if role.lower() not in ROLES:
             raise RowRejected(f"unknown role {role.lower()!r} (one of {', '.join(ROLES)})")
-        values["role"] = role.lower()
+        values["role"] = Role(role.lower())
     for name, max_length in (("team", 120), ("store", 32)):
         if name in row:
             values[name] = text(row, name, max_length)

@@ -42,7 +42,8 @@ class OpenFollowUp:
 
 
 class _Acting(Actor, Protocol):
-    role: str
+    @property
+    def role(self) -> str: ...  # a Role
 
 
 def open_follow_ups(session: Session, assignee_id: int, *, today: dt.date, limit: int = 50) -> list[OpenFollowUp]:

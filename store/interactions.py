@@ -53,12 +53,16 @@ _SIZE_WORDS = {"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "tu", "one"}
 
 
 class Actor(Protocol):
-    """Who is acting: an Employee row or the access middleware's snapshot."""
+    """Who is acting: an Employee row or the access middleware's (frozen) snapshot, read only."""
 
-    id: int
-    slack_user_id: str
-    store_id: int | None
-    team_id: int | None
+    @property
+    def id(self) -> int: ...
+    @property
+    def slack_user_id(self) -> str: ...
+    @property
+    def store_id(self) -> int | None: ...
+    @property
+    def team_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,8 @@ def make_activity(persons: list[Person], records: list[SourceRecord], employees:
     interactions = _interactions(random.Random(f"{seed}:interactions"), persons, records_of, employees, today,
                                  orders)
     orders.sort(key=lambda order: order.ordered_at)
-    return Activity(orders, signals, preferences, consents, interactions)
+    return Activity(orders=orders, signals=signals, preferences=preferences, consents=consents,
+                    interactions=interactions)
 
 
 # --- orders -------------------------------------------------------------------------------------
@@ -160,15 +161,17 @@ def _orders(rng, persons, records_of, today) -> list[DemoOrder]:
                       "crm": f"TEL-{counters['crm']:06d}"}[source]
             order_currency = _currency(store.country) if store else currency
             status = rng.choices(("completed", "returned", "cancelled"), (93, 5, 2))[0]
-            order = DemoOrder(source, record.source_id, number, ordered_at, channel,
-                              store.code if store else None, order_currency, status)
+            order = DemoOrder(source=source, source_id=record.source_id, order_number=number, ordered_at=ordered_at,
+                              channel=channel, store_code=store.code if store else None, currency=order_currency,
+                              status=status)
             for product in rng.sample(catalogue, rng.choices((1, 2, 3, 4), (55, 28, 12, 5))[0]):
                 price = product.price(order_currency)
                 if rng.random() < 0.15:  # bought in the sales
                     price = (price * Decimal("0.7")).quantize(Decimal("1")) - Decimal("0.01")
                 quantity = 2 if product.sku == "MV-TSH-108" and rng.random() < 0.3 else 1
-                order.lines.append(DemoOrderLine(product.sku, product.name(person.language), quantity, price,
-                                                 _size_for(rng, person, product)))
+                order.lines.append(DemoOrderLine(sku=product.sku, product_name=product.name(person.language),
+                                                 quantity=quantity, unit_price=price,
+                                                 size=_size_for(rng, person, product)))
             orders.append(order)
     orders.sort(key=lambda order: order.ordered_at)
     return orders
@@ -355,10 +358,11 @@ def _interactions(rng, persons, records_of, employees, today, orders) -> list[De
                 currency = _currency(store.country)
                 price = product.price(currency)
                 orders.append(DemoOrder(
-                    "pos", held["pos"][0].source_id, f"{store.code}-C{len(result) + 1:06d}",
-                    created + dt.timedelta(minutes=rng.randint(5, 40)), "store", store.code, currency, "completed",
-                    [DemoOrderLine(product.sku, product.name(person.language), 1, price,
-                                   _size_for(rng, person, product))]))
+                    source="pos", source_id=held["pos"][0].source_id, order_number=f"{store.code}-C{len(result) + 1:06d}",
+                    ordered_at=created + dt.timedelta(minutes=rng.randint(5, 40)), channel="store",
+                    store_code=store.code, currency=currency, status="completed",
+                    lines=[DemoOrderLine(sku=product.sku, product_name=product.name(person.language), quantity=1,
+                                         unit_price=price, size=_size_for(rng, person, product))]))
             interaction = DemoInteraction(
                 ref=f"demo-i{len(result) + 1:06d}", source=record.source, source_id=record.source_id,
                 employee=employee.slack_user_id, channel=channel, type=kind, outcome=outcome,
@@ -383,4 +387,5 @@ def _follow_up(rng, interaction, employee, language, words, today) -> DemoFollow
             completed = dt.datetime.combine(done_day, dt.time(rng.randint(8, 18), rng.randint(0, 59)))
             completed = max(completed, interaction.created_at)
     note = rng.choice(FOLLOW_UP_NOTES[language]).format(**words)
-    return DemoFollowUp(f"demo-f{interaction.ref[6:]}", employee.slack_user_id, due, note, status, completed)
+    return DemoFollowUp(ref=f"demo-f{interaction.ref[6:]}", assignee=employee.slack_user_id, due_date=due, note=note,
+                        status=status, completed_at=completed)

@@ -177,7 +177,7 @@ def build_demo(session: Session, *, customers: int = DEFAULT_CUSTOMERS, seed: in
     summary = summarise(session, today=today)
     summary.rejected_rows = rejected
     truth = {(record.source, record.source_id): record.person_key for record in records}
-    return DemoBuild(summary, truth)
+    return DemoBuild(summary=summary, truth=truth)
 
 
 def _numbered(rows: Iterable[dict]) -> Iterable[tuple[int, dict]]:

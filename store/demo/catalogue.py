@@ -33,7 +33,8 @@ class Product:
 
 
 def _p(sku, fr, en, category, size_kind, gender, brand, eur, gbp) -> Product:
-    return Product(sku, fr, en, category, size_kind, gender, brand, Decimal(eur), Decimal(gbp))
+    return Product(sku=sku, name_fr=fr, name_en=en, category=category, size_kind=size_kind, gender=gender, brand=brand,
+                   price_eur=Decimal(eur), price_gbp=Decimal(gbp))
 
 
 PRODUCTS: tuple[Product, ...] = (

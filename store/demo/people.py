@@ -94,7 +94,7 @@ def _address(rng: random.Random, store: DemoStore) -> Address:
         street = f"{flat}{rng.randint(1, 220)} {rng.choice(names.EN_STREET_NAMES)} {kind}"
         letters = "ABDEFGHJLNPQRSTUWXYZ"
         postcode = f"{postcode} {rng.randint(1, 9)}{rng.choice(letters)}{rng.choice(letters)}"
-    return Address(street, postcode, town, store.country)
+    return Address(street=street, postcode=postcode, city=town, country=store.country)
 
 
 def _phone(rng: random.Random, store: DemoStore, taken: set[str]) -> str:
@@ -380,7 +380,8 @@ def _assign_ids(rng: random.Random, drafts) -> list[SourceRecord]:
                 row["loyalty_tier"] = tier
             else:
                 source_id = f"CRM-{number:07d}"
-            records.append(SourceRecord(source, source_id, person_key, row, updated))
+            records.append(SourceRecord(source=source, source_id=source_id, person_key=person_key, row=row,
+                                        updated_at=updated))
     # The call center often notes the loyalty card number the customer reads out.
     cards: dict[int, str] = {}
     for record in records:

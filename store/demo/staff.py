@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from store.demo import names
 from store.normalize import fold
+from store.vocabulary import Role
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,18 @@ class DemoStore:
 
 
 STORES: tuple[DemoStore, ...] = (
-    DemoStore("PAR", "Maison Verne Paris Marais", "Paris", "FR", "Europe/Paris", 0.30, 12),
-    DemoStore("LYS", "Maison Verne Lyon Presqu'île", "Lyon", "FR", "Europe/Paris", 0.15, 6),
-    DemoStore("BOD", "Maison Verne Bordeaux Sainte-Catherine", "Bordeaux", "FR", "Europe/Paris", 0.12, 5),
-    DemoStore("LIL", "Maison Verne Lille Vieux-Lille", "Lille", "FR", "Europe/Paris", 0.12, 5),
-    DemoStore("LON", "Maison Verne London Marylebone", "London", "GB", "Europe/London", 0.20, 8),
-    DemoStore("MAN", "Maison Verne Manchester King Street", "Manchester", "GB", "Europe/London", 0.11, 5),
+    DemoStore(code="PAR", name="Maison Verne Paris Marais", city="Paris", country="FR", timezone="Europe/Paris",
+              share=0.30, associates=12),
+    DemoStore(code="LYS", name="Maison Verne Lyon Presqu'île", city="Lyon", country="FR", timezone="Europe/Paris",
+              share=0.15, associates=6),
+    DemoStore(code="BOD", name="Maison Verne Bordeaux Sainte-Catherine", city="Bordeaux", country="FR",
+              timezone="Europe/Paris", share=0.12, associates=5),
+    DemoStore(code="LIL", name="Maison Verne Lille Vieux-Lille", city="Lille", country="FR", timezone="Europe/Paris",
+              share=0.12, associates=5),
+    DemoStore(code="LON", name="Maison Verne London Marylebone", city="London", country="GB",
+              timezone="Europe/London", share=0.20, associates=8),
+    DemoStore(code="MAN", name="Maison Verne Manchester King Street", city="Manchester", country="GB",
+              timezone="Europe/London", share=0.11, associates=5),
 )
 STORE_BY_CODE = {store.code: store for store in STORES}
 CALL_CENTER_TEAM = "Service client / Customer care"
@@ -44,7 +51,7 @@ class DemoEmployee:
     slack_user_id: str
     name: str
     email: str
-    role: str  # associate | manager | admin
+    role: Role
     team: str
     store_code: str | None
     locale: str | None  # None: follow Slack
@@ -55,10 +62,11 @@ def teams() -> list[DemoTeam]:
     result = []
     for store in STORES:
         if store.code == "PAR":  # the flagship has two floors, each with its own manager
-            result += [DemoTeam("Paris Marais — Femme", "PAR"), DemoTeam("Paris Marais — Homme", "PAR")]
+            result += [DemoTeam(name="Paris Marais — Femme", store_code="PAR"),
+                       DemoTeam(name="Paris Marais — Homme", store_code="PAR")]
         else:
-            result.append(DemoTeam(store.name.removeprefix("Maison Verne "), store.code))
-    result += [DemoTeam(CALL_CENTER_TEAM, None), DemoTeam(HEAD_OFFICE_TEAM, None)]
+            result.append(DemoTeam(name=store.name.removeprefix("Maison Verne "), store_code=store.code))
+    result += [DemoTeam(name=CALL_CENTER_TEAM, store_code=None), DemoTeam(name=HEAD_OFFICE_TEAM, store_code=None)]
     return result
 
 
@@ -96,10 +104,11 @@ def employees(seed: int) -> list[DemoEmployee]:
     used_names: set[str] = set()
     result: list[DemoEmployee] = []
 
-    def add(role: str, team: DemoTeam, *, french: bool, timezone: str | None, locale: str | None) -> None:
+    def add(role: Role, team: DemoTeam, *, french: bool, timezone: str | None, locale: str | None) -> None:
         full = _person_name(rng, french, used_names)
-        result.append(DemoEmployee(_slack_id(rng, taken_ids), full, _work_email(full), role, team.name,
-                                   team.store_code, locale, timezone))
+        result.append(DemoEmployee(slack_user_id=_slack_id(rng, taken_ids), name=full, email=_work_email(full),
+                                   role=role, team=team.name, store_code=team.store_code, locale=locale,
+                                   timezone=timezone))
 
     for team in teams():
         store = STORE_BY_CODE.get(team.store_code or "")
@@ -107,21 +116,21 @@ def employees(seed: int) -> list[DemoEmployee]:
             french = store.country == "FR"
             locale = "fr" if french else "en"
             size = store.associates // 2 if store.code == "PAR" else store.associates
-            add("manager", team, french=french, timezone=store.timezone, locale=locale)
+            add(Role.MANAGER, team, french=french, timezone=store.timezone, locale=locale)
             for index in range(size):
                 # A few colleagues work in the other language, and some leave it to their Slack settings.
                 swapped = rng.random() < 0.1
                 member_locale = ("en" if french else "fr") if swapped else locale
                 if rng.random() < 0.1:
                     member_locale = None
-                add("associate", team, french=french != swapped, timezone=store.timezone, locale=member_locale)
+                add(Role.ASSOCIATE, team, french=french != swapped, timezone=store.timezone, locale=member_locale)
         elif team.name == CALL_CENTER_TEAM:
-            add("manager", team, french=True, timezone="Europe/Paris", locale="fr")
+            add(Role.MANAGER, team, french=True, timezone="Europe/Paris", locale="fr")
             for index in range(8):
                 english = index >= 6  # two agents answer the UK line from Lille
-                add("associate", team, french=not english, timezone="Europe/Paris",
+                add(Role.ASSOCIATE, team, french=not english, timezone="Europe/Paris",
                     locale="en" if english else "fr")
         else:
-            add("admin", team, french=True, timezone="Europe/Paris", locale="fr")
-            add("admin", team, french=False, timezone="Europe/London", locale="en")
+            add(Role.ADMIN, team, french=True, timezone="Europe/Paris", locale="fr")
+            add(Role.ADMIN, team, french=False, timezone="Europe/London", locale="en")
     return result
