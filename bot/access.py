@@ -12,7 +12,7 @@ dies with the context): no process, worker or Socket Mode connection remembers w
 The user id is taken from the signed request body only (Slack's signature covers it). Ids found in
 private_metadata or button values are data, never proof of who is asking.
 
-Features declare a role in one line: `app.command("/kpi", middleware=[role_required("manager")])`.
+Features declare a role in one line: `app.command("/kpi", middleware=[role_required(Role.MANAGER)])`.
 Which rows a person may reach (a colleague's figures or follow-ups) is decided by store.permissions,
 the same rules, called by the domain functions with the snapshot this middleware provides.
 """
@@ -33,6 +33,7 @@ from handlers.i18n import normalise_locale, t
 from handlers.notices import deliver_notice, request_user_id
 from store.models import Employee
 from store.permissions import ROLE_RANK, has_role
+from store.vocabulary import Role
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class EmployeeSnapshot:
     locale: str
     timezone: str
 
-    def has_role(self, role: str) -> bool:
+    def has_role(self, role: Role) -> bool:
         """Roles are ranked: an admin may do what a manager may, a manager what an associate may."""
         return has_role(self, role)
 
@@ -135,8 +136,8 @@ def access_middleware(body: dict[str, Any], context, client, respond,
     return deliver_notice(body, client, respond, text, locale)
 
 
-def role_required(role: str) -> Callable[..., BoltResponse | None]:
-    """Listener middleware: `middleware=[role_required("manager")]` lets managers and admins through."""
+def role_required(role: Role) -> Callable[..., BoltResponse | None]:
+    """Listener middleware: `middleware=[role_required(Role.MANAGER)]` lets managers and admins through."""
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
 

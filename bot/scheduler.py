@@ -31,6 +31,7 @@ from store.digest import compose_employee_digests, compose_team_digests
 from store.digest_runs import DueDigest, due_digests, employee_zone, finish, record_manual_send, try_claim
 from store.models import Employee
 from store.permissions import sees_team
+from store.vocabulary import DigestKind, DigestStatus
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,10 @@ class DigestSender:
         if configure_client:  # listeners pass the app's shared client, already set up by bot.app.make_client
             ensure_retry_handlers(client)
 
-    def compose(self, employee_id: int, kind: str, *, now: dt.datetime) -> tuple[Employee, dict | None]:
+    def compose(self, employee_id: int, kind: DigestKind, *, now: dt.datetime) -> tuple[Employee, dict | None]:
         return self.compose_many([employee_id], kind, now=now)[employee_id]
 
-    def compose_many(self, employee_ids: list[int], kind: str, *,
+    def compose_many(self, employee_ids: list[int], kind: DigestKind, *,
                      now: dt.datetime) -> dict[int, tuple[Employee, dict | None]]:
         """Rendered digests of several employees: one batch per time zone (employee or team digests)."""
         result: dict[int, tuple[Employee, dict | None]] = {}
@@ -121,13 +122,13 @@ class DigestSender:
                                      unfurl_links=False, unfurl_media=False)
 
     def send_one(self, due: DueDigest, *, now: dt.datetime,
-                 composed: tuple[Employee, dict | None] | None = None) -> str:
+                 composed: tuple[Employee, dict | None] | None = None) -> DigestStatus:
         employee, message = composed or self.compose(due.employee_id, due.kind, now=now)
         if message is None:
-            return "empty"
+            return DigestStatus.EMPTY
         self.deliver(employee.slack_user_id, message)
         DIGESTS_SENT.labels(due.kind).inc()
-        return "sent"
+        return DigestStatus.SENT
 
     def tick(self) -> dict[str, int]:
         """Send every digest that is due and unclaimed; one person's failure never stops the others."""
@@ -154,7 +155,7 @@ class DigestSender:
             except Exception as error:
                 self._failed(item, error, counts)
         composed: dict[tuple[str, int], tuple[Employee, dict | None]] = {}
-        for kind in ("employee", "team"):
+        for kind in DigestKind:
             ids = [item.employee_id for item in claimed if item.kind == kind]
             if not ids:
                 continue
@@ -179,7 +180,7 @@ class DigestSender:
         log.warning("digest failed: employee_id=%s kind=%s error=%s (retried later)", item.employee_id, item.kind, code)
         try:
             with self.session_factory.begin() as session:
-                finish(session, item, status="failed", now=self.clock(), error=code)
+                finish(session, item, status=DigestStatus.FAILED, now=self.clock(), error=code)
         except Exception:
             log.exception("could not record digest failure: employee_id=%s", item.employee_id)
 
@@ -196,16 +197,17 @@ class DigestSender:
         now = self.clock()
         for offset in range(0, len(employee_ids), DIGEST_BATCH):
             ids = employee_ids[offset:offset + DIGEST_BATCH]
-            personal = self.compose_many(ids, "employee", now=now)
+            personal = self.compose_many(ids, DigestKind.EMPLOYEE, now=now)
             managers = [i for i in ids if i in personal and sees_team(personal[i][0])]
-            team = self.compose_many(managers, "team", now=now) if managers else {}
+            team = self.compose_many(managers, DigestKind.TEAM, now=now) if managers else {}
             for employee_id in ids:
                 if employee_id not in personal:
                     continue
                 employee = personal[employee_id][0]
                 zone = employee_zone(employee, self.settings.default_timezone)
                 today = local_day(now, zone)
-                for kind, composed in (("employee", personal[employee_id]), ("team", team.get(employee_id))):
+                for kind, composed in ((DigestKind.EMPLOYEE, personal[employee_id]),
+                                       (DigestKind.TEAM, team.get(employee_id))):
                     if composed is None:
                         continue
                     message = composed[1]
@@ -213,7 +215,8 @@ class DigestSender:
                         self.deliver(employee.slack_user_id, message)
                         DIGESTS_SENT.labels(kind).inc()
                         with self.session_factory.begin() as session:
-                            record_manual_send(session, DueDigest(employee_id, kind, today), now=now)
+                            record_manual_send(session, DueDigest(employee_id=employee_id, kind=kind, local_date=today),
+                                               now=now)
                     yield employee_id, kind, message
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from store.clock import utc_now
 from store.models import AuditEvent, Customer
+from store.vocabulary import AuditAction, CustomerStatus
 
 
 def record(
@@ -21,7 +22,7 @@ def record(
     *,
     employee_id: int | None,
     actor: str,
-    action: str,
+    action: AuditAction,
     customer_id: int | None,
     via: str,
     detail: dict[str, Any] | None = None,
@@ -53,7 +54,7 @@ def recent_customer_summaries(session: Session, employee_id: int, limit: int = 5
     # Only the latest views count: an employee's full history can hold thousands of rows.
     latest_views = (
         select(AuditEvent.customer_id, AuditEvent.at)
-        .where(AuditEvent.employee_id == employee_id, AuditEvent.action == "view",
+        .where(AuditEvent.employee_id == employee_id, AuditEvent.action == AuditAction.VIEW,
                AuditEvent.customer_id.is_not(None))
         .order_by(AuditEvent.at.desc())
         .limit(max(limit, 1) * 20)
@@ -67,12 +68,13 @@ def recent_customer_summaries(session: Session, employee_id: int, limit: int = 5
     rows = session.execute(
         select(Customer.id, Customer.first_name, Customer.last_name, last_view.c.viewed_at)
         .join(last_view, last_view.c.customer_id == Customer.id)
-        .where(Customer.status == "active")
+        .where(Customer.status == CustomerStatus.ACTIVE)
         .order_by(last_view.c.viewed_at.desc(), Customer.id.desc())
         .limit(limit)
     ).all()
     return [
-        RecentCustomer(row.id, " ".join(p for p in (row.first_name, row.last_name) if p) or f"#{row.id}", row.viewed_at)
+        RecentCustomer(customer_id=row.id, display_name=" ".join(p for p in (row.first_name, row.last_name) if p)
+                       or f"#{row.id}", viewed_at=row.viewed_at)
         for row in rows
     ]
 

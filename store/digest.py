@@ -15,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
@@ -26,6 +26,7 @@ from store.clock import local_day, local_midnight_utc
 from store.kpi import KpiFigures, team_figures
 from store.kpi_query import Period
 from store.models import Customer, Employee, FollowUp, Interaction, Team
+from store.vocabulary import CustomerStatus, FollowUpStatus, Outcome
 
 VIP_TIERS = ("gold", "platinum", "vip")
 CALLBACK_DAYS = 14
@@ -35,10 +36,16 @@ BATCH_SIZE = 500  # employees per set-based query; well under SQLite's bound-par
 
 
 class Recipient(Protocol):
-    id: int
-    role: str
-    team_id: int | None
-    store_id: int | None
+    """An Employee row or the access middleware's (frozen) snapshot, read only."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...  # a Role
+    @property
+    def team_id(self) -> int | None: ...
+    @property
+    def store_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ class TeamDigest:
 
 
 def display_name(customer: Customer | None) -> str | None:
-    if customer is None or customer.status == "erased":
+    if customer is None or customer.status == CustomerStatus.ERASED:
         return None
     name = " ".join(part for part in (customer.first_name, customer.last_name) if part)
     return name or None
@@ -157,18 +164,19 @@ def _compose_chunk(session: Session, employees: Sequence[Recipient], *, today: d
         overdue = [line for line in lines if line.due_date < today]
         listed = {line.customer_id for line in lines if line.customer_id is not None}
         promised = [c for c in callbacks.get(employee.id, []) if c.customer_id not in listed][:MAX_LINES]
-        vip_issues = _vip_issues_of(employee, vip_rows.get(employee.store_id, []))
+        vip_issues = _vip_issues_of(employee, vip_rows.get(employee.store_id, []) if employee.store_id else [])
         if not (due_today or overdue or promised or vip_issues):
             result[employee.id] = None
             continue
         result[employee.id] = EmployeeDigest(
-            employee.id, today, due_today[:MAX_LINES], len(due_today), overdue[:MAX_LINES], len(overdue),
-            promised, vip_issues, yesterday.get(employee.id, DayLine(0, 0, 0)))
+            employee_id=employee.id, local_date=today, due_today=due_today[:MAX_LINES], due_today_total=len(due_today),
+            overdue=overdue[:MAX_LINES], overdue_total=len(overdue), callbacks=promised, vip_issues=vip_issues,
+            yesterday=yesterday.get(employee.id, DayLine(interactions=0, customers=0, followups_done=0)))
     return result
 
 
 def _name(first: str | None, last: str | None, status: str | None) -> str | None:
-    if status is None or status == "erased":
+    if status is None or status == CustomerStatus.ERASED:
         return None
     return " ".join(part for part in (first, last) if part) or None
 
@@ -179,13 +187,14 @@ def _open_due(session: Session, ids: list[int], today: dt.date) -> dict[int, lis
         select(FollowUp.assignee_id, FollowUp.id, FollowUp.customer_id, FollowUp.due_date, FollowUp.note,
                Customer.first_name, Customer.last_name, Customer.status)
         .outerjoin(Customer, Customer.id == FollowUp.customer_id)
-        .where(FollowUp.assignee_id.in_(ids), FollowUp.status == "open", FollowUp.due_date <= today)
+        .where(FollowUp.assignee_id.in_(ids), FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_date <= today)
         .order_by(FollowUp.assignee_id, FollowUp.due_date, FollowUp.id)
     ).all()
     by_assignee: dict[int, list[FollowUpLine]] = defaultdict(list)
     for assignee_id, follow_up_id, customer_id, due_date, note, first, last, status in rows:
-        by_assignee[assignee_id].append(FollowUpLine(follow_up_id, customer_id, _name(first, last, status),
-                                                     due_date, note))
+        by_assignee[assignee_id].append(FollowUpLine(follow_up_id=follow_up_id, customer_id=customer_id,
+                                                     customer_name=_name(first, last, status), due_date=due_date,
+                                                     note=note))
     return by_assignee
 
 
@@ -199,24 +208,24 @@ def _callbacks(session: Session, ids: list[int], *, now: dt.datetime, tz: ZoneIn
         .join(Customer, Customer.id == Interaction.customer_id)
         .where(
             Interaction.employee_id.in_(ids),
-            Interaction.outcome == "follow_up",
+            Interaction.outcome == Outcome.FOLLOW_UP,
             Interaction.created_at >= now - dt.timedelta(days=CALLBACK_DAYS),
             ~select(later.id).where(later.customer_id == Interaction.customer_id,
                                     later.created_at > Interaction.created_at).exists(),
             ~select(open_follow_up.id).where(open_follow_up.customer_id == Interaction.customer_id,
                                              open_follow_up.assignee_id == Interaction.employee_id,
-                                             open_follow_up.status == "open").exists(),
+                                             open_follow_up.status == FollowUpStatus.OPEN).exists(),
         )
         .order_by(Interaction.employee_id, Interaction.created_at, Interaction.id)
     ).all()
     by_employee: dict[int, list[CallbackLine]] = defaultdict(list)
     seen: set[tuple[int, int]] = set()
     for employee_id, created_at, channel, customer_id, first, last, status in rows:
-        if (employee_id, customer_id) in seen or status == "erased":
+        if (employee_id, customer_id) in seen or status == CustomerStatus.ERASED:
             continue
         seen.add((employee_id, customer_id))
-        by_employee[employee_id].append(CallbackLine(customer_id, _name(first, last, status),
-                                                     local_day(created_at, tz), channel))
+        by_employee[employee_id].append(CallbackLine(customer_id=customer_id, customer_name=_name(first, last, status),
+                                                     promised_on=local_day(created_at, tz), channel=channel))
     return by_employee
 
 
@@ -239,23 +248,26 @@ def _vip_rows(session: Session, store_ids: list[int]) -> dict[int, list[_VipRow]
         .select_from(FollowUp)
         .join(Customer, Customer.id == FollowUp.customer_id)
         .join(assignee, assignee.id == FollowUp.assignee_id)
-        .where(FollowUp.status == "open", func.lower(Customer.loyalty_tier).in_(VIP_TIERS), Customer.status == "active")
+        .where(FollowUp.status == FollowUpStatus.OPEN, func.lower(Customer.loyalty_tier).in_(VIP_TIERS),
+               Customer.status == CustomerStatus.ACTIVE)
     )
     # Each side driven by its own index (staff's assignee index, customers' home store), not by every
     # open follow-up of the company.
     staff = select(Employee.id).where(Employee.store_id.in_(store_ids))
-    found = session.execute(open_vip_issues.add_columns(assignee.store_id)
-                            .where(FollowUp.assignee_id.in_(staff))).all()
-    found += session.execute(open_vip_issues.add_columns(Customer.preferred_store_id)
-                             .where(Customer.preferred_store_id.in_(store_ids))).all()
-    by_store: dict[int, dict[int, tuple]] = defaultdict(dict)
+    found = [*session.execute(open_vip_issues.add_columns(assignee.store_id)
+                              .where(FollowUp.assignee_id.in_(staff))),
+             *session.execute(open_vip_issues.add_columns(Customer.preferred_store_id)
+                              .where(Customer.preferred_store_id.in_(store_ids)))]
+    by_store: dict[int, dict[int, Sequence[Any]]] = defaultdict(dict)
     for row in found:
         by_store[row[-1]][row[0]] = row  # one line per follow-up even when both sides find it
     result: dict[int, list[_VipRow]] = {}
     for store_id, rows in by_store.items():
         ordered = sorted(rows.values(), key=lambda r: (r[3], r[0]))  # due date, then follow-up id
         result[store_id] = [
-            _VipRow(assignee_id, VipLine(customer_id, _name(first, last, status), tier or "", assignee_name, due_date))
+            _VipRow(assignee_id=assignee_id,
+                    line=VipLine(customer_id=customer_id, customer_name=_name(first, last, status), tier=tier or "",
+                                 assignee_name=assignee_name, due_date=due_date))
             for _, assignee_id, assignee_name, due_date, customer_id, first, last, status, tier, _ in ordered]
     return result
 
@@ -287,19 +299,23 @@ def _day_lines(session: Session, ids: list[int], day: dt.date, tz: ZoneInfo) -> 
         select(FollowUp.assignee_id, func.count(FollowUp.id))
         # A day's completions (completed_at index) are far fewer than the batch's whole done history (assignee
         # index, which planners pick for the IN list): coalesce keeps them on the former.
-        .where(func.coalesce(FollowUp.assignee_id, 0).in_(ids), FollowUp.status == "done",
+        .where(func.coalesce(FollowUp.assignee_id, 0).in_(ids), FollowUp.status == FollowUpStatus.DONE,
                FollowUp.completed_at >= start, FollowUp.completed_at < end)
         .group_by(FollowUp.assignee_id)
     ).all())
     counts = {employee_id: (int(n), int(c)) for employee_id, n, c in worked}
-    return {employee_id: DayLine(*counts.get(employee_id, (0, 0)), int(done.get(employee_id, 0)))
-            for employee_id in ids}
+    lines = {}
+    for employee_id in ids:
+        interactions, customers = counts.get(employee_id, (0, 0))
+        lines[employee_id] = DayLine(interactions=interactions, customers=customers,
+                                     followups_done=int(done.get(employee_id, 0)))
+    return lines
 
 
 def week_through_yesterday(today: dt.date) -> Period:
     """The week containing yesterday, up to and including yesterday (Monday: all of last week)."""
     yesterday = today - dt.timedelta(days=1)
-    return Period("week", yesterday - dt.timedelta(days=yesterday.weekday()), today)
+    return Period(kind="week", start=yesterday - dt.timedelta(days=yesterday.weekday()), end=today)
 
 
 def compose_team_digest(session: Session, manager: Recipient, *, today: dt.date, now: dt.datetime,
@@ -332,7 +348,7 @@ def _team_sections(session: Session, team_ids: list[int], *, today: dt.date, now
                    tz: ZoneInfo) -> dict[int, TeamDigest]:
     """The digest of each team with something to say, addressed to no one yet (manager_id 0)."""
     names = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
-    yesterday = Period("today", today - dt.timedelta(days=1), today)
+    yesterday = Period(kind="today", start=today - dt.timedelta(days=1), end=today)
     week = week_through_yesterday(today)
     day_figures = team_figures(session, team_ids, yesterday, tz, now=now)
     day_before = team_figures(session, team_ids, yesterday.previous, tz, now=now)
@@ -346,8 +362,10 @@ def _team_sections(session: Session, team_ids: list[int], *, today: dt.date, now
                 or overdue.get(team_id) or waiting.get(team_id)):
             continue
         sections[team_id] = TeamDigest(
-            0, names.get(team_id, ""), today, day_figures[team_id], day_before[team_id], week, week_figures[team_id],
-            previous_week[team_id], overdue.get(team_id, [])[:MAX_LINES], waiting.get(team_id, []))
+            manager_id=0, team_name=names.get(team_id, ""), local_date=today, yesterday=day_figures[team_id],
+            day_before=day_before[team_id], week=week, week_figures=week_figures[team_id],
+            previous_week_figures=previous_week[team_id], overdue_by_person=overdue.get(team_id, [])[:MAX_LINES],
+            waiting_longest=waiting.get(team_id, []))
     return sections
 
 
@@ -356,7 +374,7 @@ def _overdue_by_person(session: Session, team_ids: list[int], today: dt.date) ->
     count = func.count(FollowUp.id)
     rows = session.execute(
         select(Employee.team_id, Employee.id, Employee.name, count, func.min(FollowUp.due_date))
-        .join(FollowUp, and_(FollowUp.assignee_id == Employee.id, FollowUp.status == "open",
+        .join(FollowUp, and_(FollowUp.assignee_id == Employee.id, FollowUp.status == FollowUpStatus.OPEN,
                              FollowUp.due_date < today))
         .where(Employee.team_id.in_(team_ids), Employee.active.is_(True))
         .group_by(Employee.team_id, Employee.id, Employee.name)
@@ -364,7 +382,8 @@ def _overdue_by_person(session: Session, team_ids: list[int], today: dt.date) ->
     ).all()
     by_team: dict[int, list[PersonOverdue]] = defaultdict(list)
     for team_id, employee_id, name, n, oldest in rows:
-        by_team[team_id].append(PersonOverdue(employee_id, name, int(n), oldest))
+        if team_id is not None:  # always: members of the teams asked for
+            by_team[team_id].append(PersonOverdue(employee_id=employee_id, name=name, count=int(n), oldest_due=oldest))
     return by_team
 
 
@@ -376,7 +395,7 @@ def _waiting_longest(session: Session, team_ids: list[int], tz: ZoneInfo) -> dic
                FollowUp.customer_id.label("customer_id"), FollowUp.created_at.label("created_at"),
                FollowUp.due_date.label("due_date"), rank.label("rank"))
         .join(Employee, Employee.id == FollowUp.assignee_id)
-        .where(Employee.team_id.in_(team_ids), Employee.active.is_(True), FollowUp.status == "open",
+        .where(Employee.team_id.in_(team_ids), Employee.active.is_(True), FollowUp.status == FollowUpStatus.OPEN,
                FollowUp.customer_id.is_not(None))
         .subquery("ranked")
     )
@@ -389,8 +408,9 @@ def _waiting_longest(session: Session, team_ids: list[int], tz: ZoneInfo) -> dic
     ).all()
     by_team: dict[int, list[WaitingCustomer]] = defaultdict(list)
     for team_id, customer_id, first, last, status, created_at, assignee_name, due_date in rows:
-        by_team[team_id].append(WaitingCustomer(customer_id, _name(first, last, status), local_day(created_at, tz),
-                                                assignee_name, due_date))
+        by_team[team_id].append(WaitingCustomer(customer_id=customer_id, customer_name=_name(first, last, status),
+                                                waiting_since=local_day(created_at, tz), assignee_name=assignee_name,
+                                                due_date=due_date))
     return by_team
 
 

@@ -29,6 +29,7 @@ from store.clock import time_zone, to_local_naive
 from store.dialect import insert_for
 from store.models import DigestRun, Employee
 from store.permissions import sees_team
+from store.vocabulary import DigestKind, DigestStatus
 
 RELEVANT_UNTIL = dt.time(18, 0)
 LATE_GRACE = dt.timedelta(hours=2)
@@ -36,7 +37,7 @@ STALE_CLAIM = dt.timedelta(minutes=10)
 RETRY_BACKOFF = dt.timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 DEFAULT_WEEKDAYS = "0,1,2,3,4"
-FINISHED = ("sent", "empty")
+FINISHED = (DigestStatus.SENT, DigestStatus.EMPTY)
 
 _DAY_NAMES = {
     "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
@@ -89,7 +90,7 @@ def digest_time_of(employee: Employee, default_time: str) -> dt.time:
 @dataclass(frozen=True)
 class DueDigest:
     employee_id: int
-    kind: str  # "employee" | "team"
+    kind: DigestKind
     local_date: dt.date
 
 
@@ -114,9 +115,9 @@ def due_digests(session: Session, *, now: dt.datetime, default_time: str, defaul
         local_now = to_local_naive(now, tz)
         if not _is_due(local_now, dt.time.fromisoformat(row.digest_time or default_time), weekdays_of(row.digest_weekdays)):
             continue
-        candidates.append(DueDigest(employee_id=row.id, kind="employee", local_date=local_now.date()))
+        candidates.append(DueDigest(employee_id=row.id, kind=DigestKind.EMPLOYEE, local_date=local_now.date()))
         if sees_team(row):
-            candidates.append(DueDigest(employee_id=row.id, kind="team", local_date=local_now.date()))
+            candidates.append(DueDigest(employee_id=row.id, kind=DigestKind.TEAM, local_date=local_now.date()))
     if not candidates:
         return []
     dates = {c.local_date for c in candidates}
@@ -132,9 +133,9 @@ def _claimable(run: DigestRun | None, now: dt.datetime) -> bool:
         return True
     if run.attempts >= MAX_ATTEMPTS or run.status in FINISHED:
         return False
-    if run.status == "failed":
+    if run.status == DigestStatus.FAILED:
         return run.claimed_at <= now - RETRY_BACKOFF
-    return run.claimed_at <= now - STALE_CLAIM  # "claimed" by a process that may have died
+    return run.claimed_at <= now - STALE_CLAIM  # claimed by a process that may have died
 
 
 def try_claim(session: Session, due: DueDigest, *, now: dt.datetime) -> bool:
@@ -152,15 +153,15 @@ def try_claim(session: Session, due: DueDigest, *, now: dt.datetime) -> bool:
         update(DigestRun)
         .where(DigestRun.employee_id == due.employee_id, DigestRun.kind == due.kind,
                DigestRun.local_date == due.local_date, DigestRun.attempts < MAX_ATTEMPTS,
-               or_(and_(DigestRun.status == "failed", DigestRun.claimed_at <= now - RETRY_BACKOFF),
-                   and_(DigestRun.status == "claimed", DigestRun.claimed_at <= now - STALE_CLAIM)))
-        .values(status="claimed", attempts=DigestRun.attempts + 1, claimed_at=now, error=None)
+               or_(and_(DigestRun.status == DigestStatus.FAILED, DigestRun.claimed_at <= now - RETRY_BACKOFF),
+                   and_(DigestRun.status == DigestStatus.CLAIMED, DigestRun.claimed_at <= now - STALE_CLAIM)))
+        .values(status=DigestStatus.CLAIMED, attempts=DigestRun.attempts + 1, claimed_at=now, error=None)
         .execution_options(synchronize_session=False),
     )
     return retaken == 1
 
 
-def finish(session: Session, due: DueDigest, *, status: str, now: dt.datetime, error: str | None = None) -> None:
+def finish(session: Session, due: DueDigest, *, status: DigestStatus, now: dt.datetime, error: str | None = None) -> None:
     session.execute(
         update(DigestRun)
         .where(DigestRun.employee_id == due.employee_id, DigestRun.kind == due.kind,
@@ -179,6 +180,6 @@ def record_manual_send(session: Session, due: DueDigest, *, now: dt.datetime) ->
     )
 
 
-def last_run(session: Session, employee_id: int, local_date: dt.date, kind: str = "employee") -> DigestRun | None:
+def last_run(session: Session, employee_id: int, local_date: dt.date, kind: DigestKind = DigestKind.EMPLOYEE) -> DigestRun | None:
     return session.scalars(select(DigestRun).where(
         DigestRun.employee_id == employee_id, DigestRun.kind == kind, DigestRun.local_date == local_date)).first()

@@ -30,6 +30,7 @@ from store.importing.readers import ROW_ERROR, Row
 from store.importing.report import ImportReport, RowProblem
 from store.models import ROLES, AuditEvent, Employee, Store, Team
 from store.normalize import normalise_email
+from store.vocabulary import ACCESS_ACTIONS, AuditAction, Role
 
 EMPLOYEE_COLUMNS = ("slack_user_id", "name", "email", "role", "team", "store", "locale", "timezone", "active")
 LOCALES = ("en", "fr")
@@ -37,9 +38,6 @@ FALLBACK_LOCALE = "en"
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
 # A language tag as Slack and spreadsheets write it: "fr", "fr-FR", "en_GB", "zh-Hant-TW".
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8}){0,3}")
-
-# The audit actions of access changes (AuditEvent.action); the subject is detail["employee"].
-ACCESS_ACTIONS = ("register", "deactivate", "reactivate", "role", "team", "store")
 
 
 class _Keep(enum.Enum):
@@ -65,7 +63,7 @@ class DesiredEmployee:
     slack_user_id: str
     name: str | Keep = KEEP
     email: str | Keep | None = KEEP
-    role: str | Keep = KEEP
+    role: str | Keep = KEEP  # a Role; checked, as any source may send anything
     team: str | Keep | None = KEEP
     store: str | Keep | None = KEEP
     locale: str | Keep | None = KEEP
@@ -123,7 +121,7 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
     if employee is None:
         if desired.name is KEEP:
             raise EmployeeRefused(f"{desired.slack_user_id} is not registered yet: a name is needed to add them")
-        employee = Employee(slack_user_id=desired.slack_user_id, name=desired.name, role="associate", active=True,
+        employee = Employee(slack_user_id=desired.slack_user_id, name=desired.name, role=Role.ASSOCIATE, active=True,
                             email=None, locale=None, timezone=None, team_id=None, store_id=None)
         session.add(employee)
         before: dict[str, Any] = {}
@@ -148,24 +146,24 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
         old_role=None if created else before["role"], role=employee.role,
     )
 
-    def trail(action: str, **detail: Any) -> None:
+    def trail(action: AuditAction, **detail: Any) -> None:
         audit.record(session, employee_id=actor_employee_id, actor=actor[:64], action=action, customer_id=None,
                      via=via[:32], detail={"employee": employee.slack_user_id, **detail})
 
     if created:
-        trail("register", role=employee.role, active=employee.active,
+        trail(AuditAction.REGISTER, role=employee.role, active=employee.active,
               team=employee.team.name if employee.team else None, store=employee.store.code if employee.store else None)
         return change
     if change.loses_access:
-        trail("deactivate")
+        trail(AuditAction.DEACTIVATE)
     elif change.gains_access:
-        trail("reactivate")
+        trail(AuditAction.REACTIVATE)
     if change.role_changed:
-        trail("role", before=change.old_role, after=change.role)
+        trail(AuditAction.ROLE, before=change.old_role, after=change.role)
     if "team" in changed:
-        trail("team", before=old_team.name if old_team else None, after=employee.team.name if employee.team else None)
+        trail(AuditAction.TEAM, before=old_team.name if old_team else None, after=employee.team.name if employee.team else None)
     if "store" in changed:
-        trail("store", before=old_store.code if old_store else None,
+        trail(AuditAction.STORE, before=old_store.code if old_store else None,
               after=employee.store.code if employee.store else None)
     return change
 
@@ -202,7 +200,7 @@ def set_active(session: Session, slack_user_id: str, active: bool, *, actor: str
         raise EmployeeRefused("not a Slack user id (U or W followed by capitals and digits)")
     if session.scalar(select(Employee.id).where(Employee.slack_user_id == slack_user_id)) is None:
         raise UnknownEmployee(slack_user_id)
-    return apply_employee(session, DesiredEmployee(slack_user_id, active=active), actor=actor, via=via)
+    return apply_employee(session, DesiredEmployee(slack_user_id=slack_user_id, active=active), actor=actor, via=via)
 
 
 def _store(session: Session, code: str | None) -> Store | None:
@@ -244,8 +242,8 @@ def fold_locale(value: str) -> FoldedLocale:
         raise ValueError(value)
     language = match.group(1).lower()
     if language in LOCALES:
-        return FoldedLocale(language, True)
-    return FoldedLocale(FALLBACK_LOCALE, False)
+        return FoldedLocale(language=language, available=True)
+    return FoldedLocale(language=FALLBACK_LOCALE, available=False)
 
 
 # --- Importing a roster file ---------------------------------------------------------------------
@@ -303,7 +301,7 @@ def parse_employee(row: Row) -> tuple[DesiredEmployee, list[str]]:
     if "role" in row and (role := text(row, "role", 64)):
         if role.lower() not in ROLES:
             raise RowRejected(f"unknown role {role.lower()!r} (one of {', '.join(ROLES)})")
-        values["role"] = role.lower()
+        values["role"] = Role(role.lower())
     for name, max_length in (("team", 120), ("store", 32)):
         if name in row:
             values[name] = text(row, name, max_length)
@@ -352,13 +350,14 @@ def import_employees(session: Session, *, rows: Iterable[tuple[int, Row]], sync:
         for column in row.keys() - set(EMPLOYEE_COLUMNS) - unknown_columns:
             if column and column != ROW_ERROR:
                 unknown_columns.add(column)
-                report.warnings.append(RowProblem(line, f"column {column[:40]!r} is not an employee column: ignored"))
+                report.warnings.append(RowProblem(
+                    line=line, reason=f"column {column[:40]!r} is not an employee column: ignored"))
         try:
             desired, warnings = parse_employee(row)
         except RowRejected as problem:
             report.reject(line, str(problem))
             continue
-        report.warnings.extend(RowProblem(line, warning) for warning in warnings)
+        report.warnings.extend(RowProblem(line=line, reason=warning) for warning in warnings)
         parsed.append((line, desired))
         lines_of.setdefault(desired.slack_user_id, []).append(line)
     registered = set(session.scalars(select(Employee.slack_user_id)))
@@ -398,7 +397,7 @@ def deactivate_missing(session: Session, present: set[str], *, actor: str, via: 
     """Deactivate every active employee whose Slack id is not in `present` (a source's whole roster)."""
     active = session.scalars(
         select(Employee.slack_user_id).where(Employee.active.is_(True)).order_by(Employee.slack_user_id)).all()
-    return [apply_employee(session, DesiredEmployee(slack_user_id, active=False), actor=actor, via=via)
+    return [apply_employee(session, DesiredEmployee(slack_user_id=slack_user_id, active=False), actor=actor, via=via)
             for slack_user_id in active if slack_user_id not in present]
 
 
@@ -443,7 +442,8 @@ def list_employees(session: Session) -> list[EmployeeListing]:
         .order_by(Store.code.nulls_last(), Team.name.nulls_last(), Employee.name, Employee.slack_user_id)
     )
     return [
-        EmployeeListing(e.slack_user_id, e.name, e.role, team, store, e.locale, e.timezone, e.active)
+        EmployeeListing(slack_user_id=e.slack_user_id, name=e.name, role=e.role, team=team, store=store,
+                        locale=e.locale, timezone=e.timezone, active=e.active)
         for e, team, store in session.execute(statement)
     ]
 
@@ -471,7 +471,8 @@ def access_history(session: Session, slack_user_id: str | None = None, *, limit:
         if not isinstance(subject, str) or (slack_user_id and subject != slack_user_id):
             continue
         detail = {k: v for k, v in event.detail.items() if k != "employee"}
-        history.append(AccessEvent(event.at, event.actor, event.action, subject, detail, event.via))
+        history.append(AccessEvent(at=event.at, actor=event.actor, action=event.action, employee=subject,
+                                   detail=detail, via=event.via))
         if len(history) >= limit:
             break
     history.reverse()

@@ -17,6 +17,7 @@ from store import audit, kpi_rollup, permissions
 from store.errors import Refused
 from store.interactions import SLACK_SOURCE, Actor, InteractionRefused, begin_write, resolve_customer
 from store.models import Customer, Employee, FollowUp
+from store.vocabulary import AuditAction, CustomerStatus, FollowUpStatus
 
 SNOOZE_DAYS = (1, 3, 7)
 
@@ -37,7 +38,8 @@ class OpenFollowUp:
 
 
 class _Acting(Actor, Protocol):
-    role: str
+    @property
+    def role(self) -> str: ...  # a Role
 
 
 def open_follow_ups(session: Session, assignee_id: int, *, today: dt.date, limit: int = 50) -> list[OpenFollowUp]:
@@ -45,15 +47,16 @@ def open_follow_ups(session: Session, assignee_id: int, *, today: dt.date, limit
     rows = session.execute(
         select(FollowUp, Customer.first_name, Customer.last_name, Customer.status)
         .outerjoin(Customer, Customer.id == FollowUp.customer_id)
-        .where(FollowUp.assignee_id == assignee_id, FollowUp.status == "open")
+        .where(FollowUp.assignee_id == assignee_id, FollowUp.status == FollowUpStatus.OPEN)
         .order_by(FollowUp.due_date, FollowUp.id)
         .limit(limit)
     ).all()
     result = []
     for follow_up, first, last, status in rows:
-        name = None if status == "erased" else (" ".join(p for p in (first, last) if p) or None)
-        result.append(OpenFollowUp(follow_up.id, follow_up.customer_id, name, follow_up.due_date, follow_up.note,
-                                   follow_up.due_date < today, follow_up.assignee_id))
+        name = None if status == CustomerStatus.ERASED else (" ".join(p for p in (first, last) if p) or None)
+        result.append(OpenFollowUp(id=follow_up.id, customer_id=follow_up.customer_id, customer_name=name,
+                                   due_date=follow_up.due_date, note=follow_up.note,
+                                   overdue=follow_up.due_date < today, assignee_id=follow_up.assignee_id))
     return result
 
 
@@ -76,15 +79,15 @@ def complete(session: Session, follow_up_id: int, *, employee: _Acting, now: dt.
              via: str = "slack:followups") -> FollowUp:
     """Mark done; completing an already-done follow-up (a double tap) changes nothing."""
     follow_up = _load_for_change(session, follow_up_id, employee)
-    if follow_up.status == "done":
+    if follow_up.status == FollowUpStatus.DONE:
         return follow_up
-    if follow_up.status != "open":
+    if follow_up.status != FollowUpStatus.OPEN:
         raise FollowUpRefused("followups.error.not_open")
-    follow_up.status = "done"
+    follow_up.status = FollowUpStatus.DONE
     follow_up.completed_at = now
-    audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action="change",
+    audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action=AuditAction.CHANGE,
                  customer_id=follow_up.customer_id, via=via, at=now,
-                 detail={"follow_up_id": follow_up.id, "status": "done"})
+                 detail={"follow_up_id": follow_up.id, "status": FollowUpStatus.DONE})
     session.flush()
     kpi_rollup.refresh_follow_ups(session, [follow_up.id])
     return follow_up
@@ -96,11 +99,11 @@ def snooze(session: Session, follow_up_id: int, *, employee: _Acting, days: int,
     if days not in SNOOZE_DAYS:
         raise FollowUpRefused("followups.error.bad_snooze")
     follow_up = _load_for_change(session, follow_up_id, employee)
-    if follow_up.status != "open":
+    if follow_up.status != FollowUpStatus.OPEN:
         raise FollowUpRefused("followups.error.not_open")
     previous = follow_up.due_date
     follow_up.due_date = max(previous, today) + dt.timedelta(days=days)
-    audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action="change",
+    audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action=AuditAction.CHANGE,
                  customer_id=follow_up.customer_id, via=via, at=now,
                  detail={"follow_up_id": follow_up.id, "due_date": follow_up.due_date.isoformat(),
                          "previous_due_date": previous.isoformat()})
@@ -136,13 +139,13 @@ def add_follow_up(session: Session, *, employee: _Acting, customer_id: int | Non
     try:
         with session.begin_nested():
             follow_up = FollowUp(interaction_id=interaction_id, customer_id=customer_id, assignee_id=assignee_id,
-                                 created_by_id=employee.id, due_date=due_date, note=note, status="open",
+                                 created_by_id=employee.id, due_date=due_date, note=note, status=FollowUpStatus.OPEN,
                                  created_at=now, source=SLACK_SOURCE, source_ref=idempotency_key)
             session.add(follow_up)
             session.flush()
-            audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action="change",
+            audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action=AuditAction.CHANGE,
                          customer_id=customer_id, via=via, at=now,
-                         detail={"follow_up_id": follow_up.id, "status": "open", "assignee_id": assignee_id})
+                         detail={"follow_up_id": follow_up.id, "status": FollowUpStatus.OPEN, "assignee_id": assignee_id})
             session.flush()
             kpi_rollup.refresh_follow_ups(session, [follow_up.id])
     except IntegrityError:

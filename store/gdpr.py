@@ -34,6 +34,7 @@ from store.models import (
     SourceRecord,
     WebSignal,
 )
+from store.vocabulary import AuditAction, CustomerStatus
 
 ERASED_HASH = "erased"
 _PERSON_FIELDS = (
@@ -73,7 +74,7 @@ def _resolve(session: Session, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise CustomerNotFound(f"no customer with id {customer_id}")
-    while customer.status == "merged" and customer.merged_into_id:
+    while customer.status == CustomerStatus.MERGED and customer.merged_into_id:
         customer = session.get_one(Customer, customer.merged_into_id)  # a foreign key: the row exists
     return customer
 
@@ -137,7 +138,7 @@ def export_customer(session: Session, customer_id: int, *, actor: str, via: str 
             for e in access
         ],
     }
-    audit.record(session, employee_id=None, actor=actor, action="export", customer_id=customer.id, via=via)
+    audit.record(session, employee_id=None, actor=actor, action=AuditAction.EXPORT, customer_id=customer.id, via=via)
     return document
 
 
@@ -200,13 +201,13 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
                 "preferred_store_id": None,
                 "provenance": {},
                 "search_name": None,
-                "status": "erased",
+                "status": CustomerStatus.ERASED,
                 "updated_at": utc_now(),
             }
         )
     )
     audit.record(
-        session, employee_id=None, actor=actor, action="erase", customer_id=customer.id, via=via,
+        session, employee_id=None, actor=actor, action=AuditAction.ERASE, customer_id=customer.id, via=via,
         detail={"customers": len(ids), "source_records": len(record_ids)},
     )
     return ErasureReport(

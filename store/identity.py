@@ -36,6 +36,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
@@ -48,6 +49,7 @@ from store.normalize import (
     normalise_postcode,
     phonetic_key,
 )
+from store.vocabulary import LinkKind
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -105,7 +107,7 @@ class PairDecision:
     b: int
     score: float
     reasons: tuple[str, ...]
-    kind: str  # "deterministic" | "fuzzy"
+    kind: Literal["deterministic", "fuzzy"]
 
 
 @dataclass
@@ -751,7 +753,7 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
             parent[i], i = root, parent[i]
         return root
 
-    def union(i: int, j: int, check_conflict: bool) -> str:
+    def union(i: int, j: int, check_conflict: bool) -> Literal["same", "cannot_link", "conflict", "merged"]:
         ri, rj = find(i), find(j)
         if ri == rj:
             return "same"
@@ -781,7 +783,7 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         must_link = sorted(must_link, key=_pair_order)
     for a, b in must_link:
         if a in index_of and b in index_of and union(index_of[a], index_of[b], False) == "merged":
-            links.append(PairDecision(a=a, b=b, score=1.0, reasons=("must_link",), kind="deterministic"))
+            links.append(PairDecision(a=a, b=b, score=1.0, reasons=(LinkKind.MUST_LINK,), kind="deterministic"))
 
     uncertain: list[tuple[float, int, int]] = []
     # A stable sort: tied scores (every shared e-mail scores 1.0) keep the (i, j) order of the edges,

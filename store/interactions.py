@@ -28,32 +28,47 @@ from store.models import (
     Interaction,
 )
 from store.search import Candidate, find_customers
+from store.vocabulary import (
+    AuditAction,
+    ContactChannel,
+    CustomerStatus,
+    FollowUpStatus,
+    InteractionChannel,
+    InteractionType,
+    Outcome,
+    PreferenceCategory,
+    RecordSource,
+)
 
-SLACK_SOURCE = "slack"
-PREFERENCE_SOURCE = "frontline"
+SLACK_SOURCE = RecordSource.SLACK
+PREFERENCE_SOURCE = RecordSource.FRONTLINE
 MAX_NOTE = 3000
 MAX_PREFERENCE_TEXT = 500
 MAX_PREFERENCE_VALUE = 200
 MAX_PREFERENCE_LABEL = 64
-CONTACT_CHANNELS = ("email", "sms", "phone", "post", "store")
-LANGUAGES = ("fr", "en", "de", "es", "it", "nl", "pt", "ar", "zh")
+CONTACT_CHANNELS: tuple[ContactChannel, ...] = tuple(ContactChannel)
+LANGUAGES: tuple[str, ...] = ("fr", "en", "de", "es", "it", "nl", "pt", "ar", "zh")
 # Categories whose value also becomes the customer's golden preference.
-_GOLDEN_FIELDS = {"channel": "preferred_channel", "language": "preferred_language"}
+_GOLDEN_FIELDS = {PreferenceCategory.CHANNEL: "preferred_channel", PreferenceCategory.LANGUAGE: "preferred_language"}
 _SIZE_WORDS = {"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "tu", "one"}
 
 
 class Actor(Protocol):
-    """Who is acting: an Employee row or the access middleware's snapshot."""
+    """Who is acting: an Employee row or the access middleware's (frozen) snapshot, read only."""
 
-    id: int
-    slack_user_id: str
-    store_id: int | None
-    team_id: int | None
+    @property
+    def id(self) -> int: ...
+    @property
+    def slack_user_id(self) -> str: ...
+    @property
+    def store_id(self) -> int | None: ...
+    @property
+    def team_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
 class DeclaredPreferenceInput:
-    category: str  # one of store.models.PREFERENCE_CATEGORIES
+    category: PreferenceCategory
     value: str
     label: str | None = None
 
@@ -74,9 +89,9 @@ class FieldError:
 @dataclass(frozen=True)
 class CleanInteraction:
     customer_id: int
-    channel: str
-    type: str
-    outcome: str
+    channel: InteractionChannel
+    type: InteractionType
+    outcome: Outcome
     note: str | None
     declared: list[DeclaredPreferenceInput]
     follow_up: FollowUpInput | None
@@ -105,12 +120,12 @@ def parse_size(item: str) -> DeclaredPreferenceInput:
             break
         label_tokens.append(token)
     value = " ".join(tokens[len(label_tokens):])
-    return DeclaredPreferenceInput("size", value, " ".join(label_tokens) or None)
+    return DeclaredPreferenceInput(category=PreferenceCategory.SIZE, value=value, label=" ".join(label_tokens) or None)
 
 
 def _customer_exists(session: Session, customer_id: int) -> bool:
     customer = session.get(Customer, customer_id)
-    return customer is not None and customer.status != "erased"
+    return customer is not None and customer.status != CustomerStatus.ERASED
 
 
 def validate_interaction_form(
@@ -141,32 +156,37 @@ def validate_interaction_form(
         if not values.get(name):
             errors[name] = FieldError(f"interactions.error.{name}_missing")
         elif values[name] not in allowed:
-            errors[name] = FieldError(f"interactions.error.{name}_unknown", {"value": values[name]})
+            errors[name] = FieldError(f"interactions.error.{name}_unknown", params={"value": values[name]})
 
     note = (values.get("note") or "").strip() or None
     if note and len(note) > MAX_NOTE:
-        errors["note"] = FieldError("interactions.error.note_too_long", {"limit": MAX_NOTE, "length": len(note)})
+        errors["note"] = FieldError("interactions.error.note_too_long", params={"limit": MAX_NOTE, "length": len(note)})
 
     declared: list[DeclaredPreferenceInput] = []
-    for name, category in (("sizes", "size"), ("brands", "brand"), ("tastes", "taste")):
+    for name, category in (("sizes", PreferenceCategory.SIZE), ("brands", PreferenceCategory.BRAND),
+                           ("tastes", PreferenceCategory.TASTE)):
         text = (values.get(name) or "").strip()
         if len(text) > MAX_PREFERENCE_TEXT:
-            errors[name] = FieldError("interactions.error.text_too_long", {"limit": MAX_PREFERENCE_TEXT})
+            errors[name] = FieldError("interactions.error.text_too_long", params={"limit": MAX_PREFERENCE_TEXT})
             continue
         for item in split_items(text):
-            preference = parse_size(item) if category == "size" else DeclaredPreferenceInput(category, item)
+            preference = (parse_size(item) if category == PreferenceCategory.SIZE
+                          else DeclaredPreferenceInput(category=category, value=item))
             if len(preference.value) > MAX_PREFERENCE_VALUE or len(preference.label or "") > MAX_PREFERENCE_LABEL:
-                errors[name] = FieldError("interactions.error.item_too_long", {"limit": MAX_PREFERENCE_VALUE})
+                errors[name] = FieldError("interactions.error.item_too_long", params={"limit": MAX_PREFERENCE_VALUE})
                 break
             declared.append(preference)
-    for field, category, allowed in (("contact_channel", "channel", CONTACT_CHANNELS), ("language", "language", LANGUAGES)):
-        chosen = values.get(field)
+    choices: tuple[tuple[str, PreferenceCategory, tuple[str, ...]], ...] = (
+        ("contact_channel", PreferenceCategory.CHANNEL, CONTACT_CHANNELS),
+        ("language", PreferenceCategory.LANGUAGE, LANGUAGES))
+    for field_name, category, allowed_values in choices:
+        chosen = values.get(field_name)
         if not chosen:
             continue
-        if chosen in allowed:
-            declared.append(DeclaredPreferenceInput(category, chosen))
+        if chosen in allowed_values:
+            declared.append(DeclaredPreferenceInput(category=category, value=chosen))
         else:
-            errors[field] = FieldError(f"interactions.error.{field}_unknown", {"value": chosen})
+            errors[field_name] = FieldError(f"interactions.error.{field_name}_unknown", params={"value": chosen})
 
     follow_up, follow_up_errors = validate_follow_up_form(session, values, today=today)
     errors.update(follow_up_errors)
@@ -174,8 +194,9 @@ def validate_interaction_form(
     if errors:
         return None, errors
     assert customer_id is not None
-    return CleanInteraction(customer_id, values["channel"], values["type"], values["outcome"], note,
-                            declared, follow_up), {}
+    return CleanInteraction(customer_id=customer_id, channel=InteractionChannel(values["channel"]),
+                            type=InteractionType(values["type"]), outcome=Outcome(values["outcome"]), note=note,
+                            declared=declared, follow_up=follow_up), {}
 
 
 def validate_follow_up_form(session: Session, values: dict[str, Any], *, today: dt.date
@@ -195,7 +216,7 @@ def validate_follow_up_form(session: Session, values: dict[str, Any], *, today: 
     if due < today:
         errors["follow_up_due"] = FieldError("interactions.error.due_in_past")
     if note and len(note) > MAX_NOTE:
-        errors["follow_up_note"] = FieldError("interactions.error.note_too_long", {"limit": MAX_NOTE, "length": len(note)})
+        errors["follow_up_note"] = FieldError("interactions.error.note_too_long", params={"limit": MAX_NOTE, "length": len(note)})
     assignee_slack_id = values.get("follow_up_assignee")
     assignee = None
     if not assignee_slack_id:
@@ -206,7 +227,7 @@ def validate_follow_up_form(session: Session, values: dict[str, Any], *, today: 
             errors["follow_up_assignee"] = FieldError("interactions.error.assignee_not_employee")
     if errors or assignee is None:
         return None, errors
-    return FollowUpInput(due, assignee.id, note), {}
+    return FollowUpInput(due_date=due, assignee_id=assignee.id, note=note), {}
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -233,12 +254,12 @@ def resolve_customer(session: Session, customer_id: int) -> Customer:
     """The live customer behind an id: a merged one is followed to its survivor; erased ones refuse."""
     customer = session.get(Customer, customer_id)
     seen: set[int] = set()
-    while customer is not None and customer.status == "merged" and customer.merged_into_id and customer.id not in seen:
+    while customer is not None and customer.status == CustomerStatus.MERGED and customer.merged_into_id and customer.id not in seen:
         seen.add(customer.id)
         customer = session.get(Customer, customer.merged_into_id)
     if customer is None:
         raise InteractionRefused("interactions.error.customer_unknown", field="customer_id")
-    if customer.status == "erased":
+    if customer.status == CustomerStatus.ERASED:
         raise InteractionRefused("interactions.error.customer_erased", field="customer_id")
     return customer
 
@@ -248,9 +269,9 @@ def log_interaction(
     *,
     employee: Actor,
     customer_id: int,
-    channel: str,
-    type: str,
-    outcome: str,
+    channel: InteractionChannel,
+    type: InteractionType,
+    outcome: Outcome,
     note: str | None,
     declared: list[DeclaredPreferenceInput],
     follow_up: FollowUpInput | None,
@@ -280,7 +301,8 @@ def log_interaction(
     return interaction
 
 
-def _write(session: Session, *, employee: Actor, customer: Customer, channel: str, type: str, outcome: str,
+def _write(session: Session, *, employee: Actor, customer: Customer, channel: InteractionChannel,
+           type: InteractionType, outcome: Outcome,
            note: str | None, declared: list[DeclaredPreferenceInput], follow_up: FollowUpInput | None,
            idempotency_key: str, now: dt.datetime, via: str) -> Interaction:
     interaction = Interaction(
@@ -310,14 +332,14 @@ def _write(session: Session, *, employee: Actor, customer: Customer, channel: st
     if follow_up is not None:
         follow_up_row = FollowUp(
             interaction_id=interaction.id, customer_id=customer.id, assignee_id=follow_up.assignee_id,
-            created_by_id=employee.id, due_date=follow_up.due_date, note=follow_up.note, status="open",
+            created_by_id=employee.id, due_date=follow_up.due_date, note=follow_up.note, status=FollowUpStatus.OPEN,
             created_at=now, source=SLACK_SOURCE, source_ref=idempotency_key,
         )
         session.add(follow_up_row)
         session.flush()
         kpi_rollup.refresh_follow_ups(session, [follow_up_row.id])
     # No note text in the trail: the audit says what changed, the rows say what was written.
-    audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action="change",
+    audit.record(session, employee_id=employee.id, actor=employee.slack_user_id, action=AuditAction.CHANGE,
                  customer_id=customer.id, via=via, at=now, detail={
                      "interaction_id": interaction.id,
                      "declared": sorted({p.category for p in declared}),
@@ -356,10 +378,10 @@ def customer_name(customer: Customer) -> str:
 
 def customer_choice(session: Session, customer_id: int) -> CustomerChoice | None:
     customer = session.get(Customer, customer_id)
-    if customer is None or customer.status != "active":
+    if customer is None or customer.status != CustomerStatus.ACTIVE:
         return None
-    return CustomerChoice(customer.id, customer_name(customer), customer.city,
-                          customer.phone[-2:] if customer.phone else None)
+    return CustomerChoice(id=customer.id, name=customer_name(customer), city=customer.city,
+                          phone_tail=customer.phone[-2:] if customer.phone else None)
 
 
 def suggest_customers(session: Session, text: str, *, limit: int = 20) -> list[CustomerChoice]:
@@ -375,4 +397,5 @@ def clear_match(session: Session, text: str) -> CustomerChoice | None:
 
 
 def _choice_of(candidate: Candidate) -> CustomerChoice:
-    return CustomerChoice(candidate.customer_id, candidate.display_name, candidate.city, candidate.phone_last_digits)
+    return CustomerChoice(id=candidate.customer_id, name=candidate.display_name, city=candidate.city,
+                          phone_tail=candidate.phone_last_digits)

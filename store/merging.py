@@ -36,6 +36,7 @@ from store.models import (
     SourceRecord,
 )
 from store.survivorship import rebuild_golden
+from store.vocabulary import AuditAction, CustomerStatus, LinkKind, MergeReason
 
 # Tables whose customer reference is handled specially (or is the merge history itself).
 _SPECIAL_TABLES = {"customers", "merge_events", "customer_identifiers", "consents"}
@@ -105,7 +106,7 @@ def _record_ids(session: Session, customer_id: int) -> list[int]:
                                 .order_by(SourceRecord.id)))
 
 
-def merge_customers(session: Session, *, survivor_id: int, absorbed_id: int, actor: str, reason: str,
+def merge_customers(session: Session, *, survivor_id: int, absorbed_id: int, actor: str, reason: MergeReason,
                     via: str = "cli") -> MergeEvent:
     """Merge `absorbed_id` into `survivor_id` (reason: auto, review or manual)."""
     if survivor_id == absorbed_id:
@@ -114,7 +115,7 @@ def merge_customers(session: Session, *, survivor_id: int, absorbed_id: int, act
     survivor = _customer_row(session, survivor_id)
     absorbed = _customer_row(session, absorbed_id)
     for row in (survivor, absorbed):
-        if row["status"] != "active":
+        if row["status"] != CustomerStatus.ACTIVE:
             raise MergeError(f"customer {row['id']} is {row['status']}, only active customers can be merged")
     snapshot: dict[str, Any] = {
         "survivor": survivor,
@@ -145,7 +146,7 @@ def merge_customers(session: Session, *, survivor_id: int, absorbed_id: int, act
                     .values(customer_id=survivor_id))
     now = utc_now()
     session.execute(update(Customer).where(Customer.id == absorbed_id)
-                    .values(status="merged", merged_into_id=survivor_id, updated_at=now))
+                    .values(status=CustomerStatus.MERGED, merged_into_id=survivor_id, updated_at=now))
     rebuild_golden(session, [survivor_id])
     kpi_rollup.refresh(session, customer_ids=[survivor_id, absorbed_id])  # their contacts are one history now
     snapshot["survivor_after"] = _customer_row(session, survivor_id)
@@ -153,7 +154,7 @@ def merge_customers(session: Session, *, survivor_id: int, absorbed_id: int, act
                        reason=reason, snapshot=snapshot)
     session.add(event)
     session.flush()
-    audit.record(session, employee_id=None, actor=actor, action="merge", customer_id=survivor_id, via=via,
+    audit.record(session, employee_id=None, actor=actor, action=AuditAction.MERGE, customer_id=survivor_id, via=via,
                  detail={"merge_event_id": event.id, "absorbed_id": absorbed_id, "reason": reason})
     session.expire_all()  # rows changed behind the ORM's back
     return event
@@ -200,7 +201,7 @@ def unmerge(session: Session, *, merge_event_id: int, actor: str, via: str = "cl
                          f"undo them first (newest first): {', '.join(map(str, reversed(later)))}")
     snapshot = event.snapshot
     survivor_id, absorbed_id = event.survivor_id, event.absorbed_id
-    if _customer_row(session, survivor_id)["status"] != "active":
+    if _customer_row(session, survivor_id)["status"] != CustomerStatus.ACTIVE:
         raise MergeError(f"customer {survivor_id} is no longer active, merge {merge_event_id} cannot be undone")
     tables = {table.name: table for table in Base.metadata.sorted_tables}
 
@@ -248,7 +249,7 @@ def unmerge(session: Session, *, merge_event_id: int, actor: str, via: str = "cl
     kpi_rollup.refresh(session, customer_ids=[survivor_id, absorbed_id])
     event.undone_at = utc_now()
     event.undone_by = actor
-    audit.record(session, employee_id=None, actor=actor, action="unmerge", customer_id=survivor_id, via=via,
+    audit.record(session, employee_id=None, actor=actor, action=AuditAction.UNMERGE, customer_id=survivor_id, via=via,
                  detail={"merge_event_id": event.id, "absorbed_id": absorbed_id})
     session.flush()
     session.expire_all()
@@ -259,14 +260,14 @@ def _separate(session: Session, side_a: list[int], side_b: list[int], actor: str
     if not side_a or not side_b:
         return
     session.execute(delete(LinkConstraint).where(
-        LinkConstraint.kind == "must_link",
+        LinkConstraint.kind == LinkKind.MUST_LINK,
         or_(and_(LinkConstraint.record_a_id.in_(side_a), LinkConstraint.record_b_id.in_(side_b)),
             and_(LinkConstraint.record_a_id.in_(side_b), LinkConstraint.record_b_id.in_(side_a)))))
     pairs = [(min(a, b), max(a, b)) for a in side_a for b in side_b][:MAX_CANNOT_LINK_PAIRS]
-    add_constraints(session, pairs, kind="cannot_link", actor=actor)
+    add_constraints(session, pairs, kind=LinkKind.CANNOT_LINK, actor=actor)
 
 
-def add_constraints(session: Session, pairs: list[tuple[int, int]], *, kind: str, actor: str) -> int:
+def add_constraints(session: Session, pairs: list[tuple[int, int]], *, kind: LinkKind, actor: str) -> int:
     """Insert the (a, b) pairs (stored with a < b) that are not already constraints of this kind."""
     wanted = {(min(a, b), max(a, b)) for a, b in pairs if a != b}
     if not wanted:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,23 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from store.clock import utc_now
+from store.vocabulary import (
+    ConsentChannel,
+    ConsentPurpose,
+    CustomerStatus,
+    FollowUpStatus,
+    IdentifierKind,
+    InteractionChannel,
+    InteractionType,
+    OrderChannel,
+    OrderStatus,
+    Outcome,
+    PreferenceCategory,
+    RecordSource,
+    ReviewStatus,
+    Role,
+    WebSignalKind,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,23 +56,25 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("associate", "manager", "admin")
-CUSTOMER_STATUSES = ("active", "merged", "erased")
-ORDER_CHANNELS = ("web", "store", "phone")
-INTERACTION_CHANNELS = ("store", "phone", "email", "chat", "video")
-INTERACTION_TYPES = ("visit", "call", "complaint", "advice", "return", "purchase", "other")
-INTERACTION_OUTCOMES = ("resolved", "follow_up", "escalated", "no_answer", "info")
-FOLLOW_UP_STATUSES = ("open", "done", "cancelled")
-WEB_SIGNAL_KINDS = ("wishlist", "viewed", "recommended")
-PREFERENCE_CATEGORIES = ("size", "brand", "taste", "contact", "channel", "language", "other")
-CONSENT_PURPOSES = ("marketing", "profiling")
-CONSENT_CHANNELS = ("email", "sms", "phone", "post", "any")
-IDENTIFIER_KINDS = ("email", "phone", "loyalty")
+# The closed sets as tuples, for membership tests (`value in ROLES`: Python 3.11's `in` on an Enum class
+# refuses plain strings) and "one of ..." messages. The words themselves are in store.vocabulary.
+ROLES: tuple[Role, ...] = tuple(Role)
+CUSTOMER_STATUSES: tuple[CustomerStatus, ...] = tuple(CustomerStatus)
+ORDER_CHANNELS: tuple[OrderChannel, ...] = tuple(OrderChannel)
+INTERACTION_CHANNELS: tuple[InteractionChannel, ...] = tuple(InteractionChannel)
+INTERACTION_TYPES: tuple[InteractionType, ...] = tuple(InteractionType)
+INTERACTION_OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+FOLLOW_UP_STATUSES: tuple[FollowUpStatus, ...] = tuple(FollowUpStatus)
+WEB_SIGNAL_KINDS: tuple[WebSignalKind, ...] = tuple(WebSignalKind)
+PREFERENCE_CATEGORIES: tuple[PreferenceCategory, ...] = tuple(PreferenceCategory)
+CONSENT_PURPOSES: tuple[ConsentPurpose, ...] = tuple(ConsentPurpose)
+CONSENT_CHANNELS: tuple[ConsentChannel, ...] = tuple(ConsentChannel)
+IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = tuple(IdentifierKind)
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Store(Base):
@@ -81,7 +100,7 @@ class Employee(Base):
     slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(16), default="associate")
+    role: Mapped[str] = mapped_column(String(16), default=Role.ASSOCIATE)  # a Role
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
     # None: follow the employee's Slack locale / time zone.
@@ -103,7 +122,7 @@ class Customer(Base):
 
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CustomerStatus.ACTIVE, index=True)  # a CustomerStatus
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     first_name: Mapped[str | None] = mapped_column(String(120))
     last_name: Mapped[str | None] = mapped_column(String(120))
@@ -138,7 +157,7 @@ class CustomerIdentifier(Base):
     __table_args__ = (Index("ix_customer_identifiers_kind_value", "kind", "value"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # an IdentifierKind
     value: Mapped[str] = mapped_column(String(320))
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"))
 
@@ -184,11 +203,11 @@ class Order(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
     ordered_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))  # an OrderChannel
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     total_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    status: Mapped[str] = mapped_column(String(16), default="completed")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.COMPLETED)  # an OrderStatus
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
@@ -217,7 +236,7 @@ class WebSignal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # a WebSignalKind
     sku: Mapped[str] = mapped_column(String(64))
     product_name: Mapped[str] = mapped_column(String(200))
     price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
@@ -232,12 +251,12 @@ class DeclaredPreference(Base):
     __table_args__ = (Index("ix_declared_preferences_customer", "customer_id", "category", "recorded_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    category: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(16))  # a PreferenceCategory
     label: Mapped[str | None] = mapped_column(String(64))  # e.g. "shoes" for a size
     value: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
-    source: Mapped[str] = mapped_column(String(32), default="frontline")
+    source: Mapped[str] = mapped_column(String(32), default=RecordSource.FRONTLINE)
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
 
@@ -251,8 +270,8 @@ class Consent(Base):
     __table_args__ = (UniqueConstraint("customer_id", "purpose", "channel"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    purpose: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(16), default="any")
+    purpose: Mapped[str] = mapped_column(String(16))  # a ConsentPurpose
+    channel: Mapped[str] = mapped_column(String(16), default=ConsentChannel.ANY)  # a ConsentChannel
     granted: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
     source: Mapped[str] = mapped_column(String(32))
@@ -274,12 +293,12 @@ class Interaction(Base):
     # Where the employee worked when it happened, so KPIs by store/team do not move when people do.
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    channel: Mapped[str] = mapped_column(String(16))
-    type: Mapped[str] = mapped_column(String(16))
-    outcome: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))  # an InteractionChannel
+    type: Mapped[str] = mapped_column(String(16))  # an InteractionType
+    outcome: Mapped[str] = mapped_column(String(16))  # an Outcome
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, index=True)
-    source: Mapped[str] = mapped_column(String(32), default="slack")
+    source: Mapped[str] = mapped_column(String(32), default=RecordSource.SLACK)
     # Source-system id for imported history; Slack view/event id for Slack-made rows (idempotency).
     source_ref: Mapped[str | None] = mapped_column(String(128))
 
@@ -303,10 +322,10 @@ class FollowUp(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     due_date: Mapped[dt.date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=FollowUpStatus.OPEN)  # a FollowUpStatus
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    source: Mapped[str] = mapped_column(String(32), default="slack")
+    source: Mapped[str] = mapped_column(String(32), default=RecordSource.SLACK)
     source_ref: Mapped[str | None] = mapped_column(String(128))
 
     assignee: Mapped[Employee] = relationship(foreign_keys=[assignee_id])
@@ -324,7 +343,7 @@ class AuditEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     actor: Mapped[str] = mapped_column(String(64))  # Slack user id, or "cli" / "job:<name>"
-    action: Mapped[str] = mapped_column(String(32))  # view, reveal, change, share, export, erase, merge...
+    action: Mapped[str] = mapped_column(String(32))  # an AuditAction
     # No foreign key: the trail outlives merges and erasures.
     customer_id: Mapped[int | None] = mapped_column(Integer)
     via: Mapped[str] = mapped_column(String(32))  # slack command/action name, console, cli, job
@@ -341,7 +360,7 @@ class MatchReview(Base):
     record_b_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
     score: Mapped[float] = mapped_column()
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.PENDING, index=True)  # a ReviewStatus
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
@@ -355,7 +374,7 @@ class LinkConstraint(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     record_a_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
     record_b_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # "cannot_link" | "must_link"
+    kind: Mapped[str] = mapped_column(String(16))  # a LinkKind
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     created_by: Mapped[str] = mapped_column(String(64))
 
@@ -369,7 +388,7 @@ class MergeEvent(Base):
     absorbed_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     actor: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(32))  # auto, review, manual
+    reason: Mapped[str] = mapped_column(String(32))  # a MergeReason
     # The absorbed and survivor rows before the merge and the ids of every row that moved.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -383,9 +402,9 @@ class DigestRun(Base):
     __table_args__ = (UniqueConstraint("employee_id", "kind", "local_date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # "employee" | "team"
+    kind: Mapped[str] = mapped_column(String(16))  # a DigestKind
     local_date: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16))  # claimed, sent, empty, failed
+    status: Mapped[str] = mapped_column(String(16))  # a DigestStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -12,31 +12,39 @@ everyone; associates for themselves. Every registered employee may look customer
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
-ROLE_RANK = {"associate": 0, "manager": 1, "admin": 2}
+from store.vocabulary import Role
+
+ROLE_RANK: dict[str, int] = {Role.ASSOCIATE: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 
 
 class Person(Protocol):
-    id: int
-    role: str
-    team_id: int | None
-    store_id: int | None
+    """An Employee row or the access middleware's frozen snapshot: read-only is all the rules need."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...  # a Role; a plain str when read from a row
+    @property
+    def team_id(self) -> int | None: ...
+    @property
+    def store_id(self) -> int | None: ...
 
 
-def has_role(person: Person, role: str) -> bool:
+def has_role(person: Person, role: Role) -> bool:
     return ROLE_RANK.get(person.role, -1) >= ROLE_RANK[role]
 
 
 def is_admin(person: Person) -> bool:
-    return has_role(person, "admin")
+    return has_role(person, Role.ADMIN)
 
 
 def acts_for(actor: Person, colleague: Person) -> bool:
     """May `actor` see the figures of, or close and move the follow-ups of, `colleague`?"""
     if actor.id == colleague.id or is_admin(actor):
         return True
-    if not has_role(actor, "manager"):
+    if not has_role(actor, Role.MANAGER):
         return False
     if colleague.team_id is not None:
         return actor.team_id == colleague.team_id
@@ -45,11 +53,11 @@ def acts_for(actor: Person, colleague: Person) -> bool:
 
 def sees_team(actor: Person) -> bool:
     """Team figures and the team digest: managers (and admins) of a team."""
-    return has_role(actor, "manager") and actor.team_id is not None
+    return has_role(actor, Role.MANAGER) and actor.team_id is not None
 
 
 def sees_store(actor: Person, store_id: int) -> bool:
-    return is_admin(actor) or (has_role(actor, "manager") and actor.store_id == store_id)
+    return is_admin(actor) or (has_role(actor, Role.MANAGER) and actor.store_id == store_id)
 
 
 def sees_everything(actor: Person) -> bool:
@@ -68,7 +76,11 @@ def sees_figures_of(viewer: Person, person: Person) -> bool:
     return acts_for(viewer, person)
 
 
-def figures_refusal(viewer: Person, kind: str, *, store_id: int | None = None) -> str | None:
+# Why a scope's figures are refused: the last part of a catalog key (kpi.refused.<reason>).
+FiguresRefusal = Literal["all", "team_associate", "no_team", "store_associate", "not_your_store", "unknown_scope"]
+
+
+def figures_refusal(viewer: Person, kind: str, *, store_id: int | None = None) -> FiguresRefusal | None:
     """Why `viewer` may not see the figures of a whole scope (a reason, never a name), or None if they may.
 
     `kind` is me | team | store | all; a person's figures are `sees_figures_of`."""
@@ -77,11 +89,11 @@ def figures_refusal(viewer: Person, kind: str, *, store_id: int | None = None) -
     if kind == "all":
         return None if sees_everything(viewer) else "all"
     if kind == "team":
-        if not has_role(viewer, "manager"):
+        if not has_role(viewer, Role.MANAGER):
             return "team_associate"
         return None if sees_team(viewer) else "no_team"
     if kind == "store":
-        if not has_role(viewer, "manager"):
+        if not has_role(viewer, Role.MANAGER):
             return "store_associate"
         return None if store_id is not None and sees_store(viewer, store_id) else "not_your_store"
     return "unknown_scope"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 from collections.abc import Callable
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,18 +29,24 @@ from store.models import (
     Store,
     WebSignal,
 )
+from store.vocabulary import ConsentChannel, ConsentPurpose, CustomerStatus, FollowUpStatus
 
 RECENT = 5
 SIGNALS_PER_KIND = 5
 MAX_PREFERENCES = 100
 
 
+Unavailable = Literal["not_found", "erased"]
+# The two histories of a card that page: "more orders", "more interactions".
+HistoryKind = Literal["orders", "interactions"]
+
+
 class ProfileUnavailable(Refused):
     """The customer cannot be shown: unknown id, or erased (GDPR); the employee is told the same for both."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: Unavailable) -> None:
         super().__init__("profile.unavailable")
-        self.reason = reason  # "not_found" | "erased"
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ class CustomerProfile:
     def display_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p) or f"#{self.customer_id}"
 
-    def consent(self, purpose: str, channel: str = "any") -> bool | None:
+    def consent(self, purpose: ConsentPurpose, channel: ConsentChannel = ConsentChannel.ANY) -> bool | None:
         for state in self.consents:
             if state.purpose == purpose and state.channel == channel:
                 return state.granted
@@ -173,10 +179,10 @@ def _active_customer(session: Session, customer_id: int) -> tuple[Customer, str 
         if row is None:
             raise ProfileUnavailable("not_found")
         customer, store_name = row
-        if customer.status == "active":
+        if customer.status == CustomerStatus.ACTIVE:
             return customer, store_name, (asked if asked != customer.id else None)
-        if customer.status != "merged" or not customer.merged_into_id:
-            raise ProfileUnavailable("erased" if customer.status == "erased" else "not_found")
+        if customer.status != CustomerStatus.MERGED or not customer.merged_into_id:
+            raise ProfileUnavailable("erased" if customer.status == CustomerStatus.ERASED else "not_found")
         customer_id = customer.merged_into_id
     raise ProfileUnavailable("not_found")
 
@@ -193,18 +199,19 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
     customer, store_name, redirected_from = _active_customer(session, customer_id)
     cid = customer.id
     consents = tuple(
-        ConsentState(c.purpose, c.channel, c.granted, c.recorded_at, c.source)
+        ConsentState(purpose=c.purpose, channel=c.channel, granted=c.granted, recorded_at=c.recorded_at,
+                     source=c.source)
         for c in session.scalars(select(Consent).where(Consent.customer_id == cid)
                                  .order_by(Consent.purpose, Consent.channel))
     )
-    profiling = any(c.purpose == "profiling" and c.granted for c in consents) and not any(
-        c.purpose == "profiling" and not c.granted and c.channel == "any" for c in consents)
+    profiling = any(c.purpose == ConsentPurpose.PROFILING and c.granted for c in consents) and not any(
+        c.purpose == ConsentPurpose.PROFILING and not c.granted and c.channel == ConsentChannel.ANY for c in consents)
     today = clock().date()
     follow_ups = tuple(
-        FollowUpSummary(f.id, f.due_date, f.note, name, f.due_date < today)
+        FollowUpSummary(id=f.id, due_date=f.due_date, note=f.note, assignee_name=name, overdue=f.due_date < today)
         for f, name in session.execute(
             select(FollowUp, Employee.name).join(Employee, Employee.id == FollowUp.assignee_id)
-            .where(FollowUp.customer_id == cid, FollowUp.status == "open")
+            .where(FollowUp.customer_id == cid, FollowUp.status == FollowUpStatus.OPEN)
             .order_by(FollowUp.due_date, FollowUp.id).limit(10)
         )
     )
@@ -220,7 +227,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
         preferred_store=store_name,
         preferred_channel=customer.preferred_channel,
         preferred_language=customer.preferred_language,
-        contact=Contact(customer.email, customer.phone),
+        contact=Contact(email=customer.email, phone=customer.phone),
         preferences=_preferences(session, cid),
         profiling_allowed=profiling,
         web_signals=_web_signals(session, cid) if profiling else (),
@@ -242,7 +249,8 @@ def _preferences(session: Session, customer_id: int) -> tuple[Preference, ...]:
         .order_by(DeclaredPreference.recorded_at.desc(), DeclaredPreference.id.desc()).limit(MAX_PREFERENCES)
     ):
         latest.setdefault((p.category, (p.label or "").lower() or None),
-                          Preference(p.category, p.label, p.value, p.recorded_at, p.source))
+                          Preference(category=p.category, label=p.label, value=p.value, recorded_at=p.recorded_at,
+                                     source=p.source))
     return tuple(sorted(latest.values(), key=lambda p: (p.category, p.label or "")))
 
 
@@ -254,7 +262,8 @@ def _web_signals(session: Session, customer_id: int) -> tuple[WebSignalItem, ...
         select(WebSignal).join(ranked, ranked.c.id == WebSignal.id).where(ranked.c.rank <= SIGNALS_PER_KIND)
         .order_by(WebSignal.kind, WebSignal.occurred_at.desc(), WebSignal.id.desc())
     )
-    return tuple(WebSignalItem(s.kind, s.product_name, s.sku, s.price, s.currency, s.occurred_at) for s in rows)
+    return tuple(WebSignalItem(kind=s.kind, product_name=s.product_name, sku=s.sku, price=s.price, currency=s.currency,
+                               occurred_at=s.occurred_at) for s in rows)
 
 
 def more_orders(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:
@@ -272,13 +281,15 @@ def more_orders(session: Session, customer_id: int, *, offset: int, limit: int =
             select(OrderLine.order_id, OrderLine.product_name, OrderLine.quantity, OrderLine.size)
             .where(OrderLine.order_id.in_([order.id for order, _ in page])).order_by(OrderLine.id)
         ):
-            lines.setdefault(line.order_id, []).append(OrderLineItem(line.product_name, line.quantity, line.size))
+            lines.setdefault(line.order_id, []).append(
+                OrderLineItem(product_name=line.product_name, quantity=line.quantity, size=line.size))
     items = tuple(
-        OrderSummary(order.id, order.order_number, order.ordered_at, order.channel, store_name,
-                     order.total_amount, order.currency, order.status, order.source, tuple(lines.get(order.id, ())))
+        OrderSummary(id=order.id, order_number=order.order_number, ordered_at=order.ordered_at, channel=order.channel,
+                     store_name=store_name, total_amount=order.total_amount, currency=order.currency,
+                     status=order.status, source=order.source, lines=tuple(lines.get(order.id, ())))
         for order, store_name in page
     )
-    return Page(items, offset, len(rows) > limit)
+    return Page(items=items, offset=offset, has_more=len(rows) > limit)
 
 
 def more_interactions(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:
@@ -289,7 +300,8 @@ def more_interactions(session: Session, customer_id: int, *, offset: int, limit:
         .order_by(Interaction.created_at.desc(), Interaction.id.desc()).offset(offset).limit(limit + 1)
     ).all()
     items = tuple(
-        InteractionSummary(i.id, i.created_at, i.channel, i.type, i.outcome, name, i.note, i.source)
+        InteractionSummary(id=i.id, created_at=i.created_at, channel=i.channel, type=i.type, outcome=i.outcome,
+                           employee_name=name, note=i.note, source=i.source)
         for i, name in rows[:limit]
     )
-    return Page(items, offset, len(rows) > limit)
+    return Page(items=items, offset=offset, has_more=len(rows) > limit)

@@ -38,6 +38,7 @@ from store.identity import (
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
 from store.survivorship import create_customers, rebuild_golden
+from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 STREAM_CHUNK = 20_000
@@ -136,7 +137,7 @@ class _PairSource:
 def _stream_records(session: Session, membership: _Membership) -> Iterator[IdentityRecord]:
     # Records of merged or erased customers are history, not identities to link.
     statement = (select(*_IDENTITY_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
-                 .where(or_(SourceRecord.customer_id.is_(None), Customer.status == "active"))
+                 .where(or_(SourceRecord.customer_id.is_(None), Customer.status == CustomerStatus.ACTIVE))
                  .order_by(SourceRecord.id).execution_options(yield_per=STREAM_CHUNK))
     for row in session.execute(statement):
         membership.add(row.id, row.customer_id)
@@ -145,7 +146,7 @@ def _stream_records(session: Session, membership: _Membership) -> Iterator[Ident
                              city=row.city, country=row.country, loyalty_id=row.loyalty_id)
 
 
-def _constraints(session: Session, kind: str) -> list[tuple[int, int]]:
+def _constraints(session: Session, kind: LinkKind) -> list[tuple[int, int]]:
     return [(a, b) for a, b in session.execute(
         select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind))]
 
@@ -192,9 +193,9 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
     scored = score_candidates(_stream_records(session, membership), thresholds=thresholds)
     report.records = len(membership.record_ids)
     tell("link", report.records, report.records)
-    cannot_link = _constraints(session, "cannot_link")
+    cannot_link = _constraints(session, LinkKind.CANNOT_LINK)
     result = cluster_scored(scored, thresholds=thresholds, cannot_link=cannot_link,
-                            must_link=_PairSource(_constraints(session, "must_link"), membership))
+                            must_link=_PairSource(_constraints(session, LinkKind.MUST_LINK), membership))
     del scored
     report.clusters = len(result.clusters)
 
@@ -219,7 +220,7 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
     for done, (target, others) in enumerate(merges, 1):
         for other in others:
             event = merge_customers(session, survivor_id=target, absorbed_id=other, actor=actor,
-                                    reason="auto", via=via)
+                                    reason=MergeReason.AUTO, via=via)
             report.merge_event_ids.append(event.id)
             absorbed_into[other] = target
         tell("merge", done, len(merges))
@@ -247,7 +248,7 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
 
     report.reviews_queued = _queue_reviews(session, result.review, cannot_link, final_customer)
     report.reviews_superseded = _supersede_reviews(session)
-    active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == "active")) or 0
+    active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == CustomerStatus.ACTIVE)) or 0
     touched = dirty | set(created) | {target for target, _ in merges}
     report.customers_unchanged = active - len(touched)
     report.seconds = round(time.monotonic() - started, 3)
@@ -258,7 +259,7 @@ def _stale_customers(session: Session) -> set[int]:
     """Customers with a source record changed after their golden record was last built."""
     return set(session.scalars(
         select(SourceRecord.customer_id).join(Customer, Customer.id == SourceRecord.customer_id)
-        .where(Customer.status == "active", SourceRecord.updated_at > Customer.updated_at).distinct()))
+        .where(Customer.status == CustomerStatus.ACTIVE, SourceRecord.updated_at > Customer.updated_at).distinct()))
 
 
 def _create_customers(session: Session, clusters: list[list[int]], assigned: dict[int, int],
@@ -314,7 +315,7 @@ def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_l
             continue
         seen.add(pair)
         rows.append({"record_a_id": pair[0], "record_b_id": pair[1], "score": round(decision.score, 4),
-                     "reasons": list(decision.reasons), "status": "pending", "created_at": utc_now()})
+                     "reasons": list(decision.reasons), "status": ReviewStatus.PENDING, "created_at": utc_now()})
     for start in range(0, len(rows), WRITE_CHUNK):
         session.execute(insert(MatchReview), rows[start:start + WRITE_CHUNK])
     return len(rows)
@@ -326,10 +327,10 @@ def _supersede_reviews(session: Session) -> int:
         select(MatchReview.id)
         .join(record_a, record_a.id == MatchReview.record_a_id)
         .join(record_b, record_b.id == MatchReview.record_b_id)
-        .where(MatchReview.status == "pending", record_a.customer_id == record_b.customer_id)))
+        .where(MatchReview.status == ReviewStatus.PENDING, record_a.customer_id == record_b.customer_id)))
     if ids:
         session.execute(update(MatchReview).where(MatchReview.id.in_(ids))
-                        .values(status="superseded", decided_at=utc_now(), decided_by="relink"))
+                        .values(status=ReviewStatus.SUPERSEDED, decided_at=utc_now(), decided_by="relink"))
     return len(ids)
 
 

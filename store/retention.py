@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from store.db import affected_rows
 from store.models import FollowUp, Interaction
+from store.vocabulary import FollowUpStatus
 
 
 def purge_old_notes(session: Session, *, older_than_days: int, now: dt.datetime) -> int:
@@ -23,7 +24,7 @@ def purge_old_notes(session: Session, *, older_than_days: int, now: dt.datetime)
     purged += affected_rows(
         session,
         update(FollowUp)
-        .where(FollowUp.created_at < cutoff, FollowUp.status != "open", FollowUp.note.is_not(None))
+        .where(FollowUp.created_at < cutoff, FollowUp.status != FollowUpStatus.OPEN, FollowUp.note.is_not(None))
         .values(note=None),
     ) or 0
     return purged

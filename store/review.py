@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from store.clock import utc_now
 from store.merging import MergeError, add_constraints, merge_customers
 from store.models import MatchReview, SourceRecord
+from store.vocabulary import LinkKind, MergeReason, ReviewStatus
 
 
 class ReviewError(Exception):
@@ -50,7 +51,7 @@ _SUMMARY_COLUMNS = [getattr(SourceRecord, name) for name in RecordSummary.__data
 
 
 def count_pending(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(MatchReview).where(MatchReview.status == "pending")) or 0
+    return session.scalar(select(func.count()).select_from(MatchReview).where(MatchReview.status == ReviewStatus.PENDING)) or 0
 
 
 def list_pending(session: Session, limit: int = 20) -> list[PendingReview]:
@@ -58,20 +59,20 @@ def list_pending(session: Session, limit: int = 20) -> list[PendingReview]:
     reviews = session.execute(
         select(MatchReview.id, MatchReview.score, MatchReview.reasons, MatchReview.created_at,
                MatchReview.record_a_id, MatchReview.record_b_id)
-        .where(MatchReview.status == "pending").order_by(MatchReview.score.desc(), MatchReview.id).limit(limit)
+        .where(MatchReview.status == ReviewStatus.PENDING).order_by(MatchReview.score.desc(), MatchReview.id).limit(limit)
     ).all()
     record_ids = {r.record_a_id for r in reviews} | {r.record_b_id for r in reviews}
     records = {row.id: RecordSummary(**row._asdict()) for row in
                session.execute(select(*_SUMMARY_COLUMNS).where(SourceRecord.id.in_(record_ids)))}
-    return [PendingReview(r.id, r.score, list(r.reasons or []), r.created_at, records[r.record_a_id],
-                          records[r.record_b_id]) for r in reviews]
+    return [PendingReview(id=r.id, score=r.score, reasons=list(r.reasons or []), created_at=r.created_at,
+                          a=records[r.record_a_id], b=records[r.record_b_id]) for r in reviews]
 
 
 def _pending(session: Session, review_id: int) -> MatchReview:
     review = session.get(MatchReview, review_id)
     if review is None:
         raise ReviewError(f"review {review_id} does not exist")
-    if review.status != "pending":
+    if review.status != ReviewStatus.PENDING:
         raise ReviewError(f"review {review_id} is already {review.status}")
     return review
 
@@ -91,7 +92,7 @@ def accept(session: Session, review_id: int, actor: str, *, via: str = "cli") ->
     """Same person: link the records and merge their customers. Returns the merge event id, if any."""
     review = _pending(session, review_id)
     pair = (review.record_a_id, review.record_b_id)
-    add_constraints(session, [pair], kind="must_link", actor=actor)
+    add_constraints(session, [pair], kind=LinkKind.MUST_LINK, actor=actor)
     a, b = _customers(session, review)
     event_id = None
     if a is not None and b is not None and a != b:
@@ -99,11 +100,11 @@ def accept(session: Session, review_id: int, actor: str, *, via: str = "cli") ->
         survivor, absorbed = sorted((a, b), key=lambda c: (-_size(session, c), c))
         try:
             event_id = merge_customers(session, survivor_id=survivor, absorbed_id=absorbed, actor=actor,
-                                       reason="review", via=via).id
+                                       reason=MergeReason.REVIEW, via=via).id
         except MergeError as error:
             raise ReviewError(str(error)) from None
     review = session.get_one(MatchReview, review_id)
-    review.status, review.decided_at, review.decided_by = "accepted", utc_now(), actor
+    review.status, review.decided_at, review.decided_by = ReviewStatus.ACCEPTED, utc_now(), actor
     session.flush()
     return event_id
 
@@ -115,6 +116,6 @@ def reject(session: Session, review_id: int, actor: str) -> None:
     if a is not None and a == b:
         raise ReviewError(f"review {review_id}: both records already belong to customer {a}; "
                           "undo that merge with `frontline unmerge` instead")
-    add_constraints(session, [(review.record_a_id, review.record_b_id)], kind="cannot_link", actor=actor)
-    review.status, review.decided_at, review.decided_by = "rejected", utc_now(), actor
+    add_constraints(session, [(review.record_a_id, review.record_b_id)], kind=LinkKind.CANNOT_LINK, actor=actor)
+    review.status, review.decided_at, review.decided_by = ReviewStatus.REJECTED, utc_now(), actor
     session.flush()

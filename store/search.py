@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import (
@@ -42,6 +42,7 @@ from store import dialect
 from store.models import Customer, CustomerIdentifier, CustomerNameKey, Interaction, Order
 from store.namekey import prefix_range, typed_keys
 from store.normalize import fold, nickname_roots, normalise_email, normalise_phone
+from store.vocabulary import CustomerStatus, IdentifierKind
 
 MIN_SCORE = 70  # below this a name is a suggestion, not a match
 SUGGESTION_SCORE = 45
@@ -79,10 +80,15 @@ class Candidate:
         return " ".join(part for part in (self.first_name, self.last_name) if part) or f"#{self.customer_id}"
 
 
+# What the query was taken for: nothing to search, an e-mail, a phone number, another identifier
+# (loyalty card, order number, customer id), or a name.
+SearchKind = Literal["empty", "email", "phone", "identifier", "name"]
+
+
 @dataclass(frozen=True)
 class SearchResult:
     query: str
-    kind: str  # empty, email, phone, identifier, name
+    kind: SearchKind
     candidates: tuple[Candidate, ...] = ()
     exact: bool = False  # one clear match: open the card directly
     suggestions: tuple[Candidate, ...] = field(default=())  # closest names when nothing matched
@@ -95,7 +101,7 @@ class SearchResult:
 def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchResult:
     query = " ".join((query or "").split())[:200]
     if not query:
-        return SearchResult(query, "empty")
+        return SearchResult(query=query, kind="empty")
     if _EMAILISH.fullmatch(query):
         return _email_lookup(session, query, limit)
     id_match = _CUSTOMER_ID.fullmatch(query)
@@ -119,8 +125,8 @@ def _email_lookup(session: Session, query: str, limit: int) -> SearchResult:
     try:
         email = normalise_email(query)
     except ValueError:
-        return SearchResult(query, "email")
-    owners = _owner(CustomerIdentifier.customer_id, "email").where(CustomerIdentifier.kind == "email",
+        return SearchResult(query=query, kind="email")
+    owners = _owner(CustomerIdentifier.customer_id, "email").where(CustomerIdentifier.kind == IdentifierKind.EMAIL,
                                                                    CustomerIdentifier.value == email)
     return _identifier_result(session, query, "email", _resolved(session, [owners]), limit)
 
@@ -137,16 +143,16 @@ def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult
             phone = None
         if phone:
             owners.append(_owner(CustomerIdentifier.customer_id, "phone").where(
-                CustomerIdentifier.kind == "phone", CustomerIdentifier.value == phone))
+                CustomerIdentifier.kind == IdentifierKind.PHONE, CustomerIdentifier.value == phone))
     owners.append(_owner(CustomerIdentifier.customer_id, "loyalty").where(
-        CustomerIdentifier.kind == "loyalty", CustomerIdentifier.value == compact.upper()))
+        CustomerIdentifier.kind == IdentifierKind.LOYALTY, CustomerIdentifier.value == compact.upper()))
     orders = select(Order.customer_id).where(Order.order_number.in_({compact, compact.upper()})).limit(limit).subquery()
     owners.append(_owner(orders.c.customer_id, "order"))
     hits = _resolved(session, owners)
     if not hits and compact.isdigit() and len(compact) <= 12:
         # A bare number that is nothing else may be our own customer id (read off an earlier card).
         hits = _resolved(session, [_owner(literal(int(compact)), "customer_id")])
-    kind = "phone" if any(how == "phone" for how, _ in hits.values()) else "identifier"
+    kind: SearchKind = "phone" if any(how == "phone" for how, _ in hits.values()) else "identifier"
     return _identifier_result(session, query, kind, hits, limit)
 
 
@@ -164,9 +170,9 @@ def _resolved(session: Session, owner_queries: list[Select[int, str]]) -> dict[i
     for _ in range(_MAX_MERGE_HOPS):
         pending: dict[int, str] = {}
         for how, row in hits:
-            if row.status == "active":
+            if row.status == CustomerStatus.ACTIVE:
                 resolved.setdefault(row.id, (how, row))
-            elif row.status == "merged" and row.merged_into_id:
+            elif row.status == CustomerStatus.MERGED and row.merged_into_id:
                 pending.setdefault(row.merged_into_id, how)
         if not pending:
             break
@@ -175,14 +181,14 @@ def _resolved(session: Session, owner_queries: list[Select[int, str]]) -> dict[i
     return resolved
 
 
-def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, tuple[str, Any]],
+def _identifier_result(session: Session, query: str, kind: SearchKind, hits: dict[int, tuple[str, object]],
                        limit: int) -> SearchResult:
     if not hits:
-        return SearchResult(query, kind)
+        return SearchResult(query=query, kind=kind)
     candidates = [_candidate(row, 100, how) for how, row in list(hits.values())[:limit]]
     if len(candidates) == 1:  # one match opens its card: "last seen" only tells candidates apart
-        return SearchResult(query, kind, tuple(candidates), exact=True)
-    return SearchResult(query, kind, tuple(_with_facts(session, candidates)))
+        return SearchResult(query=query, kind=kind, candidates=tuple(candidates), exact=True)
+    return SearchResult(query=query, kind=kind, candidates=tuple(_with_facts(session, candidates)))
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -191,7 +197,7 @@ def _identifier_result(session: Session, query: str, kind: str, hits: dict[int, 
 def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     tokens = list(dict.fromkeys(fold(query).split()))[:MAX_TOKENS]
     if not tokens:
-        return SearchResult(query, "name")
+        return SearchResult(query=query, kind="name")
     city = _city_in(session, tokens)
     ids = _key_candidate_ids(session, tokens, city)
     scored = _scored(session, tokens, ids, city)
@@ -202,12 +208,12 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
         scored = _scored(session, tokens, set(ids) | set(wider), city)
         close = [(score, row) for score, row in scored if score >= SUGGESTION_SCORE][:3]
         suggestions = _with_facts(session, [_candidate(row, score, "name") for score, row in close])
-        return SearchResult(query, "name", suggestions=tuple(suggestions))
+        return SearchResult(query=query, kind="name", suggestions=tuple(suggestions))
     candidates = [_candidate(row, score, "name") for score, row in matches]
     clear = candidates[0].score >= 88 and (len(candidates) == 1 or candidates[0].score - candidates[1].score >= CLEAR_MARGIN)
     if not clear:  # a clear match opens its card: "last seen" only tells candidates apart
         candidates = _with_facts(session, candidates)
-    return SearchResult(query, "name", tuple(candidates), exact=clear)
+    return SearchResult(query=query, kind="name", candidates=tuple(candidates), exact=clear)
 
 
 def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
@@ -219,7 +225,7 @@ def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
         # A fast first pass in C over every candidate's folded name (customers of the named city first),
         # then the careful score for the best few only.
         light = session.execute(select(Customer.id, Customer.search_name, Customer.city)
-                                .where(dialect.id_among(session, Customer.id, ids), Customer.status == "active")).all()
+                                .where(dialect.id_among(session, Customer.id, ids), Customer.status == CustomerStatus.ACTIVE)).all()
         city_words = set(fold(" ".join(city_spellings or [])).split())
         typed = " ".join(t for t in tokens if t not in city_words) or " ".join(tokens)
         in_city = set(city_spellings or [])
@@ -227,7 +233,7 @@ def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
                                      processor=None, limit=None)
         first_pass.sort(key=lambda hit: -(hit[1] + (10 if light[hit[2]].city in in_city else 0)))
         ids = [light[index].id for _, _, index in first_pass[:FINE_SCORED]]
-    rows = session.execute(_candidate_columns().where(Customer.id.in_(ids), Customer.status == "active")).all()
+    rows = session.execute(_candidate_columns().where(Customer.id.in_(ids), Customer.status == CustomerStatus.ACTIVE)).all()
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
 
 

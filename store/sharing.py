@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from store import audit
 from store.interactions import begin_write
 from store.slack_events import claim_event
+from store.vocabulary import AuditAction
 
 SHARED_FIELDS = ("name", "loyalty_tier", "preferences")
 
@@ -33,6 +34,6 @@ def record_share(session: Session, *, employee_id: int, actor: str, customer_id:
     begin_write(session)
     if not claim_event(session, key, now=now):
         return False
-    audit.record(session, employee_id=employee_id, actor=actor, action="share", customer_id=customer_id, via=via,
+    audit.record(session, employee_id=employee_id, actor=actor, action=AuditAction.SHARE, customer_id=customer_id, via=via,
                  at=now, detail={"channel": channel, "fields": list(SHARED_FIELDS)})
     return True

@@ -26,6 +26,7 @@ from store.clock import utc_now
 from store.models import Base, Customer, CustomerIdentifier, Order, SourceRecord, Store
 from store.namekey import stored_keys
 from store.normalize import fold, normalise_email, normalise_phone
+from store.vocabulary import CustomerStatus, IdentifierKind
 
 # Earlier in a tuple = more trusted for that kind of field. Sources not listed rank after all listed.
 DEFAULT_PRIORITY: dict[str, tuple[str, ...]] = {
@@ -280,13 +281,13 @@ def build_golden(records: Sequence[RecordValues], *, first_order: dt.date | None
 
     identifiers: dict[tuple[str, str], int] = {}
     for record in sorted(records, key=lambda r: r.id):
-        for kind, value in (("email", contacts[record.id]["email"]),
-                            ("phone", contacts[record.id]["phone"]),
-                            ("loyalty", _normal_loyalty(record.loyalty_id))):
+        for kind, value in ((IdentifierKind.EMAIL, contacts[record.id]["email"]),
+                            (IdentifierKind.PHONE, contacts[record.id]["phone"]),
+                            (IdentifierKind.LOYALTY, _normal_loyalty(record.loyalty_id))):
             if value:
                 identifiers.setdefault((kind, value), record.id)
     full_name = " ".join(v for v in (values["first_name"], values["last_name"]) if v)
-    return Golden(values, provenance, _fold(full_name) or None, identifiers)
+    return Golden(values=values, provenance=provenance, search_name=_fold(full_name) or None, identifiers=identifiers)
 
 
 # --- database side ----------------------------------------------------------------------------
@@ -338,7 +339,7 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
     stores = store_ids_by_code(session)
     goldens = [build_golden([by_id[r] for r in group if r in by_id], priority=priority, store_ids=stores)
                for group in groups]
-    rows = [{"status": "active", "merged_into_id": None, "preferred_store_id": None, "preferred_channel": None,
+    rows = [{"status": CustomerStatus.ACTIVE, "merged_into_id": None, "preferred_store_id": None, "preferred_channel": None,
              **g.values, "provenance": g.provenance, "search_name": g.search_name,
              "created_at": now, "updated_at": now} for g in goldens]
     ids = _insert_customers(session, rows)

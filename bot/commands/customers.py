@@ -12,6 +12,7 @@ from store.models import Customer, CustomerIdentifier, MergeEvent, SourceRecord
 from store.resolution import relink, thresholds_from_settings
 from store.review import ReviewError, accept, count_pending, list_pending, reject
 from store.survivorship import GOLDEN_FIELDS
+from store.vocabulary import MergeReason
 
 ACTOR = "cli"
 
@@ -106,7 +107,7 @@ def run_merge(args, settings) -> int:
     try:
         with session_factory.begin() as session:
             event = merge_customers(session, survivor_id=args.customer_a, absorbed_id=args.customer_b,
-                                    actor=ACTOR, reason="manual")
+                                    actor=ACTOR, reason=MergeReason.MANUAL)
             event_id = event.id
     except MergeError as error:
         raise _fail(error) from None

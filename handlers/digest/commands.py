@@ -21,6 +21,7 @@ from handlers.i18n.formats import format_weekdays
 from store.digest import compose_employee_digest
 from store.digest_runs import employee_zone, last_run, parse_time, parse_weekdays, weekdays_of
 from store.models import Employee
+from store.vocabulary import DigestStatus
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def overview(session_factory: SessionFactory, employee_id: int, locale: str, set
         today = local_day(now, tz)
         blocks = [section(settings_text(employee, locale, settings.digest_default_time, settings.default_timezone))]
         run = last_run(session, employee_id, today)
-        if run is not None and run.status == "sent" and run.finished_at:
+        if run is not None and run.status == DigestStatus.SENT and run.finished_at:
             sent_at = to_local(run.finished_at, tz)
             blocks.append(context(t("digest.sent_today", locale, time=f"{sent_at:%H:%M}")))
         blocks.append(context(t("digest.help", locale)))

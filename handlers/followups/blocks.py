@@ -65,6 +65,8 @@ def follow_up_message(items: list[OpenFollowUp], today: dt.date, locale: str) ->
 
 def parse_snooze(value: str | None) -> tuple[int, int] | None:
     """'12:3' -> (follow-up 12, 3 days); None unless a storable id and 1 to 366 days."""
-    follow_up_id, _, days = (value or "").partition(":")
-    parsed = payloads.parse_id(follow_up_id), payloads.bounded_int(days, 1, 366)
-    return None if None in parsed else parsed
+    raw_id, _, raw_days = (value or "").partition(":")
+    follow_up_id, days = payloads.parse_id(raw_id), payloads.bounded_int(raw_days, 1, 366)
+    if follow_up_id is None or days is None:
+        return None
+    return follow_up_id, days

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from collections.abc import Iterable
+from typing import Any
 
 from handlers.blockkit import MAX_OPTION_TEXT, context, escape, header, plain, section, truncate, trusted
 from handlers.i18n import t
 from handlers.interactions import ids
-from store.interactions import CONTACT_CHANNELS, LANGUAGES, MAX_NOTE, CustomerChoice, FieldError
-from store.models import INTERACTION_CHANNELS, INTERACTION_OUTCOMES, INTERACTION_TYPES
+from store.interactions import LANGUAGES, MAX_NOTE, CustomerChoice, FieldError
+from store.vocabulary import ContactChannel, InteractionChannel, InteractionType, Outcome
 
 MAX_PLAIN_INPUT = 3000  # Slack's max_length for plain_text_input
 
@@ -74,7 +74,7 @@ def _follow_up_inputs(locale: str, me: str, *, optional: bool) -> list[dict[str,
 
 
 def log_modal(locale: str, *, me: str, customer: CustomerChoice | None = None, note: str | None = None,
-              default_channel: str | None = None, metadata: dict[str, Any] | None = None,
+              default_channel: InteractionChannel | None = None, metadata: dict[str, Any] | None = None,
               unmatched_query: str | None = None) -> dict[str, Any]:
     """The "Log interaction" modal. `me` is the employee's Slack id (the default follow-up assignee).
 
@@ -87,11 +87,11 @@ def log_modal(locale: str, *, me: str, customer: CustomerChoice | None = None, n
         *hint,
         _customer_input(locale, customer),
         _input(ids.CHANNEL, t("interactions.channel", locale),
-               _select(ids.CHANNEL + ".input", "interactions.channel", INTERACTION_CHANNELS, locale, default_channel)),
+               _select(ids.CHANNEL + ".input", "interactions.channel", InteractionChannel, locale, default_channel)),
         _input(ids.TYPE, t("interactions.type", locale),
-               _select(ids.TYPE + ".input", "interactions.type", INTERACTION_TYPES, locale)),
+               _select(ids.TYPE + ".input", "interactions.type", InteractionType, locale)),
         _input(ids.OUTCOME, t("interactions.outcome", locale),
-               _select(ids.OUTCOME + ".input", "interactions.outcome", INTERACTION_OUTCOMES, locale, "resolved")),
+               _select(ids.OUTCOME + ".input", "interactions.outcome", Outcome, locale, Outcome.RESOLVED)),
         _input(ids.NOTE, t("interactions.note", locale),
                _text(ids.NOTE + ".input", multiline=True, initial=note, max_length=MAX_NOTE,
                      placeholder=t("interactions.note_placeholder", locale)), optional=True),
@@ -106,7 +106,7 @@ def log_modal(locale: str, *, me: str, customer: CustomerChoice | None = None, n
                _text(ids.TASTES + ".input", placeholder=t("interactions.tastes_placeholder", locale), max_length=500),
                optional=True),
         _input(ids.CONTACT_CHANNEL, t("interactions.contact_channel", locale),
-               _select(ids.CONTACT_CHANNEL + ".input", "interactions.contact", CONTACT_CHANNELS, locale), optional=True),
+               _select(ids.CONTACT_CHANNEL + ".input", "interactions.contact", ContactChannel, locale), optional=True),
         _input(ids.LANGUAGE, t("interactions.language", locale),
                _select(ids.LANGUAGE + ".input", "interactions.language", LANGUAGES, locale), optional=True),
         header(t("interactions.follow_up_header", locale)),
@@ -171,7 +171,8 @@ def slack_errors(errors: dict[str, FieldError], locale: str, view_blocks: list[d
     return shown
 
 
-def confirmation(locale: str, *, customer_name: str, type_: str, channel: str, outcome: str,
+def confirmation(locale: str, *, customer_name: str, type_: InteractionType, channel: InteractionChannel,
+                 outcome: Outcome,
                  declared: list[str], follow_up: tuple[str, str] | None) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) telling the employee what was saved. `follow_up` = (due text, assignee)."""
     lines = [t("interactions.logged", locale, name=escape(customer_name), type=t(f"interactions.type.{type_}", locale),

@@ -36,6 +36,7 @@ from store.interactions import (
     validate_interaction_form,
 )
 from store.models import Employee
+from store.vocabulary import InteractionChannel, PreferenceCategory
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,8 @@ def _choice(session_factory: SessionFactory, raw_id: Any) -> CustomerChoice | No
         return None
 
 
-def _default_channel(employee: Requester) -> str:
-    return "store" if employee.store_id else "phone"
+def _default_channel(employee: Requester) -> InteractionChannel:
+    return InteractionChannel.STORE if employee.store_id else InteractionChannel.PHONE
 
 
 def _log_modal(employee: Requester, customer: CustomerChoice | None, note: str | None = None) -> dict[str, Any]:
@@ -204,10 +205,10 @@ def submit_log(ack: Ack, view: dict[str, Any], client: WebClient, employee: Requ
     _tell(client, employee.slack_user_id, text, message)
 
 
-def _declared_value(category: str, value: str, locale: str) -> str:
-    if category == "channel":
+def _declared_value(category: PreferenceCategory, value: str, locale: str) -> str:
+    if category == PreferenceCategory.CHANNEL:
         return t(f"interactions.contact.{value}", locale)
-    if category == "language":
+    if category == PreferenceCategory.LANGUAGE:
         return t(f"interactions.language.{value}", locale)
     return value
 

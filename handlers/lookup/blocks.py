@@ -15,7 +15,7 @@ MODAL_INPUT = "lookup.query_input"
 
 
 def _facts(candidate: Candidate, locale: str) -> str:
-    facts = []
+    facts: list[str] = []
     if candidate.city:
         facts.append(escape(truncate(candidate.city, 60)))
     if candidate.birth_year:

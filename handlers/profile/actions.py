@@ -19,7 +19,8 @@ from handlers.i18n import t
 from handlers.profile import blocks, ids
 from store import audit
 from store.models import Customer
-from store.profile import ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
+from store.profile import HistoryKind, ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
+from store.vocabulary import AuditAction, CustomerStatus
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def card_message(session_factory: SessionFactory, employee: Requester, clock: Cl
         # write lock, and building the card inside it made every lookup queue behind the others' reads.
         with session_factory.begin() as session:
             audit.record(session, employee_id=employee.id, actor=employee.slack_user_id,
-                         action="reveal" if revealed else "view", customer_id=profile.customer_id, via=via,
+                         action=AuditAction.REVEAL if revealed else AuditAction.VIEW, customer_id=profile.customer_id, via=via,
                          detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
     except ProfileUnavailable as refused:  # the card's place shows why: callers reply with this message
         return {"text": t(refused.key, employee.locale, **refused.params)}
@@ -96,7 +97,7 @@ def reveal_contact(ack: Ack, action: dict[str, Any], respond: Respond, employee:
     _reply(respond, message, replace="blocks" in message)
 
 
-def _more(kind: str, action: dict[str, Any], respond: Respond, employee: Requester,
+def _more(kind: HistoryKind, action: dict[str, Any], respond: Respond, employee: Requester,
           session_factory: SessionFactory) -> None:
     parsed = parse_value(payloads.at(action, "value"))
     if parsed is None or not viewer_may_see(employee, parsed[0]):
@@ -124,7 +125,7 @@ def _more(kind: str, action: dict[str, Any], respond: Respond, employee: Request
 
 def _name(session: Session, customer_id: int) -> str | None:
     customer = session.get(Customer, customer_id)
-    if customer is None or customer.status != "active":
+    if customer is None or customer.status != CustomerStatus.ACTIVE:
         return None
     return " ".join(p for p in (customer.first_name, customer.last_name) if p) or f"#{customer.id}"
 

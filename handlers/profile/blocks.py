@@ -29,7 +29,7 @@ from handlers.i18n import has_key, t
 from handlers.i18n.formats import format_date, format_money, format_phone, mask_email, mask_phone
 from handlers.profile import ids
 from store.clock import time_zone, to_local_naive
-from store.profile import CustomerProfile, InteractionSummary, OrderSummary, Page
+from store.profile import CustomerProfile, HistoryKind, InteractionSummary, OrderSummary, Page
 
 NOTE_CHARS = 160
 PRODUCT_CHARS = 60
@@ -244,7 +244,7 @@ def fallback_text(profile: CustomerProfile, locale: str) -> str:
     return truncate(t("profile.fallback", locale, name=escape(profile.display_name)), MAX_FALLBACK_TEXT)
 
 
-def history_page_blocks(kind: str, customer_id: int, name: str, page: Page, locale: str,
+def history_page_blocks(kind: HistoryKind, customer_id: int, name: str, page: Page, locale: str,
                         timezone: str | None) -> list[dict[str, Any]]:
     """An earlier page of orders or contacts, as its own small message with a button for the next one."""
     if kind == "orders":

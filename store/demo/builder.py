@@ -36,6 +36,7 @@ from store.models import (
     Team,
 )
 from store.resolution import relink
+from store.vocabulary import CustomerStatus, FollowUpStatus, ReviewStatus, Role
 
 DEFAULT_CUSTOMERS = 10_000
 DEFAULT_SEED = 42
@@ -225,14 +226,14 @@ def summarise(session: Session, *, today: dt.date) -> DemoSummary:
         records_by_source=dict(session.execute(
             select(SourceRecord.source, func.count()).group_by(SourceRecord.source).order_by(SourceRecord.source)
         ).all()),
-        customers=count(Customer, Customer.status == "active"),
+        customers=count(Customer, Customer.status == CustomerStatus.ACTIVE),
         merge_events=count(MergeEvent),
-        pending_reviews=count(MatchReview, MatchReview.status == "pending"),
+        pending_reviews=count(MatchReview, MatchReview.status == ReviewStatus.PENDING),
         orders=count(Order),
         orders_by_channel=dict(session.execute(select(Order.channel, func.count()).group_by(Order.channel)).all()),
         interactions=count(Interaction),
-        open_follow_ups=count(FollowUp, FollowUp.status == "open"),
-        overdue_follow_ups=count(FollowUp, FollowUp.status == "open", FollowUp.due_date < today),
+        open_follow_ups=count(FollowUp, FollowUp.status == FollowUpStatus.OPEN),
+        overdue_follow_ups=count(FollowUp, FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_date < today),
     )
     _pick_users_to_try(session, summary)
     return summary
@@ -243,32 +244,32 @@ def _pick_users_to_try(session: Session, summary: DemoSummary) -> None:
     open_tasks = Counter(dict(session.execute(
         select(Employee.slack_user_id, func.count())
         .join(FollowUp, FollowUp.assignee_id == Employee.id)
-        .where(FollowUp.status == "open", Employee.role == "associate", Employee.store_id.is_not(None))
+        .where(FollowUp.status == FollowUpStatus.OPEN, Employee.role == Role.ASSOCIATE, Employee.store_id.is_not(None))
         .group_by(Employee.slack_user_id)).all()))
-    associate = session.scalar(select(Employee).where(Employee.role == "associate", Employee.store_id.is_not(None))
+    associate = session.scalar(select(Employee).where(Employee.role == Role.ASSOCIATE, Employee.store_id.is_not(None))
                                .order_by(Employee.slack_user_id)) if not open_tasks else session.scalar(
         select(Employee).where(Employee.slack_user_id == min(open_tasks, key=lambda u: (-open_tasks[u], u))))
     if associate is None:
         return
     summary.try_associate = associate.slack_user_id
     summary.try_manager = session.scalar(
-        select(Employee.slack_user_id).where(Employee.role == "manager", Employee.team_id == associate.team_id)
+        select(Employee.slack_user_id).where(Employee.role == Role.MANAGER, Employee.team_id == associate.team_id)
         .order_by(Employee.slack_user_id))
     summary.try_admin = session.scalar(
-        select(Employee.slack_user_id).where(Employee.role == "admin").order_by(Employee.slack_user_id))
+        select(Employee.slack_user_id).where(Employee.role == Role.ADMIN).order_by(Employee.slack_user_id))
     channels = (select(Order.customer_id, func.count(Order.channel.distinct()).label("channels"))
                 .group_by(Order.customer_id).subquery())
     customer = session.execute(
         select(Customer.first_name, Customer.last_name)
         .join(FollowUp, FollowUp.customer_id == Customer.id)
         .outerjoin(channels, channels.c.customer_id == Customer.id)
-        .where(FollowUp.assignee_id == associate.id, Customer.status == "active",
+        .where(FollowUp.assignee_id == associate.id, Customer.status == CustomerStatus.ACTIVE,
                Customer.last_name.is_not(None))
         .order_by(func.coalesce(channels.c.channels, 0).desc(), FollowUp.status, Customer.id)
         .limit(1)).first()
     if customer is None:
         customer = session.execute(select(Customer.first_name, Customer.last_name)
-                                   .where(Customer.status == "active").order_by(Customer.id).limit(1)).first()
+                                   .where(Customer.status == CustomerStatus.ACTIVE).order_by(Customer.id).limit(1)).first()
     if customer is not None:
         summary.try_search = " ".join(part for part in (customer.first_name, customer.last_name) if part).lower() \
             or "dupont"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from store.demo import names
 from store.normalize import fold
+from store.vocabulary import Role
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class DemoEmployee:
     slack_user_id: str
     name: str
     email: str
-    role: str  # associate | manager | admin
+    role: Role
     team: str
     store_code: str | None
     locale: str | None  # None: follow Slack
@@ -103,7 +104,7 @@ def employees(seed: int) -> list[DemoEmployee]:
     used_names: set[str] = set()
     result: list[DemoEmployee] = []
 
-    def add(role: str, team: DemoTeam, *, french: bool, timezone: str | None, locale: str | None) -> None:
+    def add(role: Role, team: DemoTeam, *, french: bool, timezone: str | None, locale: str | None) -> None:
         full = _person_name(rng, french, used_names)
         result.append(DemoEmployee(slack_user_id=_slack_id(rng, taken_ids), name=full, email=_work_email(full),
                                    role=role, team=team.name, store_code=team.store_code, locale=locale,
@@ -115,21 +116,21 @@ def employees(seed: int) -> list[DemoEmployee]:
             french = store.country == "FR"
             locale = "fr" if french else "en"
             size = store.associates // 2 if store.code == "PAR" else store.associates
-            add("manager", team, french=french, timezone=store.timezone, locale=locale)
+            add(Role.MANAGER, team, french=french, timezone=store.timezone, locale=locale)
             for _ in range(size):
                 # A few colleagues work in the other language, and some leave it to their Slack settings.
                 swapped = rng.random() < 0.1
                 member_locale: str | None = ("en" if french else "fr") if swapped else locale
                 if rng.random() < 0.1:
                     member_locale = None
-                add("associate", team, french=french != swapped, timezone=store.timezone, locale=member_locale)
+                add(Role.ASSOCIATE, team, french=french != swapped, timezone=store.timezone, locale=member_locale)
         elif team.name == CALL_CENTER_TEAM:
-            add("manager", team, french=True, timezone="Europe/Paris", locale="fr")
+            add(Role.MANAGER, team, french=True, timezone="Europe/Paris", locale="fr")
             for index in range(8):
                 english = index >= 6  # two agents answer the UK line from Lille
-                add("associate", team, french=not english, timezone="Europe/Paris",
+                add(Role.ASSOCIATE, team, french=not english, timezone="Europe/Paris",
                     locale="en" if english else "fr")
         else:
-            add("admin", team, french=True, timezone="Europe/Paris", locale="fr")
-            add("admin", team, french=False, timezone="Europe/London", locale="en")
+            add(Role.ADMIN, team, french=True, timezone="Europe/Paris", locale="fr")
+            add(Role.ADMIN, team, french=False, timezone="Europe/London", locale="en")
     return result

@@ -43,6 +43,7 @@ from store.models import (
     SourceRecord,
     WebSignal,
 )
+from store.vocabulary import ConsentChannel
 
 PersonKey = tuple[str, str]
 
@@ -265,7 +266,7 @@ def _parse_consent(row: Row, default_source: str | None) -> tuple[PersonKey, Val
     key = person_key(row, default_source)
     return key, {
         "purpose": choice(row, "purpose", CONSENT_PURPOSES),
-        "channel": choice(row, "channel", CONSENT_CHANNELS, default="any"),
+        "channel": choice(row, "channel", CONSENT_CHANNELS, default=ConsentChannel.ANY),
         "granted": flag(row, "granted"),
         "recorded_at": datetime_value(row, "recorded_at", required=True),
         "source": key[0],

@@ -29,6 +29,7 @@ from store.models import (
     FollowUp,
     Interaction,
 )
+from store.vocabulary import FollowUpStatus
 
 SourceKey = tuple[str, str]  # source, source_ref: an interaction and its follow-up share it
 NOTE_MAX = 4000
@@ -54,7 +55,7 @@ def _parse(row: Row, default_source: str | None) -> tuple[PersonKey, Values]:
     due = date_value(row, "follow_up_due")
     completed_at = datetime_value(row, "follow_up_completed_at")
     if due is not None:
-        status = choice(row, "follow_up_status", FOLLOW_UP_STATUSES, default="open")
+        status = choice(row, "follow_up_status", FOLLOW_UP_STATUSES, default=FollowUpStatus.OPEN)
         _check_completion(status, completed_at, values["created_at"])
         values["follow_up"] = {
             "due_date": due,
@@ -72,10 +73,10 @@ def _parse(row: Row, default_source: str | None) -> tuple[PersonKey, Values]:
 def _check_completion(status: str, completed_at: dt.datetime | None, created_at: dt.datetime) -> None:
     # KPIs count a done follow-up on its completion day and time it from created_at: without the
     # time it would silently never count, and a time on a follow-up not done would count a non-event.
-    if status == "done" and completed_at is None:
+    if status == FollowUpStatus.DONE and completed_at is None:
         raise RowRejected("follow_up_completed_at is needed when follow_up_status is done: "
                           "KPIs count a completion on that date")
-    if status != "done" and completed_at is not None:
+    if status != FollowUpStatus.DONE and completed_at is not None:
         raise RowRejected(f"follow_up_completed_at is only for a done follow-up (follow_up_status is {status})")
     if completed_at is not None and completed_at < created_at:
         raise RowRejected("follow_up_completed_at is earlier than created_at")

@@ -1,0 +1,193 @@
+"""The closed sets of the domain: every word Frontline stores or compares, as a StrEnum.
+
+Each value is the very string stored in the database today, so no row changes and no migration is
+needed: a member compares and hashes equal to its string (`Role.ADMIN == "admin"`), a plain str read
+back from a row compares equal to the member, and a member written to a `String` column is stored as
+its value. Columns stay `String` (no database enum type): adding a word is a code change only.
+
+KPI words (scopes, groupings, periods) live with the KPI code (store/kpi*.py).
+"""
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    """Employee roles, ranked: an admin may do whatever a manager may, a manager whatever an associate may."""
+
+    ASSOCIATE = "associate"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class CustomerStatus(enum.StrEnum):
+    ACTIVE = "active"
+    MERGED = "merged"  # kept, pointing at its survivor (merged_into_id), so an unmerge can restore it
+    ERASED = "erased"  # anonymised (GDPR), kept so KPIs still count the customer
+
+
+class OrderChannel(enum.StrEnum):
+    WEB = "web"
+    STORE = "store"
+    PHONE = "phone"
+
+
+class OrderStatus(enum.StrEnum):
+    COMPLETED = "completed"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class InteractionChannel(enum.StrEnum):
+    STORE = "store"
+    PHONE = "phone"
+    EMAIL = "email"
+    CHAT = "chat"
+    VIDEO = "video"
+
+
+class InteractionType(enum.StrEnum):
+    VISIT = "visit"
+    CALL = "call"
+    COMPLAINT = "complaint"
+    ADVICE = "advice"
+    RETURN = "return"
+    PURCHASE = "purchase"
+    OTHER = "other"
+
+
+class Outcome(enum.StrEnum):
+    """How an interaction ended."""
+
+    RESOLVED = "resolved"
+    FOLLOW_UP = "follow_up"  # a promise to come back to the customer
+    ESCALATED = "escalated"
+    NO_ANSWER = "no_answer"
+    INFO = "info"
+
+
+class FollowUpStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class WebSignalKind(enum.StrEnum):
+    WISHLIST = "wishlist"
+    VIEWED = "viewed"
+    RECOMMENDED = "recommended"
+
+
+class PreferenceCategory(enum.StrEnum):
+    """What a declared preference is about (DeclaredPreference.category)."""
+
+    SIZE = "size"
+    BRAND = "brand"
+    TASTE = "taste"
+    CONTACT = "contact"
+    CHANNEL = "channel"  # also the customer's golden preferred_channel
+    LANGUAGE = "language"  # also the customer's golden preferred_language
+    OTHER = "other"
+
+
+class ContactChannel(enum.StrEnum):
+    """How the customer prefers to be contacted, as an associate records it in the log form."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    POST = "post"
+    STORE = "store"
+
+
+class ConsentPurpose(enum.StrEnum):
+    MARKETING = "marketing"
+    PROFILING = "profiling"  # web signals are shown only with it
+
+
+class ConsentChannel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    POST = "post"
+    ANY = "any"  # the consent holds for every channel
+
+
+class IdentifierKind(enum.StrEnum):
+    """The exact identifiers a customer is looked up by (CustomerIdentifier.kind)."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    LOYALTY = "loyalty"
+
+
+class ReviewStatus(enum.StrEnum):
+    """A possible match waiting for a person (MatchReview.status)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # its two records came to share a customer before anyone decided
+
+
+class LinkKind(enum.StrEnum):
+    """A person's decision about two source records that the automatic linker must respect."""
+
+    CANNOT_LINK = "cannot_link"
+    MUST_LINK = "must_link"
+
+
+class MergeReason(enum.StrEnum):
+    """Why two customers were merged (MergeEvent.reason)."""
+
+    AUTO = "auto"  # the automatic linker
+    REVIEW = "review"  # a person accepted a match review
+    MANUAL = "manual"  # a person merged them from the command line
+
+
+class DigestKind(enum.StrEnum):
+    EMPLOYEE = "employee"  # an employee's own morning digest
+    TEAM = "team"  # a manager's team digest
+
+
+class DigestStatus(enum.StrEnum):
+    """Where one digest run stands (DigestRun.status)."""
+
+    CLAIMED = "claimed"  # a process is sending it (or died doing so)
+    SENT = "sent"
+    EMPTY = "empty"  # nothing to say: no message sent, done for the day
+    FAILED = "failed"  # retried after a back-off
+
+
+class AuditAction(enum.StrEnum):
+    """What an audit row records (AuditEvent.action)."""
+
+    # About a customer
+    VIEW = "view"
+    REVEAL = "reveal"
+    CHANGE = "change"
+    SHARE = "share"
+    EXPORT = "export"
+    ERASE = "erase"
+    MERGE = "merge"
+    UNMERGE = "unmerge"
+    # About an employee's access (customer_id is None; the subject is detail["employee"])
+    REGISTER = "register"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    ROLE = "role"
+    TEAM = "team"
+    STORE = "store"
+
+
+ACCESS_ACTIONS = (AuditAction.REGISTER, AuditAction.DEACTIVATE, AuditAction.REACTIVATE, AuditAction.ROLE,
+                  AuditAction.TEAM, AuditAction.STORE)
+"""The audit actions of access changes."""
+
+
+class RecordSource(enum.StrEnum):
+    """Where rows written by Frontline itself come from (the `source` column); imported rows carry the
+    name of their source system instead, an open set."""
+
+    SLACK = "slack"  # interactions and follow-ups logged in Slack
+    FRONTLINE = "frontline"  # preferences declared through Frontline
