@@ -12,7 +12,8 @@ from pathlib import Path
 
 from bot.config import Settings
 from localslack.console import run as run_console
-from store.models import Customer, Interaction, utcnow
+from store.clock import utc_now
+from store.models import Customer, Interaction
 from store.normalize import fold
 from tests.support.probe_feature import FEATURE as PROBE
 from tests.support.world import add_store_and_team
@@ -42,7 +43,7 @@ def _store_with_figures(session_factory, employee) -> None:
                             city="Paris")
         session.add(customer)
         session.flush()
-        two_days_ago = utcnow() - dt.timedelta(days=2)
+        two_days_ago = utc_now() - dt.timedelta(days=2)
         for hours, outcome in ((0, "resolved"), (1, "follow_up"), (2, "resolved")):
             session.add(Interaction(employee_id=lea, customer_id=customer.id, store_id=store_id, team_id=team_id,
                                     channel="store", type="visit", outcome=outcome,
