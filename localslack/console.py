@@ -17,12 +17,13 @@ import secrets
 import sys
 import tempfile
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import build_app
+from bot.app import Feature, build_app
 from bot.commands import CommandError
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging
@@ -282,7 +283,7 @@ def _pick_user(session_factory: sessionmaker[Session], wanted: str | None) -> tu
 
 
 def run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = None,
-        stdout: TextIO | None = None, features: list[str] | None = None, files_dir: Path | None = None) -> int:
+        stdout: TextIO | None = None, features: Sequence[Feature] | None = None, files_dir: Path | None = None) -> int:
     """Until `quit` or end of input. Files the bot uploads are saved under `files_dir` (default: a new
     folder in the temporary directory, left in place so the user can open them after the session)."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout

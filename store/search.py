@@ -181,7 +181,7 @@ def _resolved(session: Session, owner_queries: list[Select[int, str]]) -> dict[i
     return resolved
 
 
-def _identifier_result(session: Session, query: str, kind: SearchKind, hits: dict[int, tuple[str, object]],
+def _identifier_result(session: Session, query: str, kind: SearchKind, hits: dict[int, tuple[str, NameRow]],
                        limit: int) -> SearchResult:
     if not hits:
         return SearchResult(query=query, kind=kind)
