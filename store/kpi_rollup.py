@@ -32,13 +32,27 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
-from typing import NamedTuple
+from enum import StrEnum
+from typing import Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, bindparam, case, cast, delete, func, literal, or_, select, union, union_all
+from sqlalchemy import (
+    Row,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from store import kpi_rules
 from store.kpi_query import MAX_PERIOD_DAYS
 from store.models import (
     Customer,
@@ -54,15 +68,24 @@ from store.models import (
     utcnow,
 )
 
-CONTACT_WINDOW_DAYS = 7
-PURCHASE_WINDOW_DAYS = 7
 NO_CUSTOMER = -1  # gap of an interaction without a known customer: never counted as a customer
 NO_EARLIER = MAX_PERIOD_DAYS + 1  # no earlier interaction that any period could start after
 COUNTS = ("interactions", "first_contacts", "resolved_first_contacts", "repeat_contacts", "purchases", "resolved")
 _CUSTOMER_CHUNK = 1000
 _INSERT_CHUNK = 5000
 
+T = TypeVar("T")
 Key = tuple[str, int, str, int]  # dimension, day, key, gap
+
+
+class Dimension(StrEnum):
+    """What kpi_daily's rows are split by (its `dimension` column): the company, or a /kpi grouping but days."""
+
+    ALL = "all"
+    EMPLOYEE = "employee"
+    CHANNEL = "channel"
+    TYPE = "type"
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -83,7 +106,7 @@ class Fact:
     gap_type: int
 
     def contributions(self) -> Iterator[tuple[Key, tuple[int, ...]]]:
-        first = int(self.gap_all != NO_CUSTOMER and not self.repeat_contact)
+        first = int(kpi_rules.is_first_contact(self.gap_all != NO_CUSTOMER, bool(self.repeat_contact)))
         counts = (1, first, first * self.resolved, self.repeat_contact, self.purchase, self.resolved)
         yield ("all", self.day, "", self.gap_all), counts
         yield ("employee", self.day, str(self.employee_id), self.gap_employee), counts
@@ -124,33 +147,36 @@ def covers(zone: ZoneInfo | None, tz: ZoneInfo, first_day: dt.date, end_day: dt.
 
 # ---- facts -------------------------------------------------------------------------------------
 
-def _customer_facts(rows: Sequence, order_times: list[dt.datetime], tz: ZoneInfo) -> dict[int, Fact]:
-    """Facts of one customer's interactions, `rows` in (created_at, id) order, `order_times` sorted."""
-    contact_window = dt.timedelta(days=CONTACT_WINDOW_DAYS)
-    purchase_window = dt.timedelta(days=PURCHASE_WINDOW_DAYS)
+def _customer_facts(rows: Sequence[Row[Any]], order_times: list[dt.datetime], tz: ZoneInfo) -> dict[int, Fact]:
+    """Facts of one customer's interactions, `rows` in (created_at, id) order (`kpi_rules.precedes`),
+    `order_times` the customer's counted orders, sorted: the rules of store/kpi_rules.py applied to each
+    interaction's previous interaction and first order strictly after it."""
     facts: dict[int, Fact] = {}
     previous_at: dt.datetime | None = None
     last_day: dict[tuple[int, object], int] = {}
     for row in rows:
         day = day_number(row.created_at, tz)
-        repeat = previous_at is not None and previous_at >= row.created_at - contact_window
+        repeat = kpi_rules.is_repeat_contact(row.created_at, previous_at)
         after = bisect.bisect_right(order_times, row.created_at)
-        bought = after < len(order_times) and order_times[after] <= row.created_at + purchase_window
+        bought = kpi_rules.is_bought_after(row.created_at, order_times[after] if after < len(order_times) else None)
         gaps = []
         for group in ((0, None), (1, row.employee_id), (2, row.channel), (3, row.type)):
             seen = last_day.get(group)
             gaps.append(NO_EARLIER if seen is None else min(day - seen, NO_EARLIER))
             last_day[group] = day
-        facts[row.id] = Fact(day, row.employee_id, row.channel, row.type, int(row.outcome == "resolved"),
-                             int(repeat), int(bought), *gaps)
+        facts[row.id] = Fact(day=day, employee_id=row.employee_id, channel=row.channel, type=row.type,
+                             resolved=int(kpi_rules.is_resolved(row.outcome)), repeat_contact=int(repeat),
+                             purchase=int(bought), gap_all=gaps[0], gap_employee=gaps[1], gap_channel=gaps[2],
+                             gap_type=gaps[3])
         previous_at = row.created_at
     return facts
 
 
-def _loose_fact(row, tz: ZoneInfo) -> Fact:
+def _loose_fact(row: Row[Any], tz: ZoneInfo) -> Fact:
     """An interaction without a known customer: counted, never as a customer, contact or purchase."""
-    return Fact(day_number(row.created_at, tz), row.employee_id, row.channel, row.type,
-                int(row.outcome == "resolved"), 0, 0, NO_CUSTOMER, NO_CUSTOMER, NO_CUSTOMER, NO_CUSTOMER)
+    return Fact(day=day_number(row.created_at, tz), employee_id=row.employee_id, channel=row.channel, type=row.type,
+                resolved=int(kpi_rules.is_resolved(row.outcome)), repeat_contact=0, purchase=0, gap_all=NO_CUSTOMER,
+                gap_employee=NO_CUSTOMER, gap_channel=NO_CUSTOMER, gap_type=NO_CUSTOMER)
 
 
 _ROW_COLUMNS = (Interaction.id, Interaction.customer_id, Interaction.employee_id, Interaction.channel,
@@ -158,14 +184,14 @@ _ROW_COLUMNS = (Interaction.id, Interaction.customer_id, Interaction.employee_id
 
 
 def _facts_of_customers(session: Session, customer_ids: Sequence[int], tz: ZoneInfo) -> dict[int, Fact]:
-    interactions: dict[int, list] = defaultdict(list)
+    interactions: dict[int, list[Row[Any]]] = defaultdict(list)
     for row in session.execute(select(*_ROW_COLUMNS).where(Interaction.customer_id.in_(customer_ids))
                                .order_by(Interaction.customer_id, Interaction.created_at, Interaction.id)):
         interactions[row.customer_id].append(row)
     orders: dict[int, list[dt.datetime]] = defaultdict(list)
     for customer_id, ordered_at in session.execute(
             select(Order.customer_id, Order.ordered_at)
-            .where(Order.customer_id.in_(list(interactions)), Order.status != "cancelled")
+            .where(Order.customer_id.in_(list(interactions)), kpi_rules.order_counts_sql(Order.status))
             .order_by(Order.customer_id, Order.ordered_at)):
         orders[customer_id].append(ordered_at)
     facts: dict[int, Fact] = {}
@@ -174,7 +200,7 @@ def _facts_of_customers(session: Session, customer_ids: Sequence[int], tz: ZoneI
     return facts
 
 
-def _chunks(values: Sequence, size: int) -> Iterator[Sequence]:
+def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
@@ -235,7 +261,7 @@ def _stored_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     for chunk in _chunks(interaction_ids, _CUSTOMER_CHUNK):
         for interaction_id, *values in session.execute(
                 select(InteractionKpiFact.interaction_id, *columns).where(InteractionKpiFact.interaction_id.in_(chunk))):
-            found[interaction_id] = Fact(*values)
+            found[interaction_id] = Fact(**dict(zip(FACT_COLUMNS, values, strict=True)))
     return found
 
 
@@ -284,7 +310,7 @@ def _add_to_rollup(session: Session, delta: dict[Key, list[int]]) -> None:
 def _rollup_from_facts():
     """kpi_daily as it should be, summed from the facts (what `Fact.contributions` adds, in SQL)."""
     facts = InteractionKpiFact
-    first = case((and_(facts.gap_all != NO_CUSTOMER, facts.repeat_contact == 0), 1), else_=0)
+    first = case((kpi_rules.first_contact_sql(facts.gap_all != NO_CUSTOMER, facts.repeat_contact), 1), else_=0)
     parts = []
     for dimension, key, gap in (("all", literal(""), facts.gap_all),
                                 ("employee", cast(facts.employee_id, String), facts.gap_employee),
@@ -396,7 +422,8 @@ def verify(session: Session) -> Discrepancies | None:
     wrong_keys = union(*(select(side.c.dimension, side.c.day, side.c.key, side.c.gap) for side in sides)).subquery()
     wrong_rows = session.scalar(select(func.count()).select_from(wrong_keys)) or 0
     follow_ups = verify_follow_ups(session) or (0, 0)
-    return Discrepancies(wrong_facts, wrong_rows, *follow_ups)
+    return Discrepancies(facts=wrong_facts, rollup=wrong_rows, follow_up_facts=follow_ups[0],
+                         follow_up_rows=follow_ups[1])
 
 
 # ---- reading -----------------------------------------------------------------------------------
@@ -413,30 +440,48 @@ class Summed(NamedTuple):
     resolved: int = 0
 
 
-def summed(session: Session, *, dimension: str, first_day: dt.date, end_day: dt.date,
-           by: str | None = None) -> dict[object, Summed]:
+def _summed(session: Session, *, dimension: Dimension, first_day: dt.date, end_day: dt.date,
+            by: Literal["key", "day"] | None) -> list[tuple[Any, Summed]]:
     """Figures over local days [first_day, end_day). `by`: None (one total, under the key None), "key"
-    (the dimension's groups, by key) or "day" (per local date)."""
+    (the dimension's groups, by key) or "day" (per local day, by ordinal)."""
     daily = KpiDaily
     start, end = first_day.toordinal(), end_day.toordinal()
     # Per day, a customer is new to the day unless seen earlier that same day (gap 0).
     first_of_period = daily.gap > (literal(0) if by == "day" else daily.day - start)
     group = {None: [], "key": [daily.key], "day": [daily.day]}[by]
     rows = session.execute(
-        select(*group, func.sum(daily.interactions), func.sum(case((first_of_period, daily.interactions), else_=0)),
-               func.sum(daily.first_contacts), func.sum(daily.resolved_first_contacts),
-               func.sum(daily.repeat_contacts), func.sum(daily.purchases), func.sum(daily.resolved))
-        .where(daily.dimension == dimension, daily.day >= start, daily.day < end)
+        select(*group, func.sum(daily.interactions).label("interactions"),
+               func.sum(case((first_of_period, daily.interactions), else_=0)).label("customers"),
+               func.sum(daily.first_contacts).label("first_contacts"),
+               func.sum(daily.resolved_first_contacts).label("resolved_first_contacts"),
+               func.sum(daily.repeat_contacts).label("repeat_contacts"), func.sum(daily.purchases).label("purchases"),
+               func.sum(daily.resolved).label("resolved"))
+        .where(daily.dimension == dimension.value, daily.day >= start, daily.day < end)
         .group_by(*group)
     ).all()
-    result: dict[object, Summed] = {}
+    result: list[tuple[Any, Summed]] = []
     for row in rows:
-        values = Summed(*(int(v or 0) for v in row[len(group):]))
-        if not values.interactions:
-            continue
-        key = None if by is None else (dt.date.fromordinal(row[0]) if by == "day" else row[0])
-        result[key] = values
+        values = Summed(**{name: int(row._mapping[name] or 0) for name in Summed._fields})
+        if values.interactions:
+            result.append((row[0] if group else None, values))
     return result
+
+
+def summed_total(session: Session, *, first_day: dt.date, end_day: dt.date) -> Summed:
+    """Company figures over local days [first_day, end_day)."""
+    found = _summed(session, dimension=Dimension.ALL, first_day=first_day, end_day=end_day, by=None)
+    return found[0][1] if found else Summed()
+
+
+def summed_by_day(session: Session, *, first_day: dt.date, end_day: dt.date) -> dict[dt.date, Summed]:
+    """Company figures of each local day in [first_day, end_day) that had interactions."""
+    found = _summed(session, dimension=Dimension.ALL, first_day=first_day, end_day=end_day, by="day")
+    return {dt.date.fromordinal(day): values for day, values in found}
+
+
+def summed_by_key(session: Session, *, dimension: Dimension, first_day: dt.date, end_day: dt.date) -> dict[str, Summed]:
+    """Figures of each group of `dimension` (employee id as text, channel, type) over [first_day, end_day)."""
+    return dict(_summed(session, dimension=dimension, first_day=first_day, end_day=end_day, by="key"))
 
 
 # ---- follow-ups --------------------------------------------------------------------------------
@@ -489,29 +534,25 @@ FOLLOW_UP_FACT_COLUMNS = tuple(f.name for f in fields(FollowUpFact))
 _FOLLOW_UP_COLUMNS = (FollowUp.id, FollowUp.status, FollowUp.created_at, FollowUp.completed_at, FollowUp.due_date)
 
 
-def microseconds_between(later: dt.datetime, earlier: dt.datetime) -> int:
-    delta = later - earlier
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def follow_up_fact(row, tz: ZoneInfo) -> FollowUpFact:
-    """The definitions of store/kpi.py for one follow-up, by local day:
-    - created on its created_at's day; completed on its completed_at's day when status is done;
-    - overdue at the midnight starting day D when created before D (created_at < that midnight), due
-      before D, not cancelled, and open or completed at that midnight or later: D from
+def follow_up_fact(row: Row[Any], tz: ZoneInfo) -> FollowUpFact:
+    """The rules of store/kpi_rules.py for one follow-up, by local day:
+    - created on its created_at's day; completed (`is_completed`) on its completed_at's day;
+    - overdue (`is_overdue`) at the midnight starting day D when created before D (created_at < that
+      midnight), due before D, not cancelled, and open or completed at that midnight or later: D from
       max(created day, due date) + 1 until the completion day included."""
     created_day = day_number(row.created_at, tz)
-    done = row.status == "done" and row.completed_at is not None
+    done = kpi_rules.is_completed(row.status, row.completed_at)
     done_day = day_number(row.completed_at, tz) if done else None
-    duration = microseconds_between(row.completed_at, row.created_at) if done else None
+    duration = kpi_rules.microseconds_between(row.completed_at, row.created_at) if done else None
     overdue_from = overdue_until = None
-    if row.status == "open" or done:
+    if row.status == kpi_rules.OPEN or done:
         starts = max(created_day, row.due_date.toordinal()) + 1
         stops = done_day + 1 if done_day is not None else None
         if stops is None or starts < stops:
             overdue_from, overdue_until = starts, stops
-    return FollowUpFact(created_day, done_day, duration, None if duration is None else duration_bucket(duration),
-                        overdue_from, overdue_until)
+    return FollowUpFact(created_day=created_day, done_day=done_day, duration_us=duration,
+                        duration_bucket=None if duration is None else duration_bucket(duration),
+                        overdue_from=overdue_from, overdue_until=overdue_until)
 
 
 def follow_up_rollup_zone(session: Session) -> ZoneInfo | None:
@@ -566,7 +607,7 @@ def _stored_follow_up_facts(session: Session, follow_up_ids: Sequence[int]) -> d
     for chunk in _chunks(follow_up_ids, _CUSTOMER_CHUNK):
         for follow_up_id, *values in session.execute(
                 select(FollowUpKpiFact.follow_up_id, *columns).where(FollowUpKpiFact.follow_up_id.in_(chunk))):
-            found[follow_up_id] = FollowUpFact(*values)
+            found[follow_up_id] = FollowUpFact(**dict(zip(FOLLOW_UP_FACT_COLUMNS, values, strict=True)))
     return found
 
 
@@ -705,15 +746,15 @@ def follow_up_summed(session: Session, *, first_day: dt.date, end_day: dt.date, 
     overdue = session.scalar(select(func.coalesce(func.sum(daily.overdue_from - daily.overdue_until), 0))
                              .where(daily.day <= as_of_ordinal)) or 0
     if as_of > as_of_midnight:
-        closed = and_(FollowUp.status != "cancelled", FollowUp.status != "open")
+        # Created since midnight and overdue now (the created_at bounds keep it to that day's rows).
         overdue += session.scalar(select(func.count(FollowUp.id)).where(
-            FollowUp.created_at >= as_of_midnight, FollowUp.created_at < as_of, FollowUp.due_date < as_of_day,
-            or_(FollowUp.status == "open", and_(closed, FollowUp.completed_at >= as_of)))) or 0
+            FollowUp.created_at >= as_of_midnight, FollowUp.created_at < as_of,
+            kpi_rules.overdue_sql(as_of, as_of_day))) or 0
+        # Overdue at midnight (created before it), closed since: completed in [midnight, as_of).
         overdue -= session.scalar(select(func.count(FollowUp.id)).where(
-            FollowUp.completed_at >= as_of_midnight, FollowUp.completed_at < as_of, closed,
-            FollowUp.created_at < as_of_midnight, FollowUp.due_date < as_of_day)) or 0
-    return FollowUpSummed(int(created), int(completed), int(overdue),
-                          _middle_durations(session, start, end, int(completed)))
+            *kpi_rules.overdue_closed_later_sql(as_of_midnight, as_of_day), FollowUp.completed_at < as_of)) or 0
+    return FollowUpSummed(created=int(created), completed=int(completed), overdue=int(overdue),
+                          middle_durations=_middle_durations(session, start, end, int(completed)))
 
 
 def _middle_durations(session: Session, start: int, end: int, completed: int) -> list[int]:
