@@ -471,17 +471,13 @@ def _group_key(period: Period, tz: ZoneInfo, group_by: Grouping | None) -> Colum
     return _GROUP_COLUMNS[group_by].expression
 
 
-def _group_rows(session: Session, period: Period, group_by: Grouping, found: dict[Any, KpiFigures]) -> list[GroupRow]:
+def _group_rows(period: Period, group_by: Grouping, found: dict[Any, KpiFigures]) -> list[GroupRow]:
+    """Rows by day (every day of the period, in order), channel or type (most interactions first); by
+    employee, see `_people_rows`."""
     if group_by == Grouping.DAY:
         days = period.local_days()
         return [GroupRow(key=day.isoformat(), figures=found.get(i, KpiFigures())) for i, day in enumerate(days)]
-    if group_by == Grouping.EMPLOYEE:
-        # Company-wide that is everyone: reading all names beats compiling thousands of bound ids (0.18 s for 5,000).
-        wanted = Employee.id.in_(list(found)) if len(found) <= TEAMS_PER_QUERY else true()
-        names: dict[int, str] = dict(session.execute(select(Employee.id, Employee.name).where(wanted)).tuples())
-        result = [GroupRow(key=names.get(k, f"#{k}"), figures=f) for k, f in found.items()]
-    else:
-        result = [GroupRow(key=str(k), figures=f) for k, f in found.items()]
+    result = [GroupRow(key=str(k), figures=f) for k, f in found.items()]
     return sorted(result, key=lambda g: (-g.figures.interactions, g.key))
 
 
@@ -562,7 +558,7 @@ def kpi_report(session: Session, viewer: Viewer, query: KpiQuery, *, now: dt.dat
     if query.group_by == Grouping.EMPLOYEE:
         groups = _people_rows(session, viewer, scope, query.period, tz, found)
     else:
-        groups = _group_rows(session, query.period, query.group_by, found) if query.group_by else []
+        groups = _group_rows(query.period, query.group_by, found) if query.group_by else []
     trend = daily_counts(session, scope, query.period, tz) if query.period.days > 1 else []
     return KpiReport(scope=scope, period=query.period, current=current, previous=previous, groups=groups,
                      group_by=query.group_by, trend=trend)

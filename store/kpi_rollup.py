@@ -276,7 +276,7 @@ def _upsert_facts(session: Session, changed: list[tuple[int, Fact]]) -> None:
     statement = _insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.interaction_id], set_={name: statement.excluded[name] for name in FACT_COLUMNS})
-    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f)))}
+    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f), strict=True))}
             for i, f in sorted(changed, key=lambda item: item[0])]
     for chunk in _chunks(rows, _INSERT_CHUNK):
         session.connection().execute(statement, list(chunk))
@@ -291,7 +291,7 @@ def _add_to_rollup(session: Session, delta: dict[Key, list[int]]) -> None:
         index_elements=[table.c.dimension, table.c.day, table.c.key, table.c.gap],
         set_={name: table.c[name] + statement.excluded[name] for name in COUNTS})
     # Sorted: two transactions adding to the same rows lock them in the same order (no deadlock).
-    rows = [{"dimension": d, "day": day, "key": k, "gap": g, **dict(zip(COUNTS, counts))}
+    rows = [{"dimension": d, "day": day, "key": k, "gap": g, **dict(zip(COUNTS, counts, strict=True))}
             for (d, day, k, g), counts in sorted(delta.items())]
     for chunk in _chunks(rows, _INSERT_CHUNK):
         session.connection().execute(statement, list(chunk))
@@ -367,7 +367,7 @@ def rebuild(session: Session, timezone: str, *, progress: Progress | None = None
 
 
 def _insert_facts(session: Session, facts: dict[int, Fact]) -> None:
-    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f)))} for i, f in facts.items()]
+    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f), strict=True))} for i, f in facts.items()]
     for chunk in _chunks(rows, _INSERT_CHUNK):
         session.connection().execute(InteractionKpiFact.__table__.insert(), list(chunk))
 
@@ -612,7 +612,7 @@ def _stored_follow_up_facts(session: Session, follow_up_ids: Sequence[int]) -> d
 
 
 def _follow_up_fact_rows(facts: Iterable[tuple[int, FollowUpFact]]) -> list[dict]:
-    return [{"follow_up_id": i, **dict(zip(FOLLOW_UP_FACT_COLUMNS, astuple(f)))}
+    return [{"follow_up_id": i, **dict(zip(FOLLOW_UP_FACT_COLUMNS, astuple(f), strict=True))}
             for i, f in sorted(facts, key=lambda item: item[0])]
 
 
@@ -634,7 +634,7 @@ def _add_follow_up_counts(session: Session, daily: dict[int, list[int]], duratio
         statement = _insert(session, table)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.day], set_={name: table.c[name] + statement.excluded[name] for name in FOLLOW_UP_COUNTS})
-        session.connection().execute(statement, [{"day": day, **dict(zip(FOLLOW_UP_COUNTS, counts))}
+        session.connection().execute(statement, [{"day": day, **dict(zip(FOLLOW_UP_COUNTS, counts, strict=True))}
                                                  for day, counts in sorted(daily.items())])
         for days in _chunks(sorted(daily), _CUSTOMER_CHUNK):
             session.connection().execute(table.delete().where(

@@ -72,12 +72,12 @@ def group_label(group_by: str | None, key: str, locale: str) -> str:
 def group_table(report: KpiReport, locale: str) -> str:
     rows = report.groups[:MAX_GROUP_ROWS]
     if any(r.folded for r in report.groups[MAX_GROUP_ROWS:]):  # the folded row is last: keep it in view
-        rows = rows[:-1] + [next(r for r in report.groups if r.folded)]
+        rows = [*rows[:-1], next(r for r in report.groups if r.folded)]
     labels = [t("kpi.group.others", locale) if r.folded else group_label(report.group_by, r.key, locale)
               for r in rows]
     width = min(24, max((len(label) for label in labels), default=4))
     lines = [f"{'':{width}}  {'#':>6}  {'👤':>5}  {'FCR':>5}"]
-    for row, label in zip(rows, labels):
+    for row, label in zip(rows, labels, strict=True):
         name = truncate(label, width)
         f = row.figures
         lines.append(f"{name:{width}}  {number(f.interactions, locale):>6}  {number(f.customers, locale):>5}  "
