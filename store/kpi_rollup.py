@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Row,
     String,
+    Table,
     bindparam,
     case,
     cast,
@@ -50,11 +51,13 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import Select
 
 from store import kpi_rules
 from store.kpi_query import MAX_PERIOD_DAYS
 from store.models import (
+    Base,
     Customer,
     FollowUp,
     FollowUpKpiFact,
@@ -75,6 +78,8 @@ _CUSTOMER_CHUNK = 1000
 _INSERT_CHUNK = 5000
 
 T = TypeVar("T")
+AnyRow = Row[*tuple[Any, ...]]  # a result row, whatever its columns
+AnySelect = Select[*tuple[Any, ...]]
 Key = tuple[str, int, str, int]  # dimension, day, key, gap
 
 
@@ -104,6 +109,16 @@ class Fact:
     gap_employee: int
     gap_channel: int
     gap_type: int
+
+    @classmethod
+    def stored(cls, values: Sequence[Any]) -> Fact:
+        """A fact read back: interaction_kpi_facts' FACT_COLUMNS, in that order (unpacked by name, not
+        through the row's attributes, which costs twice as much for the millions `verify` reads)."""
+        (day, employee_id, channel, type_, resolved, repeat_contact, purchase,
+         gap_all, gap_employee, gap_channel, gap_type) = values
+        return cls(day=day, employee_id=employee_id, channel=channel, type=type_, resolved=resolved,
+                   repeat_contact=repeat_contact, purchase=purchase, gap_all=gap_all, gap_employee=gap_employee,
+                   gap_channel=gap_channel, gap_type=gap_type)
 
     def contributions(self) -> Iterator[tuple[Key, tuple[int, ...]]]:
         first = int(kpi_rules.is_first_contact(self.gap_all != NO_CUSTOMER, bool(self.repeat_contact)))
@@ -147,7 +162,7 @@ def covers(zone: ZoneInfo | None, tz: ZoneInfo, first_day: dt.date, end_day: dt.
 
 # ---- facts -------------------------------------------------------------------------------------
 
-def _customer_facts(rows: Sequence[Row[Any]], order_times: list[dt.datetime], tz: ZoneInfo) -> dict[int, Fact]:
+def _customer_facts(rows: Sequence[AnyRow], order_times: list[dt.datetime], tz: ZoneInfo) -> dict[int, Fact]:
     """Facts of one customer's interactions, `rows` in (created_at, id) order (`kpi_rules.precedes`),
     `order_times` the customer's counted orders, sorted: the rules of store/kpi_rules.py applied to each
     interaction's previous interaction and first order strictly after it."""
@@ -172,7 +187,7 @@ def _customer_facts(rows: Sequence[Row[Any]], order_times: list[dt.datetime], tz
     return facts
 
 
-def _loose_fact(row: Row[Any], tz: ZoneInfo) -> Fact:
+def _loose_fact(row: AnyRow, tz: ZoneInfo) -> Fact:
     """An interaction without a known customer: counted, never as a customer, contact or purchase."""
     return Fact(day=day_number(row.created_at, tz), employee_id=row.employee_id, channel=row.channel, type=row.type,
                 resolved=int(kpi_rules.is_resolved(row.outcome)), repeat_contact=0, purchase=0, gap_all=NO_CUSTOMER,
@@ -184,7 +199,7 @@ _ROW_COLUMNS = (Interaction.id, Interaction.customer_id, Interaction.employee_id
 
 
 def _facts_of_customers(session: Session, customer_ids: Sequence[int], tz: ZoneInfo) -> dict[int, Fact]:
-    interactions: dict[int, list[Row[Any]]] = defaultdict(list)
+    interactions: dict[int, list[AnyRow]] = defaultdict(list)
     for row in session.execute(select(*_ROW_COLUMNS).where(Interaction.customer_id.in_(customer_ids))
                                .order_by(Interaction.customer_id, Interaction.created_at, Interaction.id)):
         interactions[row.customer_id].append(row)
@@ -198,6 +213,13 @@ def _facts_of_customers(session: Session, customer_ids: Sequence[int], tz: ZoneI
     for customer_id, rows in interactions.items():
         facts.update(_customer_facts(rows, orders[customer_id], tz))
     return facts
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's table (typed: SQLAlchemy types `__table__` as any FROM clause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -261,18 +283,18 @@ def _stored_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     for chunk in _chunks(interaction_ids, _CUSTOMER_CHUNK):
         for interaction_id, *values in session.execute(
                 select(InteractionKpiFact.interaction_id, *columns).where(InteractionKpiFact.interaction_id.in_(chunk))):
-            found[interaction_id] = Fact(**dict(zip(FACT_COLUMNS, values, strict=True)))
+            found[interaction_id] = Fact.stored(values)
     return found
 
 
-def _insert(session: Session, table):
+def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _upsert_facts(session: Session, changed: list[tuple[int, Fact]]) -> None:
     if not changed:
         return
-    table = InteractionKpiFact.__table__
+    table = _table(InteractionKpiFact)
     statement = _insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.interaction_id], set_={name: statement.excluded[name] for name in FACT_COLUMNS})
@@ -285,7 +307,7 @@ def _upsert_facts(session: Session, changed: list[tuple[int, Fact]]) -> None:
 def _add_to_rollup(session: Session, delta: dict[Key, list[int]]) -> None:
     if not delta:
         return
-    table = KpiDaily.__table__
+    table = _table(KpiDaily)
     statement = _insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.dimension, table.c.day, table.c.key, table.c.gap],
@@ -307,7 +329,7 @@ def _add_to_rollup(session: Session, delta: dict[Key, list[int]]) -> None:
 
 # ---- building and checking ---------------------------------------------------------------------
 
-def _rollup_from_facts():
+def _rollup_from_facts() -> list[AnySelect]:
     """kpi_daily as it should be, summed from the facts (what `Fact.contributions` adds, in SQL)."""
     facts = InteractionKpiFact
     first = case((kpi_rules.first_contact_sql(facts.gap_all != NO_CUSTOMER, facts.repeat_contact), 1), else_=0)
@@ -328,8 +350,8 @@ def _rollup_from_facts():
 
 def _every_fact(session: Session, tz: ZoneInfo, tell: Progress) -> Iterator[dict[int, Fact]]:
     """Every interaction's facts recomputed from the rows, a few thousand customers at a time."""
-    customers = list(session.scalars(select(Interaction.customer_id).where(Interaction.customer_id.is_not(None))
-                                     .distinct().order_by(Interaction.customer_id)))
+    customers = [c for c in session.scalars(select(Interaction.customer_id).where(Interaction.customer_id.is_not(None))
+                                            .distinct().order_by(Interaction.customer_id)) if c is not None]
     for done, chunk in enumerate(_chunks(customers, _CUSTOMER_CHUNK * 5), 1):
         yield _facts_of_customers(session, chunk, tz)
         tell("customers", min(done * _CUSTOMER_CHUNK * 5, len(customers)), len(customers))
@@ -356,7 +378,7 @@ def rebuild(session: Session, timezone: str, *, progress: Progress | None = None
     for facts in _every_fact(session, ZoneInfo(timezone), tell):
         _insert_facts(session, facts)
         counted += len(facts)
-    table = KpiDaily.__table__
+    table = _table(KpiDaily)
     for part in _rollup_from_facts():
         session.execute(table.insert().from_select([c.name for c in part.selected_columns], part))
     tell("rollup", 1, 1)
@@ -369,7 +391,7 @@ def rebuild(session: Session, timezone: str, *, progress: Progress | None = None
 def _insert_facts(session: Session, facts: dict[int, Fact]) -> None:
     rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f), strict=True))} for i, f in facts.items()]
     for chunk in _chunks(rows, _INSERT_CHUNK):
-        session.connection().execute(InteractionKpiFact.__table__.insert(), list(chunk))
+        session.connection().execute(_table(InteractionKpiFact).insert(), list(chunk))
 
 
 def ensure(session: Session, timezone: str, *, progress: Progress | None = None) -> bool:
@@ -412,7 +434,7 @@ def verify(session: Session) -> Discrepancies | None:
         stored = _stored_facts(session, sorted(expected))
         wrong_facts += sum(stored.get(i) != fact for i, fact in expected.items())
 
-    table = KpiDaily.__table__
+    table = _table(KpiDaily)
     columns = ("dimension", "day", "key", "gap", *COUNTS)
     kept = select(*(table.c[name] for name in columns)).where(table.c.interactions != 0)
     summed = union_all(*_rollup_from_facts()).subquery("summed")
@@ -448,7 +470,7 @@ def _summed(session: Session, *, dimension: Dimension, first_day: dt.date, end_d
     start, end = first_day.toordinal(), end_day.toordinal()
     # Per day, a customer is new to the day unless seen earlier that same day (gap 0).
     first_of_period = daily.gap > (literal(0) if by == "day" else daily.day - start)
-    group = {None: [], "key": [daily.key], "day": [daily.day]}[by]
+    group: list[InstrumentedAttribute[Any]] = [] if by is None else [daily.key] if by == "key" else [daily.day]
     rows = session.execute(
         select(*group, func.sum(daily.interactions).label("interactions"),
                func.sum(case((first_of_period, daily.interactions), else_=0)).label("customers"),
@@ -520,6 +542,13 @@ class FollowUpFact:
     overdue_from: int | None
     overdue_until: int | None
 
+    @classmethod
+    def stored(cls, values: Sequence[Any]) -> FollowUpFact:
+        """A fact read back: follow_up_kpi_facts' FOLLOW_UP_FACT_COLUMNS, in that order."""
+        created_day, done_day, duration_us, bucket, overdue_from, overdue_until = values
+        return cls(created_day=created_day, done_day=done_day, duration_us=duration_us, duration_bucket=bucket,
+                   overdue_from=overdue_from, overdue_until=overdue_until)
+
     def daily(self) -> Iterator[tuple[int, tuple[int, int, int, int]]]:
         yield self.created_day, (1, 0, 0, 0)
         if self.done_day is not None:
@@ -534,7 +563,7 @@ FOLLOW_UP_FACT_COLUMNS = tuple(f.name for f in fields(FollowUpFact))
 _FOLLOW_UP_COLUMNS = (FollowUp.id, FollowUp.status, FollowUp.created_at, FollowUp.completed_at, FollowUp.due_date)
 
 
-def follow_up_fact(row: Row[Any], tz: ZoneInfo) -> FollowUpFact:
+def follow_up_fact(row: AnyRow, tz: ZoneInfo) -> FollowUpFact:
     """The rules of store/kpi_rules.py for one follow-up, by local day:
     - created on its created_at's day; completed (`is_completed`) on its completed_at's day;
     - overdue (`is_overdue`) at the midnight starting day D when created before D (created_at < that
@@ -593,7 +622,7 @@ def refresh_follow_ups(session: Session, follow_up_ids: Iterable[int]) -> int:
                 total = daily[day]
                 for i, count in enumerate(counts):
                     total[i] += sign * count
-            if side.done_day is not None:
+            if side.done_day is not None and side.duration_bucket is not None:  # both set when done
                 durations[(side.done_day, side.duration_bucket)] += sign
     _upsert_follow_up_facts(session, changed)
     _add_follow_up_counts(session, {day: counts for day, counts in daily.items() if any(counts)},
@@ -607,11 +636,11 @@ def _stored_follow_up_facts(session: Session, follow_up_ids: Sequence[int]) -> d
     for chunk in _chunks(follow_up_ids, _CUSTOMER_CHUNK):
         for follow_up_id, *values in session.execute(
                 select(FollowUpKpiFact.follow_up_id, *columns).where(FollowUpKpiFact.follow_up_id.in_(chunk))):
-            found[follow_up_id] = FollowUpFact(**dict(zip(FOLLOW_UP_FACT_COLUMNS, values, strict=True)))
+            found[follow_up_id] = FollowUpFact.stored(values)
     return found
 
 
-def _follow_up_fact_rows(facts: Iterable[tuple[int, FollowUpFact]]) -> list[dict]:
+def _follow_up_fact_rows(facts: Iterable[tuple[int, FollowUpFact]]) -> list[dict[str, int | None]]:
     return [{"follow_up_id": i, **dict(zip(FOLLOW_UP_FACT_COLUMNS, astuple(f), strict=True))}
             for i, f in sorted(facts, key=lambda item: item[0])]
 
@@ -619,7 +648,7 @@ def _follow_up_fact_rows(facts: Iterable[tuple[int, FollowUpFact]]) -> list[dict
 def _upsert_follow_up_facts(session: Session, changed: list[tuple[int, FollowUpFact]]) -> None:
     if not changed:
         return
-    table = FollowUpKpiFact.__table__
+    table = _table(FollowUpKpiFact)
     statement = _insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.follow_up_id], set_={name: statement.excluded[name] for name in FOLLOW_UP_FACT_COLUMNS})
@@ -630,7 +659,7 @@ def _upsert_follow_up_facts(session: Session, changed: list[tuple[int, FollowUpF
 def _add_follow_up_counts(session: Session, daily: dict[int, list[int]], durations: dict[tuple[int, int], int]) -> None:
     # Sorted, as in _add_to_rollup: concurrent writers lock the rows they add to in the same order.
     if daily:
-        table = KpiFollowUpDaily.__table__
+        table = _table(KpiFollowUpDaily)
         statement = _insert(session, table)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.day], set_={name: table.c[name] + statement.excluded[name] for name in FOLLOW_UP_COUNTS})
@@ -640,7 +669,7 @@ def _add_follow_up_counts(session: Session, daily: dict[int, list[int]], duratio
             session.connection().execute(table.delete().where(
                 table.c.day.in_(days), *(table.c[name] == 0 for name in FOLLOW_UP_COUNTS)))
     if durations:
-        table = KpiFollowUpDuration.__table__
+        table = _table(KpiFollowUpDuration)
         statement = _insert(session, table)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.day, table.c.bucket], set_={"completed": table.c.completed + statement.excluded.completed})
@@ -661,7 +690,7 @@ def _every_follow_up_fact(session: Session, tz: ZoneInfo, tell: Progress) -> Ite
         tell("follow-ups", done, done)
 
 
-def _follow_up_rollup_from_facts():
+def _follow_up_rollup_from_facts() -> tuple[AnySelect, AnySelect]:
     """kpi_follow_up_daily and kpi_follow_up_durations as they should be, summed from the facts in SQL."""
     facts = FollowUpKpiFact
     zero = literal(0)
@@ -688,12 +717,12 @@ def rebuild_follow_ups(session: Session, tz: ZoneInfo, *, progress: Progress | N
     counted = 0
     for facts in _every_follow_up_fact(session, tz, tell):
         for chunk in _chunks(_follow_up_fact_rows(facts.items()), _INSERT_CHUNK):
-            session.connection().execute(FollowUpKpiFact.__table__.insert(), list(chunk))
+            session.connection().execute(_table(FollowUpKpiFact).insert(), list(chunk))
         counted += len(facts)
     daily, durations = _follow_up_rollup_from_facts()
     for model, part in ((KpiFollowUpDaily, daily), (KpiFollowUpDuration, durations)):
-        session.execute(model.__table__.insert().from_select([c.name for c in part.selected_columns], part))
-    session.execute(KpiRollupState.__table__.update().where(KpiRollupState.id == 1).values(follow_ups_built_at=utcnow()))
+        session.execute(_table(model).insert().from_select([c.name for c in part.selected_columns], part))
+    session.execute(_table(KpiRollupState).update().where(KpiRollupState.id == 1).values(follow_ups_built_at=utcnow()))
     tell("follow-up rollup", 1, 1)
     return counted
 
@@ -713,7 +742,7 @@ def verify_follow_ups(session: Session) -> tuple[int, int] | None:
     wrong_rows = 0
     daily, durations = _follow_up_rollup_from_facts()
     for model, part, keys in ((KpiFollowUpDaily, daily, ("day",)), (KpiFollowUpDuration, durations, ("day", "bucket"))):
-        table = model.__table__
+        table = _table(model)
         names = [c.name for c in part.selected_columns]
         kept = select(*(table.c[name] for name in names))
         should = part.subquery()
@@ -767,7 +796,7 @@ def _middle_durations(session: Session, start: int, end: int, completed: int) ->
         select(histogram.bucket, func.sum(histogram.completed))
         .where(histogram.day >= start, histogram.day < end).group_by(histogram.bucket).order_by(histogram.bucket)).all()
     facts = FollowUpKpiFact
-    values = []
+    values: list[int] = []
     below = 0
     for bucket, count in buckets:
         wanted = [rank - below for rank in ranks if below <= rank < below + count]
@@ -777,6 +806,7 @@ def _middle_durations(session: Session, start: int, end: int, completed: int) ->
                 select(facts.duration_us).where(facts.duration_bucket == bucket, facts.done_day >= start,
                                                 facts.done_day < end)
                 .order_by(facts.duration_us).offset(wanted[0]).limit(wanted[-1] - wanted[0] + 1)).all()
-            values.extend(in_bucket[rank - wanted[0]] for rank in wanted)
+            values.extend(duration for duration in (in_bucket[rank - wanted[0]] for rank in wanted)
+                          if duration is not None)  # never None: a done fact has both duration and bucket
         below += count
     return values

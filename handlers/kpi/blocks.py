@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from handlers.blockkit import context, escape, header, section, truncate
@@ -44,7 +45,7 @@ FIGURES = (
     ("kpi.label.followups_overdue", "followups_overdue", "count"),
     ("kpi.label.median_completion", "median_completion_hours", "duration"),
 )
-_SHOW = {"count": number, "rate": percent, "duration": hours}
+_SHOW: dict[str, Callable[[float | None, str], str]] = {"count": number, "rate": percent, "duration": hours}
 
 
 def kpi_fields(current: KpiFigures, previous: KpiFigures, locale: str, *,

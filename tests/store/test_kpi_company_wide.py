@@ -56,7 +56,7 @@ def _build(session_factory, seed: int):
         count_written_history(s)
         rows = [(i.id, i.customer_id, i.created_at, i.outcome) for i in interactions]
         bought = [(o.customer_id, o.ordered_at) for o in orders if kpi_rules.order_counts(o.status)]
-        return Viewer(admin.id, "admin", None, None), rows, bought
+        return Viewer(id=admin.id, role="admin", team_id=None, store_id=None), rows, bought
 
 
 def _expected(rows, orders, window: Window) -> tuple[int, int, int, int, int, int]:

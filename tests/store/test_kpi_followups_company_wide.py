@@ -60,7 +60,7 @@ def _build(session_factory, seed: int):
         s.add_all(rows)
         count_written_history(s)
         facts = [(f.status, f.created_at, f.completed_at, f.due_date) for f in rows]
-        return Viewer(admin.id, "admin", None, None), facts
+        return Viewer(id=admin.id, role="admin", team_id=None, store_id=None), facts
 
 
 def _expected(facts, window: Window, as_of: dt.datetime, as_of_date: dt.date):

@@ -72,7 +72,7 @@ def _customer(session_factory, source_id: str) -> int:
 
 def _admin(session_factory, timezone: str = "Europe/Paris") -> Viewer:
     """A head-office admin (the fixture's admin row is refused for its time zone, so one is made up)."""
-    return Viewer(999_999, "admin", None, None, timezone)
+    return Viewer(id=999_999, role="admin", team_id=None, store_id=None, timezone=timezone)
 
 
 def _report(session_factory, text: str, *, viewer: Viewer, raw: bool = False) -> KpiReport:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import astuple
 from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -106,6 +107,8 @@ def test_the_rollups_python_facts_follow_the_definitions(history):
     expected = expected_flags(contacts, orders)
     assert {i: (f.repeat_contact, f.purchase) for i, f in facts.items()} == expected
     assert {i: f.resolved for i, f in facts.items()} == {c.id: int(kpi_rules.is_resolved(c.outcome)) for c in contacts}
+    # Read back as stored (columns in FACT_COLUMNS order), each fact is the same.
+    assert all(kpi_rollup.Fact.stored(astuple(f)) == f for f in facts.values())
 
 
 class _FollowUpRow(NamedTuple):
@@ -135,6 +138,7 @@ def _follow_up(draw: st.DrawFn) -> _FollowUpRow:
 def test_the_rollups_follow_up_facts_follow_the_definitions(row):
     """Overdue at each local midnight exactly on the days the fact says; completed on the day it says."""
     fact = kpi_rollup.follow_up_fact(row, PARIS)
+    assert kpi_rollup.FollowUpFact.stored(astuple(fact)) == fact
     for ordinal in range(dt.date(2026, 1, 28).toordinal(), dt.date(2026, 3, 10).toordinal()):
         day = dt.date.fromordinal(ordinal)
         overdue = kpi_rules.is_overdue(row.status, row.created_at, row.completed_at, row.due_date,
