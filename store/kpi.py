@@ -1,24 +1,25 @@
-"""Team KPIs, computed from the raw rows with one documented definition each.
+"""Team KPIs: the figures of a scope over a period, from the raw rows or from the daily rollup.
 
 Periods are local days in the viewer's time zone; their edges are local midnights converted to
 naive UTC (the storage convention), so "today" in Paris starts at 22:00 or 23:00 UTC the day before.
 
-Definitions (an interaction is "in the period" when created_at is in [start, end)):
-- interactions: interactions logged in the period.
-- customers: distinct known customers of those interactions.
-- first contact: an interaction with a known customer who had no interaction (with anyone) in the
-  7 days (168 h) before it. repeat contact: an interaction with a known customer who did.
-  So interactions with a customer = first contacts + repeat contacts.
-- first-contact resolution rate: first contacts with outcome "resolved" / first contacts.
-- purchases within 7 days: interactions followed by an order of the same customer placed after the
-  interaction and at most 7 days later (orders with status "cancelled" do not count).
+The figures (an interaction is "in the period" when created_at is in [start, end)); each rule they
+rest on (repeat and first contact, resolved, purchase within 7 days, follow-up completed and overdue,
+completion time) is written once, in store/kpi_rules.py:
+- interactions: interactions logged in the period; customers: their distinct known customers.
+- first contacts, repeat contacts (interactions with a customer = first + repeat), resolved first
+  contacts (first-contact resolution rate = resolved first contacts / first contacts).
+- purchases within 7 days: interactions followed by a purchase within the window.
 - follow-ups created / completed: created_at / completed_at (status done) in the period.
-- follow-ups overdue: open at the end of the period (or now, if earlier) with a due date before that
-  local day; follow-ups cancelled since are left out (their cancellation time is not kept).
-- median time to complete: median of completed_at - created_at over follow-ups completed in the
-  period, in hours.
+- follow-ups overdue as of the end of the period (or now, if earlier), on that local day; follow-ups
+  cancelled since are left out (their cancellation time is not kept).
+- median time to complete: over follow-ups completed in the period, in hours.
 Scopes use the store and team recorded on each interaction (so figures do not move when people
 do); follow-ups are attributed to their assignee's current team and store.
+
+Three ways to the same interaction figures, each tested against the rules (tests/store/test_kpi_rules.py):
+one ordered pass with window functions (company-wide from the rows), two index probes per row (a
+scope, a set of teams), and the rollup (company-wide, when its local days are the viewer's).
 """
 from __future__ import annotations
 

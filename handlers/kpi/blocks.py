@@ -10,14 +10,14 @@ from handlers.i18n import has_key, t
 from handlers.i18n.formats import format_date
 from handlers.kpi.format import change, hours, number, percent
 from store.kpi import KpiFigures, KpiReport
-from store.kpi_query import Period
+from store.kpi_query import Grouping, Period, PeriodKind, ScopeKind
 
 MAX_GROUP_ROWS = 25
 
 
 def period_label(period: Period, locale: str) -> str:
     last = period.end - dt.timedelta(days=1)
-    if period.kind in ("today", "week", "month") and last >= period.start:
+    if period.kind in (PeriodKind.TODAY, PeriodKind.WEEK, PeriodKind.MONTH) and last >= period.start:
         if period.days == 1:
             return format_date(period.start, locale)
         return f"{t('kpi.period.' + period.kind, locale)} ({format_date(period.start, locale)} – {format_date(last, locale)})"
@@ -27,7 +27,7 @@ def period_label(period: Period, locale: str) -> str:
 
 
 def scope_label(report: KpiReport, locale: str) -> str:
-    if report.scope.kind in ("me", "all"):
+    if report.scope.kind in (ScopeKind.ME, ScopeKind.ALL):
         return t(f"kpi.scope.{report.scope.kind}", locale)
     return report.scope.label
 
@@ -61,11 +61,11 @@ def kpi_fields(current: KpiFigures, previous: KpiFigures, locale: str, *,
     return fields
 
 
-def group_label(group_by: str | None, key: str, locale: str) -> str:
+def group_label(group_by: Grouping | None, key: str, locale: str) -> str:
     """A group as the reader says it: "En magasin", "Visite", "2 nov. 2026", or the employee's name."""
-    if group_by in ("channel", "type") and has_key(f"interactions.{group_by}.{key}"):
+    if group_by in (Grouping.CHANNEL, Grouping.TYPE) and has_key(f"interactions.{group_by}.{key}"):
         return t(f"interactions.{group_by}.{key}", locale)
-    if group_by == "day":
+    if group_by == Grouping.DAY:
         return format_date(dt.date.fromisoformat(key), locale)
     return key
 
