@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from store import permissions
 from store.clock import local_day, local_midnight_utc
 from store.kpi import KpiFigures, team_figures
-from store.kpi_query import Period
+from store.kpi_query import Period, PeriodKind
 from store.models import Customer, Employee, FollowUp, Interaction, Team
 from store.vocabulary import CustomerStatus, FollowUpStatus, Outcome
 
@@ -315,7 +315,7 @@ def _day_lines(session: Session, ids: list[int], day: dt.date, tz: ZoneInfo) -> 
 def week_through_yesterday(today: dt.date) -> Period:
     """The week containing yesterday, up to and including yesterday (Monday: all of last week)."""
     yesterday = today - dt.timedelta(days=1)
-    return Period(kind="week", start=yesterday - dt.timedelta(days=yesterday.weekday()), end=today)
+    return Period(kind=PeriodKind.WEEK, start=yesterday - dt.timedelta(days=yesterday.weekday()), end=today)
 
 
 def compose_team_digest(session: Session, manager: Recipient, *, today: dt.date, now: dt.datetime,
@@ -348,7 +348,7 @@ def _team_sections(session: Session, team_ids: list[int], *, today: dt.date, now
                    tz: ZoneInfo) -> dict[int, TeamDigest]:
     """The digest of each team with something to say, addressed to no one yet (manager_id 0)."""
     names = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
-    yesterday = Period(kind="today", start=today - dt.timedelta(days=1), end=today)
+    yesterday = Period(kind=PeriodKind.TODAY, start=today - dt.timedelta(days=1), end=today)
     week = week_through_yesterday(today)
     day_figures = team_figures(session, team_ids, yesterday, tz, now=now)
     day_before = team_figures(session, team_ids, yesterday.previous, tz, now=now)

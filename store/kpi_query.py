@@ -13,30 +13,69 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
 
 from store.errors import Refused
+
+
+class ScopeKind(StrEnum):
+    """Whose figures: the viewer's, a colleague's, the viewer's team, a store, or everyone (admins)."""
+
+    ME = "me"
+    EMPLOYEE = "employee"
+    TEAM = "team"
+    STORE = "store"
+    ALL = "all"
+
+
+class Grouping(StrEnum):
+    """`by ...`: the rows of a report's table."""
+
+    EMPLOYEE = "employee"
+    CHANNEL = "channel"
+    TYPE = "type"
+    DAY = "day"
+
+
+class PeriodKind(StrEnum):
+    """How a period was asked for: `today`, `week`, `month` (to date), `last N days`, `YYYY-MM`, a date or range."""
+
+    TODAY = "today"
+    WEEK = "week"
+    MONTH = "month"
+    LAST_DAYS = "last_days"
+    MONTH_OF = "month_of"
+    RANGE = "range"
+
+
+# What `period_for` understands: the running periods, yesterday (a past "today") and the last N days.
+PeriodWord = Literal["today", "week", "month", "yesterday", "last_days"]
 
 MAX_PERIOD_DAYS = 366
 # Dates a period may cover: nothing was recorded before 2000, and the bound far from `date`'s own limits
 # keeps every date arithmetic (previous period, UTC edges) valid: `9999-12` used to crash after the ack.
 FIRST_DAY = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2099, 12, 31)
-GROUPINGS = ("employee", "channel", "type", "day")
+GROUPINGS = tuple(Grouping)
 
 _SCOPE_WORDS = {
-    "me": "me", "moi": "me", "team": "team", "équipe": "team", "equipe": "team",
-    "all": "all", "everyone": "all", "company": "all", "tous": "all", "tout": "all",
+    "me": ScopeKind.ME, "moi": ScopeKind.ME, "team": ScopeKind.TEAM, "équipe": ScopeKind.TEAM,
+    "equipe": ScopeKind.TEAM, "all": ScopeKind.ALL, "everyone": ScopeKind.ALL, "company": ScopeKind.ALL,
+    "tous": ScopeKind.ALL, "tout": ScopeKind.ALL,
 }
 _STORE_WORDS = {"store", "magasin", "boutique"}
 _GROUP_WORDS = {
-    "employee": "employee", "employees": "employee", "person": "employee", "employé": "employee",
-    "employe": "employee", "employés": "employee", "vendeur": "employee",
-    "channel": "channel", "canal": "channel", "canaux": "channel",
-    "type": "type", "types": "type",
-    "day": "day", "days": "day", "jour": "day", "jours": "day",
+    "employee": Grouping.EMPLOYEE, "employees": Grouping.EMPLOYEE, "person": Grouping.EMPLOYEE,
+    "employé": Grouping.EMPLOYEE, "employe": Grouping.EMPLOYEE, "employés": Grouping.EMPLOYEE,
+    "vendeur": Grouping.EMPLOYEE,
+    "channel": Grouping.CHANNEL, "canal": Grouping.CHANNEL, "canaux": Grouping.CHANNEL,
+    "type": Grouping.TYPE, "types": Grouping.TYPE,
+    "day": Grouping.DAY, "days": Grouping.DAY, "jour": Grouping.DAY, "jours": Grouping.DAY,
 }
-_PERIOD_WORDS = {
+_PERIOD_WORDS: dict[str, PeriodWord] = {
     "today": "today", "aujourd'hui": "today", "aujourdhui": "today", "auj": "today",
     "week": "week", "semaine": "week",
     "month": "month", "mois": "month",
@@ -55,7 +94,7 @@ class KpiQueryError(Refused, ValueError):
 
 @dataclass(frozen=True)
 class Scope:
-    kind: str  # "me" | "team" | "employee" | "store" | "all" (admins)
+    kind: ScopeKind
     slack_user_id: str | None = None  # kind "employee", from a <@U…> mention
     name: str | None = None  # kind "employee" typed as @handle, or kind "store"
 
@@ -64,7 +103,7 @@ class Scope:
 class Period:
     """Local days [start, end); `previous` is the period it is compared with (same length)."""
 
-    kind: str  # today | week | month | last_days | month_of | range
+    kind: PeriodKind
     start: dt.date
     end: dt.date
 
@@ -76,8 +115,8 @@ class Period:
     def previous(self) -> Period:
         # Week-to-date is compared with the same weekdays of last week (Monday-to-Wednesday against
         # Monday-to-Wednesday); every other period with the days just before it.
-        shift = dt.timedelta(days=7 if self.kind == "week" else self.days)
-        return Period(self.kind, self.start - shift, self.end - shift)
+        shift = dt.timedelta(days=7 if self.kind == PeriodKind.WEEK else self.days)
+        return Period(kind=self.kind, start=self.start - shift, end=self.end - shift)
 
     def local_days(self) -> list[dt.date]:
         return [self.start + dt.timedelta(days=i) for i in range(self.days)]
@@ -87,21 +126,21 @@ class Period:
 class KpiQuery:
     scope: Scope
     period: Period
-    group_by: str | None
+    group_by: Grouping | None
 
 
-def period_for(kind: str, today: dt.date, *, days: int = 30) -> Period:
+def period_for(kind: PeriodWord, today: dt.date, *, days: int = 30) -> Period:
     tomorrow = today + dt.timedelta(days=1)
     if kind == "today":
-        return Period("today", today, tomorrow)
+        return Period(kind=PeriodKind.TODAY, start=today, end=tomorrow)
     if kind == "week":
-        return Period("week", today - dt.timedelta(days=today.weekday()), tomorrow)
+        return Period(kind=PeriodKind.WEEK, start=today - dt.timedelta(days=today.weekday()), end=tomorrow)
     if kind == "month":
-        return Period("month", today.replace(day=1), tomorrow)
+        return Period(kind=PeriodKind.MONTH, start=today.replace(day=1), end=tomorrow)
     if kind == "yesterday":
-        return Period("today", today - dt.timedelta(days=1), today)
+        return Period(kind=PeriodKind.TODAY, start=today - dt.timedelta(days=1), end=today)
     if kind == "last_days":
-        return Period("last_days", tomorrow - dt.timedelta(days=days), tomorrow)
+        return Period(kind=PeriodKind.LAST_DAYS, start=tomorrow - dt.timedelta(days=days), end=tomorrow)
     raise ValueError(kind)
 
 
@@ -116,7 +155,7 @@ def _month(year: int, month: int) -> Period:
         raise _out_of_range()
     start = dt.date(year, month, 1)
     end = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return Period("month_of", start, end)
+    return Period(kind=PeriodKind.MONTH_OF, start=start, end=end)
 
 
 def _date(text: str) -> dt.date:
@@ -139,7 +178,7 @@ def parse_kpi_query(text: str, *, today: dt.date) -> KpiQuery:
     tokens = (text or "").replace("…", "..").split()
     scope: Scope | None = None
     period: Period | None = None
-    group_by: str | None = None
+    group_by: Grouping | None = None
 
     def set_scope(value: Scope) -> None:
         nonlocal scope
@@ -161,11 +200,11 @@ def parse_kpi_query(text: str, *, today: dt.date) -> KpiQuery:
         word = token.lower().rstrip(",")
         following = [t.lower() for t in tokens[i + 1:i + 3]]
         if word in _SCOPE_WORDS:
-            set_scope(Scope(_SCOPE_WORDS[word]))
-        elif _MENTION.match(token):
-            set_scope(Scope("employee", slack_user_id=_MENTION.match(token).group(1)))
+            set_scope(Scope(kind=_SCOPE_WORDS[word]))
+        elif mention := _MENTION.match(token):
+            set_scope(Scope(kind=ScopeKind.EMPLOYEE, slack_user_id=mention.group(1)))
         elif word.startswith("@") and len(word) > 1:
-            set_scope(Scope("employee", name=token[1:]))
+            set_scope(Scope(kind=ScopeKind.EMPLOYEE, name=token[1:]))
         elif word in _STORE_WORDS:
             name_tokens: list[str] = []
             # Right after `store` comes the store: its code wins over a keyword it happens to spell
@@ -178,7 +217,7 @@ def parse_kpi_query(text: str, *, today: dt.date) -> KpiQuery:
                 name_tokens.append(tokens[i])
             if not name_tokens:
                 raise KpiQueryError("kpi.error.store_name_missing")
-            set_scope(Scope("store", name=" ".join(name_tokens)))
+            set_scope(Scope(kind=ScopeKind.STORE, name=" ".join(name_tokens)))
         elif word in _PERIOD_WORDS:
             set_period(period_for(_PERIOD_WORDS[word], today))
         elif word in ("yesterday", "hier"):
@@ -193,26 +232,27 @@ def parse_kpi_query(text: str, *, today: dt.date) -> KpiQuery:
                 raise KpiQueryError("kpi.error.two_groups")
             i += 1
             group_by = _GROUP_WORDS[tokens[i].lower()]
-        elif _MONTH.match(word):
-            year, month = _MONTH.match(word).groups()
+        elif month_match := _MONTH.match(word):
+            year, month = month_match.groups()
             set_period(_month(int(year), int(month)))
-        elif _RANGE.match(word):
-            first, last = (_date(part) for part in _RANGE.match(word).groups())
+        elif range_match := _RANGE.match(word):
+            first, last = (_date(part) for part in range_match.groups())
             if last < first:
                 raise KpiQueryError("kpi.error.range_backwards", start=first.isoformat(), end=last.isoformat())
-            set_period(Period("range", first, last + dt.timedelta(days=1)))
+            set_period(Period(kind=PeriodKind.RANGE, start=first, end=last + dt.timedelta(days=1)))
         elif _DATE.match(word):
             day = _date(word)
-            set_period(Period("range", day, day + dt.timedelta(days=1)))
+            set_period(Period(kind=PeriodKind.RANGE, start=day, end=day + dt.timedelta(days=1)))
         elif ".." in word:
             raise KpiQueryError("kpi.error.bad_range", value=token)
         else:
             raise KpiQueryError("kpi.error.unknown_word", value=token)
         i += 1
-    return KpiQuery(scope or Scope("me"), period or period_for("week", today), group_by)
+    return KpiQuery(scope=scope or Scope(kind=ScopeKind.ME), period=period or period_for("week", today),
+                    group_by=group_by)
 
 
-def _parse_last_days(tokens: list[str], i: int, today: dt.date, set_period) -> int:
+def _parse_last_days(tokens: list[str], i: int, today: dt.date, set_period: Callable[[Period], None]) -> int:
     """`last 30 days` / `last 7 days` / `30 derniers jours`; returns how many extra tokens were used."""
     words = [t.lower() for t in tokens[i:i + 3]]
     number: int | None

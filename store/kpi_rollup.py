@@ -32,16 +32,33 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
-from typing import NamedTuple
+from enum import StrEnum
+from typing import Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, bindparam, case, cast, delete, func, literal, or_, select, union, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Row,
+    String,
+    Table,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    union,
+    union_all,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import Select
 
+from store import kpi_rules
 from store.clock import local_day, utc_now
 from store.dialect import insert_for
 from store.kpi_query import MAX_PERIOD_DAYS
 from store.models import (
+    Base,
     Customer,
     FollowUp,
     FollowUpKpiFact,
@@ -54,15 +71,26 @@ from store.models import (
     Order,
 )
 
-CONTACT_WINDOW_DAYS = 7
-PURCHASE_WINDOW_DAYS = 7
 NO_CUSTOMER = -1  # gap of an interaction without a known customer: never counted as a customer
 NO_EARLIER = MAX_PERIOD_DAYS + 1  # no earlier interaction that any period could start after
 COUNTS = ("interactions", "first_contacts", "resolved_first_contacts", "repeat_contacts", "purchases", "resolved")
 _CUSTOMER_CHUNK = 1000
 _INSERT_CHUNK = 5000
 
+T = TypeVar("T")
+AnyRow = Row[*tuple[Any, ...]]  # a result row, whatever its columns
+AnySelect = Select[*tuple[Any, ...]]
 Key = tuple[str, int, str, int]  # dimension, day, key, gap
+
+
+class Dimension(StrEnum):
+    """What kpi_daily's rows are split by (its `dimension` column): the company, or a /kpi grouping but days."""
+
+    ALL = "all"
+    EMPLOYEE = "employee"
+    CHANNEL = "channel"
+    TYPE = "type"
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -82,8 +110,18 @@ class Fact:
     gap_channel: int
     gap_type: int
 
+    @classmethod
+    def stored(cls, values: Sequence[Any]) -> Fact:
+        """A fact read back: interaction_kpi_facts' FACT_COLUMNS, in that order (unpacked by name, not
+        through the row's attributes, which costs twice as much for the millions `verify` reads)."""
+        (day, employee_id, channel, type_, resolved, repeat_contact, purchase,
+         gap_all, gap_employee, gap_channel, gap_type) = values
+        return cls(day=day, employee_id=employee_id, channel=channel, type=type_, resolved=resolved,
+                   repeat_contact=repeat_contact, purchase=purchase, gap_all=gap_all, gap_employee=gap_employee,
+                   gap_channel=gap_channel, gap_type=gap_type)
+
     def contributions(self) -> Iterator[tuple[Key, tuple[int, ...]]]:
-        first = int(self.gap_all != NO_CUSTOMER and not self.repeat_contact)
+        first = int(kpi_rules.is_first_contact(self.gap_all != NO_CUSTOMER, bool(self.repeat_contact)))
         counts = (1, first, first * self.resolved, self.repeat_contact, self.purchase, self.resolved)
         yield ("all", self.day, "", self.gap_all), counts
         yield ("employee", self.day, str(self.employee_id), self.gap_employee), counts
@@ -124,33 +162,36 @@ def covers(zone: ZoneInfo | None, tz: ZoneInfo, first_day: dt.date, end_day: dt.
 
 # ---- facts -------------------------------------------------------------------------------------
 
-def _customer_facts(rows: Sequence, order_times: list[dt.datetime], tz: ZoneInfo) -> dict[int, Fact]:
-    """Facts of one customer's interactions, `rows` in (created_at, id) order, `order_times` sorted."""
-    contact_window = dt.timedelta(days=CONTACT_WINDOW_DAYS)
-    purchase_window = dt.timedelta(days=PURCHASE_WINDOW_DAYS)
+def _customer_facts(rows: Sequence[AnyRow], order_times: list[dt.datetime], tz: ZoneInfo) -> dict[int, Fact]:
+    """Facts of one customer's interactions, `rows` in (created_at, id) order (`kpi_rules.precedes`),
+    `order_times` the customer's counted orders, sorted: the rules of store/kpi_rules.py applied to each
+    interaction's previous interaction and first order strictly after it."""
     facts: dict[int, Fact] = {}
     previous_at: dt.datetime | None = None
     last_day: dict[tuple[int, object], int] = {}
     for row in rows:
         day = day_number(row.created_at, tz)
-        repeat = previous_at is not None and previous_at >= row.created_at - contact_window
+        repeat = kpi_rules.is_repeat_contact(row.created_at, previous_at)
         after = bisect.bisect_right(order_times, row.created_at)
-        bought = after < len(order_times) and order_times[after] <= row.created_at + purchase_window
+        bought = kpi_rules.is_bought_after(row.created_at, order_times[after] if after < len(order_times) else None)
         gaps = []
         for group in ((0, None), (1, row.employee_id), (2, row.channel), (3, row.type)):
             seen = last_day.get(group)
             gaps.append(NO_EARLIER if seen is None else min(day - seen, NO_EARLIER))
             last_day[group] = day
-        facts[row.id] = Fact(day, row.employee_id, row.channel, row.type, int(row.outcome == "resolved"),
-                             int(repeat), int(bought), *gaps)
+        facts[row.id] = Fact(day=day, employee_id=row.employee_id, channel=row.channel, type=row.type,
+                             resolved=int(kpi_rules.is_resolved(row.outcome)), repeat_contact=int(repeat),
+                             purchase=int(bought), gap_all=gaps[0], gap_employee=gaps[1], gap_channel=gaps[2],
+                             gap_type=gaps[3])
         previous_at = row.created_at
     return facts
 
 
-def _loose_fact(row, tz: ZoneInfo) -> Fact:
+def _loose_fact(row: AnyRow, tz: ZoneInfo) -> Fact:
     """An interaction without a known customer: counted, never as a customer, contact or purchase."""
-    return Fact(day_number(row.created_at, tz), row.employee_id, row.channel, row.type,
-                int(row.outcome == "resolved"), 0, 0, NO_CUSTOMER, NO_CUSTOMER, NO_CUSTOMER, NO_CUSTOMER)
+    return Fact(day=day_number(row.created_at, tz), employee_id=row.employee_id, channel=row.channel, type=row.type,
+                resolved=int(kpi_rules.is_resolved(row.outcome)), repeat_contact=0, purchase=0, gap_all=NO_CUSTOMER,
+                gap_employee=NO_CUSTOMER, gap_channel=NO_CUSTOMER, gap_type=NO_CUSTOMER)
 
 
 _ROW_COLUMNS = (Interaction.id, Interaction.customer_id, Interaction.employee_id, Interaction.channel,
@@ -158,14 +199,14 @@ _ROW_COLUMNS = (Interaction.id, Interaction.customer_id, Interaction.employee_id
 
 
 def _facts_of_customers(session: Session, customer_ids: Sequence[int], tz: ZoneInfo) -> dict[int, Fact]:
-    interactions: dict[int, list] = defaultdict(list)
+    interactions: dict[int, list[AnyRow]] = defaultdict(list)
     for row in session.execute(select(*_ROW_COLUMNS).where(Interaction.customer_id.in_(customer_ids))
                                .order_by(Interaction.customer_id, Interaction.created_at, Interaction.id)):
         interactions[row.customer_id].append(row)
     orders: dict[int, list[dt.datetime]] = defaultdict(list)
     for customer_id, ordered_at in session.execute(
             select(Order.customer_id, Order.ordered_at)
-            .where(Order.customer_id.in_(list(interactions)), Order.status != "cancelled")
+            .where(Order.customer_id.in_(list(interactions)), kpi_rules.order_counts_sql(Order.status))
             .order_by(Order.customer_id, Order.ordered_at)):
         orders[customer_id].append(ordered_at)
     facts: dict[int, Fact] = {}
@@ -174,7 +215,14 @@ def _facts_of_customers(session: Session, customer_ids: Sequence[int], tz: ZoneI
     return facts
 
 
-def _chunks(values: Sequence, size: int) -> Iterator[Sequence]:
+def _table(model: type[Base]) -> Table:
+    """A model's table (typed: SQLAlchemy types `__table__` as any FROM clause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
@@ -235,18 +283,18 @@ def _stored_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     for chunk in _chunks(interaction_ids, _CUSTOMER_CHUNK):
         for interaction_id, *values in session.execute(
                 select(InteractionKpiFact.interaction_id, *columns).where(InteractionKpiFact.interaction_id.in_(chunk))):
-            found[interaction_id] = Fact(*values)
+            found[interaction_id] = Fact.stored(values)
     return found
 
 
 def _upsert_facts(session: Session, changed: list[tuple[int, Fact]]) -> None:
     if not changed:
         return
-    table = InteractionKpiFact.__table__
+    table = _table(InteractionKpiFact)
     statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.interaction_id], set_={name: statement.excluded[name] for name in FACT_COLUMNS})
-    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f)))}
+    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f), strict=True))}
             for i, f in sorted(changed, key=lambda item: item[0])]
     for chunk in _chunks(rows, _INSERT_CHUNK):
         session.connection().execute(statement, list(chunk))
@@ -255,13 +303,13 @@ def _upsert_facts(session: Session, changed: list[tuple[int, Fact]]) -> None:
 def _add_to_rollup(session: Session, delta: dict[Key, list[int]]) -> None:
     if not delta:
         return
-    table = KpiDaily.__table__
+    table = _table(KpiDaily)
     statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.dimension, table.c.day, table.c.key, table.c.gap],
         set_={name: table.c[name] + statement.excluded[name] for name in COUNTS})
     # Sorted: two transactions adding to the same rows lock them in the same order (no deadlock).
-    rows = [{"dimension": d, "day": day, "key": k, "gap": g, **dict(zip(COUNTS, counts))}
+    rows = [{"dimension": d, "day": day, "key": k, "gap": g, **dict(zip(COUNTS, counts, strict=True))}
             for (d, day, k, g), counts in sorted(delta.items())]
     for chunk in _chunks(rows, _INSERT_CHUNK):
         session.connection().execute(statement, list(chunk))
@@ -277,10 +325,10 @@ def _add_to_rollup(session: Session, delta: dict[Key, list[int]]) -> None:
 
 # ---- building and checking ---------------------------------------------------------------------
 
-def _rollup_from_facts():
+def _rollup_from_facts() -> list[AnySelect]:
     """kpi_daily as it should be, summed from the facts (what `Fact.contributions` adds, in SQL)."""
     facts = InteractionKpiFact
-    first = case((and_(facts.gap_all != NO_CUSTOMER, facts.repeat_contact == 0), 1), else_=0)
+    first = case((kpi_rules.first_contact_sql(facts.gap_all != NO_CUSTOMER, facts.repeat_contact), 1), else_=0)
     parts = []
     for dimension, key, gap in (("all", literal(""), facts.gap_all),
                                 ("employee", cast(facts.employee_id, String), facts.gap_employee),
@@ -298,8 +346,8 @@ def _rollup_from_facts():
 
 def _every_fact(session: Session, tz: ZoneInfo, tell: Progress) -> Iterator[dict[int, Fact]]:
     """Every interaction's facts recomputed from the rows, a few thousand customers at a time."""
-    customers = list(session.scalars(select(Interaction.customer_id).where(Interaction.customer_id.is_not(None))
-                                     .distinct().order_by(Interaction.customer_id)))
+    customers = [c for c in session.scalars(select(Interaction.customer_id).where(Interaction.customer_id.is_not(None))
+                                            .distinct().order_by(Interaction.customer_id)) if c is not None]
     for done, chunk in enumerate(_chunks(customers, _CUSTOMER_CHUNK * 5), 1):
         yield _facts_of_customers(session, chunk, tz)
         tell("customers", min(done * _CUSTOMER_CHUNK * 5, len(customers)), len(customers))
@@ -326,7 +374,7 @@ def rebuild(session: Session, timezone: str, *, progress: Progress | None = None
     for facts in _every_fact(session, ZoneInfo(timezone), tell):
         _insert_facts(session, facts)
         counted += len(facts)
-    table = KpiDaily.__table__
+    table = _table(KpiDaily)
     for part in _rollup_from_facts():
         session.execute(table.insert().from_select([c.name for c in part.selected_columns], part))
     tell("rollup", 1, 1)
@@ -337,9 +385,9 @@ def rebuild(session: Session, timezone: str, *, progress: Progress | None = None
 
 
 def _insert_facts(session: Session, facts: dict[int, Fact]) -> None:
-    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f)))} for i, f in facts.items()]
+    rows = [{"interaction_id": i, **dict(zip(FACT_COLUMNS, astuple(f), strict=True))} for i, f in facts.items()]
     for chunk in _chunks(rows, _INSERT_CHUNK):
-        session.connection().execute(InteractionKpiFact.__table__.insert(), list(chunk))
+        session.connection().execute(_table(InteractionKpiFact).insert(), list(chunk))
 
 
 def ensure(session: Session, timezone: str, *, progress: Progress | None = None) -> bool:
@@ -382,7 +430,7 @@ def verify(session: Session) -> Discrepancies | None:
         stored = _stored_facts(session, sorted(expected))
         wrong_facts += sum(stored.get(i) != fact for i, fact in expected.items())
 
-    table = KpiDaily.__table__
+    table = _table(KpiDaily)
     columns = ("dimension", "day", "key", "gap", *COUNTS)
     kept = select(*(table.c[name] for name in columns)).where(table.c.interactions != 0)
     summed = union_all(*_rollup_from_facts()).subquery("summed")
@@ -392,7 +440,8 @@ def verify(session: Session) -> Discrepancies | None:
     wrong_keys = union(*(select(side.c.dimension, side.c.day, side.c.key, side.c.gap) for side in sides)).subquery()
     wrong_rows = session.scalar(select(func.count()).select_from(wrong_keys)) or 0
     follow_ups = verify_follow_ups(session) or (0, 0)
-    return Discrepancies(wrong_facts, wrong_rows, *follow_ups)
+    return Discrepancies(facts=wrong_facts, rollup=wrong_rows, follow_up_facts=follow_ups[0],
+                         follow_up_rows=follow_ups[1])
 
 
 # ---- reading -----------------------------------------------------------------------------------
@@ -409,30 +458,48 @@ class Summed(NamedTuple):
     resolved: int = 0
 
 
-def summed(session: Session, *, dimension: str, first_day: dt.date, end_day: dt.date,
-           by: str | None = None) -> dict[object, Summed]:
+def _summed(session: Session, *, dimension: Dimension, first_day: dt.date, end_day: dt.date,
+            by: Literal["key", "day"] | None) -> list[tuple[Any, Summed]]:
     """Figures over local days [first_day, end_day). `by`: None (one total, under the key None), "key"
-    (the dimension's groups, by key) or "day" (per local date)."""
+    (the dimension's groups, by key) or "day" (per local day, by ordinal)."""
     daily = KpiDaily
     start, end = first_day.toordinal(), end_day.toordinal()
     # Per day, a customer is new to the day unless seen earlier that same day (gap 0).
     first_of_period = daily.gap > (literal(0) if by == "day" else daily.day - start)
-    group = {None: [], "key": [daily.key], "day": [daily.day]}[by]
+    group: list[InstrumentedAttribute[Any]] = [] if by is None else [daily.key] if by == "key" else [daily.day]
     rows = session.execute(
-        select(*group, func.sum(daily.interactions), func.sum(case((first_of_period, daily.interactions), else_=0)),
-               func.sum(daily.first_contacts), func.sum(daily.resolved_first_contacts),
-               func.sum(daily.repeat_contacts), func.sum(daily.purchases), func.sum(daily.resolved))
-        .where(daily.dimension == dimension, daily.day >= start, daily.day < end)
+        select(*group, func.sum(daily.interactions).label("interactions"),
+               func.sum(case((first_of_period, daily.interactions), else_=0)).label("customers"),
+               func.sum(daily.first_contacts).label("first_contacts"),
+               func.sum(daily.resolved_first_contacts).label("resolved_first_contacts"),
+               func.sum(daily.repeat_contacts).label("repeat_contacts"), func.sum(daily.purchases).label("purchases"),
+               func.sum(daily.resolved).label("resolved"))
+        .where(daily.dimension == dimension.value, daily.day >= start, daily.day < end)
         .group_by(*group)
     ).all()
-    result: dict[object, Summed] = {}
+    result: list[tuple[Any, Summed]] = []
     for row in rows:
-        values = Summed(*(int(v or 0) for v in row[len(group):]))
-        if not values.interactions:
-            continue
-        key = None if by is None else (dt.date.fromordinal(row[0]) if by == "day" else row[0])
-        result[key] = values
+        values = Summed(**{name: int(row._mapping[name] or 0) for name in Summed._fields})
+        if values.interactions:
+            result.append((row[0] if group else None, values))
     return result
+
+
+def summed_total(session: Session, *, first_day: dt.date, end_day: dt.date) -> Summed:
+    """Company figures over local days [first_day, end_day)."""
+    found = _summed(session, dimension=Dimension.ALL, first_day=first_day, end_day=end_day, by=None)
+    return found[0][1] if found else Summed()
+
+
+def summed_by_day(session: Session, *, first_day: dt.date, end_day: dt.date) -> dict[dt.date, Summed]:
+    """Company figures of each local day in [first_day, end_day) that had interactions."""
+    found = _summed(session, dimension=Dimension.ALL, first_day=first_day, end_day=end_day, by="day")
+    return {dt.date.fromordinal(day): values for day, values in found}
+
+
+def summed_by_key(session: Session, *, dimension: Dimension, first_day: dt.date, end_day: dt.date) -> dict[str, Summed]:
+    """Figures of each group of `dimension` (employee id as text, channel, type) over [first_day, end_day)."""
+    return dict(_summed(session, dimension=dimension, first_day=first_day, end_day=end_day, by="key"))
 
 
 # ---- follow-ups --------------------------------------------------------------------------------
@@ -471,6 +538,13 @@ class FollowUpFact:
     overdue_from: int | None
     overdue_until: int | None
 
+    @classmethod
+    def stored(cls, values: Sequence[Any]) -> FollowUpFact:
+        """A fact read back: follow_up_kpi_facts' FOLLOW_UP_FACT_COLUMNS, in that order."""
+        created_day, done_day, duration_us, bucket, overdue_from, overdue_until = values
+        return cls(created_day=created_day, done_day=done_day, duration_us=duration_us, duration_bucket=bucket,
+                   overdue_from=overdue_from, overdue_until=overdue_until)
+
     def daily(self) -> Iterator[tuple[int, tuple[int, int, int, int]]]:
         yield self.created_day, (1, 0, 0, 0)
         if self.done_day is not None:
@@ -485,29 +559,25 @@ FOLLOW_UP_FACT_COLUMNS = tuple(f.name for f in fields(FollowUpFact))
 _FOLLOW_UP_COLUMNS = (FollowUp.id, FollowUp.status, FollowUp.created_at, FollowUp.completed_at, FollowUp.due_date)
 
 
-def microseconds_between(later: dt.datetime, earlier: dt.datetime) -> int:
-    delta = later - earlier
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def follow_up_fact(row, tz: ZoneInfo) -> FollowUpFact:
-    """The definitions of store/kpi.py for one follow-up, by local day:
-    - created on its created_at's day; completed on its completed_at's day when status is done;
-    - overdue at the midnight starting day D when created before D (created_at < that midnight), due
-      before D, not cancelled, and open or completed at that midnight or later: D from
+def follow_up_fact(row: AnyRow, tz: ZoneInfo) -> FollowUpFact:
+    """The rules of store/kpi_rules.py for one follow-up, by local day:
+    - created on its created_at's day; completed (`is_completed`) on its completed_at's day;
+    - overdue (`is_overdue`) at the midnight starting day D when created before D (created_at < that
+      midnight), due before D, not cancelled, and open or completed at that midnight or later: D from
       max(created day, due date) + 1 until the completion day included."""
     created_day = day_number(row.created_at, tz)
-    done = row.status == "done" and row.completed_at is not None
+    done = kpi_rules.is_completed(row.status, row.completed_at)
     done_day = day_number(row.completed_at, tz) if done else None
-    duration = microseconds_between(row.completed_at, row.created_at) if done else None
+    duration = kpi_rules.microseconds_between(row.completed_at, row.created_at) if done else None
     overdue_from = overdue_until = None
-    if row.status == "open" or done:
+    if row.status == kpi_rules.OPEN or done:
         starts = max(created_day, row.due_date.toordinal()) + 1
         stops = done_day + 1 if done_day is not None else None
         if stops is None or starts < stops:
             overdue_from, overdue_until = starts, stops
-    return FollowUpFact(created_day, done_day, duration, None if duration is None else duration_bucket(duration),
-                        overdue_from, overdue_until)
+    return FollowUpFact(created_day=created_day, done_day=done_day, duration_us=duration,
+                        duration_bucket=None if duration is None else duration_bucket(duration),
+                        overdue_from=overdue_from, overdue_until=overdue_until)
 
 
 def follow_up_rollup_zone(session: Session) -> ZoneInfo | None:
@@ -548,7 +618,7 @@ def refresh_follow_ups(session: Session, follow_up_ids: Iterable[int]) -> int:
                 total = daily[day]
                 for i, count in enumerate(counts):
                     total[i] += sign * count
-            if side.done_day is not None:
+            if side.done_day is not None and side.duration_bucket is not None:  # both set when done
                 durations[(side.done_day, side.duration_bucket)] += sign
     _upsert_follow_up_facts(session, changed)
     _add_follow_up_counts(session, {day: counts for day, counts in daily.items() if any(counts)},
@@ -562,19 +632,19 @@ def _stored_follow_up_facts(session: Session, follow_up_ids: Sequence[int]) -> d
     for chunk in _chunks(follow_up_ids, _CUSTOMER_CHUNK):
         for follow_up_id, *values in session.execute(
                 select(FollowUpKpiFact.follow_up_id, *columns).where(FollowUpKpiFact.follow_up_id.in_(chunk))):
-            found[follow_up_id] = FollowUpFact(*values)
+            found[follow_up_id] = FollowUpFact.stored(values)
     return found
 
 
-def _follow_up_fact_rows(facts: Iterable[tuple[int, FollowUpFact]]) -> list[dict]:
-    return [{"follow_up_id": i, **dict(zip(FOLLOW_UP_FACT_COLUMNS, astuple(f)))}
+def _follow_up_fact_rows(facts: Iterable[tuple[int, FollowUpFact]]) -> list[dict[str, int | None]]:
+    return [{"follow_up_id": i, **dict(zip(FOLLOW_UP_FACT_COLUMNS, astuple(f), strict=True))}
             for i, f in sorted(facts, key=lambda item: item[0])]
 
 
 def _upsert_follow_up_facts(session: Session, changed: list[tuple[int, FollowUpFact]]) -> None:
     if not changed:
         return
-    table = FollowUpKpiFact.__table__
+    table = _table(FollowUpKpiFact)
     statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.follow_up_id], set_={name: statement.excluded[name] for name in FOLLOW_UP_FACT_COLUMNS})
@@ -585,17 +655,17 @@ def _upsert_follow_up_facts(session: Session, changed: list[tuple[int, FollowUpF
 def _add_follow_up_counts(session: Session, daily: dict[int, list[int]], durations: dict[tuple[int, int], int]) -> None:
     # Sorted, as in _add_to_rollup: concurrent writers lock the rows they add to in the same order.
     if daily:
-        table = KpiFollowUpDaily.__table__
+        table = _table(KpiFollowUpDaily)
         statement = insert_for(session, table)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.day], set_={name: table.c[name] + statement.excluded[name] for name in FOLLOW_UP_COUNTS})
-        session.connection().execute(statement, [{"day": day, **dict(zip(FOLLOW_UP_COUNTS, counts))}
+        session.connection().execute(statement, [{"day": day, **dict(zip(FOLLOW_UP_COUNTS, counts, strict=True))}
                                                  for day, counts in sorted(daily.items())])
         for days in _chunks(sorted(daily), _CUSTOMER_CHUNK):
             session.connection().execute(table.delete().where(
                 table.c.day.in_(days), *(table.c[name] == 0 for name in FOLLOW_UP_COUNTS)))
     if durations:
-        table = KpiFollowUpDuration.__table__
+        table = _table(KpiFollowUpDuration)
         statement = insert_for(session, table)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.day, table.c.bucket], set_={"completed": table.c.completed + statement.excluded.completed})
@@ -616,7 +686,7 @@ def _every_follow_up_fact(session: Session, tz: ZoneInfo, tell: Progress) -> Ite
         tell("follow-ups", done, done)
 
 
-def _follow_up_rollup_from_facts():
+def _follow_up_rollup_from_facts() -> tuple[AnySelect, AnySelect]:
     """kpi_follow_up_daily and kpi_follow_up_durations as they should be, summed from the facts in SQL."""
     facts = FollowUpKpiFact
     zero = literal(0)
@@ -643,12 +713,12 @@ def rebuild_follow_ups(session: Session, tz: ZoneInfo, *, progress: Progress | N
     counted = 0
     for facts in _every_follow_up_fact(session, tz, tell):
         for chunk in _chunks(_follow_up_fact_rows(facts.items()), _INSERT_CHUNK):
-            session.connection().execute(FollowUpKpiFact.__table__.insert(), list(chunk))
+            session.connection().execute(_table(FollowUpKpiFact).insert(), list(chunk))
         counted += len(facts)
     daily, durations = _follow_up_rollup_from_facts()
     for model, part in ((KpiFollowUpDaily, daily), (KpiFollowUpDuration, durations)):
-        session.execute(model.__table__.insert().from_select([c.name for c in part.selected_columns], part))
-    session.execute(KpiRollupState.__table__.update().where(KpiRollupState.id == 1).values(follow_ups_built_at=utc_now()))
+        session.execute(_table(model).insert().from_select([c.name for c in part.selected_columns], part))
+    session.execute(_table(KpiRollupState).update().where(KpiRollupState.id == 1).values(follow_ups_built_at=utc_now()))
     tell("follow-up rollup", 1, 1)
     return counted
 
@@ -668,7 +738,7 @@ def verify_follow_ups(session: Session) -> tuple[int, int] | None:
     wrong_rows = 0
     daily, durations = _follow_up_rollup_from_facts()
     for model, part, keys in ((KpiFollowUpDaily, daily, ("day",)), (KpiFollowUpDuration, durations, ("day", "bucket"))):
-        table = model.__table__
+        table = _table(model)
         names = [c.name for c in part.selected_columns]
         kept = select(*(table.c[name] for name in names))
         should = part.subquery()
@@ -701,15 +771,15 @@ def follow_up_summed(session: Session, *, first_day: dt.date, end_day: dt.date, 
     overdue = session.scalar(select(func.coalesce(func.sum(daily.overdue_from - daily.overdue_until), 0))
                              .where(daily.day <= as_of_ordinal)) or 0
     if as_of > as_of_midnight:
-        closed = and_(FollowUp.status != "cancelled", FollowUp.status != "open")
+        # Created since midnight and overdue now (the created_at bounds keep it to that day's rows).
         overdue += session.scalar(select(func.count(FollowUp.id)).where(
-            FollowUp.created_at >= as_of_midnight, FollowUp.created_at < as_of, FollowUp.due_date < as_of_day,
-            or_(FollowUp.status == "open", and_(closed, FollowUp.completed_at >= as_of)))) or 0
+            FollowUp.created_at >= as_of_midnight, FollowUp.created_at < as_of,
+            kpi_rules.overdue_sql(as_of, as_of_day))) or 0
+        # Overdue at midnight (created before it), closed since: completed in [midnight, as_of).
         overdue -= session.scalar(select(func.count(FollowUp.id)).where(
-            FollowUp.completed_at >= as_of_midnight, FollowUp.completed_at < as_of, closed,
-            FollowUp.created_at < as_of_midnight, FollowUp.due_date < as_of_day)) or 0
-    return FollowUpSummed(int(created), int(completed), int(overdue),
-                          _middle_durations(session, start, end, int(completed)))
+            *kpi_rules.overdue_closed_later_sql(as_of_midnight, as_of_day), FollowUp.completed_at < as_of)) or 0
+    return FollowUpSummed(created=int(created), completed=int(completed), overdue=int(overdue),
+                          middle_durations=_middle_durations(session, start, end, int(completed)))
 
 
 def _middle_durations(session: Session, start: int, end: int, completed: int) -> list[int]:
@@ -722,7 +792,7 @@ def _middle_durations(session: Session, start: int, end: int, completed: int) ->
         select(histogram.bucket, func.sum(histogram.completed))
         .where(histogram.day >= start, histogram.day < end).group_by(histogram.bucket).order_by(histogram.bucket)).all()
     facts = FollowUpKpiFact
-    values = []
+    values: list[int] = []
     below = 0
     for bucket, count in buckets:
         wanted = [rank - below for rank in ranks if below <= rank < below + count]
@@ -732,6 +802,7 @@ def _middle_durations(session: Session, start: int, end: int, completed: int) ->
                 select(facts.duration_us).where(facts.duration_bucket == bucket, facts.done_day >= start,
                                                 facts.done_day < end)
                 .order_by(facts.duration_us).offset(wanted[0]).limit(wanted[-1] - wanted[0] + 1)).all()
-            values.extend(in_bucket[rank - wanted[0]] for rank in wanted)
+            values.extend(duration for duration in (in_bucket[rank - wanted[0]] for rank in wanted)
+                          if duration is not None)  # never None: a done fact has both duration and bucket
         below += count
     return values

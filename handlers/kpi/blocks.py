@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from handlers.blockkit import context, escape, header, section, truncate
@@ -9,14 +10,14 @@ from handlers.i18n import has_key, t
 from handlers.i18n.formats import format_date
 from handlers.kpi.format import change, hours, number, percent
 from store.kpi import KpiFigures, KpiReport
-from store.kpi_query import Period
+from store.kpi_query import Grouping, Period, PeriodKind, ScopeKind
 
 MAX_GROUP_ROWS = 25
 
 
 def period_label(period: Period, locale: str) -> str:
     last = period.end - dt.timedelta(days=1)
-    if period.kind in ("today", "week", "month") and last >= period.start:
+    if period.kind in (PeriodKind.TODAY, PeriodKind.WEEK, PeriodKind.MONTH) and last >= period.start:
         if period.days == 1:
             return format_date(period.start, locale)
         return f"{t('kpi.period.' + period.kind, locale)} ({format_date(period.start, locale)} – {format_date(last, locale)})"
@@ -26,7 +27,7 @@ def period_label(period: Period, locale: str) -> str:
 
 
 def scope_label(report: KpiReport, locale: str) -> str:
-    if report.scope.kind in ("me", "all"):
+    if report.scope.kind in (ScopeKind.ME, ScopeKind.ALL):
         return t(f"kpi.scope.{report.scope.kind}", locale)
     return report.scope.label
 
@@ -44,7 +45,7 @@ FIGURES = (
     ("kpi.label.followups_overdue", "followups_overdue", "count"),
     ("kpi.label.median_completion", "median_completion_hours", "duration"),
 )
-_SHOW = {"count": number, "rate": percent, "duration": hours}
+_SHOW: dict[str, Callable[[float | None, str], str]] = {"count": number, "rate": percent, "duration": hours}
 
 
 def kpi_fields(current: KpiFigures, previous: KpiFigures, locale: str, *,
@@ -60,11 +61,11 @@ def kpi_fields(current: KpiFigures, previous: KpiFigures, locale: str, *,
     return fields
 
 
-def group_label(group_by: str | None, key: str, locale: str) -> str:
+def group_label(group_by: Grouping | None, key: str, locale: str) -> str:
     """A group as the reader says it: "En magasin", "Visite", "2 nov. 2026", or the employee's name."""
-    if group_by in ("channel", "type") and has_key(f"interactions.{group_by}.{key}"):
+    if group_by in (Grouping.CHANNEL, Grouping.TYPE) and has_key(f"interactions.{group_by}.{key}"):
         return t(f"interactions.{group_by}.{key}", locale)
-    if group_by == "day":
+    if group_by == Grouping.DAY:
         return format_date(dt.date.fromisoformat(key), locale)
     return key
 
@@ -72,12 +73,12 @@ def group_label(group_by: str | None, key: str, locale: str) -> str:
 def group_table(report: KpiReport, locale: str) -> str:
     rows = report.groups[:MAX_GROUP_ROWS]
     if any(r.folded for r in report.groups[MAX_GROUP_ROWS:]):  # the folded row is last: keep it in view
-        rows = rows[:-1] + [next(r for r in report.groups if r.folded)]
+        rows = [*rows[:-1], next(r for r in report.groups if r.folded)]
     labels = [t("kpi.group.others", locale) if r.folded else group_label(report.group_by, r.key, locale)
               for r in rows]
     width = min(24, max((len(label) for label in labels), default=4))
     lines = [f"{'':{width}}  {'#':>6}  {'👤':>5}  {'FCR':>5}"]
-    for row, label in zip(rows, labels):
+    for row, label in zip(rows, labels, strict=True):
         name = truncate(label, width)
         f = row.figures
         lines.append(f"{name:{width}}  {number(f.interactions, locale):>6}  {number(f.customers, locale):>5}  "

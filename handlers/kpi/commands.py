@@ -7,16 +7,20 @@ member to see (a manager typing /kpi in #store-floor must not publish it to the 
 from __future__ import annotations
 
 import logging
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers import payloads
 from handlers.blockkit import unescape
 from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
-from store.clock import local_day
-from store.kpi import kpi_report
+from store.clock import Clock, local_day
+from store.db import SessionFactory
+from store.kpi import KpiReport, Viewer, kpi_report
 from store.kpi_query import KpiQueryError, parse_kpi_query
 
 log = logging.getLogger(__name__)
@@ -24,7 +28,15 @@ log = logging.getLogger(__name__)
 COMMAND = "/kpi"
 
 
-def kpi_command(ack, command, respond, client, employee, session_factory, clock) -> None:
+class Asker(Viewer, Protocol):
+    """The employee the access middleware puts in the context (bot.access.EmployeeSnapshot)."""
+
+    slack_user_id: str
+    locale: str
+
+
+def kpi_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, employee: Asker,
+                session_factory: SessionFactory, clock: Clock) -> None:
     text = (payloads.text(command, "text") or "").strip()
     locale = employee.locale
     if text.lower() in ("help", "aide", "?"):
@@ -50,7 +62,7 @@ def kpi_command(ack, command, respond, client, employee, session_factory, clock)
     respond(response_type="ephemeral", replace_original=False, **kpi_message(report, locale, chart_sent=chart_sent))
 
 
-def send_chart(client, employee, report, locale: str) -> bool:
+def send_chart(client: WebClient, employee: Asker, report: KpiReport, locale: str) -> bool:
     from handlers.kpi.chart import trend_png  # matplotlib loads only when a chart is drawn
 
     title = t("kpi.chart_title", locale, scope=scope_label(report, locale))
@@ -64,5 +76,5 @@ def send_chart(client, employee, report, locale: str) -> bool:
         return False
 
 
-def register(app) -> None:
+def register(app: App) -> None:
     app.command(COMMAND)(kpi_command)

@@ -98,7 +98,7 @@ def build_dataset(session_factory) -> Dataset:
         count_written_history(s)
 
         def viewer(e):
-            return Viewer(e.id, e.role, e.team_id, e.store_id)
+            return Viewer(id=e.id, role=e.role, team_id=e.team_id, store_id=e.store_id)
 
-        return Dataset(store.id, other_store.id, team.id, other.id, viewer(lea), viewer(marc), viewer(nina),
-                       viewer(omar), viewer(ada))
+        return Dataset(store_id=store.id, other_store_id=other_store.id, team_id=team.id, other_team_id=other.id,
+                       lea=viewer(lea), marc=viewer(marc), nina=viewer(nina), omar=viewer(omar), ada=viewer(ada))

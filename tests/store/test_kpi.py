@@ -52,7 +52,7 @@ def test_period_edges_are_local_midnights(session_factory, data):
     sunday = report(session_factory, data.nina, "team 2026-03-08")
     assert sunday.current.interactions == 1
     # Seen from UTC the same rows fall on other days: both on the 8th.
-    utc_viewer = Viewer(data.nina.id, "manager", data.team_id, data.store_id, timezone="UTC")
+    utc_viewer = Viewer(id=data.nina.id, role="manager", team_id=data.team_id, store_id=data.store_id, timezone="UTC")
     assert report(session_factory, utc_viewer, "team 2026-03-08").current.interactions == 2
     assert report(session_factory, utc_viewer, "team 2026-03-09").current.interactions == 1  # i1 at 23:30
 

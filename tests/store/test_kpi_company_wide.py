@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete
 
+from store import kpi_rules
 from store.kpi import ScopeFilter, Window, kpi_report, local_midnight_utc
-from store.kpi_query import parse_kpi_query
+from store.kpi_query import ScopeKind, parse_kpi_query
 from store.models import Customer, Employee, Interaction, KpiRollupState, Order
 from tests.store.kpi_fixtures import Viewer
 from tests.support.world import add_store_and_team, count_written_history
@@ -54,23 +55,25 @@ def _build(session_factory, seed: int):
         s.add_all(orders)
         count_written_history(s)
         rows = [(i.id, i.customer_id, i.created_at, i.outcome) for i in interactions]
-        bought = [(o.customer_id, o.ordered_at) for o in orders if o.status != "cancelled"]
-        return Viewer(admin.id, "admin", None, None), rows, bought
+        bought = [(o.customer_id, o.ordered_at) for o in orders if kpi_rules.order_counts(o.status)]
+        return Viewer(id=admin.id, role="admin", team_id=None, store_id=None), rows, bought
 
 
 def _expected(rows, orders, window: Window) -> tuple[int, int, int, int, int, int]:
-    week = dt.timedelta(days=7)
+    """The figures by the definitions (store/kpi_rules.py), applied row by row."""
     period = [r for r in rows if window.start <= r[2] < window.end]
     repeat = first = resolved_first = purchases = 0
     for id_, customer, at, outcome in period:
         if customer is None:
             continue
-        earlier = any(c == customer and at - week <= when and (when < at or (when == at and other < id_))
-                      for other, c, when, _ in rows)
+        previous = max((when for other, c, when, _ in rows
+                        if c == customer and kpi_rules.precedes((when, other), (at, id_))), default=None)
+        earlier = kpi_rules.is_repeat_contact(at, previous)
         repeat += earlier
-        first += not earlier
-        resolved_first += (not earlier) and outcome == "resolved"
-        purchases += any(c == customer and at < when <= at + week for c, when in orders)
+        first += kpi_rules.is_first_contact(True, earlier)
+        resolved_first += kpi_rules.is_first_contact(True, earlier) and kpi_rules.is_resolved(outcome)
+        purchases += kpi_rules.is_bought_after(at, min((when for c, when in orders if c == customer and when > at),
+                                                       default=None))
     customers = len({r[1] for r in period if r[1] is not None})
     return len(period), customers, first, resolved_first, repeat, purchases
 
@@ -87,9 +90,9 @@ def test_company_wide_figures_match_the_definitions(session_factory, seed, sourc
         query = parse_kpi_query(text, today=TODAY)
         with session_factory() as session:
             report = kpi_report(session, admin, query, now=NOW)
-        assert report.scope == ScopeFilter("all", "all")
+        assert report.scope == ScopeFilter(kind=ScopeKind.ALL, label="all")
         for period, figures in [(query.period, report.current), (query.period.previous, report.previous)]:
-            window = Window(local_midnight_utc(period.start, PARIS), local_midnight_utc(period.end, PARIS))
+            window = Window(start=local_midnight_utc(period.start, PARIS), end=local_midnight_utc(period.end, PARIS))
             got = (figures.interactions, figures.customers, figures.first_contacts,
                    figures.resolved_first_contacts, figures.repeat_contacts, figures.purchases_within_7d)
             assert got == _expected(rows, orders, window), (text, period)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import statistics
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete
 
-from store import kpi_rollup
+from store import kpi_rollup, kpi_rules
 from store.kpi import Window, kpi_report, local_midnight_utc
 from store.kpi_query import parse_kpi_query
 from store.models import Employee, FollowUp, KpiRollupState
@@ -61,18 +60,16 @@ def _build(session_factory, seed: int):
         s.add_all(rows)
         count_written_history(s)
         facts = [(f.status, f.created_at, f.completed_at, f.due_date) for f in rows]
-        return Viewer(admin.id, "admin", None, None), facts
+        return Viewer(id=admin.id, role="admin", team_id=None, store_id=None), facts
 
 
 def _expected(facts, window: Window, as_of: dt.datetime, as_of_date: dt.date):
+    """The figures by the definitions (store/kpi_rules.py), applied row by row."""
     created = sum(window.start <= c < window.end for _, c, _, _ in facts)
-    durations = [(done - c) // dt.timedelta(microseconds=1) for status, c, done, _ in facts
-                 if status == "done" and done is not None and window.start <= done < window.end]
-    overdue = sum(1 for status, c, done, due in facts
-                  if status != "cancelled" and c < as_of and due < as_of_date
-                  and (status == "open" or (done is not None and done >= as_of)))
-    median = statistics.median(durations) / 3_600_000_000 if durations else None
-    return created, len(durations), overdue, median
+    durations = [kpi_rules.microseconds_between(done, c) for status, c, done, _ in facts
+                 if kpi_rules.is_completed(status, done) and window.start <= done < window.end]
+    overdue = sum(kpi_rules.is_overdue(*fact, as_of=as_of, as_of_date=as_of_date) for fact in facts)
+    return created, len(durations), overdue, kpi_rules.median_hours(durations)
 
 
 def _follow_up_figures(figures):
@@ -99,7 +96,7 @@ def test_company_follow_up_figures_match_the_definitions_from_the_rollup_and_the
                 session.rollback()
         from_rollup, from_rows = reports
         for period, figures in [(query.period, from_rollup.current), (query.period.previous, from_rollup.previous)]:
-            window = Window(local_midnight_utc(period.start, PARIS), local_midnight_utc(period.end, PARIS))
+            window = Window(start=local_midnight_utc(period.start, PARIS), end=local_midnight_utc(period.end, PARIS))
             as_of, as_of_date = min(window.end, now), min(period.end, today)
             assert _follow_up_figures(figures) == _expected(facts, window, as_of, as_of_date), (text, period)
         assert (from_rollup.current, from_rollup.previous) == (from_rows.current, from_rows.previous), text
@@ -117,6 +114,6 @@ def test_the_fixture_reaches_the_edges_it_is_meant_to(session_factory):
     parities = set()
     for first, end in [(dt.date(2026, 2, 1), dt.date(2026, 3, 1)), (dt.date(2026, 3, 1), dt.date(2026, 4, 1)),
                        (dt.date(2026, 2, 14), dt.date(2026, 2, 15)), (dt.date(2026, 3, 19), dt.date(2026, 3, 20))]:
-        window = Window(local_midnight_utc(first, PARIS), local_midnight_utc(end, PARIS))
+        window = Window(start=local_midnight_utc(first, PARIS), end=local_midnight_utc(end, PARIS))
         parities.add(_expected(facts, window, window.end, end)[1] % 2)
     assert parities == {0, 1}  # medians of one middle value and averages of two

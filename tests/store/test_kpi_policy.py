@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 
 from store.kpi import KpiRefused, kpi_report, resolve_scope
-from store.kpi_query import Scope, parse_kpi_query
+from store.kpi_query import Scope, ScopeKind, parse_kpi_query
 from store.models import Employee, Interaction, Store, Team
 from tests.store.kpi_fixtures import Viewer
 from tests.support.world import count_written_history
@@ -51,7 +51,7 @@ def people(session_factory) -> dict[str, Viewer]:
                          store_id=stores[store].id if store else None, timezone="Europe/Paris", locale="en")
             s.add(e)
             s.flush()
-            found[uid] = Viewer(e.id, role, e.team_id, e.store_id)
+            found[uid] = Viewer(id=e.id, role=role, team_id=e.team_id, store_id=e.store_id)
             recorded_team = teams["floor"].id if uid == "U_PAUL" else e.team_id
             for day in range(n % 3 + 1):
                 s.add(Interaction(employee_id=e.id, customer_id=None, store_id=e.store_id, team_id=recorded_team,
@@ -68,7 +68,7 @@ def _report(session, viewer, text):
 def _may_ask_directly(session, viewer, employee_id) -> bool:
     uid = session.get(Employee, employee_id).slack_user_id
     try:
-        resolve_scope(session, viewer, Scope("employee", slack_user_id=uid))
+        resolve_scope(session, viewer, Scope(kind=ScopeKind.EMPLOYEE, slack_user_id=uid))
     except KpiRefused:
         return False
     return True

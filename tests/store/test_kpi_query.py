@@ -7,7 +7,16 @@ import pytest
 from hypothesis import given, strategies as st
 
 from handlers.i18n import has_key
-from store.kpi_query import MAX_PERIOD_DAYS, KpiQueryError, Period, Scope, parse_kpi_query
+from store.kpi_query import (
+    MAX_PERIOD_DAYS,
+    Grouping,
+    KpiQueryError,
+    Period,
+    PeriodKind,
+    Scope,
+    ScopeKind,
+    parse_kpi_query,
+)
 
 TODAY = dt.date(2026, 3, 11)  # a Wednesday
 
@@ -18,16 +27,28 @@ def parse(text):
 
 def test_defaults_are_me_this_week():
     query = parse("")
-    assert query.scope == Scope("me")
+    assert query.scope == Scope(kind=ScopeKind.ME)
     assert (query.period.start, query.period.end) == (dt.date(2026, 3, 9), dt.date(2026, 3, 12))
     assert query.group_by is None
 
 
+@pytest.mark.parametrize("text, kinds", [
+    ("magasin Lyon 30 derniers jours par canal", (ScopeKind.STORE, PeriodKind.LAST_DAYS, Grouping.CHANNEL)),
+    ("<@U1> 2026-02 by employee", (ScopeKind.EMPLOYEE, PeriodKind.MONTH_OF, Grouping.EMPLOYEE)),
+    ("tous hier par jour", (ScopeKind.ALL, PeriodKind.TODAY, Grouping.DAY)),
+])
+def test_scope_period_and_grouping_come_back_as_their_enum_members(text, kinds):
+    query = parse(text)
+    scope, period, group = kinds
+    assert (query.scope.kind, query.period.kind, query.group_by) == kinds
+    assert query.scope.kind is scope and query.period.kind is period and query.group_by is group
+
+
 @pytest.mark.parametrize("text, scope", [
-    ("team", Scope("team")), ("équipe", Scope("team")), ("moi", Scope("me")), ("all", Scope("all")),
-    ("<@U123ABC|léa>", Scope("employee", slack_user_id="U123ABC")), ("@lea", Scope("employee", name="lea")),
-    ("store Paris Rivoli month", Scope("store", name="Paris Rivoli")),
-    ("magasin Lyon by day", Scope("store", name="Lyon")),
+    ("team", Scope(kind=ScopeKind.TEAM)), ("équipe", Scope(kind=ScopeKind.TEAM)), ("moi", Scope(kind=ScopeKind.ME)), ("all", Scope(kind=ScopeKind.ALL)),
+    ("<@U123ABC|léa>", Scope(kind=ScopeKind.EMPLOYEE, slack_user_id="U123ABC")), ("@lea", Scope(kind=ScopeKind.EMPLOYEE, name="lea")),
+    ("store Paris Rivoli month", Scope(kind=ScopeKind.STORE, name="Paris Rivoli")),
+    ("magasin Lyon by day", Scope(kind=ScopeKind.STORE, name="Lyon")),
 ])
 def test_scopes(text, scope):
     assert parse(text).scope == scope
@@ -92,7 +113,7 @@ def test_any_input_parses_or_fails_with_a_catalog_error(tokens):
 def test_any_valid_range_is_inclusive_of_both_days(first, length):
     last = first + dt.timedelta(days=length)
     period = parse(f"{first.isoformat()}..{last.isoformat()}").period
-    assert period == Period("range", first, last + dt.timedelta(days=1))
+    assert period == Period(kind=PeriodKind.RANGE, start=first, end=last + dt.timedelta(days=1))
     assert period.days == length + 1
 
 

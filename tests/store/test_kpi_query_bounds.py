@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.i18n import has_key, t
-from store.kpi_query import FIRST_DAY, LAST_DAY, MAX_PERIOD_DAYS, KpiQuery, KpiQueryError, Scope, parse_kpi_query
+from store.kpi_query import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_PERIOD_DAYS,
+    KpiQuery,
+    KpiQueryError,
+    Scope,
+    ScopeKind,
+    parse_kpi_query,
+)
 
 TODAY = dt.date(2026, 3, 11)
 
@@ -61,7 +70,7 @@ def test_the_edges_of_the_range_are_accepted():
 ])
 def test_a_store_code_right_after_store_is_a_store_even_when_it_spells_by(text, store, group):
     query = parse(text)
-    assert query.scope == Scope("store", name=store)
+    assert query.scope == Scope(kind=ScopeKind.STORE, name=store)
     assert query.group_by == group
 
 

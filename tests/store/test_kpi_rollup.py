@@ -72,7 +72,7 @@ def _customer(session_factory, source_id: str) -> int:
 
 def _admin(session_factory, timezone: str = "Europe/Paris") -> Viewer:
     """A head-office admin (the fixture's admin row is refused for its time zone, so one is made up)."""
-    return Viewer(999_999, "admin", None, None, timezone)
+    return Viewer(id=999_999, role="admin", team_id=None, store_id=None, timezone=timezone)
 
 
 def _report(session_factory, text: str, *, viewer: Viewer, raw: bool = False) -> KpiReport:
@@ -94,13 +94,13 @@ def _assert_exact(session_factory) -> None:
     """Rollup and raw rows agree for every grouping and period kind, and the rollup checks clean."""
     admin = _admin(session_factory)
     for asked in [WEEK, f"{WEEK} by employee", f"{WEEK} by channel", f"{WEEK} by type", f"{WEEK} by day",
-                  "2026-02", "last 30 days by day", "2026-03-03", "today", "yesterday", "month"]:
+                 "2026-02", "last 30 days by day", "2026-03-03", "today", "yesterday", "month"]:
         from_rollup = _report(session_factory, f"all {asked}", viewer=admin)
         from_rows = _report(session_factory, f"all {asked}", viewer=admin, raw=True)
         assert (from_rollup.current, from_rollup.previous, from_rollup.groups, from_rollup.trend) == \
                (from_rows.current, from_rows.previous, from_rows.groups, from_rows.trend), asked
     with session_factory() as session:
-        assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(0, 0)
+        assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
 
 
 def _week(session_factory) -> tuple[int, ...]:
