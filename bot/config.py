@@ -43,6 +43,8 @@ class Settings:
     share_channels: frozenset[str] = field(default_factory=frozenset)
     digest_default_time: str = "08:30"
     log_level: str = "INFO"
+    # The mapping file of `frontline employees sync` and the directory events (README, "Slack's directory").
+    directory_mapping: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -77,6 +79,7 @@ class Settings:
             ),
             digest_default_time=env.get("FRONTLINE_DIGEST_TIME", "08:30"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            directory_mapping=env.get("FRONTLINE_DIRECTORY_MAPPING"),
         )
         settings.validate()
         return settings

@@ -76,6 +76,7 @@ class _Fault:
     status: int = 200
     retry_after: int | None = None
     error: str | None = None
+    after: int = 0  # calls answered normally before the fault starts (a 429 in the middle of paging)
 
 
 @dataclass
@@ -86,6 +87,33 @@ class SlackUser:
     tz: str = "Europe/Paris"
     is_bot: bool = False
     deleted: bool = False
+    email: str | None = None
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
+    title: str = ""
+
+    def as_slack(self, team_id: str, *, include_locale: bool) -> dict[str, Any]:
+        """The user object users.info and users.list answer (Slack's shape, the fields Frontline reads)."""
+        profile: dict[str, Any] = {"real_name": self.name, "display_name": self.name, "title": self.title}
+        if self.email is not None:
+            profile["email"] = self.email
+        body: dict[str, Any] = {
+            "id": self.id, "team_id": team_id, "name": self.name, "real_name": self.name, "deleted": self.deleted,
+            "is_bot": self.is_bot, "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted, "tz": self.tz, "tz_label": self.tz, "tz_offset": 0,
+            "profile": profile,
+        }
+        if include_locale:
+            body["locale"] = self.locale
+        return body
+
+
+@dataclass
+class SlackUserGroup:
+    id: str
+    handle: str
+    name: str
+    users: list[str]
 
 
 def _decode_json_args(args: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +143,7 @@ class LocalSlack:
         self.calls: list[SlackCall] = []
         self.validation_failures: list[ValidationFailure] = []
         self.users: dict[str, SlackUser] = {}
+        self.usergroups: dict[str, SlackUserGroup] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -161,11 +190,22 @@ class LocalSlack:
 
     # ---- scenario helpers -----------------------------------------------------------------
     def add_user(self, user_id: str, name: str, *, locale: str = "en-US", tz: str = "Europe/Paris",
-                 is_bot: bool = False) -> SlackUser:
-        user = SlackUser(user_id, name, locale, tz, is_bot)
+                 is_bot: bool = False, **fields: Any) -> SlackUser:
+        """Add (or replace) a user; `fields` are SlackUser's others (email, deleted, is_restricted, title...)."""
+        user = SlackUser(user_id, name, locale, tz, is_bot, **fields)
         with self._cond:
             self.users[user_id] = user
         return user
+
+    def add_usergroup(self, handle: str, users: list[str], *, name: str | None = None) -> SlackUserGroup:
+        """Add a user group (or set the members of the one with this handle)."""
+        with self._cond:
+            group = next((g for g in self.usergroups.values() if g.handle == handle), None)
+            if group is None:
+                group = SlackUserGroup(new_id("S"), handle, name or handle, [])
+                self.usergroups[group.id] = group
+            group.users = list(users)
+        return group
 
     def new_trigger_id(self) -> str:
         trigger_id = f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
@@ -177,14 +217,15 @@ class LocalSlack:
         return f"{self.root_url}/response/{secrets.token_hex(12)}"
 
     def fail(self, method: str, *, times: int = 1, status: int = 200, retry_after: int | None = None,
-             error: str | None = None) -> None:
-        """Make the next `times` calls of `method` fail: status 500, 429 (+Retry-After) or ok=false error."""
+             error: str | None = None, after: int = 0) -> None:
+        """Make the next `times` calls of `method` fail: status 500, 429 (+Retry-After) or ok=false error;
+        with `after`, only once that many calls have been answered normally."""
         if status == 200 and error is None:
             error = "internal_error"
         if status == 429 and retry_after is None:
             retry_after = 1
         with self._cond:
-            self._faults[method] = _Fault(times, status, retry_after, error)
+            self._faults[method] = _Fault(times, status, retry_after, error, after)
 
     # ---- inspection -----------------------------------------------------------------------
     def calls_to(self, method: str | None = None, **match: Any) -> list[SlackCall]:
@@ -234,6 +275,9 @@ class LocalSlack:
         with self._cond:
             fault = self._faults.get(method)
             if fault is None:
+                return None
+            if fault.after > 0:
+                fault.after -= 1
                 return None
             fault.remaining -= 1
             if fault.remaining <= 0:
@@ -438,14 +482,57 @@ def _users_info(slack: LocalSlack, args: dict[str, Any], problems: list[str]) ->
     user = slack.users.get(str(args.get("user", "")))
     if user is None:
         return {"ok": False, "error": "user_not_found"}
-    body = {
-        "id": user.id, "team_id": slack.workspace.team_id, "name": user.name, "real_name": user.name,
-        "deleted": user.deleted, "is_bot": user.is_bot, "tz": user.tz, "tz_label": user.tz, "tz_offset": 0,
-        "profile": {"real_name": user.name, "display_name": user.name},
-    }
-    if str(args.get("include_locale", "")).lower() in ("1", "true"):
-        body["locale"] = user.locale
-    return {"ok": True, "user": body}
+    return {"ok": True, "user": user.as_slack(slack.workspace.team_id, include_locale=_flag(args, "include_locale"))}
+
+
+def _flag(args: dict[str, Any], name: str) -> bool:
+    return str(args.get(name, "")).lower() in ("1", "true")
+
+
+def _users_list(slack: LocalSlack, args: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Slack's paging: `limit` people per page (Slack caps it at 1,000), an opaque `next_cursor`, "" at the end."""
+    try:
+        limit = int(args.get("limit") or 0)
+    except ValueError:
+        return {"ok": False, "error": "invalid_limit"}
+    if limit <= 0 or limit > 1000:
+        limit = 1000 if limit > 1000 else 100  # Slack's own cap, and its page when no limit is given
+    cursor = str(args.get("cursor") or "")
+    try:
+        start = int(cursor.removeprefix("dXNlcjo"), 10) if cursor else 0
+    except ValueError:
+        return {"ok": False, "error": "invalid_cursor"}
+    with slack._cond:
+        users = list(slack.users.values())
+    page = users[start:start + limit]
+    more = start + limit < len(users)
+    team_id = slack.workspace.team_id
+    include_locale = _flag(args, "include_locale")
+    return {"ok": True, "members": [user.as_slack(team_id, include_locale=include_locale) for user in page],
+            "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": f"dXNlcjo{start + limit}" if more else ""}}
+
+
+def _usergroups_list(slack: LocalSlack, args: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    with slack._cond:
+        groups = list(slack.usergroups.values())
+    listed = []
+    for group in groups:
+        body: dict[str, Any] = {"id": group.id, "team_id": slack.workspace.team_id, "handle": group.handle,
+                                "name": group.name, "is_usergroup": True, "user_count": len(group.users)}
+        if _flag(args, "include_users"):
+            body["users"] = list(group.users)
+        listed.append(body)
+    return {"ok": True, "usergroups": listed}
+
+
+def _usergroups_users_list(slack: LocalSlack, args: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    with slack._cond:
+        group = slack.usergroups.get(str(args.get("usergroup", "")))
+        users = list(group.users) if group else None
+    if users is None:
+        return {"ok": False, "error": "no_such_subteam"}
+    return {"ok": True, "users": users}
 
 
 def _auth_test(slack: LocalSlack, args: dict[str, Any], problems: list[str]) -> dict[str, Any]:
@@ -511,6 +598,9 @@ _METHODS: dict[str, Callable[[LocalSlack, dict[str, Any], list[str]], dict[str, 
     "views.publish": _views_publish,
     "conversations.open": _conversations_open,
     "users.info": _users_info,
+    "users.list": _users_list,
+    "usergroups.list": _usergroups_list,
+    "usergroups.users.list": _usergroups_users_list,
     "auth.test": _auth_test,
     "files.getUploadURLExternal": _get_upload_url,
     "files.completeUploadExternal": _complete_upload,

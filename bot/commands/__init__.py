@@ -7,6 +7,7 @@ id the database cannot hold).
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Callable
 
@@ -40,6 +41,15 @@ class WholeNumber:
                 f"{shown!r} is not a valid {self.what} (a whole number from {self.low:,} to {self.high:,})"
             )
         return value
+
+
+def cli_actor() -> str:
+    """Who ran the command, for the audit trail: the operating-system user, or "cli" when there is none."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
+        return "cli"
+    return f"cli:{user}"[:64] if user else "cli"
 
 
 def record_id(what: str = "id") -> WholeNumber:

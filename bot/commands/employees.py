@@ -1,12 +1,12 @@
-"""`frontline employees import|list|deactivate|reactivate|history`: who may use Frontline, with their role,
+"""`frontline employees import|sync|list|deactivate|reactivate|history`: who may use Frontline, with their role,
 team, store, locale and time zone, and who changed that."""
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
-from bot.commands import CommandError, open_database
+from bot.commands import CommandError, cli_actor, open_database
+from bot.commands.directory import add_sync_command
 from store.employees import (
     EMPLOYEE_COLUMNS,
     EmployeeChange,
@@ -22,15 +22,6 @@ from store.importing import ImportFileError, read_rows
 from store.importing.readers import FORMATS
 
 VIA = "cli"
-
-
-def cli_actor() -> str:
-    """Who ran the command, for the audit trail: the operating-system user, or "cli" when there is none."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
-        return "cli"
-    return f"cli:{user}"[:64] if user else "cli"
 
 
 def add_commands(subparsers) -> None:
@@ -72,6 +63,7 @@ def add_commands(subparsers) -> None:
                                   description="Print the audited changes of access, oldest first.")
     history.add_argument("slack_user_id", metavar="SLACK_ID", nargs="?", help="only this employee")
     history.set_defaults(run=run_history)
+    add_sync_command(commands)
 
 
 def run_import(args, settings) -> int:

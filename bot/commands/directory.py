@@ -1,0 +1,146 @@
+"""`frontline employees sync [--dry-run] [--mapping FILE]`: who may use Frontline, read from Slack's directory.
+
+Here only Slack's side: reading `users.list` page by page (cursor and limit), the user groups the mapping
+names (`usergroups.list`, `usergroups.users.list`), and printing. Who gets which access is decided by
+store.directory and applied through store.employees.apply_employee, like the CSV roster.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.app import make_client
+from bot.commands import CommandError, cli_actor, open_database
+from store.directory import DirectoryMapping, DirectorySyncReport, DirectoryUser, MappingError, parse_mapping, sync_directory
+from store.employees import EmployeeChange
+
+VIA = "directory"
+# Slack suggests at most 200 per page of users.list (tier 2: about 20 calls a minute, 429 past that;
+# the client's RateLimitErrorRetryHandler waits the Retry-After Slack sends).
+PAGE_SIZE = 200
+
+
+def add_sync_command(commands: Any) -> None:
+    """Adds `sync` under `frontline employees` (called from bot.commands.employees.add_commands)."""
+    sync = commands.add_parser(
+        "sync",
+        help="give or take access from Slack's directory and its user groups, as the mapping file says",
+        description="Read Slack's users and user groups and bring the employees in line with them, as the "
+        "mapping file says (README, \"Slack's directory\"). Deleted users, bots, guests (unless the mapping "
+        "allows them) and whoever is in no mapped group lose access. Every change of access is audited.",
+    )
+    sync.add_argument("--mapping", metavar="FILE",
+                      help="the mapping file (TOML); default: FRONTLINE_DIRECTORY_MAPPING")
+    sync.add_argument("--dry-run", action="store_true",
+                      help="show who would gain access, lose it, or change role, team or store, and change nothing")
+    sync.set_defaults(run=run_sync)
+
+
+def read_mapping(path_text: str | None) -> DirectoryMapping:
+    """The mapping file, parsed, or a one-line CommandError naming the file and the problem."""
+    if not path_text:
+        raise CommandError("no mapping file: pass --mapping FILE or set FRONTLINE_DIRECTORY_MAPPING")
+    path = Path(path_text)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read the mapping file {path}: {error.__class__.__name__}") from None
+    try:
+        return parse_mapping(text)
+    except MappingError as error:
+        raise CommandError(f"{path.name}: {error}") from None
+
+
+def directory_user(entry: dict[str, Any]) -> DirectoryUser:
+    """One users.list entry as the plain values the domain reads (e-mail needs users:read.email)."""
+    profile = entry.get("profile") or {}
+    return DirectoryUser(
+        slack_user_id=str(entry.get("id", "")),
+        name=str(entry.get("real_name") or profile.get("real_name") or entry.get("name") or entry.get("id", "")),
+        email=profile.get("email"),
+        locale=entry.get("locale"),
+        timezone=entry.get("tz"),
+        deleted=bool(entry.get("deleted")),
+        is_bot=bool(entry.get("is_bot")) or bool(entry.get("is_app_user")),
+        is_guest=bool(entry.get("is_restricted")) or bool(entry.get("is_ultra_restricted")),
+        profile={key: value for key, value in profile.items() if isinstance(value, str)},
+    )
+
+
+def read_users(client: WebClient) -> Iterator[DirectoryUser]:
+    """Every user of the workspace, one page at a time (memory holds one page of Slack's JSON)."""
+    cursor = ""
+    while True:
+        page = client.users_list(limit=PAGE_SIZE, cursor=cursor or None, include_locale=True)
+        for entry in page.get("members") or []:
+            yield directory_user(entry)
+        cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+        if not cursor:
+            return
+
+
+def read_members(client: WebClient, handles: frozenset[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """The user ids of each mapped group, by handle, and the mapped handles Slack has no group for."""
+    groups = client.usergroups_list(include_disabled=False).get("usergroups") or []
+    id_of = {str(group.get("handle", "")).lower(): str(group["id"]) for group in groups if group.get("id")}
+    members = {handle: list(client.usergroups_users_list(usergroup=id_of[handle]).get("users") or [])
+               for handle in sorted(handles) if handle in id_of}
+    return members, sorted(handles - id_of.keys())
+
+
+def run_sync(args, settings) -> int:
+    mapping = read_mapping(args.mapping or settings.directory_mapping)
+    if not settings.slack_bot_token:
+        raise CommandError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-..., with users:read, "
+                           "users:read.email and usergroups:read)")
+    client = make_client(settings)
+    engine, session_factory = open_database(settings)
+    try:
+        members, missing = read_members(client, mapping.groups)
+        # One transaction for the whole directory: a dry run rolls it back, so it shows exactly what the
+        # sync would do, through the same code; a failure half-way changes nothing.
+        with session_factory() as session:
+            report = sync_directory(session, read_users(client), members, mapping, actor=cli_actor(), via=VIA)
+            if args.dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    except SlackApiError as error:
+        raise CommandError(f"Slack refused {error.response.get('error', 'the call')} "
+                           f"(the token needs users:read, users:read.email and usergroups:read)") from None
+    except SlackClientError as error:
+        raise CommandError(f"cannot reach Slack ({error.__class__.__name__})") from None
+    finally:
+        engine.dispose()
+    for handle in missing:
+        print(f"warning: the mapping names @{handle}, which is not a user group in Slack", file=sys.stderr)
+    for slack_user_id, reason in report.refused:
+        print(f"{slack_user_id}: {reason}", file=sys.stderr)
+    if args.dry_run:
+        print(f"Dry run: nothing was changed. {report.summary().replace('directory: ', 'Would be: ', 1)}")
+    else:
+        print(report.summary())
+    for line in change_lines(report, dry_run=args.dry_run):
+        print(line)
+    return 0 if not report.refused else 1
+
+
+def change_lines(report: DirectorySyncReport, *, dry_run: bool) -> list[str]:
+    """One line per person who gains access, loses it, changes role, or changes team or store."""
+    gain, lose, role, move = (("would gain access", "would lose access", "would change role", "would move")
+                              if dry_run else ("gained access", "lost access", "changed role", "moved"))
+    lines = [f"{gain}: {_who(change)} as {change.role}" for change in report.gained_access]
+    lines += [f"{lose}: {_who(change)}" for change in report.lost_access]
+    lines += [f"{role}: {_who(change)} {change.old_role} -> {change.role}" for change in report.role_changes]
+    lines += [f"{move}: {_who(change)} ({', '.join(name for name in change.changed if name in ('team', 'store'))})"
+              for change in report.moves if not change.created]
+    return lines
+
+
+def _who(change: EmployeeChange) -> str:
+    return f"{change.slack_user_id} ({change.name})"
