@@ -29,6 +29,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers.directory.events import DIRECTORY_EVENTS
 from handlers.i18n import normalise_locale, t
 from handlers.notices import deliver_notice, request_user_id
 from store.models import Employee
@@ -105,6 +106,10 @@ def access_middleware(body: dict[str, Any], context, client, respond,
     event = body.get("event") if body.get("type") == "event_callback" else None
     if event is not None and _is_from_a_bot(event):
         return BoltResponse(status=200, body="")
+    if event is not None and event.get("type") in DIRECTORY_EVENTS:
+        # Slack telling us about the workspace (signed like every request), not a person asking for something.
+        next()
+        return None
     user_id = request_user_id(body)
     if not user_id:
         return BoltResponse(status=200, body="")

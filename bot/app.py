@@ -41,6 +41,7 @@ from bot.metrics import SLACK_ERRORS
 from bot.scheduler import DigestSender
 from bot.web import request_kind
 from handlers.digest import commands as digest_commands
+from handlers.directory import events as directory_events
 from handlers.followups import views as followups_views
 from handlers.home import views as home_views
 from handlers.interactions import views as interactions_views
@@ -71,6 +72,7 @@ FEATURES: list[Feature] = [
     digest_commands.register,
     kpi_commands.register,
     sharing_actions.register,
+    directory_events.register,
 ]
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -122,6 +123,19 @@ def parse_mapping(text: str) -> DirectoryMapping:
     if not mapping.groups and not any(rule.profile for rule in roles.values()):
         raise MappingError("maps no user group and no profile field: it would take everyone's access away")
     return mapping
+
+
+def load_mapping(path: str | Path) -> DirectoryMapping:
+    """The mapping file at `path`, or MappingError starting with the file's name (one line)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise MappingError(f"cannot read the mapping file {path}: {error.__class__.__name__}") from None
+    try:
+        return parse_mapping(text)
+    except MappingError as error:
+        raise MappingError(f"{path.name}: {error}") from None
 
 
 def _role_rule(where: str, rule: object) -> RoleRule:
@@ -289,16 +303,33 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
     for user in users:
         report.read += 1
         seen.add(user.slack_user_id)
-        desired = desired_employee(user, frozenset(groups_of.get(user.slack_user_id, ())), mapping)
-        if desired.active is False and user.slack_user_id not in registered:
-            continue
+        groups = frozenset(groups_of.get(user.slack_user_id, ()))
         try:
-            change = apply_employee(session, desired, actor=actor, via=via)
+            change = apply_directory_user(session, user, groups, mapping, actor=actor, via=via,
+                                          registered=user.slack_user_id in registered)
         except EmployeeRefused as problem:
             report.refused.append((user.slack_user_id, str(problem)))
             continue
-        if change.created or change.changed:
+        if change is not None and (change.created or change.changed):
             report.changes.append(change)
     report.changes.extend(deactivate_missing(session, seen, actor=actor, via=via))
     report.changes = [change for change in report.changes if change.created or change.changed]
     return report
+
+
+def apply_directory_user(session: Session, user: DirectoryUser, groups: frozenset[str], mapping: DirectoryMapping,
+                         *, actor: str, via: str, registered: bool | None = None) -> EmployeeChange | None:
+    """Bring one employee in line with their directory entry and the handles of their groups: the one
+    path of the sync and of Slack's live events. None when the mapping refuses someone not registered
+    (nobody is added just to be refused). `registered` saves a query when the caller already knows.
+
+    Raises EmployeeRefused (nothing changed) when the entry cannot be an employee (a malformed id).
+    """
+    desired = desired_employee(user, groups, mapping)
+    if desired.active is False:
+        if registered is None:
+            registered = session.scalar(
+                select(Employee.id).where(Employee.slack_user_id == user.slack_user_id)) is not None
+        if not registered:
+            return None
+    return apply_employee(session, desired, actor=actor, via=via)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,7 +15,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import make_client
 from bot.commands import CommandError, cli_actor, open_database
-from store.directory import DirectoryMapping, DirectorySyncReport, DirectoryUser, MappingError, parse_mapping, sync_directory
+from handlers.directory.users import directory_user
+from store.directory import DirectoryMapping, DirectorySyncReport, DirectoryUser, MappingError, load_mapping, sync_directory
 from store.employees import EmployeeChange
 
 VIA = "directory"
@@ -41,35 +41,14 @@ def add_sync_command(commands: Any) -> None:
     sync.set_defaults(run=run_sync)
 
 
-def read_mapping(path_text: str | None) -> DirectoryMapping:
+def read_mapping(path: str | None) -> DirectoryMapping:
     """The mapping file, parsed, or a one-line CommandError naming the file and the problem."""
-    if not path_text:
+    if not path:
         raise CommandError("no mapping file: pass --mapping FILE or set FRONTLINE_DIRECTORY_MAPPING")
-    path = Path(path_text)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"cannot read the mapping file {path}: {error.__class__.__name__}") from None
-    try:
-        return parse_mapping(text)
+        return load_mapping(path)
     except MappingError as error:
-        raise CommandError(f"{path.name}: {error}") from None
-
-
-def directory_user(entry: dict[str, Any]) -> DirectoryUser:
-    """One users.list entry as the plain values the domain reads (e-mail needs users:read.email)."""
-    profile = entry.get("profile") or {}
-    return DirectoryUser(
-        slack_user_id=str(entry.get("id", "")),
-        name=str(entry.get("real_name") or profile.get("real_name") or entry.get("name") or entry.get("id", "")),
-        email=profile.get("email"),
-        locale=entry.get("locale"),
-        timezone=entry.get("tz"),
-        deleted=bool(entry.get("deleted")),
-        is_bot=bool(entry.get("is_bot")) or bool(entry.get("is_app_user")),
-        is_guest=bool(entry.get("is_restricted")) or bool(entry.get("is_ultra_restricted")),
-        profile={key: value for key, value in profile.items() if isinstance(value, str)},
-    )
+        raise CommandError(str(error)) from None
 
 
 def read_users(client: WebClient) -> Iterator[DirectoryUser]:

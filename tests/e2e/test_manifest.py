@@ -62,3 +62,12 @@ def test_home_tab_dm_and_mention_are_answered(bot, employee, slack):
     before = slack.mark()
     bot.mention("dupont", user="U0MAX")
     assert [c for c in slack.calls_since(before) if c.method.startswith("chat.") and c.ok]
+
+
+def test_manifest_asks_for_the_directory_scopes_and_events():
+    """`frontline employees sync` and the live directory events need these (README, Slack's directory)."""
+    text = MANIFEST.read_text()
+    for scope in ("users:read", "users:read.email", "usergroups:read"):
+        assert re.search(rf"^\s*- {re.escape(scope)}\s", text, flags=re.MULTILINE), scope
+    for event in ("team_join", "user_change", "subteam_members_changed"):
+        assert re.search(rf"^\s*- {event}\s", text, flags=re.MULTILINE), event
