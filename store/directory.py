@@ -39,7 +39,7 @@ from store.employees import (
     deactivate_missing,
     fold_locale,
 )
-from store.models import Employee
+from store.models import Employee, Store, Team
 from store.normalize import normalise_email
 from store.vocabulary import Role
 
@@ -297,24 +297,53 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
     for handle, user_ids in members.items():
         for user_id in user_ids:
             groups_of.setdefault(user_id, set()).add(_handle(handle))
-    registered = set(session.scalars(select(Employee.slack_user_id)))
+    # Everyone registered, with the names of teams and stores, read once: whoever the directory leaves as
+    # they are is recognised here without a query, and only a change goes to apply_employee.
+    employees = {employee.slack_user_id: employee for employee in session.scalars(select(Employee))}
+    team_names = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
+    store_codes = {store_id: code for store_id, code in session.execute(select(Store.id, Store.code))}
     report = DirectorySyncReport()
     seen: set[str] = set()
-    for user in users:
-        report.read += 1
-        seen.add(user.slack_user_id)
-        groups = frozenset(groups_of.get(user.slack_user_id, ()))
-        try:
-            change = apply_directory_user(session, user, groups, mapping, actor=actor, via=via,
-                                          registered=user.slack_user_id in registered)
-        except EmployeeRefused as problem:
-            report.refused.append((user.slack_user_id, str(problem)))
-            continue
-        if change is not None and (change.created or change.changed):
-            report.changes.append(change)
+    # apply_employee flushes what it changes itself; flushing again before each of its reads only repeats that.
+    with session.no_autoflush:
+        for user in users:
+            report.read += 1
+            seen.add(user.slack_user_id)
+            groups = frozenset(groups_of.get(user.slack_user_id, ()))
+            employee = employees.get(user.slack_user_id)
+            if employee is not None and _unchanged(employee, desired_employee(user, groups, mapping), team_names,
+                                                   store_codes):
+                continue
+            try:
+                change = apply_directory_user(session, user, groups, mapping, actor=actor, via=via,
+                                              registered=employee is not None)
+            except EmployeeRefused as problem:
+                report.refused.append((user.slack_user_id, str(problem)))
+                continue
+            if change is not None and (change.created or change.changed):
+                report.changes.append(change)
     report.changes.extend(deactivate_missing(session, seen, actor=actor, via=via))
     report.changes = [change for change in report.changes if change.created or change.changed]
     return report
+
+
+def _unchanged(employee: Employee, desired: DesiredEmployee, team_names: Mapping[int, str],
+               store_codes: Mapping[int, str]) -> bool:
+    """True when applying `desired` would change nothing (as apply_employee compares: a name of a team or
+    a code of a store; an empty one is none). Anything unsure counts as a change: apply_employee decides."""
+    current = {"name": employee.name, "email": employee.email, "role": employee.role, "locale": employee.locale,
+               "timezone": employee.timezone, "active": employee.active,
+               "team": team_names.get(employee.team_id) if employee.team_id is not None else None,
+               "store": store_codes.get(employee.store_id) if employee.store_id is not None else None}
+    for name, value in current.items():
+        wanted = getattr(desired, name)
+        if wanted is KEEP:
+            continue
+        if name in ("team", "store"):
+            wanted = wanted or None
+        if wanted != value:
+            return False
+    return True
 
 
 def apply_directory_user(session: Session, user: DirectoryUser, groups: frozenset[str], mapping: DirectoryMapping,
