@@ -300,8 +300,8 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
     # Everyone registered, with the names of teams and stores, read once: whoever the directory leaves as
     # they are is recognised here without a query, and only a change goes to apply_employee.
     employees = {employee.slack_user_id: employee for employee in session.scalars(select(Employee))}
-    team_names = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
-    store_codes = {store_id: code for store_id, code in session.execute(select(Store.id, Store.code))}
+    team_names: dict[int, str] = dict(session.execute(select(Team.id, Team.name)).all())
+    store_codes: dict[int, str] = dict(session.execute(select(Store.id, Store.code)).all())
     report = DirectorySyncReport()
     seen: set[str] = set()
     # apply_employee flushes what it changes itself; flushing again before each of its reads only repeats that.
