@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from store.employees import (
     KEEP,
+    Keep,
     DesiredEmployee,
     EmployeeChange,
     EmployeeRefused,
@@ -185,11 +186,17 @@ def _folded(value: str) -> str:
     return value.strip().casefold()
 
 
+def may_have_access(user: DirectoryUser, mapping: DirectoryMapping) -> bool:
+    """False for whom no group can give access (deleted, a bot, a guest the mapping refuses): their groups
+    need not even be read."""
+    if user.deleted or user.is_bot or user.slack_user_id == _SLACKBOT:
+        return False
+    return mapping.allow_guests or not user.is_guest
+
+
 def granted_role(user: DirectoryUser, groups: frozenset[str], mapping: DirectoryMapping) -> Role | None:
     """The role the mapping gives this person, or None when they may not use Frontline."""
-    if user.deleted or user.is_bot or user.slack_user_id == _SLACKBOT:
-        return None
-    if user.is_guest and not mapping.allow_guests:
+    if not may_have_access(user, mapping):
         return None
     for role in _RANKED:
         rule = mapping.roles.get(role)
@@ -308,6 +315,8 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
     with session.no_autoflush:
         for user in users:
             report.read += 1
+            if user.slack_user_id in seen:  # listed twice (Slack should not): the first entry counts
+                continue
             seen.add(user.slack_user_id)
             groups = frozenset(groups_of.get(user.slack_user_id, ()))
             employee = employees.get(user.slack_user_id)
@@ -315,8 +324,7 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
                                                    store_codes):
                 continue
             try:
-                change = apply_directory_user(session, user, groups, mapping, actor=actor, via=via,
-                                              registered=employee is not None)
+                change = apply_directory_user(session, user, groups, mapping, actor=actor, via=via, known=employee)
             except EmployeeRefused as problem:
                 report.refused.append((user.slack_user_id, str(problem)))
                 continue
@@ -347,18 +355,16 @@ def _unchanged(employee: Employee, desired: DesiredEmployee, team_names: Mapping
 
 
 def apply_directory_user(session: Session, user: DirectoryUser, groups: frozenset[str], mapping: DirectoryMapping,
-                         *, actor: str, via: str, registered: bool | None = None) -> EmployeeChange | None:
+                         *, actor: str, via: str, known: Employee | Keep | None = KEEP) -> EmployeeChange | None:
     """Bring one employee in line with their directory entry and the handles of their groups: the one
     path of the sync and of Slack's live events. None when the mapping refuses someone not registered
-    (nobody is added just to be refused). `registered` saves a query when the caller already knows.
+    (nobody is added just to be refused). `known`: as apply_employee's, when the caller has read them.
 
     Raises EmployeeRefused (nothing changed) when the entry cannot be an employee (a malformed id).
     """
+    if known is KEEP:
+        known = session.scalar(select(Employee).where(Employee.slack_user_id == user.slack_user_id))
     desired = desired_employee(user, groups, mapping)
-    if desired.active is False:
-        if registered is None:
-            registered = session.scalar(
-                select(Employee.id).where(Employee.slack_user_id == user.slack_user_id)) is not None
-        if not registered:
-            return None
-    return apply_employee(session, desired, actor=actor, via=via)
+    if desired.active is False and known is None:
+        return None
+    return apply_employee(session, desired, actor=actor, via=via, known=known)

@@ -110,13 +110,16 @@ _COMPARED = ("name", "email", "role", "team_id", "store_id", "locale", "timezone
 
 
 def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, via: str,
-                   actor_employee_id: int | None = None) -> EmployeeChange:
+                   actor_employee_id: int | None = None, known: Employee | Keep | None = KEEP) -> EmployeeChange:
     """Create or update one employee to `desired` (KEEP fields untouched) and audit every access change.
 
+    `known` is the employee with this Slack id when the caller has read it already (None: nobody has it),
+    which saves a query per person to a caller going through a whole directory.
     Raises EmployeeRefused, before changing anything, when the state is not one an employee may have.
     """
     _check(desired)
-    employee = session.scalar(select(Employee).where(Employee.slack_user_id == desired.slack_user_id))
+    employee = (session.scalar(select(Employee).where(Employee.slack_user_id == desired.slack_user_id))
+                if known is KEEP else known)
     created = employee is None
     if employee is None:
         if desired.name is KEEP:

@@ -16,7 +16,14 @@ from slack_sdk import WebClient
 
 from handlers.context import ListenerSettings, SessionFactory
 from handlers.directory.users import directory_user, groups_of, groups_with_members
-from store.directory import DirectoryMapping, DirectoryUser, MappingError, apply_directory_user, load_mapping
+from store.directory import (
+    DirectoryMapping,
+    DirectoryUser,
+    MappingError,
+    apply_directory_user,
+    load_mapping,
+    may_have_access,
+)
 from store.employees import EmployeeRefused
 
 log = logging.getLogger(__name__)
@@ -51,7 +58,9 @@ def user_event(event: dict[str, Any], client: WebClient, settings: ListenerSetti
     if mapping is None or not isinstance(entry, dict):
         return
     user = directory_user(entry)
-    members = groups_with_members(client, mapping.groups)
+    # user_change comes with every status or profile edit; usergroups.list is rate-limited (tier 2), so
+    # it is read only when a group could give this person access.
+    members = groups_with_members(client, mapping.groups) if may_have_access(user, mapping) else {}
     _apply(session_factory, [user], members, mapping)
 
 

@@ -70,8 +70,11 @@ def test_team_join_then_deleted_in_slack_refused_at_the_next_request(bot, slack,
     assert employee_row(session_factory, "U0NEW") == (True, "associate", "Paris floor", "fr")
     assert REFUSAL not in asks(bot, "U0NEW")
 
+    mark = slack.mark()
     assert bot.event({"type": "user_change", "user": slack_user(slack, "U0NEW", deleted=True)}).status == 200
     assert REFUSAL in asks(bot, "U0NEW")
+    # No group gives a deleted user access: Slack's rate-limited usergroups.list is not even called.
+    assert [call for call in slack.calls_since(mark) if call.method.startswith("usergroups")] == []
     assert employee_row(session_factory, "U0NEW")[0] is False
     assert audit_actions(session_factory, "U0NEW") == [("slack", "register", "slack-event"),
                                                        ("slack", "deactivate", "slack-event")]
