@@ -140,8 +140,13 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
         employee.store = _store(session, desired.store)
     if desired.team is not KEEP:
         employee.team = _team(session, desired.team, employee.store)
-    session.flush()
     after = {name: getattr(employee, name) for name in _COMPARED}
+    # A team or store set above counts by its id already: the employee itself is written at the caller's
+    # next flush, so that a whole roster or directory goes to the database in batches, not a row at a time.
+    if desired.store is not KEEP:
+        after["store_id"] = employee.store.id if employee.store else None
+    if desired.team is not KEEP:
+        after["team_id"] = employee.team.id if employee.team else None
     changed = tuple(name.removesuffix("_id") for name in _COMPARED if not created and before[name] != after[name])
     change = EmployeeChange(
         slack_user_id=employee.slack_user_id, name=employee.name, created=created, changed=changed,
