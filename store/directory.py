@@ -48,6 +48,8 @@ from store.vocabulary import Role
 _RANKED = (Role.ADMIN, Role.MANAGER, Role.ASSOCIATE)
 # Slack's own account that posts system messages: a user record, never a person.
 _SLACKBOT = "USLACKBOT"
+# People applied between two flushes of a sync.
+_BATCH = 2000
 
 
 class MappingError(ValueError):
@@ -330,6 +332,10 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
                 continue
             if change is not None and (change.created or change.changed):
                 report.changes.append(change)
+            if report.read % _BATCH == 0:
+                # Written in batches of rows, and then forgotten by the session: memory stays bounded
+                # whatever the size of the workspace, within the one transaction a dry run rolls back.
+                session.flush()
     report.changes.extend(deactivate_missing(session, seen, actor=actor, via=via))
     report.changes = [change for change in report.changes if change.created or change.changed]
     return report
