@@ -313,7 +313,8 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
     store_codes: dict[int, str] = dict(session.execute(select(Store.id, Store.code)).all())
     report = DirectorySyncReport()
     seen: set[str] = set()
-    # apply_employee flushes what it changes itself; flushing again before each of its reads only repeats that.
+    # No flush before each read: a store or team is flushed where it is made, so its lookups miss nothing,
+    # and the employees and audit rows wait for the batch flush below.
     with session.no_autoflush:
         for user in users:
             report.read += 1

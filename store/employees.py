@@ -114,7 +114,8 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
     """Create or update one employee to `desired` (KEEP fields untouched) and audit every access change.
 
     `known` is the employee with this Slack id when the caller has read it already (None: nobody has it),
-    which saves a query per person to a caller going through a whole directory.
+    which saves a query per person to a caller going through a whole directory. The employee and the audit
+    rows are written at the session's next flush (the caller's commit, or a query's autoflush).
     Raises EmployeeRefused, before changing anything, when the state is not one an employee may have.
     """
     _check(desired)
