@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from store.employees import (
     KEEP,
     Keep,
+    Places,
     DesiredEmployee,
     EmployeeChange,
     EmployeeRefused,
@@ -311,6 +312,7 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
     employees = {employee.slack_user_id: employee for employee in session.scalars(select(Employee))}
     team_names: dict[int, str] = dict(session.execute(select(Team.id, Team.name)).all())
     store_codes: dict[int, str] = dict(session.execute(select(Store.id, Store.code)).all())
+    places = Places()
     report = DirectorySyncReport()
     seen: set[str] = set()
     # No flush before each read: a store or team is flushed where it is made, so its lookups miss nothing,
@@ -327,7 +329,8 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
                                                    store_codes):
                 continue
             try:
-                change = apply_directory_user(session, user, groups, mapping, actor=actor, via=via, known=employee)
+                change = apply_directory_user(session, user, groups, mapping, actor=actor, via=via, known=employee,
+                                              places=places)
             except EmployeeRefused as problem:
                 report.refused.append((user.slack_user_id, str(problem)))
                 continue
@@ -362,10 +365,11 @@ def _unchanged(employee: Employee, desired: DesiredEmployee, team_names: Mapping
 
 
 def apply_directory_user(session: Session, user: DirectoryUser, groups: frozenset[str], mapping: DirectoryMapping,
-                         *, actor: str, via: str, known: Employee | Keep | None = KEEP) -> EmployeeChange | None:
+                         *, actor: str, via: str, known: Employee | Keep | None = KEEP,
+                         places: Places | None = None) -> EmployeeChange | None:
     """Bring one employee in line with their directory entry and the handles of their groups: the one
     path of the sync and of Slack's live events. None when the mapping refuses someone not registered
-    (nobody is added just to be refused). `known`: as apply_employee's, when the caller has read them.
+    (nobody is added just to be refused). `known` and `places`: as apply_employee's.
 
     Raises EmployeeRefused (nothing changed) when the entry cannot be an employee (a malformed id).
     """
@@ -374,4 +378,4 @@ def apply_directory_user(session: Session, user: DirectoryUser, groups: frozense
     desired = desired_employee(user, groups, mapping)
     if desired.active is False and known is None:
         return None
-    return apply_employee(session, desired, actor=actor, via=via, known=known)
+    return apply_employee(session, desired, actor=actor, via=via, known=known, places=places)

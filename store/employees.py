@@ -110,12 +110,14 @@ _COMPARED = ("name", "email", "role", "team_id", "store_id", "locale", "timezone
 
 
 def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, via: str,
-                   actor_employee_id: int | None = None, known: Employee | Keep | None = KEEP) -> EmployeeChange:
+                   actor_employee_id: int | None = None, known: Employee | Keep | None = KEEP,
+                   places: Places | None = None) -> EmployeeChange:
     """Create or update one employee to `desired` (KEEP fields untouched) and audit every access change.
 
     `known` is the employee with this Slack id when the caller has read it already (None: nobody has it),
     which saves a query per person to a caller going through a whole directory. The employee and the audit
-    rows are written at the session's next flush (the caller's commit, or a query's autoflush).
+    rows are written at the session's next flush (the caller's commit, or a query's autoflush). `places`:
+    the stores and teams this transaction already knows (see Places).
     Raises EmployeeRefused, before changing anything, when the state is not one an employee may have.
     """
     _check(desired)
@@ -138,9 +140,9 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
         if value is not KEEP:
             setattr(employee, name, value)
     if desired.store is not KEEP:
-        employee.store = _store(session, desired.store)
+        employee.store = _store(session, desired.store, places)
     if desired.team is not KEEP:
-        employee.team = _team(session, desired.team, employee.store)
+        employee.team = _team(session, desired.team, employee.store, places)
     after = {name: getattr(employee, name) for name in _COMPARED}
     # A team or store set above counts by its id already: the employee itself is written at the caller's
     # next flush, so that a whole roster or directory goes to the database in batches, not a row at a time.
@@ -212,26 +214,44 @@ def set_active(session: Session, slack_user_id: str, active: bool, *, actor: str
     return apply_employee(session, DesiredEmployee(slack_user_id=slack_user_id, active=active), actor=actor, via=via)
 
 
-def _store(session: Session, code: str | None) -> Store | None:
+@dataclass
+class Places:
+    """The stores (by code) and teams (by name) one transaction has read or made: a caller applying a whole
+    directory passes one to apply_employee, which then asks the database once per store or team, not once
+    per person. Only valid within that transaction."""
+
+    stores: dict[str, Store] = field(default_factory=dict)
+    teams: dict[str, Team] = field(default_factory=dict)
+
+
+def _store(session: Session, code: str | None, places: Places | None) -> Store | None:
     if not code:
         return None
-    store = session.scalar(select(Store).where(Store.code == code))
+    store = places.stores.get(code) if places else None
+    if store is None:
+        store = session.scalar(select(Store).where(Store.code == code))
     if store is None:
         store = Store(code=code, name=code)
         session.add(store)
         session.flush()
+    if places is not None:
+        places.stores[code] = store
     return store
 
 
-def _team(session: Session, name: str | None, store: Store | None) -> Team | None:
+def _team(session: Session, name: str | None, store: Store | None, places: Places | None) -> Team | None:
     if not name:
         return None
-    team = session.scalar(select(Team).where(Team.name == name))
+    team = places.teams.get(name) if places else None
+    if team is None:
+        team = session.scalar(select(Team).where(Team.name == name))
     if team is None:
         # A new team belongs to the store of its first member.
         team = Team(name=name, store_id=store.id if store else None)
         session.add(team)
         session.flush()
+    if places is not None:
+        places.teams[name] = team
     return team
 
 
