@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from store.employees import (
     KEEP,
+    AccessChanges,
     Keep,
     Places,
     DesiredEmployee,
@@ -265,29 +266,12 @@ def _timezone(value: str | None) -> str | None:
 
 
 @dataclass
-class DirectorySyncReport:
+class DirectorySyncReport(AccessChanges):
     """What a sync did (or, on a dry run, would do): every change, and who was read."""
 
     read: int = 0
     changes: list[EmployeeChange] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (Slack id, reason)
-
-    @property
-    def gained_access(self) -> list[EmployeeChange]:
-        return [change for change in self.changes if change.gains_access or (change.created and change.active)]
-
-    @property
-    def lost_access(self) -> list[EmployeeChange]:
-        return [change for change in self.changes if change.loses_access]
-
-    @property
-    def role_changes(self) -> list[EmployeeChange]:
-        return [change for change in self.changes if change.role_changed]
-
-    @property
-    def moves(self) -> list[EmployeeChange]:
-        """Who changed team or store (their role or access may have changed too)."""
-        return [change for change in self.changes if {"team", "store"} & set(change.changed)]
 
     def summary(self) -> str:
         return (f"directory: {self.read} people read, {len(self.gained_access)} gained access, "

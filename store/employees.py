@@ -278,18 +278,11 @@ def fold_locale(value: str) -> FoldedLocale:
 # --- Importing a roster file ---------------------------------------------------------------------
 
 
-@dataclass
-class RosterReport(ImportReport):
-    """An ImportReport plus the access changes made (or, on a dry run, that would be made)."""
+class AccessChanges:
+    """Who gained or lost access, changed role or moved, among `changes`: the same reading for a roster
+    import and a directory sync (each a dataclass holding `changes`)."""
 
-    changes: list[EmployeeChange] = field(default_factory=list)
-    warnings: list[RowProblem] = field(default_factory=list)
-    # Set when the whole import was refused (nothing applied): the reason, for one line of output.
-    refused: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.rejected == 0 and self.refused is None
+    changes: list[EmployeeChange]
 
     @property
     def gained_access(self) -> list[EmployeeChange]:
@@ -302,6 +295,25 @@ class RosterReport(ImportReport):
     @property
     def role_changes(self) -> list[EmployeeChange]:
         return [change for change in self.changes if change.role_changed]
+
+    @property
+    def moves(self) -> list[EmployeeChange]:
+        """Who changed team or store (their role or access may have changed too)."""
+        return [change for change in self.changes if {"team", "store"} & set(change.changed)]
+
+
+@dataclass
+class RosterReport(ImportReport, AccessChanges):
+    """An ImportReport plus the access changes made (or, on a dry run, that would be made)."""
+
+    changes: list[EmployeeChange] = field(default_factory=list)
+    warnings: list[RowProblem] = field(default_factory=list)
+    # Set when the whole import was refused (nothing applied): the reason, for one line of output.
+    refused: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0 and self.refused is None
 
     def summary(self) -> str:
         text = super().summary()
