@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from store.db import SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
+from store.employees import AccessChanges, EmployeeChange
 
 # Ids are INTEGER columns: 4 bytes on PostgreSQL (SQLite would take 8, but the product runs on both).
 MAX_ID = 2**31 - 1
@@ -81,3 +82,21 @@ def progress_line(label: str) -> Callable[[str, int, int], None] | None:
         sys.stderr.write(f"\r{label}: {stage} {done:,}/{total:,}\x1b[K")
         sys.stderr.flush()
     return show
+
+
+def who(change: EmployeeChange) -> str:
+    return f"{change.slack_user_id} ({change.name})"
+
+
+def access_lines(report: AccessChanges, *, dry_run: bool, moves: bool = False) -> list[str]:
+    """One line per person who gains access, loses it, changes role and, with `moves`, changes team or
+    store: the output of a roster import and of a directory sync."""
+    gain, lose, role, move = (("would gain access", "would lose access", "would change role", "would move")
+                              if dry_run else ("gained access", "lost access", "changed role", "moved"))
+    lines = [f"{gain}: {who(change)} as {change.role}" for change in report.gained_access]
+    lines += [f"{lose}: {who(change)}" for change in report.lost_access]
+    lines += [f"{role}: {who(change)} {change.old_role} -> {change.role}" for change in report.role_changes]
+    if moves:
+        lines += [f"{move}: {who(change)} ({', '.join(name for name in change.changed if name in ('team', 'store'))})"
+                  for change in report.moves if not change.created]
+    return lines

@@ -14,10 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import make_client
-from bot.commands import CommandError, cli_actor, open_database
+from bot.commands import CommandError, access_lines, cli_actor, open_database
 from handlers.directory.users import directory_user
-from store.directory import DirectoryMapping, DirectorySyncReport, DirectoryUser, MappingError, load_mapping, sync_directory
-from store.employees import EmployeeChange
+from store.directory import DirectoryMapping, DirectoryUser, MappingError, load_mapping, sync_directory
 
 VIA = "directory"
 # Slack suggests at most 200 per page of users.list (tier 2: about 20 calls a minute, 429 past that;
@@ -104,22 +103,6 @@ def run_sync(args, settings) -> int:
         print(f"Dry run: nothing was changed. {report.summary().replace('directory: ', 'Would be: ', 1)}")
     else:
         print(report.summary())
-    for line in change_lines(report, dry_run=args.dry_run):
+    for line in access_lines(report, dry_run=args.dry_run, moves=True):
         print(line)
     return 0 if not report.refused else 1
-
-
-def change_lines(report: DirectorySyncReport, *, dry_run: bool) -> list[str]:
-    """One line per person who gains access, loses it, changes role, or changes team or store."""
-    gain, lose, role, move = (("would gain access", "would lose access", "would change role", "would move")
-                              if dry_run else ("gained access", "lost access", "changed role", "moved"))
-    lines = [f"{gain}: {_who(change)} as {change.role}" for change in report.gained_access]
-    lines += [f"{lose}: {_who(change)}" for change in report.lost_access]
-    lines += [f"{role}: {_who(change)} {change.old_role} -> {change.role}" for change in report.role_changes]
-    lines += [f"{move}: {_who(change)} ({', '.join(name for name in change.changed if name in ('team', 'store'))})"
-              for change in report.moves if not change.created]
-    return lines
-
-
-def _who(change: EmployeeChange) -> str:
-    return f"{change.slack_user_id} ({change.name})"

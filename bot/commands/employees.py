@@ -5,13 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.commands import CommandError, cli_actor, open_database
+from bot.commands import CommandError, access_lines, cli_actor, open_database, who
 from bot.commands.directory import add_sync_command
 from store.employees import (
     EMPLOYEE_COLUMNS,
-    EmployeeChange,
     EmployeeRefused,
-    RosterReport,
     UnknownEmployee,
     access_history,
     import_employees,
@@ -101,20 +99,6 @@ def run_import(args, settings) -> int:
     return 0 if report.ok else 1
 
 
-def access_lines(report: RosterReport, *, dry_run: bool) -> list[str]:
-    """One line per person who gains access, loses it or changes role."""
-    gain, lose, role = (("would gain access", "would lose access", "would change role") if dry_run
-                        else ("gained access", "lost access", "changed role"))
-    lines = [f"{gain}: {_who(change)} as {change.role}" for change in report.gained_access]
-    lines += [f"{lose}: {_who(change)}" for change in report.lost_access]
-    lines += [f"{role}: {_who(change)} {change.old_role} -> {change.role}" for change in report.role_changes]
-    return lines
-
-
-def _who(change: EmployeeChange) -> str:
-    return f"{change.slack_user_id} ({change.name})"
-
-
 def run_set_active(args, settings) -> int:
     engine, session_factory = open_database(settings)
     try:
@@ -130,11 +114,11 @@ def run_set_active(args, settings) -> int:
         engine.dispose()
     if not change.changed:
         state = "active" if change.active else "deactivated"
-        print(f"{_who(change)} is already {state}: nothing changed.")
+        print(f"{who(change)} is already {state}: nothing changed.")
     elif change.active:
-        print(f"Reactivated {_who(change)}: they may use Frontline again from their next request.")
+        print(f"Reactivated {who(change)}: they may use Frontline again from their next request.")
     else:
-        print(f"Deactivated {_who(change)}: refused from their next request; their history and KPIs are kept.")
+        print(f"Deactivated {who(change)}: refused from their next request; their history and KPIs are kept.")
     return 0
 
 
