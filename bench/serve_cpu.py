@@ -1,0 +1,151 @@
+"""CPU per `/customer` on the served path, in-process: the WSGI app `frontline serve --http` runs in each
+gunicorn worker (signature check, bolt, access middleware, search, card, audit, reply posted to the
+response_url), driven with signed Slack-shaped requests, the listener run on the calling thread so that
+one thread's CPU time (`time.thread_time`) is the whole request's, and a profiler sees all of it.
+
+    .venv/bin/python bench/serve_cpu.py --url sqlite:////tmp/lookup1m.db
+    .venv/bin/python bench/serve_cpu.py --url sqlite:////tmp/lookup1m.db --kind email --profile /tmp/email.prof
+    .venv/bin/python bench/serve_cpu.py --url postgresql+psycopg://frontline@127.0.0.1:55414/bench
+
+It prints, per key kind, the median and mean CPU of the request thread and, on a PostgreSQL server running
+on this machine, the cluster's CPU per lookup. What it leaves out: gunicorn's HTTP parsing and socket work
+(part of the framework floor, bench/floor.py) and the Slack stand-in's side of the reply (it runs in this
+process, on other threads). CPU, not wall time: it is the work itself, whatever the machine load.
+bench/openloop.py is the figure of record; this is the microscope.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import statistics
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.load import BOT_TOKEN, SIGNING_SECRET, pick_targets, register_employees
+from bench.load_slack import BenchSlack, response_path
+from bench.openloop import EXACT, KINDS, MIX, _query, postgres_postmaster, tree_cpu
+from bot.app import build_app
+from bot.config import Settings
+from bot.web import FrontlineWeb
+from localslack import slack_requests as sr
+from localslack.slack_driver import WsgiTransport, find_element
+from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
+
+
+class InlineExecutor(ThreadPoolExecutor):
+    """Runs each listener at once on the submitting thread: the request's whole CPU on one thread."""
+
+    def submit(self, fn, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # bolt's runner handles listener errors itself; kept for completeness
+            future.set_exception(error)
+        return future
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--kind", default="all", choices=("all", *KINDS))
+    parser.add_argument("--requests", type=int, default=200, help="per kind")
+    parser.add_argument("--warm", type=int, default=100, help="requests of the mix before measuring")
+    parser.add_argument("--profile", default=None, help="write cProfile stats of the measured requests here")
+    parser.add_argument("--top", type=int, default=45, help="profile lines printed")
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args(argv)
+    engine = make_engine(args.url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
+    session_factory = make_session_factory(engine)
+    people = register_employees(session_factory, 50)
+    users = [user_id for user_id, _ in people]
+    targets = pick_targets(session_factory, 2000, 7)
+    with_orders = [t for t in targets if t.order_number]
+    cluster = postgres_postmaster(args.url)
+    rng = random.Random(args.seed)
+    with BenchSlack(bot_token=BOT_TOKEN) as slack:
+        for user_id, locale in people:
+            slack.add_user(user_id, f"Load Tester {user_id[-3:]}", locale="fr-FR" if locale == "fr" else "en-US")
+        settings = Settings.from_env({"DATABASE_URL": args.url, "SLACK_API_URL": slack.api_url,
+                                      "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                                      "FRONTLINE_LOCALE": "en", "LOG_LEVEL": "WARNING"})
+        app = build_app(settings, session_factory, listener_executor=InlineExecutor(max_workers=1))
+        transport = WsgiTransport(FrontlineWeb(app, engine))
+
+        def one(kind: str) -> tuple[float, str | None]:
+            target = rng.choice(with_orders if kind == "order" else targets)
+            url = slack.new_response_url()
+            expectation = slack.expect(response_path(url))
+            body = sr.slash_command_body(slack.workspace, command="/customer", text=_query(rng, kind, target),
+                                         user_id=rng.choice(users), user_name="loadtester", channel_id="C0LOADTEST",
+                                         channel_name="floor", response_url=url, trigger_id=slack.new_trigger_id())
+            headers = sr.sign(body, sr.FORM, SIGNING_SECRET).headers
+            started = time.thread_time()
+            reply = transport.send(body, headers)
+            spent = time.thread_time() - started
+            if reply.status != 200:
+                return spent, f"HTTP {reply.status}"
+            arrivals = expectation.wait(10)
+            if not arrivals:
+                return spent, "no reply"
+            if kind in EXACT:
+                found = find_element(arrivals[0].call.args.get("blocks") or [], "profile.log_interaction")
+                if found is None or found[1].get("value") != str(target.id):
+                    return spent, "wrong card"
+            return spent, None
+
+        mix_kinds, weights = list(MIX), list(MIX.values())
+        for _ in range(args.warm):
+            one(rng.choices(mix_kinds, weights)[0])
+        kinds = KINDS if args.kind == "all" else (args.kind,)
+        profiler = cProfile.Profile(time.thread_time) if args.profile else None  # CPU, not waits
+        print(f"# /customer served in-process: {engine.dialect.name}, {args.requests} requests per kind, "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+        print("| key | CPU ms median | CPU ms mean | CPU ms p95 | DB server CPU ms per lookup | errors |")
+        print("|---|---:|---:|---:|---:|---:|")
+        medians = {}
+        for kind in kinds:
+            spent, errors = [], []
+            cluster_before = tree_cpu(cluster)
+            if profiler:
+                profiler.enable()
+            for _ in range(args.requests):
+                cpu, error = one(kind)
+                spent.append(cpu * 1000)
+                if error:
+                    errors.append(error)
+            if profiler:
+                profiler.disable()
+            database = (tree_cpu(cluster) - cluster_before) * 1000 / args.requests if cluster else None
+            medians[kind] = statistics.median(spent)
+            ranked = sorted(spent)
+            print(f"| {kind} | {medians[kind]:.1f} | {statistics.fmean(spent):.1f} "
+                  f"| {ranked[int(0.95 * (len(ranked) - 1))]:.1f} | {'–' if database is None else f'{database:.1f}'} "
+                  f"| {len(errors)}{' (' + errors[0] + ')' if errors else ''} |", flush=True)
+        if len(kinds) > 1:
+            ordered = sorted(kinds, key=lambda k: medians[k])
+            half, running = sum(MIX.values()) / 2, 0
+            for kind in ordered:
+                running += MIX[kind]
+                if running >= half:
+                    print(f"\nMedian over the mix (weights {MIX}): {medians[kind]:.1f} ms of this process's CPU "
+                          f"(+ the database server's on PostgreSQL); load average now {os.getloadavg()[0]:.1f}.")
+                    break
+        if profiler:
+            profiler.dump_stats(args.profile)
+            stats = pstats.Stats(profiler).strip_dirs()
+            stats.sort_stats("cumulative").print_stats(args.top)
+            stats.sort_stats("tottime").print_stats(args.top)
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
