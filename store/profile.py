@@ -13,8 +13,10 @@ from decimal import Decimal
 from collections.abc import Callable
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, Integer, bindparam, func, select
 from sqlalchemy.orm import Session
+
+from store.db import table_of
 
 from store.errors import Refused
 from store.models import (
@@ -169,21 +171,92 @@ class CustomerProfile:
         return None
 
 
-def _active_customer(session: Session, customer_id: int) -> tuple[Customer, str | None, int | None]:
+# The card's statements, built once: a card is read for nearly every lookup, and building and hashing
+# these selects (ORM entities, joins, orderings) cost more CPU than running them. They select plain
+# columns of the tables (no ORM entities to load into the session: the card is a detached tree anyway)
+# and take the customer as bound parameter `cid`.
+_CUSTOMERS, _STORES, _EMPLOYEES = table_of(Customer), table_of(Store), table_of(Employee)
+_CONSENTS, _FOLLOW_UPS, _PREFERENCES = table_of(Consent), table_of(FollowUp), table_of(DeclaredPreference)
+_ORDERS, _ORDER_LINES, _INTERACTIONS = table_of(Order), table_of(OrderLine), table_of(Interaction)
+_SIGNALS = table_of(WebSignal)
+_CID: BindParameter[int] = bindparam("cid", type_=Integer)
+
+_CUSTOMER_ROW = (
+    select(_CUSTOMERS.c.id, _CUSTOMERS.c.status, _CUSTOMERS.c.merged_into_id, _CUSTOMERS.c.first_name,
+           _CUSTOMERS.c.last_name, _CUSTOMERS.c.city, _CUSTOMERS.c.birth_date, _CUSTOMERS.c.loyalty_id,
+           _CUSTOMERS.c.loyalty_tier, _CUSTOMERS.c.customer_since, _CUSTOMERS.c.preferred_channel,
+           _CUSTOMERS.c.preferred_language, _CUSTOMERS.c.email, _CUSTOMERS.c.phone, _CUSTOMERS.c.provenance,
+           _STORES.c.name.label("store_name"))
+    .select_from(_CUSTOMERS.outerjoin(_STORES, _STORES.c.id == _CUSTOMERS.c.preferred_store_id))
+    .where(_CUSTOMERS.c.id == _CID)
+)
+_CONSENT_ROWS = (
+    select(_CONSENTS.c.purpose, _CONSENTS.c.channel, _CONSENTS.c.granted, _CONSENTS.c.recorded_at, _CONSENTS.c.source)
+    .where(_CONSENTS.c.customer_id == _CID).order_by(_CONSENTS.c.purpose, _CONSENTS.c.channel)
+)
+_FOLLOW_UP_ROWS = (
+    select(_FOLLOW_UPS.c.id, _FOLLOW_UPS.c.due_date, _FOLLOW_UPS.c.note, _EMPLOYEES.c.name)
+    .join(_EMPLOYEES, _EMPLOYEES.c.id == _FOLLOW_UPS.c.assignee_id)
+    .where(_FOLLOW_UPS.c.customer_id == _CID, _FOLLOW_UPS.c.status == FollowUpStatus.OPEN)
+    .order_by(_FOLLOW_UPS.c.due_date, _FOLLOW_UPS.c.id).limit(10)
+)
+_PREFERENCE_ROWS = (
+    select(_PREFERENCES.c.category, _PREFERENCES.c.label, _PREFERENCES.c.value, _PREFERENCES.c.recorded_at,
+           _PREFERENCES.c.source)
+    .where(_PREFERENCES.c.customer_id == _CID)
+    .order_by(_PREFERENCES.c.recorded_at.desc(), _PREFERENCES.c.id.desc()).limit(MAX_PREFERENCES)
+)
+_RANKED_SIGNALS = (
+    select(_SIGNALS.c.id, func.row_number().over(partition_by=_SIGNALS.c.kind,
+                                                 order_by=(_SIGNALS.c.occurred_at.desc(), _SIGNALS.c.id.desc()))
+           .label("rank"))
+    .where(_SIGNALS.c.customer_id == _CID).subquery("ranked")
+)
+_SIGNAL_ROWS = (
+    select(_SIGNALS.c.kind, _SIGNALS.c.product_name, _SIGNALS.c.sku, _SIGNALS.c.price, _SIGNALS.c.currency,
+           _SIGNALS.c.occurred_at)
+    .join(_RANKED_SIGNALS, _RANKED_SIGNALS.c.id == _SIGNALS.c.id).where(_RANKED_SIGNALS.c.rank <= SIGNALS_PER_KIND)
+    .order_by(_SIGNALS.c.kind, _SIGNALS.c.occurred_at.desc(), _SIGNALS.c.id.desc())
+)
+# One page of orders (and one more, to know whether there is more) with their lines: one statement.
+_ORDER_PAGE = (
+    select(_ORDERS.c.id, _ORDERS.c.order_number, _ORDERS.c.ordered_at, _ORDERS.c.channel, _ORDERS.c.total_amount,
+           _ORDERS.c.currency, _ORDERS.c.status, _ORDERS.c.source, _STORES.c.name.label("store_name"))
+    .select_from(_ORDERS.outerjoin(_STORES, _STORES.c.id == _ORDERS.c.store_id))
+    .where(_ORDERS.c.customer_id == _CID)
+    .order_by(_ORDERS.c.ordered_at.desc(), _ORDERS.c.id.desc())
+    .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
+    .subquery("page")
+)
+_ORDER_ROWS = (
+    select(_ORDER_PAGE, _ORDER_LINES.c.id.label("line_id"), _ORDER_LINES.c.product_name.label("line_product"),
+           _ORDER_LINES.c.quantity.label("line_quantity"), _ORDER_LINES.c.size.label("line_size"))
+    .select_from(_ORDER_PAGE.outerjoin(_ORDER_LINES, _ORDER_LINES.c.order_id == _ORDER_PAGE.c.id))
+    .order_by(_ORDER_PAGE.c.ordered_at.desc(), _ORDER_PAGE.c.id.desc(), _ORDER_LINES.c.id)
+)
+_INTERACTION_ROWS = (
+    select(_INTERACTIONS.c.id, _INTERACTIONS.c.created_at, _INTERACTIONS.c.channel, _INTERACTIONS.c.type,
+           _INTERACTIONS.c.outcome, _INTERACTIONS.c.note, _INTERACTIONS.c.source, _EMPLOYEES.c.name.label("employee_name"))
+    .join(_EMPLOYEES, _EMPLOYEES.c.id == _INTERACTIONS.c.employee_id)
+    .where(_INTERACTIONS.c.customer_id == _CID)
+    .order_by(_INTERACTIONS.c.created_at.desc(), _INTERACTIONS.c.id.desc())
+    .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
+)
+
+
+def _active_customer(session: Session, customer_id: int) -> tuple[Any, int | None]:
+    """The customer's row (with its home store's name), following merges; and the id asked for when a merge
+    led elsewhere."""
     asked = customer_id
     for _ in range(10):
-        row = session.execute(
-            select(Customer, Store.name).outerjoin(Store, Store.id == Customer.preferred_store_id)
-            .where(Customer.id == customer_id)
-        ).first()
+        row = session.execute(_CUSTOMER_ROW, {"cid": customer_id}).first()
         if row is None:
             raise ProfileUnavailable("not_found")
-        customer, store_name = row
-        if customer.status == CustomerStatus.ACTIVE:
-            return customer, store_name, (asked if asked != customer.id else None)
-        if customer.status != CustomerStatus.MERGED or not customer.merged_into_id:
-            raise ProfileUnavailable("erased" if customer.status == CustomerStatus.ERASED else "not_found")
-        customer_id = customer.merged_into_id
+        if row.status == CustomerStatus.ACTIVE:
+            return row, (asked if asked != row.id else None)
+        if row.status != CustomerStatus.MERGED or not row.merged_into_id:
+            raise ProfileUnavailable("erased" if row.status == CustomerStatus.ERASED else "not_found")
+        customer_id = row.merged_into_id
     raise ProfileUnavailable("not_found")
 
 
@@ -196,24 +269,19 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
                   clock: Callable[[], dt.datetime]) -> CustomerProfile:
     if not viewer_may_see(viewer, customer_id):
         raise ProfileUnavailable("not_found")
-    customer, store_name, redirected_from = _active_customer(session, customer_id)
+    customer, redirected_from = _active_customer(session, customer_id)
     cid = customer.id
     consents = tuple(
         ConsentState(purpose=c.purpose, channel=c.channel, granted=c.granted, recorded_at=c.recorded_at,
                      source=c.source)
-        for c in session.scalars(select(Consent).where(Consent.customer_id == cid)
-                                 .order_by(Consent.purpose, Consent.channel))
+        for c in session.execute(_CONSENT_ROWS, {"cid": cid})
     )
     profiling = any(c.purpose == ConsentPurpose.PROFILING and c.granted for c in consents) and not any(
         c.purpose == ConsentPurpose.PROFILING and not c.granted and c.channel == ConsentChannel.ANY for c in consents)
     today = clock().date()
     follow_ups = tuple(
-        FollowUpSummary(id=f.id, due_date=f.due_date, note=f.note, assignee_name=name, overdue=f.due_date < today)
-        for f, name in session.execute(
-            select(FollowUp, Employee.name).join(Employee, Employee.id == FollowUp.assignee_id)
-            .where(FollowUp.customer_id == cid, FollowUp.status == FollowUpStatus.OPEN)
-            .order_by(FollowUp.due_date, FollowUp.id).limit(10)
-        )
+        FollowUpSummary(id=f.id, due_date=f.due_date, note=f.note, assignee_name=f.name, overdue=f.due_date < today)
+        for f in session.execute(_FOLLOW_UP_ROWS, {"cid": cid})
     )
     return CustomerProfile(
         customer_id=cid,
@@ -224,7 +292,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
         loyalty_id=customer.loyalty_id,
         loyalty_tier=customer.loyalty_tier,
         customer_since=customer.customer_since,
-        preferred_store=store_name,
+        preferred_store=customer.store_name,
         preferred_channel=customer.preferred_channel,
         preferred_language=customer.preferred_language,
         contact=Contact(email=customer.email, phone=customer.phone),
@@ -244,10 +312,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
 def _preferences(session: Session, customer_id: int) -> tuple[Preference, ...]:
     """The latest value per category and label: "shoes 39" replaces an older "shoes 38"."""
     latest: dict[tuple[str, str | None], Preference] = {}
-    for p in session.scalars(
-        select(DeclaredPreference).where(DeclaredPreference.customer_id == customer_id)
-        .order_by(DeclaredPreference.recorded_at.desc(), DeclaredPreference.id.desc()).limit(MAX_PREFERENCES)
-    ):
+    for p in session.execute(_PREFERENCE_ROWS, {"cid": customer_id}):
         latest.setdefault((p.category, (p.label or "").lower() or None),
                           Preference(category=p.category, label=p.label, value=p.value, recorded_at=p.recorded_at,
                                      source=p.source))
@@ -255,53 +320,36 @@ def _preferences(session: Session, customer_id: int) -> tuple[Preference, ...]:
 
 
 def _web_signals(session: Session, customer_id: int) -> tuple[WebSignalItem, ...]:
-    rank = func.row_number().over(partition_by=WebSignal.kind,
-                                  order_by=(WebSignal.occurred_at.desc(), WebSignal.id.desc())).label("rank")
-    ranked = (select(WebSignal.id, rank).where(WebSignal.customer_id == customer_id).subquery())
-    rows = session.scalars(
-        select(WebSignal).join(ranked, ranked.c.id == WebSignal.id).where(ranked.c.rank <= SIGNALS_PER_KIND)
-        .order_by(WebSignal.kind, WebSignal.occurred_at.desc(), WebSignal.id.desc())
-    )
     return tuple(WebSignalItem(kind=s.kind, product_name=s.product_name, sku=s.sku, price=s.price, currency=s.currency,
-                               occurred_at=s.occurred_at) for s in rows)
+                               occurred_at=s.occurred_at) for s in session.execute(_SIGNAL_ROWS, {"cid": customer_id}))
 
 
 def more_orders(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:
-    """Orders across channels, newest first; two queries whatever the page size (no N+1)."""
+    """Orders across channels, newest first, with their lines: one query whatever the page size (no N+1)."""
     offset, limit = max(offset, 0), max(min(limit, 50), 1)
-    rows = session.execute(
-        select(Order, Store.name).outerjoin(Store, Store.id == Order.store_id)
-        .where(Order.customer_id == customer_id)
-        .order_by(Order.ordered_at.desc(), Order.id.desc()).offset(offset).limit(limit + 1)
-    ).all()
-    page = rows[:limit]
+    orders: dict[int, Any] = {}
     lines: dict[int, list[OrderLineItem]] = {}
-    if page:
-        for line in session.execute(
-            select(OrderLine.order_id, OrderLine.product_name, OrderLine.quantity, OrderLine.size)
-            .where(OrderLine.order_id.in_([order.id for order, _ in page])).order_by(OrderLine.id)
-        ):
-            lines.setdefault(line.order_id, []).append(
-                OrderLineItem(product_name=line.product_name, quantity=line.quantity, size=line.size))
+    for row in session.execute(_ORDER_ROWS, {"cid": customer_id, "offset": offset, "limit": limit + 1}):
+        orders.setdefault(row.id, row)
+        if row.line_id is not None:
+            lines.setdefault(row.id, []).append(
+                OrderLineItem(product_name=row.line_product, quantity=row.line_quantity, size=row.line_size))
+    page = list(orders.values())
     items = tuple(
         OrderSummary(id=order.id, order_number=order.order_number, ordered_at=order.ordered_at, channel=order.channel,
-                     store_name=store_name, total_amount=order.total_amount, currency=order.currency,
+                     store_name=order.store_name, total_amount=order.total_amount, currency=order.currency,
                      status=order.status, source=order.source, lines=tuple(lines.get(order.id, ())))
-        for order, store_name in page
+        for order in page[:limit]
     )
-    return Page(items=items, offset=offset, has_more=len(rows) > limit)
+    return Page(items=items, offset=offset, has_more=len(page) > limit)
 
 
 def more_interactions(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:
     offset, limit = max(offset, 0), max(min(limit, 50), 1)
-    rows = session.execute(
-        select(Interaction, Employee.name).join(Employee, Employee.id == Interaction.employee_id)
-        .where(Interaction.customer_id == customer_id)
-        .order_by(Interaction.created_at.desc(), Interaction.id.desc()).offset(offset).limit(limit + 1)
-    ).all()
+    rows = session.execute(_INTERACTION_ROWS, {"cid": customer_id, "offset": offset, "limit": limit + 1}).all()
     items = tuple(
         InteractionSummary(id=i.id, created_at=i.created_at, channel=i.channel, type=i.type, outcome=i.outcome,
-                           employee_name=name, note=i.note, source=i.source)
-        for i, name in rows[:limit]
+                           employee_name=i.employee_name, note=i.note, source=i.source)
+        for i in rows[:limit]
     )
     return Page(items=items, offset=offset, has_more=len(rows) > limit)

@@ -36,9 +36,9 @@ def card_message(session_factory: SessionFactory, employee: Requester, clock: Cl
         # The audit row gets its own short write transaction: on SQLite a write transaction holds the one
         # write lock, and building the card inside it made every lookup queue behind the others' reads.
         with session_factory.begin() as session:
-            audit.record(session, employee_id=employee.id, actor=employee.slack_user_id,
-                         action=AuditAction.REVEAL if revealed else AuditAction.VIEW, customer_id=profile.customer_id, via=via,
-                         detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
+            audit.record_now(session, employee_id=employee.id, actor=employee.slack_user_id,
+                             action=AuditAction.REVEAL if revealed else AuditAction.VIEW, customer_id=profile.customer_id, via=via,
+                             detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
     except ProfileUnavailable as refused:  # the card's place shows why: callers reply with this message
         return {"text": t(refused.key, employee.locale, **refused.params)}
     except SQLAlchemyError:
