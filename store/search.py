@@ -28,7 +28,6 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    literal,
     literal_column,
     null,
     or_,
@@ -36,7 +35,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from store import dialect
 from store.models import Customer, CustomerIdentifier, CustomerNameKey, Interaction, Order
@@ -106,7 +105,7 @@ def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchRes
         return _email_lookup(session, query, limit)
     id_match = _CUSTOMER_ID.fullmatch(query)
     if id_match:
-        hits = _resolved(session, [_owner(literal(int(id_match.group(1))), "customer_id")])
+        hits = _resolved(session, {"customer_id": int(id_match.group(1))}, limit)
         return _identifier_result(session, query, "identifier", hits, limit)
     if _PHONEISH.fullmatch(query) or (" " not in query and _CODEISH.fullmatch(query) and any(c.isdigit() for c in query)):
         return _identifier_lookup(session, query, limit)
@@ -116,9 +115,42 @@ def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchRes
 # --- exact kinds ------------------------------------------------------------------------------
 
 
-def _owner(customer_id: ColumnElement[int] | InstrumentedAttribute[int], how: str) -> Select[int, str]:
-    """A query's hit: a customer id and what it matched on (a constant: no bound parameter to type)."""
-    return select(customer_id.label("owner"), literal_column(f"'{how}'").label("how"))
+_CUSTOMERS, _IDENTIFIERS, _ORDERS = Customer.__table__, CustomerIdentifier.__table__, Order.__table__
+# What each kind of hit matches, as a select of (owner, how) with its typed value in bound parameter `v_<how>`
+# (an order number in `v_order` or, upper-cased, `v_order_upper`). Plain table columns, not the ORM's: these
+# statements are built once per shape (`_resolve_statement`) and run through Core, whose per-lookup cost is
+# a fraction of building ORM selects each time.
+_HIT_KINDS = ("email", "phone", "loyalty", "order", "customer_id")
+
+
+def _owner_rows(how: str, limit: int) -> Select[Any]:
+    label: ColumnElement[Any] = literal_column(f"'{how}'").label("how")  # a constant of this module, not typed text
+    if how == "customer_id":
+        return select(bindparam("v_customer_id", type_=Integer).label("owner"), label)
+    if how == "order":
+        orders = (select(_ORDERS.c.customer_id)
+                  .where(_ORDERS.c.order_number.in_([bindparam("v_order"), bindparam("v_order_upper")]))
+                  .limit(_const(limit)).subquery("orders_hit"))
+        return select(orders.c.customer_id.label("owner"), label)
+    kind = {"email": IdentifierKind.EMAIL, "phone": IdentifierKind.PHONE, "loyalty": IdentifierKind.LOYALTY}[how]
+    return (select(_IDENTIFIERS.c.customer_id.label("owner"), label)
+            .where(_IDENTIFIERS.c.kind == literal_column(f"'{kind.value}'"), _IDENTIFIERS.c.value == bindparam(f"v_{how}")))
+
+
+_RESOLVE_COLUMNS = (_CUSTOMERS.c.id, _CUSTOMERS.c.first_name, _CUSTOMERS.c.last_name, _CUSTOMERS.c.search_name,
+                    _CUSTOMERS.c.city, _CUSTOMERS.c.birth_date, _CUSTOMERS.c.phone, _CUSTOMERS.c.status,
+                    _CUSTOMERS.c.merged_into_id)
+
+
+@lru_cache(maxsize=64)
+def _resolve_statement(hows: tuple[str, ...], limit: int) -> Select[Any]:
+    """The customers the hits of `hows` belong to, with their candidate columns and what each matched on."""
+    owner_queries = [_owner_rows(how, limit) for how in hows]
+    owners = (union_all(*owner_queries) if len(owner_queries) > 1 else owner_queries[0]).subquery("owners")
+    return select(*_RESOLVE_COLUMNS, owners.c.how).join(owners, owners.c.owner == _CUSTOMERS.c.id)
+
+
+_FOLLOW_MERGES = select(*_RESOLVE_COLUMNS).where(_CUSTOMERS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _email_lookup(session: Session, query: str, limit: int) -> SearchResult:
@@ -126,32 +158,27 @@ def _email_lookup(session: Session, query: str, limit: int) -> SearchResult:
         email = normalise_email(query)
     except ValueError:
         return SearchResult(query=query, kind="email")
-    owners = _owner(CustomerIdentifier.customer_id, "email").where(CustomerIdentifier.kind == IdentifierKind.EMAIL,
-                                                                   CustomerIdentifier.value == email)
-    return _identifier_result(session, query, "email", _resolved(session, [owners]), limit)
+    return _identifier_result(session, query, "email", _resolved(session, {"email": email}, limit), limit)
 
 
 def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult:
     """Digits and codes are ambiguous (a phone? a card? an order?): try every kind it could be, in one
     round trip to the database (a bot process far from its database pays each one)."""
     compact = "".join(query.split())
-    owners = []
+    values: dict[str, object] = {}
     if sum(c.isdigit() for c in compact) >= 8:
         try:
             phone = normalise_phone(query)
         except ValueError:
             phone = None
         if phone:
-            owners.append(_owner(CustomerIdentifier.customer_id, "phone").where(
-                CustomerIdentifier.kind == IdentifierKind.PHONE, CustomerIdentifier.value == phone))
-    owners.append(_owner(CustomerIdentifier.customer_id, "loyalty").where(
-        CustomerIdentifier.kind == IdentifierKind.LOYALTY, CustomerIdentifier.value == compact.upper()))
-    orders = select(Order.customer_id).where(Order.order_number.in_({compact, compact.upper()})).limit(limit).subquery()
-    owners.append(_owner(orders.c.customer_id, "order"))
-    hits = _resolved(session, owners)
+            values["phone"] = phone
+    values["loyalty"] = compact.upper()
+    values["order"] = compact
+    hits = _resolved(session, values, limit)
     if not hits and compact.isdigit() and len(compact) <= 12:
         # A bare number that is nothing else may be our own customer id (read off an earlier card).
-        hits = _resolved(session, [_owner(literal(int(compact)), "customer_id")])
+        hits = _resolved(session, {"customer_id": int(compact)}, limit)
     kind: SearchKind = "phone" if any(how == "phone" for how, _ in hits.values()) else "identifier"
     return _identifier_result(session, query, kind, hits, limit)
 
@@ -159,12 +186,15 @@ def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult
 _HOW_ORDER = {"email": 0, "phone": 0, "customer_id": 0, "loyalty": 1, "order": 2}
 
 
-def _resolved(session: Session, owner_queries: list[Select[int, str]]) -> dict[int, tuple[str, Any]]:
-    """The active customers the hits belong to now (following merges), with their candidate columns,
-    in order of what they matched on. The first hop is joined to the hits: usually one round trip."""
-    owners = union_all(*owner_queries).subquery() if len(owner_queries) > 1 else owner_queries[0].subquery()
-    columns = _candidate_columns().add_columns(Customer.status, Customer.merged_into_id)
-    rows = session.execute(columns.add_columns(owners.c.how).join(owners, owners.c.owner == Customer.id)).all()
+def _resolved(session: Session, values: dict[str, object], limit: int) -> dict[int, tuple[str, Any]]:
+    """The active customers whose identifiers (kind of hit -> typed value) match, following merges, with
+    their candidate columns, in order of what they matched on. The first hop is joined to the hits:
+    usually one round trip."""
+    hows = tuple(how for how in _HIT_KINDS if how in values)
+    params = {f"v_{how}": values[how] for how in hows}
+    if "order" in values:
+        params["v_order_upper"] = str(values["order"]).upper()
+    rows = session.execute(_resolve_statement(hows, limit), params).all()
     hits = sorted(((row.how, row) for row in rows), key=lambda hit: (_HOW_ORDER[hit[0]], hit[1].id))
     resolved: dict[int, tuple[str, Any]] = {}
     for _ in range(_MAX_MERGE_HOPS):
@@ -176,7 +206,7 @@ def _resolved(session: Session, owner_queries: list[Select[int, str]]) -> dict[i
                 pending.setdefault(row.merged_into_id, how)
         if not pending:
             break
-        rows = session.execute(columns.where(Customer.id.in_(pending))).all()
+        rows = session.execute(_FOLLOW_MERGES, {"ids": list(pending)}).all()
         hits = sorted(((pending[row.id], row) for row in rows), key=lambda hit: list(pending).index(hit[1].id))
     return resolved
 
