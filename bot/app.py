@@ -160,18 +160,7 @@ def build_app(
     except Exception as error:  # bolt raises BoltError when auth.test rejects the token
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {error}") from None
 
-    def provide_dependencies(context, client, next):
-        context["session_factory"] = session_factory
-        context["settings"] = settings
-        context["clock"] = clock
-        # `/digest now` sends through the scheduler's machinery, which lives up here in `bot`.
-        context["send_digest_now"] = lambda employee_id: DigestSender(
-            settings, session_factory, client, clock, configure_client=False).send_now(employee_id)
-        next()
-
-    app.use(provide_dependencies)
-    app.use(access_middleware)
-    app.use(deduplicate_events)
+    app.use(RequestSetup(settings, session_factory, clock))
     app.error(on_listener_error)
     for register in FEATURES if features is None else features:
         register(app)
@@ -200,6 +189,42 @@ class PayloadGate(Middleware):
             return next()
         log.info("ignored a malformed %s request: %s", request_kind(req.body), problem)
         return BoltResponse(status=200, body="")
+
+
+class RequestSetup(Middleware):
+    """Every request's global middleware, in order: its dependencies put into the context (listeners receive
+    `session_factory`, `settings`, `clock`... by name), the access check (bot.access), then dropping
+    redelivered events (bot.dedupe).
+
+    One Middleware subclass instead of three function middlewares: for each function middleware bolt
+    inspects its signature and builds its keyword arguments on every request.
+    """
+
+    def __init__(self, settings: Settings, session_factory, clock: Clock) -> None:
+        self.settings, self.session_factory, self.clock = settings, session_factory, clock
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+        context = req.context
+        context["session_factory"] = self.session_factory
+        context["settings"] = self.settings
+        context["clock"] = self.clock
+        client = context.client
+        # `/digest now` sends through the scheduler's machinery, which lives up here in `bot`.
+        context["send_digest_now"] = lambda employee_id: DigestSender(
+            self.settings, self.session_factory, client, self.clock, configure_client=False).send_now(employee_id)
+        passed: list[bool] = []
+
+        def step_done() -> None:
+            passed.append(True)
+
+        answer = access_middleware(req.body, context, client, context.respond, step_done)
+        if not passed:
+            return answer if answer is not None else BoltResponse(status=200, body="")
+        passed.clear()
+        answer = deduplicate_events(req.body, context, step_done)
+        if not passed:
+            return answer if answer is not None else BoltResponse(status=200, body="")
+        return next()
 
 
 def on_listener_error(error: Exception, body: dict, context, client, respond) -> BoltResponse | None:
