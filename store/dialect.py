@@ -15,7 +15,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, Integer, any_, func, literal, select, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -57,6 +70,19 @@ def id_among(bind: Bind, column: InstrumentedAttribute[int], ids: Sequence[int])
         return column == any_(literal(list(ids), ARRAY(Integer)))
     values = func.json_each(literal(json.dumps(list(ids)))).table_valued("value")
     return column.in_(select(values.c.value))
+
+
+def ids_parameter(postgresql: bool, column: ColumnElement[int], name: str = "ids") -> ColumnElement[bool]:
+    """`id_among` for a statement built once: the ids come at execution, in parameter `name`, as
+    `ids_value` makes it (an array on PostgreSQL, a JSON list on SQLite)."""
+    if postgresql:
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    values = func.json_each(bindparam(name, type_=String)).table_valued("value")
+    return column.in_(select(values.c.value))
+
+
+def ids_value(postgresql: bool, ids: Sequence[int]) -> object:
+    return list(ids) if postgresql else json.dumps(list(ids))
 
 
 def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:

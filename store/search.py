@@ -54,7 +54,7 @@ MAX_TOKENS = 5
 _MAX_MERGE_HOPS = 10
 
 NameRow = Row[int, str | None, str | None, str | None, str | None, dt.date | None, str | None]
-"""A candidate's columns (`_candidate_columns`): id, first and last name, search name, city, birth date, phone."""
+"""A candidate's columns (`_RESOLVE_COLUMNS[:7]`): id, first and last name, search name, city, birth date, phone."""
 
 _EMAILISH = re.compile(r"\S+@\S+")
 _PHONEISH = re.compile(r"\+?[\d\s().\-/]{6,}")
@@ -251,11 +251,11 @@ def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
     ids = list(candidate_ids)
     if not ids:
         return []
+    postgresql = not dialect.is_sqlite(session)
     if len(ids) > FINE_SCORED:
         # A fast first pass in C over every candidate's folded name (customers of the named city first),
         # then the careful score for the best few only.
-        light = session.execute(select(Customer.id, Customer.search_name, Customer.city)
-                                .where(dialect.id_among(session, Customer.id, ids), Customer.status == CustomerStatus.ACTIVE)).all()
+        light = session.execute(_light_statement(postgresql), {"ids": dialect.ids_value(postgresql, ids)}).all()
         city_words = set(fold(" ".join(city_spellings or [])).split())
         typed = " ".join(t for t in tokens if t not in city_words) or " ".join(tokens)
         in_city = set(city_spellings or [])
@@ -263,8 +263,24 @@ def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
                                      processor=None, limit=None)
         first_pass.sort(key=lambda hit: -(hit[1] + (10 if light[hit[2]].city in in_city else 0)))
         ids = [light[index].id for _, _, index in first_pass[:FINE_SCORED]]
-    rows = session.execute(_candidate_columns().where(Customer.id.in_(ids), Customer.status == CustomerStatus.ACTIVE)).all()
+    rows = session.execute(_fine_statement(postgresql), {"ids": dialect.ids_value(postgresql, ids)}).all()
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
+
+
+_ACTIVE = _CUSTOMERS.c.status == literal_column(f"'{CustomerStatus.ACTIVE.value}'")
+
+
+# Built once per dialect (Core, plain columns): the first pass reads up to POOL_CAP rows, and the ORM's
+# per-row work and per-lookup statement building were a good part of a name lookup's CPU.
+@lru_cache(maxsize=2)
+def _light_statement(postgresql: bool) -> Select[Any]:
+    return (select(_CUSTOMERS.c.id, _CUSTOMERS.c.search_name, _CUSTOMERS.c.city)
+            .where(dialect.ids_parameter(postgresql, _CUSTOMERS.c.id), _ACTIVE))
+
+
+@lru_cache(maxsize=2)
+def _fine_statement(postgresql: bool) -> Select[Any]:
+    return select(*_RESOLVE_COLUMNS[:7]).where(dialect.ids_parameter(postgresql, _CUSTOMERS.c.id), _ACTIVE)
 
 
 _KEYS = CustomerNameKey.__table__
@@ -617,11 +633,6 @@ def _score(tokens: list[str], row: NameRow) -> int:
 # --- rows to candidates -----------------------------------------------------------------------
 
 
-def _candidate_columns() -> Select[int, str | None, str | None, str | None, str | None, dt.date | None, str | None]:
-    return select(Customer.id, Customer.first_name, Customer.last_name, Customer.search_name,
-                  Customer.city, Customer.birth_date, Customer.phone)
-
-
 def _candidate(row: NameRow, score: float, matched_on: str) -> Candidate:
     return Candidate(
         customer_id=row.id,
@@ -635,20 +646,28 @@ def _candidate(row: NameRow, score: float, matched_on: str) -> Candidate:
     )
 
 
+_INTERACTIONS = Interaction.__table__
+
+
+@lru_cache(maxsize=2)
+def _last_seen_statement(postgresql: bool) -> CompoundSelect[Any]:
+    return union_all(
+        select(_INTERACTIONS.c.customer_id, func.max(_INTERACTIONS.c.created_at).label("at"))
+        .where(dialect.ids_parameter(postgresql, _INTERACTIONS.c.customer_id)).group_by(_INTERACTIONS.c.customer_id),
+        select(_ORDERS.c.customer_id, func.max(_ORDERS.c.ordered_at).label("at"))
+        .where(dialect.ids_parameter(postgresql, _ORDERS.c.customer_id)).group_by(_ORDERS.c.customer_id),
+    )
+
+
 def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candidate]:
     """Add when each was last seen (latest interaction or order): two namesakes rarely share it."""
     listed = list(candidates)
     if not listed:
         return listed
-    ids = [c.customer_id for c in listed]
+    postgresql = not dialect.is_sqlite(session)
+    ids = dialect.ids_value(postgresql, [c.customer_id for c in listed])
     seen: dict[int, dt.datetime] = {}
-    latest: CompoundSelect[int, dt.datetime | None] = union_all(
-        select(Interaction.customer_id, func.max(Interaction.created_at).label("at"))
-        .where(Interaction.customer_id.in_(ids)).group_by(Interaction.customer_id),
-        select(Order.customer_id, func.max(Order.ordered_at).label("at"))
-        .where(Order.customer_id.in_(ids)).group_by(Order.customer_id),
-    )
-    for customer_id, at in session.execute(latest):
+    for customer_id, at in session.execute(_last_seen_statement(postgresql), {"ids": ids}):
         if at is not None and (customer_id not in seen or at > seen[customer_id]):
             seen[customer_id] = at
     return [replace(c, last_seen=seen.get(c.customer_id)) for c in listed]
