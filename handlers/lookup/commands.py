@@ -68,11 +68,13 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
     try:
         with session_factory() as session:
             result = find_customers(session, query, limit=5)
+            if result.exact and result.best is not None:
+                # The card is read in the search's session (one session per lookup, not two).
+                return card_message(session_factory, employee, clock, result.best.customer_id, via=via,
+                                    shareable=shareable, read_session=session)
     except SQLAlchemyError:
         log.exception("customer search failed")
         return {"text": t("common.db_unavailable", locale)}
-    if result.exact and result.best is not None:
-        return card_message(session_factory, employee, clock, result.best.customer_id, via=via, shareable=shareable)
     text, result_blocks = blocks.result_blocks(result, locale)
     return {"text": text, "blocks": result_blocks}
 
