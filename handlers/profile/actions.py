@@ -19,7 +19,7 @@ from handlers.i18n import t
 from handlers.profile import blocks, ids
 from store import audit
 from store.models import Customer
-from store.profile import HistoryKind, ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
+from store.profile import CustomerProfile, HistoryKind, ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
 from store.vocabulary import AuditAction, CustomerStatus
 
 log = logging.getLogger(__name__)
@@ -28,16 +28,16 @@ PAGE = 10
 
 
 def card_message(session_factory: SessionFactory, employee: Requester, clock: Clock, customer_id: int, *, via: str,
-                 revealed: bool = False, shareable: bool = False, read_session: Session | None = None) -> dict[str, Any]:
+                 revealed: bool = False, shareable: bool = False, profile: CustomerProfile | None = None) -> dict[str, Any]:
     """The card of one customer as message arguments; shown only once its audit row is committed.
 
-    `read_session`: a read session the caller already has open (the lookup that found the customer), so
-    the card costs no second session (a connection checkout, BEGIN and ROLLBACK; on PostgreSQL a ping too).
+    `profile`: the card already read by the caller in its own read session (the lookup that found the
+    customer: one session per lookup, not two), closed before this writes the audit row. Never hold a read
+    session open across the write: each listener would need two pooled connections at once, and a full
+    pool would then leave every listener waiting for a second one.
     """
     try:
-        if read_session is not None:
-            profile = build_profile(read_session, customer_id, viewer=employee, clock=clock)
-        else:
+        if profile is None:
             with session_factory() as session:
                 profile = build_profile(session, customer_id, viewer=employee, clock=clock)
         # The audit row gets its own short write transaction: on SQLite a write transaction holds the one
