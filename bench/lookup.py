@@ -318,7 +318,7 @@ def measure(url: str, samples: int, seed: int) -> list[tuple[str, float, float, 
         profile_blocks(profile, "fr", "Europe/Paris")
 
     durations = timed(session_factory, card, [p.id for p in exact])
-    results.append(row("profile card (8 queries + blocks)", durations, "≤ 50 ms"))
+    results.append(row("profile card (7 queries + blocks)", durations, "≤ 50 ms"))
     engine.dispose()
     return results
 
