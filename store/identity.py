@@ -49,11 +49,12 @@ from store.normalize import (
     normalise_postcode,
     phonetic_key,
 )
-from store.vocabulary import LinkKind
+from store.vocabulary import EvidenceField, EvidenceLevel, LinkKind
 
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_THRESHOLDS",
+    "Evidence",
     "IdentityRecord",
     "LinkResult",
     "LinkStats",
@@ -62,6 +63,9 @@ __all__ = [
     "ScoredPairs",
     "Thresholds",
     "cluster_scored",
+    "describe_evidence",
+    "evidence_as_json",
+    "evidence_from_json",
     "link_records",
     "score_candidates",
 ]
@@ -101,6 +105,61 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One line of a match's evidence: how the two records compare on one field and the weight, in
+    bits (log2 m/u), that this added to the log-odds of "same person" (negative: against).
+
+    The lines of a PairDecision add up: prior + every line's bits = total_bits, and the score is
+    1 / (1 + 2 ** -total_bits) (a deterministic link scores 1.0 whatever the total). A line with
+    `capped` set is surname/address evidence a housemate would share too: it counts in full here and
+    the HOUSEHOLD_CAP line takes back what the household guard does not allow. A MISSING line
+    (absent on one side) weighs 0. No values are carried: only fields, levels and weights.
+    """
+
+    field: EvidenceField
+    level: EvidenceLevel
+    bits: float
+    capped: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return {"field": str(self.field), "level": str(self.level), "bits": round(self.bits, 2),
+                "capped": self.capped}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Evidence:
+        bits = data.get("bits", 0.0)
+        return cls(field=EvidenceField(str(data["field"])), level=EvidenceLevel(str(data["level"])),
+                   bits=float(bits) if isinstance(bits, (int, float)) else 0.0,
+                   capped=bool(data.get("capped", False)))
+
+
+def evidence_as_json(evidence: Iterable[Evidence]) -> list[dict[str, object]]:
+    """The JSON kept on a review row (match_reviews.evidence)."""
+    return [line.as_json() for line in evidence]
+
+
+def evidence_from_json(data: object) -> tuple[Evidence, ...]:
+    """Read back evidence_as_json's output; rows written before evidence existed give ()."""
+    if not isinstance(data, list):
+        return ()
+    return tuple(Evidence.from_json(line) for line in data if isinstance(line, dict))
+
+
+def describe_evidence(evidence: Iterable[Evidence]) -> str:
+    """One line for the CLI: "first_name exact +6.1 | last_name typo +4.0 (household) | ..."."""
+    parts = []
+    for line in evidence:
+        if line.level is EvidenceLevel.MISSING:
+            parts.append(f"{line.field} missing")
+            continue
+        flag = " (household)" if line.capped else ""
+        label = line.field if line.field in (EvidenceField.PRIOR, EvidenceField.HOUSEHOLD_CAP) else \
+            f"{line.field} {line.level}"
+        parts.append(f"{label} {line.bits:+.1f}{flag}")
+    return " | ".join(parts)
+
+
 @dataclass(frozen=True)
 class PairDecision:
     a: int
@@ -108,6 +167,9 @@ class PairDecision:
     score: float
     reasons: tuple[str, ...]
     kind: Literal["deterministic", "fuzzy"]
+    # field by field, with the weight each contributed (see Evidence); () for a person's must_link
+    evidence: tuple[Evidence, ...] = ()
+    total_bits: float = 0.0  # prior + the evidence's bits: the log2-odds behind `score`
 
 
 @dataclass
@@ -198,9 +260,48 @@ class MatchModel:
     nameless_cap_bits: float = 1.0
     m_first_similar: float = 0.01  # Jaro-Winkler 0.8-0.9, not a known typo: Marie / Maria
     u_first_similar: float = 0.03
+    m_first_prefix: float = 0.02  # a truncated first name: Math / Mathieu
+    u_first_prefix: float = 0.004
+    m_postcode_transposed: float = 0.01  # 69003 / 69030
+    u_postcode_transposed: float = 1 / 3_000
+    m_postcode_one_digit: float = 0.01
+    u_postcode_one_digit: float = 1 / 300
+    # u of a disagreement: nearly every pair of different people disagrees
+    u_differs: float = 1.0
 
 
 DEFAULT_MODEL = MatchModel()
+
+_F, _L = EvidenceField, EvidenceLevel
+# (field, level) -> the MatchModel attributes holding its m and u (None: u is u_differs)
+_LEVEL_PARAMS: dict[tuple[EvidenceField, EvidenceLevel], tuple[str, str | None]] = {
+    (_F.LAST_NAME, _L.EXACT): ("m_last", "u_last"),
+    (_F.LAST_NAME, _L.SWAPPED): ("m_last_close", "u_last_close"),
+    (_F.LAST_NAME, _L.TYPO): ("m_last_close", "u_last_close"),
+    (_F.LAST_NAME, _L.SIMILAR): ("m_last_weak", "u_last_weak"),
+    (_F.LAST_NAME, _L.DIFFERS): ("m_last_differs", None),
+    (_F.FIRST_NAME, _L.EXACT): ("m_first", "u_first"),
+    (_F.FIRST_NAME, _L.SWAPPED): ("m_first_nickname", "u_first_close"),
+    (_F.FIRST_NAME, _L.NICKNAME): ("m_first_nickname", "u_first_close"),
+    (_F.FIRST_NAME, _L.PREFIX): ("m_first_prefix", "u_first_prefix"),
+    (_F.FIRST_NAME, _L.TYPO): ("m_first_close", "u_first_close"),
+    (_F.FIRST_NAME, _L.INITIAL): ("m_first_initial", "u_first_initial"),
+    (_F.FIRST_NAME, _L.SIMILAR): ("m_first_similar", "u_first_similar"),
+    (_F.FIRST_NAME, _L.DIFFERS): ("m_first_differs", None),
+    (_F.BIRTH_DATE, _L.EXACT): ("m_birth", "u_birth"),
+    (_F.BIRTH_DATE, _L.TRANSPOSED): ("m_birth_transposed", "u_birth"),
+    (_F.BIRTH_DATE, _L.ONE_DIGIT): ("m_birth_typo", "u_birth_typo"),
+    (_F.BIRTH_DATE, _L.DIFFERS): ("m_birth_differs", None),
+    (_F.POSTCODE, _L.EXACT): ("m_postcode", "u_postcode"),
+    (_F.POSTCODE, _L.TRANSPOSED): ("m_postcode_transposed", "u_postcode_transposed"),
+    (_F.POSTCODE, _L.ONE_DIGIT): ("m_postcode_one_digit", "u_postcode_one_digit"),
+    (_F.POSTCODE, _L.DIFFERS): ("m_postcode_differs", None),
+    (_F.STREET, _L.EXACT): ("m_street", "u_street"),
+    (_F.STREET, _L.CLOSE): ("m_street_close", "u_street_close"),
+    (_F.STREET, _L.DIFFERS): ("m_street_differs", None),
+    (_F.EMAIL, _L.DIFFERS): ("m_email_differs", None),
+    (_F.PHONE, _L.DIFFERS): ("m_phone_differs", None),
+}
 
 
 class _Prep:
@@ -388,6 +489,9 @@ def _sim(a: str, b: str) -> float:
     return score
 
 
+_PREFIX_SIM = 0.93  # a first name that is the start of the other: its own comparison level
+
+
 def _first_sim(a: str, b: str, roots_a: frozenset[str], roots_b: frozenset[str]) -> float:
     if a == b:
         return 1.0
@@ -395,6 +499,9 @@ def _first_sim(a: str, b: str, roots_a: frozenset[str], roots_b: frozenset[str])
         return 0.85 if a[0] == b[0] else 0.0  # an initial neither confirms nor conflicts
     if roots_a & roots_b:
         return 0.97
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    if len(short) >= 2 and " " not in long_ and long_.startswith(short):
+        return _PREFIX_SIM  # truncated at the till: "Math" / "Mathieu", "Jo" / "Joseph"
     score = _sim(a, b)
     if score < 0.9 and len(a) >= 3 and len(b) >= 3 and OSA.distance(a, b, score_cutoff=1) <= 1:
         return 0.9  # one typo in a short name ("Luo"/"Lou") is not a different person
@@ -441,59 +548,100 @@ def _house_number(street: str) -> str:
     return head if head.isdigit() else ""
 
 
+def _last_level(ls: float, swapped: bool) -> EvidenceLevel:
+    if ls == 1.0:
+        return EvidenceLevel.SWAPPED if swapped else EvidenceLevel.EXACT
+    if ls >= 0.9:
+        return EvidenceLevel.TYPO
+    return EvidenceLevel.SIMILAR if ls >= 0.8 else EvidenceLevel.DIFFERS
+
+
+def _first_level(fs: float, swapped: bool, p: _Prep, q: _Prep) -> EvidenceLevel:
+    if fs == 1.0:
+        return EvidenceLevel.SWAPPED if swapped else EvidenceLevel.EXACT
+    if fs >= 0.97:
+        return EvidenceLevel.NICKNAME
+    if fs == _PREFIX_SIM:
+        return EvidenceLevel.PREFIX
+    if fs >= 0.9:
+        return EvidenceLevel.TYPO
+    if fs >= 0.85 and (len(p.first) == 1 or len(q.first) == 1):
+        return EvidenceLevel.INITIAL
+    return EvidenceLevel.SIMILAR if fs >= 0.8 else EvidenceLevel.DIFFERS
+
+
+def _postcode_level(a: str, b: str) -> EvidenceLevel:
+    if a == b:
+        return EvidenceLevel.EXACT
+    if len(a) == len(b):
+        wrong = [n for n in range(len(a)) if a[n] != b[n]]
+        if len(wrong) == 2 and wrong[1] == wrong[0] + 1 and a[wrong[0]] == b[wrong[1]] and a[wrong[1]] == b[wrong[0]]:
+            return EvidenceLevel.TRANSPOSED  # 69003 / 69030
+        if len(wrong) == 1:
+            return EvidenceLevel.ONE_DIGIT
+    return EvidenceLevel.DIFFERS
+
+
+# levels whose u is read from the agreeing value's frequency (term-frequency adjustment)
+_LAST_TF = frozenset({EvidenceLevel.EXACT, EvidenceLevel.SWAPPED, EvidenceLevel.TYPO})
+_FIRST_TF = frozenset({EvidenceLevel.EXACT, EvidenceLevel.SWAPPED, EvidenceLevel.NICKNAME, EvidenceLevel.TYPO})
+
+_BIRTH_LEVELS = {"birth_date": EvidenceLevel.EXACT, "birth_transposed": EvidenceLevel.TRANSPOSED,
+                 "birth_typo": EvidenceLevel.ONE_DIGIT, "birth_conflict": EvidenceLevel.DIFFERS}
+
+
+def _level_bits(model: MatchModel, field_: EvidenceField, level: EvidenceLevel, u_value: float = 0.0) -> float:
+    """log2(m/u) of a comparison level. u_value: the agreeing value's own frequency (term-frequency
+    adjustment), used instead of the level's average u when it is larger (a common value)."""
+    m_name, u_name = _LEVEL_PARAMS[(field_, level)]
+    m = getattr(model, m_name)
+    u = getattr(model, u_name) if u_name else model.u_differs
+    return math.log2(m / max(u, u_value))
+
+
 def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
-           model: MatchModel = DEFAULT_MODEL) -> tuple[float, bool, tuple[str, ...]]:
-    """(score 0..1, deterministic?, reasons if explain). Weights are in bits (log2 m/u)."""
+           model: MatchModel = DEFAULT_MODEL) -> tuple[float, bool, tuple[str, ...], tuple[Evidence, ...], float]:
+    """(score 0..1, deterministic?, reasons, evidence, total bits); reasons and evidence only if
+    explain. Weights are in bits (log2 m/u) per comparison level."""
     fs, ls, swapped = _names(p, q)
     weight = prior
     # Without first names that clearly agree (missing, an initial, a typo, "Maëlle"/"Isabelle"), a shared
     # surname and address are what a housemate would share too: the household guard caps them.
     unconfirmed = fs is None or fs < 0.97
     household = 0.0
-    evidence: list[tuple[str, float]] = []
+    evidence: list[Evidence] = []
 
-    def add(reason: str, bits: float, housemate: bool = False) -> None:
+    def add(field_: EvidenceField, level: EvidenceLevel, bits: float, housemate: bool = False) -> None:
         nonlocal weight, household
-        if housemate and unconfirmed and bits > 0:
+        capped = housemate and unconfirmed and bits > 0
+        if capped:
             household += bits
         else:
             weight += bits
         if explain:
-            evidence.append((reason, bits))
+            evidence.append(Evidence(field=field_, level=level, bits=bits, capped=capped))
 
     if ls is not None:
-        if ls == 1.0 and not swapped:
-            bits = _bits(model.m_last, max(p.u_last, q.u_last))
-        elif ls >= 0.9:
-            bits = _bits(model.m_last_close, max(model.u_last_close, p.u_last, q.u_last))
-        elif ls >= 0.8:
-            bits = _bits(model.m_last_weak, model.u_last_weak)
-        else:
-            bits = _bits(model.m_last_differs, 1.0)
-        add("last_name", bits, True)
+        level = _last_level(ls, swapped)
+        u_tf = max(p.u_last, q.u_last) if level in _LAST_TF else 0.0
+        add(EvidenceField.LAST_NAME, level, _level_bits(model, EvidenceField.LAST_NAME, level, u_tf), True)
+    elif explain:
+        add(EvidenceField.LAST_NAME, EvidenceLevel.MISSING, 0.0)
     if fs is not None:
-        if fs == 1.0 and not swapped:
-            bits = _bits(model.m_first, max(p.u_first, q.u_first))
-        elif fs >= 0.97:
-            bits = _bits(model.m_first_nickname, max(model.u_first_close, p.u_first, q.u_first))
-        elif fs >= 0.9:
-            bits = _bits(model.m_first_close, max(model.u_first_close, p.u_first, q.u_first))
-        elif fs >= 0.85 and (len(p.first) == 1 or len(q.first) == 1):
-            bits = _bits(model.m_first_initial, model.u_first_initial)
-        elif fs >= 0.8:
-            bits = _bits(model.m_first_similar, model.u_first_similar)
-        else:
-            bits = _bits(model.m_first_differs, 1.0)
-        add("first_name", bits)
+        level = _first_level(fs, swapped, p, q)
+        u_tf = max(p.u_first, q.u_first) if level in _FIRST_TF else 0.0
+        add(EvidenceField.FIRST_NAME, level, _level_bits(model, EvidenceField.FIRST_NAME, level, u_tf))
+    elif explain:
+        add(EvidenceField.FIRST_NAME, EvidenceLevel.MISSING, 0.0)
     conflict = _name_conflict(fs, ls)
     birth = _birth_agreement(p.birth, q.birth) if p.birth and q.birth else None
     if birth is not None:
-        bits = {"birth_date": _bits(model.m_birth, max(p.u_birth, q.u_birth)),
-                "birth_transposed": _bits(model.m_birth_transposed, model.u_birth),
-                "birth_typo": _bits(model.m_birth_typo, model.u_birth_typo),
-                "birth_conflict": _bits(model.m_birth_differs, 1.0)}[birth]
-        add(birth, bits)
+        level = _BIRTH_LEVELS[birth]
+        u_tf = max(p.u_birth, q.u_birth) if level is EvidenceLevel.EXACT else 0.0
+        add(EvidenceField.BIRTH_DATE, level, _level_bits(model, EvidenceField.BIRTH_DATE, level, u_tf))
         conflict = conflict or birth == "birth_conflict"
+    elif explain:
+        add(EvidenceField.BIRTH_DATE, EvidenceLevel.MISSING, 0.0)
     same_email = p.email is not None and p.email == q.email
     same_phone = p.phone is not None and p.phone == q.phone
     same_loyalty = p.loyalty is not None and p.loyalty == q.loyalty
@@ -502,41 +650,50 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
     household_phone = same_phone and (conflict or p.shared_phone)
     if same_email:
         if household_email:
-            add("same_email", model.household_identifier_bits, True)
+            add(EvidenceField.EMAIL, EvidenceLevel.HOUSEHOLD, model.household_identifier_bits, True)
         else:
-            add("same_email", _bits(model.m_email, p.u_email))
+            add(EvidenceField.EMAIL, EvidenceLevel.EXACT, _bits(model.m_email, p.u_email))
     elif p.email and q.email:
-        add("email_differs", _bits(model.m_email_differs, 1.0))
+        add(EvidenceField.EMAIL, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.EMAIL, EvidenceLevel.DIFFERS))
     if same_phone:
         if household_phone:
-            add("same_phone", model.household_identifier_bits, True)
+            add(EvidenceField.PHONE, EvidenceLevel.HOUSEHOLD, model.household_identifier_bits, True)
         else:
-            add("same_phone", _bits(model.m_phone, p.u_phone))
+            add(EvidenceField.PHONE, EvidenceLevel.EXACT, _bits(model.m_phone, p.u_phone))
     elif p.phone and q.phone:
-        add("phone_differs", _bits(model.m_phone_differs, 1.0))
+        add(EvidenceField.PHONE, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.PHONE, EvidenceLevel.DIFFERS))
     if same_loyalty:
-        add("same_loyalty", model.household_identifier_bits if conflict
-            else _bits(model.m_loyalty, p.u_loyalty))
+        if conflict:
+            add(EvidenceField.LOYALTY_ID, EvidenceLevel.HOUSEHOLD, model.household_identifier_bits)
+        else:
+            add(EvidenceField.LOYALTY_ID, EvidenceLevel.EXACT, _bits(model.m_loyalty, p.u_loyalty))
     elif p.loyalty and q.loyalty:
         conflict = True  # two loyalty cards, two people: never merged automatically
-        add("loyalty_differs", _bits(0.01, 1.0))
+        add(EvidenceField.LOYALTY_ID, EvidenceLevel.DIFFERS, _bits(0.01, 1.0))
     if p.postcode and q.postcode:
-        if p.postcode == q.postcode:
-            add("postcode", _bits(model.m_postcode, p.u_postcode), True)
-            if p.street and q.street:
-                if p.street == q.street:
-                    add("street", _bits(model.m_street, max(p.u_street, q.u_street)), True)
-                elif (_house_number(p.street) == _house_number(q.street)
-                      and token_set_ratio(p.street, q.street) >= 85):
-                    add("street~", _bits(model.m_street_close, model.u_street_close), True)
-                else:
-                    add("street_differs", _bits(model.m_street_differs, 1.0))
-        else:
-            add("postcode_differs", _bits(model.m_postcode_differs, 1.0))
+        level = _postcode_level(p.postcode, q.postcode)
+        u_tf = max(p.u_postcode, q.u_postcode) if level is EvidenceLevel.EXACT else 0.0
+        add(EvidenceField.POSTCODE, level, _level_bits(model, EvidenceField.POSTCODE, level, u_tf), True)
+        if p.street and q.street and level is not EvidenceLevel.DIFFERS:
+            if p.street == q.street:
+                level = EvidenceLevel.EXACT
+                u_tf = max(p.u_street, q.u_street)
+            elif (_house_number(p.street) == _house_number(q.street)
+                  and token_set_ratio(p.street, q.street) >= 85):
+                level, u_tf = EvidenceLevel.CLOSE, 0.0
+            else:
+                level, u_tf = EvidenceLevel.DIFFERS, 0.0
+            add(EvidenceField.STREET, level, _level_bits(model, EvidenceField.STREET, level, u_tf), True)
     elif p.city and p.city == q.city:
-        add("city", _bits(model.m_city, p.u_city), True)
+        add(EvidenceField.CITY, EvidenceLevel.EXACT, _bits(model.m_city, p.u_city), True)
+    elif explain:
+        add(EvidenceField.POSTCODE, EvidenceLevel.MISSING, 0.0)
     if household:
-        weight += min(household, model.nameless_cap_bits - prior)
+        taken = min(household, model.nameless_cap_bits - prior)
+        weight += taken
+        if explain:
+            evidence.append(Evidence(field=EvidenceField.HOUSEHOLD_CAP, level=EvidenceLevel.CAPPED,
+                                     bits=taken - household))
     # A personal identifier (not a household's) on two records with first names that agree is the
     # same person whatever the rest says; a record without a first name could be anyone at home.
     named = fs is not None and fs >= 0.85
@@ -544,7 +701,8 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
         (same_email and not household_email) or (same_phone and not household_phone) or same_loyalty)
     score = 1.0 if deterministic else 1.0 / (1.0 + 2.0 ** -weight)
     if not explain:
-        return score, deterministic, ()
+        return score, deterministic, (), (), weight
+    shown = (Evidence(field=EvidenceField.PRIOR, level=EvidenceLevel.PRIOR, bits=prior), *evidence)
     reasons = [r for r, ok in (("same_email", same_email), ("same_phone", same_phone),
                                ("same_loyalty", same_loyalty)) if ok]
     if fs is not None or ls is not None:
@@ -557,10 +715,10 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
         reasons.append("name_or_birth_conflict")
     if birth:
         reasons.append(birth)
-    reasons += [r for r in ("postcode", "street") if any(e[0] == r for e in evidence)]
+    reasons += [str(e.field) for e in evidence
+                if e.level is EvidenceLevel.EXACT and e.field in (EvidenceField.POSTCODE, EvidenceField.STREET)]
     reasons.append(f"weight={weight:.1f}")
-    reasons += [f"{r}{bits:+.1f}" for r, bits in evidence]
-    return score, deterministic, tuple(reasons)
+    return score, deterministic, tuple(reasons), shown, weight
 
 
 def _email_names_someone_else(p: _Prep, q: _Prep) -> bool:
@@ -699,7 +857,7 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
             if j <= i:
                 continue
             comparisons += 1
-            score, deterministic, _ = _score(p, preps[j], False, prior, model)
+            score, deterministic, _, _, _ = _score(p, preps[j], False, prior, model)
             if score >= floor:
                 edges.append((score, deterministic, i, j))
         member_blocks[i] = []  # free as we go: peak memory matters at a million records
@@ -798,9 +956,10 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         if outcome == "cannot_link":
             stats.refused_cannot_link += 1
             continue
-        _, _, reasons = _score(preps[i], preps[j], True, scored.prior, scored.model)
+        _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
         decision = PairDecision(a=preps[i].key, b=preps[j].key, score=score, reasons=reasons,
-                                kind="deterministic" if deterministic else "fuzzy")
+                                kind="deterministic" if deterministic else "fuzzy", evidence=evidence,
+                                total_bits=total)
         if outcome == "conflict":
             stats.refused_conflict += 1
             review.append(decision)
@@ -814,8 +973,9 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
     for score, i, j in uncertain:
         a, b = preps[i].key, preps[j].key
         if find(i) != find(j) and (min(a, b), max(a, b)) not in separated:
-            reasons = _score(preps[i], preps[j], True, scored.prior, scored.model)[2]
-            review.append(PairDecision(a=a, b=b, score=score, reasons=reasons, kind="fuzzy"))
+            _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
+            review.append(PairDecision(a=a, b=b, score=score, reasons=reasons, kind="fuzzy",
+                                       evidence=evidence, total_bits=total))
 
     clusters: dict[int, list[int]] = {}
     for i, p in enumerate(preps):

@@ -360,6 +360,8 @@ class MatchReview(Base):
     record_b_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
     score: Mapped[float] = mapped_column()
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # em: field-by-field evidence with weights (store.identity.evidence_as_json); NULL on older rows
+    evidence: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.PENDING, index=True)  # a ReviewStatus
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -33,6 +33,7 @@ from store.identity import (
     PairDecision,
     Thresholds,
     cluster_scored,
+    evidence_as_json,
     score_candidates,
 )
 from store.merging import merge_customers
@@ -315,7 +316,8 @@ def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_l
             continue
         seen.add(pair)
         rows.append({"record_a_id": pair[0], "record_b_id": pair[1], "score": round(decision.score, 4),
-                     "reasons": list(decision.reasons), "status": ReviewStatus.PENDING, "created_at": utc_now()})
+                     "reasons": list(decision.reasons),
+                     "evidence": evidence_as_json(decision.evidence), "status": ReviewStatus.PENDING, "created_at": utc_now()})
     for start in range(0, len(rows), WRITE_CHUNK):
         session.execute(insert(MatchReview), rows[start:start + WRITE_CHUNK])
     return len(rows)
