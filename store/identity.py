@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import datetime
 import math
+import random
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
@@ -54,6 +55,7 @@ from store.vocabulary import EvidenceField, EvidenceLevel, LinkKind
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_THRESHOLDS",
+    "Estimate",
     "Evidence",
     "IdentityRecord",
     "LinkResult",
@@ -64,6 +66,8 @@ __all__ = [
     "Thresholds",
     "cluster_scored",
     "describe_evidence",
+    "estimate",
+    "estimate_model",
     "evidence_as_json",
     "evidence_from_json",
     "link_records",
@@ -100,6 +104,11 @@ class Thresholds:
     max_block_size: int = 40  # identifier blocks larger than this are ignored as junk values
     window: int = 10  # oversized name blocks: compare each record with this many neighbours
     max_conflict_check: int = 4096  # skip the cluster conflict check above |A| x |B| pairs
+    # merge protection: an e-mail or phone carried by more records than this is nobody's identifier
+    # (a shop's placeholder, a call centre's number): it stops counting, as if absent
+    max_shared_identifier: int = 25
+    # normalised e-mails / E.164 phones that never identify anyone: the store's own phone, ...
+    blocked_identifiers: frozenset[str] = frozenset()
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -307,6 +316,8 @@ _LEVEL_PARAMS: dict[tuple[EvidenceField, EvidenceLevel], tuple[str, str | None]]
 class _Prep:
     __slots__ = (
         "birth",
+        "blocked_email",
+        "blocked_phone",
         "city",
         "email",
         "first",
@@ -331,7 +342,8 @@ class _Prep:
         "u_street",
     )
 
-    def __init__(self, rec: IdentityRecord, cache: dict[str | None, str]) -> None:
+    def __init__(self, rec: IdentityRecord, cache: dict[str | None, str],
+                 blocked: frozenset[str] = frozenset()) -> None:
         self.key = rec.key
         self.first = _cached_fold(rec.first_name, cache)
         self.roots = nickname_roots(self.first) if self.first else frozenset()
@@ -343,6 +355,13 @@ class _Prep:
         if phone and not (phone[0] == "+" and phone[1:].isdigit()):
             phone = _safe(normalise_phone, phone)
         self.phone = phone or None
+        # merge protection: a placeholder identifier is no identifier (kept as a flag for the evidence)
+        self.blocked_email: str | None = None  # the placeholder value, only to count junk blocks
+        if self.email is not None and (self.email in blocked or _placeholder_email(self.email)):
+            self.blocked_email, self.email = self.email, None
+        self.blocked_phone: str | None = None
+        if self.phone is not None and (self.phone in blocked or _placeholder_phone(self.phone)):
+            self.blocked_phone, self.phone = self.phone, None
         self.loyalty = "".join(rec.loyalty_id.split()).upper() if rec.loyalty_id else None
         self.birth = rec.birth_date
         self.street = _street_key(_cached_fold(rec.street, cache))
@@ -352,6 +371,29 @@ class _Prep:
         self.u_email = self.u_phone = self.u_loyalty = 1.0
         # set when records sharing the value clearly belong to different people (a family e-mail)
         self.shared_email = self.shared_phone = False
+
+
+# What people type when they will not give an e-mail: never an identifier, however many share it.
+_PLACEHOLDER_LOCALS = frozenset({
+    "noemail", "no-email", "no_email", "no.email", "nomail", "no-mail", "none", "null", "na", "n-a", "nil",
+    "aucun", "aucune", "pasdemail", "pas-de-mail", "sansmail", "sans-mail", "sansemail",
+    "refus", "refuse", "test", "unknown", "inconnu", "xxx", "xx", "x", "email", "mail", "nobody",
+    "noreply", "no-reply", "donotreply", "client", "customer", "anonymous", "anonyme"})
+_PLACEHOLDER_DOMAINS = frozenset({"example.com", "example.org", "example.net", "example.fr", "test.com",
+                                  "test.fr", "noemail.com", "nomail.com", "invalid.com", "email.com"})
+_PLACEHOLDER_NATIONAL = frozenset({"123456789", "012345678", "987654321", "0123456789"})
+
+
+def _placeholder_email(email: str) -> bool:
+    local, _, domain = email.partition("@")
+    return local in _PLACEHOLDER_LOCALS or local.startswith(("noemail", "nomail", "pasdemail")) \
+        or domain in _PLACEHOLDER_DOMAINS
+
+
+def _placeholder_phone(phone: str) -> bool:
+    """0000000000, 0600000000, 0123456789: the fillers typed to get past a mandatory box."""
+    national = phone[3:] if phone.startswith(("+33", "+44")) else phone.lstrip("+")
+    return len(set(national[1:])) <= 1 or national in _PLACEHOLDER_NATIONAL
 
 
 _STREET_TYPES = {"r": "rue", "av": "avenue", "ave": "avenue", "bd": "boulevard", "bld": "boulevard",
@@ -426,6 +468,17 @@ def _mark_shared_identifiers(preps: list[_Prep], members: list[int], key: str, l
                 preps[i].shared_email = True
             else:
                 preps[i].shared_phone = True
+
+
+def _block_overshared(preps: list[_Prep], members: list[int], key: str) -> None:
+    """Merge protection: an e-mail or phone on more records than max_shared_identifier is a
+    placeholder or a switchboard, not a person's: it stops counting for every record carrying it."""
+    for i in members:
+        p = preps[i]
+        if key[0] == "e":
+            p.email, p.blocked_email = None, p.email
+        else:
+            p.phone, p.blocked_phone = None, p.phone
 
 
 def _cached_fold(text: str | None, cache: dict[str | None, str]) -> str:
@@ -655,6 +708,8 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
             add(EvidenceField.EMAIL, EvidenceLevel.EXACT, _bits(model.m_email, p.u_email))
     elif p.email and q.email:
         add(EvidenceField.EMAIL, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.EMAIL, EvidenceLevel.DIFFERS))
+    elif explain and p.blocked_email and p.blocked_email == q.blocked_email:
+        add(EvidenceField.EMAIL, EvidenceLevel.BLOCKED, 0.0)
     if same_phone:
         if household_phone:
             add(EvidenceField.PHONE, EvidenceLevel.HOUSEHOLD, model.household_identifier_bits, True)
@@ -662,6 +717,8 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
             add(EvidenceField.PHONE, EvidenceLevel.EXACT, _bits(model.m_phone, p.u_phone))
     elif p.phone and q.phone:
         add(EvidenceField.PHONE, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.PHONE, EvidenceLevel.DIFFERS))
+    elif explain and p.blocked_phone and p.blocked_phone == q.blocked_phone:
+        add(EvidenceField.PHONE, EvidenceLevel.BLOCKED, 0.0)
     if same_loyalty:
         if conflict:
             add(EvidenceField.LOYALTY_ID, EvidenceLevel.HOUSEHOLD, model.household_identifier_bits)
@@ -795,15 +852,39 @@ class ScoredPairs:
 def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                      floor: float | None = None, model: MatchModel = DEFAULT_MODEL) -> ScoredPairs:
     """Block, compare and keep every pair scoring at least `floor` (default: the review threshold)."""
+    preps, prior = _prepare(records, thresholds, model)
+    stats = LinkStats(records=len(preps))
+    floor = thresholds.review if floor is None else floor
+    edges: list[tuple[float, bool, int, int]] = []
+    comparisons = 0
+    for i, others in _candidates(preps, thresholds, stats):
+        p = preps[i]
+        for j in others:
+            comparisons += 1
+            score, deterministic, _, _, _ = _score(p, preps[j], False, prior, model)
+            if score >= floor:
+                edges.append((score, deterministic, i, j))
+    stats.comparisons = comparisons
+    return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
+
+
+def _prepare(records: Iterable[IdentityRecord], thresholds: Thresholds,
+             model: MatchModel) -> tuple[list[_Prep], float]:
+    """Normalised records in key order and the batch's prior odds (bits)."""
     fold_cache: dict[str | None, str] = {}
-    preps = [_Prep(rec, fold_cache) for rec in records]
+    blocked = thresholds.blocked_identifiers
+    preps = [_Prep(rec, fold_cache, blocked) for rec in records]
     del fold_cache
     # Key order, not arrival order: a database may stream rows in any order, and which of two tied
     # pairs is merged first must not depend on it.
     preps.sort(key=_prep_key)
-    prior = _set_frequencies(preps, model)
-    stats = LinkStats(records=len(preps))
-    floor = thresholds.review if floor is None else floor
+    return preps, _set_frequencies(preps, model)
+
+
+def _candidates(preps: list[_Prep], thresholds: Thresholds, stats: LinkStats,
+                wanted: Callable[[int], bool] | None = None) -> Iterator[tuple[int, list[int]]]:
+    """Blocking: (i, the records j > i sharing a block with it, in order), for every i (or those
+    `wanted`). Also marks identifiers shared by different people, and blocks overshared ones."""
     limit = thresholds.max_block_size
     member_blocks: list[list[int]] = [[] for _ in preps]
     blocks: list[list[int]] = []
@@ -823,6 +904,9 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
             keyed[1][0].setdefault(key, []).append(i)
         if p.postcode and p.last:
             at_home.setdefault(f"{p.postcode}|{p.last[:3]}", []).append(i)
+    # placeholders set aside by _Prep still count as the junk blocks they would have been
+    placeholders = Counter(v for p in preps for v in (p.blocked_email, p.blocked_phone) if v is not None)
+    stats.junk_blocks += sum(1 for count in placeholders.values() if count > 1)
     extra = _unnamed_candidates(preps, at_home, 2 * thresholds.window)
     del at_home
     for index, is_identifier in keyed:
@@ -830,6 +914,10 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
             if len(members) < 2:
                 continue
             if is_identifier:
+                if len(members) > thresholds.max_shared_identifier and key[0] != "l":
+                    _block_overshared(preps, members, key)
+                    stats.junk_blocks += 1
+                    continue
                 _mark_shared_identifiers(preps, members, key, limit)
             if len(members) <= limit:
                 add_block(members)
@@ -844,25 +932,18 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
         index.clear()
     stats.blocks = len(blocks)
 
-    edges: list[tuple[float, bool, int, int]] = []
-    comparisons = 0
-    for i, p in enumerate(preps):
+    for i in range(len(preps)):
         mine = member_blocks[i]
         if not mine and i not in extra:
+            continue
+        member_blocks[i] = []  # free as we go: peak memory matters at a million records
+        if wanted is not None and not wanted(i):
+            extra.pop(i, None)
             continue
         candidates: set[int] = set(extra.pop(i, ()))
         for b in mine:
             candidates.update(blocks[b])
-        for j in sorted(candidates):
-            if j <= i:
-                continue
-            comparisons += 1
-            score, deterministic, _, _, _ = _score(p, preps[j], False, prior, model)
-            if score >= floor:
-                edges.append((score, deterministic, i, j))
-        member_blocks[i] = []  # free as we go: peak memory matters at a million records
-    stats.comparisons = comparisons
-    return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
+        yield i, sorted(j for j in candidates if j > i)
 
 
 def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, list[int]], cap: int) -> dict[int, list[int]]:
@@ -883,6 +964,216 @@ def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, list[int]], cap: 
             for j in others:
                 extra.setdefault(min(i, j), []).append(max(i, j))
     return extra
+
+
+# --- estimation (expectation-maximisation, no labels) -----------------------------------------
+
+_EM_FIELDS = (EvidenceField.FIRST_NAME, EvidenceField.LAST_NAME, EvidenceField.BIRTH_DATE,
+              EvidenceField.POSTCODE, EvidenceField.STREET)
+# (field, level) pairs whose m (and u, where the attribute is the level's own) the estimate replaces;
+# levels sharing an attribute with another (swapped names) keep the shared estimate
+_EM_LEVELS: dict[EvidenceField, tuple[EvidenceLevel, ...]] = {
+    EvidenceField.FIRST_NAME: (EvidenceLevel.EXACT, EvidenceLevel.NICKNAME, EvidenceLevel.PREFIX, EvidenceLevel.TYPO,
+                               EvidenceLevel.INITIAL, EvidenceLevel.SIMILAR, EvidenceLevel.DIFFERS),
+    EvidenceField.LAST_NAME: (EvidenceLevel.EXACT, EvidenceLevel.TYPO, EvidenceLevel.SIMILAR, EvidenceLevel.DIFFERS),
+    EvidenceField.BIRTH_DATE: (EvidenceLevel.EXACT, EvidenceLevel.TRANSPOSED, EvidenceLevel.ONE_DIGIT,
+                               EvidenceLevel.DIFFERS),
+    EvidenceField.POSTCODE: (EvidenceLevel.EXACT, EvidenceLevel.TRANSPOSED, EvidenceLevel.ONE_DIGIT,
+                             EvidenceLevel.DIFFERS),
+    EvidenceField.STREET: (EvidenceLevel.EXACT, EvidenceLevel.CLOSE, EvidenceLevel.DIFFERS),
+}
+_Pattern = tuple[EvidenceLevel | None, ...]  # one level per _EM_FIELDS entry, None when missing
+
+
+def _levels(p: _Prep, q: _Prep) -> _Pattern:
+    """The comparison vector of a pair: the same levels _score weighs, without weights or guards."""
+    fs, ls, swapped = _names(p, q)
+    first = _first_level(fs, swapped, p, q) if fs is not None else None
+    last = _last_level(ls, swapped) if ls is not None else None
+    if first is EvidenceLevel.SWAPPED:
+        first = EvidenceLevel.NICKNAME
+    if last is EvidenceLevel.SWAPPED:
+        last = EvidenceLevel.TYPO
+    birth = _BIRTH_LEVELS[_birth_agreement(p.birth, q.birth)] if p.birth and q.birth else None
+    postcode = street = None
+    if p.postcode and q.postcode:
+        postcode = _postcode_level(p.postcode, q.postcode)
+        if p.street and q.street and postcode is not EvidenceLevel.DIFFERS:
+            if p.street == q.street:
+                street = EvidenceLevel.EXACT
+            elif _house_number(p.street) == _house_number(q.street) and token_set_ratio(p.street, q.street) >= 85:
+                street = EvidenceLevel.CLOSE
+            else:
+                street = EvidenceLevel.DIFFERS
+    return first, last, birth, postcode, street
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What estimate_model found, for the benchmark and the logs (no customer data)."""
+
+    records: int
+    candidate_pairs: int  # pairs the EM ran on
+    random_pairs: int  # pairs u was counted on
+    match_share: float  # lambda: estimated share of candidate pairs that are the same person
+    iterations: int
+    m: dict[tuple[EvidenceField, EvidenceLevel], float]
+    u: dict[tuple[EvidenceField, EvidenceLevel], float]
+
+    def describe(self) -> str:
+        parts = [f"{f}/{lv} m={m:.3f} u={self.u[(f, lv)]:.2g} ({math.log2(m / self.u[(f, lv)]):+.1f} bits)"
+                 for (f, lv), m in sorted(self.m.items())]
+        return (f"{self.records:,} records, {self.candidate_pairs:,} candidate pairs, {self.random_pairs:,} random "
+                f"pairs, lambda={self.match_share:.3f} after {self.iterations} iterations; " + "; ".join(parts))
+
+
+def estimate(records: Iterable[IdentityRecord], *, base: MatchModel = DEFAULT_MODEL,
+             thresholds: Thresholds = DEFAULT_THRESHOLDS, max_candidates: int = 400_000,
+             random_pairs: int = 200_000, iterations: int = 30, seed: int = 1) -> tuple[MatchModel, Estimate]:
+    """Fellegi-Sunter parameters learned from the records being linked, without labels.
+
+    u (chance agreement) is counted on random pairs, which are nearly all different people; an exact
+    agreement's u is computed from the values' frequencies (sum of squared shares), exact even for
+    rare birth dates. m (agreement among true matches) and the share of matches come from
+    expectation-maximisation on the blocked candidate pairs with u held fixed (as Splink does), on
+    at most `max_candidates` pairs taken from every k-th record. Identifier fields (e-mail, phone,
+    loyalty id) keep `base`'s parameters: they are rules (deterministic links, household guard), and
+    their u is each value's own frequency anyway. Deterministic for given records and seed.
+    """
+    preps, _ = _prepare(records, thresholds, base)
+    n = len(preps)
+    if n < 2:
+        return base, Estimate(n, 0, 0, 0.0, 0, {}, {})
+    rng = random.Random(seed)
+    # u: random pairs; the exact levels from value frequencies
+    u_counts: dict[tuple[EvidenceField, EvidenceLevel], int] = Counter()
+    u_seen: Counter[EvidenceField] = Counter()
+    for _ in range(random_pairs):
+        i, j = rng.randrange(n), rng.randrange(n)
+        if i == j:
+            continue
+        for f, level in zip(_EM_FIELDS, _levels(preps[i], preps[j]), strict=True):
+            if level is not None:
+                u_counts[(f, level)] += 1
+                u_seen[f] += 1
+    u: dict[tuple[EvidenceField, EvidenceLevel], float] = {}
+    for f, levels in _EM_LEVELS.items():
+        for level in levels:
+            # add-one smoothing: a level never met by chance in the sample is rare, not impossible
+            u[(f, level)] = (u_counts[(f, level)] + 1) / (u_seen[f] + len(levels))
+    values: dict[EvidenceField, Callable[[_Prep], object]] = {
+        EvidenceField.FIRST_NAME: lambda p: p.formal, EvidenceField.LAST_NAME: lambda p: p.last,
+        EvidenceField.BIRTH_DATE: lambda p: p.birth, EvidenceField.POSTCODE: lambda p: p.postcode,
+        EvidenceField.STREET: lambda p: (p.postcode, p.street) if p.postcode else None}
+    for f, value_of in values.items():
+        counts = Counter(value_of(p) for p in preps)
+        for empty in (None, "", (None, "")):
+            counts.pop(empty, None)
+        present = sum(counts.values())
+        if present > 1:
+            share = sum(c * (c - 1) for c in counts.values()) / (present * (present - 1))
+            u[(f, EvidenceLevel.EXACT)] = max(share, 1 / (present * present))
+    # the street's u in the model is conditional on the postcode agreeing
+    u[(EvidenceField.STREET, EvidenceLevel.EXACT)] /= max(u[(EvidenceField.POSTCODE, EvidenceLevel.EXACT)], 1e-12)
+    for level in (EvidenceLevel.CLOSE, EvidenceLevel.DIFFERS):
+        u_seen_street = u_counts[(EvidenceField.STREET, level)]
+        u[(EvidenceField.STREET, level)] = (u_seen_street + 1) / (u_seen[EvidenceField.STREET] + 3)
+
+    # m by EM, in two sessions (as Splink does): pairs born the same day, for the names and the
+    # address; pairs at one postcode with one surname, for the first name and the birth date. A field
+    # a session blocks on always agrees there, so it stays out of that session's likelihood; and the
+    # agreement the blocking forces is not mistaken for evidence of a match.
+    by_birth = _em_session(preps, lambda p: p.birth, (0, 1, 3, 4), u, base, max_candidates, iterations)
+    by_home = _em_session(preps, lambda p: (p.postcode, phonetic_key(p.last.replace(" ", "")))
+                          if p.postcode and p.last else None, (0, 2), u, base, max_candidates, iterations)
+    m = {key: (by_home if key[0] is EvidenceField.BIRTH_DATE else by_birth).m[key] for key in by_birth.m}
+    params: dict[str, Any] = {}  # MatchModel float fields by name (replace() is typed per field)
+    for (f, level), value in m.items():
+        m_name, u_name = _LEVEL_PARAMS[(f, level)]
+        params[m_name] = value
+        if u_name and (f, level) != (EvidenceField.BIRTH_DATE, EvidenceLevel.TRANSPOSED):
+            params[u_name] = u[(f, level)]
+    # the prior: matching pairs born the same day, over the share of matches born the same day
+    born_same_day = m.get((EvidenceField.BIRTH_DATE, EvidenceLevel.EXACT), 0.0)
+    if by_birth.pairs and born_same_day > 0.1:
+        params["matches_per_record"] = min(4.0, 2 * by_birth.share * by_birth.pairs / born_same_day / n)
+    model = replace(base, **params)  # every key is one of MatchModel's float fields (_LEVEL_PARAMS)
+    return model, Estimate(n, by_birth.pairs + by_home.pairs, random_pairs, by_birth.share,
+                           by_birth.rounds + by_home.rounds, m, u)
+
+
+@dataclass
+class _Session:
+    m: dict[tuple[EvidenceField, EvidenceLevel], float]
+    share: float
+    pairs: int
+    rounds: int
+
+
+def _em_session(preps: list[_Prep], block_of: Callable[[_Prep], object], fields: tuple[int, ...],
+                u: dict[tuple[EvidenceField, EvidenceLevel], float], base: MatchModel, max_pairs: int,
+                iterations: int) -> _Session:
+    """EM with u fixed on the pairs sharing block_of's value, the likelihood over `fields` (indexes
+    into _EM_FIELDS). Blocks of more than 50 records (a placeholder birth date) are left out; the
+    pairs are capped at max_pairs, blocks taken in a fixed order."""
+    blocks: dict[object, list[int]] = {}
+    for i, p in enumerate(preps):
+        value = block_of(p)
+        if value is not None:
+            blocks.setdefault(value, []).append(i)
+    patterns: Counter[_Pattern] = Counter()
+    pairs = 0
+    for members in blocks.values():
+        if not 2 <= len(members) <= 50:
+            continue
+        for n_, i in enumerate(members):
+            for j in members[n_ + 1:]:
+                pattern = _levels(preps[i], preps[j])
+                patterns[tuple(pattern[k] if k in fields else None for k in range(len(_EM_FIELDS)))] += 1
+        pairs += len(members) * (len(members) - 1) // 2
+        if pairs >= max_pairs:
+            break
+    m: dict[tuple[EvidenceField, EvidenceLevel], float] = {}
+    for f, levels in _EM_LEVELS.items():  # start from the hand-set m
+        raw = {level: getattr(base, _LEVEL_PARAMS[(f, level)][0]) for level in levels}
+        total = sum(raw.values())
+        m.update({(f, level): value / total for level, value in raw.items()})
+    share = 0.1
+    rounds = 0
+    items = list(patterns.items())
+    while items and rounds < iterations:
+        rounds += 1
+        weight_m: dict[tuple[EvidenceField, EvidenceLevel], float] = dict.fromkeys(m, 0.0)
+        seen_m: dict[EvidenceField, float] = dict.fromkeys(_EM_FIELDS, 0.0)
+        matched = 0.0
+        for pattern, count in items:
+            ratio = 0.0
+            for f, level in zip(_EM_FIELDS, pattern, strict=True):
+                if level is not None:
+                    ratio += math.log(m[(f, level)] / u[(f, level)])
+            odds = share / (1 - share) * math.exp(min(ratio, 700.0))
+            posterior = odds / (1 + odds) * count
+            matched += posterior
+            for f, level in zip(_EM_FIELDS, pattern, strict=True):
+                if level is not None:
+                    weight_m[(f, level)] += posterior
+                    seen_m[f] += posterior
+        new_share = min(max(matched / pairs, 1e-6), 1 - 1e-6)
+        change = abs(new_share - share)
+        share = new_share
+        for f, levels in _EM_LEVELS.items():
+            if seen_m[f]:
+                for level in levels:
+                    # a small floor: a level the matches never showed here may still happen
+                    m[(f, level)] = (weight_m[(f, level)] + 0.5) / (seen_m[f] + 0.5 * len(levels))
+        if change < 1e-7:
+            break
+    return _Session(m=m, share=share, pairs=pairs, rounds=rounds)
+
+
+def estimate_model(records: Iterable[IdentityRecord], **options: Any) -> MatchModel:
+    """estimate(...)'s model alone (see estimate)."""
+    return estimate(records, **options)[0]
 
 
 # --- clustering -------------------------------------------------------------------------------
