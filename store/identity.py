@@ -107,6 +107,9 @@ class Thresholds:
     # merge protection: an e-mail or phone carried by more records than this is nobody's identifier
     # (a shop's placeholder, a call centre's number): it stops counting, as if absent
     max_shared_identifier: int = 25
+    # a record matching two people who conflict goes to review unless one match is this many bits
+    # (2 ** bits times more likely) better than the other
+    ambiguity_bits: float = 6.0
     # normalised e-mails / E.164 phones that never identify anyone: the store's own phone, ...
     blocked_identifiers: frozenset[str] = frozenset()
 
@@ -321,6 +324,7 @@ class _Prep:
         "city",
         "email",
         "first",
+        "first_count",
         "formal",
         "key",
         "last",
@@ -367,6 +371,7 @@ class _Prep:
         self.street = _street_key(_cached_fold(rec.street, cache))
         self.postcode = normalise_postcode(rec.postcode)
         self.city = _cached_fold(rec.city, cache)
+        self.first_count = 0  # records of the batch with this very first name (_set_frequencies)
         self.u_first = self.u_last = self.u_birth = self.u_postcode = self.u_street = self.u_city = 1.0
         self.u_email = self.u_phone = self.u_loyalty = 1.0
         # set when records sharing the value clearly belong to different people (a family e-mail)
@@ -436,7 +441,9 @@ def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
     # a street's u is conditional on the postcode already agreeing: its share of that postcode
     at_postcode = Counter(p.postcode for p in preps if p.street and p.postcode)
     streets = Counter((p.postcode, p.street) for p in preps if p.street and p.postcode)
+    written = Counter(p.first for p in preps)
     for p in preps:
+        p.first_count = written[p.first]
         p.u_last = last.get(p.last, 1.0)
         # a surname typed in the first-name box ("Dupuy Jean") is as common as the surname
         p.u_first = max(first.get(p.formal, 1.0), last.get(p.formal, 0.0))
@@ -515,6 +522,9 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
             names.append(f"y{sounds}|{p.birth.year}")
         initials = "".join(sorted(s[:1] for s in (formal, p.last) if s))
         names.append(f"d{p.birth.isoformat()}|{initials}")
+        # a typo in one name, or boxes swapped: the birth date and the other name's sound
+        for sound in sorted({first_sound, last_sound} - {""}):
+            names.append(f"b{p.birth.isoformat()}|{sound}")
     if p.postcode:
         if last_sound:
             names.append(f"p{sounds}|{p.postcode}")
@@ -522,7 +532,14 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
         # (not three letters alone: at a million records "75011 + mar" is thousands of people)
         for token in sorted({f"{p.first[:3]}|{p.last[:1]}", f"{p.last[:3]}|{p.first[:1]}"}):
             names.append(f"q{p.postcode}|{token}")
+    if first_sound and last_sound:
+        # a rare full name alone, for records missing the birth date or the address (compared only
+        # while the name is rare: see _RARE_NAME_BLOCK)
+        names.append(f"n{sounds}")
     return ids, names
+
+
+_RARE_NAME_BLOCK = 8
 
 
 # --- pair scoring -----------------------------------------------------------------------------
@@ -545,6 +562,32 @@ def _sim(a: str, b: str) -> float:
 _PREFIX_SIM = 0.93  # a first name that is the start of the other: its own comparison level
 
 
+# A first name written this many times in the batch is somebody's given name, not a slip of the pen
+_GIVEN_NAME_COUNT = 5
+
+
+def _two_given_names(p: _Prep, q: _Prep) -> bool:
+    """Louis / Louise, Jean / Jeanne, Marie / Maria: both spellings are common given names in the
+    data, each about as common as the other, so they name two people (a typo or a truncation such as
+    "Math" is much rarer than the name it comes from). Compound names ("Jean Pierre" / "Jean") and
+    initials are left to the similarity."""
+    a, b = p.first, q.first
+    if len(a) < 2 or len(b) < 2 or " " in a or " " in b:
+        return False
+    short, long_ = sorted((a, b), key=len)
+    if len(short) <= 3 and long_.startswith(short):
+        return False  # "Sab", "Max": the stub of many names, however often written
+    low, high = sorted((p.first_count, q.first_count))
+    return low >= _GIVEN_NAME_COUNT and low * 10 >= high
+
+
+def _last_sim(a: str, b: str) -> float:
+    score = _sim(a, b)
+    if score < 0.9 and len(a) >= 4 and len(b) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
+        return 0.9  # one slip in a surname ("Lecoy" / "Leroy") is a typo, not another family
+    return score
+
+
 def _first_sim(a: str, b: str, roots_a: frozenset[str], roots_b: frozenset[str]) -> float:
     if a == b:
         return 1.0
@@ -564,7 +607,9 @@ def _first_sim(a: str, b: str, roots_a: frozenset[str], roots_b: frozenset[str])
 def _names(p: _Prep, q: _Prep) -> tuple[float | None, float | None, bool]:
     """(first similarity, last similarity, swapped) in the best orientation; None when missing."""
     fs = _first_sim(p.first, q.first, p.roots, q.roots) if p.first and q.first else None
-    ls = _sim(p.last, q.last) if p.last and q.last else None
+    ls = _last_sim(p.last, q.last) if p.last and q.last else None
+    if fs is not None and fs < 0.97 and _two_given_names(p, q):
+        fs = 0.5
     if fs is None and ls is not None and (p.first or q.first) and ls < 0.9:
         # one side has a single name, maybe typed in the wrong box: take the better reading
         lone, other = (p, q) if not p.first else (q, p)
@@ -585,7 +630,18 @@ def _birth_agreement(a: datetime.date, b: datetime.date) -> str:
     if a.year == b.year and a.month == b.day and a.day == b.month:
         return "birth_transposed"
     differing = (a.year != b.year) + (a.month != b.month) + (a.day != b.day)
+    if differing == 1 and a.year != b.year and not _digit_slip(str(a.year), str(b.year)):
+        return "birth_conflict"  # 1978 / 2000 is a father and a daughter, 1978 / 1987 a slip
     return "birth_typo" if differing == 1 else "birth_conflict"
+
+
+def _digit_slip(a: str, b: str) -> bool:
+    """One digit wrong, or two neighbours swapped."""
+    if len(a) != len(b):
+        return False
+    wrong = [n for n in range(len(a)) if a[n] != b[n]]
+    return len(wrong) == 1 or (len(wrong) == 2 and wrong[1] == wrong[0] + 1
+                               and a[wrong[0]] == b[wrong[1]] and a[wrong[1]] == b[wrong[0]])
 
 
 def _name_conflict(fs: float | None, ls: float | None) -> bool:
@@ -626,12 +682,10 @@ def _first_level(fs: float, swapped: bool, p: _Prep, q: _Prep) -> EvidenceLevel:
 def _postcode_level(a: str, b: str) -> EvidenceLevel:
     if a == b:
         return EvidenceLevel.EXACT
-    if len(a) == len(b):
-        wrong = [n for n in range(len(a)) if a[n] != b[n]]
-        if len(wrong) == 2 and wrong[1] == wrong[0] + 1 and a[wrong[0]] == b[wrong[1]] and a[wrong[1]] == b[wrong[0]]:
-            return EvidenceLevel.TRANSPOSED  # 69003 / 69030
-        if len(wrong) == 1:
-            return EvidenceLevel.ONE_DIGIT
+    if _digit_slip(a, b):
+        # 69003 / 69030, 69003 / 69004
+        return EvidenceLevel.ONE_DIGIT if sum(x != y for x, y in zip(a, b, strict=True)) == 1 \
+            else EvidenceLevel.TRANSPOSED
     return EvidenceLevel.DIFFERS
 
 
@@ -919,6 +973,10 @@ def _candidates(preps: list[_Prep], thresholds: Thresholds, stats: LinkStats,
                     stats.junk_blocks += 1
                     continue
                 _mark_shared_identifiers(preps, members, key, limit)
+            if key[0] == "n" and not is_identifier:
+                if len(members) <= _RARE_NAME_BLOCK:
+                    add_block(members)
+                continue
             if len(members) <= limit:
                 add_block(members)
             elif is_identifier:
@@ -1179,6 +1237,38 @@ def estimate_model(records: Iterable[IdentityRecord], **options: Any) -> MatchMo
 # --- clustering -------------------------------------------------------------------------------
 
 
+def _bits_of(score: float) -> float:
+    return 60.0 if score >= 1.0 else math.log2(score / (1.0 - score))
+
+
+def _ambiguous_edges(scored: ScoredPairs, thresholds: Thresholds) -> set[tuple[int, int]]:
+    """Guard: a record that fits two people equally well is not merged with either, it is reviewed.
+
+    "Julien Quereier, 120 rue des Jardins", no birth date, fits the father and the son of that name;
+    "L. Lambert, 2011-04-28" fits Louise and her twin Lucas. When a record's confident fuzzy matches
+    include two records that can never be one customer (_hard_conflict) and neither match is clearly
+    (ambiguity_bits) the better, all its fuzzy matches among them go to review instead."""
+    preps = scored.preps
+    near: dict[int, list[tuple[float, int]]] = {}
+    for score, deterministic, i, j in scored.edges:
+        if score >= thresholds.merge and not deterministic:
+            near.setdefault(i, []).append((score, j))
+            near.setdefault(j, []).append((score, i))
+    demoted: set[tuple[int, int]] = set()
+    for r, matches in near.items():
+        if len(matches) < 2:
+            continue
+        matches.sort(key=lambda m: (-m[0], m[1]))
+        matches = matches[:8]  # the best few: a crowd of equal matches is the window's business
+        for n, (score_x, x) in enumerate(matches):
+            for score_y, y in matches[n + 1:]:
+                if (abs(_bits_of(score_x) - _bits_of(score_y)) < thresholds.ambiguity_bits
+                        and _hard_conflict(preps[x], preps[y])):
+                    demoted.add((min(r, x), max(r, x)))
+                    demoted.add((min(r, y), max(r, y)))
+    return demoted
+
+
 def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                    cannot_link: Collection[tuple[int, int]] = (),
                    must_link: Collection[tuple[int, int]] = ()) -> LinkResult:
@@ -1235,12 +1325,13 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
             links.append(PairDecision(a=a, b=b, score=1.0, reasons=(LinkKind.MUST_LINK,), kind="deterministic"))
 
     uncertain: list[tuple[float, int, int]] = []
+    demoted = _ambiguous_edges(scored, thresholds)
     # A stable sort: tied scores (every shared e-mail scores 1.0) keep the (i, j) order of the edges,
     # so the conflict guard's first-come decisions are the same on every run.
     for score, deterministic, i, j in sorted(scored.edges, key=_by_score_desc):
         if score < thresholds.review:
             break
-        if score < thresholds.merge and not deterministic:
+        if (score < thresholds.merge and not deterministic) or (i, j) in demoted:
             uncertain.append((score, i, j))
             continue
         outcome = union(i, j, True)
