@@ -36,7 +36,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -55,6 +55,7 @@ from store.vocabulary import EvidenceField, EvidenceLevel, LinkKind
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_THRESHOLDS",
+    "EM_MIN_RECORDS",
     "Estimate",
     "Evidence",
     "IdentityRecord",
@@ -71,7 +72,10 @@ __all__ = [
     "evidence_as_json",
     "evidence_from_json",
     "link_records",
+    "model_as_json",
+    "model_from_json",
     "score_candidates",
+    "score_learned",
 ]
 
 
@@ -384,8 +388,8 @@ _PLACEHOLDER_LOCALS = frozenset({
     "aucun", "aucune", "pasdemail", "pas-de-mail", "sansmail", "sans-mail", "sansemail",
     "refus", "refuse", "test", "unknown", "inconnu", "xxx", "xx", "x", "email", "mail", "nobody",
     "noreply", "no-reply", "donotreply", "client", "customer", "anonymous", "anonyme"})
-_PLACEHOLDER_DOMAINS = frozenset({"example.com", "example.org", "example.net", "example.fr", "test.com",
-                                  "test.fr", "noemail.com", "nomail.com", "invalid.com", "email.com"})
+_PLACEHOLDER_DOMAINS = frozenset({"noemail.com", "noemail.fr", "nomail.com", "nomail.fr", "invalid.com",
+                                  "aucun.fr", "pasdemail.fr"})
 _PLACEHOLDER_NATIONAL = frozenset({"123456789", "012345678", "987654321", "0123456789"})
 
 
@@ -652,6 +656,27 @@ def _name_conflict(fs: float | None, ls: float | None) -> bool:
     return ls is not None and ls < 0.8 and (fs is None or fs < 0.9)
 
 
+# words that say where in the building, not which street
+_BUILDING_WORDS = frozenset({"residence", "res", "bat", "batiment", "apt", "appt", "appartement", "escalier",
+                             "esc", "etage", "e", "er", "porte", "entree", "les", "le", "la"})
+
+
+def _street_close(a: str, b: str) -> bool:
+    """The same house number and street typed differently: a typo, words reordered, a building
+    added ("12 allée des tilleuls" / "12 allee des tileuls résidence b")."""
+    if _house_number(a) != _house_number(b):
+        return False
+    if token_set_ratio(a, b) >= 85:
+        return True
+    words_a = [w for w in a.split()[1:] if w not in _BUILDING_WORDS and len(w) > 1]
+    words_b = [w for w in b.split()[1:] if w not in _BUILDING_WORDS and len(w) > 1]
+    short, long_ = sorted((words_a, words_b), key=len)
+    named = [w for w in short if len(w) > 3]
+    if not named:
+        return False
+    return all(any(w == v or JaroWinkler.similarity(w, v) >= 0.9 for v in long_) for w in short)
+
+
 def _house_number(street: str) -> str:
     head = street.split(" ", 1)[0]
     return head if head.isdigit() else ""
@@ -789,8 +814,7 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
             if p.street == q.street:
                 level = EvidenceLevel.EXACT
                 u_tf = max(p.u_street, q.u_street)
-            elif (_house_number(p.street) == _house_number(q.street)
-                  and token_set_ratio(p.street, q.street) >= 85):
+            elif _street_close(p.street, q.street):
                 level, u_tf = EvidenceLevel.CLOSE, 0.0
             else:
                 level, u_tf = EvidenceLevel.DIFFERS, 0.0
@@ -907,6 +931,29 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
                      floor: float | None = None, model: MatchModel = DEFAULT_MODEL) -> ScoredPairs:
     """Block, compare and keep every pair scoring at least `floor` (default: the review threshold)."""
     preps, prior = _prepare(records, thresholds, model)
+    return _score_prepared(preps, prior, thresholds, floor, model)
+
+
+# Below this many records the EM has too few matches to learn from: the hand-set parameters serve.
+EM_MIN_RECORDS = 2_000
+
+
+def score_learned(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
+                  floor: float | None = None, base: MatchModel = DEFAULT_MODEL,
+                  min_records: int = EM_MIN_RECORDS) -> tuple[ScoredPairs, Estimate | None]:
+    """score_candidates with the parameters estimated on these very records (estimate), the records
+    read once; `base` below `min_records` records (the Estimate is then None). The learned model is
+    ScoredPairs.model, to keep for records arriving later."""
+    preps, prior = _prepare(records, thresholds, base)
+    model, found = base, None
+    if len(preps) >= min_records:
+        model, found = _estimate(preps, base=base)
+        prior = _set_frequencies(preps, model)
+    return _score_prepared(preps, prior, thresholds, floor, model), found
+
+
+def _score_prepared(preps: list[_Prep], prior: float, thresholds: Thresholds, floor: float | None,
+                    model: MatchModel) -> ScoredPairs:
     stats = LinkStats(records=len(preps))
     floor = thresholds.review if floor is None else floor
     edges: list[tuple[float, bool, int, int]] = []
@@ -1059,7 +1106,7 @@ def _levels(p: _Prep, q: _Prep) -> _Pattern:
         if p.street and q.street and postcode is not EvidenceLevel.DIFFERS:
             if p.street == q.street:
                 street = EvidenceLevel.EXACT
-            elif _house_number(p.street) == _house_number(q.street) and token_set_ratio(p.street, q.street) >= 85:
+            elif _street_close(p.street, q.street):
                 street = EvidenceLevel.CLOSE
             else:
                 street = EvidenceLevel.DIFFERS
@@ -1092,13 +1139,19 @@ def estimate(records: Iterable[IdentityRecord], *, base: MatchModel = DEFAULT_MO
 
     u (chance agreement) is counted on random pairs, which are nearly all different people; an exact
     agreement's u is computed from the values' frequencies (sum of squared shares), exact even for
-    rare birth dates. m (agreement among true matches) and the share of matches come from
-    expectation-maximisation on the blocked candidate pairs with u held fixed (as Splink does), on
-    at most `max_candidates` pairs taken from every k-th record. Identifier fields (e-mail, phone,
-    loyalty id) keep `base`'s parameters: they are rules (deterministic links, household guard), and
-    their u is each value's own frequency anyway. Deterministic for given records and seed.
+    rare birth dates. m (agreement among true matches) comes from expectation-maximisation with u held
+    fixed (as Splink does) in two sessions of blocked pairs, at most `max_candidates` pairs each (see
+    _em_session). Identifier fields (e-mail, phone, loyalty id) keep `base`'s parameters: they are
+    rules (deterministic links, household guard), and their u is each value's own frequency anyway.
+    The guards are not weights and are not estimated. Deterministic for given records and seed.
     """
     preps, _ = _prepare(records, thresholds, base)
+    return _estimate(preps, base=base, max_candidates=max_candidates, random_pairs=random_pairs,
+                     iterations=iterations, seed=seed)
+
+
+def _estimate(preps: list[_Prep], *, base: MatchModel, max_candidates: int = 400_000,
+              random_pairs: int = 200_000, iterations: int = 30, seed: int = 1) -> tuple[MatchModel, Estimate]:
     n = len(preps)
     if n < 2:
         return base, Estimate(n, 0, 0, 0.0, 0, {}, {})
@@ -1227,6 +1280,22 @@ def _em_session(preps: list[_Prep], block_of: Callable[[_Prep], object], fields:
         if change < 1e-7:
             break
     return _Session(m=m, share=share, pairs=pairs, rounds=rounds)
+
+
+def model_as_json(model: MatchModel) -> dict[str, float]:
+    """The parameters, to keep (LearnedMatchModel.parameters)."""
+    return {name: float(value) for name, value in vars(model).items()}
+
+
+def model_from_json(data: object, base: MatchModel = DEFAULT_MODEL) -> MatchModel:
+    """Read model_as_json's output back; parameters this version does not know are ignored and those
+    it added since keep `base`'s value, so a stored model survives an upgrade."""
+    if not isinstance(data, dict):
+        return base
+    known = {f.name: type(getattr(base, f.name)) for f in fields(MatchModel)}
+    chosen: dict[str, Any] = {name: known[name](value) for name, value in data.items()
+                              if name in known and isinstance(value, (int, float))}
+    return replace(base, **chosen)
 
 
 def estimate_model(records: Iterable[IdentityRecord], **options: Any) -> MatchModel:
@@ -1367,7 +1436,8 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
 
 def link_records(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                  cannot_link: Collection[tuple[int, int]] = (),
-                 must_link: Collection[tuple[int, int]] = ()) -> LinkResult:
-    """Cluster records into customers; see the module docstring for the method."""
-    scored = score_candidates(records, thresholds=thresholds)
+                 must_link: Collection[tuple[int, int]] = (), model: MatchModel = DEFAULT_MODEL) -> LinkResult:
+    """Cluster records into customers; see the module docstring for the method. `model`: the
+    parameters to weigh with, e.g. those the last batch relink learned (score_learned)."""
+    scored = score_candidates(records, thresholds=thresholds, model=model)
     return cluster_scored(scored, thresholds=thresholds, cannot_link=cannot_link, must_link=must_link)

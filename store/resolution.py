@@ -32,12 +32,16 @@ from store.identity import (
     IdentityRecord,
     PairDecision,
     Thresholds,
+    DEFAULT_MODEL,
+    MatchModel,
     cluster_scored,
     evidence_as_json,
-    score_candidates,
+    model_as_json,
+    model_from_json,
+    score_learned,
 )
 from store.merging import merge_customers
-from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
+from store.models import Customer, LearnedMatchModel, LinkConstraint, MatchReview, SourceRecord
 from store.survivorship import create_customers, rebuild_golden
 from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
@@ -152,6 +156,14 @@ def _constraints(session: Session, kind: LinkKind) -> list[tuple[int, int]]:
         select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind))]
 
 
+def learned_model(session: Session) -> MatchModel:
+    """The parameters the last batch relink learned (the hand-set ones before any): what a record
+    linked on arrival must be weighed with for the next relink to agree with it."""
+    parameters = session.scalars(select(LearnedMatchModel.parameters)
+                                 .order_by(LearnedMatchModel.id.desc()).limit(1)).first()
+    return model_from_json(parameters) if parameters is not None else DEFAULT_MODEL
+
+
 def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str = "import",
            progress: Progress | None = None, via: str = "import", reconsider: bool = False) -> RelinkReport:
     """Link every source record to a customer; see the module docstring.
@@ -191,7 +203,11 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
     session.flush()
 
     membership = _Membership()
-    scored = score_candidates(_stream_records(session, membership), thresholds=thresholds)
+    # the weights are learned on the whole base (hand-set below EM_MIN_RECORDS) and kept for arrivals
+    scored, found = score_learned(_stream_records(session, membership), thresholds=thresholds)
+    if found is not None:
+        session.add(LearnedMatchModel(records=found.records, parameters=model_as_json(scored.model),
+                                      estimated_at=utc_now()))
     report.records = len(membership.record_ids)
     tell("link", report.records, report.records)
     cannot_link = _constraints(session, LinkKind.CANNOT_LINK)
@@ -336,4 +352,4 @@ def _supersede_reviews(session: Session) -> int:
     return len(ids)
 
 
-__all__ = ["RelinkReport", "relink", "thresholds_from_settings"]
+__all__ = ["RelinkReport", "learned_model", "relink", "thresholds_from_settings"]
