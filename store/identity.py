@@ -529,6 +529,9 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
         # a typo in one name, or boxes swapped: the birth date and the other name's sound
         for sound in sorted({first_sound, last_sound} - {""}):
             names.append(f"b{p.birth.isoformat()}|{sound}")
+        if p.postcode:
+            # a name missing or mangled: born that day at that postcode (the person, or a twin)
+            names.append(f"h{p.birth.isoformat()}|{p.postcode}")
     if p.postcode:
         if last_sound:
             names.append(f"p{sounds}|{p.postcode}")
@@ -1204,9 +1207,11 @@ def _estimate(preps: list[_Prep], *, base: MatchModel, max_candidates: int = 400
         params[m_name] = value
         if u_name and (f, level) != (EvidenceField.BIRTH_DATE, EvidenceLevel.TRANSPOSED):
             params[u_name] = u[(f, level)]
-    # the prior: matching pairs born the same day, over the share of matches born the same day
-    born_same_day = m.get((EvidenceField.BIRTH_DATE, EvidenceLevel.EXACT), 0.0)
-    if by_birth.pairs and born_same_day > 0.1:
+    # the prior: matching pairs born the same day, over the share of matches born the same day (the
+    # share among pairs where both records have a birth date, times the chance that both have one)
+    dated = sum(1 for p in preps if p.birth) / n
+    born_same_day = m.get((EvidenceField.BIRTH_DATE, EvidenceLevel.EXACT), 0.0) * dated * dated
+    if by_birth.pairs and born_same_day > 0.05:
         params["matches_per_record"] = min(4.0, 2 * by_birth.share * by_birth.pairs / born_same_day / n)
     model = replace(base, **params)  # every key is one of MatchModel's float fields (_LEVEL_PARAMS)
     return model, Estimate(n, by_birth.pairs + by_home.pairs, random_pairs, by_birth.share,
