@@ -33,6 +33,7 @@ from store.identity import (
     PairDecision,
     Thresholds,
     DEFAULT_MODEL,
+    EM_MIN_RECORDS,
     MatchModel,
     cluster_scored,
     evidence_as_json,
@@ -156,6 +157,9 @@ def _constraints(session: Session, kind: LinkKind) -> list[tuple[int, int]]:
         select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind))]
 
 
+LEARN_FROM = EM_MIN_RECORDS  # a relink of fewer records keeps the hand-set parameters
+
+
 def learned_model(session: Session) -> MatchModel:
     """The parameters the last batch relink learned (the hand-set ones before any): what a record
     linked on arrival must be weighed with for the next relink to agree with it."""
@@ -204,7 +208,8 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
 
     membership = _Membership()
     # the weights are learned on the whole base (hand-set below EM_MIN_RECORDS) and kept for arrivals
-    scored, found = score_learned(_stream_records(session, membership), thresholds=thresholds)
+    scored, found = score_learned(_stream_records(session, membership), thresholds=thresholds,
+                                  min_records=LEARN_FROM)
     if found is not None:
         session.add(LearnedMatchModel(records=found.records, parameters=model_as_json(scored.model),
                                       estimated_at=utc_now()))
