@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import datetime
 import math
+import random
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
 
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
@@ -49,11 +50,14 @@ from store.normalize import (
     normalise_postcode,
     phonetic_key,
 )
-from store.vocabulary import LinkKind
+from store.vocabulary import EvidenceField, EvidenceLevel, LinkKind
 
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_THRESHOLDS",
+    "EM_MIN_RECORDS",
+    "Estimate",
+    "Evidence",
     "IdentityRecord",
     "LinkResult",
     "LinkStats",
@@ -62,8 +66,16 @@ __all__ = [
     "ScoredPairs",
     "Thresholds",
     "cluster_scored",
+    "describe_evidence",
+    "estimate",
+    "estimate_model",
+    "evidence_as_json",
+    "evidence_from_json",
     "link_records",
+    "model_as_json",
+    "model_from_json",
     "score_candidates",
+    "score_learned",
 ]
 
 
@@ -96,9 +108,72 @@ class Thresholds:
     max_block_size: int = 40  # identifier blocks larger than this are ignored as junk values
     window: int = 10  # oversized name blocks: compare each record with this many neighbours
     max_conflict_check: int = 4096  # skip the cluster conflict check above |A| x |B| pairs
+    # merge protection: an e-mail or phone carried by more records than this is nobody's identifier
+    # (a shop's placeholder, a call centre's number): it stops counting, as if absent
+    max_shared_identifier: int = 25
+    # a record matching two people who conflict goes to review unless one match is this many bits
+    # (2 ** bits times more likely) better than the other
+    ambiguity_bits: float = 6.0
+    # normalised e-mails / E.164 phones that never identify anyone: the store's own phone, ...
+    blocked_identifiers: frozenset[str] = frozenset()
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One line of a match's evidence: how the two records compare on one field and the weight, in
+    bits (log2 m/u), that this added to the log-odds of "same person" (negative: against).
+
+    The lines of a PairDecision add up: prior + every line's bits = total_bits, and the score is
+    1 / (1 + 2 ** -total_bits) (a deterministic link scores 1.0 whatever the total). A line with
+    `capped` set is surname/address evidence a housemate would share too: it counts in full here and
+    the HOUSEHOLD_CAP line takes back what the household guard does not allow. A MISSING line
+    (absent on one side) weighs 0. No values are carried: only fields, levels and weights.
+    """
+
+    field: EvidenceField
+    level: EvidenceLevel
+    bits: float
+    capped: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return {"field": str(self.field), "level": str(self.level), "bits": round(self.bits, 2),
+                "capped": self.capped}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Evidence:
+        bits = data.get("bits", 0.0)
+        return cls(field=EvidenceField(str(data["field"])), level=EvidenceLevel(str(data["level"])),
+                   bits=float(bits) if isinstance(bits, (int, float)) else 0.0,
+                   capped=bool(data.get("capped", False)))
+
+
+def evidence_as_json(evidence: Iterable[Evidence]) -> list[dict[str, object]]:
+    """The JSON kept on a review row (match_reviews.evidence)."""
+    return [line.as_json() for line in evidence]
+
+
+def evidence_from_json(data: object) -> tuple[Evidence, ...]:
+    """Read back evidence_as_json's output; rows written before evidence existed give ()."""
+    if not isinstance(data, list):
+        return ()
+    return tuple(Evidence.from_json(line) for line in data if isinstance(line, dict))
+
+
+def describe_evidence(evidence: Iterable[Evidence]) -> str:
+    """One line for the CLI: "first_name exact +6.1 | last_name typo +4.0 (household) | ..."."""
+    parts = []
+    for line in evidence:
+        if line.level is EvidenceLevel.MISSING:
+            parts.append(f"{line.field} missing")
+            continue
+        flag = " (household)" if line.capped else ""
+        label = line.field if line.field in (EvidenceField.PRIOR, EvidenceField.HOUSEHOLD_CAP) else \
+            f"{line.field} {line.level}"
+        parts.append(f"{label} {line.bits:+.1f}{flag}")
+    return " | ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -108,6 +183,9 @@ class PairDecision:
     score: float
     reasons: tuple[str, ...]
     kind: Literal["deterministic", "fuzzy"]
+    # field by field, with the weight each contributed (see Evidence); () for a person's must_link
+    evidence: tuple[Evidence, ...] = ()
+    total_bits: float = 0.0  # prior + the evidence's bits: the log2-odds behind `score`
 
 
 @dataclass
@@ -198,17 +276,59 @@ class MatchModel:
     nameless_cap_bits: float = 1.0
     m_first_similar: float = 0.01  # Jaro-Winkler 0.8-0.9, not a known typo: Marie / Maria
     u_first_similar: float = 0.03
+    m_first_prefix: float = 0.02  # a truncated first name: Math / Mathieu
+    u_first_prefix: float = 0.004
+    m_postcode_transposed: float = 0.01  # 69003 / 69030
+    u_postcode_transposed: float = 1 / 3_000
+    m_postcode_one_digit: float = 0.01
+    u_postcode_one_digit: float = 1 / 300
+    # u of a disagreement: nearly every pair of different people disagrees
+    u_differs: float = 1.0
 
 
 DEFAULT_MODEL = MatchModel()
+
+_F, _L = EvidenceField, EvidenceLevel
+# (field, level) -> the MatchModel attributes holding its m and u (None: u is u_differs)
+_LEVEL_PARAMS: dict[tuple[EvidenceField, EvidenceLevel], tuple[str, str | None]] = {
+    (_F.LAST_NAME, _L.EXACT): ("m_last", "u_last"),
+    (_F.LAST_NAME, _L.SWAPPED): ("m_last_close", "u_last_close"),
+    (_F.LAST_NAME, _L.TYPO): ("m_last_close", "u_last_close"),
+    (_F.LAST_NAME, _L.SIMILAR): ("m_last_weak", "u_last_weak"),
+    (_F.LAST_NAME, _L.DIFFERS): ("m_last_differs", None),
+    (_F.FIRST_NAME, _L.EXACT): ("m_first", "u_first"),
+    (_F.FIRST_NAME, _L.SWAPPED): ("m_first_nickname", "u_first_close"),
+    (_F.FIRST_NAME, _L.NICKNAME): ("m_first_nickname", "u_first_close"),
+    (_F.FIRST_NAME, _L.PREFIX): ("m_first_prefix", "u_first_prefix"),
+    (_F.FIRST_NAME, _L.TYPO): ("m_first_close", "u_first_close"),
+    (_F.FIRST_NAME, _L.INITIAL): ("m_first_initial", "u_first_initial"),
+    (_F.FIRST_NAME, _L.SIMILAR): ("m_first_similar", "u_first_similar"),
+    (_F.FIRST_NAME, _L.DIFFERS): ("m_first_differs", None),
+    (_F.BIRTH_DATE, _L.EXACT): ("m_birth", "u_birth"),
+    (_F.BIRTH_DATE, _L.TRANSPOSED): ("m_birth_transposed", "u_birth"),
+    (_F.BIRTH_DATE, _L.ONE_DIGIT): ("m_birth_typo", "u_birth_typo"),
+    (_F.BIRTH_DATE, _L.DIFFERS): ("m_birth_differs", None),
+    (_F.POSTCODE, _L.EXACT): ("m_postcode", "u_postcode"),
+    (_F.POSTCODE, _L.TRANSPOSED): ("m_postcode_transposed", "u_postcode_transposed"),
+    (_F.POSTCODE, _L.ONE_DIGIT): ("m_postcode_one_digit", "u_postcode_one_digit"),
+    (_F.POSTCODE, _L.DIFFERS): ("m_postcode_differs", None),
+    (_F.STREET, _L.EXACT): ("m_street", "u_street"),
+    (_F.STREET, _L.CLOSE): ("m_street_close", "u_street_close"),
+    (_F.STREET, _L.DIFFERS): ("m_street_differs", None),
+    (_F.EMAIL, _L.DIFFERS): ("m_email_differs", None),
+    (_F.PHONE, _L.DIFFERS): ("m_phone_differs", None),
+}
 
 
 class _Prep:
     __slots__ = (
         "birth",
+        "blocked_email",
+        "blocked_phone",
         "city",
         "email",
         "first",
+        "first_count",
         "formal",
         "key",
         "last",
@@ -230,7 +350,8 @@ class _Prep:
         "u_street",
     )
 
-    def __init__(self, rec: IdentityRecord, cache: dict[str | None, str]) -> None:
+    def __init__(self, rec: IdentityRecord, cache: dict[str | None, str],
+                 blocked: frozenset[str] = frozenset()) -> None:
         self.key = rec.key
         self.first = _cached_fold(rec.first_name, cache)
         self.roots = nickname_roots(self.first) if self.first else frozenset()
@@ -242,15 +363,46 @@ class _Prep:
         if phone and not (phone[0] == "+" and phone[1:].isdigit()):
             phone = _safe(normalise_phone, phone)
         self.phone = phone or None
+        # merge protection: a placeholder identifier is no identifier (kept as a flag for the evidence)
+        self.blocked_email: str | None = None  # the placeholder value, only to count junk blocks
+        if self.email is not None and (self.email in blocked or _placeholder_email(self.email)):
+            self.blocked_email, self.email = self.email, None
+        self.blocked_phone: str | None = None
+        if self.phone is not None and (self.phone in blocked or _placeholder_phone(self.phone)):
+            self.blocked_phone, self.phone = self.phone, None
         self.loyalty = "".join(rec.loyalty_id.split()).upper() if rec.loyalty_id else None
         self.birth = rec.birth_date
         self.street = _street_key(_cached_fold(rec.street, cache))
         self.postcode = normalise_postcode(rec.postcode)
         self.city = _cached_fold(rec.city, cache)
+        self.first_count = 0  # records of the batch with this very first name (_set_frequencies)
         self.u_first = self.u_last = self.u_birth = self.u_postcode = self.u_street = self.u_city = 1.0
         self.u_email = self.u_phone = self.u_loyalty = 1.0
         # set when records sharing the value clearly belong to different people (a family e-mail)
         self.shared_email = self.shared_phone = False
+
+
+# What people type when they will not give an e-mail: never an identifier, however many share it.
+_PLACEHOLDER_LOCALS = frozenset({
+    "noemail", "no-email", "no_email", "no.email", "nomail", "no-mail", "none", "null", "na", "n-a", "nil",
+    "aucun", "aucune", "pasdemail", "pas-de-mail", "sansmail", "sans-mail", "sansemail",
+    "refus", "refuse", "test", "unknown", "inconnu", "xxx", "xx", "x", "email", "mail", "nobody",
+    "noreply", "no-reply", "donotreply", "client", "customer", "anonymous", "anonyme"})
+_PLACEHOLDER_DOMAINS = frozenset({"noemail.com", "noemail.fr", "nomail.com", "nomail.fr", "invalid.com",
+                                  "aucun.fr", "pasdemail.fr"})
+_PLACEHOLDER_NATIONAL = frozenset({"123456789", "012345678", "987654321", "0123456789"})
+
+
+def _placeholder_email(email: str) -> bool:
+    local, _, domain = email.partition("@")
+    return local in _PLACEHOLDER_LOCALS or local.startswith(("noemail", "nomail", "pasdemail")) \
+        or domain in _PLACEHOLDER_DOMAINS
+
+
+def _placeholder_phone(phone: str) -> bool:
+    """0000000000, 0600000000, 0123456789: the fillers typed to get past a mandatory box."""
+    national = phone[3:] if phone.startswith(("+33", "+44")) else phone.lstrip("+")
+    return len(set(national[1:])) <= 1 or national in _PLACEHOLDER_NATIONAL
 
 
 _STREET_TYPES = {"r": "rue", "av": "avenue", "ave": "avenue", "bd": "boulevard", "bld": "boulevard",
@@ -293,7 +445,9 @@ def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
     # a street's u is conditional on the postcode already agreeing: its share of that postcode
     at_postcode = Counter(p.postcode for p in preps if p.street and p.postcode)
     streets = Counter((p.postcode, p.street) for p in preps if p.street and p.postcode)
+    written = Counter(p.first for p in preps)
     for p in preps:
+        p.first_count = written[p.first]
         p.u_last = last.get(p.last, 1.0)
         # a surname typed in the first-name box ("Dupuy Jean") is as common as the surname
         p.u_first = max(first.get(p.formal, 1.0), last.get(p.formal, 0.0))
@@ -325,6 +479,17 @@ def _mark_shared_identifiers(preps: list[_Prep], members: list[int], key: str, l
                 preps[i].shared_email = True
             else:
                 preps[i].shared_phone = True
+
+
+def _block_overshared(preps: list[_Prep], members: list[int], key: str) -> None:
+    """Merge protection: an e-mail or phone on more records than max_shared_identifier is a
+    placeholder or a switchboard, not a person's: it stops counting for every record carrying it."""
+    for i in members:
+        p = preps[i]
+        if key[0] == "e":
+            p.email, p.blocked_email = None, p.email
+        else:
+            p.phone, p.blocked_phone = None, p.phone
 
 
 def _cached_fold(text: str | None, cache: dict[str | None, str]) -> str:
@@ -361,6 +526,12 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
             names.append(f"y{sounds}|{p.birth.year}")
         initials = "".join(sorted(s[:1] for s in (formal, p.last) if s))
         names.append(f"d{p.birth.isoformat()}|{initials}")
+        # a typo in one name, or boxes swapped: the birth date and the other name's sound
+        for sound in sorted({first_sound, last_sound} - {""}):
+            names.append(f"b{p.birth.isoformat()}|{sound}")
+        if p.postcode:
+            # a name missing or mangled: born that day at that postcode (the person, or a twin)
+            names.append(f"h{p.birth.isoformat()}|{p.postcode}")
     if p.postcode:
         if last_sound:
             names.append(f"p{sounds}|{p.postcode}")
@@ -368,7 +539,14 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
         # (not three letters alone: at a million records "75011 + mar" is thousands of people)
         for token in sorted({f"{p.first[:3]}|{p.last[:1]}", f"{p.last[:3]}|{p.first[:1]}"}):
             names.append(f"q{p.postcode}|{token}")
+    if first_sound and last_sound:
+        # a rare full name alone, for records missing the birth date or the address (compared only
+        # while the name is rare: see _RARE_NAME_BLOCK)
+        names.append(f"n{sounds}")
     return ids, names
+
+
+_RARE_NAME_BLOCK = 8
 
 
 # --- pair scoring -----------------------------------------------------------------------------
@@ -388,6 +566,35 @@ def _sim(a: str, b: str) -> float:
     return score
 
 
+_PREFIX_SIM = 0.93  # a first name that is the start of the other: its own comparison level
+
+
+# A first name written this many times in the batch is somebody's given name, not a slip of the pen
+_GIVEN_NAME_COUNT = 5
+
+
+def _two_given_names(p: _Prep, q: _Prep) -> bool:
+    """Louis / Louise, Jean / Jeanne, Marie / Maria: both spellings are common given names in the
+    data, each about as common as the other, so they name two people (a typo or a truncation such as
+    "Math" is much rarer than the name it comes from). Compound names ("Jean Pierre" / "Jean") and
+    initials are left to the similarity."""
+    a, b = p.first, q.first
+    if len(a) < 2 or len(b) < 2 or " " in a or " " in b:
+        return False
+    short, long_ = sorted((a, b), key=len)
+    if len(short) <= 3 and long_.startswith(short):
+        return False  # "Sab", "Max": the stub of many names, however often written
+    low, high = sorted((p.first_count, q.first_count))
+    return low >= _GIVEN_NAME_COUNT and low * 10 >= high
+
+
+def _last_sim(a: str, b: str) -> float:
+    score = _sim(a, b)
+    if score < 0.9 and len(a) >= 4 and len(b) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
+        return 0.9  # one slip in a surname ("Lecoy" / "Leroy") is a typo, not another family
+    return score
+
+
 def _first_sim(a: str, b: str, roots_a: frozenset[str], roots_b: frozenset[str]) -> float:
     if a == b:
         return 1.0
@@ -395,6 +602,9 @@ def _first_sim(a: str, b: str, roots_a: frozenset[str], roots_b: frozenset[str])
         return 0.85 if a[0] == b[0] else 0.0  # an initial neither confirms nor conflicts
     if roots_a & roots_b:
         return 0.97
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    if len(short) >= 2 and " " not in long_ and long_.startswith(short):
+        return _PREFIX_SIM  # truncated at the till: "Math" / "Mathieu", "Jo" / "Joseph"
     score = _sim(a, b)
     if score < 0.9 and len(a) >= 3 and len(b) >= 3 and OSA.distance(a, b, score_cutoff=1) <= 1:
         return 0.9  # one typo in a short name ("Luo"/"Lou") is not a different person
@@ -404,7 +614,9 @@ def _first_sim(a: str, b: str, roots_a: frozenset[str], roots_b: frozenset[str])
 def _names(p: _Prep, q: _Prep) -> tuple[float | None, float | None, bool]:
     """(first similarity, last similarity, swapped) in the best orientation; None when missing."""
     fs = _first_sim(p.first, q.first, p.roots, q.roots) if p.first and q.first else None
-    ls = _sim(p.last, q.last) if p.last and q.last else None
+    ls = _last_sim(p.last, q.last) if p.last and q.last else None
+    if fs is not None and fs < 0.97 and _two_given_names(p, q):
+        fs = 0.5
     if fs is None and ls is not None and (p.first or q.first) and ls < 0.9:
         # one side has a single name, maybe typed in the wrong box: take the better reading
         lone, other = (p, q) if not p.first else (q, p)
@@ -425,7 +637,18 @@ def _birth_agreement(a: datetime.date, b: datetime.date) -> str:
     if a.year == b.year and a.month == b.day and a.day == b.month:
         return "birth_transposed"
     differing = (a.year != b.year) + (a.month != b.month) + (a.day != b.day)
+    if differing == 1 and a.year != b.year and not _digit_slip(str(a.year), str(b.year)):
+        return "birth_conflict"  # 1978 / 2000 is a father and a daughter, 1978 / 1987 a slip
     return "birth_typo" if differing == 1 else "birth_conflict"
+
+
+def _digit_slip(a: str, b: str) -> bool:
+    """One digit wrong, or two neighbours swapped."""
+    if len(a) != len(b):
+        return False
+    wrong = [n for n in range(len(a)) if a[n] != b[n]]
+    return len(wrong) == 1 or (len(wrong) == 2 and wrong[1] == wrong[0] + 1
+                               and a[wrong[0]] == b[wrong[1]] and a[wrong[1]] == b[wrong[0]])
 
 
 def _name_conflict(fs: float | None, ls: float | None) -> bool:
@@ -436,64 +659,124 @@ def _name_conflict(fs: float | None, ls: float | None) -> bool:
     return ls is not None and ls < 0.8 and (fs is None or fs < 0.9)
 
 
+# words that say where in the building, not which street
+_BUILDING_WORDS = frozenset({"residence", "res", "bat", "batiment", "apt", "appt", "appartement", "escalier",
+                             "esc", "etage", "e", "er", "porte", "entree", "les", "le", "la"})
+
+
+def _street_close(a: str, b: str) -> bool:
+    """The same house number and street typed differently: a typo, words reordered, a building
+    added ("12 allée des tilleuls" / "12 allee des tileuls résidence b")."""
+    if _house_number(a) != _house_number(b):
+        return False
+    if token_set_ratio(a, b) >= 85:
+        return True
+    words_a = [w for w in a.split()[1:] if w not in _BUILDING_WORDS and len(w) > 1]
+    words_b = [w for w in b.split()[1:] if w not in _BUILDING_WORDS and len(w) > 1]
+    short, long_ = sorted((words_a, words_b), key=len)
+    named = [w for w in short if len(w) > 3]
+    if not named:
+        return False
+    return all(any(w == v or JaroWinkler.similarity(w, v) >= 0.9 for v in long_) for w in short)
+
+
 def _house_number(street: str) -> str:
     head = street.split(" ", 1)[0]
     return head if head.isdigit() else ""
 
 
+def _last_level(ls: float, swapped: bool) -> EvidenceLevel:
+    if ls == 1.0:
+        return EvidenceLevel.SWAPPED if swapped else EvidenceLevel.EXACT
+    if ls >= 0.9:
+        return EvidenceLevel.TYPO
+    return EvidenceLevel.SIMILAR if ls >= 0.8 else EvidenceLevel.DIFFERS
+
+
+def _first_level(fs: float, swapped: bool, p: _Prep, q: _Prep) -> EvidenceLevel:
+    if fs == 1.0:
+        return EvidenceLevel.SWAPPED if swapped else EvidenceLevel.EXACT
+    if fs >= 0.97:
+        return EvidenceLevel.NICKNAME
+    if fs == _PREFIX_SIM:
+        return EvidenceLevel.PREFIX
+    if fs >= 0.9:
+        return EvidenceLevel.TYPO
+    if fs >= 0.85 and (len(p.first) == 1 or len(q.first) == 1):
+        return EvidenceLevel.INITIAL
+    return EvidenceLevel.SIMILAR if fs >= 0.8 else EvidenceLevel.DIFFERS
+
+
+def _postcode_level(a: str, b: str) -> EvidenceLevel:
+    if a == b:
+        return EvidenceLevel.EXACT
+    if _digit_slip(a, b):
+        # 69003 / 69030, 69003 / 69004
+        return EvidenceLevel.ONE_DIGIT if sum(x != y for x, y in zip(a, b, strict=True)) == 1 \
+            else EvidenceLevel.TRANSPOSED
+    return EvidenceLevel.DIFFERS
+
+
+# levels whose u is read from the agreeing value's frequency (term-frequency adjustment)
+_LAST_TF = frozenset({EvidenceLevel.EXACT, EvidenceLevel.SWAPPED, EvidenceLevel.TYPO})
+_FIRST_TF = frozenset({EvidenceLevel.EXACT, EvidenceLevel.SWAPPED, EvidenceLevel.NICKNAME, EvidenceLevel.TYPO})
+
+_BIRTH_LEVELS = {"birth_date": EvidenceLevel.EXACT, "birth_transposed": EvidenceLevel.TRANSPOSED,
+                 "birth_typo": EvidenceLevel.ONE_DIGIT, "birth_conflict": EvidenceLevel.DIFFERS}
+
+
+def _level_bits(model: MatchModel, field_: EvidenceField, level: EvidenceLevel, u_value: float = 0.0) -> float:
+    """log2(m/u) of a comparison level. u_value: the agreeing value's own frequency (term-frequency
+    adjustment), used instead of the level's average u when it is larger (a common value)."""
+    m_name, u_name = _LEVEL_PARAMS[(field_, level)]
+    m = getattr(model, m_name)
+    u = getattr(model, u_name) if u_name else model.u_differs
+    return math.log2(m / max(u, u_value))
+
+
 def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
-           model: MatchModel = DEFAULT_MODEL) -> tuple[float, bool, tuple[str, ...]]:
-    """(score 0..1, deterministic?, reasons if explain). Weights are in bits (log2 m/u)."""
+           model: MatchModel = DEFAULT_MODEL) -> tuple[float, bool, tuple[str, ...], tuple[Evidence, ...], float]:
+    """(score 0..1, deterministic?, reasons, evidence, total bits); reasons and evidence only if
+    explain. Weights are in bits (log2 m/u) per comparison level."""
     fs, ls, swapped = _names(p, q)
     weight = prior
     # Without first names that clearly agree (missing, an initial, a typo, "Maëlle"/"Isabelle"), a shared
     # surname and address are what a housemate would share too: the household guard caps them.
     unconfirmed = fs is None or fs < 0.97
     household = 0.0
-    evidence: list[tuple[str, float]] = []
+    evidence: list[Evidence] = []
 
-    def add(reason: str, bits: float, housemate: bool = False) -> None:
+    def add(field_: EvidenceField, level: EvidenceLevel, bits: float, housemate: bool = False) -> None:
         nonlocal weight, household
-        if housemate and unconfirmed and bits > 0:
+        capped = housemate and unconfirmed and bits > 0
+        if capped:
             household += bits
         else:
             weight += bits
         if explain:
-            evidence.append((reason, bits))
+            evidence.append(Evidence(field=field_, level=level, bits=bits, capped=capped))
 
     if ls is not None:
-        if ls == 1.0 and not swapped:
-            bits = _bits(model.m_last, max(p.u_last, q.u_last))
-        elif ls >= 0.9:
-            bits = _bits(model.m_last_close, max(model.u_last_close, p.u_last, q.u_last))
-        elif ls >= 0.8:
-            bits = _bits(model.m_last_weak, model.u_last_weak)
-        else:
-            bits = _bits(model.m_last_differs, 1.0)
-        add("last_name", bits, True)
+        level = _last_level(ls, swapped)
+        u_tf = max(p.u_last, q.u_last) if level in _LAST_TF else 0.0
+        add(EvidenceField.LAST_NAME, level, _level_bits(model, EvidenceField.LAST_NAME, level, u_tf), True)
+    elif explain:
+        add(EvidenceField.LAST_NAME, EvidenceLevel.MISSING, 0.0)
     if fs is not None:
-        if fs == 1.0 and not swapped:
-            bits = _bits(model.m_first, max(p.u_first, q.u_first))
-        elif fs >= 0.97:
-            bits = _bits(model.m_first_nickname, max(model.u_first_close, p.u_first, q.u_first))
-        elif fs >= 0.9:
-            bits = _bits(model.m_first_close, max(model.u_first_close, p.u_first, q.u_first))
-        elif fs >= 0.85 and (len(p.first) == 1 or len(q.first) == 1):
-            bits = _bits(model.m_first_initial, model.u_first_initial)
-        elif fs >= 0.8:
-            bits = _bits(model.m_first_similar, model.u_first_similar)
-        else:
-            bits = _bits(model.m_first_differs, 1.0)
-        add("first_name", bits)
+        level = _first_level(fs, swapped, p, q)
+        u_tf = max(p.u_first, q.u_first) if level in _FIRST_TF else 0.0
+        add(EvidenceField.FIRST_NAME, level, _level_bits(model, EvidenceField.FIRST_NAME, level, u_tf))
+    elif explain:
+        add(EvidenceField.FIRST_NAME, EvidenceLevel.MISSING, 0.0)
     conflict = _name_conflict(fs, ls)
     birth = _birth_agreement(p.birth, q.birth) if p.birth and q.birth else None
     if birth is not None:
-        bits = {"birth_date": _bits(model.m_birth, max(p.u_birth, q.u_birth)),
-                "birth_transposed": _bits(model.m_birth_transposed, model.u_birth),
-                "birth_typo": _bits(model.m_birth_typo, model.u_birth_typo),
-                "birth_conflict": _bits(model.m_birth_differs, 1.0)}[birth]
-        add(birth, bits)
+        level = _BIRTH_LEVELS[birth]
+        u_tf = max(p.u_birth, q.u_birth) if level is EvidenceLevel.EXACT else 0.0
+        add(EvidenceField.BIRTH_DATE, level, _level_bits(model, EvidenceField.BIRTH_DATE, level, u_tf))
         conflict = conflict or birth == "birth_conflict"
+    elif explain:
+        add(EvidenceField.BIRTH_DATE, EvidenceLevel.MISSING, 0.0)
     same_email = p.email is not None and p.email == q.email
     same_phone = p.phone is not None and p.phone == q.phone
     same_loyalty = p.loyalty is not None and p.loyalty == q.loyalty
@@ -502,41 +785,53 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
     household_phone = same_phone and (conflict or p.shared_phone)
     if same_email:
         if household_email:
-            add("same_email", model.household_identifier_bits, True)
+            add(EvidenceField.EMAIL, EvidenceLevel.HOUSEHOLD, model.household_identifier_bits, True)
         else:
-            add("same_email", _bits(model.m_email, p.u_email))
+            add(EvidenceField.EMAIL, EvidenceLevel.EXACT, _bits(model.m_email, p.u_email))
     elif p.email and q.email:
-        add("email_differs", _bits(model.m_email_differs, 1.0))
+        add(EvidenceField.EMAIL, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.EMAIL, EvidenceLevel.DIFFERS))
+    elif explain and p.blocked_email and p.blocked_email == q.blocked_email:
+        add(EvidenceField.EMAIL, EvidenceLevel.BLOCKED, 0.0)
     if same_phone:
         if household_phone:
-            add("same_phone", model.household_identifier_bits, True)
+            add(EvidenceField.PHONE, EvidenceLevel.HOUSEHOLD, model.household_identifier_bits, True)
         else:
-            add("same_phone", _bits(model.m_phone, p.u_phone))
+            add(EvidenceField.PHONE, EvidenceLevel.EXACT, _bits(model.m_phone, p.u_phone))
     elif p.phone and q.phone:
-        add("phone_differs", _bits(model.m_phone_differs, 1.0))
+        add(EvidenceField.PHONE, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.PHONE, EvidenceLevel.DIFFERS))
+    elif explain and p.blocked_phone and p.blocked_phone == q.blocked_phone:
+        add(EvidenceField.PHONE, EvidenceLevel.BLOCKED, 0.0)
     if same_loyalty:
-        add("same_loyalty", model.household_identifier_bits if conflict
-            else _bits(model.m_loyalty, p.u_loyalty))
+        if conflict:
+            add(EvidenceField.LOYALTY_ID, EvidenceLevel.HOUSEHOLD, model.household_identifier_bits)
+        else:
+            add(EvidenceField.LOYALTY_ID, EvidenceLevel.EXACT, _bits(model.m_loyalty, p.u_loyalty))
     elif p.loyalty and q.loyalty:
         conflict = True  # two loyalty cards, two people: never merged automatically
-        add("loyalty_differs", _bits(0.01, 1.0))
+        add(EvidenceField.LOYALTY_ID, EvidenceLevel.DIFFERS, _bits(0.01, 1.0))
     if p.postcode and q.postcode:
-        if p.postcode == q.postcode:
-            add("postcode", _bits(model.m_postcode, p.u_postcode), True)
-            if p.street and q.street:
-                if p.street == q.street:
-                    add("street", _bits(model.m_street, max(p.u_street, q.u_street)), True)
-                elif (_house_number(p.street) == _house_number(q.street)
-                      and token_set_ratio(p.street, q.street) >= 85):
-                    add("street~", _bits(model.m_street_close, model.u_street_close), True)
-                else:
-                    add("street_differs", _bits(model.m_street_differs, 1.0))
-        else:
-            add("postcode_differs", _bits(model.m_postcode_differs, 1.0))
+        level = _postcode_level(p.postcode, q.postcode)
+        u_tf = max(p.u_postcode, q.u_postcode) if level is EvidenceLevel.EXACT else 0.0
+        add(EvidenceField.POSTCODE, level, _level_bits(model, EvidenceField.POSTCODE, level, u_tf), True)
+        if p.street and q.street and level is not EvidenceLevel.DIFFERS:
+            if p.street == q.street:
+                level = EvidenceLevel.EXACT
+                u_tf = max(p.u_street, q.u_street)
+            elif _street_close(p.street, q.street):
+                level, u_tf = EvidenceLevel.CLOSE, 0.0
+            else:
+                level, u_tf = EvidenceLevel.DIFFERS, 0.0
+            add(EvidenceField.STREET, level, _level_bits(model, EvidenceField.STREET, level, u_tf), True)
     elif p.city and p.city == q.city:
-        add("city", _bits(model.m_city, p.u_city), True)
+        add(EvidenceField.CITY, EvidenceLevel.EXACT, _bits(model.m_city, p.u_city), True)
+    elif explain:
+        add(EvidenceField.POSTCODE, EvidenceLevel.MISSING, 0.0)
     if household:
-        weight += min(household, model.nameless_cap_bits - prior)
+        taken = min(household, model.nameless_cap_bits - prior)
+        weight += taken
+        if explain:
+            evidence.append(Evidence(field=EvidenceField.HOUSEHOLD_CAP, level=EvidenceLevel.CAPPED,
+                                     bits=taken - household))
     # A personal identifier (not a household's) on two records with first names that agree is the
     # same person whatever the rest says; a record without a first name could be anyone at home.
     named = fs is not None and fs >= 0.85
@@ -544,7 +839,8 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
         (same_email and not household_email) or (same_phone and not household_phone) or same_loyalty)
     score = 1.0 if deterministic else 1.0 / (1.0 + 2.0 ** -weight)
     if not explain:
-        return score, deterministic, ()
+        return score, deterministic, (), (), weight
+    shown = (Evidence(field=EvidenceField.PRIOR, level=EvidenceLevel.PRIOR, bits=prior), *evidence)
     reasons = [r for r, ok in (("same_email", same_email), ("same_phone", same_phone),
                                ("same_loyalty", same_loyalty)) if ok]
     if fs is not None or ls is not None:
@@ -557,10 +853,10 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
         reasons.append("name_or_birth_conflict")
     if birth:
         reasons.append(birth)
-    reasons += [r for r in ("postcode", "street") if any(e[0] == r for e in evidence)]
+    reasons += [str(e.field) for e in evidence
+                if e.level is EvidenceLevel.EXACT and e.field in (EvidenceField.POSTCODE, EvidenceField.STREET)]
     reasons.append(f"weight={weight:.1f}")
-    reasons += [f"{r}{bits:+.1f}" for r, bits in evidence]
-    return score, deterministic, tuple(reasons)
+    return score, deterministic, tuple(reasons), shown, weight
 
 
 def _email_names_someone_else(p: _Prep, q: _Prep) -> bool:
@@ -637,15 +933,62 @@ class ScoredPairs:
 def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                      floor: float | None = None, model: MatchModel = DEFAULT_MODEL) -> ScoredPairs:
     """Block, compare and keep every pair scoring at least `floor` (default: the review threshold)."""
+    preps, prior = _prepare(records, thresholds, model)
+    return _score_prepared(preps, prior, thresholds, floor, model)
+
+
+# Below this many records the EM has too few matches to learn from: the hand-set parameters serve.
+EM_MIN_RECORDS = 2_000
+
+
+def score_learned(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
+                  floor: float | None = None, base: MatchModel = DEFAULT_MODEL,
+                  min_records: int = EM_MIN_RECORDS) -> tuple[ScoredPairs, Estimate | None]:
+    """score_candidates with the parameters estimated on these very records (estimate), the records
+    read once; `base` below `min_records` records (the Estimate is then None). The learned model is
+    ScoredPairs.model, to keep for records arriving later."""
+    preps, prior = _prepare(records, thresholds, base)
+    model, found = base, None
+    if len(preps) >= min_records:
+        model, found = _estimate(preps, base=base)
+        prior = _set_frequencies(preps, model)
+    return _score_prepared(preps, prior, thresholds, floor, model), found
+
+
+def _score_prepared(preps: list[_Prep], prior: float, thresholds: Thresholds, floor: float | None,
+                    model: MatchModel) -> ScoredPairs:
+    stats = LinkStats(records=len(preps))
+    floor = thresholds.review if floor is None else floor
+    edges: list[tuple[float, bool, int, int]] = []
+    comparisons = 0
+    for i, others in _candidates(preps, thresholds, stats):
+        p = preps[i]
+        for j in others:
+            comparisons += 1
+            score, deterministic, _, _, _ = _score(p, preps[j], False, prior, model)
+            if score >= floor:
+                edges.append((score, deterministic, i, j))
+    stats.comparisons = comparisons
+    return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
+
+
+def _prepare(records: Iterable[IdentityRecord], thresholds: Thresholds,
+             model: MatchModel) -> tuple[list[_Prep], float]:
+    """Normalised records in key order and the batch's prior odds (bits)."""
     fold_cache: dict[str | None, str] = {}
-    preps = [_Prep(rec, fold_cache) for rec in records]
+    blocked = thresholds.blocked_identifiers
+    preps = [_Prep(rec, fold_cache, blocked) for rec in records]
     del fold_cache
     # Key order, not arrival order: a database may stream rows in any order, and which of two tied
     # pairs is merged first must not depend on it.
     preps.sort(key=_prep_key)
-    prior = _set_frequencies(preps, model)
-    stats = LinkStats(records=len(preps))
-    floor = thresholds.review if floor is None else floor
+    return preps, _set_frequencies(preps, model)
+
+
+def _candidates(preps: list[_Prep], thresholds: Thresholds, stats: LinkStats,
+                wanted: Callable[[int], bool] | None = None) -> Iterator[tuple[int, list[int]]]:
+    """Blocking: (i, the records j > i sharing a block with it, in order), for every i (or those
+    `wanted`). Also marks identifiers shared by different people, and blocks overshared ones."""
     limit = thresholds.max_block_size
     member_blocks: list[list[int]] = [[] for _ in preps]
     blocks: list[list[int]] = []
@@ -665,6 +1008,9 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
             keyed[1][0].setdefault(key, []).append(i)
         if p.postcode and p.last:
             at_home.setdefault(f"{p.postcode}|{p.last[:3]}", []).append(i)
+    # placeholders set aside by _Prep still count as the junk blocks they would have been
+    placeholders = Counter(v for p in preps for v in (p.blocked_email, p.blocked_phone) if v is not None)
+    stats.junk_blocks += sum(1 for count in placeholders.values() if count > 1)
     extra = _unnamed_candidates(preps, at_home, 2 * thresholds.window)
     del at_home
     for index, is_identifier in keyed:
@@ -672,7 +1018,15 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
             if len(members) < 2:
                 continue
             if is_identifier:
+                if len(members) > thresholds.max_shared_identifier and key[0] != "l":
+                    _block_overshared(preps, members, key)
+                    stats.junk_blocks += 1
+                    continue
                 _mark_shared_identifiers(preps, members, key, limit)
+            if key[0] == "n" and not is_identifier:
+                if len(members) <= _RARE_NAME_BLOCK:
+                    add_block(members)
+                continue
             if len(members) <= limit:
                 add_block(members)
             elif is_identifier:
@@ -686,25 +1040,18 @@ def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Threshold
         index.clear()
     stats.blocks = len(blocks)
 
-    edges: list[tuple[float, bool, int, int]] = []
-    comparisons = 0
-    for i, p in enumerate(preps):
+    for i in range(len(preps)):
         mine = member_blocks[i]
         if not mine and i not in extra:
+            continue
+        member_blocks[i] = []  # free as we go: peak memory matters at a million records
+        if wanted is not None and not wanted(i):
+            extra.pop(i, None)
             continue
         candidates: set[int] = set(extra.pop(i, ()))
         for b in mine:
             candidates.update(blocks[b])
-        for j in sorted(candidates):
-            if j <= i:
-                continue
-            comparisons += 1
-            score, deterministic, _ = _score(p, preps[j], False, prior, model)
-            if score >= floor:
-                edges.append((score, deterministic, i, j))
-        member_blocks[i] = []  # free as we go: peak memory matters at a million records
-    stats.comparisons = comparisons
-    return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
+        yield i, sorted(j for j in candidates if j > i)
 
 
 def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, list[int]], cap: int) -> dict[int, list[int]]:
@@ -727,7 +1074,273 @@ def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, list[int]], cap: 
     return extra
 
 
+# --- estimation (expectation-maximisation, no labels) -----------------------------------------
+
+_EM_FIELDS = (EvidenceField.FIRST_NAME, EvidenceField.LAST_NAME, EvidenceField.BIRTH_DATE,
+              EvidenceField.POSTCODE, EvidenceField.STREET)
+# (field, level) pairs whose m (and u, where the attribute is the level's own) the estimate replaces;
+# levels sharing an attribute with another (swapped names) keep the shared estimate
+_EM_LEVELS: dict[EvidenceField, tuple[EvidenceLevel, ...]] = {
+    EvidenceField.FIRST_NAME: (EvidenceLevel.EXACT, EvidenceLevel.NICKNAME, EvidenceLevel.PREFIX, EvidenceLevel.TYPO,
+                               EvidenceLevel.INITIAL, EvidenceLevel.SIMILAR, EvidenceLevel.DIFFERS),
+    EvidenceField.LAST_NAME: (EvidenceLevel.EXACT, EvidenceLevel.TYPO, EvidenceLevel.SIMILAR, EvidenceLevel.DIFFERS),
+    EvidenceField.BIRTH_DATE: (EvidenceLevel.EXACT, EvidenceLevel.TRANSPOSED, EvidenceLevel.ONE_DIGIT,
+                               EvidenceLevel.DIFFERS),
+    EvidenceField.POSTCODE: (EvidenceLevel.EXACT, EvidenceLevel.TRANSPOSED, EvidenceLevel.ONE_DIGIT,
+                             EvidenceLevel.DIFFERS),
+    EvidenceField.STREET: (EvidenceLevel.EXACT, EvidenceLevel.CLOSE, EvidenceLevel.DIFFERS),
+}
+_Pattern = tuple[EvidenceLevel | None, ...]  # one level per _EM_FIELDS entry, None when missing
+
+
+def _levels(p: _Prep, q: _Prep) -> _Pattern:
+    """The comparison vector of a pair: the same levels _score weighs, without weights or guards."""
+    fs, ls, swapped = _names(p, q)
+    first = _first_level(fs, swapped, p, q) if fs is not None else None
+    last = _last_level(ls, swapped) if ls is not None else None
+    if first is EvidenceLevel.SWAPPED:
+        first = EvidenceLevel.NICKNAME
+    if last is EvidenceLevel.SWAPPED:
+        last = EvidenceLevel.TYPO
+    birth = _BIRTH_LEVELS[_birth_agreement(p.birth, q.birth)] if p.birth and q.birth else None
+    postcode = street = None
+    if p.postcode and q.postcode:
+        postcode = _postcode_level(p.postcode, q.postcode)
+        if p.street and q.street and postcode is not EvidenceLevel.DIFFERS:
+            if p.street == q.street:
+                street = EvidenceLevel.EXACT
+            elif _street_close(p.street, q.street):
+                street = EvidenceLevel.CLOSE
+            else:
+                street = EvidenceLevel.DIFFERS
+    return first, last, birth, postcode, street
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What estimate_model found, for the benchmark and the logs (no customer data)."""
+
+    records: int
+    candidate_pairs: int  # pairs the EM ran on
+    random_pairs: int  # pairs u was counted on
+    match_share: float  # lambda: estimated share of candidate pairs that are the same person
+    iterations: int
+    m: dict[tuple[EvidenceField, EvidenceLevel], float]
+    u: dict[tuple[EvidenceField, EvidenceLevel], float]
+
+    def describe(self) -> str:
+        parts = [f"{f}/{lv} m={m:.3f} u={self.u[(f, lv)]:.2g} ({math.log2(m / self.u[(f, lv)]):+.1f} bits)"
+                 for (f, lv), m in sorted(self.m.items())]
+        return (f"{self.records:,} records, {self.candidate_pairs:,} candidate pairs, {self.random_pairs:,} random "
+                f"pairs, lambda={self.match_share:.3f} after {self.iterations} iterations; " + "; ".join(parts))
+
+
+def estimate(records: Iterable[IdentityRecord], *, base: MatchModel = DEFAULT_MODEL,
+             thresholds: Thresholds = DEFAULT_THRESHOLDS, max_candidates: int = 400_000,
+             random_pairs: int = 200_000, iterations: int = 30, seed: int = 1) -> tuple[MatchModel, Estimate]:
+    """Fellegi-Sunter parameters learned from the records being linked, without labels.
+
+    u (chance agreement) is counted on random pairs, which are nearly all different people; an exact
+    agreement's u is computed from the values' frequencies (sum of squared shares), exact even for
+    rare birth dates. m (agreement among true matches) comes from expectation-maximisation with u held
+    fixed (as Splink does) in two sessions of blocked pairs, at most `max_candidates` pairs each (see
+    _em_session). Identifier fields (e-mail, phone, loyalty id) keep `base`'s parameters: they are
+    rules (deterministic links, household guard), and their u is each value's own frequency anyway.
+    The guards are not weights and are not estimated. Deterministic for given records and seed.
+    """
+    preps, _ = _prepare(records, thresholds, base)
+    return _estimate(preps, base=base, max_candidates=max_candidates, random_pairs=random_pairs,
+                     iterations=iterations, seed=seed)
+
+
+def _estimate(preps: list[_Prep], *, base: MatchModel, max_candidates: int = 400_000,
+              random_pairs: int = 200_000, iterations: int = 30, seed: int = 1) -> tuple[MatchModel, Estimate]:
+    n = len(preps)
+    if n < 2:
+        return base, Estimate(n, 0, 0, 0.0, 0, {}, {})
+    rng = random.Random(seed)
+    # u: random pairs; the exact levels from value frequencies
+    u_counts: dict[tuple[EvidenceField, EvidenceLevel], int] = Counter()
+    u_seen: Counter[EvidenceField] = Counter()
+    for _ in range(random_pairs):
+        i, j = rng.randrange(n), rng.randrange(n)
+        if i == j:
+            continue
+        for f, level in zip(_EM_FIELDS, _levels(preps[i], preps[j]), strict=True):
+            if level is not None:
+                u_counts[(f, level)] += 1
+                u_seen[f] += 1
+    u: dict[tuple[EvidenceField, EvidenceLevel], float] = {}
+    for f, levels in _EM_LEVELS.items():
+        for level in levels:
+            # add-one smoothing: a level never met by chance in the sample is rare, not impossible
+            u[(f, level)] = (u_counts[(f, level)] + 1) / (u_seen[f] + len(levels))
+    values: dict[EvidenceField, Callable[[_Prep], object]] = {
+        EvidenceField.FIRST_NAME: lambda p: p.formal, EvidenceField.LAST_NAME: lambda p: p.last,
+        EvidenceField.BIRTH_DATE: lambda p: p.birth, EvidenceField.POSTCODE: lambda p: p.postcode,
+        EvidenceField.STREET: lambda p: (p.postcode, p.street) if p.postcode else None}
+    for f, value_of in values.items():
+        counts = Counter(value_of(p) for p in preps)
+        for empty in (None, "", (None, "")):
+            counts.pop(empty, None)
+        present = sum(counts.values())
+        if present > 1:
+            share = sum(c * (c - 1) for c in counts.values()) / (present * (present - 1))
+            u[(f, EvidenceLevel.EXACT)] = max(share, 1 / (present * present))
+    # the street's u in the model is conditional on the postcode agreeing
+    u[(EvidenceField.STREET, EvidenceLevel.EXACT)] /= max(u[(EvidenceField.POSTCODE, EvidenceLevel.EXACT)], 1e-12)
+    for level in (EvidenceLevel.CLOSE, EvidenceLevel.DIFFERS):
+        u_seen_street = u_counts[(EvidenceField.STREET, level)]
+        u[(EvidenceField.STREET, level)] = (u_seen_street + 1) / (u_seen[EvidenceField.STREET] + 3)
+
+    # m by EM, in two sessions (as Splink does): pairs born the same day, for the names and the
+    # address; pairs at one postcode with one surname, for the first name and the birth date. A field
+    # a session blocks on always agrees there, so it stays out of that session's likelihood; and the
+    # agreement the blocking forces is not mistaken for evidence of a match.
+    by_birth = _em_session(preps, lambda p: p.birth, (0, 1, 3, 4), u, base, max_candidates, iterations)
+    by_home = _em_session(preps, lambda p: (p.postcode, phonetic_key(p.last.replace(" ", "")))
+                          if p.postcode and p.last else None, (0, 2), u, base, max_candidates, iterations)
+    m = {key: (by_home if key[0] is EvidenceField.BIRTH_DATE else by_birth).m[key] for key in by_birth.m}
+    params: dict[str, Any] = {}  # MatchModel float fields by name (replace() is typed per field)
+    for (f, level), value in m.items():
+        m_name, u_name = _LEVEL_PARAMS[(f, level)]
+        params[m_name] = value
+        if u_name and (f, level) != (EvidenceField.BIRTH_DATE, EvidenceLevel.TRANSPOSED):
+            params[u_name] = u[(f, level)]
+    # the prior: matching pairs born the same day, over the share of matches born the same day (the
+    # share among pairs where both records have a birth date, times the chance that both have one)
+    dated = sum(1 for p in preps if p.birth) / n
+    born_same_day = m.get((EvidenceField.BIRTH_DATE, EvidenceLevel.EXACT), 0.0) * dated * dated
+    if by_birth.pairs and born_same_day > 0.05:
+        params["matches_per_record"] = min(4.0, 2 * by_birth.share * by_birth.pairs / born_same_day / n)
+    model = replace(base, **params)  # every key is one of MatchModel's float fields (_LEVEL_PARAMS)
+    return model, Estimate(n, by_birth.pairs + by_home.pairs, random_pairs, by_birth.share,
+                           by_birth.rounds + by_home.rounds, m, u)
+
+
+@dataclass
+class _Session:
+    m: dict[tuple[EvidenceField, EvidenceLevel], float]
+    share: float
+    pairs: int
+    rounds: int
+
+
+def _em_session(preps: list[_Prep], block_of: Callable[[_Prep], object], fields: tuple[int, ...],
+                u: dict[tuple[EvidenceField, EvidenceLevel], float], base: MatchModel, max_pairs: int,
+                iterations: int) -> _Session:
+    """EM with u fixed on the pairs sharing block_of's value, the likelihood over `fields` (indexes
+    into _EM_FIELDS). Blocks of more than 50 records (a placeholder birth date) are left out; the
+    pairs are capped at max_pairs, blocks taken in a fixed order."""
+    blocks: dict[object, list[int]] = {}
+    for i, p in enumerate(preps):
+        value = block_of(p)
+        if value is not None:
+            blocks.setdefault(value, []).append(i)
+    patterns: Counter[_Pattern] = Counter()
+    pairs = 0
+    for members in blocks.values():
+        if not 2 <= len(members) <= 50:
+            continue
+        for n_, i in enumerate(members):
+            for j in members[n_ + 1:]:
+                pattern = _levels(preps[i], preps[j])
+                patterns[tuple(pattern[k] if k in fields else None for k in range(len(_EM_FIELDS)))] += 1
+        pairs += len(members) * (len(members) - 1) // 2
+        if pairs >= max_pairs:
+            break
+    m: dict[tuple[EvidenceField, EvidenceLevel], float] = {}
+    for f, levels in _EM_LEVELS.items():  # start from the hand-set m
+        raw = {level: getattr(base, _LEVEL_PARAMS[(f, level)][0]) for level in levels}
+        total = sum(raw.values())
+        m.update({(f, level): value / total for level, value in raw.items()})
+    share = 0.1
+    rounds = 0
+    items = list(patterns.items())
+    while items and rounds < iterations:
+        rounds += 1
+        weight_m: dict[tuple[EvidenceField, EvidenceLevel], float] = dict.fromkeys(m, 0.0)
+        seen_m: dict[EvidenceField, float] = dict.fromkeys(_EM_FIELDS, 0.0)
+        matched = 0.0
+        for pattern, count in items:
+            ratio = 0.0
+            for f, level in zip(_EM_FIELDS, pattern, strict=True):
+                if level is not None:
+                    ratio += math.log(m[(f, level)] / u[(f, level)])
+            odds = share / (1 - share) * math.exp(min(ratio, 700.0))
+            posterior = odds / (1 + odds) * count
+            matched += posterior
+            for f, level in zip(_EM_FIELDS, pattern, strict=True):
+                if level is not None:
+                    weight_m[(f, level)] += posterior
+                    seen_m[f] += posterior
+        new_share = min(max(matched / pairs, 1e-6), 1 - 1e-6)
+        change = abs(new_share - share)
+        share = new_share
+        for f, levels in _EM_LEVELS.items():
+            if seen_m[f]:
+                for level in levels:
+                    # a small floor: a level the matches never showed here may still happen
+                    m[(f, level)] = (weight_m[(f, level)] + 0.5) / (seen_m[f] + 0.5 * len(levels))
+        if change < 1e-7:
+            break
+    return _Session(m=m, share=share, pairs=pairs, rounds=rounds)
+
+
+def model_as_json(model: MatchModel) -> dict[str, float]:
+    """The parameters, to keep (LearnedMatchModel.parameters)."""
+    return {name: float(value) for name, value in vars(model).items()}
+
+
+def model_from_json(data: object, base: MatchModel = DEFAULT_MODEL) -> MatchModel:
+    """Read model_as_json's output back; parameters this version does not know are ignored and those
+    it added since keep `base`'s value, so a stored model survives an upgrade."""
+    if not isinstance(data, dict):
+        return base
+    known = {f.name: type(getattr(base, f.name)) for f in fields(MatchModel)}
+    chosen: dict[str, Any] = {name: known[name](value) for name, value in data.items()
+                              if name in known and isinstance(value, (int, float))}
+    return replace(base, **chosen)
+
+
+def estimate_model(records: Iterable[IdentityRecord], **options: Any) -> MatchModel:
+    """estimate(...)'s model alone (see estimate)."""
+    return estimate(records, **options)[0]
+
+
 # --- clustering -------------------------------------------------------------------------------
+
+
+def _bits_of(score: float) -> float:
+    return 60.0 if score >= 1.0 else math.log2(score / (1.0 - score))
+
+
+def _ambiguous_edges(scored: ScoredPairs, thresholds: Thresholds) -> set[tuple[int, int]]:
+    """Guard: a record that fits two people equally well is not merged with either, it is reviewed.
+
+    "Julien Quereier, 120 rue des Jardins", no birth date, fits the father and the son of that name;
+    "L. Lambert, 2011-04-28" fits Louise and her twin Lucas. When a record's confident fuzzy matches
+    include two records that can never be one customer (_hard_conflict) and neither match is clearly
+    (ambiguity_bits) the better, all its fuzzy matches among them go to review instead."""
+    preps = scored.preps
+    near: dict[int, list[tuple[float, int]]] = {}
+    for score, deterministic, i, j in scored.edges:
+        if score >= thresholds.merge and not deterministic:
+            near.setdefault(i, []).append((score, j))
+            near.setdefault(j, []).append((score, i))
+    demoted: set[tuple[int, int]] = set()
+    for r, matches in near.items():
+        if len(matches) < 2:
+            continue
+        matches.sort(key=lambda m: (-m[0], m[1]))
+        matches = matches[:8]  # the best few: a crowd of equal matches is the window's business
+        for n, (score_x, x) in enumerate(matches):
+            for score_y, y in matches[n + 1:]:
+                if (abs(_bits_of(score_x) - _bits_of(score_y)) < thresholds.ambiguity_bits
+                        and _hard_conflict(preps[x], preps[y])):
+                    demoted.add((min(r, x), max(r, x)))
+                    demoted.add((min(r, y), max(r, y)))
+    return demoted
 
 
 def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
@@ -786,21 +1399,23 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
             links.append(PairDecision(a=a, b=b, score=1.0, reasons=(LinkKind.MUST_LINK,), kind="deterministic"))
 
     uncertain: list[tuple[float, int, int]] = []
+    demoted = _ambiguous_edges(scored, thresholds)
     # A stable sort: tied scores (every shared e-mail scores 1.0) keep the (i, j) order of the edges,
     # so the conflict guard's first-come decisions are the same on every run.
     for score, deterministic, i, j in sorted(scored.edges, key=_by_score_desc):
         if score < thresholds.review:
             break
-        if score < thresholds.merge and not deterministic:
+        if (score < thresholds.merge and not deterministic) or (i, j) in demoted:
             uncertain.append((score, i, j))
             continue
         outcome = union(i, j, True)
         if outcome == "cannot_link":
             stats.refused_cannot_link += 1
             continue
-        _, _, reasons = _score(preps[i], preps[j], True, scored.prior, scored.model)
+        _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
         decision = PairDecision(a=preps[i].key, b=preps[j].key, score=score, reasons=reasons,
-                                kind="deterministic" if deterministic else "fuzzy")
+                                kind="deterministic" if deterministic else "fuzzy", evidence=evidence,
+                                total_bits=total)
         if outcome == "conflict":
             stats.refused_conflict += 1
             review.append(decision)
@@ -814,8 +1429,9 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
     for score, i, j in uncertain:
         a, b = preps[i].key, preps[j].key
         if find(i) != find(j) and (min(a, b), max(a, b)) not in separated:
-            reasons = _score(preps[i], preps[j], True, scored.prior, scored.model)[2]
-            review.append(PairDecision(a=a, b=b, score=score, reasons=reasons, kind="fuzzy"))
+            _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
+            review.append(PairDecision(a=a, b=b, score=score, reasons=reasons, kind="fuzzy",
+                                       evidence=evidence, total_bits=total))
 
     clusters: dict[int, list[int]] = {}
     for i, p in enumerate(preps):
@@ -825,7 +1441,8 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
 
 def link_records(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                  cannot_link: Collection[tuple[int, int]] = (),
-                 must_link: Collection[tuple[int, int]] = ()) -> LinkResult:
-    """Cluster records into customers; see the module docstring for the method."""
-    scored = score_candidates(records, thresholds=thresholds)
+                 must_link: Collection[tuple[int, int]] = (), model: MatchModel = DEFAULT_MODEL) -> LinkResult:
+    """Cluster records into customers; see the module docstring for the method. `model`: the
+    parameters to weigh with, e.g. those the last batch relink learned (score_learned)."""
+    scored = score_candidates(records, thresholds=thresholds, model=model)
     return cluster_scored(scored, thresholds=thresholds, cannot_link=cannot_link, must_link=must_link)

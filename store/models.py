@@ -360,6 +360,8 @@ class MatchReview(Base):
     record_b_id: Mapped[int] = mapped_column(ForeignKey("source_records.id"))
     score: Mapped[float] = mapped_column()
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # em: field-by-field evidence with weights (store.identity.evidence_as_json); NULL on older rows
+    evidence: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.PENDING, index=True)  # a ReviewStatus
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -533,3 +535,18 @@ class CustomerNameKey(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
     key: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, index=True)
+
+
+# --- em: learned identity-resolution parameters ---
+
+
+class LearnedMatchModel(Base):
+    """The Fellegi-Sunter parameters a batch relink estimated on the whole base (store.identity
+    score_learned), kept so that a record arriving alone is weighed as the next relink would weigh
+    it. Only fields, levels and probabilities: no customer data. The latest row is the one in use."""
+
+    __tablename__ = "learned_match_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estimated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    records: Mapped[int] = mapped_column(Integer)  # how many source records it was learned on
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)  # store.identity.model_as_json

@@ -32,11 +32,17 @@ from store.identity import (
     IdentityRecord,
     PairDecision,
     Thresholds,
+    DEFAULT_MODEL,
+    EM_MIN_RECORDS,
+    MatchModel,
     cluster_scored,
-    score_candidates,
+    evidence_as_json,
+    model_as_json,
+    model_from_json,
+    score_learned,
 )
 from store.merging import merge_customers
-from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
+from store.models import Customer, LearnedMatchModel, LinkConstraint, MatchReview, SourceRecord
 from store.survivorship import create_customers, rebuild_golden
 from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
@@ -151,6 +157,17 @@ def _constraints(session: Session, kind: LinkKind) -> list[tuple[int, int]]:
         select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(LinkConstraint.kind == kind))]
 
 
+LEARN_FROM = EM_MIN_RECORDS  # a relink of fewer records keeps the hand-set parameters
+
+
+def learned_model(session: Session) -> MatchModel:
+    """The parameters the last batch relink learned (the hand-set ones before any): what a record
+    linked on arrival must be weighed with for the next relink to agree with it."""
+    parameters = session.scalars(select(LearnedMatchModel.parameters)
+                                 .order_by(LearnedMatchModel.id.desc()).limit(1)).first()
+    return model_from_json(parameters) if parameters is not None else DEFAULT_MODEL
+
+
 def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str = "import",
            progress: Progress | None = None, via: str = "import", reconsider: bool = False) -> RelinkReport:
     """Link every source record to a customer; see the module docstring.
@@ -190,7 +207,12 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
     session.flush()
 
     membership = _Membership()
-    scored = score_candidates(_stream_records(session, membership), thresholds=thresholds)
+    # the weights are learned on the whole base (hand-set below EM_MIN_RECORDS) and kept for arrivals
+    scored, found = score_learned(_stream_records(session, membership), thresholds=thresholds,
+                                  min_records=LEARN_FROM)
+    if found is not None:
+        session.add(LearnedMatchModel(records=found.records, parameters=model_as_json(scored.model),
+                                      estimated_at=utc_now()))
     report.records = len(membership.record_ids)
     tell("link", report.records, report.records)
     cannot_link = _constraints(session, LinkKind.CANNOT_LINK)
@@ -315,7 +337,8 @@ def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_l
             continue
         seen.add(pair)
         rows.append({"record_a_id": pair[0], "record_b_id": pair[1], "score": round(decision.score, 4),
-                     "reasons": list(decision.reasons), "status": ReviewStatus.PENDING, "created_at": utc_now()})
+                     "reasons": list(decision.reasons),
+                     "evidence": evidence_as_json(decision.evidence), "status": ReviewStatus.PENDING, "created_at": utc_now()})
     for start in range(0, len(rows), WRITE_CHUNK):
         session.execute(insert(MatchReview), rows[start:start + WRITE_CHUNK])
     return len(rows)
@@ -334,4 +357,4 @@ def _supersede_reviews(session: Session) -> int:
     return len(ids)
 
 
-__all__ = ["RelinkReport", "relink", "thresholds_from_settings"]
+__all__ = ["RelinkReport", "learned_model", "relink", "thresholds_from_settings"]

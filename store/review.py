@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store.clock import utc_now
+from store.identity import Evidence, evidence_from_json
 from store.merging import MergeError, add_constraints, merge_customers
 from store.models import MatchReview, SourceRecord
 from store.vocabulary import LinkKind, MergeReason, ReviewStatus
@@ -45,6 +46,7 @@ class PendingReview:
     created_at: dt.datetime
     a: RecordSummary
     b: RecordSummary
+    evidence: tuple[Evidence, ...] = ()  # field by field, with weights; () on rows queued before it existed
 
 
 _SUMMARY_COLUMNS = [getattr(SourceRecord, name) for name in RecordSummary.__dataclass_fields__]
@@ -57,7 +59,7 @@ def count_pending(session: Session) -> int:
 def list_pending(session: Session, limit: int = 20) -> list[PendingReview]:
     """Pending reviews, most likely matches first."""
     reviews = session.execute(
-        select(MatchReview.id, MatchReview.score, MatchReview.reasons, MatchReview.created_at,
+        select(MatchReview.id, MatchReview.score, MatchReview.reasons, MatchReview.evidence, MatchReview.created_at,
                MatchReview.record_a_id, MatchReview.record_b_id)
         .where(MatchReview.status == ReviewStatus.PENDING).order_by(MatchReview.score.desc(), MatchReview.id).limit(limit)
     ).all()
@@ -65,7 +67,8 @@ def list_pending(session: Session, limit: int = 20) -> list[PendingReview]:
     records = {row.id: RecordSummary(**row._asdict()) for row in
                session.execute(select(*_SUMMARY_COLUMNS).where(SourceRecord.id.in_(record_ids)))}
     return [PendingReview(id=r.id, score=r.score, reasons=list(r.reasons or []), created_at=r.created_at,
-                          a=records[r.record_a_id], b=records[r.record_b_id]) for r in reviews]
+                          a=records[r.record_a_id], b=records[r.record_b_id],
+                          evidence=evidence_from_json(r.evidence)) for r in reviews]
 
 
 def _pending(session: Session, review_id: int) -> MatchReview:

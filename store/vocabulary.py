@@ -191,3 +191,43 @@ class RecordSource(enum.StrEnum):
 
     SLACK = "slack"  # interactions and follow-ups logged in Slack
     FRONTLINE = "frontline"  # preferences declared through Frontline
+
+
+# --- em: identity evidence (store/identity.py Evidence) ---
+
+
+class EvidenceField(enum.StrEnum):
+    """What one line of a match's evidence is about (PairDecision.evidence)."""
+
+    PRIOR = "prior"  # the odds before looking at any field: falls as the base grows
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    BIRTH_DATE = "birth_date"
+    POSTCODE = "postcode"
+    STREET = "street"
+    CITY = "city"
+    EMAIL = "email"
+    PHONE = "phone"
+    LOYALTY_ID = "loyalty_id"
+    HOUSEHOLD_CAP = "household_cap"  # the guard: what a housemate could share, taken back
+
+
+class EvidenceLevel(enum.StrEnum):
+    """How two records' values of one field compare (a Fellegi-Sunter comparison level)."""
+
+    EXACT = "exact"
+    NICKNAME = "nickname"  # Bob / Robert
+    PREFIX = "prefix"  # Math / Mathieu
+    INITIAL = "initial"  # J / Jean
+    TYPO = "typo"  # one or two edits, Jaro-Winkler >= 0.9
+    SIMILAR = "similar"  # Jaro-Winkler 0.8-0.9
+    SWAPPED = "swapped"  # first and last name boxes swapped
+    TRANSPOSED = "transposed"  # day and month swapped, two postcode digits swapped
+    ONE_DIGIT = "one_digit"  # a birth date or postcode with one part / digit wrong
+    CLOSE = "close"  # a street typed differently
+    DIFFERS = "differs"
+    MISSING = "missing"  # absent on one side: says nothing
+    HOUSEHOLD = "household"  # an identifier that records of different people share
+    BLOCKED = "blocked"  # a placeholder value (0000000000, noemail@...) or shared by too many people
+    PRIOR = "prior"
+    CAPPED = "capped"

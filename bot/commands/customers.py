@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.commands import CommandError, WholeNumber, open_database, record_id
+from store.identity import describe_evidence
 from store.merging import MergeError, merge_customers, unmerge
 from store.models import Customer, CustomerIdentifier, MergeEvent, SourceRecord
 from store.resolution import relink, thresholds_from_settings
@@ -77,6 +78,8 @@ def run_review_list(args, settings) -> int:
         return 0
     for review in pending:
         print(f"#{review.id}  score {review.score:.2f}  {', '.join(review.reasons)}")
+        if review.evidence:
+            print(f"    evidence (bits)  {describe_evidence(review.evidence)}")
         print(f"    A  {_record_line(review.a)}")
         print(f"    B  {_record_line(review.b)}")
     print(f"{len(pending)} of {total} pending. Decide with `frontline review accept ID` or `reject ID`.")

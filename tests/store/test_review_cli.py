@@ -1,6 +1,7 @@
 """The review queue and the admin commands, through `frontline ...` as an admin types them."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -11,9 +12,14 @@ from store.identity import DEFAULT_THRESHOLDS
 from store.models import Customer, LinkConstraint, MatchReview, MergeEvent
 from store.resolution import relink
 from store.review import ReviewError, accept, list_pending, reject
+from store.vocabulary import EvidenceField, EvidenceLevel
 from tests.store.resolution_fixtures import add_record, customer_of
 
 STRICT = replace(DEFAULT_THRESHOLDS, merge=0.9995, review=0.5)
+
+
+def _bits_of(score: float) -> float:
+    return math.log2(score / (1 - score))
 
 
 def _likely_pair(session) -> int:
@@ -33,6 +39,10 @@ def test_pending_review_shows_both_records(session_factory):
     assert pending.id == review_id
     assert {pending.a.source, pending.b.source} == {"web", "pos"}
     assert {pending.a.email, pending.b.phone} == {"sophie.b@example.com", "0622334455"}
+    # the evidence behind the score, field by field (what the Slack review and the CLI show)
+    fields = {line.field: line for line in pending.evidence}
+    assert fields[EvidenceField.FIRST_NAME].level == EvidenceLevel.EXACT and fields[EvidenceField.FIRST_NAME].bits > 0
+    assert abs(sum(line.bits for line in pending.evidence) - _bits_of(pending.score)) < 0.05
 
 
 def test_accept_merges_and_keeps_them_together(session_factory):
@@ -70,6 +80,7 @@ def test_cli_review_merge_unmerge_and_show(db_url, session_factory, monkeypatch,
     assert main(["review", "list"]) == 0
     out = capsys.readouterr().out
     assert f"#{review_id}" in out and "web:W1" in out and "pos:P1" in out and "1 of 1 pending" in out
+    assert "evidence (bits)" in out and "first_name exact +" in out and "last_name exact +" in out
 
     assert main(["review", "accept", str(review_id)]) == 0
     assert "merged (merge" in capsys.readouterr().out

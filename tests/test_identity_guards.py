@@ -1,0 +1,188 @@
+"""Issue 12: what the learned weights must never override (guards kept as constraints), merge
+protection against placeholder identifiers, and the registry-style pairs the old scorer missed."""
+from __future__ import annotations
+
+import datetime
+
+from bench.registry_people import generate as registry
+from store.identity import (
+    DEFAULT_MODEL,
+    DEFAULT_THRESHOLDS,
+    IdentityRecord,
+    Thresholds,
+    estimate,
+    link_records,
+    model_as_json,
+    model_from_json,
+    score_learned,
+)
+from store.vocabulary import EvidenceField, EvidenceLevel
+
+BORN = datetime.date(1971, 3, 2)
+
+
+def rec(key, first=None, last=None, *, email=None, phone=None, birth=None, street=None, postcode=None,
+        loyalty=None):
+    return IdentityRecord(key, first, last, email, phone, birth, street, postcode, None, "FR", loyalty)
+
+
+def together(result, a, b):
+    return any(a in cluster and b in cluster for cluster in result.clusters)
+
+
+def reviewed(result, a, b):
+    return any({d.a, d.b} == {a, b} for d in result.review)
+
+
+def strangers(count, first_key=100):
+    """Unrelated people elsewhere, so the batch is not only the pair under test."""
+    return [rec(first_key + n, f"Prenom{n}", f"Nom{n}", birth=datetime.date(1950, 1, 1) + datetime.timedelta(days=n),
+                street=f"{n} rue Haute", postcode=f"{10000 + n:05d}") for n in range(count)]
+
+
+# --- the missed pairs of the issue ---
+
+
+def test_first_name_typo_and_postcode_digits_swapped_are_one_person():
+    result = link_records([
+        rec(1, "Anne", "Morel", birth=BORN, street="12 rue des Lilas", postcode="69003"),
+        rec(2, "Anme", "Morel", birth=BORN, street="12 rue des Lilas", postcode="69030"),
+        *strangers(50),
+    ])
+    assert together(result, 1, 2)
+    [link] = result.links
+    levels = {line.field: line.level for line in link.evidence}
+    assert levels[EvidenceField.POSTCODE] == EvidenceLevel.TRANSPOSED
+    assert levels[EvidenceField.FIRST_NAME] == EvidenceLevel.TYPO
+
+
+def test_truncated_first_name_and_street_typed_differently_are_one_person():
+    result = link_records([
+        rec(1, "Mathieu", "Garnier", birth=BORN, street="12 allée des Tilleuls", postcode="69003"),
+        rec(2, "Math", "GARNIER", birth=BORN, street="12 allee des tileuls résidence B", postcode="69003"),
+        *strangers(50),
+    ])
+    assert together(result, 1, 2)
+    levels = {line.field: line.level for line in result.links[0].evidence}
+    assert levels[EvidenceField.FIRST_NAME] == EvidenceLevel.PREFIX
+    assert levels[EvidenceField.STREET] == EvidenceLevel.CLOSE
+
+
+def test_a_surname_with_one_slip_and_a_year_with_two_digits_swapped_still_match():
+    result = link_records([
+        rec(1, "Louis", "Leroy", birth=datetime.date(1957, 8, 17), street="5 route de Vienne", postcode="38200"),
+        rec(2, "Louis", "Lecoy", birth=datetime.date(1975, 8, 17), street="5 rte de Vienne", postcode="38200"),
+        *strangers(50),
+    ])
+    assert together(result, 1, 2)
+
+
+# --- guards: constraints, not weights ---
+
+
+def test_father_and_son_of_one_name_stay_apart_and_a_record_fitting_both_is_reviewed():
+    father = rec(1, "Julien", "Quereier", birth=datetime.date(1958, 8, 20), street="120 rue des Jardins",
+                 postcode="16555")
+    son = rec(2, "Julien", "Quereier", birth=datetime.date(1986, 2, 11), street="120 rue des Jardins",
+              postcode="16555")
+    undated = rec(3, "Julien", "Quereier", street="120 r. des Jardins", postcode="16555")
+    result = link_records([father, son, undated, *strangers(50)])
+    assert not together(result, 1, 2) and not together(result, 1, 3) and not together(result, 2, 3)
+    assert reviewed(result, 1, 3) and reviewed(result, 2, 3)
+
+
+def test_twins_stay_apart_and_an_initial_born_that_day_goes_to_review():
+    day = datetime.date(2011, 4, 28)
+    home = {"street": "28 avenue Jean Moulin", "postcode": "09811"}
+    result = link_records([
+        rec(1, "Louise", "Lambert", birth=day, **home),
+        rec(2, "Lucas", "Lambert", birth=day, **home),
+        rec(3, "L.", "Lambert", birth=day, **home),
+        *strangers(50),
+    ])
+    assert len({frozenset(c) for c in result.clusters if {1, 2, 3} & set(c)}) == 3
+    assert reviewed(result, 1, 3) and reviewed(result, 2, 3)
+
+
+def test_two_given_names_common_in_the_data_are_two_people_however_close():
+    # Louis and Louise are both common here: same surname, home and birth day is twins, not a typo
+    crowd = [rec(200 + n, "Louis" if n % 2 else "Louise", f"Autre{n}", birth=datetime.date(1980, 1, 1) +
+                 datetime.timedelta(days=n), postcode=f"{20000 + n:05d}") for n in range(12)]
+    result = link_records([
+        rec(1, "Louis", "Breain", birth=BORN, street="56 cours Lafayette", postcode="76470"),
+        rec(2, "Louise", "Breain", birth=BORN, street="56 cours Lafayette", postcode="76470"),
+        *crowd,
+        *strangers(50),
+    ])
+    assert not together(result, 1, 2)
+
+
+def test_two_loyalty_cards_never_merge_even_with_everything_else_equal():
+    result = link_records([
+        rec(1, "Anne", "Morel", birth=BORN, street="12 rue des Lilas", postcode="69003", loyalty="FL1"),
+        rec(2, "Anne", "Morel", birth=BORN, street="12 rue des Lilas", postcode="69003", loyalty="FL2"),
+    ])
+    assert not together(result, 1, 2)
+
+
+def test_cannot_link_holds_against_the_strongest_evidence():
+    pair = [rec(1, "Anne", "Morel", birth=BORN, email="anne.morel@free.fr", postcode="69003"),
+            rec(2, "Anne", "Morel", birth=BORN, email="anne.morel@free.fr", postcode="69003")]
+    assert together(link_records(pair), 1, 2)
+    assert not together(link_records(pair, cannot_link=[(1, 2)]), 1, 2)
+
+
+# --- merge protection ---
+
+
+def test_placeholder_email_and_phone_identify_nobody():
+    result = link_records([
+        rec(1, "Jean", "Martin", email="noemail@orange.fr", phone="00 00 00 00 00"),
+        rec(2, "Jean", "Martin", email="noemail@orange.fr", phone="00 00 00 00 00"),
+    ])
+    assert not together(result, 1, 2)
+    both = link_records([
+        rec(1, "Jean", "Martin", email="noemail@orange.fr", postcode="69003", birth=BORN),
+        rec(2, "Jean", "Martin", email="noemail@orange.fr", postcode="69003", birth=BORN),
+    ])
+    [link] = both.links  # linked on the name, birth date and postcode, not on the e-mail
+    assert link.kind == "fuzzy"
+    email = [line for line in link.evidence if line.field == EvidenceField.EMAIL]
+    assert email and email[0].level == EvidenceLevel.BLOCKED and email[0].bits == 0
+
+
+def test_the_stores_own_phone_identifies_nobody():
+    records = [rec(1, "Jean", "Martin", phone="+33611223344"), rec(2, "Jean", "Martin", phone="06 11 22 33 44")]
+    assert together(link_records(records), 1, 2)
+    blocked = Thresholds(blocked_identifiers=frozenset({"+33611223344"}))
+    assert not together(link_records(records, thresholds=blocked), 1, 2)
+
+
+def test_an_identifier_shared_by_more_people_than_the_cap_stops_counting():
+    shared = [rec(n, "Jean", "Martin", email="contact@boutique-lyon.fr") for n in range(1, 4)]
+    assert together(link_records(shared), 1, 2)  # three Jean Martins, one personal e-mail
+    capped = Thresholds(max_shared_identifier=2)
+    result = link_records(shared, thresholds=capped)
+    assert len(result.clusters) == 3 and result.stats.junk_blocks == 1
+
+
+# --- weights learned from the data ---
+
+
+def test_parameters_are_learned_from_the_records_and_survive_storage():
+    records = [record for _, _, record in registry(3_000, seed=3)]
+    model, found = estimate(records)
+    assert found.records == len(records) and found.candidate_pairs > 0
+    # agreement is evidence, disagreement is evidence against, on every field the EM learns
+    for field_ in (EvidenceField.FIRST_NAME, EvidenceField.LAST_NAME, EvidenceField.BIRTH_DATE,
+                   EvidenceField.POSTCODE):
+        assert found.m[(field_, EvidenceLevel.EXACT)] > 10 * found.u[(field_, EvidenceLevel.EXACT)]
+        assert found.m[(field_, EvidenceLevel.DIFFERS)] < found.u[(field_, EvidenceLevel.DIFFERS)]
+    assert model != DEFAULT_MODEL
+    assert estimate(list(reversed(records)))[0] == model  # the same records, the same parameters
+    assert model_from_json(model_as_json(model)) == model
+    assert model_from_json({"m_first": 0.5, "unknown": 1.0}).m_first == 0.5
+    scored, learned = score_learned(records)
+    assert learned is not None and scored.model == model
+    small, none = score_learned(records[:100])
+    assert none is None and small.model == DEFAULT_MODEL and DEFAULT_THRESHOLDS.merge == 0.8
