@@ -2,19 +2,50 @@
 
 Accepting records a must_link between the two records and merges their customers (reason "review");
 rejecting records a cannot_link so the linker never proposes or makes that link again.
+
+In Slack (`answer`, `undo`, `skip`) each answer is a ReviewDecision row plus an audit row per customer,
+in the caller's transaction, and can be undone exactly: "same person" by undoing its merge (and the
+constraints the answer and the unmerge wrote between the two sides), "not the same" by removing its
+cannot_link; the review is pending again. Whatever a click carries (a review id, a decision id, a
+customer id) is checked against the rows: a stale or forged click is a `Refused` that changed nothing.
+Who may answer is decided here too: data stewards (and admins) anywhere; on a customer's card, the
+employee serving that customer, for that customer's reviews only.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from store import audit
 from store.clock import utc_now
-from store.merging import MergeError, add_constraints, merge_customers
-from store.models import MatchReview, SourceRecord
-from store.vocabulary import LinkKind, MergeReason, ReviewStatus
+from store.errors import Refused
+from store.merging import MergeError, add_constraints, merge_customers, unmerge
+from store.models import (
+    Customer,
+    Employee,
+    EmployeePermission,
+    LinkConstraint,
+    MatchReview,
+    MergeEvent,
+    ReviewDecision,
+    SourceRecord,
+)
+from store.permissions import Person, reviews_matches
+from store.vocabulary import (
+    AuditAction,
+    CustomerStatus,
+    LinkKind,
+    MergeReason,
+    Permission,
+    ReviewAnswer,
+    ReviewStatus,
+)
 
 
 class ReviewError(Exception):
@@ -32,9 +63,52 @@ class RecordSummary:
     email: str | None
     phone: str | None
     birth_date: dt.date | None
+    street: str | None
     postcode: str | None
     city: str | None
     loyalty_id: str | None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one comparison of the linker said about the pair: `field` (a RecordSummary field, or
+    "address"), `level` (the linker's word for the outcome: "birth_transposed", "street~", ...) and the
+    weight it added, in bits (log2 m/u: positive for, negative against)."""
+
+    field: str
+    level: str
+    bits: float
+
+
+# The linker's evidence words (store.identity) -> the record field they compare.
+_FIELD_OF_LEVEL = {
+    "first_name": "first_name", "last_name": "last_name",
+    "birth_date": "birth_date", "birth_transposed": "birth_date", "birth_typo": "birth_date",
+    "birth_conflict": "birth_date",
+    "same_email": "email", "email_differs": "email", "same_phone": "phone", "phone_differs": "phone",
+    "same_loyalty": "loyalty_id", "loyalty_differs": "loyalty_id",
+    "postcode": "postcode", "postcode_differs": "postcode",
+    "street": "street", "street~": "street", "street_differs": "street", "city": "city",
+}
+_WEIGHED = re.compile(r"^([a-z_~]+)([+-]\d+(?:\.\d+)?)$")
+
+
+def evidence_of(reasons: Iterable[str]) -> tuple[Evidence, ...]:
+    """The field-by-field evidence stored with a review (its `reasons`: "first_name+4.1", ...).
+
+    The one reader of that shape: the CLI and Slack render `Evidence`, so a new shape is read here only."""
+    found = []
+    for reason in reasons:
+        match = _WEIGHED.match(reason) if isinstance(reason, str) else None
+        if match is None or match.group(1) not in _FIELD_OF_LEVEL:
+            continue
+        found.append(Evidence(field=_FIELD_OF_LEVEL[match.group(1)], level=match.group(1),
+                              bits=float(match.group(2))))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -46,6 +120,10 @@ class PendingReview:
     a: RecordSummary
     b: RecordSummary
 
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        return evidence_of(self.reasons)
+
 
 _SUMMARY_COLUMNS = [getattr(SourceRecord, name) for name in RecordSummary.__dataclass_fields__]
 
@@ -54,13 +132,32 @@ def count_pending(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(MatchReview).where(MatchReview.status == ReviewStatus.PENDING)) or 0
 
 
-def list_pending(session: Session, limit: int = 20) -> list[PendingReview]:
-    """Pending reviews, most likely matches first."""
-    reviews = session.execute(
+def list_pending(session: Session, limit: int | None = 20, *, after: int | None = None) -> list[PendingReview]:
+    """Pending reviews, most likely matches first (all of them when `limit` is None); with `after`, those
+    that come after that review in this order (the next ones once it is skipped)."""
+    query = (select(MatchReview.id, MatchReview.score, MatchReview.reasons, MatchReview.created_at,
+                    MatchReview.record_a_id, MatchReview.record_b_id)
+             .where(MatchReview.status == ReviewStatus.PENDING).order_by(MatchReview.score.desc(), MatchReview.id))
+    if after is not None:
+        skipped = session.execute(select(MatchReview.score, MatchReview.id).where(MatchReview.id == after)).first()
+        if skipped is not None:
+            query = query.where(or_(MatchReview.score < skipped.score,
+                                    and_(MatchReview.score == skipped.score, MatchReview.id > skipped.id)))
+    reviews = session.execute(query.limit(limit)).all()
+    return _with_records(session, reviews)
+
+
+def get_pending(session: Session, review_id: int) -> PendingReview | None:
+    """One review if it is still waiting for an answer."""
+    rows = session.execute(
         select(MatchReview.id, MatchReview.score, MatchReview.reasons, MatchReview.created_at,
                MatchReview.record_a_id, MatchReview.record_b_id)
-        .where(MatchReview.status == ReviewStatus.PENDING).order_by(MatchReview.score.desc(), MatchReview.id).limit(limit)
-    ).all()
+        .where(MatchReview.id == review_id, MatchReview.status == ReviewStatus.PENDING)).all()
+    found = _with_records(session, rows)
+    return found[0] if found else None
+
+
+def _with_records(session: Session, reviews: Sequence[Any]) -> list[PendingReview]:
     record_ids = {r.record_a_id for r in reviews} | {r.record_b_id for r in reviews}
     records = {row.id: RecordSummary(**row._asdict()) for row in
                session.execute(select(*_SUMMARY_COLUMNS).where(SourceRecord.id.in_(record_ids)))}
@@ -119,3 +216,210 @@ def reject(session: Session, review_id: int, actor: str) -> None:
     add_constraints(session, [(review.record_a_id, review.record_b_id)], kind=LinkKind.CANNOT_LINK, actor=actor)
     review.status, review.decided_at, review.decided_by = ReviewStatus.REJECTED, utc_now(), actor
     session.flush()
+
+
+# ---- review in Slack ------------------------------------------------------------------------------
+
+def is_steward(session: Session, person: Person) -> bool:
+    """May `person` answer the whole queue (/review, App Home)? Admins, and employees granted data_steward."""
+    granted = session.scalar(select(func.count()).select_from(EmployeePermission).where(
+        EmployeePermission.employee_id == person.id, EmployeePermission.permission == Permission.DATA_STEWARD))
+    return reviews_matches(person, steward=bool(granted))
+
+
+def stewards(session: Session) -> list[tuple[str, str]]:
+    """(Slack user id, name) of the employees granted data_steward, by name (admins are stewards anyway)."""
+    rows = session.execute(
+        select(Employee.slack_user_id, Employee.name)
+        .join(EmployeePermission, EmployeePermission.employee_id == Employee.id)
+        .where(EmployeePermission.permission == Permission.DATA_STEWARD).order_by(Employee.name, Employee.id))
+    return [(row.slack_user_id, row.name) for row in rows]
+
+
+def set_steward(session: Session, slack_user_id: str, granted: bool, *, actor: str, via: str = "cli") -> bool:
+    """Grant or revoke data_steward; True if that changed something. Audited as an access change."""
+    employee = session.scalars(select(Employee).where(Employee.slack_user_id == slack_user_id)).one_or_none()
+    if employee is None:
+        raise ReviewError(f"{slack_user_id} is not a registered employee (`frontline employees` adds people)")
+    row = session.get(EmployeePermission, (employee.id, Permission.DATA_STEWARD))
+    if (row is not None) == granted:
+        return False
+    if granted:
+        session.add(EmployeePermission(employee_id=employee.id, permission=Permission.DATA_STEWARD,
+                                       granted_at=utc_now(), granted_by=actor))
+    else:
+        session.delete(row)
+    audit.record(session, employee_id=None, actor=actor, action=AuditAction.PERMISSION, customer_id=None, via=via,
+                 detail={"employee": slack_user_id, "permission": Permission.DATA_STEWARD, "granted": granted})
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    """A pending review seen from one customer's card: the other side, to ask the customer about."""
+
+    review_id: int
+    customer_id: int  # the card's customer
+    other: RecordSummary
+
+
+def possible_duplicates(session: Session, customer_id: int, limit: int = 1, *,
+                        exclude: int | None = None) -> list[PossibleDuplicate]:
+    """Pending reviews between one of this customer's records and another active customer's, most likely
+    first; `exclude`: a review the employee just skipped on this card."""
+    own, other = SourceRecord.__table__.alias("own"), SourceRecord.__table__.alias("other")
+    found: list[Any] = []
+    for own_column, other_column in ((MatchReview.record_a_id, MatchReview.record_b_id),
+                                     (MatchReview.record_b_id, MatchReview.record_a_id)):
+        found += session.execute(
+            select(MatchReview.id, MatchReview.score, other_column.label("other_record"))
+            .join(own, own.c.id == own_column).join(other, other.c.id == other_column)
+            .join(Customer, Customer.id == other.c.customer_id)
+            .where(MatchReview.status == ReviewStatus.PENDING, own.c.customer_id == customer_id,
+                   Customer.id != customer_id, Customer.status == CustomerStatus.ACTIVE,
+                   MatchReview.id != (exclude or 0))).all()
+    found.sort(key=lambda row: (-row.score, row.id))
+    kept = found[:limit]
+    records = _records(session, {row.other_record for row in kept})
+    return [PossibleDuplicate(review_id=row.id, customer_id=customer_id, other=records[row.other_record])
+            for row in kept]
+
+
+def _records(session: Session, record_ids: set[int]) -> dict[int, RecordSummary]:
+    return {row.id: RecordSummary(**row._asdict()) for row in
+            session.execute(select(*_SUMMARY_COLUMNS).where(SourceRecord.id.in_(record_ids)))}
+
+
+@dataclass(frozen=True)
+class Answered:
+    decision_id: int
+    review_id: int
+    answer: ReviewAnswer
+    merge_event_id: int | None
+    customer_id: int | None  # after "same person": the one customer both records now belong to
+    names: tuple[str, str]  # the two records' names, for the confirmation line
+
+
+def _pending_for(session: Session, review_id: int, customer_id: int | None) -> MatchReview:
+    """The review a click is about, if it may still be answered; `customer_id`: the card it was shown on."""
+    review = session.get(MatchReview, review_id)
+    if review is None:
+        raise Refused("review.gone")
+    if review.status != ReviewStatus.PENDING:
+        who = session.scalar(select(Employee.name).where(Employee.slack_user_id == review.decided_by)) \
+            if review.decided_by else None
+        if who:
+            raise Refused("review.already_decided_by", who=who)
+        raise Refused("review.already_decided")
+    if customer_id is not None and customer_id not in _customers(session, review):
+        raise Refused("review.gone")  # a forged pairing of a card and a review
+    return review
+
+
+def _record_names(session: Session, review: MatchReview) -> tuple[str, str]:
+    records = _records(session, {review.record_a_id, review.record_b_id})
+    return records[review.record_a_id].display_name, records[review.record_b_id].display_name
+
+
+def answer(session: Session, review_id: int, given: ReviewAnswer, *, employee_id: int, actor: str, via: str,
+           customer_id: int | None = None) -> Answered:
+    """A person's answer to a review (from the queue, or on the card of `customer_id`), audited and undoable."""
+    review = _pending_for(session, review_id, customer_id)
+    names = _record_names(session, review)
+    sides = _customers(session, review)
+    try:
+        if given == ReviewAnswer.SAME:
+            merge_event_id = accept(session, review_id, actor, via=via)
+        else:
+            merge_event_id = None
+            reject(session, review_id, actor)
+    except ReviewError:
+        raise Refused("review.already_decided") from None  # both records came to share a customer
+    except MergeError:
+        raise Refused("review.cannot_merge") from None
+    decision = ReviewDecision(review_id=review_id, answer=given, merge_event_id=merge_event_id,
+                              employee_id=employee_id, actor=actor, via=via, decided_at=utc_now())
+    session.add(decision)
+    session.flush()
+    survivor = session.scalar(select(SourceRecord.customer_id).where(SourceRecord.id == review.record_a_id))
+    for side in {c for c in sides if c is not None}:
+        audit.record(session, employee_id=employee_id, actor=actor, action=AuditAction.REVIEW, customer_id=side,
+                     via=via, detail={"review_id": review_id, "answer": str(given), "decision_id": decision.id,
+                                      "merge_event_id": merge_event_id})
+    return Answered(decision_id=decision.id, review_id=review_id, answer=given, merge_event_id=merge_event_id,
+                    customer_id=survivor if given == ReviewAnswer.SAME else customer_id, names=names)
+
+
+def skip(session: Session, review_id: int, *, employee_id: int, actor: str, via: str,
+         customer_id: int | None = None) -> None:
+    """Not now: nothing changes but the trail (who saw the pair and passed)."""
+    review = _pending_for(session, review_id, customer_id)
+    for side in {c for c in _customers(session, review) if c is not None}:
+        audit.record(session, employee_id=employee_id, actor=actor, action=AuditAction.REVIEW, customer_id=side,
+                     via=via, detail={"review_id": review_id, "answer": "skip"})
+
+
+@dataclass(frozen=True)
+class Undone:
+    review_id: int
+    answer: ReviewAnswer
+    customer_ids: tuple[int, ...]  # the customers the two records belong to again
+
+
+def undo(session: Session, decision_id: int, *, employee_id: int, actor: str, via: str, steward: bool) -> Undone:
+    """Reverse an answer exactly; the review waits for an answer again. The person who answered may undo
+    it, and so may any data steward."""
+    decision = session.get(ReviewDecision, decision_id)
+    if decision is None:
+        raise Refused("review.gone")
+    if decision.undone_at is not None:
+        raise Refused("review.already_undone")
+    if decision.employee_id != employee_id and not steward:
+        raise Refused("review.undo_not_yours")
+    review = session.get_one(MatchReview, decision.review_id)
+    pair = (min(review.record_a_id, review.record_b_id), max(review.record_a_id, review.record_b_id))
+    if decision.answer == ReviewAnswer.SAME and decision.merge_event_id is not None:
+        event = session.get_one(MergeEvent, decision.merge_event_id)
+        sides = [event.snapshot["survivor_records"], [r["id"] for r in event.snapshot["records"]]]
+        apart_before = _cannot_links(session, sides)
+        try:
+            unmerge(session, merge_event_id=event.id, actor=actor, via=via)
+        except MergeError:
+            raise Refused("review.cannot_undo") from None
+        # The unmerge wrote cannot_links between the sides, as for an admin's "these are two people": this
+        # undo takes the question back instead, so only the constraints that were there before stay.
+        added = _cannot_links(session, sides) - apart_before
+        _delete_constraints(session, added, LinkKind.CANNOT_LINK)
+    _delete_constraints(session, {pair}, LinkKind.MUST_LINK if decision.answer == ReviewAnswer.SAME
+                        else LinkKind.CANNOT_LINK)
+    review = session.get_one(MatchReview, decision.review_id)
+    review.status, review.decided_at, review.decided_by = ReviewStatus.PENDING, None, None
+    decision.undone_at, decision.undone_by = utc_now(), actor
+    session.flush()
+    customers = tuple(sorted({c for c in _customers(session, review) if c is not None}))
+    for side in customers:
+        audit.record(session, employee_id=employee_id, actor=actor, action=AuditAction.REVIEW, customer_id=side,
+                     via=via, detail={"review_id": review.id, "answer": "undo", "decision_id": decision.id})
+    return Undone(review_id=review.id, answer=ReviewAnswer(decision.answer), customer_ids=customers)
+
+
+def _cannot_links(session: Session, sides: list[list[int]]) -> set[tuple[int, int]]:
+    a, b = sides
+    if not a or not b:
+        return set()
+    rows = session.execute(select(LinkConstraint.record_a_id, LinkConstraint.record_b_id).where(
+        LinkConstraint.kind == LinkKind.CANNOT_LINK,
+        or_(and_(LinkConstraint.record_a_id.in_(a), LinkConstraint.record_b_id.in_(b)),
+            and_(LinkConstraint.record_a_id.in_(b), LinkConstraint.record_b_id.in_(a)))))
+    return {(row.record_a_id, row.record_b_id) for row in rows}
+
+
+def _delete_constraints(session: Session, pairs: set[tuple[int, int]], kind: LinkKind) -> None:
+    if pairs:
+        session.execute(delete(LinkConstraint).where(
+            LinkConstraint.kind == kind, tuple_(LinkConstraint.record_a_id, LinkConstraint.record_b_id).in_(pairs)))
+
+
+def decision_of(session: Session, decision_id: int) -> ReviewDecision | None:
+    return session.get(ReviewDecision, decision_id)
