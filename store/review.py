@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
@@ -138,23 +138,13 @@ def list_pending(session: Session, limit: int | None = 20, *, after: int | None 
     query = (select(MatchReview.id, MatchReview.score, MatchReview.reasons, MatchReview.created_at,
                     MatchReview.record_a_id, MatchReview.record_b_id)
              .where(MatchReview.status == ReviewStatus.PENDING).order_by(MatchReview.score.desc(), MatchReview.id))
-    if after is not None:
+    if after is not None and 0 < after <= MAX_ID:
         skipped = session.execute(select(MatchReview.score, MatchReview.id).where(MatchReview.id == after)).first()
         if skipped is not None:
             query = query.where(or_(MatchReview.score < skipped.score,
                                     and_(MatchReview.score == skipped.score, MatchReview.id > skipped.id)))
     reviews = session.execute(query.limit(limit)).all()
     return _with_records(session, reviews)
-
-
-def get_pending(session: Session, review_id: int) -> PendingReview | None:
-    """One review if it is still waiting for an answer."""
-    rows = session.execute(
-        select(MatchReview.id, MatchReview.score, MatchReview.reasons, MatchReview.created_at,
-               MatchReview.record_a_id, MatchReview.record_b_id)
-        .where(MatchReview.id == review_id, MatchReview.status == ReviewStatus.PENDING)).all()
-    found = _with_records(session, rows)
-    return found[0] if found else None
 
 
 def _with_records(session: Session, reviews: Sequence[Any]) -> list[PendingReview]:
@@ -301,9 +291,21 @@ class Answered:
     names: tuple[str, str]  # the two records' names, for the confirmation line
 
 
+# Ids are INTEGER columns: a larger number (a forged button value) is no row, and PostgreSQL would refuse
+# to compare it rather than find nothing.
+MAX_ID = 2**31 - 1
+
+
+_Row = TypeVar("_Row", MatchReview, ReviewDecision)
+
+
+def _row(session: Session, model: type[_Row], row_id: int) -> _Row | None:
+    return session.get(model, row_id) if 0 < row_id <= MAX_ID else None
+
+
 def _pending_for(session: Session, review_id: int, customer_id: int | None) -> MatchReview:
     """The review a click is about, if it may still be answered; `customer_id`: the card it was shown on."""
-    review = session.get(MatchReview, review_id)
+    review = _row(session, MatchReview, review_id)
     if review is None:
         raise Refused("review.gone")
     if review.status != ReviewStatus.PENDING:
@@ -312,7 +314,7 @@ def _pending_for(session: Session, review_id: int, customer_id: int | None) -> M
         if who:
             raise Refused("review.already_decided_by", who=who)
         raise Refused("review.already_decided")
-    if customer_id is not None and customer_id not in _customers(session, review):
+    if customer_id is not None and (customer_id > MAX_ID or customer_id not in _customers(session, review)):
         raise Refused("review.gone")  # a forged pairing of a card and a review
     return review
 
@@ -370,7 +372,7 @@ class Undone:
 def undo(session: Session, decision_id: int, *, employee_id: int, actor: str, via: str, steward: bool) -> Undone:
     """Reverse an answer exactly; the review waits for an answer again. The person who answered may undo
     it, and so may any data steward."""
-    decision = session.get(ReviewDecision, decision_id)
+    decision = _row(session, ReviewDecision, decision_id)
     if decision is None:
         raise Refused("review.gone")
     if decision.undone_at is not None:
@@ -421,5 +423,3 @@ def _delete_constraints(session: Session, pairs: set[tuple[int, int]], kind: Lin
             LinkConstraint.kind == kind, tuple_(LinkConstraint.record_a_id, LinkConstraint.record_b_id).in_(pairs)))
 
 
-def decision_of(session: Session, decision_id: int) -> ReviewDecision | None:
-    return session.get(ReviewDecision, decision_id)
