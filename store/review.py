@@ -75,39 +75,48 @@ class RecordSummary:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What one comparison of the linker said about the pair: `field` (a RecordSummary field, or
-    "address"), `level` (the linker's word for the outcome: "birth_transposed", "street~", ...) and the
-    weight it added, in bits (log2 m/u: positive for, negative against)."""
+    """One line of a review's evidence: how the two records compare on `field` (a RecordSummary field, or
+    "prior" / "household_cap"), at which comparison `level` ("exact", "typo", "transposed", "differs"...),
+    and the weight that added to the log-odds of "same person", in bits (negative: against).
+
+    The same shape and words as the linker's own (em's store.identity.Evidence, EvidenceField and
+    EvidenceLevel): once its evidence is stored on the review rows, this class gives way to it and
+    `evidence_of` stays only as the reader of rows queued before."""
 
     field: str
     level: str
     bits: float
+    capped: bool = False  # surname/address evidence a housemate would share too (the household guard)
 
 
-# The linker's evidence words (store.identity) -> the record field they compare.
-_FIELD_OF_LEVEL = {
-    "first_name": "first_name", "last_name": "last_name",
-    "birth_date": "birth_date", "birth_transposed": "birth_date", "birth_typo": "birth_date",
-    "birth_conflict": "birth_date",
-    "same_email": "email", "email_differs": "email", "same_phone": "phone", "phone_differs": "phone",
-    "same_loyalty": "loyalty_id", "loyalty_differs": "loyalty_id",
-    "postcode": "postcode", "postcode_differs": "postcode",
-    "street": "street", "street~": "street", "street_differs": "street", "city": "city",
+# The linker's older reason words (store.identity's `reasons`) -> (field, level).
+_OLD_REASONS = {
+    "birth_date": ("birth_date", "exact"), "birth_transposed": ("birth_date", "transposed"),
+    "birth_typo": ("birth_date", "one_digit"), "birth_conflict": ("birth_date", "differs"),
+    "same_email": ("email", "exact"), "email_differs": ("email", "differs"),
+    "same_phone": ("phone", "exact"), "phone_differs": ("phone", "differs"),
+    "same_loyalty": ("loyalty_id", "exact"), "loyalty_differs": ("loyalty_id", "differs"),
+    "postcode": ("postcode", "exact"), "postcode_differs": ("postcode", "differs"),
+    "street": ("street", "exact"), "street~": ("street", "close"), "street_differs": ("street", "differs"),
+    "city": ("city", "exact"),
 }
 _WEIGHED = re.compile(r"^([a-z_~]+)([+-]\d+(?:\.\d+)?)$")
 
 
-def evidence_of(reasons: Iterable[str]) -> tuple[Evidence, ...]:
-    """The field-by-field evidence stored with a review (its `reasons`: "first_name+4.1", ...).
-
-    The one reader of that shape: the CLI and Slack render `Evidence`, so a new shape is read here only."""
+def evidence_of(reasons: Iterable[object]) -> tuple[Evidence, ...]:
+    """The evidence in a review's `reasons` ("last_name+7.4", "birth_transposed+5.0", ...): the only reader
+    of that older shape. Names carry no level there: a weight for is read as exact, one against as differs."""
     found = []
     for reason in reasons:
         match = _WEIGHED.match(reason) if isinstance(reason, str) else None
-        if match is None or match.group(1) not in _FIELD_OF_LEVEL:
+        if match is None:
             continue
-        found.append(Evidence(field=_FIELD_OF_LEVEL[match.group(1)], level=match.group(1),
-                              bits=float(match.group(2))))
+        word, bits = match.group(1), float(match.group(2))
+        if word in ("first_name", "last_name"):
+            found.append(Evidence(field=word, level="exact" if bits >= 0 else "differs", bits=bits))
+        elif word in _OLD_REASONS:
+            field, level = _OLD_REASONS[word]
+            found.append(Evidence(field=field, level=level, bits=bits))
     return tuple(found)
 
 
@@ -119,10 +128,7 @@ class PendingReview:
     created_at: dt.datetime
     a: RecordSummary
     b: RecordSummary
-
-    @property
-    def evidence(self) -> tuple[Evidence, ...]:
-        return evidence_of(self.reasons)
+    evidence: tuple[Evidence, ...] = ()  # field by field, with weights
 
 
 _SUMMARY_COLUMNS = [getattr(SourceRecord, name) for name in RecordSummary.__dataclass_fields__]
@@ -152,7 +158,8 @@ def _with_records(session: Session, reviews: Sequence[Any]) -> list[PendingRevie
     records = {row.id: RecordSummary(**row._asdict()) for row in
                session.execute(select(*_SUMMARY_COLUMNS).where(SourceRecord.id.in_(record_ids)))}
     return [PendingReview(id=r.id, score=r.score, reasons=list(r.reasons or []), created_at=r.created_at,
-                          a=records[r.record_a_id], b=records[r.record_b_id]) for r in reviews]
+                          a=records[r.record_a_id], b=records[r.record_b_id],
+                          evidence=evidence_of(r.reasons or [])) for r in reviews]
 
 
 def _pending(session: Session, review_id: int) -> MatchReview:

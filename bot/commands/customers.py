@@ -102,11 +102,9 @@ def run_review_list(args, settings) -> int:
         print("No match waiting for review.")
         return 0
     for review in pending:
-        print(f"#{review.id}  score {review.score:.2f}")
+        print(f"#{review.id}  score {review.score:.2f}  {', '.join(review.reasons)}")
         print(f"    A  {_record_line(review.a)}")
         print(f"    B  {_record_line(review.b)}")
-        if review.evidence:
-            print("    evidence (bits): " + ", ".join(f"{e.level} {e.bits:+.1f}" for e in review.evidence))
     print(f"{len(pending)} of {total} pending. Decide with `frontline review accept ID` or `reject ID`.")
     return 0
 

@@ -59,8 +59,20 @@ def evidence_line(field: str, evidence: tuple[Evidence, ...], locale: str, *, co
         return trusted(f"*{label}*") + (" · " + t("review.not_compared", locale) if compared else "")
     bits = sum(e.bits for e in mine)
     words = [t(f"review.level.{e.level}", locale) for e in mine if has_key(f"review.level.{e.level}")]
+    words += [t("review.capped", locale)] if any(e.capped for e in mine) else []
     weight = t("review.weight", locale, bits=f"{bits:+.1f}")
     return trusted(f"*{label}* {_icon(bits)} " + " · ".join([*words, weight]))
+
+
+def score_line(review: PendingReview, locale: str) -> Mrkdwn:
+    """'Match score 0.91 · fields +20.9 bits · prior -12.0 bits · household guard -5.0 bits'."""
+    fields = sum(e.bits for e in review.evidence if e.field in FIELDS)
+    parts = [t("review.score", locale, score=f"{review.score:.2f}", bits=f"{fields:+.1f}")]
+    for field, key in (("prior", "review.prior"), ("household_cap", "review.household_cap")):
+        lines = [e.bits for e in review.evidence if e.field == field]
+        if lines:
+            parts.append(t(key, locale, bits=f"{sum(lines):+.1f}"))
+    return trusted(" · ").join(parts)
 
 
 def _name(record: RecordSummary, locale: str) -> Mrkdwn:
@@ -89,8 +101,7 @@ def review_blocks(review: PendingReview, locale: str) -> list[dict[str, Any]]:
             continue
         blocks.append(section(evidence_line(field, evidence, locale, compared=a != "—" and b != "—"),
                               block_id=f"{prefix}.{field}", fields=[mrkdwn(a), mrkdwn(b)]))
-    total = sum(e.bits for e in evidence)
-    blocks.append(context(t("review.score", locale, score=f"{review.score:.2f}", bits=f"{total:+.1f}")))
+    blocks.append(context(score_line(review, locale)))
     value = str(review.id)
     blocks.append(actions(button(t("review.same", locale), ids.SAME, value, style="primary"),
                           button(t("review.apart", locale), ids.APART, value, style="danger"),

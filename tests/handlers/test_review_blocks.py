@@ -6,7 +6,7 @@ import json
 
 from slack_sdk.models.blocks import Block
 
-from handlers.review.blocks import card_banner, evidence_line, queue_blocks, review_blocks
+from handlers.review.blocks import card_banner, evidence_line, queue_blocks, review_blocks, score_line
 from store.review import Evidence, PendingReview, PossibleDuplicate, RecordSummary
 
 
@@ -18,9 +18,10 @@ def record(**fields) -> RecordSummary:
 
 
 def pending(**changes) -> PendingReview:
-    values = dict(id=7, score=0.91, created_at=dt.datetime(2026, 1, 1),
-                  reasons=["name~0.95", "weight=3.1", "last_name+7.4", "first_name+2.0", "birth_transposed+5.0",
-                           "postcode_differs-4.0", "street~+2.5", "email_differs-3.0"],
+    values = dict(id=7, score=0.91, created_at=dt.datetime(2026, 1, 1), reasons=[],
+                  evidence=(Evidence("last_name", "exact", 7.4), Evidence("first_name", "typo", 2.0),
+                            Evidence("birth_date", "transposed", 5.0), Evidence("postcode", "transposed", 1.0),
+                            Evidence("street", "close", 2.5), Evidence("email", "differs", -3.0)),
                   a=record(),
                   b=record(id=2, source="pos", source_id="P1", customer_id=11, first_name="Anme",
                            email="a.morel@example.com", birth_date=dt.date(1971, 4, 3), postcode="69030",
@@ -29,12 +30,24 @@ def pending(**changes) -> PendingReview:
 
 
 def test_each_field_says_what_it_weighed():
-    evidence = (Evidence("birth_date", "birth_transposed", 5.0), Evidence("postcode", "postcode_differs", -4.0))
+    evidence = (Evidence("birth_date", "transposed", 5.0), Evidence("postcode", "differs", -4.0),
+                Evidence("last_name", "exact", 3.0, capped=True), Evidence("email", "missing", 0.0))
     assert evidence_line("birth_date", evidence, "en", compared=True) == \
-        "*Birth date* ✅ day and month swapped · +5.0 bits"
+        "*Birth date* ✅ two parts swapped (day and month, or digits) · +5.0 bits"
     assert evidence_line("postcode", evidence, "fr", compared=True) == "*Code postal* ❌ différent · -4.0 bits"
+    assert evidence_line("last_name", evidence, "en", compared=True) == \
+        "*Last name* ✅ same · a housemate could share it · +3.0 bits"
+    assert evidence_line("email", evidence, "en", compared=False) == "*E-mail* ➖ missing on one side · +0.0 bits"
     assert evidence_line("phone", evidence, "en", compared=True) == "*Phone* · not compared"
     assert evidence_line("phone", evidence, "en", compared=False) == "*Phone*"
+
+
+def test_the_score_line_adds_up_the_fields_and_names_the_prior_and_the_guard():
+    review = pending(evidence=(Evidence("prior", "prior", -12.0), Evidence("first_name", "exact", 6.0),
+                               Evidence("last_name", "exact", 7.5, capped=True),
+                               Evidence("household_cap", "capped", -5.0)))
+    assert score_line(review, "en") == \
+        "Match score 0.91 · fields +13.5 bits · prior -12.0 bits · household guard -5.0 bits"
 
 
 def test_both_records_side_by_side_one_row_per_field_with_masked_contacts():
@@ -47,7 +60,7 @@ def test_both_records_side_by_side_one_row_per_field_with_masked_contacts():
     assert [f["text"] for f in rows["review.7.birth_date"]["fields"]] == ["4 Mar 1971", "3 Apr 1971"]
     shown = json.dumps(blocks, ensure_ascii=False)
     assert "anne.morel@example.com" not in shown and "611223344" not in shown
-    assert "same street, written differently" in shown
+    assert "written differently" in shown and "one or two letters differ" in shown
     for block in blocks:
         Block.parse(block).validate_json()
 

@@ -40,9 +40,9 @@ def test_evidence_is_read_field_by_field_with_its_weight():
     reasons = ["same_email", "name~0.98", "weight=9.2", "last_name+7.4", "first_name-1.5", "birth_transposed+5.0",
                "street~+2.5", "postcode_differs-4.0", "unknown_thing+3.0", 42, "first_name+x"]
     assert evidence_of(reasons) == (
-        Evidence("last_name", "last_name", 7.4), Evidence("first_name", "first_name", -1.5),
-        Evidence("birth_date", "birth_transposed", 5.0), Evidence("street", "street~", 2.5),
-        Evidence("postcode", "postcode_differs", -4.0))
+        Evidence("last_name", "exact", 7.4), Evidence("first_name", "differs", -1.5),
+        Evidence("birth_date", "transposed", 5.0), Evidence("street", "close", 2.5),
+        Evidence("postcode", "differs", -4.0))
 
 
 def test_admins_and_granted_employees_are_stewards_and_grants_are_audited(session_factory, world):
