@@ -1,4 +1,4 @@
-"""Possible duplicates in Slack: `/review` and its buttons (data stewards), and the card's banner buttons.
+"""The buttons of possible duplicates: the queue's (/review reply, App Home: data stewards) and the card's banner.
 
 Thin listeners: ack, parse the button's value, call store.review in one transaction, render. Every
 refusal (not a steward, stale or forged ids, a review someone else answered meanwhile) is a `Refused`
@@ -13,54 +13,27 @@ Who may press what (README, "Possible duplicates"):
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers import payloads
-from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
+from handlers.context import Clock, Requester, SessionFactory
 from handlers.home.publish import publish_home
 from handlers.i18n import t
 from handlers.profile.actions import card_message
 from handlers.review import ids
-from handlers.review.blocks import Outcome, answered_text, queue_message
-from store.errors import Refused
+from handlers.review.blocks import Outcome, answered_text
+from handlers.review.commands import ReviewSettings, not_steward, queue_reply
 from store.profile import viewer_may_see
-from store.review import answer, count_pending, is_steward, list_pending, skip, undo
+from store.review import answer, is_steward, skip, undo
 from store.vocabulary import ReviewAnswer
 
 log = logging.getLogger(__name__)
 
 ANSWERS = {ids.SAME: ReviewAnswer.SAME, ids.APART: ReviewAnswer.APART,
            ids.CARD_SAME: ReviewAnswer.SAME, ids.CARD_APART: ReviewAnswer.APART}
-
-
-class ReviewSettings(ListenerSettings, Protocol):
-    @property
-    def access_contact(self) -> str: ...
-
-
-def _not_steward(settings: ReviewSettings) -> Refused:
-    return Refused("review.not_steward", contact=settings.access_contact)
-
-
-def _queue(session_factory: SessionFactory, locale: str, *, outcome: Outcome | None = None,
-           after: int | None = None) -> dict[str, Any]:
-    with session_factory() as session:
-        pending = list_pending(session, 1, after=after)
-        waiting = count_pending(session)
-    return queue_message(locale, pending[0] if pending else None, waiting, outcome=outcome,
-                         ended=after is not None)
-
-
-def review_command(ack: Ack, respond: Respond, employee: Requester, session_factory: SessionFactory,
-                   settings: ReviewSettings) -> None:
-    ack()
-    with session_factory() as session:
-        if not is_steward(session, employee):
-            raise _not_steward(settings)
-    respond(response_type="ephemeral", replace_original=False, **_queue(session_factory, employee.locale))
 
 
 def _unknown(body: dict[str, Any], client: WebClient, respond: Respond, employee: Requester) -> None:
@@ -85,7 +58,7 @@ def queue_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client
     after = None
     with session_factory.begin() as session:
         if not is_steward(session, employee):
-            raise _not_steward(settings)
+            raise not_steward(settings)
         if action_id == ids.SKIP:
             skip(session, target, employee_id=employee.id, actor=actor, via=via)
             outcome, after = Outcome(t("review.skipped", employee.locale)), target
@@ -100,7 +73,7 @@ def queue_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client
         publish_home(client, employee, session_factory, clock, review_outcome=outcome, review_after=after)
     else:
         respond(response_type="ephemeral", replace_original=True,
-                **_queue(session_factory, employee.locale, outcome=outcome, after=after))
+                **queue_reply(session_factory, employee.locale, outcome=outcome, after=after))
 
 
 def _card_value(value: Any) -> tuple[int, int] | None:
@@ -151,7 +124,6 @@ def card_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client:
 
 
 def register(app: App) -> None:
-    app.command(ids.COMMAND)(review_command)
     for action_id in (ids.SAME, ids.APART, ids.SKIP, ids.UNDO):
         app.action(action_id)(queue_clicked)
     for action_id in (ids.CARD_SAME, ids.CARD_APART, ids.CARD_SKIP, ids.CARD_UNDO):
