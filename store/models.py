@@ -564,3 +564,8 @@ class ReviewDecision(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     undone_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# The card asks for the pending reviews of its customer's records from either side (store.review
+# possible_duplicates): record_a_id is the head of the unique constraint's index, record_b_id needs its own.
+Index("ix_match_reviews_record_b_id", MatchReview.record_b_id)

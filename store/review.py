@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_
+from sqlalchemy import and_, case, delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from store import audit
@@ -264,23 +264,25 @@ class PossibleDuplicate:
 def possible_duplicates(session: Session, customer_id: int, limit: int = 1, *,
                         exclude: int | None = None) -> list[PossibleDuplicate]:
     """Pending reviews between one of this customer's records and another active customer's, most likely
-    first; `exclude`: a review the employee just skipped on this card."""
-    own, other = SourceRecord.__table__.alias("own"), SourceRecord.__table__.alias("other")
-    found: list[Any] = []
-    for own_column, other_column in ((MatchReview.record_a_id, MatchReview.record_b_id),
-                                     (MatchReview.record_b_id, MatchReview.record_a_id)):
-        found += session.execute(
-            select(MatchReview.id, MatchReview.score, other_column.label("other_record"))
-            .join(own, own.c.id == own_column).join(other, other.c.id == other_column)
-            .join(Customer, Customer.id == other.c.customer_id)
-            .where(MatchReview.status == ReviewStatus.PENDING, own.c.customer_id == customer_id,
-                   Customer.id != customer_id, Customer.status == CustomerStatus.ACTIVE,
-                   MatchReview.id != (exclude or 0))).all()
-    found.sort(key=lambda row: (-row.score, row.id))
-    kept = found[:limit]
-    records = _records(session, {row.other_record for row in kept})
+    first; `exclude`: a review the employee just skipped on this card.
+
+    Asked on every card: found from the customer's few records through the indexes on both record
+    columns of match_reviews, never by scanning the pending queue."""
+    own = set(session.scalars(select(SourceRecord.id).where(SourceRecord.customer_id == customer_id)))
+    if not own:
+        return []
+    other_record = case((MatchReview.record_a_id.in_(own), MatchReview.record_b_id), else_=MatchReview.record_a_id)
+    found = session.execute(
+        select(MatchReview.id, other_record.label("other_record"))
+        .join(SourceRecord, SourceRecord.id == other_record)
+        .join(Customer, Customer.id == SourceRecord.customer_id)
+        .where(or_(MatchReview.record_a_id.in_(own), MatchReview.record_b_id.in_(own)),
+               MatchReview.status == ReviewStatus.PENDING, MatchReview.id != (exclude or 0),
+               Customer.id != customer_id, Customer.status == CustomerStatus.ACTIVE)
+        .order_by(MatchReview.score.desc(), MatchReview.id).limit(limit)).all()
+    records = _records(session, {row.other_record for row in found})
     return [PossibleDuplicate(review_id=row.id, customer_id=customer_id, other=records[row.other_record])
-            for row in kept]
+            for row in found]
 
 
 def _records(session: Session, record_ids: set[int]) -> dict[int, RecordSummary]:
@@ -307,7 +309,9 @@ _Row = TypeVar("_Row", MatchReview, ReviewDecision)
 
 
 def _row(session: Session, model: type[_Row], row_id: int) -> _Row | None:
-    return session.get(model, row_id) if 0 < row_id <= MAX_ID else None
+    """The row a click names, locked on PostgreSQL: of two people answering at once, the second waits and
+    then finds it answered (SQLite has one writer at a time anyway)."""
+    return session.get(model, row_id, with_for_update=True) if 0 < row_id <= MAX_ID else None
 
 
 def _pending_for(session: Session, review_id: int, customer_id: int | None) -> MatchReview:
@@ -430,3 +434,10 @@ def _delete_constraints(session: Session, pairs: set[tuple[int, int]], kind: Lin
             LinkConstraint.kind == kind, tuple_(LinkConstraint.record_a_id, LinkConstraint.record_b_id).in_(pairs)))
 
 
+
+
+def record_shown(session: Session, review: PendingReview, *, employee_id: int, actor: str, via: str) -> None:
+    """A steward was shown both records of a review: a view of each customer, audited like opening a card."""
+    for customer_id in sorted({c for c in (review.a.customer_id, review.b.customer_id) if c is not None}):
+        audit.record(session, employee_id=employee_id, actor=actor, action=AuditAction.VIEW, customer_id=customer_id,
+                     via=via, detail={"review_id": review.id})

@@ -16,7 +16,7 @@ from handlers.i18n.formats import format_datetime
 from handlers.review.blocks import Outcome, queue_blocks
 from store.audit import recent_customer_summaries
 from store.followups import open_follow_ups
-from store.review import count_pending, is_steward, list_pending
+from store.review import count_pending, is_steward, list_pending, record_shown
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,15 @@ def publish_home(client: WebClient, employee: Requester, session_factory: Sessio
         with session_factory() as session:
             follow_ups = open_follow_ups(session, employee.id, today=local.date())
             recent = recent_customer_summaries(session, employee.id, limit=5)
-            if is_steward(session, employee):
+            steward = is_steward(session, employee)
+        if steward:  # its own short write: showing a review is a view of both customers, audited
+            with session_factory.begin() as session:
                 pending = list_pending(session, 1, after=review_after)
                 review = queue_blocks(employee.locale, pending[0] if pending else None, count_pending(session),
                                       outcome=review_outcome, ended=review_after is not None)
+                if pending:
+                    record_shown(session, pending[0], employee_id=employee.id, actor=employee.slack_user_id,
+                                 via="slack:home")
     except SQLAlchemyError:
         log.exception("building the home tab failed")
         notice, follow_ups, recent = t("common.db_unavailable", employee.locale), [], []

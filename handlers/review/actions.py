@@ -73,7 +73,7 @@ def queue_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client
         publish_home(client, employee, session_factory, clock, review_outcome=outcome, review_after=after)
     else:
         respond(response_type="ephemeral", replace_original=True,
-                **queue_reply(session_factory, employee.locale, outcome=outcome, after=after))
+                **queue_reply(session_factory, employee, outcome=outcome, after=after))
 
 
 def _card_value(value: Any) -> tuple[int, int] | None:

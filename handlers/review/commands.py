@@ -13,7 +13,7 @@ from handlers.context import ListenerSettings, Requester, SessionFactory
 from handlers.review import ids
 from handlers.review.blocks import Outcome, queue_message
 from store.errors import Refused
-from store.review import count_pending, is_steward, list_pending
+from store.review import count_pending, is_steward, list_pending, record_shown
 
 
 class ReviewSettings(ListenerSettings, Protocol):
@@ -25,14 +25,18 @@ def not_steward(settings: ReviewSettings) -> Refused:
     return Refused("review.not_steward", contact=settings.access_contact)
 
 
-def queue_reply(session_factory: SessionFactory, locale: str, *, outcome: Outcome | None = None,
+def queue_reply(session_factory: SessionFactory, employee: Requester, *, outcome: Outcome | None = None,
                 after: int | None = None) -> dict[str, Any]:
     """The queue as message arguments: `outcome` of the last click above the most likely review waiting
-    (with `after`, the next one after that review: it was skipped)."""
-    with session_factory() as session:
+    (with `after`, the next one after that review: it was skipped). Showing a review is a view of both
+    customers, audited."""
+    with session_factory.begin() as session:
         pending = list_pending(session, 1, after=after)
         waiting = count_pending(session)
-    return queue_message(locale, pending[0] if pending else None, waiting, outcome=outcome,
+        if pending:
+            record_shown(session, pending[0], employee_id=employee.id, actor=employee.slack_user_id,
+                         via="slack:review")
+    return queue_message(employee.locale, pending[0] if pending else None, waiting, outcome=outcome,
                          ended=after is not None)
 
 
@@ -42,7 +46,7 @@ def review_command(ack: Ack, respond: Respond, employee: Requester, session_fact
     with session_factory() as session:
         if not is_steward(session, employee):
             raise not_steward(settings)
-    respond(response_type="ephemeral", replace_original=False, **queue_reply(session_factory, employee.locale))
+    respond(response_type="ephemeral", replace_original=False, **queue_reply(session_factory, employee))
 
 
 def register(app: App) -> None:

@@ -57,7 +57,7 @@ def forged(action_id: str, value) -> dict:
          **({"value": value} if value is not None else {})}]}]}
 
 
-def test_a_steward_sees_both_records_side_by_side_with_the_evidence(bot, slack, world):
+def test_a_steward_sees_both_records_side_by_side_with_the_evidence(bot, slack, world, session_factory):
     for steward in ("U0ADA", "U0SAM"):  # an admin, and an associate granted data_steward
         reply = review_reply(bot, slack, user=steward)
         assert reply.args["response_type"] == "ephemeral"
@@ -74,6 +74,12 @@ def test_a_steward_sees_both_records_side_by_side_with_the_evidence(bot, slack, 
         assert {"Same person", "Not the same", "Skip"} <= {
             e["text"]["text"] for b in reply.blocks if b["type"] == "actions" for e in b["elements"]}
     assert channel_posts(slack) == []
+    with session_factory() as session:  # being shown both records is a view of both customers, audited
+        views = session.execute(select(AuditEvent.employee_id, AuditEvent.customer_id)
+                                .where(AuditEvent.action == "view", AuditEvent.via == "slack:review")).all()
+    first_pair = {world.marie_web, world.marie_pos} if world.queue[0] == world.marie_review \
+        else {world.sophie_web, world.sophie_pos}
+    assert {(e, c) for e, c in views} == {(who, c) for who in (world.ada, world.sam) for c in first_pair}
     slack.assert_valid()
 
 

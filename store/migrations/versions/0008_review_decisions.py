@@ -1,4 +1,5 @@
-"""review in Slack: employee_permissions (data stewards) and review_decisions (answers, for undo)
+"""review in Slack: employee_permissions (data stewards), review_decisions (answers, for undo), and an
+index on match_reviews.record_b_id (a card's pending reviews from either side)
 
 Revision ID: 0008_review
 Revises: 0007
@@ -42,9 +43,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_decisions")),
     )
     op.create_index("ix_review_decisions_review_id", "review_decisions", ["review_id"])
+    op.create_index("ix_match_reviews_record_b_id", "match_reviews", ["record_b_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_match_reviews_record_b_id", table_name="match_reviews")
     op.drop_index("ix_review_decisions_review_id", table_name="review_decisions")
     op.drop_table("review_decisions")
     op.drop_table("employee_permissions")
