@@ -319,6 +319,8 @@ def _pending_for(session: Session, review_id: int, customer_id: int | None) -> M
     review = _row(session, MatchReview, review_id)
     if review is None:
         raise Refused("review.gone")
+    if review.status == ReviewStatus.SUPERSEDED:
+        raise Refused("review.gone")  # its records came to share a customer: there is no question left
     if review.status != ReviewStatus.PENDING:
         who = session.scalar(select(Employee.name).where(Employee.slack_user_id == review.decided_by)) \
             if review.decided_by else None
@@ -348,7 +350,7 @@ def answer(session: Session, review_id: int, given: ReviewAnswer, *, employee_id
             merge_event_id = None
             reject(session, review_id, actor)
     except ReviewError:
-        raise Refused("review.already_decided") from None  # both records came to share a customer
+        raise Refused("review.gone") from None  # both records came to share a customer meanwhile
     except MergeError:
         raise Refused("review.cannot_merge") from None
     decision = ReviewDecision(review_id=review_id, answer=given, merge_event_id=merge_event_id,
@@ -394,6 +396,8 @@ def undo(session: Session, decision_id: int, *, employee_id: int, actor: str, vi
     pair = (min(review.record_a_id, review.record_b_id), max(review.record_a_id, review.record_b_id))
     if decision.answer == ReviewAnswer.SAME and decision.merge_event_id is not None:
         event = session.get_one(MergeEvent, decision.merge_event_id)
+        if event.undone_at is not None:
+            raise Refused("review.merge_undone")  # `frontline unmerge` got there first
         sides = [event.snapshot["survivor_records"], [r["id"] for r in event.snapshot["records"]]]
         apart_before = _cannot_links(session, sides)
         try:
@@ -432,8 +436,6 @@ def _delete_constraints(session: Session, pairs: set[tuple[int, int]], kind: Lin
     if pairs:
         session.execute(delete(LinkConstraint).where(
             LinkConstraint.kind == kind, tuple_(LinkConstraint.record_a_id, LinkConstraint.record_b_id).in_(pairs)))
-
-
 
 
 def record_shown(session: Session, review: PendingReview, *, employee_id: int, actor: str, via: str) -> None:

@@ -97,6 +97,10 @@ MESSAGES: Section = {
         "fr": "Ces deux fiches ne peuvent plus être fusionnées (l'une a été fusionnée ailleurs ou effacée). "
               "Rien n'a été modifié.",
     },
+    "review.merge_undone": {
+        "en": "That merge was already undone from the command line. Nothing was changed.",
+        "fr": "Cette fusion a déjà été annulée en ligne de commande. Rien n'a été modifié.",
+    },
     "review.cannot_undo": {
         "en": "This can't be undone from here: a later merge involves the same customers. "
               "Nothing was changed; a data steward can undo the later merge first.",

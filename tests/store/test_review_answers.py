@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from store.errors import Refused
 from store.employees import access_history
-from store.merging import merge_customers
+from store.merging import merge_customers, unmerge
 from store.models import Employee, LinkConstraint, MatchReview
 from store.review import (
     Evidence, ReviewError, answer, evidence_of, is_steward, possible_duplicates, set_steward, skip, stewards, undo,
@@ -93,6 +93,29 @@ def test_an_undo_blocked_by_a_later_merge_is_refused_and_changes_nothing(session
     with session_factory.begin() as session, pytest.raises(Refused) as refused:
         undo(session, done.decision_id, employee_id=world.ada, actor="U0ADA", via="test", steward=True)
     assert refused.value.key == "review.cannot_undo"
+    assert identity_state(session_factory) == state
+
+
+def test_an_undo_of_a_merge_already_undone_from_the_command_line_changes_nothing(session_factory, world):
+    with session_factory.begin() as session:
+        done = answer(session, world.marie_review, ReviewAnswer.SAME, employee_id=world.ada, actor="U0ADA",
+                      via="test")
+        unmerge(session, merge_event_id=done.merge_event_id, actor="cli")
+    state = identity_state(session_factory)
+    with session_factory.begin() as session, pytest.raises(Refused) as refused:
+        undo(session, done.decision_id, employee_id=world.ada, actor="U0ADA", via="test", steward=True)
+    assert refused.value.key == "review.merge_undone"
+    assert identity_state(session_factory) == state
+
+
+def test_a_review_whose_records_came_together_meanwhile_is_gone(session_factory, world):
+    with session_factory.begin() as session:
+        merge_customers(session, survivor_id=world.marie_web, absorbed_id=world.marie_pos, actor="cli",
+                        reason=MergeReason.MANUAL)
+    state = identity_state(session_factory)
+    with session_factory.begin() as session, pytest.raises(Refused) as refused:
+        answer(session, world.marie_review, ReviewAnswer.APART, employee_id=world.ada, actor="U0ADA", via="test")
+    assert refused.value.key == "review.gone"
     assert identity_state(session_factory) == state
 
 
