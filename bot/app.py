@@ -48,6 +48,8 @@ from handlers.interactions import views as interactions_views
 from handlers.kpi import commands as kpi_commands
 from handlers.lookup import commands as lookup_commands
 from handlers.profile import actions as profile_actions
+from handlers.review import actions as review_actions
+from handlers.review import commands as review_commands
 from handlers.sharing import actions as sharing_actions
 from handlers.i18n import t
 from handlers.notices import deliver_notice, request_user_id
@@ -73,6 +75,8 @@ FEATURES: list[Feature] = [
     kpi_commands.register,
     sharing_actions.register,
     directory_events.register,
+    review_commands.register,
+    review_actions.register,
 ]
 
 

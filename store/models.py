@@ -550,3 +550,37 @@ class LearnedMatchModel(Base):
     estimated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     records: Mapped[int] = mapped_column(Integer)  # how many source records it was learned on
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)  # store.identity.model_as_json
+# ---- review (branch review) ----------------------------------------------------------------------
+
+class EmployeePermission(Base):
+    """A permission granted to one employee beyond their role (a Permission); admins have them all."""
+
+    __tablename__ = "employee_permissions"
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(32), primary_key=True)  # a Permission
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    granted_by: Mapped[str] = mapped_column(String(64))
+
+
+class ReviewDecision(Base):
+    """A person's answer to a match review, with what undoing it exactly needs.
+
+    No foreign key to customers (a merge must not move it) nor to merge_events; the review's row going
+    (a GDPR erasure deletes the reviews of the erased person's records) takes its decisions with it."""
+
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("match_reviews.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[str] = mapped_column(String(16))  # a ReviewAnswer
+    merge_event_id: Mapped[int | None] = mapped_column(Integer)  # the merge a "same person" answer made
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# The card asks for the pending reviews of its customer's records from either side (store.review
+# possible_duplicates): record_a_id is the head of the unique constraint's index, record_b_id needs its own.
+Index("ix_match_reviews_record_b_id", MatchReview.record_b_id)

@@ -97,3 +97,13 @@ def figures_refusal(viewer: Person, kind: str, *, store_id: int | None = None) -
             return "store_associate"
         return None if store_id is not None and sees_store(viewer, store_id) else "not_your_store"
     return "unknown_scope"
+
+
+# ---- possible duplicates (review) ----------------------------------------------------------------
+# The queue of possible duplicates (/review, App Home) is for data stewards: admins, and the employees an
+# admin granted the data_steward permission (store.review.set_steward). On a customer's card any employee
+# serving that customer may answer for that customer (store.review.answer with the card's customer).
+
+def reviews_matches(person: Person, *, steward: bool) -> bool:
+    """May `person` answer the whole queue? `steward`: the data_steward permission was granted to them."""
+    return steward or is_admin(person)

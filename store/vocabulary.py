@@ -171,6 +171,7 @@ class AuditAction(enum.StrEnum):
     ERASE = "erase"
     MERGE = "merge"
     UNMERGE = "unmerge"
+    REVIEW = "review"  # a possible duplicate answered, skipped or undone (detail: review_id, answer)
     # About an employee's access (customer_id is None; the subject is detail["employee"])
     REGISTER = "register"
     DEACTIVATE = "deactivate"
@@ -178,10 +179,11 @@ class AuditAction(enum.StrEnum):
     ROLE = "role"
     TEAM = "team"
     STORE = "store"
+    PERMISSION = "permission"  # a permission granted or revoked (detail: permission, granted)
 
 
 ACCESS_ACTIONS = (AuditAction.REGISTER, AuditAction.DEACTIVATE, AuditAction.REACTIVATE, AuditAction.ROLE,
-                  AuditAction.TEAM, AuditAction.STORE)
+                  AuditAction.TEAM, AuditAction.STORE, AuditAction.PERMISSION)
 """The audit actions of access changes."""
 
 
@@ -231,3 +233,16 @@ class EvidenceLevel(enum.StrEnum):
     BLOCKED = "blocked"  # a placeholder value (0000000000, noemail@...) or shared by too many people
     PRIOR = "prior"
     CAPPED = "capped"
+# ---- review (branch review) ----------------------------------------------------------------------
+
+class Permission(enum.StrEnum):
+    """What an employee may do beyond their role (EmployeePermission.permission); admins have them all."""
+
+    DATA_STEWARD = "data_steward"  # answers the possible-duplicates queue (/review, App Home)
+
+
+class ReviewAnswer(enum.StrEnum):
+    """A person's answer to a possible duplicate (ReviewDecision.answer)."""
+
+    SAME = "same"  # same person: the two customers were merged
+    APART = "apart"  # not the same: the two records are kept apart from now on

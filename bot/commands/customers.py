@@ -4,14 +4,17 @@ These print customer details (names, e-mails) on the admin's terminal; nothing o
 """
 from __future__ import annotations
 
+import sys
+
 from sqlalchemy import select
 
 from bot.commands import CommandError, WholeNumber, open_database, record_id
 from store.identity import describe_evidence
+from bot.commands.output import SafeCsvWriter
 from store.merging import MergeError, merge_customers, unmerge
 from store.models import Customer, CustomerIdentifier, MergeEvent, SourceRecord
 from store.resolution import relink, thresholds_from_settings
-from store.review import ReviewError, accept, count_pending, list_pending, reject
+from store.review import ReviewError, accept, count_pending, list_pending, reject, set_steward, stewards
 from store.survivorship import GOLDEN_FIELDS
 from store.vocabulary import MergeReason
 
@@ -22,8 +25,20 @@ def add_commands(subparsers) -> None:
     review = subparsers.add_parser("review", help="decide uncertain customer matches (same person or not)")
     actions = review.add_subparsers(metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="show pending matches, most likely first")
-    listing.add_argument("--limit", type=WholeNumber("limit", 1, 10_000), default=20, help="at most this many (default 20)")
+    listing.add_argument("--limit", type=WholeNumber("limit", 1, 10_000), default=None,
+                         help="at most this many (default 20; with --csv, all)")
+    listing.add_argument("--csv", action="store_true",
+                         help="for scripts: review_id,score,source_a,source_id_a,source_b,source_id_b (header + rows)")
     listing.set_defaults(run=run_review_list)
+    stewards = actions.add_parser("stewards", help="who may answer the review queue in Slack (/review, App Home)",
+                                  description="Data stewards answer possible duplicates in Slack. Admins always "
+                                  "may; grant it to others here. Every change is audited.")
+    steward_actions = stewards.add_subparsers(metavar="ACTION", required=True)
+    steward_actions.add_parser("list", help="employees granted data_steward").set_defaults(run=run_stewards_list)
+    for name, text in (("add", "grant data_steward to an employee"), ("remove", "revoke it")):
+        change = steward_actions.add_parser(name, help=text)
+        change.add_argument("slack_user_id", help="the employee's Slack user id (U…)")
+        change.set_defaults(run=run_steward_change, granted=name == "add")
     for name, text in (("accept", "same person: link the records and merge their customers"),
                        ("reject", "different people: keep these records apart from now on")):
         action = actions.add_parser(name, help=text)
@@ -65,14 +80,25 @@ def _record_line(record) -> str:
     return f"{record.source}:{record.source_id} ({owner}) {name} | {' | '.join(details)}"
 
 
+CSV_HEADER = ("review_id", "score", "source_a", "source_id_a", "source_b", "source_id_b")
+
+
 def run_review_list(args, settings) -> int:
     engine, session_factory = open_database(settings)
     try:
         with session_factory() as session:
-            pending = list_pending(session, args.limit)
+            pending = list_pending(session, args.limit or (None if args.csv else 20))
             total = count_pending(session)
     finally:
         engine.dispose()
+    if args.csv:
+        # Source ids are whatever the source system sent: a leading = or + is written as text (SafeCsvWriter).
+        writer = SafeCsvWriter(sys.stdout)
+        writer.writerow(CSV_HEADER)
+        for review in pending:
+            writer.writerow((review.id, f"{review.score:.4f}", review.a.source, review.a.source_id,
+                             review.b.source, review.b.source_id))
+        return 0
     if not pending:
         print("No match waiting for review.")
         return 0
@@ -83,6 +109,33 @@ def run_review_list(args, settings) -> int:
         print(f"    A  {_record_line(review.a)}")
         print(f"    B  {_record_line(review.b)}")
     print(f"{len(pending)} of {total} pending. Decide with `frontline review accept ID` or `reject ID`.")
+    return 0
+
+
+def run_stewards_list(args, settings) -> int:
+    engine, session_factory = open_database(settings)
+    try:
+        with session_factory() as session:
+            granted = stewards(session)
+    finally:
+        engine.dispose()
+    for slack_user_id, name in granted:
+        print(f"{slack_user_id}  {name}")
+    print(f"{len(granted)} data steward(s) besides the admins.")
+    return 0
+
+
+def run_steward_change(args, settings) -> int:
+    engine, session_factory = open_database(settings)
+    try:
+        with session_factory.begin() as session:
+            changed = set_steward(session, args.slack_user_id, args.granted, actor=ACTOR)
+    except ReviewError as error:
+        raise _fail(error) from None
+    finally:
+        engine.dispose()
+    state = "is now a data steward" if args.granted else "is no longer a data steward"
+    print(f"{args.slack_user_id} {state}." if changed else f"{args.slack_user_id}: nothing to change.")
     return 0
 
 

@@ -16,7 +16,9 @@ from store.followups import OpenFollowUp
 
 
 def home_view(locale: str, *, name: str, follow_ups: list[OpenFollowUp], recent: list[RecentCustomer],
-              today: dt.date, updated: str, notice: str | None = None) -> dict[str, Any]:
+              today: dt.date, updated: str, notice: str | None = None,
+              review: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`review`: a data steward's possible-duplicates panel (handlers.review.blocks.queue_blocks)."""
     blocks: list[dict[str, Any]] = [
         section(t("home.greeting", locale, name=escape(name.split()[0] if name else ""))),
         actions(button(t("home.search", locale), ids.SEARCH, style="primary"),
@@ -24,6 +26,8 @@ def home_view(locale: str, *, name: str, follow_ups: list[OpenFollowUp], recent:
     ]
     if notice:
         blocks.append(context("✓ " + notice))
+    if review:
+        blocks += [divider(), *review]
     blocks += [divider(), *follow_up_blocks(follow_ups, today, locale, max_items=30), divider(),
                header(t("home.recent", locale))]
     if not recent:

@@ -17,9 +17,11 @@ from handlers import payloads
 from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
 from handlers.i18n import t
 from handlers.profile import blocks, ids
+from handlers.review.blocks import Outcome, card_banner, card_outcome
 from store import audit
 from store.models import Customer
 from store.profile import CustomerProfile, HistoryKind, ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
+from store.review import possible_duplicates
 from store.vocabulary import AuditAction, CustomerStatus
 
 log = logging.getLogger(__name__)
@@ -28,18 +30,23 @@ PAGE = 10
 
 
 def card_message(session_factory: SessionFactory, employee: Requester, clock: Clock, customer_id: int, *, via: str,
-                 revealed: bool = False, shareable: bool = False, profile: CustomerProfile | None = None) -> dict[str, Any]:
+                 revealed: bool = False, shareable: bool = False, profile: CustomerProfile | None = None,
+                 outcome: Outcome | None = None, skipped_review: int | None = None) -> dict[str, Any]:
     """The card of one customer as message arguments; shown only once its audit row is committed.
 
     `profile`: the card already read by the caller in its own read session (the lookup that found the
     customer: one session per lookup, not two), closed before this writes the audit row. Never hold a read
     session open across the write: each listener would need two pooled connections at once, and a full
     pool would then leave every listener waiting for a second one.
+
+    A pending possible duplicate of this customer shows as a banner to ask the customer about
+    (handlers.review); `outcome` is what the employee's last answer on the card did (with its Undo).
     """
     try:
-        if profile is None:
-            with session_factory() as session:
+        with session_factory() as session:
+            if profile is None:
                 profile = build_profile(session, customer_id, viewer=employee, clock=clock)
+            duplicates = possible_duplicates(session, profile.customer_id, exclude=skipped_review)
         # The audit row gets its own short write transaction: on SQLite a write transaction holds the one
         # write lock, and building the card inside it made every lookup queue behind the others' reads.
         with session_factory.begin() as session:
@@ -51,9 +58,11 @@ def card_message(session_factory: SessionFactory, employee: Requester, clock: Cl
     except SQLAlchemyError:
         log.exception("building the card of customer %s failed", customer_id)
         return {"text": t("common.db_unavailable", employee.locale)}
+    banner = [*(card_outcome(outcome, employee.locale) if outcome else []),
+              *(card_banner(duplicates[0], employee.locale) if duplicates else [])]
     return {"text": blocks.fallback_text(profile, employee.locale),
             "blocks": blocks.profile_blocks(profile, employee.locale, employee.timezone, revealed=revealed,
-                                            shareable=shareable)}
+                                            shareable=shareable, banner=banner)}
 
 
 def parse_value(value: Any) -> tuple[int, int] | None:

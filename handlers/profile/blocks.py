@@ -193,11 +193,14 @@ def _sources_text(provenance: dict[str, str], locale: str) -> str:
 
 
 def profile_blocks(profile: CustomerProfile, locale: str, timezone: str | None = None, *,
-                   revealed: bool = False, shareable: bool = False) -> list[dict[str, Any]]:
+                   revealed: bool = False, shareable: bool = False,
+                   banner: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """`banner`: blocks shown right under the name (handlers.review: a possible duplicate to ask about)."""
     value = str(profile.customer_id)
     blocks: list[dict[str, Any]] = [header(escape(profile.display_name)), context(_summary(profile, locale))]
     if profile.redirected_from:
         blocks.append(context(t("profile.merged_note", locale, old=profile.redirected_from)))
+    blocks += banner or []
     contact = section(_contact_line(profile, locale, revealed), block_id="profile.contact")
     if not revealed and (profile.contact.email or profile.contact.phone):
         contact["accessory"] = button(t("profile.reveal", locale), ids.REVEAL_CONTACT, value)

@@ -19,7 +19,7 @@ def _shortcuts() -> list[tuple[str, str]]:
 
 
 def test_manifest_declares_the_products_commands_shortcuts_and_events():
-    assert _manifest_values("command") == ["/customer", "/log", "/followups", "/digest", "/kpi"]
+    assert _manifest_values("command") == ["/customer", "/log", "/followups", "/digest", "/kpi", "/review"]
     assert sorted(_shortcuts()) == [("global", "find_customer"), ("message", "log_message_as_interaction")]
     text = MANIFEST.read_text()
     for event in ("app_home_opened", "app_mention", "message.im"):
