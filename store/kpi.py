@@ -398,10 +398,18 @@ def _followup_figures_from_rollup(period: Period, tz: ZoneInfo, session: Session
     }
 
 
-def _rollup_covers(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> bool:
-    """Company-wide figures come from the daily rollup when its days are the viewer's local days."""
-    return scope.kind == ScopeKind.ALL and kpi_rollup.covers(kpi_rollup.rollup_zone(session), tz, period.start,
-                                                             period.end)
+def _rollup_part(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> kpi_rollup.Part | None:
+    """The rollup's rows for the interaction figures of a company, store or team scope, when its days
+    are the viewer's local days; None: from the raw rows."""
+    if scope.kind == ScopeKind.ALL:
+        part = kpi_rollup.COMPANY
+    elif scope.kind == ScopeKind.STORE and scope.store_id is not None:
+        part = kpi_rollup.Part.of_store(scope.store_id)
+    elif scope.kind == ScopeKind.TEAM and scope.team_id is not None:
+        part = kpi_rollup.Part.of_team(scope.team_id)
+    else:
+        return None
+    return part if kpi_rollup.covers(kpi_rollup.rollup_zone(session), tz, period.start, period.end) else None
 
 
 def _figures_of_summed(values: kpi_rollup.Summed) -> KpiFigures:
@@ -412,17 +420,20 @@ def _figures_of_summed(values: kpi_rollup.Summed) -> KpiFigures:
 
 def _interaction_figures(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo,
                          group_by: Grouping | None) -> tuple[KpiFigures, dict[Any, KpiFigures]]:
-    if not _rollup_covers(session, scope, period, tz):
+    part = _rollup_part(session, scope, period, tz)
+    if part is None or (group_by not in (None, Grouping.DAY)
+                        and part.groups(kpi_rollup.Dimension(group_by)) is None):  # a team's groups
         return _figures_and_groups(session, scope, Window.of(period, tz), _group_key(period, tz, group_by))
-    totals = _figures_of_summed(kpi_rollup.summed_total(session, first_day=period.start, end_day=period.end))
+    totals = _figures_of_summed(kpi_rollup.summed_total(session, first_day=period.start, end_day=period.end,
+                                                        part=part))
     if group_by is None:
         return totals, {}
     if group_by == Grouping.DAY:
         index = {day: i for i, day in enumerate(period.local_days())}
-        per_day = kpi_rollup.summed_by_day(session, first_day=period.start, end_day=period.end)
+        per_day = kpi_rollup.summed_by_day(session, first_day=period.start, end_day=period.end, part=part)
         return totals, {index[day]: _figures_of_summed(values) for day, values in per_day.items()}
     per_key = kpi_rollup.summed_by_key(session, dimension=kpi_rollup.Dimension(group_by), first_day=period.start,
-                                       end_day=period.end)
+                                       end_day=period.end, part=part)
     return totals, {(int(key) if group_by == Grouping.EMPLOYEE else key): _figures_of_summed(values)
                     for key, values in per_key.items()}
 
@@ -514,8 +525,9 @@ class TrendPoint:
 
 def daily_counts(session: Session, scope: ScopeFilter, period: Period, tz: ZoneInfo) -> list[TrendPoint]:
     """Interactions and resolved ones per local day: the cheap series behind the trend chart."""
-    if _rollup_covers(session, scope, period, tz):
-        per_day = kpi_rollup.summed_by_day(session, first_day=period.start, end_day=period.end)
+    part = _rollup_part(session, scope, period, tz)
+    if part is not None:
+        per_day = kpi_rollup.summed_by_day(session, first_day=period.start, end_day=period.end, part=part)
         days = [(day, per_day.get(day, kpi_rollup.Summed())) for day in period.local_days()]
         return [TrendPoint(day=day, interactions=figures.interactions, resolved=figures.resolved)
                 for day, figures in days]
@@ -585,9 +597,14 @@ def team_figures(session: Session, team_ids: Iterable[int], period: Period, tz: 
     as_of, as_of_date = min(window.end, now), min(period.end, local_today)
     ids = sorted(set(team_ids))
     result: dict[int, KpiFigures] = {}
+    from_rollup = kpi_rollup.covers(kpi_rollup.rollup_zone(session), tz, period.start, period.end)
     for offset in range(0, len(ids), TEAMS_PER_QUERY):
         chunk = tuple(ids[offset:offset + TEAMS_PER_QUERY])
-        base = _team_interaction_figures(session, chunk, window)
+        if from_rollup:
+            base = {team_id: _figures_of_summed(values) for team_id, values in kpi_rollup.summed_by_team(
+                session, team_ids=chunk, first_day=period.start, end_day=period.end).items()}
+        else:
+            base = _team_interaction_figures(session, chunk, window)
         followups = _team_followup_figures(session, chunk, window, as_of=as_of, as_of_date=as_of_date)
         for team_id in chunk:
             result[team_id] = replace(base.get(team_id, KpiFigures()), **followups[team_id])

@@ -457,19 +457,31 @@ class InteractionKpiFact(Base):
     gap_employee: Mapped[int] = mapped_column(SmallInteger)
     gap_channel: Mapped[int] = mapped_column(SmallInteger)
     gap_type: Mapped[int] = mapped_column(SmallInteger)
+    # The store and team recorded on the interaction, and the gaps in the store's, the team's and the
+    # store's employee / channel / type groups (the /kpi store and team scopes; revision 0008_kpi10m).
+    store_id: Mapped[int | None] = mapped_column(Integer)
+    team_id: Mapped[int | None] = mapped_column(Integer)
+    gap_store: Mapped[int] = mapped_column(SmallInteger)
+    gap_team: Mapped[int] = mapped_column(SmallInteger)
+    gap_store_employee: Mapped[int] = mapped_column(SmallInteger)
+    gap_store_channel: Mapped[int] = mapped_column(SmallInteger)
+    gap_store_type: Mapped[int] = mapped_column(SmallInteger)
 
 
 class KpiDaily(Base):
-    """Interaction KPIs summed per local day, company-wide ("all") and per employee, channel and type.
+    """Interaction KPIs summed per local day, company-wide ("all"), per employee, channel and type, per store
+    and team, and per employee, channel and type inside each store (the Dimension in store/kpi_rollup.py).
 
     `gap` splits each day's interactions by days since the customer's previous interaction in the same
     group, which makes "distinct customers" exact for any run of days: a customer is new to the
     period [S, E) exactly at the interaction whose gap reaches back before S (gap > day - S)."""
 
     __tablename__ = "kpi_daily"
-    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # all | employee | channel | type
+    # A store's or team's rows are read by key over a run of days (revision 0008_kpi10m).
+    __table_args__ = (Index("ix_kpi_daily_key_day", "dimension", "key", "day"),)
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # a store.kpi_rollup.Dimension
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" | employee id | channel | type
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)  # "", an id, a channel or type, kpi_rollup.store_key
     gap: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     interactions: Mapped[int] = mapped_column(Integer, default=0)
     first_contacts: Mapped[int] = mapped_column(Integer, default=0)
