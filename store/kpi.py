@@ -19,7 +19,10 @@ do); follow-ups are attributed to their assignee's current team and store.
 
 Three ways to the same interaction figures, each tested against the rules (tests/store/test_kpi_rules.py):
 one ordered pass with window functions (company-wide from the rows), two index probes per row (a
-scope, a set of teams), and the rollup (company-wide, when its local days are the viewer's).
+person, a team's groups, the folded row of a breakdown, any scope when the rollup does not cover the
+viewer's days), and the rollup (company, store and team, and a store's groups, when its local days are
+the viewer's). Follow-up figures come from the rollup company-wide, else from the rows (a store's
+staff hold ~1% of them).
 """
 from __future__ import annotations
 
@@ -590,8 +593,9 @@ def team_figures(session: Session, team_ids: Iterable[int], period: Period, tz: 
                  now: dt.datetime) -> dict[int, KpiFigures]:
     """`figures(session, ScopeFilter(kind=TEAM, ..., team_id=t), period, tz, now=now)` for every team t at once.
 
-    Same definitions, same rows: interactions grouped by the team recorded on them, follow-ups by their
-    assignee's current team; a handful of queries per TEAMS_PER_QUERY teams instead of five per team."""
+    Same definitions, same rows: interactions grouped by the team recorded on them (from the rollup's
+    team rows when its days are these), follow-ups by their assignee's current team; a handful of
+    queries per TEAMS_PER_QUERY teams instead of five per team."""
     window = Window.of(period, tz)
     local_today = local_day(now, tz)
     as_of, as_of_date = min(window.end, now), min(period.end, local_today)

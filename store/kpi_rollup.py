@@ -3,7 +3,9 @@
 A company month is ~10^6 interactions, and its flags (repeat contact, purchase within 7 days) need
 each customer's neighbouring interactions and orders: computed from the raw rows that takes seconds.
 So each interaction's contribution is computed once, when it (or its customer) changes, and summed
-per local day into `kpi_daily`, company-wide and per employee, channel and type.
+per local day into `kpi_daily`, company-wide and per employee, channel and type, per store and team
+(the store and team recorded on the interaction, as the /kpi scopes count them), and per employee,
+channel and type inside each store: every company, store and team report reads a few thousand rows.
 
 How it stays exact:
 - One entry point, `refresh`, is called by every write path after it changed interactions, orders
