@@ -523,8 +523,8 @@ def _people_rows(session: Session, viewer: Viewer, scope: ScopeFilter, period: P
     people_rows = select(Employee.id, Employee.name, Employee.role, Employee.team_id, Employee.store_id)
     if scope.kind != ScopeKind.ALL:
         people_rows = people_rows.where(Employee.id.in_([k for k in found if k]))
-    people: dict[int, _Person] = {row.id: _Person(id=row.id, name=row.name, role=row.role, team_id=row.team_id,
-                                                  store_id=row.store_id) for row in session.execute(people_rows)}
+    people = {person_id: _Person(id=person_id, name=name, role=role, team_id=team_id, store_id=store_id)
+              for person_id, name, role, team_id, store_id in session.execute(people_rows)}
     shown = {k for k in found if (permissions.sees_figures_of(viewer, people[k]) if k in people
                                   else permissions.sees_everything(viewer))}
     rows = sorted((GroupRow(key=people[k].name if k in people else f"#{k}", figures=f, employee_id=k)

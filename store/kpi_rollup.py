@@ -553,9 +553,12 @@ def _summed(session: Session, *, dimension: Dimension, first_day: dt.date, end_d
         .group_by(*group)
     ).all()
     result: list[tuple[Any, Summed]] = []
+    # The sums are labelled with Summed's fields, in its order (checked once): each row is read by position,
+    # which costs a third of reading it by name (5,000 groups by employee company-wide).
+    if rows and rows[0]._fields[len(group):] != Summed._fields:
+        raise AssertionError(f"rollup sums out of Summed's order: {rows[0]._fields}")
     for row in rows:
-        by_name = row._mapping  # built on each access: once per row, not once per field (10^4 groups by employee)
-        values = Summed(**{name: int(by_name[name] or 0) for name in Summed._fields})
+        values = Summed._make([int(value or 0) for value in row[len(group):]])
         if values.interactions:
             result.append((row[0] if group else None, values))
     return result
