@@ -121,6 +121,9 @@ class Customer(Base):
     """The golden record, rebuilt from linked source records by the survivorship rules."""
 
     __tablename__ = "customers"
+    # The digests' VIP section reads a store's home customers (revision 0008_kpi10m): status and tier
+    # come from the index, so only active VIPs cost a row lookup (SQLite: 120 -> 30 ms per 4 stores at 1M).
+    __table_args__ = (Index("ix_customers_home_store_vip", "preferred_store_id", "status", "loyalty_tier"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default=CustomerStatus.ACTIVE, index=True)  # a CustomerStatus
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))

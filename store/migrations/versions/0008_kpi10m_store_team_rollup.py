@@ -1,5 +1,6 @@
 """KPI rollup for stores and teams: interaction_kpi_facts gets the interaction's store and team and the
-gaps of the store, team and store x employee / channel / type groups; kpi_daily an index by key
+gaps of the store, team and store x employee / channel / type groups; kpi_daily an index by key;
+customers an index for the digests' VIP section (home store, status, tier)
 
 Both tables are rebuilt empty and the state row removed: KPIs come from the raw rows until `frontline
 migrate` (which runs this first) builds the whole rollup again for FRONTLINE_TIMEZONE
@@ -73,7 +74,10 @@ def _recreate(with_scopes: bool) -> None:
 
 def upgrade() -> None:
     _recreate(True)
+    # The digests' VIP section: a store's home customers filtered by status and tier from the index.
+    op.create_index("ix_customers_home_store_vip", "customers", ["preferred_store_id", "status", "loyalty_tier"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customers_home_store_vip", table_name="customers")
     _recreate(False)
