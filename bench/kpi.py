@@ -29,6 +29,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from store.clock import Clock, local_day
 from store.db import make_engine, make_session_factory, migrate
 from store.models import Base
 
@@ -205,6 +206,22 @@ def build_rollup(url: str) -> None:
 
 # ---- measurement -------------------------------------------------------------------------------
 
+def fixed_clock(now: dt.datetime) -> Clock:
+    """The product's clock stopped at the world's end: what the app gets from `bot.app` in production."""
+    return lambda: now
+
+
+def ask_kpi(session, viewer, query_text: str, clock: Clock):
+    """What the /kpi listener does (handlers/kpi/commands.py): "today" is the viewer's local day on the
+    clock, and the report is asked as of the clock's now."""
+    from store.kpi import kpi_report
+    from store.kpi_query import parse_kpi_query
+
+    now = clock()
+    query = parse_kpi_query(query_text, today=local_day(now, ZoneInfo(viewer.timezone)))
+    return kpi_report(session, viewer, query, now=now)
+
+
 def _queries(rng: random.Random) -> list[tuple[int, str]]:
     """(employee id, /kpi text) pairs covering every scope, period and grouping users can ask for."""
     employees_total = STORES * TEAMS_PER_STORE * TEAM_SIZE
@@ -225,15 +242,12 @@ def _queries(rng: random.Random) -> list[tuple[int, str]]:
 
 
 def run(url: str, repeat: int, now: dt.datetime, scopes: set[str] | None = None, with_digests: bool = True) -> None:
-    from store.kpi import kpi_report
-    from store.kpi_query import parse_kpi_query
     from store.models import Employee
 
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    tz = ZONE
     check_world(engine, now)
-    today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+    clock = fixed_clock(now)
     load_before = _load()
     timings: dict[str, list[float]] = {}
     cpu_times: dict[str, list[float]] = {}
@@ -246,7 +260,7 @@ def run(url: str, repeat: int, now: dt.datetime, scopes: set[str] | None = None,
             viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, "Europe/Paris")
             server = _server_cpu_s(session)
             started, cpu = time.perf_counter(), time.process_time()
-            kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=now)
+            ask_kpi(session, viewer, query_text, clock)
             elapsed = time.perf_counter() - started
             used = time.process_time() - cpu + _server_cpu_s(session) - server
         timings.setdefault(scope, []).append(elapsed)
@@ -275,14 +289,12 @@ LONG_REPORTS = [(1, "all last 90 days"), (1, "all last 365 days"), (1, "all last
 
 def reports(url: str, zone: str, now: dt.datetime, texts: list[str] | None = None) -> None:
     """Time single /kpi reports (each twice: cold, then warm), by default the year-long ones, for a viewer in `zone`."""
-    from store.kpi import kpi_report
-    from store.kpi_query import parse_kpi_query
     from store.models import Employee
 
     engine = make_engine(url)
     check_world(engine, now)
     factory = make_session_factory(engine)
-    today = now.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)).date()
+    clock = fixed_clock(now)
     wanted = [(1, text) for text in texts] if texts else LONG_REPORTS
     for employee_id, query_text in wanted:
         times = []
@@ -292,7 +304,7 @@ def reports(url: str, zone: str, now: dt.datetime, texts: list[str] | None = Non
                 viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, zone)
                 server = _server_cpu_s(session)
                 started, cpu = time.perf_counter(), time.process_time()
-                kpi_report(session, viewer, parse_kpi_query(query_text, today=today), now=now)
+                ask_kpi(session, viewer, query_text, clock)
                 times.append((time.perf_counter() - started,
                               time.process_time() - cpu + _server_cpu_s(session) - server))
         print(f"{query_text:40} {zone:18} {times[0][0]:6.3f} s, then {times[1][0]:6.3f} s "

@@ -3,7 +3,9 @@
 A company month is ~10^6 interactions, and its flags (repeat contact, purchase within 7 days) need
 each customer's neighbouring interactions and orders: computed from the raw rows that takes seconds.
 So each interaction's contribution is computed once, when it (or its customer) changes, and summed
-per local day into `kpi_daily`, company-wide and per employee, channel and type.
+per local day into `kpi_daily`, company-wide and per employee, channel and type, per store and team
+(the store and team recorded on the interaction, as the /kpi scopes count them), and per employee,
+channel and type inside each store: every company, store and team report reads a few thousand rows.
 
 How it stays exact:
 - One entry point, `refresh`, is called by every write path after it changed interactions, orders
@@ -37,9 +39,11 @@ from typing import Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ColumnElement,
     Row,
     String,
     Table,
+    and_,
     bindparam,
     case,
     cast,
@@ -84,12 +88,42 @@ Key = tuple[str, int, str, int]  # dimension, day, key, gap
 
 
 class Dimension(StrEnum):
-    """What kpi_daily's rows are split by (its `dimension` column): the company, or a /kpi grouping but days."""
+    """What kpi_daily's rows are split by (its `dimension` column, at most 8 characters): the company, a
+    /kpi grouping but days, a store or a team (key: its id), a store's /kpi grouping (key: "<store id>/<group>")."""
 
     ALL = "all"
     EMPLOYEE = "employee"
     CHANNEL = "channel"
     TYPE = "type"
+    STORE = "store"
+    TEAM = "team"
+    STORE_EMPLOYEE = "st_empl"
+    STORE_CHANNEL = "st_chan"
+    STORE_TYPE = "st_type"
+
+
+# A store's groups: the company-wide grouping's dimension -> the same grouping inside one store.
+IN_STORE = {Dimension.EMPLOYEE: Dimension.STORE_EMPLOYEE, Dimension.CHANNEL: Dimension.STORE_CHANNEL,
+            Dimension.TYPE: Dimension.STORE_TYPE}
+STORE_DIGITS = 10  # any positive 32-bit id
+
+
+def store_key(store_id: int, group: object) -> str:
+    """kpi_daily's key of a group inside a store (`_store_key_sql` builds the same text in SQL).
+
+    The store id is zero-padded so that a store's keys are exactly those from its padded id up to the
+    next one's, whatever the database's collation does with the "/" (some ignore punctuation)."""
+    return f"{_padded(store_id)}/{group}"
+
+
+def _padded(store_id: int) -> str:
+    return f"{store_id:0{STORE_DIGITS}d}"
+
+
+def _store_key_sql(store_id: InstrumentedAttribute[Any], group: InstrumentedAttribute[Any]) -> ColumnElement[str]:
+    # The last STORE_DIGITS characters of zeros + id: substr and length mean the same on both databases.
+    padded = literal("0" * STORE_DIGITS) + cast(store_id, String)
+    return func.substr(padded, func.length(padded) - (STORE_DIGITS - 1), type_=String) + "/" + cast(group, String)
 
 Progress = Callable[[str, int, int], None]
 
@@ -109,24 +143,44 @@ class Fact:
     gap_employee: int
     gap_channel: int
     gap_type: int
+    # The store and team recorded on the interaction (the /kpi store and team scopes), and the gaps
+    # in their groups; NO_CUSTOMER when the interaction has no customer, or no store / team.
+    store_id: int | None
+    team_id: int | None
+    gap_store: int
+    gap_team: int
+    gap_store_employee: int
+    gap_store_channel: int
+    gap_store_type: int
 
     @classmethod
     def stored(cls, values: Sequence[Any]) -> Fact:
         """A fact read back: interaction_kpi_facts' FACT_COLUMNS, in that order (unpacked by name, not
         through the row's attributes, which costs twice as much for the millions `verify` reads)."""
         (day, employee_id, channel, type_, resolved, repeat_contact, purchase,
-         gap_all, gap_employee, gap_channel, gap_type) = values
+         gap_all, gap_employee, gap_channel, gap_type, store_id, team_id,
+         gap_store, gap_team, gap_store_employee, gap_store_channel, gap_store_type) = values
         return cls(day=day, employee_id=employee_id, channel=channel, type=type_, resolved=resolved,
                    repeat_contact=repeat_contact, purchase=purchase, gap_all=gap_all, gap_employee=gap_employee,
-                   gap_channel=gap_channel, gap_type=gap_type)
+                   gap_channel=gap_channel, gap_type=gap_type, store_id=store_id, team_id=team_id,
+                   gap_store=gap_store, gap_team=gap_team, gap_store_employee=gap_store_employee,
+                   gap_store_channel=gap_store_channel, gap_store_type=gap_store_type)
 
     def contributions(self) -> Iterator[tuple[Key, tuple[int, ...]]]:
         first = int(kpi_rules.is_first_contact(self.gap_all != NO_CUSTOMER, bool(self.repeat_contact)))
         counts = (1, first, first * self.resolved, self.repeat_contact, self.purchase, self.resolved)
-        yield ("all", self.day, "", self.gap_all), counts
-        yield ("employee", self.day, str(self.employee_id), self.gap_employee), counts
-        yield ("channel", self.day, self.channel, self.gap_channel), counts
-        yield ("type", self.day, self.type, self.gap_type), counts
+        yield (Dimension.ALL, self.day, "", self.gap_all), counts
+        yield (Dimension.EMPLOYEE, self.day, str(self.employee_id), self.gap_employee), counts
+        yield (Dimension.CHANNEL, self.day, self.channel, self.gap_channel), counts
+        yield (Dimension.TYPE, self.day, self.type, self.gap_type), counts
+        if self.store_id is not None:
+            yield (Dimension.STORE, self.day, str(self.store_id), self.gap_store), counts
+            yield (Dimension.STORE_EMPLOYEE, self.day, store_key(self.store_id, self.employee_id),
+                   self.gap_store_employee), counts
+            yield (Dimension.STORE_CHANNEL, self.day, store_key(self.store_id, self.channel), self.gap_store_channel), counts
+            yield (Dimension.STORE_TYPE, self.day, store_key(self.store_id, self.type), self.gap_store_type), counts
+        if self.team_id is not None:
+            yield (Dimension.TEAM, self.day, str(self.team_id), self.gap_team), counts
 
 
 FACT_COLUMNS = tuple(f.name for f in fields(Fact))
@@ -174,15 +228,25 @@ def _customer_facts(rows: Sequence[AnyRow], order_times: list[dt.datetime], tz: 
         repeat = kpi_rules.is_repeat_contact(row.created_at, previous_at)
         after = bisect.bisect_right(order_times, row.created_at)
         bought = kpi_rules.is_bought_after(row.created_at, order_times[after] if after < len(order_times) else None)
+        store, team = row.store_id, row.team_id
+        groups: tuple[tuple[int, object], ...] = (
+            (0, None), (1, row.employee_id), (2, row.channel), (3, row.type),
+            (4, store), (5, team), (6, (store, row.employee_id)), (7, (store, row.channel)), (8, (store, row.type)))
         gaps = []
-        for group in ((0, None), (1, row.employee_id), (2, row.channel), (3, row.type)):
+        for group in groups:
             seen = last_day.get(group)
             gaps.append(NO_EARLIER if seen is None else min(day - seen, NO_EARLIER))
             last_day[group] = day
+        # Without a store (or team) recorded, the interaction is in no store's (team's) group.
+        in_store, in_team = store is not None, team is not None
         facts[row.id] = Fact(day=day, employee_id=row.employee_id, channel=row.channel, type=row.type,
                              resolved=int(kpi_rules.is_resolved(row.outcome)), repeat_contact=int(repeat),
                              purchase=int(bought), gap_all=gaps[0], gap_employee=gaps[1], gap_channel=gaps[2],
-                             gap_type=gaps[3])
+                             gap_type=gaps[3], store_id=store, team_id=team,
+                             gap_store=gaps[4] if in_store else NO_CUSTOMER, gap_team=gaps[5] if in_team else NO_CUSTOMER,
+                             gap_store_employee=gaps[6] if in_store else NO_CUSTOMER,
+                             gap_store_channel=gaps[7] if in_store else NO_CUSTOMER,
+                             gap_store_type=gaps[8] if in_store else NO_CUSTOMER)
         previous_at = row.created_at
     return facts
 
@@ -191,11 +255,14 @@ def _loose_fact(row: AnyRow, tz: ZoneInfo) -> Fact:
     """An interaction without a known customer: counted, never as a customer, contact or purchase."""
     return Fact(day=day_number(row.created_at, tz), employee_id=row.employee_id, channel=row.channel, type=row.type,
                 resolved=int(kpi_rules.is_resolved(row.outcome)), repeat_contact=0, purchase=0, gap_all=NO_CUSTOMER,
-                gap_employee=NO_CUSTOMER, gap_channel=NO_CUSTOMER, gap_type=NO_CUSTOMER)
+                gap_employee=NO_CUSTOMER, gap_channel=NO_CUSTOMER, gap_type=NO_CUSTOMER, store_id=row.store_id,
+                team_id=row.team_id, gap_store=NO_CUSTOMER, gap_team=NO_CUSTOMER, gap_store_employee=NO_CUSTOMER,
+                gap_store_channel=NO_CUSTOMER, gap_store_type=NO_CUSTOMER)
 
 
 _ROW_COLUMNS = (Interaction.id, Interaction.customer_id, Interaction.employee_id, Interaction.channel,
-                Interaction.type, Interaction.outcome, Interaction.created_at)
+                Interaction.type, Interaction.outcome, Interaction.created_at, Interaction.store_id,
+                Interaction.team_id)
 
 
 def _facts_of_customers(session: Session, customer_ids: Sequence[int], tz: ZoneInfo) -> dict[int, Fact]:
@@ -329,18 +396,25 @@ def _rollup_from_facts() -> list[AnySelect]:
     """kpi_daily as it should be, summed from the facts (what `Fact.contributions` adds, in SQL)."""
     facts = InteractionKpiFact
     first = case((kpi_rules.first_contact_sql(facts.gap_all != NO_CUSTOMER, facts.repeat_contact), 1), else_=0)
+    in_store, in_team = facts.store_id.is_not(None), facts.team_id.is_not(None)
     parts = []
-    for dimension, key, gap in (("all", literal(""), facts.gap_all),
-                                ("employee", cast(facts.employee_id, String), facts.gap_employee),
-                                ("channel", facts.channel, facts.gap_channel),
-                                ("type", facts.type, facts.gap_type)):
-        parts.append(
-            select(literal(dimension).label("dimension"), facts.day.label("day"), key.label("key"), gap.label("gap"),
-                   func.count().label("interactions"), func.sum(first).label("first_contacts"),
-                   func.sum(first * facts.resolved).label("resolved_first_contacts"),
-                   func.sum(facts.repeat_contact).label("repeat_contacts"),
-                   func.sum(facts.purchase).label("purchases"), func.sum(facts.resolved).label("resolved"))
-            .group_by(facts.day, key, gap))
+    for dimension, key, gap, where in (
+            (Dimension.ALL, literal(""), facts.gap_all, None),
+            (Dimension.EMPLOYEE, cast(facts.employee_id, String), facts.gap_employee, None),
+            (Dimension.CHANNEL, facts.channel, facts.gap_channel, None),
+            (Dimension.TYPE, facts.type, facts.gap_type, None),
+            (Dimension.STORE, cast(facts.store_id, String), facts.gap_store, in_store),
+            (Dimension.STORE_EMPLOYEE, _store_key_sql(facts.store_id, facts.employee_id), facts.gap_store_employee,
+             in_store),
+            (Dimension.STORE_CHANNEL, _store_key_sql(facts.store_id, facts.channel), facts.gap_store_channel, in_store),
+            (Dimension.STORE_TYPE, _store_key_sql(facts.store_id, facts.type), facts.gap_store_type, in_store),
+            (Dimension.TEAM, cast(facts.team_id, String), facts.gap_team, in_team)):
+        part = select(literal(dimension.value).label("dimension"), facts.day.label("day"), key.label("key"),
+                      gap.label("gap"), func.count().label("interactions"), func.sum(first).label("first_contacts"),
+                      func.sum(first * facts.resolved).label("resolved_first_contacts"),
+                      func.sum(facts.repeat_contact).label("repeat_contacts"),
+                      func.sum(facts.purchase).label("purchases"), func.sum(facts.resolved).label("resolved"))
+        parts.append((part if where is None else part.where(where)).group_by(facts.day, key, gap))
     return parts
 
 
@@ -459,9 +533,9 @@ class Summed(NamedTuple):
 
 
 def _summed(session: Session, *, dimension: Dimension, first_day: dt.date, end_day: dt.date,
-            by: Literal["key", "day"] | None) -> list[tuple[Any, Summed]]:
+            by: Literal["key", "day"] | None, keys: ColumnElement[bool] | None = None) -> list[tuple[Any, Summed]]:
     """Figures over local days [first_day, end_day). `by`: None (one total, under the key None), "key"
-    (the dimension's groups, by key) or "day" (per local day, by ordinal)."""
+    (the dimension's groups, by key) or "day" (per local day, by ordinal); `keys` keeps some keys only."""
     daily = KpiDaily
     start, end = first_day.toordinal(), end_day.toordinal()
     # Per day, a customer is new to the day unless seen earlier that same day (gap 0).
@@ -474,33 +548,88 @@ def _summed(session: Session, *, dimension: Dimension, first_day: dt.date, end_d
                func.sum(daily.resolved_first_contacts).label("resolved_first_contacts"),
                func.sum(daily.repeat_contacts).label("repeat_contacts"), func.sum(daily.purchases).label("purchases"),
                func.sum(daily.resolved).label("resolved"))
-        .where(daily.dimension == dimension.value, daily.day >= start, daily.day < end)
+        .where(daily.dimension == dimension.value, daily.day >= start, daily.day < end,
+               *(() if keys is None else (keys,)))
         .group_by(*group)
     ).all()
     result: list[tuple[Any, Summed]] = []
+    # The sums are labelled with Summed's fields, in its order (checked once): each row is read by position,
+    # which costs a third of reading it by name (5,000 groups by employee company-wide).
+    if rows and rows[0]._fields[len(group):] != Summed._fields:
+        raise AssertionError(f"rollup sums out of Summed's order: {rows[0]._fields}")
     for row in rows:
-        by_name = row._mapping  # built on each access: once per row, not once per field (10^4 groups by employee)
-        values = Summed(**{name: int(by_name[name] or 0) for name in Summed._fields})
+        values = Summed._make([int(value or 0) for value in row[len(group):]])
         if values.interactions:
             result.append((row[0] if group else None, values))
     return result
 
 
-def summed_total(session: Session, *, first_day: dt.date, end_day: dt.date) -> Summed:
-    """Company figures over local days [first_day, end_day)."""
-    found = _summed(session, dimension=Dimension.ALL, first_day=first_day, end_day=end_day, by=None)
+@dataclass(frozen=True)
+class Part:
+    """Which rows of the rollup a scope reads: the company's, or one store's or team's."""
+
+    dimension: Dimension = Dimension.ALL
+    key: str = ""
+
+    @classmethod
+    def of_store(cls, store_id: int) -> Part:
+        return cls(dimension=Dimension.STORE, key=str(store_id))
+
+    @classmethod
+    def of_team(cls, team_id: int) -> Part:
+        return cls(dimension=Dimension.TEAM, key=str(team_id))
+
+    def groups(self, grouping: Dimension) -> Dimension | None:
+        """The dimension of this part's rows grouped by `grouping` (employee, channel or type), or None
+        when the rollup does not keep that grouping for it (a team's)."""
+        if self.dimension == Dimension.ALL:
+            return grouping
+        if self.dimension == Dimension.STORE:
+            return IN_STORE[grouping]
+        return None
+
+
+COMPANY = Part()
+
+
+def summed_total(session: Session, *, first_day: dt.date, end_day: dt.date, part: Part = COMPANY) -> Summed:
+    """Figures of the company (or a store or team) over local days [first_day, end_day)."""
+    found = _summed(session, dimension=part.dimension, first_day=first_day, end_day=end_day, by=None,
+                    keys=KpiDaily.key == part.key)
     return found[0][1] if found else Summed()
 
 
-def summed_by_day(session: Session, *, first_day: dt.date, end_day: dt.date) -> dict[dt.date, Summed]:
-    """Company figures of each local day in [first_day, end_day) that had interactions."""
-    found = _summed(session, dimension=Dimension.ALL, first_day=first_day, end_day=end_day, by="day")
+def summed_by_day(session: Session, *, first_day: dt.date, end_day: dt.date,
+                  part: Part = COMPANY) -> dict[dt.date, Summed]:
+    """Figures of the company (or a store or team) for each local day in [first_day, end_day) that had interactions."""
+    found = _summed(session, dimension=part.dimension, first_day=first_day, end_day=end_day, by="day",
+                    keys=KpiDaily.key == part.key)
     return {dt.date.fromordinal(day): values for day, values in found}
 
 
-def summed_by_key(session: Session, *, dimension: Dimension, first_day: dt.date, end_day: dt.date) -> dict[str, Summed]:
-    """Figures of each group of `dimension` (employee id as text, channel, type) over [first_day, end_day)."""
-    return dict(_summed(session, dimension=dimension, first_day=first_day, end_day=end_day, by="key"))
+def summed_by_key(session: Session, *, dimension: Dimension, first_day: dt.date, end_day: dt.date,
+                  part: Part = COMPANY) -> dict[str, Summed]:
+    """Figures of each group of `dimension` (employee id as text, channel, type) over [first_day, end_day),
+    company-wide or inside the store of `part` (`part.groups(dimension)` must not be None)."""
+    rows = part.groups(dimension)
+    if rows is None:
+        raise ValueError(f"the rollup keeps no {dimension} groups for {part}")
+    if part.dimension == Dimension.ALL:
+        return dict(_summed(session, dimension=rows, first_day=first_day, end_day=end_day, by="key"))
+    # A store's keys are one index range: from its padded id up to the next store's.
+    store_id = int(part.key)
+    prefix = store_key(store_id, "")
+    found = _summed(session, dimension=rows, first_day=first_day, end_day=end_day, by="key",
+                    keys=and_(KpiDaily.key >= _padded(store_id), KpiDaily.key < _padded(store_id + 1)))
+    return {key[len(prefix):]: values for key, values in found}
+
+
+def summed_by_team(session: Session, *, team_ids: Iterable[int], first_day: dt.date,
+                   end_day: dt.date) -> dict[int, Summed]:
+    """Figures of each of these teams over local days [first_day, end_day)."""
+    found = _summed(session, dimension=Dimension.TEAM, first_day=first_day, end_day=end_day, by="key",
+                    keys=KpiDaily.key.in_([str(t) for t in team_ids]))
+    return {int(key): values for key, values in found}
 
 
 # ---- follow-ups --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from store.employees import set_active
 from store.kpi import ScopeFilter, figures
 from store.kpi_query import Period
 from store.models import Employee, Interaction
+from tests.support.world import count_written_history
 from tests.test_scheduler import MORNING, Clock, add_people, dms, sender
 from tests.test_scheduler import settings  # noqa: F401 - the fixture, used by name
 
@@ -61,6 +62,7 @@ def test_deactivating_keeps_the_history_the_team_figures_count(session_factory, 
                 session.add(Interaction(employee_id=employee.id, team_id=employee.team_id,
                                         store_id=employee.store_id, channel="store", type="advice",
                                         outcome="resolved", created_at=dt.datetime(2026, 3, day, 10, 0)))
+        count_written_history(session)  # into the KPI rollup, as the importers do
         team_id = employee.team_id
     scope, period = ScopeFilter("team", "Floor", team_id=team_id), Period("range", dt.date(2026, 3, 1), dt.date(2026, 3, 8))
 

@@ -18,6 +18,7 @@ from store.models import AuditEvent, FollowUp, Interaction, Store
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.trust_world import JEANNE_EMAIL, add_follow_up, build_world, channel_posts
 from tests.support.server import start_bot_server
+from tests.support.world import count_written_history
 
 MALLORY = "<!channel> Mallory <https://evil.example|x>"
 SHARE_CHANNEL = "C0SHARE"
@@ -72,6 +73,7 @@ def test_a_store_breakdown_by_employee_names_only_people_the_manager_may_ask_for
         session.add(Interaction(customer_id=world.jeanne, employee_id=hugo, store_id=world.paris,
                                 team_id=world.stock, channel="phone", type="call", outcome="resolved",
                                 created_at=utc_now() - dt.timedelta(hours=2)))
+        count_written_history(session)  # into the KPI rollup, as the importers do
     before = slack.mark()
     bot.command("/kpi", "store Paris Rivoli last 7 days by employee", user="U0NINA")
     answer = slack.wait_for("response_url", since=before)

@@ -18,6 +18,7 @@ from store.kpi_query import Period
 from store.digest import TeamDigest
 from store.models import Customer, Employee, FollowUp, Interaction, Store, Team
 from tests.store.kpi_fixtures import NOW, TODAY, Viewer, at, build_dataset
+from tests.support.world import count_written_history
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -141,7 +142,7 @@ def build_varied_dataset(session_factory, seed: int = 11) -> list[Viewer]:
                               created_at=NOW - dt.timedelta(days=rng.randint(0, 20), minutes=rng.randint(0, 1400))))
         newcomer = Employee(slack_user_id="UNEW", name="Newcomer")  # no store: no colleagues' VIPs either
         s.add(newcomer)
-        s.flush()
+        count_written_history(s)  # into the KPI rollup, as the importers do
         people.append(newcomer)
         return [Viewer(e.id, e.role, e.team_id, e.store_id) for e in people]
 
@@ -193,7 +194,7 @@ def add_call_centre_activity(session_factory, data) -> tuple[Viewer, Viewer]:
             FollowUp(assignee_id=zoe.id, customer_id=paul.id, created_at=at("2026-03-08T10:00"),
                      due_date=dt.date(2026, 3, 9), status="done", completed_at=at("2026-03-10T23:00")),
         ])
-        s.flush()
+        count_written_history(s)  # into the KPI rollup, as the importers do
         return Viewer(zoe.id, zoe.role, zoe.team_id, zoe.store_id), Viewer(iris.id, iris.role, iris.team_id, iris.store_id)
 
 

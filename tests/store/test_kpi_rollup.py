@@ -90,15 +90,25 @@ def _figures(report: KpiReport) -> tuple[int, ...]:
             f.purchases_within_7d)
 
 
+def _manager(session_factory) -> Viewer:
+    """Alice, manager of the Paris Opéra floor team in store PAR01 (Bob's team; Carl is in Lyon, Eve in no store)."""
+    with session_factory() as session:
+        alice = session.scalar(select(Employee).where(Employee.slack_user_id == "U0ALICE"))
+        return Viewer(id=alice.id, role=alice.role, team_id=alice.team_id, store_id=alice.store_id,
+                      timezone="Europe/Paris")
+
+
 def _assert_exact(session_factory) -> None:
-    """Rollup and raw rows agree for every grouping and period kind, and the rollup checks clean."""
-    admin = _admin(session_factory)
+    """Rollup and raw rows agree for every scope it serves (company, store, team), grouping and period
+    kind, and the rollup checks clean."""
+    admin, manager = _admin(session_factory), _manager(session_factory)
     for asked in [WEEK, f"{WEEK} by employee", f"{WEEK} by channel", f"{WEEK} by type", f"{WEEK} by day",
                  "2026-02", "last 30 days by day", "2026-03-03", "today", "yesterday", "month"]:
-        from_rollup = _report(session_factory, f"all {asked}", viewer=admin)
-        from_rows = _report(session_factory, f"all {asked}", viewer=admin, raw=True)
-        assert (from_rollup.current, from_rollup.previous, from_rollup.groups, from_rollup.trend) == \
-               (from_rows.current, from_rows.previous, from_rows.groups, from_rows.trend), asked
+        for scope, viewer in [("all", admin), ("store PAR01", manager), ("store PAR01", admin), ("team", manager)]:
+            from_rollup = _report(session_factory, f"{scope} {asked}", viewer=viewer)
+            from_rows = _report(session_factory, f"{scope} {asked}", viewer=viewer, raw=True)
+            assert (from_rollup.current, from_rollup.previous, from_rollup.groups, from_rollup.trend) == \
+                   (from_rows.current, from_rows.previous, from_rows.groups, from_rows.trend), (scope, asked)
     with session_factory() as session:
         assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
 
@@ -160,6 +170,42 @@ def test_every_change_to_history_keeps_company_figures_exact(world, tmp_path):
     assert _week(world) == (3, 2, 1, 1, 2, 0)
     assert _rollup_rows(world) == before_merge
     _assert_exact(world)
+
+
+def test_store_and_team_figures_come_from_the_rollup_and_kpi_check_watches_them(world, tmp_path, db_url,
+                                                                               monkeypatch, capsys):
+    # Alice and Bob (Paris Opéra floor, PAR01) see Hélène twice in three days; Eve (call centre team, no
+    # store) sees Jean.
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,I1,U0ALICE,store,visit,resolved,,2026-03-02T10:00:00Z",
+            "webshop,W-1001,I2,U0BOB,phone,call,info,,2026-03-05T10:00:00Z",
+            "webshop,W-1002,I3,U0EVE,phone,complaint,resolved,,2026-03-04T09:00:00Z")
+    manager = _manager(world)
+    store = _report(world, f"store PAR01 {WEEK} by channel", viewer=manager)
+    assert _figures(store) == (2, 1, 1, 1, 1, 0)
+    assert [(g.key, g.figures.interactions, g.figures.customers) for g in store.groups] == [("phone", 1, 1),
+                                                                                           ("store", 1, 1)]
+    assert _figures(_report(world, f"team {WEEK}", viewer=manager)) == (2, 1, 1, 1, 1, 0)
+    _assert_exact(world)
+
+    # Read from the rollup: a store row damaged behind its back shows in the store's figures (and the
+    # team's and company's do not move), and `frontline kpi check` finds it.
+    with world.begin() as session:
+        session.execute(KpiDaily.__table__.update().where(KpiDaily.dimension == kpi_rollup.Dimension.STORE,
+                                                          KpiDaily.key == str(manager.store_id))
+                        .values(interactions=KpiDaily.interactions + 10))
+    assert _figures(_report(world, f"store PAR01 {WEEK}", viewer=manager))[0] == 2 + 2 * 10
+    assert _figures(_report(world, f"team {WEEK}", viewer=manager))[0] == 2
+    assert _week(world)[0] == 3
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("FRONTLINE_TIMEZONE", "Europe/Paris")
+    capsys.readouterr()
+    assert main(["kpi", "check"]) == 1
+    assert "0 interaction(s), 2 daily row(s)" in capsys.readouterr().out
+    assert main(["kpi", "rebuild"]) == 0
+    assert main(["kpi", "check"]) == 0
+    assert _figures(_report(world, f"store PAR01 {WEEK}", viewer=manager)) == (2, 1, 1, 1, 1, 0)
 
 
 def test_an_interaction_logged_in_slack_counts_at_once(world, tmp_path):
@@ -229,8 +275,9 @@ def test_migrate_builds_the_rollup_for_existing_history_and_check_finds_nothing(
             InteractionKpiFact.interaction_id == session.scalar(select(func.min(InteractionKpiFact.interaction_id)))))
     capsys.readouterr()
     assert main(["kpi", "check"]) == 1
-    # ... and the four day rows it was in (company, employee, channel, type) no longer add up to the facts.
-    assert "1 interaction(s), 4 daily row(s)" in capsys.readouterr().out
+    # ... and the nine day rows it was in (company, employee, channel, type, store, team, and the store's
+    # employee, channel and type) no longer add up to the facts.
+    assert "1 interaction(s), 9 daily row(s)" in capsys.readouterr().out
     engine.dispose()
 
 

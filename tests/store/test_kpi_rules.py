@@ -48,6 +48,8 @@ class Contact(NamedTuple):
     employee_id: int = 1
     channel: str = "store"
     type: str = "visit"
+    store_id: int | None = 1
+    team_id: int | None = 1
 
 
 def expected_flags(contacts: list[Contact], orders: list[tuple[int, dt.datetime, str]]) -> dict[int, tuple[int, int]]:
