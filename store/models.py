@@ -533,3 +533,91 @@ class CustomerNameKey(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
     key: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, index=True)
+
+
+# --- commerce: live website activity (store/live/commerce.py) ----------------------------------------
+
+
+class WebVisitor(Base):
+    """A browser the website knows only by its anonymousId, until an alias or identify names the person:
+    from then on its activity (earlier and later) belongs to that person's record."""
+
+    __tablename__ = "web_visitors"
+    __table_args__ = (UniqueConstraint("source", "anonymous_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    anonymous_id: Mapped[str] = mapped_column(String(128))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    # Consent stated while anonymous, applied to the person when the visitor is joined:
+    # purpose -> [granted, ISO timestamp].
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class WebActivity(Base):
+    """What a person (or a not yet named visitor) did on the website, one row per tracked event."""
+
+    __tablename__ = "web_activity"
+    __table_args__ = (Index("ix_web_activity_customer_at", "customer_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))  # None while anonymous
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("web_visitors.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # a WebActivityKind
+    sku: Mapped[str | None] = mapped_column(String(64))
+    product_name: Mapped[str | None] = mapped_column(String(200))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    # The search query, the page's name or path, or the order number.
+    detail: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Basket(Base):
+    """A shopping cart as the website last showed it; abandoned when left alone too long (bot job)."""
+
+    __tablename__ = "baskets"
+    __table_args__ = (
+        UniqueConstraint("source", "cart_key"),
+        Index("ix_baskets_customer_updated", "customer_id", "updated_at"),
+        Index("ix_baskets_open", "closed_at", "abandoned_at", "updated_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    # The site's cart_id, or "user:<userId>" / "anon:<anonymousId>" when the site sends none.
+    cart_key: Mapped[str] = mapped_column(String(160))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("web_visitors.id"), index=True)
+    # [{"sku", "name", "price", "currency", "quantity"}], prices as strings (exact decimals in JSON).
+    items: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    checkout_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    abandoned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # ordered (or emptied)
+
+
+class WebNotice(Base):
+    """A short DM owed to an employee with an open follow-up: the customer ordered or came back to the site.
+
+    Sent by the notices job at most once per employee, customer and local day (the unique key on
+    sent_day), never at night in the employee's time zone."""
+
+    __tablename__ = "web_notices"
+    __table_args__ = (
+        UniqueConstraint("employee_id", "customer_id", "sent_day"),
+        Index("ix_web_notices_pending", "handled_at", "happened_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # a WebNoticeKind
+    detail: Mapped[str | None] = mapped_column(String(64))  # the order number
+    source: Mapped[str] = mapped_column(String(32))
+    happened_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # sent or dropped
+    sent_day: Mapped[dt.date | None] = mapped_column(Date)  # the employee's local day it was sent on

@@ -191,3 +191,30 @@ class RecordSource(enum.StrEnum):
 
     SLACK = "slack"  # interactions and follow-ups logged in Slack
     FRONTLINE = "frontline"  # preferences declared through Frontline
+
+
+# --- commerce (live website activity, store/live/commerce.py) ---
+
+
+class WebActivityKind(enum.StrEnum):
+    """One thing a person did on the website, as the tracking API reported it (WebActivity.kind)."""
+
+    VISIT = "visit"  # a page view
+    VIEWED = "viewed"
+    WISHLIST_ADDED = "wishlist_added"
+    WISHLIST_REMOVED = "wishlist_removed"
+    CART_ADDED = "cart_added"
+    CART_REMOVED = "cart_removed"
+    CART_VIEWED = "cart_viewed"
+    CHECKOUT_STARTED = "checkout_started"
+    SEARCHED = "searched"
+    ORDERED = "ordered"
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"
+
+
+class WebNoticeKind(enum.StrEnum):
+    """Why an employee with an open follow-up is told about a customer (WebNotice.kind)."""
+
+    ORDERED = "ordered"  # the customer ordered online
+    RETURNED = "returned"  # the customer came back to the website
