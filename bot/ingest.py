@@ -21,12 +21,17 @@ from store import inbox
 from store.clock import Clock, utc_now
 from store.db import SessionFactory
 from store.inbox import Appliers
-from store.vocabulary import SourceKind
+from store.live import commerce
+from store.vocabulary import SegmentType, SourceKind
 
 log = logging.getLogger(__name__)
 
 APPLIERS: Appliers = {
     # (SourceKind, event type): applier -- sorted
+    (SourceKind.SEGMENT, SegmentType.ALIAS): commerce.apply_alias,
+    (SourceKind.SEGMENT, SegmentType.PAGE): commerce.apply_page,
+    (SourceKind.SEGMENT, SegmentType.SCREEN): commerce.apply_page,  # a mobile app's page
+    (SourceKind.SEGMENT, SegmentType.TRACK): commerce.apply_track,
 }
 
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile

@@ -44,6 +44,8 @@ from store.gdpr import ERASED_HASH
 from store.importing.children import LinkedPerson, write_consents
 from store.importing.orders import LineValues, write_order
 from store.importing.report import ImportReport
+from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
+from store.live.segment import person_key
 from store.models import (
     Basket,
     Customer,
@@ -85,27 +87,17 @@ NEW_VISIT_AFTER = dt.timedelta(minutes=30)
 NOTICE_FRESHNESS = dt.timedelta(hours=1)
 MAX_BASKET_LINES = 50
 
-State = Literal["applied", "waiting", "rejected"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one message: applied; waiting (its person is not known yet: retried later);
-    rejected, with a reason key that never contains personal data."""
-
-    state: State
-    reason: str | None = None
-
-
-APPLIED = Outcome("applied")
+# What became of a message (store.inbox.Applied): applied; waiting (its person is not known yet: the
+# inbox tries again); rejected with a reason key that never contains personal data.
+Outcome = Applied
 
 
 def _waiting(reason: str) -> Outcome:
-    return Outcome("waiting", reason)
+    return waiting(reason)
 
 
 def _rejected(reason: str) -> Outcome:
-    return Outcome("rejected", reason)
+    return rejected(reason)
 
 
 class _Bad(ValueError):
@@ -120,6 +112,7 @@ class Who:
     customer_id: int | None
     visitor_id: int | None
     user_id: str | None
+    joined: str | None = None  # an anonymousId this message named: its waiting events may now resolve
 
 
 # --- reading fields ---------------------------------------------------------------------------------
@@ -308,7 +301,8 @@ def resolve(session: Session, source: str, body: dict[str, Any], at: dt.datetime
     visitor_id = None
     if anonymous_id is not None:
         visitor_id = join_visitor(session, source, anonymous_id, record_id=record.id, customer_id=customer, at=at)
-    return Who(record_id=record.id, customer_id=customer, visitor_id=visitor_id, user_id=user_id)
+    return Who(record_id=record.id, customer_id=customer, visitor_id=visitor_id, user_id=user_id,
+               joined=anonymous_id)
 
 
 def join_visitor(session: Session, source: str, anonymous_id: str, *, record_id: int, customer_id: int,
@@ -572,6 +566,14 @@ def track_kind(event: Any) -> WebActivityKind | None:
     return _TRACK_KINDS.get(" ".join(event.replace("_", " ").casefold().split()))
 
 
+def _done(who: Who) -> Outcome:
+    """Applied; waking the events kept waiting under the anonymousId this message named (a guest order)."""
+    if who.joined is None:
+        return APPLIED
+    key = person_key(None, who.joined)
+    return Applied(APPLIED.state, wake=(key,) if key else ())
+
+
 def _consent_first(session: Session, source: str, who: Who, body: dict[str, Any], at: dt.datetime) -> bool:
     """Write the consent the message states; False when it refuses profiling (browsing is not kept)."""
     states = consent_of(body)
@@ -597,9 +599,10 @@ def apply_track_message(session: Session, source: str, body: dict[str, Any], at:
             return who
         profiling = _consent_first(session, source, who, body, at)
         if kind in _ORDER_STATUS:
-            return _order(session, source, who, props, kind, at, now)
+            outcome = _order(session, source, who, props, kind, at, now)
+            return _done(who) if outcome is APPLIED else outcome
         if kind is None or not profiling:
-            return APPLIED
+            return _done(who)
         _presence(session, source, who, at, now)
         person = (LinkedPerson(record_id=who.record_id, customer_id=who.customer_id)
                   if who.record_id is not None and who.customer_id is not None else None)
@@ -624,7 +627,7 @@ def apply_track_message(session: Session, source: str, body: dict[str, Any], at:
                       amount=_money(props, "value") or _money(props, "revenue"), currency=_currency(props))
             _basket(session, source, who, body, at, "replace" if products is not None else "add", products or [],
                     checkout=kind == WebActivityKind.CHECKOUT_STARTED)
-        return APPLIED
+        return _done(who)
     except _Bad as bad:
         return _rejected(str(bad))
 
@@ -649,10 +652,10 @@ def apply_page_message(session: Session, source: str, body: dict[str, Any], at: 
         if isinstance(who, Outcome):
             return who
         if not _consent_first(session, source, who, body, at):
-            return APPLIED
+            return _done(who)
         _presence(session, source, who, at, now)
         _activity(session, source, who, WebActivityKind.VISIT, at, detail=_page_name(body))
-        return APPLIED
+        return _done(who)
     except _Bad as bad:
         return _rejected(str(bad))
 
@@ -671,9 +674,25 @@ def apply_alias_message(session: Session, source: str, body: dict[str, Any], at:
         if isinstance(customer, Outcome):
             return customer
         join_visitor(session, source, previous, record_id=record.id, customer_id=customer, at=at)
-        return APPLIED
+        key = person_key(None, previous)
+        return Applied(APPLIED.state, wake=(key,) if key else ())
     except _Bad as bad:
         return _rejected(str(bad))
+
+
+# --- the inbox's appliers (bot/ingest.py APPLIERS) --------------------------------------------------
+
+
+def apply_track(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    return apply_track_message(session, event.source, event.body, event.timestamp, now)
+
+
+def apply_page(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    return apply_page_message(session, event.source, event.body, event.timestamp, now)
+
+
+def apply_alias(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    return apply_alias_message(session, event.source, event.body, event.timestamp, now)
 
 
 # --- the abandoned-basket job -----------------------------------------------------------------------
