@@ -49,6 +49,8 @@ class Settings:
     # above which senders are asked to retry later (429).
     ingest_workers: int = 1
     inbox_bound: int = 100_000
+    # A website basket untouched this long (and not ordered) is shown as abandoned (bot/live_jobs.py).
+    basket_abandoned_minutes: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -86,6 +88,7 @@ class Settings:
             directory_mapping=env.get("FRONTLINE_DIRECTORY_MAPPING"),
             ingest_workers=int(number("FRONTLINE_INGEST_WORKERS", 1, int)),
             inbox_bound=int(number("FRONTLINE_INBOX_MAX", 100_000, int)),
+            basket_abandoned_minutes=int(number("FRONTLINE_BASKET_ABANDONED_MINUTES", 60, int)),
         )
         settings.validate()
         return settings
@@ -114,6 +117,8 @@ class Settings:
             raise ConfigError("FRONTLINE_INGEST_WORKERS must be from 0 (apply in other processes) to 64")
         if self.inbox_bound < 1:
             raise ConfigError("FRONTLINE_INBOX_MAX must be a positive number of events")
+        if not 1 <= self.basket_abandoned_minutes <= 60 * 24 * 30:
+            raise ConfigError("FRONTLINE_BASKET_ABANDONED_MINUTES must be from 1 to 43200 (30 days)")
 
     def require_slack(self, *, socket_mode: bool) -> None:
         """Fail start-up with one line when a Slack credential needed to serve is missing or malformed."""

@@ -244,6 +244,20 @@ def _active_customer(session: Session, customer_id: int) -> tuple[Customer, str 
     raise ProfileUnavailable("not_found")
 
 
+def _profiling(consents: tuple[ConsentState, ...]) -> bool:
+    """The one rule for showing web activity: profiling granted somewhere and not refused for every channel."""
+    return any(c.purpose == ConsentPurpose.PROFILING and c.granted for c in consents) and not any(
+        c.purpose == ConsentPurpose.PROFILING and not c.granted and c.channel == ConsentChannel.ANY for c in consents)
+
+
+def profiling_allowed(session: Session, customer_id: int) -> bool:
+    """Whether the customer's web activity may be shown (the card's rule), e.g. in a DM about a visit."""
+    return _profiling(tuple(
+        ConsentState(purpose=c.purpose, channel=c.channel, granted=c.granted, recorded_at=c.recorded_at, source=c.source)
+        for c in session.scalars(select(Consent).where(Consent.customer_id == customer_id,
+                                                       Consent.purpose == ConsentPurpose.PROFILING))))
+
+
 def viewer_may_see(viewer: Any, customer_id: int) -> bool:
     """Every registered employee may look customers up for now; roles will narrow this later."""
     return getattr(viewer, "id", None) is not None
@@ -261,8 +275,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
         for c in session.scalars(select(Consent).where(Consent.customer_id == cid)
                                  .order_by(Consent.purpose, Consent.channel))
     )
-    profiling = any(c.purpose == ConsentPurpose.PROFILING and c.granted for c in consents) and not any(
-        c.purpose == ConsentPurpose.PROFILING and not c.granted and c.channel == ConsentChannel.ANY for c in consents)
+    profiling = _profiling(consents)
     today = clock().date()
     follow_ups = tuple(
         FollowUpSummary(id=f.id, due_date=f.due_date, note=f.note, assignee_name=name, overdue=f.due_date < today)

@@ -5,13 +5,16 @@ moment the card was built (LiveActivity.as_of), never from a clock read here."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from handlers.blockkit import Mrkdwn, escape, trusted, truncate
+from handlers.blockkit import MAX_FALLBACK_TEXT, Mrkdwn, button, escape, section, trusted, truncate
 from handlers.i18n import t
 from handlers.i18n.formats import format_date, format_money
 from store.clock import time_zone, to_local_naive
+from handlers.profile import ids
+from store.live.notices import DueNotice
 from store.profile import BasketSummary, LiveActivity, WebOrder
-from store.vocabulary import WebActivityKind
+from store.vocabulary import WebActivityKind, WebNoticeKind
 
 ITEM_CHARS = 40
 BASKET_ITEMS = 3
@@ -84,3 +87,17 @@ def live_lines(live: LiveActivity, locale: str, timezone: str | None) -> tuple[s
     if searches:
         lines.append(t("profile.line", locale, title=t("live.searched", locale), value=trusted(", ".join(searches[:3]))))
     return seen, lines
+
+
+def notice_message(notice: DueNotice, now: dt.datetime, locale: str) -> dict[str, Any]:
+    """The short DM to an employee with an open follow-up: the customer is back on the site, or ordered
+    online; with a button opening the card."""
+    happened = when(notice.happened_at, now, locale, notice.timezone)
+    name = _short(notice.customer_name, 80)
+    if notice.kind == WebNoticeKind.ORDERED:
+        text = t("live.notice.ordered", locale, name=name, when=happened, number=_short(notice.detail or "—", 30))
+    else:
+        text = t("live.notice.returned", locale, name=name, when=happened)
+    block = section(text)
+    block["accessory"] = button(t("live.notice.open", locale), ids.OPEN_CUSTOMER, str(notice.customer_id))
+    return {"text": truncate(str(text).replace("*", ""), MAX_FALLBACK_TEXT), "blocks": [block]}  # still escaped
