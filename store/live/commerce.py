@@ -680,6 +680,24 @@ def apply_alias_message(session: Session, source: str, body: dict[str, Any], at:
         return _rejected(str(bad))
 
 
+def after_identify(session: Session, source: str, body: dict[str, Any], *, record_id: int, customer_id: int,
+                   at: dt.datetime) -> tuple[str, ...]:
+    """What an `identify` means beyond the person's traits, for the identify applier to call once it has
+    the record of `userId`: the anonymousId it names joins the person (its earlier browsing moves over),
+    and the consent it states (traits or context) is written. Returns the inbox person keys to wake (the
+    anonymousId's waiting events, e.g. a guest order)."""
+    person = LinkedPerson(record_id=record_id, customer_id=customer_id)
+    states = consent_of(body)
+    if states:
+        _write_consent(session, person, source, states, at)
+    anonymous_id = _id(body.get("anonymousId"))
+    if anonymous_id is None:
+        return ()
+    join_visitor(session, source, anonymous_id, record_id=record_id, customer_id=customer_id, at=at)
+    key = person_key(None, anonymous_id)
+    return (key,) if key else ()
+
+
 # --- the inbox's appliers (bot/ingest.py APPLIERS) --------------------------------------------------
 
 

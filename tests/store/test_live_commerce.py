@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from store.gdpr import erase_customer
 from store.live.commerce import (
+    after_identify,
     apply_alias_message,
     apply_page_message,
     apply_track_message,
@@ -347,3 +348,24 @@ def test_anonymous_visitors_never_named_are_forgotten(session_factory, people):
     with session_factory() as session:
         assert session.scalars(select(WebVisitor.anonymous_id)).all() == ["anon-new"]
         assert session.scalar(select(func.count()).select_from(WebActivity)) == 1
+
+
+def test_an_identify_naming_the_browser_joins_its_browsing_and_wakes_its_waiting_events(session_factory, people):
+    send(session_factory, track("Product Viewed", COAT, user=None, anonymous="anon-3"), at=NOW - dt.timedelta(hours=1))
+    assert send(session_factory, track("Order Completed", ORDER, user=None, anonymous="anon-3")).state == "waiting"
+    identify = {"type": "identify", "userId": "u-1", "anonymousId": "anon-3", "traits": {"email": "j@example.com",
+                "consent": {"categoryPreferences": {"Personalization": True}}}}
+    with session_factory.begin() as session:
+        record_id = session.scalar(select(SourceRecord.id).where(SourceRecord.source_id == "u-1"))
+        woken = after_identify(session, SOURCE, identify, record_id=record_id, customer_id=people["jean"], at=NOW)
+    assert woken == ("a:anon-3",)
+    profile = card(session_factory, people["jean"])
+    assert profile.profiling_allowed and [s.product_name for s in profile.web_signals] == ["Wool coat"]
+    # The guest order, retried by the inbox once woken, now belongs to the person.
+    assert send(session_factory, track("Order Completed", ORDER, user=None, anonymous="anon-3")).state == "applied"
+    assert card(session_factory, people["jean"]).orders.items[0].order_number == "W-1001"
+
+
+def test_alias_wakes_the_anonymous_events_waiting(session_factory, people):
+    outcome = send(session_factory, {"type": "alias", "previousId": "anon-8", "userId": "u-1"})
+    assert outcome.state == "applied" and outcome.wake == ("a:anon-8",)
