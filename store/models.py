@@ -664,7 +664,9 @@ class WebNotice(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # No foreign key: a merge must not move notices (two sent the same day would collide on the unique
+    # key); a notice about a customer merged or erased since is dropped by the notices job.
+    customer_id: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(16))  # a WebNoticeKind
     detail: Mapped[str | None] = mapped_column(String(64))  # the order number
     source: Mapped[str] = mapped_column(String(32))

@@ -90,14 +90,15 @@ def test_the_follow_up_owner_gets_one_dm_in_their_language_when_the_customer_com
     run_notices(settings, session_factory, make_client(settings), Clock(MORNING + dt.timedelta(hours=1, minutes=1)))
     assert [c.args["channel"] for c in dms(slack, before)] == []
 
-    # New York wakes up (08:30 there): Sam gets his, once, in English.
+    # New York wakes up (08:30 there): Sam gets his, once, in English; the order came before his DM went
+    # out, so it tells the order.
     before = slack.mark()
     later = Clock(dt.datetime(2026, 3, 3, 13, 30))
     run_notices(settings, session_factory, make_client(settings), later)
     run_notices(settings, session_factory, make_client(settings), later)
     sent = dms(slack, before)
     assert [c.args["channel"] for c in sent] == ["D0SAM"]
-    assert "Jean Dupont is back on the website" in sent[0].text
+    assert "Jean Dupont ordered online (2 h ago, order W-1001)" in sent[0].text
 
 
 def test_an_online_order_the_next_day_is_told_again(settings, session_factory, slack, world):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from store import kpi_rollup
@@ -463,12 +463,15 @@ def _owe_notices(session: Session, customer_id: int, kind: WebNoticeKind, source
         .where(FollowUp.customer_id == customer_id, FollowUp.status == FollowUpStatus.OPEN,
                Employee.active.is_(True)).distinct()).all()
     for employee_id in owners:
-        pending = session.scalar(select(exists().where(
+        pending = session.scalars(select(WebNotice).where(
             WebNotice.employee_id == employee_id, WebNotice.customer_id == customer_id,
-            WebNotice.handled_at.is_(None))))
-        if not pending:
+            WebNotice.handled_at.is_(None))).first()
+        if pending is None:
             session.add(WebNotice(employee_id=employee_id, customer_id=customer_id, kind=kind, detail=detail,
                                   source=source, happened_at=at))
+        elif kind == WebNoticeKind.ORDERED and pending.kind != WebNoticeKind.ORDERED:
+            # Not sent yet (night, or the next tick): an order says more than a visit.
+            pending.kind, pending.detail, pending.happened_at = kind, detail, at
 
 
 def _is_return(session: Session, customer_id: int, at: dt.datetime) -> bool:

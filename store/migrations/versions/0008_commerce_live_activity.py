@@ -89,7 +89,6 @@ def upgrade() -> None:
         sa.Column("happened_at", sa.DateTime(), nullable=False),
         sa.Column("handled_at", sa.DateTime(), nullable=True),
         sa.Column("sent_day", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_web_notices_customer_id_customers")),
         sa.ForeignKeyConstraint(["employee_id"], ["employees.id"], name=op.f("fk_web_notices_employee_id_employees")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_notices")),
         sa.UniqueConstraint("employee_id", "customer_id", "sent_day",
