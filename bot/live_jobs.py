@@ -1,7 +1,8 @@
 """The live website activity's jobs, registered in bot.scheduler's one registry (JOB_SOURCES):
 
 - `live.baskets` (every minute): baskets untouched for FRONTLINE_BASKET_ABANDONED_MINUTES become
-  abandoned; browsing of anonymous visitors nobody named in 30 days is forgotten;
+  abandoned; browsing of anonymous visitors nobody named in 30 days is forgotten, and website activity
+  older than 90 days;
 - `live.notices` (every minute): the DMs owed to employees with an open follow-up when their customer
   ordered online or came back to the site (store.live.notices: once per customer per day, never at night).
 
@@ -21,12 +22,13 @@ from bot.jobs import ScheduledJob
 from handlers.i18n import normalise_locale
 from handlers.profile.live import notice_message
 from store.clock import Clock
-from store.live.commerce import forget_anonymous, mark_abandoned_baskets
+from store.live.commerce import forget_anonymous, forget_old_activity, mark_abandoned_baskets
 from store.live.notices import claim, due_notices, release
 
 log = logging.getLogger(__name__)
 
 ANONYMOUS_RETENTION = dt.timedelta(days=30)
+ACTIVITY_RETENTION = dt.timedelta(days=90)
 
 
 def run_baskets(settings: Any, session_factory: Any, clock: Clock) -> int:
@@ -34,6 +36,7 @@ def run_baskets(settings: Any, session_factory: Any, clock: Clock) -> int:
     with session_factory.begin() as session:
         abandoned = mark_abandoned_baskets(session, now=now, after=dt.timedelta(minutes=settings.basket_abandoned_minutes))
         forgotten = forget_anonymous(session, now=now, older_than=ANONYMOUS_RETENTION)
+        forget_old_activity(session, now=now, older_than=ACTIVITY_RETENTION)
     if abandoned or forgotten:
         log.info("live baskets: %s abandoned, %s anonymous visitors forgotten", abandoned, forgotten)
     return abandoned

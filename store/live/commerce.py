@@ -735,3 +735,10 @@ def forget_anonymous(session: Session, *, now: dt.datetime, older_than: dt.timed
     session.execute(delete(Basket).where(Basket.visitor_id.in_(stale), Basket.customer_id.is_(None)))
     result = session.execute(delete(WebVisitor).where(WebVisitor.id.in_(stale)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_old_activity(session: Session, *, now: dt.datetime, older_than: dt.timedelta) -> int:
+    """Website activity older than `older_than` is dropped: the card tells the last week (the views and
+    the wishlist it shows are web signals, kept as the imported ones are)."""
+    result = session.execute(delete(WebActivity).where(WebActivity.occurred_at < now - older_than))
+    return int(getattr(result, "rowcount", 0) or 0)

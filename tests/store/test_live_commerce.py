@@ -19,6 +19,7 @@ from store.live.commerce import (
     apply_page_message,
     apply_track_message,
     forget_anonymous,
+    forget_old_activity,
     mark_abandoned_baskets,
 )
 from store.models import (
@@ -371,3 +372,13 @@ def test_an_identify_naming_the_browser_joins_its_browsing_and_wakes_its_waiting
 def test_alias_wakes_the_anonymous_events_waiting(session_factory, people):
     outcome = send(session_factory, {"type": "alias", "previousId": "anon-8", "userId": "u-1"})
     assert outcome.state == "applied" and outcome.wake == ("a:anon-8",)
+
+
+def test_website_activity_older_than_the_retention_is_dropped_and_the_card_keeps_the_recent(session_factory, people):
+    consent_given(session_factory, at=NOW - dt.timedelta(days=100))
+    send(session_factory, track("Products Searched", {"query": "boots"}), at=NOW - dt.timedelta(days=95))
+    send(session_factory, track("Products Searched", {"query": "coat"}), at=NOW - dt.timedelta(days=1))
+    with session_factory.begin() as session:
+        assert forget_old_activity(session, now=NOW, older_than=dt.timedelta(days=90)) == 2
+    profile = card(session_factory, people["jean"])
+    assert profile.profiling_allowed and [c.text for c in profile.live.changes] == ["coat"]
