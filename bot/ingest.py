@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 APPLIERS: Appliers = {
     # (SourceKind, event type): applier -- sorted
     (SourceKind.SEGMENT, SegmentType.ALIAS): commerce.apply_alias,
+    # store.live.identify's applier, then the anonymous browsing and consent it names (commerce)
+    (SourceKind.SEGMENT, SegmentType.IDENTIFY): commerce.apply_identify,
     (SourceKind.SEGMENT, SegmentType.PAGE): commerce.apply_page,
     (SourceKind.SEGMENT, SegmentType.SCREEN): commerce.apply_page,  # a mobile app's page
     (SourceKind.SEGMENT, SegmentType.TRACK): commerce.apply_track,
@@ -37,9 +39,9 @@ APPLIERS: Appliers = {
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
 ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)
 BATCH = 100
-
-__all__ = ["APPLIERS", "InboxWorkers", "SourceKind"]
-
+# A step stops applying after this long and commits: on SQLite it holds the one write lock meanwhile, and a
+# Slack request (every card view is audited) must not wait long behind it.
+STEP_SECONDS = 0.25
 
 class InboxWorkers:
     """`count` threads applying the inbox until `stop()`. `wake()` ends their idle wait at once (the HTTP
@@ -81,7 +83,8 @@ class InboxWorkers:
     def step(self) -> inbox.WorkReport:
         """One transaction: claim, apply, record."""
         with self.session_factory.begin() as session:
-            report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch)
+            report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch,
+                                     max_seconds=STEP_SECONDS, clock=self.clock)
         for state, count in report.counts.items():
             INGEST_APPLIED.labels(state).inc(count)
         if self.on_step is not None:

@@ -45,6 +45,7 @@ from store.importing.children import LinkedPerson, write_consents
 from store.importing.orders import LineValues, write_order
 from store.importing.report import ImportReport
 from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
+from store.live import identify
 from store.live.segment import person_key
 from store.models import (
     Basket,
@@ -60,6 +61,7 @@ from store.models import (
 )
 from store.vocabulary import (
     ConsentChannel,
+    InboxState,
     ConsentPurpose,
     CustomerStatus,
     FollowUpStatus,
@@ -286,7 +288,15 @@ def resolve(session: Session, source: str, body: dict[str, Any], at: dt.datetime
         assert anonymous_id is not None
         visitor = _visitor(session, source, anonymous_id, at)
         if visitor.source_record_id is None:
-            return Who(record_id=None, customer_id=None, visitor_id=visitor.id, user_id=None)
+            # An identify without a userId (a newsletter form) made a record of the browser itself.
+            named = _record(session, source, f"anon:{anonymous_id}"[:128])
+            known = _customer_of(session, named) if named is not None else None
+            if isinstance(known, Applied) and known.state == InboxState.REJECTED:
+                return known  # that record was erased
+            if named is None or not isinstance(known, int):
+                return Who(record_id=None, customer_id=None, visitor_id=visitor.id, user_id=None)
+            join_visitor(session, source, anonymous_id, record_id=named.id, customer_id=known, at=at)
+            return Who(record_id=named.id, customer_id=known, visitor_id=visitor.id, user_id=named.source_id)
         named = session.get_one(SourceRecord, visitor.source_record_id)
         known = _customer_of(session, named)
         if isinstance(known, Outcome):
@@ -702,6 +712,22 @@ def after_identify(session: Session, source: str, body: dict[str, Any], *, recor
 
 
 # --- the inbox's appliers (bot/ingest.py APPLIERS) --------------------------------------------------
+
+
+def apply_identify(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    """store.live.identify's applier (traits -> the record, identity on arrival), then what the identify
+    names for the website: the anonymousId's browsing and the consent it states (after_identify)."""
+    outcome = identify.apply_identify(session, event, now)
+    if outcome.state != APPLIED.state:
+        return outcome
+    source_id = identify.source_id_of(event.body)
+    record = _record(session, event.source, source_id) if source_id else None
+    customer = _customer_of(session, record) if record is not None else None
+    if record is None or not isinstance(customer, int):
+        return outcome
+    woken = after_identify(session, event.source, event.body, record_id=record.id, customer_id=customer,
+                           at=event.timestamp)
+    return Applied(outcome.state, outcome.reason, wake=tuple(dict.fromkeys(outcome.wake + woken)))
 
 
 def apply_track(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:

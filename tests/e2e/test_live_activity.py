@@ -152,3 +152,25 @@ def test_an_erased_persons_events_are_accepted_then_refused_and_kept_out(bot, sl
     apply_inbox(session_factory)
     with session_factory() as session:
         assert session.execute(select(InboxMessage.state, InboxMessage.reason)).all() == [("rejected", "erased")]
+
+
+def test_browsing_before_signing_up_joins_the_new_customer_at_identify(bot, slack, website, session_factory):
+    anonymous = {"anonymousId": "anon-42"}
+    post(website, "/v1/track", {**anonymous, "event": "Product Viewed", "properties": COAT})
+    post(website, "/v1/track", {**anonymous, "event": "Product Added", "properties": COAT})
+    apply_inbox(session_factory)
+    identify = {"userId": "u-77", **anonymous, "context": CONSENT,
+                "traits": {"email": "claire.morel@example.com", "firstName": "Claire", "lastName": "Morel"}}
+    assert post(website, "/v1/identify", identify)[0] == 200
+    apply_inbox(session_factory)
+    shown = card(bot, slack, "claire.morel@example.com")
+    assert "Claire Morel" in shown.text and "Viewed: Wool coat" in shown.text and "Basket: 1× Wool coat" in shown.text
+
+
+def test_an_identify_without_user_id_names_the_browser(bot, slack, website, session_factory):
+    post(website, "/v1/identify", {"anonymousId": "anon-news", "context": CONSENT,
+                                   "traits": {"email": "paul.roy@example.com", "firstName": "Paul", "lastName": "Roy"}})
+    apply_inbox(session_factory)
+    post(website, "/v1/track", {"anonymousId": "anon-news", "event": "Products Searched", "properties": {"query": "boots"}})
+    apply_inbox(session_factory)
+    assert "Searched: “boots”" in card(bot, slack, "paul.roy@example.com").text
