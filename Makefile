@@ -15,11 +15,12 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # The bot on the embedded SQLite database with a demo retailer, tried in the terminal console
-# (frontline-console, from the `local` extra that `dev` pulls in).
+# (frontline-console, from the `local` extra that `dev` pulls in), while the demo web shop sends live
+# events through the tracking API (--live-shop).
 demo: install
 	$(BIN)/frontline migrate
 	$(BIN)/frontline demo
-	$(BIN)/frontline-console
+	$(BIN)/frontline-console --live-shop
 
 # The gate on the basics: ruff's lint rules and mypy (strict on store/ and handlers/), both configured in
 # pyproject.toml; any finding fails the target.

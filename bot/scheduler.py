@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from sqlalchemy import select
 
-from bot import retention_job
+from bot import live_jobs, retention_job
 from bot.jobs import ScheduledJob
 from handlers.digest.blocks import employee_digest_message, team_digest_message
 from handlers.i18n import normalise_locale
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 JobSource = Callable[..., list[ScheduledJob]]
 # Every job besides the digests: each source's scheduled_jobs(settings, session_factory, client, clock).
-JOB_SOURCES: list[JobSource] = [retention_job.scheduled_jobs]
+JOB_SOURCES: list[JobSource] = [retention_job.scheduled_jobs, live_jobs.scheduled_jobs]
 DIGEST_TICK_SECONDS = 60
 # Digests claimed, composed together and sent per round: a few queries per round instead of five per person,
 # while a claim stays far younger than store.digest_runs.STALE_CLAIM before its digest goes out.

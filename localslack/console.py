@@ -28,6 +28,7 @@ from bot.commands import CommandError
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging
 from bot.web import FrontlineWeb
+from localslack.demo_shop import DemoWebShop
 from localslack.executor import TrackingExecutor, wait_for_listeners
 from localslack.local_slack import LocalSlack, SlackCall
 from localslack.slack_driver import Reply, SlackDriver, WsgiTransport, surface_of
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "as a registered employee. " + HELP.replace("\n", " "))
     parser.add_argument("--as", dest="user", metavar="SLACK_USER_ID",
                         help="act as this employee (default: a store manager, else an admin, else any employee)")
+    parser.add_argument("--live-shop", action="store_true",
+                        help="the demo web shop sends live events through the tracking API while the console is "
+                             "open (a demo database only: it gives the `web` source a new write key)")
     return parser
 
 
@@ -307,6 +311,10 @@ def run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = 
         console = Console(driver, slack, user_id, stdout)
         interactive = stdin.isatty()
         console.say(f"Frontline console: you are {name} ({user_id}). Type `help`; `quit` to leave.")
+        shop = None
+        if getattr(args, "live_shop", False):
+            shop = DemoWebShop(local, session_factory, engine, app, employee_slack_id=user_id).start()
+            console.say(shop.announcement())
         while True:
             if interactive:
                 stdout.write("> ")
@@ -318,6 +326,8 @@ def run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = 
                 console.say(f"> {line.rstrip()}")
             if not console.handle(line):
                 break
+        if shop is not None:
+            shop.stop()
         app.listener_runner.listener_executor.shutdown(wait=True)
     engine.dispose()
     return 0

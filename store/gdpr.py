@@ -32,7 +32,11 @@ from store.models import (
     MergeEvent,
     Order,
     SourceRecord,
+    WebActivity,
+    Basket,
+    WebNotice,
     WebSignal,
+    WebVisitor,
 )
 from store.vocabulary import AuditAction, CustomerStatus
 
@@ -120,6 +124,15 @@ def export_customer(session: Session, customer_id: int, *, actor: str, via: str 
             for o in orders
         ],
         "website_signals": by_customer(WebSignal, WebSignal.occurred_at),
+        "website_activity": [
+            _row(a, skip=("customer_id", "visitor_id"))
+            for a in session.scalars(select(WebActivity).where(WebActivity.customer_id.in_(ids))
+                                     .order_by(WebActivity.occurred_at))
+        ],
+        "baskets": [
+            _row(b, skip=("customer_id", "visitor_id"))
+            for b in session.scalars(select(Basket).where(Basket.customer_id.in_(ids)).order_by(Basket.updated_at))
+        ],
         "declared_preferences": by_customer(DeclaredPreference, DeclaredPreference.recorded_at),
         "consents": by_customer(Consent, Consent.recorded_at),
         "interactions": [
@@ -157,9 +170,11 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
     record_ids = list(session.scalars(select(SourceRecord.id).where(SourceRecord.customer_id.in_(ids))))
 
     deleted = 0
-    for model in (CustomerIdentifier, WebSignal, DeclaredPreference, Consent):
+    for model in (CustomerIdentifier, WebSignal, DeclaredPreference, Consent, WebActivity, Basket, WebNotice):
         deleted += affected_rows(session, delete(model).where(model.customer_id.in_(ids))) or 0
     if record_ids:
+        # The person's browsers: forgotten with what they did, so a later anonymous visit starts afresh.
+        deleted += affected_rows(session, delete(WebVisitor).where(WebVisitor.source_record_id.in_(record_ids))) or 0
         deleted += affected_rows(
             session,
             delete(MatchReview).where(or_(MatchReview.record_a_id.in_(record_ids), MatchReview.record_b_id.in_(record_ids))),

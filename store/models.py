@@ -36,6 +36,7 @@ from store.vocabulary import (
     CustomerStatus,
     FollowUpStatus,
     IdentifierKind,
+    InboxState,
     InteractionChannel,
     InteractionType,
     OrderChannel,
@@ -599,3 +600,140 @@ class ReviewDecision(Base):
 # The card asks for the pending reviews of its customer's records from either side (store.review
 # possible_duplicates): record_a_id is the head of the unique constraint's index, record_b_id needs its own.
 Index("ix_match_reviews_record_b_id", MatchReview.record_b_id)
+# --- ingest (issue 11: live sources and their inbox) ---------------------------------------------
+
+
+class LiveSource(Base):
+    """A system that sends events live: a Segment-compatible tracker or a Shopify shop.
+
+    The write key is stored as its SHA-256 (it is a long random token, so a fast hash is enough and
+    lets a request find its source in one indexed lookup). Shopify signs with a shared secret that
+    must be known to check signatures, so that one is kept as given."""
+
+    __tablename__ = "live_sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # a SourceKind
+    key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    secret: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class InboxMessage(Base):
+    """One received event, durably stored before the sender gets its 2xx (store/inbox.py).
+
+    Workers apply pending rows in id order per person (`person_key`), and write the state in the same
+    transaction as the applier's writes. (source_id, message_id) deduplicates the sender's retries."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (
+        UniqueConstraint("source_id", "message_id"),
+        Index("ix_inbox_messages_state_due", "state", "due_at", "id"),
+        Index("ix_inbox_messages_person", "person_key", "id"),
+    )
+    # 64-bit on PostgreSQL (a busy shop sends billions of events); SQLite's rowid is 64-bit already.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("live_sources.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(40))  # a SegmentType, or a Shopify topic
+    person_key: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # When it happened by the sender's clock, corrected for that clock's skew.
+    event_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(16), default=InboxState.PENDING)  # an InboxState
+    # Not before: a waiting event is tried again from then on.
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(64))  # why waiting or rejected: a key, never data
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+# --- commerce: live website activity (store/live/commerce.py) ----------------------------------------
+
+
+class WebVisitor(Base):
+    """A browser the website knows only by its anonymousId, until an alias or identify names the person:
+    from then on its activity (earlier and later) belongs to that person's record."""
+
+    __tablename__ = "web_visitors"
+    __table_args__ = (UniqueConstraint("source", "anonymous_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    anonymous_id: Mapped[str] = mapped_column(String(128))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    # Consent stated while anonymous, applied to the person when the visitor is joined:
+    # purpose -> [granted, ISO timestamp].
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class WebActivity(Base):
+    """What a person (or a not yet named visitor) did on the website, one row per tracked event."""
+
+    __tablename__ = "web_activity"
+    __table_args__ = (Index("ix_web_activity_customer_at", "customer_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))  # None while anonymous
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("web_visitors.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # a WebActivityKind
+    sku: Mapped[str | None] = mapped_column(String(64))
+    product_name: Mapped[str | None] = mapped_column(String(200))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    # The search query, the page's name or path, or the order number.
+    detail: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Basket(Base):
+    """A shopping cart as the website last showed it; abandoned when left alone too long (bot job)."""
+
+    __tablename__ = "baskets"
+    __table_args__ = (
+        UniqueConstraint("source", "cart_key"),
+        Index("ix_baskets_customer_updated", "customer_id", "updated_at"),
+        Index("ix_baskets_open", "closed_at", "abandoned_at", "updated_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    # The site's cart_id, or "user:<userId>" / "anon:<anonymousId>" when the site sends none.
+    cart_key: Mapped[str] = mapped_column(String(160))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_records.id"), index=True)
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("web_visitors.id"), index=True)
+    # [{"sku", "name", "price", "currency", "quantity"}], prices as strings (exact decimals in JSON).
+    items: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    checkout_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    abandoned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # ordered (or emptied)
+
+
+class WebNotice(Base):
+    """A short DM owed to an employee with an open follow-up: the customer ordered or came back to the site.
+
+    Sent by the notices job at most once per employee, customer and local day (the unique key on
+    sent_day), never at night in the employee's time zone."""
+
+    __tablename__ = "web_notices"
+    __table_args__ = (
+        UniqueConstraint("employee_id", "customer_id", "sent_day"),
+        Index("ix_web_notices_pending", "handled_at", "happened_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    # No foreign key: a merge must not move notices (two sent the same day would collide on the unique
+    # key); a notice about a customer merged or erased since is dropped by the notices job.
+    customer_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # a WebNoticeKind
+    detail: Mapped[str | None] = mapped_column(String(64))  # the order number
+    source: Mapped[str] = mapped_column(String(32))
+    happened_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # sent or dropped
+    sent_day: Mapped[dt.date | None] = mapped_column(Date)  # the employee's local day it was sent on

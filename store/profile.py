@@ -20,6 +20,7 @@ from store.db import table_of
 
 from store.errors import Refused
 from store.models import (
+    Basket,
     Consent,
     Customer,
     DeclaredPreference,
@@ -29,9 +30,16 @@ from store.models import (
     Order,
     OrderLine,
     Store,
+    WebActivity,
     WebSignal,
 )
-from store.vocabulary import ConsentChannel, ConsentPurpose, CustomerStatus, FollowUpStatus
+from store.vocabulary import (
+    ConsentChannel,
+    ConsentPurpose,
+    CustomerStatus,
+    FollowUpStatus,
+    WebActivityKind,
+)
 
 RECENT = 5
 SIGNALS_PER_KIND = 5
@@ -137,6 +145,54 @@ class Page:
 
 
 @dataclass(frozen=True)
+class BasketItem:
+    product_name: str
+    quantity: int
+    price: Decimal | None
+
+
+@dataclass(frozen=True)
+class BasketSummary:
+    items: tuple[BasketItem, ...]
+    total: Decimal | None  # None when a line has no price
+    currency: str
+    updated_at: dt.datetime
+    abandoned: bool
+    checkout_started: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class WebChange:
+    """A recent wishlist change or search on the website."""
+
+    kind: str  # a WebActivityKind: wishlist_added, wishlist_removed, searched
+    text: str  # the product's name, or what was searched
+    occurred_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class WebOrder:
+    order_number: str
+    ordered_at: dt.datetime
+    total_amount: Decimal | None
+    currency: str
+    source: str
+
+
+@dataclass(frozen=True)
+class LiveActivity:
+    """What the website told us lately (live tracking API), read at `as_of`: the card says "12 min ago"."""
+
+    as_of: dt.datetime
+    last_seen_at: dt.datetime | None
+    last_seen_source: str | None
+    basket: BasketSummary | None
+    changes: tuple[WebChange, ...]
+    web_order: WebOrder | None  # an online order of the last 24 hours
+
+
+@dataclass(frozen=True)
 class CustomerProfile:
     customer_id: int
     first_name: str | None
@@ -159,6 +215,7 @@ class CustomerProfile:
     consents: tuple[ConsentState, ...]
     provenance: dict[str, str]  # golden field -> source system it came from
     redirected_from: int | None = None  # the id asked for, when it was merged into this customer
+    live: LiveActivity | None = None  # None unless profiling_allowed
 
     @property
     def display_name(self) -> str:
@@ -260,6 +317,20 @@ def _active_customer(session: Session, customer_id: int) -> tuple[Any, int | Non
     raise ProfileUnavailable("not_found")
 
 
+def _profiling(consents: tuple[ConsentState, ...]) -> bool:
+    """The one rule for showing web activity: profiling granted somewhere and not refused for every channel."""
+    return any(c.purpose == ConsentPurpose.PROFILING and c.granted for c in consents) and not any(
+        c.purpose == ConsentPurpose.PROFILING and not c.granted and c.channel == ConsentChannel.ANY for c in consents)
+
+
+def profiling_allowed(session: Session, customer_id: int) -> bool:
+    """Whether the customer's web activity may be shown (the card's rule), e.g. in a DM about a visit."""
+    return _profiling(tuple(
+        ConsentState(purpose=c.purpose, channel=c.channel, granted=c.granted, recorded_at=c.recorded_at, source=c.source)
+        for c in session.scalars(select(Consent).where(Consent.customer_id == customer_id,
+                                                       Consent.purpose == ConsentPurpose.PROFILING))))
+
+
 def viewer_may_see(viewer: Any, customer_id: int) -> bool:
     """Every registered employee may look customers up for now; roles will narrow this later."""
     return getattr(viewer, "id", None) is not None
@@ -276,8 +347,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
                      source=c.source)
         for c in session.execute(_CONSENT_ROWS, {"cid": cid})
     )
-    profiling = any(c.purpose == ConsentPurpose.PROFILING and c.granted for c in consents) and not any(
-        c.purpose == ConsentPurpose.PROFILING and not c.granted and c.channel == ConsentChannel.ANY for c in consents)
+    profiling = _profiling(consents)
     today = clock().date()
     follow_ups = tuple(
         FollowUpSummary(id=f.id, due_date=f.due_date, note=f.note, assignee_name=f.name, overdue=f.due_date < today)
@@ -306,6 +376,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
         provenance={name: str(origin.get("source")) for name, origin in (customer.provenance or {}).items()
                     if isinstance(origin, dict) and origin.get("source")},
         redirected_from=redirected_from,
+        live=live_activity(session, cid, as_of=clock()) if profiling else None,
     )
 
 
@@ -322,6 +393,62 @@ def _preferences(session: Session, customer_id: int) -> tuple[Preference, ...]:
 def _web_signals(session: Session, customer_id: int) -> tuple[WebSignalItem, ...]:
     return tuple(WebSignalItem(kind=s.kind, product_name=s.product_name, sku=s.sku, price=s.price, currency=s.currency,
                                occurred_at=s.occurred_at) for s in session.execute(_SIGNAL_ROWS, {"cid": customer_id}))
+
+
+# How far back the card looks for website activity worth telling.
+CHANGES_WINDOW = dt.timedelta(days=7)
+BASKET_WINDOW = dt.timedelta(days=30)
+WEB_ORDER_WINDOW = dt.timedelta(hours=24)
+MAX_CHANGES = 6
+# What the card lists among recent website events; the rest (visits, views, cart events) only tell
+# when the customer was last on the site.
+_CHANGE_KINDS = (WebActivityKind.WISHLIST_ADDED, WebActivityKind.WISHLIST_REMOVED, WebActivityKind.SEARCHED,
+                 WebActivityKind.ORDERED)
+
+
+def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> LiveActivity:
+    """The last visit, the open basket, recent wishlist changes and searches, a fresh online order:
+    one query over the activity (the latest events of each group), one for the basket when there is any."""
+    is_change = WebActivity.kind.in_(_CHANGE_KINDS)
+    rank = func.row_number().over(partition_by=is_change,
+                                  order_by=(WebActivity.occurred_at.desc(), WebActivity.id.desc())).label("rank")
+    ranked = select(WebActivity.id, rank).where(WebActivity.customer_id == customer_id).subquery()
+    rows = session.scalars(
+        select(WebActivity).join(ranked, ranked.c.id == WebActivity.id).where(ranked.c.rank <= MAX_CHANGES)
+        .order_by(WebActivity.occurred_at.desc(), WebActivity.id.desc())).all()
+    if not rows:
+        return LiveActivity(as_of=as_of, last_seen_at=None, last_seen_source=None, basket=None, changes=(),
+                            web_order=None)
+    changes = tuple(
+        WebChange(kind=a.kind, text=(a.detail if a.kind == WebActivityKind.SEARCHED else a.product_name) or a.sku or "",
+                  occurred_at=a.occurred_at)
+        for a in rows if a.kind in _CHANGE_KINDS and a.kind != WebActivityKind.ORDERED
+        and a.occurred_at >= as_of - CHANGES_WINDOW)
+    ordered = next((a for a in rows if a.kind == WebActivityKind.ORDERED and a.occurred_at >= as_of - WEB_ORDER_WINDOW
+                    and a.detail), None)
+    return LiveActivity(
+        as_of=as_of, last_seen_at=rows[0].occurred_at, last_seen_source=rows[0].source,
+        basket=_open_basket(session, customer_id, as_of=as_of), changes=changes,
+        web_order=WebOrder(order_number=ordered.detail or "", ordered_at=ordered.occurred_at,
+                           total_amount=ordered.price, currency=ordered.currency, source=ordered.source)
+        if ordered else None)
+
+
+def _open_basket(session: Session, customer_id: int, *, as_of: dt.datetime) -> BasketSummary | None:
+    row = session.scalars(
+        select(Basket).where(Basket.customer_id == customer_id, Basket.closed_at.is_(None),
+                             Basket.updated_at >= as_of - BASKET_WINDOW)
+        .order_by(Basket.updated_at.desc(), Basket.id.desc()).limit(1)).first()
+    if row is None or not row.items:
+        return None
+    items = tuple(BasketItem(product_name=str(item.get("name") or item.get("sku")), quantity=int(item["quantity"]),
+                             price=Decimal(item["price"]) if item.get("price") is not None else None)
+                  for item in row.items)
+    priced = all(item.price is not None for item in items)
+    return BasketSummary(
+        items=items, currency=row.currency, updated_at=row.updated_at,
+        total=sum((item.quantity * (item.price or Decimal(0)) for item in items), Decimal("0.00")) if priced else None,
+        abandoned=row.abandoned_at is not None, checkout_started=row.checkout_started_at is not None, source=row.source)
 
 
 def more_orders(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:

@@ -246,3 +246,58 @@ class ReviewAnswer(enum.StrEnum):
 
     SAME = "same"  # same person: the two customers were merged
     APART = "apart"  # not the same: the two records are kept apart from now on
+# --- ingest (issue 11: live sources and their inbox) ---------------------------------------------
+
+
+class SourceKind(enum.StrEnum):
+    """What speaks to a live source's endpoint (LiveSource.kind)."""
+
+    SEGMENT = "segment"  # the Segment-compatible tracking API, /v1/* (Segment, RudderStack, Jitsu...)
+    SHOPIFY = "shopify"  # Shopify's webhooks, /webhooks/shopify/<source>
+
+
+class InboxState(enum.StrEnum):
+    """Where one received event stands (InboxMessage.state)."""
+
+    PENDING = "pending"  # stored, not applied yet
+    WAITING = "waiting"  # its person cannot be resolved yet: tried again later
+    APPLIED = "applied"
+    REJECTED = "rejected"  # the applier refused it (reason key, no data); kept, never retried
+    IGNORED = "ignored"  # stored, but no applier handles this kind of event (e.g. group)
+
+
+class SegmentType(enum.StrEnum):
+    """The message types of the Segment-compatible tracking API."""
+
+    IDENTIFY = "identify"
+    TRACK = "track"
+    PAGE = "page"
+    SCREEN = "screen"
+    ALIAS = "alias"
+    GROUP = "group"
+
+# --- commerce (live website activity, store/live/commerce.py) ---
+
+
+class WebActivityKind(enum.StrEnum):
+    """One thing a person did on the website, as the tracking API reported it (WebActivity.kind)."""
+
+    VISIT = "visit"  # a page view
+    VIEWED = "viewed"
+    WISHLIST_ADDED = "wishlist_added"
+    WISHLIST_REMOVED = "wishlist_removed"
+    CART_ADDED = "cart_added"
+    CART_REMOVED = "cart_removed"
+    CART_VIEWED = "cart_viewed"
+    CHECKOUT_STARTED = "checkout_started"
+    SEARCHED = "searched"
+    ORDERED = "ordered"
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"
+
+
+class WebNoticeKind(enum.StrEnum):
+    """Why an employee with an open follow-up is told about a customer (WebNotice.kind)."""
+
+    ORDERED = "ordered"  # the customer ordered online
+    RETURNED = "returned"  # the customer came back to the website

@@ -28,6 +28,7 @@ from handlers.blockkit import (
 from handlers.i18n import has_key, t
 from handlers.i18n.formats import format_date, format_money, format_phone, mask_email, mask_phone
 from handlers.profile import ids
+from handlers.profile.live import live_lines
 from store.clock import time_zone, to_local_naive
 from store.profile import CustomerProfile, HistoryKind, InteractionSummary, OrderSummary, Page
 
@@ -139,11 +140,13 @@ def _summary(profile: CustomerProfile, locale: str) -> str:
     return trusted(" · ").join(facts) or "—"
 
 
-def _web_text(profile: CustomerProfile, locale: str) -> str:
+def _web_text(profile: CustomerProfile, locale: str, timezone: str | None = None) -> str:
     if not profile.profiling_allowed:
         return "🔒 " + t("profile.web_hidden", locale)
-    if not profile.web_signals:
-        return t("profile.web", locale) + "\n" + t("profile.web_none", locale)
+    seen, live = live_lines(profile.live, locale, timezone) if profile.live else (None, [])
+    title = t("profile.web", locale) + (f" · {seen}" if seen else "")
+    if not profile.web_signals and not live:
+        return title if seen else title + "\n" + t("profile.web_none", locale)
     by_kind: dict[str, list[str]] = {}
     for signal in profile.web_signals:
         label = _short(signal.product_name, PRODUCT_CHARS)
@@ -152,7 +155,7 @@ def _web_text(profile: CustomerProfile, locale: str) -> str:
         by_kind.setdefault(signal.kind, []).append(label)
     lines = [t("profile.line", locale, title=_word("profile.web", kind, locale), value=trusted(", ".join(items)))
              for kind, items in by_kind.items()]  # items: escaped labels
-    return _join_lines([t("profile.web", locale), *lines])
+    return _join_lines([title, *live, *lines])
 
 
 def _consent_text(profile: CustomerProfile, locale: str) -> str:
@@ -210,7 +213,7 @@ def profile_blocks(profile: CustomerProfile, locale: str, timezone: str | None =
 
     prefs = [preference_line(p.category, p.label, p.value, locale) for p in profile.preferences]
     blocks.append(section(_join_lines([t("profile.preferences", locale), *(prefs or [t("profile.no_preferences", locale)])])))
-    blocks.append(section(_web_text(profile, locale)))
+    blocks.append(section(_web_text(profile, locale, timezone), block_id="profile.web"))
 
     blocks.append(divider())
     orders = order_lines(profile.orders.items, locale, timezone) or [t("profile.no_orders", locale)]

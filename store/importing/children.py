@@ -273,7 +273,9 @@ def _parse_consent(row: Row, default_source: str | None) -> tuple[PersonKey, Val
     }
 
 
-def _write_consents(session: Session, ready: Ready, report: ImportReport) -> None:
+def write_consents(session: Session, ready: Ready, report: ImportReport) -> None:
+    """Write consent statements (purpose, channel, granted, recorded_at, source) of linked people: the
+    one rule for files and the live tracking API (store/live/commerce.py)."""
     # Consent is a state, not a history: per customer, purpose and channel the latest statement
     # wins, whichever file or Slack action it came from. An older export never overrides a newer one.
     customer_ids = {person.customer_id for _, person, _ in ready}
@@ -310,7 +312,7 @@ def import_consents(
     session: Session, *, rows: Iterable[tuple[int, Row]], batch_size: int = 5000, default_source: str | None = None
 ) -> ImportReport:
     """Marketing / profiling consent per channel; the latest recorded_at wins."""
-    return run_batches(session, rows, kind="consents", parse=_parse_consent, write=_write_consents,
+    return run_batches(session, rows, kind="consents", parse=_parse_consent, write=write_consents,
                        default_source=default_source, batch_size=batch_size)
 
 
@@ -322,4 +324,5 @@ __all__ = [
     "person_key",
     "resolve_people",
     "run_batches",
+    "write_consents",
 ]

@@ -111,6 +111,19 @@ def import_orders(
     return report.in_line_order()
 
 
+def write_order(session: Session, *, person: PersonKey, order_number: str, header: Values,
+                lines: list[LineValues]) -> ImportReport:
+    """One order of a linked person record, written by the import's rules (replaced when it changed,
+    left alone otherwise, KPIs refreshed): the live tracking API's orders (store/live/commerce.py).
+    `header`: ordered_at, channel, store (code or None), amount (None: the sum of the lines), currency,
+    status."""
+    report = ImportReport(kind="orders")
+    draft = _Draft(0, person, header)
+    draft.lines.extend(lines)
+    _write_batch(session, {(person[0], order_number): draft}, report)
+    return report
+
+
 def _parse_batch(batch: list[tuple[int, Row]], report: ImportReport, default_source: str | None) -> dict[OrderKey, _Draft]:
     drafts: dict[OrderKey, _Draft] = {}
     failed: set[OrderKey] = set()

@@ -168,4 +168,5 @@ def test_card_needs_few_queries_whatever_the_history(session_factory, world, eng
         card(session_factory, world["jean"])
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) <= 9
+    # 9 for the card, 1 for the live website activity (2 when the customer has any: the basket).
+    assert len(statements) <= 10

@@ -1,0 +1,770 @@
+"""The website's live activity, from Segment-compatible tracking messages (track, page, alias), onto the profile.
+
+One function per message type takes the message body as the site sent it (already authenticated,
+size-checked and deduplicated by the inbox) with its skew-corrected timestamp, and writes what it
+means, through the same write rules as the file imports where there is one (orders, consents):
+
+| message | effect |
+| --- | --- |
+| track "Product Viewed" | recently viewed (a web signal per product, moved forward on each view) |
+| track "Product Added to Wishlist" / "Product Removed from Wishlist" | the wishlist, and the change |
+| track "Product Added" / "Product Removed" / "Cart Viewed" / "Checkout Started" | the current basket |
+| track "Order Completed" / "Order Refunded" / "Order Cancelled" | orders (channel web), basket closed |
+| track "Products Searched" | searches |
+| page | the last visit |
+| alias, or any message with both userId and anonymousId | the anonymous browsing joins the person |
+
+Who: a `userId` is the source's record of the person (its `identify` creates it); a message for a
+userId not known yet, or not linked to a customer yet, *waits* and is retried by the inbox. A message
+with only an `anonymousId` is kept against that browser (WebVisitor) until an alias or identify names
+the person: then its earlier activity moves to the person. An erased person's messages are refused,
+like a re-import of their record.
+
+Consent: `context.consent.categoryPreferences` (Segment's consent management) or a `consent` trait,
+read through CONSENT_CATEGORIES; each statement is written with the message's timestamp by the consent
+import's rule, so the latest known state wins whatever order they come in. A message that itself says
+"no profiling" leaves no browsing behind (orders are still recorded: they are sales, not profiling).
+The card shows the activity only with profiling consent (store/profile.py).
+
+Employees with an open follow-up for the customer are owed a short DM (WebNotice, sent by the notices
+job) when the customer orders online or comes back to the site after a pause.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from store import kpi_rollup
+from store.gdpr import ERASED_HASH
+from store.importing.children import LinkedPerson, write_consents
+from store.importing.orders import LineValues, write_order
+from store.importing.report import ImportReport
+from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
+from store.live import identify
+from store.live.segment import person_key
+from store.models import (
+    Basket,
+    Customer,
+    Employee,
+    FollowUp,
+    Order,
+    SourceRecord,
+    WebActivity,
+    WebNotice,
+    WebSignal,
+    WebVisitor,
+)
+from store.vocabulary import (
+    ConsentChannel,
+    InboxState,
+    ConsentPurpose,
+    CustomerStatus,
+    FollowUpStatus,
+    OrderChannel,
+    OrderStatus,
+    WebActivityKind,
+    WebNoticeKind,
+    WebSignalKind,
+)
+
+# Consent-manager categories (compared case- and separator-insensitively) and the purpose each speaks
+# for. Several present for one purpose: granted only when all of them are.
+CONSENT_CATEGORIES: dict[str, ConsentPurpose] = {
+    "profiling": ConsentPurpose.PROFILING,
+    "personalization": ConsentPurpose.PROFILING,
+    "personalisation": ConsentPurpose.PROFILING,
+    "marketing": ConsentPurpose.MARKETING,
+    "advertising": ConsentPurpose.MARKETING,
+    "targeting": ConsentPurpose.MARKETING,
+}
+# A visit after this long without any activity is "coming back to the site" (a new session, as the
+# analytics tools count them).
+NEW_VISIT_AFTER = dt.timedelta(minutes=30)
+# Events older than this when applied (a replay, a late batch) never make anyone a DM.
+NOTICE_FRESHNESS = dt.timedelta(hours=1)
+MAX_BASKET_LINES = 50
+
+# What became of a message (store.inbox.Applied): applied; waiting (its person is not known yet: the
+# inbox tries again); rejected with a reason key that never contains personal data.
+Outcome = Applied
+
+
+def _waiting(reason: str) -> Outcome:
+    return waiting(reason)
+
+
+def _rejected(reason: str) -> Outcome:
+    return rejected(reason)
+
+
+class _Bad(ValueError):
+    """A malformed field: the message is rejected with this reason key, nothing written."""
+
+
+@dataclass(frozen=True)
+class Who:
+    """Whose message it is: a linked person record, or an anonymous browser (visitor only)."""
+
+    record_id: int | None
+    customer_id: int | None
+    visitor_id: int | None
+    user_id: str | None
+    joined: str | None = None  # an anonymousId this message named: its waiting events may now resolve
+
+
+# --- reading fields ---------------------------------------------------------------------------------
+
+
+def _id(value: Any) -> str | None:
+    """A Segment id: a non-empty string, or a number (some sites send userId 42)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = str(value).strip()
+    if len(text) > 128:
+        raise _Bad("id_too_long")
+    return text
+
+
+def _text(props: dict[str, Any], name: str, limit: int) -> str | None:
+    value = props.get(name)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return " ".join(str(value).split())[:limit]
+
+
+def _money(props: dict[str, Any], name: str) -> Decimal | None:
+    value = props.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Bad(f"bad_{name}")
+    try:
+        amount = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise _Bad(f"bad_{name}") from None
+    if not amount.is_finite() or abs(amount) >= Decimal("1e10"):
+        raise _Bad(f"bad_{name}")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _quantity(props: dict[str, Any]) -> int:
+    value = props.get("quantity", 1)
+    if value is None or value == "":
+        return 1
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Bad("bad_quantity")
+    try:
+        number = int(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        raise _Bad("bad_quantity") from None
+    if not 1 <= number <= 10_000:
+        raise _Bad("bad_quantity")
+    return number
+
+
+def _currency(props: dict[str, Any], default: str = "EUR") -> str:
+    value = props.get("currency")
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
+        raise _Bad("bad_currency")
+    return value.strip().upper()
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str
+    price: Decimal | None
+    currency: str
+    quantity: int
+
+
+def _product(props: dict[str, Any], currency: str | None = None) -> Product:
+    """A product of the e-commerce spec: sku (or product_id), name, price, quantity, currency."""
+    if not isinstance(props, dict):
+        raise _Bad("bad_product")
+    sku = _text(props, "sku", 64) or _text(props, "product_id", 64)
+    if sku is None:
+        raise _Bad("missing_product")
+    return Product(sku=sku, name=_text(props, "name", 200) or sku, price=_money(props, "price"),
+                   currency=_currency(props, currency or "EUR"), quantity=_quantity(props))
+
+
+def _products(props: dict[str, Any]) -> list[Product] | None:
+    """The `products` list of a cart or order event; None when the event carries none."""
+    items = props.get("products")
+    if items is None:
+        return None
+    if not isinstance(items, list) or len(items) > MAX_BASKET_LINES:
+        raise _Bad("bad_products")
+    currency = _currency(props)
+    return [_product(item, currency) for item in items]
+
+
+def _fold(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def consent_of(body: dict[str, Any]) -> dict[ConsentPurpose, bool]:
+    """The consent a message states: context.consent.categoryPreferences, or a `consent` trait (in
+    traits or context.traits) of the same shape, with or without the categoryPreferences level."""
+    found: dict[ConsentPurpose, bool] = {}
+    context = body.get("context")
+    if not isinstance(context, dict):
+        context = {}
+    candidates: list[Any] = []
+    for holder in (context, context.get("traits"), body.get("traits")):
+        if isinstance(holder, dict):
+            consent = holder.get("consent")
+            if isinstance(consent, dict):
+                candidates.append(consent.get("categoryPreferences", consent))
+    for preferences in candidates:
+        if not isinstance(preferences, dict):
+            continue
+        for category, granted in preferences.items():
+            purpose = CONSENT_CATEGORIES.get(_fold(str(category)))
+            if purpose is None or not isinstance(granted, bool):
+                continue
+            found[purpose] = found.get(purpose, True) and granted
+    return found
+
+
+# --- who --------------------------------------------------------------------------------------------
+
+
+def _record(session: Session, source: str, user_id: str) -> SourceRecord | None:
+    return session.scalars(select(SourceRecord).where(SourceRecord.source == source,
+                                                      SourceRecord.source_id == user_id)).first()
+
+
+def _customer_of(session: Session, record: SourceRecord) -> int | Outcome:
+    """The active customer a record belongs to, or why not (erased: refused; not linked: wait)."""
+    if record.content_hash == ERASED_HASH:
+        return _rejected("erased")
+    customer_id = record.customer_id
+    for _ in range(10):
+        if customer_id is None:
+            return _waiting("not_linked")
+        status, merged_into = session.execute(
+            select(Customer.status, Customer.merged_into_id).where(Customer.id == customer_id)).one()
+        if status == CustomerStatus.ERASED:
+            return _rejected("erased")
+        if status != CustomerStatus.MERGED:
+            return customer_id
+        customer_id = merged_into
+    return _waiting("not_linked")
+
+
+def _visitor(session: Session, source: str, anonymous_id: str, at: dt.datetime) -> WebVisitor:
+    visitor = session.scalars(select(WebVisitor).where(WebVisitor.source == source,
+                                                       WebVisitor.anonymous_id == anonymous_id)).first()
+    if visitor is None:
+        visitor = WebVisitor(source=source, anonymous_id=anonymous_id, consent={}, first_seen_at=at, last_seen_at=at)
+        session.add(visitor)
+        session.flush()
+    elif at > visitor.last_seen_at:
+        visitor.last_seen_at = at
+    return visitor
+
+
+def resolve(session: Session, source: str, body: dict[str, Any], at: dt.datetime) -> Who | Outcome:
+    """Whose message this is. A message naming both a userId and an anonymousId joins them."""
+    user_id, anonymous_id = _id(body.get("userId")), _id(body.get("anonymousId"))
+    if user_id is None and anonymous_id is None:
+        return _rejected("no_identity")
+    if user_id is None:
+        assert anonymous_id is not None
+        visitor = _visitor(session, source, anonymous_id, at)
+        if visitor.source_record_id is None:
+            # An identify without a userId (a newsletter form) made a record of the browser itself.
+            named = _record(session, source, f"anon:{anonymous_id}"[:128])
+            known = _customer_of(session, named) if named is not None else None
+            if isinstance(known, Applied) and known.state == InboxState.REJECTED:
+                return known  # that record was erased
+            if named is None or not isinstance(known, int):
+                return Who(record_id=None, customer_id=None, visitor_id=visitor.id, user_id=None)
+            join_visitor(session, source, anonymous_id, record_id=named.id, customer_id=known, at=at)
+            return Who(record_id=named.id, customer_id=known, visitor_id=visitor.id, user_id=named.source_id)
+        named = session.get_one(SourceRecord, visitor.source_record_id)
+        known = _customer_of(session, named)
+        if isinstance(known, Outcome):
+            return known
+        return Who(record_id=named.id, customer_id=known, visitor_id=visitor.id, user_id=named.source_id)
+    record = _record(session, source, user_id)
+    if record is None:
+        return _waiting("unknown_person")
+    customer = _customer_of(session, record)
+    if isinstance(customer, Outcome):
+        return customer
+    visitor_id = None
+    if anonymous_id is not None:
+        visitor_id = join_visitor(session, source, anonymous_id, record_id=record.id, customer_id=customer, at=at)
+    return Who(record_id=record.id, customer_id=customer, visitor_id=visitor_id, user_id=user_id,
+               joined=anonymous_id)
+
+
+def join_visitor(session: Session, source: str, anonymous_id: str, *, record_id: int, customer_id: int,
+                 at: dt.datetime) -> int:
+    """Name an anonymous browser: its earlier activity, baskets and consent become the person's.
+
+    A browser already named keeps its person (a shared computer must not hand one person's history
+    to another); its id is returned either way."""
+    visitor = _visitor(session, source, anonymous_id, at)
+    if visitor.source_record_id is not None:
+        return visitor.id
+    visitor.source_record_id = record_id
+    person = LinkedPerson(record_id=record_id, customer_id=customer_id)
+    earlier = session.scalars(select(WebActivity).where(WebActivity.visitor_id == visitor.id,
+                                                        WebActivity.customer_id.is_(None))
+                              .order_by(WebActivity.occurred_at, WebActivity.id)).all()
+    for activity in earlier:
+        activity.customer_id, activity.source_record_id = customer_id, record_id
+        if activity.kind in _SIGNAL_OF_ACTIVITY and activity.sku:
+            _signal(session, person, activity.kind, Product(
+                sku=activity.sku, name=activity.product_name or activity.sku, price=activity.price,
+                currency=activity.currency, quantity=activity.quantity or 1), activity.occurred_at)
+    session.execute(update(Basket).where(Basket.visitor_id == visitor.id, Basket.customer_id.is_(None))
+                    .values(customer_id=customer_id, source_record_id=record_id))
+    stated = {ConsentPurpose(purpose): (bool(value[0]), dt.datetime.fromisoformat(value[1]))
+              for purpose, value in (visitor.consent or {}).items()}
+    for purpose, (granted, when) in stated.items():
+        _write_consent(session, person, source, {purpose: granted}, when)
+    return visitor.id
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def _write_consent(session: Session, person: LinkedPerson, source: str, states: dict[ConsentPurpose, bool],
+                   at: dt.datetime) -> None:
+    ready = [(0, person, {"purpose": purpose, "channel": ConsentChannel.ANY, "granted": granted,
+                          "recorded_at": at, "source": source}) for purpose, granted in states.items()]
+    write_consents(session, ready, ImportReport(kind="consents"))
+
+
+def _keep_visitor_consent(session: Session, visitor_id: int, states: dict[ConsentPurpose, bool],
+                          at: dt.datetime) -> None:
+    visitor = session.get_one(WebVisitor, visitor_id)
+    consent = dict(visitor.consent or {})
+    for purpose, granted in states.items():
+        known = consent.get(purpose)
+        if known is None or dt.datetime.fromisoformat(known[1]) <= at:
+            consent[purpose] = [granted, at.isoformat()]
+    visitor.consent = consent
+
+
+_SIGNAL_OF_ACTIVITY = {
+    WebActivityKind.VIEWED: WebSignalKind.VIEWED,
+    WebActivityKind.WISHLIST_ADDED: WebSignalKind.WISHLIST,
+    WebActivityKind.WISHLIST_REMOVED: WebSignalKind.WISHLIST,
+}
+
+
+def _signal(session: Session, person: LinkedPerson, kind: str, product: Product, at: dt.datetime) -> None:
+    """Recently viewed and the wishlist as the card reads them (web_signals): one row per product,
+    moved forward on each new view or addition; a removal deletes the product from the wishlist."""
+    signal_kind = _SIGNAL_OF_ACTIVITY[WebActivityKind(kind)]
+    existing = session.scalars(select(WebSignal).where(
+        WebSignal.customer_id == person.customer_id, WebSignal.kind == signal_kind, WebSignal.sku == product.sku)
+        .order_by(WebSignal.occurred_at.desc())).all()
+    if kind == WebActivityKind.WISHLIST_REMOVED:
+        for signal in existing:
+            if signal.occurred_at <= at:
+                session.delete(signal)
+        return
+    if existing:
+        latest = existing[0]
+        if at >= latest.occurred_at:
+            latest.occurred_at, latest.product_name = at, product.name
+            latest.price, latest.currency = product.price, product.currency
+        return
+    session.add(WebSignal(customer_id=person.customer_id, source_record_id=person.record_id, kind=signal_kind,
+                          sku=product.sku, product_name=product.name, price=product.price, currency=product.currency,
+                          occurred_at=at))
+
+
+def _activity(session: Session, source: str, who: Who, kind: WebActivityKind, at: dt.datetime, *,
+              product: Product | None = None, detail: str | None = None, amount: Decimal | None = None,
+              currency: str = "EUR") -> None:
+    session.add(WebActivity(
+        source=source, customer_id=who.customer_id, source_record_id=who.record_id, visitor_id=who.visitor_id,
+        kind=kind, sku=product.sku if product else None, product_name=product.name if product else None,
+        price=product.price if product else amount, currency=product.currency if product else currency,
+        quantity=product.quantity if product else None, detail=detail, occurred_at=at))
+
+
+def _cart_key(body: dict[str, Any], who: Who) -> str:
+    cart_id = _text(body.get("properties") or {}, "cart_id", 128)
+    if cart_id:
+        return f"cart:{cart_id}"
+    if who.user_id:
+        return f"user:{who.user_id}"
+    return f"anon:{_id(body.get('anonymousId'))}"
+
+
+def _item(product: Product) -> dict[str, Any]:
+    return {"sku": product.sku, "name": product.name, "quantity": product.quantity,
+            "price": str(product.price) if product.price is not None else None, "currency": product.currency}
+
+
+def _basket(session: Session, source: str, who: Who, body: dict[str, Any], at: dt.datetime,
+            change: Literal["add", "remove", "replace"], products: list[Product], *, checkout: bool = False) -> None:
+    key = _cart_key(body, who)
+    basket = session.scalars(select(Basket).where(Basket.source == source, Basket.cart_key == key)).first()
+    if basket is None:
+        basket = Basket(source=source, cart_key=key, items=[], updated_at=at)
+        session.add(basket)
+    elif basket.closed_at is not None and at <= basket.closed_at:
+        return  # a late event of a basket already ordered: the order is the truth
+    elif basket.closed_at is not None:
+        basket.items, basket.closed_at, basket.checkout_started_at = [], None, None
+    basket.customer_id = who.customer_id or basket.customer_id
+    basket.source_record_id = who.record_id or basket.source_record_id
+    basket.visitor_id = who.visitor_id or basket.visitor_id
+    items: list[dict[str, Any]] = [dict(item) for item in (basket.items or [])]
+    if change == "replace":
+        items = [_item(p) for p in products]
+    for product in products if change != "replace" else ():
+        line = next((item for item in items if item["sku"] == product.sku), None)
+        if change == "add":
+            if line is None:
+                items.append(_item(product))
+            else:
+                line.update(_item(product), quantity=line["quantity"] + product.quantity)
+        elif line is not None:
+            line["quantity"] -= product.quantity
+            if line["quantity"] <= 0:
+                items.remove(line)
+    basket.items = items[:MAX_BASKET_LINES]
+    if products:
+        basket.currency = products[0].currency
+    basket.updated_at = max(basket.updated_at, at)
+    basket.abandoned_at = None
+    if checkout:
+        basket.checkout_started_at = at
+
+
+def _close_baskets(session: Session, who: Who, at: dt.datetime) -> None:
+    """An order ends the person's open baskets (the site empties the cart at checkout)."""
+    session.execute(update(Basket).where(Basket.customer_id == who.customer_id, Basket.closed_at.is_(None),
+                                         Basket.updated_at <= at)
+                    .values(closed_at=at, abandoned_at=None))
+
+
+def _owe_notices(session: Session, customer_id: int, kind: WebNoticeKind, source: str, at: dt.datetime,
+                 now: dt.datetime, detail: str | None = None) -> None:
+    """One pending DM per employee with an open follow-up for the customer (the job sends or drops it)."""
+    if now - at > NOTICE_FRESHNESS:
+        return
+    owners = session.scalars(
+        select(FollowUp.assignee_id).join(Employee, Employee.id == FollowUp.assignee_id)
+        .where(FollowUp.customer_id == customer_id, FollowUp.status == FollowUpStatus.OPEN,
+               Employee.active.is_(True)).distinct()).all()
+    for employee_id in owners:
+        pending = session.scalars(select(WebNotice).where(
+            WebNotice.employee_id == employee_id, WebNotice.customer_id == customer_id,
+            WebNotice.handled_at.is_(None))).first()
+        if pending is None:
+            session.add(WebNotice(employee_id=employee_id, customer_id=customer_id, kind=kind, detail=detail,
+                                  source=source, happened_at=at))
+        elif kind == WebNoticeKind.ORDERED and pending.kind != WebNoticeKind.ORDERED:
+            # Not sent yet (night, or the next tick): an order says more than a visit.
+            pending.kind, pending.detail, pending.happened_at = kind, detail, at
+
+
+def _is_return(session: Session, customer_id: int, at: dt.datetime) -> bool:
+    last = session.scalar(select(WebActivity.occurred_at).where(WebActivity.customer_id == customer_id,
+                                                                WebActivity.occurred_at <= at)
+                          .order_by(WebActivity.occurred_at.desc()).limit(1))
+    return last is None or at - last >= NEW_VISIT_AFTER
+
+
+def _presence(session: Session, source: str, who: Who, at: dt.datetime, now: dt.datetime) -> None:
+    """Before recording a visit or a browsing event: a first event after a pause is a return to the site."""
+    if who.customer_id is not None and _is_return(session, who.customer_id, at):
+        session.flush()
+        _owe_notices(session, who.customer_id, WebNoticeKind.RETURNED, source, at, now)
+
+
+# --- orders -----------------------------------------------------------------------------------------
+
+
+_ORDER_STATUS = {
+    WebActivityKind.ORDERED: OrderStatus.COMPLETED,
+    WebActivityKind.REFUNDED: OrderStatus.RETURNED,
+    WebActivityKind.CANCELLED: OrderStatus.CANCELLED,
+}
+
+
+def _order(session: Session, source: str, who: Who, props: dict[str, Any], kind: WebActivityKind,
+           at: dt.datetime, now: dt.datetime) -> Outcome:
+    number = _text(props, "order_id", 64)
+    if number is None:
+        raise _Bad("missing_order_id")
+    if who.customer_id is None or who.record_id is None:
+        return _waiting("anonymous_order")  # a guest checkout: the identify that follows names the person
+    status = _ORDER_STATUS[kind]
+    products = _products(props)
+    total = _money(props, "total")
+    if total is None:
+        total = _money(props, "revenue")
+    currency = _currency(props)
+    existing = session.scalars(select(Order).where(Order.source == source, Order.order_number == number)).first()
+    if existing is not None and existing.customer_id != who.customer_id:
+        return _rejected("order_of_another_person")
+    if existing is not None and (status != OrderStatus.COMPLETED or not products):
+        # A refund or cancellation changes the state of the order; a completion replayed after one
+        # never brings a cancelled or refunded order back.
+        if status != OrderStatus.COMPLETED and existing.status != status:
+            existing.status = status
+            session.flush()
+            kpi_rollup.refresh(session, customer_ids=[existing.customer_id])
+    elif products or existing is not None:
+        if existing is not None and existing.status != OrderStatus.COMPLETED:
+            status = OrderStatus(existing.status)
+        lines: list[LineValues] = [(p.sku, p.name, p.quantity, p.price or Decimal("0.00"), None) for p in products or ()]
+        if not lines:
+            return _rejected("order_without_products")
+        write_order(session, person=(source, who.user_id or ""), order_number=number, header={
+            "ordered_at": at if existing is None else existing.ordered_at, "channel": OrderChannel.WEB, "store": None,
+            "amount": total, "currency": currency, "status": status}, lines=lines)
+    elif status == OrderStatus.COMPLETED:
+        return _rejected("order_without_products")
+    else:
+        return _waiting("unknown_order")  # a refund before its order: applied once the order is in
+    if total is None:
+        total = existing.total_amount if existing is not None else sum(
+            (p.quantity * (p.price or Decimal("0.00")) for p in products or ()), Decimal("0.00"))
+    _activity(session, source, who, kind, at, detail=number, amount=total, currency=currency)
+    if kind == WebActivityKind.ORDERED:
+        _close_baskets(session, who, at)
+        _owe_notices(session, who.customer_id, WebNoticeKind.ORDERED, source, at, now, detail=number)
+    return APPLIED
+
+
+# --- the appliers -----------------------------------------------------------------------------------
+
+
+_TRACK_KINDS = {
+    "product viewed": WebActivityKind.VIEWED,
+    "product added to wishlist": WebActivityKind.WISHLIST_ADDED,
+    "product removed from wishlist": WebActivityKind.WISHLIST_REMOVED,
+    "product added": WebActivityKind.CART_ADDED,
+    "product removed": WebActivityKind.CART_REMOVED,
+    "cart viewed": WebActivityKind.CART_VIEWED,
+    "checkout started": WebActivityKind.CHECKOUT_STARTED,
+    "order completed": WebActivityKind.ORDERED,
+    "order refunded": WebActivityKind.REFUNDED,
+    "order cancelled": WebActivityKind.CANCELLED,
+    "products searched": WebActivityKind.SEARCHED,
+}
+
+
+def track_kind(event: Any) -> WebActivityKind | None:
+    """The spec's event names, also as the snake_case some sites send ("product_viewed")."""
+    if not isinstance(event, str):
+        return None
+    return _TRACK_KINDS.get(" ".join(event.replace("_", " ").casefold().split()))
+
+
+def _done(who: Who) -> Outcome:
+    """Applied; waking the events kept waiting under the anonymousId this message named (a guest order)."""
+    if who.joined is None:
+        return APPLIED
+    key = person_key(None, who.joined)
+    return Applied(APPLIED.state, wake=(key,) if key else ())
+
+
+def _consent_first(session: Session, source: str, who: Who, body: dict[str, Any], at: dt.datetime) -> bool:
+    """Write the consent the message states; False when it refuses profiling (browsing is not kept)."""
+    states = consent_of(body)
+    if states:
+        if who.customer_id is not None and who.record_id is not None:
+            _write_consent(session, LinkedPerson(record_id=who.record_id, customer_id=who.customer_id), source,
+                           states, at)
+        elif who.visitor_id is not None:
+            _keep_visitor_consent(session, who.visitor_id, states, at)
+    return states.get(ConsentPurpose.PROFILING) is not False
+
+
+def apply_track_message(session: Session, source: str, body: dict[str, Any], at: dt.datetime,
+                        now: dt.datetime) -> Outcome:
+    """A `track` message: the e-commerce spec v2 events above; other events are accepted and ignored."""
+    try:
+        kind = track_kind(body.get("event"))
+        props = body.get("properties") if body.get("properties") is not None else {}
+        if not isinstance(props, dict):
+            raise _Bad("bad_properties")
+        who = resolve(session, source, body, at)
+        if isinstance(who, Outcome):
+            return who
+        profiling = _consent_first(session, source, who, body, at)
+        if kind in _ORDER_STATUS:
+            outcome = _order(session, source, who, props, kind, at, now)
+            return _done(who) if outcome is APPLIED else outcome
+        if kind is None or not profiling:
+            return _done(who)
+        _presence(session, source, who, at, now)
+        person = (LinkedPerson(record_id=who.record_id, customer_id=who.customer_id)
+                  if who.record_id is not None and who.customer_id is not None else None)
+        if kind == WebActivityKind.SEARCHED:
+            query = _text(props, "query", 200)
+            if query is None:
+                raise _Bad("missing_query")
+            _activity(session, source, who, kind, at, detail=query)
+        elif kind in _SIGNAL_OF_ACTIVITY:
+            product = _product(props)
+            _activity(session, source, who, kind, at, product=product)
+            if person is not None:
+                _signal(session, person, kind, product, at)
+        elif kind in (WebActivityKind.CART_ADDED, WebActivityKind.CART_REMOVED):
+            product = _product(props)
+            _activity(session, source, who, kind, at, product=product)
+            _basket(session, source, who, body, at, "add" if kind == WebActivityKind.CART_ADDED else "remove",
+                    [product])
+        else:  # cart viewed, checkout started: the whole cart, when the site sends it
+            products = _products(props)
+            _activity(session, source, who, kind, at, detail=_text(props, "cart_id", 64) or _text(props, "order_id", 64),
+                      amount=_money(props, "value") or _money(props, "revenue"), currency=_currency(props))
+            _basket(session, source, who, body, at, "replace" if products is not None else "add", products or [],
+                    checkout=kind == WebActivityKind.CHECKOUT_STARTED)
+        return _done(who)
+    except _Bad as bad:
+        return _rejected(str(bad))
+
+
+def _page_name(body: dict[str, Any]) -> str | None:
+    """The page's name, or its path without the query string (which may carry an e-mail or a token)."""
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        props = {}
+    name = _text(body, "name", 200) or _text(props, "title", 200)
+    if name:
+        return name
+    path = _text(props, "path", 200)
+    return path.split("?", 1)[0].split("#", 1)[0] if path else None
+
+
+def apply_page_message(session: Session, source: str, body: dict[str, Any], at: dt.datetime,
+                       now: dt.datetime) -> Outcome:
+    """A `page` message: the person is on the website (the card's "on the website 12 min ago")."""
+    try:
+        who = resolve(session, source, body, at)
+        if isinstance(who, Outcome):
+            return who
+        if not _consent_first(session, source, who, body, at):
+            return _done(who)
+        _presence(session, source, who, at, now)
+        _activity(session, source, who, WebActivityKind.VISIT, at, detail=_page_name(body))
+        return _done(who)
+    except _Bad as bad:
+        return _rejected(str(bad))
+
+
+def apply_alias_message(session: Session, source: str, body: dict[str, Any], at: dt.datetime,
+                        now: dt.datetime) -> Outcome:
+    """An `alias` message: previousId (the anonymousId the browsing was kept under) is userId's person."""
+    try:
+        previous, user_id = _id(body.get("previousId")), _id(body.get("userId"))
+        if previous is None or user_id is None:
+            return _rejected("alias_needs_both_ids")
+        record = _record(session, source, user_id)
+        if record is None:
+            return _waiting("unknown_person")
+        customer = _customer_of(session, record)
+        if isinstance(customer, Outcome):
+            return customer
+        join_visitor(session, source, previous, record_id=record.id, customer_id=customer, at=at)
+        key = person_key(None, previous)
+        return Applied(APPLIED.state, wake=(key,) if key else ())
+    except _Bad as bad:
+        return _rejected(str(bad))
+
+
+def after_identify(session: Session, source: str, body: dict[str, Any], *, record_id: int, customer_id: int,
+                   at: dt.datetime) -> tuple[str, ...]:
+    """What an `identify` means beyond the person's traits, for the identify applier to call once it has
+    the record of `userId`: the anonymousId it names joins the person (its earlier browsing moves over),
+    and the consent it states (traits or context) is written. Returns the inbox person keys to wake (the
+    anonymousId's waiting events, e.g. a guest order)."""
+    person = LinkedPerson(record_id=record_id, customer_id=customer_id)
+    states = consent_of(body)
+    if states:
+        _write_consent(session, person, source, states, at)
+    anonymous_id = _id(body.get("anonymousId"))
+    if anonymous_id is None:
+        return ()
+    join_visitor(session, source, anonymous_id, record_id=record_id, customer_id=customer_id, at=at)
+    key = person_key(None, anonymous_id)
+    return (key,) if key else ()
+
+
+# --- the inbox's appliers (bot/ingest.py APPLIERS) --------------------------------------------------
+
+
+def apply_identify(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    """store.live.identify's applier (traits -> the record, identity on arrival), then what the identify
+    names for the website: the anonymousId's browsing and the consent it states (after_identify)."""
+    outcome = identify.apply_identify(session, event, now)
+    if outcome.state != APPLIED.state:
+        return outcome
+    source_id = identify.source_id_of(event.body)
+    record = _record(session, event.source, source_id) if source_id else None
+    customer = _customer_of(session, record) if record is not None else None
+    if record is None or not isinstance(customer, int):
+        return outcome
+    woken = after_identify(session, event.source, event.body, record_id=record.id, customer_id=customer,
+                           at=event.timestamp)
+    return Applied(outcome.state, outcome.reason, wake=tuple(dict.fromkeys(outcome.wake + woken)))
+
+
+def apply_track(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    return apply_track_message(session, event.source, event.body, event.timestamp, now)
+
+
+def apply_page(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    return apply_page_message(session, event.source, event.body, event.timestamp, now)
+
+
+def apply_alias(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    return apply_alias_message(session, event.source, event.body, event.timestamp, now)
+
+
+# --- the abandoned-basket job -----------------------------------------------------------------------
+
+
+def mark_abandoned_baskets(session: Session, *, now: dt.datetime, after: dt.timedelta) -> int:
+    """Baskets nobody touched for `after` and not ordered become abandoned; returns how many."""
+    result = session.execute(update(Basket).where(Basket.closed_at.is_(None), Basket.abandoned_at.is_(None),
+                                                  Basket.updated_at <= now - after)
+                             .values(abandoned_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_anonymous(session: Session, *, now: dt.datetime, older_than: dt.timedelta) -> int:
+    """Anonymous browsing nobody named in `older_than` is dropped (retention of unnamed visitors)."""
+    cutoff = now - older_than
+    stale = select(WebVisitor.id).where(WebVisitor.source_record_id.is_(None), WebVisitor.last_seen_at < cutoff)
+    session.execute(delete(WebActivity).where(WebActivity.visitor_id.in_(stale), WebActivity.customer_id.is_(None)))
+    session.execute(delete(Basket).where(Basket.visitor_id.in_(stale), Basket.customer_id.is_(None)))
+    result = session.execute(delete(WebVisitor).where(WebVisitor.id.in_(stale)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_old_activity(session: Session, *, now: dt.datetime, older_than: dt.timedelta) -> int:
+    """Website activity older than `older_than` is dropped: the card tells the last week (the views and
+    the wishlist it shows are web signals, kept as the imported ones are)."""
+    result = session.execute(delete(WebActivity).where(WebActivity.occurred_at < now - older_than))
+    return int(getattr(result, "rowcount", 0) or 0)
