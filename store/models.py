@@ -533,3 +533,23 @@ class CustomerNameKey(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
     key: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, index=True)
+
+
+# --- shopify (issue 11 §2) ------------------------------------------------------------------------
+
+
+class ShopifyVersion(Base):
+    """The version of each Shopify customer, order and checkout last applied, so that an older one never
+    overwrites a newer one: webhooks arrive out of order (orders/updated before orders/create), and a
+    retry hours later carries the payload of when it was first triggered (store/live/shopify.py)."""
+
+    __tablename__ = "shopify_versions"
+    __table_args__ = (UniqueConstraint("source", "resource", "shopify_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    resource: Mapped[str] = mapped_column(String(16))  # a ShopifyResource
+    shopify_id: Mapped[str] = mapped_column(String(64))
+    # The payload's updated_at, then X-Shopify-Triggered-At to order two versions of the same second.
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    triggered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    applied_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)

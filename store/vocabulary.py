@@ -191,3 +191,24 @@ class RecordSource(enum.StrEnum):
 
     SLACK = "slack"  # interactions and follow-ups logged in Slack
     FRONTLINE = "frontline"  # preferences declared through Frontline
+
+
+class ShopifyTopic(enum.StrEnum):
+    """The Shopify webhook topics Frontline applies (X-Shopify-Topic; store/live/shopify.py)."""
+
+    CUSTOMERS_CREATE = "customers/create"
+    CUSTOMERS_UPDATE = "customers/update"
+    ORDERS_CREATE = "orders/create"
+    ORDERS_UPDATED = "orders/updated"
+    ORDERS_PAID = "orders/paid"
+    ORDERS_CANCELLED = "orders/cancelled"
+    CHECKOUTS_CREATE = "checkouts/create"
+    CHECKOUTS_UPDATE = "checkouts/update"
+
+
+class ShopifyResource(enum.StrEnum):
+    """The Shopify resources whose latest applied version is remembered (ShopifyVersion.resource)."""
+
+    CUSTOMER = "customer"
+    ORDER = "order"
+    CHECKOUT = "checkout"
