@@ -122,15 +122,6 @@ def parse_time(value: Any) -> dt.datetime | None:
     return to_utc(moment) if moment.tzinfo is not None else moment
 
 
-def person_key(topic: str, body: Any) -> str | None:
-    """The Shopify customer an event is about, for the inbox's per-person order ("customer:<id>")."""
-    if not isinstance(body, Mapping):
-        return None
-    customer = body if topic in CUSTOMER_TOPICS else body.get("customer")
-    customer_id = _shopify_id(customer.get("id")) if isinstance(customer, Mapping) else None
-    return f"customer:{customer_id}" if customer_id else None
-
-
 # --- what an applier returns ----------------------------------------------------------------------
 
 
@@ -350,6 +341,54 @@ def _line_row(item: Mapping[str, Any]) -> dict[str, Any]:
         "quantity": str(quantity) if isinstance(quantity, int) and not isinstance(quantity, bool) else "",
         "unit_price": _money(item.get("price")),
     }
+
+
+# --- checkouts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutBasket:
+    """A checkout as the customer's current basket: what is in it, since when, and whether it was
+    completed (an order followed). Not completed and left alone long enough, it is an abandoned basket."""
+
+    cart_key: str  # "checkout:<token>": one basket per Shopify checkout
+    checkout_id: str
+    customer_id: str | None  # the Shopify customer; None for a guest who gave no account
+    items: tuple[dict[str, Any], ...]  # {"sku", "name", "quantity", "price" (text), "currency"}
+    currency: str
+    started_at: dt.datetime
+    updated_at: dt.datetime
+    completed_at: dt.datetime | None
+
+
+MAX_BASKET_ITEMS = 50
+
+
+def checkout_basket(checkout: Any) -> CheckoutBasket | None:
+    """checkouts/create and checkouts/update as a basket; None when the payload is not a checkout."""
+    if not isinstance(checkout, Mapping):
+        return None
+    checkout_id = _shopify_id(checkout.get("id"))
+    token = _str(checkout.get("token"))
+    started = parse_time(checkout.get("created_at"))
+    items = checkout.get("line_items")
+    if (checkout_id is None or not token or len(token) > 100 or started is None or not isinstance(items, list)
+            or not all(isinstance(item, Mapping) for item in items)):
+        return None
+    currency = (_str(checkout.get("presentment_currency")) or _str(checkout.get("currency")) or "EUR")[:3].upper()
+    customer = checkout.get("customer")
+    lines = [_line_row(item) for item in items[:MAX_BASKET_ITEMS]]
+    return CheckoutBasket(
+        cart_key=f"checkout:{token}",
+        checkout_id=checkout_id,
+        customer_id=_shopify_id(customer.get("id")) if isinstance(customer, Mapping) else None,
+        items=tuple({"sku": line["sku"], "name": line["product_name"], "quantity": int(line["quantity"] or 1),
+                     "price": line["unit_price"] or None, "currency": currency} for line in lines),
+        currency=currency,
+        started_at=started,
+        updated_at=parse_time(checkout.get("updated_at")) or started,
+        completed_at=parse_time(checkout.get("completed_at")),
+    )
 
 
 # --- versions -------------------------------------------------------------------------------------

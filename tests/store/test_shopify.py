@@ -25,9 +25,9 @@ from store.live.shopify import (
     Outcome,
     apply_customer_delivery,
     apply_order_delivery,
+    checkout_basket,
     dedupe_key,
     parse_time,
-    person_key,
     verify_hmac,
 )
 from store.models import Consent, Customer, Order, OrderLine, SourceRecord
@@ -104,14 +104,10 @@ def test_dedupe_key_is_the_event_then_the_delivery():
     assert dedupe_key("orders/create", "a'; drop table", None) is None
 
 
-def test_times_and_person_keys():
+def test_shopify_times_are_stored_as_naive_utc():
     assert parse_time("2023-03-29T18:00:27.877041743Z") == dt.datetime(2023, 3, 29, 18, 0, 27, 877041)
     assert parse_time("2026-12-01T09:30:12+01:00") == dt.datetime(2026, 12, 1, 8, 30, 12)
     assert parse_time("yesterday") is None and parse_time(12) is None and parse_time(None) is None
-    assert person_key("customers/update", fixture("customer")) == "customer:7380225556707"
-    assert person_key("orders/paid", fixture("order")) == "customer:7380225556707"
-    assert person_key("orders/paid", {**fixture("order"), "customer": None}) is None
-    assert person_key("orders/paid", ["not", "an", "object"]) is None
 
 
 # --- customers ------------------------------------------------------------------------------------
@@ -272,3 +268,29 @@ def test_guest_order_is_refused_and_stores_nothing(session_factory):
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 0
         assert session.scalar(select(func.count()).select_from(SourceRecord)) == 0
+
+
+# --- checkouts ------------------------------------------------------------------------------------
+
+
+def test_checkout_is_the_customers_current_basket():
+    basket = checkout_basket(fixture("checkout"))
+    assert basket is not None
+    assert (basket.cart_key, basket.customer_id, basket.currency) == (
+        "checkout:0a1b2c3d4e5f60718293a4b5c6d7e8f9", "7380225556707", "EUR")
+    assert basket.items == ({"sku": "MAN-CAM-38", "name": "Manteau laine camel – 38", "quantity": 1,
+                             "price": "159.90", "currency": "EUR"},)
+    assert (basket.started_at, basket.updated_at) == (dt.datetime(2026, 12, 1, 8, 20, 14),
+                                                      dt.datetime(2026, 12, 1, 8, 25, 31))
+    assert basket.completed_at is None
+    completed = checkout_basket(later(fixture("checkout"), 9, completed_at="2026-12-01T09:41:05+01:00"))
+    assert completed is not None and completed.completed_at == dt.datetime(2026, 12, 1, 8, 41, 5)
+    guest = checkout_basket({**fixture("checkout"), "customer": None})
+    assert guest is not None and guest.customer_id is None
+
+
+@pytest.mark.parametrize("change", [{"token": None}, {"id": "abc"}, {"created_at": None}, {"line_items": "x"},
+                                    {"line_items": [1]}])
+def test_what_is_not_a_checkout_is_not_a_basket(change):
+    assert checkout_basket({**fixture("checkout"), **change}) is None
+    assert checkout_basket([fixture("checkout")]) is None
