@@ -45,6 +45,10 @@ class Settings:
     log_level: str = "INFO"
     # The mapping file of `frontline employees sync` and the directory events (README, "Slack's directory").
     directory_mapping: str | None = None
+    # Live data (README, "Live data"): inbox worker threads per serving process, and the pending backlog
+    # above which senders are asked to retry later (429).
+    ingest_workers: int = 1
+    inbox_bound: int = 100_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -80,6 +84,8 @@ class Settings:
             digest_default_time=env.get("FRONTLINE_DIGEST_TIME", "08:30"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             directory_mapping=env.get("FRONTLINE_DIRECTORY_MAPPING"),
+            ingest_workers=int(number("FRONTLINE_INGEST_WORKERS", 1, int)),
+            inbox_bound=int(number("FRONTLINE_INBOX_MAX", 100_000, int)),
         )
         settings.validate()
         return settings
@@ -104,6 +110,10 @@ class Settings:
             raise ConfigError("SLACK_API_URL must start with http:// or https://")
         if self.note_retention_days < 0:
             raise ConfigError("FRONTLINE_NOTE_RETENTION_DAYS must be 0 (keep) or a positive number of days")
+        if not 0 <= self.ingest_workers <= 64:
+            raise ConfigError("FRONTLINE_INGEST_WORKERS must be from 0 (apply in other processes) to 64")
+        if self.inbox_bound < 1:
+            raise ConfigError("FRONTLINE_INBOX_MAX must be a positive number of events")
 
     def require_slack(self, *, socket_mode: bool) -> None:
         """Fail start-up with one line when a Slack credential needed to serve is missing or malformed."""

@@ -41,3 +41,16 @@ def render_metrics() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+# Live data (bot/ingest_web.py, bot/ingest.py). Labels come from closed sets.
+INGEST_EVENTS = Counter(
+    "frontline_ingest_events_total", "Events received on the live-data endpoints, by source kind and what "
+    "became of them (stored, duplicate, refused)", ["kind", "outcome"]
+)
+INGEST_REFUSED = Counter(
+    "frontline_ingest_refused_total", "Requests to the live-data endpoints refused, by source kind and reason",
+    ["kind", "reason"]
+)
+INGEST_APPLIED = Counter(
+    "frontline_inbox_events_total", "Inbox events handled by the workers, by final state", ["state"]
+)

@@ -24,6 +24,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_app, make_client
 from bot.commands import CommandError
+from bot.ingest import InboxWorkers
+from bot.ingest_web import IngestRoutes
 from bot.scheduler import start_scheduler
 from bot.web import FrontlineWeb
 from store.db import REQUEST_BUSY_TIMEOUT_MS, SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
@@ -88,7 +90,9 @@ def build_runtime(settings, *, scheduler: bool = True):
     session_factory = make_session_factory(engine)
     app = build_app(settings, session_factory)
     handle = start_scheduler(settings, session_factory, app.client) if scheduler else None
-    return engine, app, FrontlineWeb(app, engine, scheduler=handle)
+    workers = InboxWorkers(session_factory, count=settings.ingest_workers).start()
+    ingest = IngestRoutes(session_factory, inbox_bound=settings.inbox_bound, on_stored=workers.wake)
+    return engine, app, FrontlineWeb(app, engine, scheduler=handle, ingest=ingest, inbox_workers=workers)
 
 
 def run(args, settings) -> int:
@@ -117,6 +121,8 @@ def _serve_socket_mode(settings, *, scheduler: bool = True) -> int:
         app.listener_runner.listener_executor.shutdown(wait=True)
         if web.scheduler is not None:
             web.scheduler.shutdown(wait=True)
+        if web.inbox_workers is not None:
+            web.inbox_workers.stop()
         engine.dispose()
     return 0
 

@@ -3,6 +3,7 @@
 POST /slack/events  -> the bolt App, once the request has proved it comes from Slack
 GET  /healthz       -> {"database": ..., "scheduler": ...}, 200 when all is well, 503 otherwise
 GET  /metrics       -> Prometheus text format
+POST /v1/*, /webhooks/shopify/<source> -> live data (bot/ingest_web.py), when the server takes it
 
 Anyone on the network can reach /slack/events, so a request must prove it comes from Slack before it
 costs anything: the signature headers are checked first (a missing or stale one is refused without
@@ -22,7 +23,7 @@ import threading
 import time
 import traceback
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import parse_qs
 
@@ -112,6 +113,18 @@ class RefusalLog:
                     extra={"refused": reason, "status": status, "size": size, "path": path})
 
 
+class LiveRoutes(Protocol):
+    """The live-data endpoints (bot.ingest_web.IngestRoutes), seen from here."""
+
+    def handles(self, path: str) -> bool: ...
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]: ...
+
+    def health_fields(self) -> dict[str, str]: ...
+
+    def metrics_text(self) -> bytes: ...
+
+
 class FrontlineWeb:
     """WSGI callable. `scheduler` is anything with `running` (APScheduler) or `is_alive()`, or None.
 
@@ -122,8 +135,13 @@ class FrontlineWeb:
 
     def __init__(self, app: App, engine: Engine, *, scheduler: Any | None = None, signing_secret: str | None = None,
                  write_probe_every: float = 2.0, write_probe_timeout_ms: int = 250,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, ingest: LiveRoutes | None = None,
+                 serve_slack: bool = True, inbox_workers: Any | None = None) -> None:
         self.app = app
+        self.inbox_workers = inbox_workers  # this process's inbox workers (bot.ingest.InboxWorkers), to stop
+        self.ingest = ingest
+        # False on the Socket Mode ingest port: Slack reaches that process over its socket, not here.
+        self.serve_slack = serve_slack
         self.engine = engine
         self.scheduler = scheduler
         secret = signing_secret if signing_secret is not None else getattr(app, "signing_secret", "")
@@ -138,7 +156,7 @@ class FrontlineWeb:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == SLACK_PATH:
+        if path == SLACK_PATH and self.serve_slack:
             if method != "POST":
                 return self._reply(start_response, HTTPStatus.METHOD_NOT_ALLOWED, b"POST only", "text/plain")
             return self._slack(environ, start_response)
@@ -147,7 +165,11 @@ class FrontlineWeb:
             return self._reply(start_response, status, json.dumps(body).encode(), "application/json")
         if path == "/metrics" and method == "GET":
             payload, content_type = render_metrics()
+            if self.ingest is not None:
+                payload += self.ingest.metrics_text()
             return self._reply(start_response, HTTPStatus.OK, payload, content_type)
+        if self.ingest is not None and self.ingest.handles(path):
+            return self.ingest(environ, start_response)
         return self._reply(start_response, HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
 
     # ---- health ------------------------------------------------------------------------------
@@ -164,6 +186,8 @@ class FrontlineWeb:
                 getattr(self.scheduler, "running", False))
             body["scheduler"] = "running" if alive else "stopped"
             healthy = healthy and alive
+        if self.ingest is not None and body["database"] != "unreachable":
+            body.update(self.ingest.health_fields())  # reported, not judged: a backlog is not an outage
         return (HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE), body
 
     def _write_problem(self) -> str | None:

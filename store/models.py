@@ -36,6 +36,7 @@ from store.vocabulary import (
     CustomerStatus,
     FollowUpStatus,
     IdentifierKind,
+    InboxState,
     InteractionChannel,
     InteractionType,
     OrderChannel,
@@ -553,3 +554,53 @@ class ShopifyVersion(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     triggered_at: Mapped[dt.datetime] = mapped_column(DateTime)
     applied_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+
+# --- ingest (issue 11: live sources and their inbox) ---------------------------------------------
+
+
+class LiveSource(Base):
+    """A system that sends events live: a Segment-compatible tracker or a Shopify shop.
+
+    The write key is stored as its SHA-256 (it is a long random token, so a fast hash is enough and
+    lets a request find its source in one indexed lookup). Shopify signs with a shared secret that
+    must be known to check signatures, so that one is kept as given."""
+
+    __tablename__ = "live_sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # a SourceKind
+    key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    secret: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class InboxMessage(Base):
+    """One received event, durably stored before the sender gets its 2xx (store/inbox.py).
+
+    Workers apply pending rows in id order per person (`person_key`), and write the state in the same
+    transaction as the applier's writes. (source_id, message_id) deduplicates the sender's retries."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (
+        UniqueConstraint("source_id", "message_id"),
+        Index("ix_inbox_messages_state_due", "state", "due_at", "id"),
+        Index("ix_inbox_messages_person", "person_key", "id"),
+    )
+    # 64-bit on PostgreSQL (a busy shop sends billions of events); SQLite's rowid is 64-bit already.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("live_sources.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(40))  # a SegmentType, or a Shopify topic
+    person_key: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # When it happened by the sender's clock, corrected for that clock's skew.
+    event_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(16), default=InboxState.PENDING)  # an InboxState
+    # Not before: a waiting event is tried again from then on.
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(64))  # why waiting or rejected: a key, never data
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

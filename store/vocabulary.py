@@ -212,3 +212,34 @@ class ShopifyResource(enum.StrEnum):
     CUSTOMER = "customer"
     ORDER = "order"
     CHECKOUT = "checkout"
+
+
+# --- ingest (issue 11: live sources and their inbox) ---------------------------------------------
+
+
+class SourceKind(enum.StrEnum):
+    """What speaks to a live source's endpoint (LiveSource.kind)."""
+
+    SEGMENT = "segment"  # the Segment-compatible tracking API, /v1/* (Segment, RudderStack, Jitsu...)
+    SHOPIFY = "shopify"  # Shopify's webhooks, /webhooks/shopify/<source>
+
+
+class InboxState(enum.StrEnum):
+    """Where one received event stands (InboxMessage.state)."""
+
+    PENDING = "pending"  # stored, not applied yet
+    WAITING = "waiting"  # its person cannot be resolved yet: tried again later
+    APPLIED = "applied"
+    REJECTED = "rejected"  # the applier refused it (reason key, no data); kept, never retried
+    IGNORED = "ignored"  # stored, but no applier handles this kind of event (e.g. group)
+
+
+class SegmentType(enum.StrEnum):
+    """The message types of the Segment-compatible tracking API."""
+
+    IDENTIFY = "identify"
+    TRACK = "track"
+    PAGE = "page"
+    SCREEN = "screen"
+    ALIAS = "alias"
+    GROUP = "group"

@@ -1,0 +1,96 @@
+"""Applying the inbox: the table of appliers and the worker threads that run them.
+
+APPLIERS maps (source kind, event type) to the store function that applies such an event
+(`apply_xxx(session, event, now) -> Applied`, store/). An event type without an applier is kept in the
+inbox as `ignored` (e.g. `group`). Keep the table sorted: each feature adds its own lines.
+
+Workers run in `frontline serve` (FRONTLINE_INGEST_WORKERS threads per process) and in
+`frontline ingest work` (extra processes). Each step is one transaction (store.inbox.apply_due): the
+applier's writes and the events' states commit together, so a worker killed at any moment applies
+nothing twice and loses nothing. They are threads of their own, never the Slack listeners' pool: an
+ingestion burst queues in the inbox, not in front of `/customer`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from bot.metrics import INGEST_APPLIED
+from store import inbox
+from store.clock import Clock, utc_now
+from store.db import SessionFactory
+from store.inbox import Appliers
+from store.vocabulary import SourceKind
+
+log = logging.getLogger(__name__)
+
+APPLIERS: Appliers = {
+    # (SourceKind, event type): applier -- sorted
+}
+
+IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
+ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)
+BATCH = 100
+
+__all__ = ["APPLIERS", "InboxWorkers", "SourceKind"]
+
+
+class InboxWorkers:
+    """`count` threads applying the inbox until `stop()`. `wake()` ends their idle wait at once (the HTTP
+    routes of this process call it after storing events)."""
+
+    def __init__(self, session_factory: SessionFactory, *, count: int, appliers: Appliers | None = None,
+                 clock: Clock = utc_now, batch: int = BATCH,
+                 on_step: Callable[[inbox.WorkReport], None] | None = None) -> None:
+        self.session_factory = session_factory
+        self.count = count
+        self.appliers = APPLIERS if appliers is None else appliers
+        self.clock = clock
+        self.batch = batch
+        self.on_step = on_step
+        self._stop = threading.Event()
+        self._work = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> InboxWorkers:
+        for number in range(self.count):
+            thread = threading.Thread(target=self._run, name=f"inbox-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def wake(self) -> None:
+        self._work.set()
+
+    def is_alive(self) -> bool:
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let each thread finish its step (a committed transaction, or none), then return."""
+        self._stop.set()
+        self._work.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def step(self) -> inbox.WorkReport:
+        """One transaction: claim, apply, record."""
+        with self.session_factory.begin() as session:
+            report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch)
+        for state, count in report.counts.items():
+            INGEST_APPLIED.labels(state).inc(count)
+        if self.on_step is not None:
+            self.on_step(report)
+        return report
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._work.clear()  # before the step: events stored during it wake the next wait at once
+            try:
+                report = self.step()
+            except Exception as error:  # the database went away, a lock timed out: try again shortly
+                log.error("inbox worker step failed: %s", type(error).__name__)
+                self._stop.wait(ERROR_WAIT_SECONDS)
+                continue
+            if report.claimed == 0:
+                self._work.wait(IDLE_WAIT_SECONDS)
