@@ -21,12 +21,19 @@ from store import inbox
 from store.clock import Clock, utc_now
 from store.db import SessionFactory
 from store.inbox import Appliers
-from store.vocabulary import SourceKind
+from store.live import shopify
+from store.vocabulary import ShopifyTopic, SourceKind
 
 log = logging.getLogger(__name__)
 
 APPLIERS: Appliers = {
     # (SourceKind, event type): applier -- sorted
+    (SourceKind.SHOPIFY, ShopifyTopic.CUSTOMERS_CREATE): shopify.apply_customer,
+    (SourceKind.SHOPIFY, ShopifyTopic.CUSTOMERS_UPDATE): shopify.apply_customer,
+    (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_CANCELLED): shopify.apply_order,
+    (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_CREATE): shopify.apply_order,
+    (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_PAID): shopify.apply_order,
+    (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_UPDATED): shopify.apply_order,
 }
 
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile

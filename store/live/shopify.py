@@ -40,6 +40,7 @@ from store.importing.children import import_consents
 from store.importing.fields import RowRejected
 from store.importing.orders import import_orders
 from store.importing.people import import_people, parse_person
+from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
 from store.models import ShopifyVersion, SourceRecord
 from store.resolution import relink
 from store.vocabulary import (
@@ -48,6 +49,7 @@ from store.vocabulary import (
     OrderChannel,
     OrderStatus,
     ShopifyResource,
+    InboxState,
     ShopifyTopic,
 )
 
@@ -64,12 +66,12 @@ ORDER_TOPICS = frozenset({ShopifyTopic.ORDERS_CREATE, ShopifyTopic.ORDERS_UPDATE
 CHECKOUT_TOPICS = frozenset({ShopifyTopic.CHECKOUTS_CREATE, ShopifyTopic.CHECKOUTS_UPDATE})
 
 # Why an event was refused (Applied's reason: a key, never a value from the payload).
-NOT_AN_OBJECT = "shopify.not_an_object"
 NO_ID = "shopify.no_id"
 NO_CUSTOMER = "shopify.no_customer"
 BAD_CUSTOMER = "shopify.bad_customer"
 BAD_ORDER = "shopify.bad_order"
 ERASED = "shopify.erased"
+NOT_LINKED = "shopify.not_linked"  # waiting: the person's record is not linked to a customer yet
 
 # Shopify ids are integers; event and webhook ids UUIDs. Anything else is not Shopify talking.
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
@@ -122,64 +124,36 @@ def parse_time(value: Any) -> dt.datetime | None:
     return to_utc(moment) if moment.tzinfo is not None else moment
 
 
-# --- what an applier returns ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One webhook as the appliers read it: where it came from, what it says, and when it was triggered."""
-
-    source: str
-    topic: str
-    body: Any
-    triggered_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """applied (`stale`: it was older than what is stored, so nothing changed), waiting (the person
-    cannot be resolved yet: try again later) or rejected (with a reason key)."""
-
-    state: str  # "applied" | "waiting" | "rejected"
-    reason: str | None = None
-    stale: bool = False
-
-
-APPLIED = Outcome("applied")
-STALE = Outcome("applied", stale=True)
-WAITING = Outcome("waiting")
-
-
-def _rejected(reason: str) -> Outcome:
-    return Outcome("rejected", reason)
+# Why an applied event changed nothing: it was not newer than what is stored.
+STALE = "shopify.stale"
+_STALE = Applied(InboxState.APPLIED, STALE)
 
 
 # --- customers ------------------------------------------------------------------------------------
 
 
-def apply_customer_delivery(session: Session, delivery: Delivery, now: dt.datetime) -> Outcome:
-    """customers/create and customers/update: the shop's record of the person, then their consent."""
-    if not isinstance(delivery.body, Mapping):
-        return _rejected(NOT_AN_OBJECT)
-    return _apply_customer(session, delivery.source, delivery.body, delivery.triggered_at, now)
+def apply_customer(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    """customers/create and customers/update: the shop's record of the person, then their consent.
+    (The route stored only JSON objects.)"""
+    return _apply_customer(session, event.source, event.body, event.timestamp, now)
 
 
 def _apply_customer(session: Session, source: str, customer: Mapping[str, Any], triggered_at: dt.datetime | None,
-                    now: dt.datetime) -> Outcome:
+                    now: dt.datetime) -> Applied:
     customer_id = _shopify_id(customer.get("id"))
     if customer_id is None:
-        return _rejected(NO_ID)
+        return rejected(NO_ID)
     row = _person_row(customer_id, customer)
     try:
         parse_person(row, today=now.date())
     except RowRejected:
-        return _rejected(BAD_CUSTOMER)
+        return rejected(BAD_CUSTOMER)
     if _is_erased(session, source, customer_id):
         # The person asked to be erased: the shop's copy must not bring them back.
-        return _rejected(ERASED)
+        return rejected(ERASED)
     if not _claim_version(session, source, ShopifyResource.CUSTOMER, customer_id,
                           _version_time(customer, triggered_at, now), triggered_at or _NO_TIME, now):
-        return STALE
+        return _STALE
     import_people(session, source=source, rows=[(1, row)])
     _link(session)
     consents = _consent_rows(source, customer_id, customer)
@@ -252,45 +226,43 @@ def _consent_row(source: str, customer_id: str, channel: str, granted: bool,
 # --- orders ---------------------------------------------------------------------------------------
 
 
-def apply_order_delivery(session: Session, delivery: Delivery, now: dt.datetime) -> Outcome:
+def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
     """orders/create, orders/updated, orders/paid, orders/cancelled: the order and its lines, as of the
     newest version seen (every topic carries the whole order)."""
-    order = delivery.body
-    if not isinstance(order, Mapping):
-        return _rejected(NOT_AN_OBJECT)
+    order = event.body
     order_id = _shopify_id(order.get("id"))
     if order_id is None:
-        return _rejected(NO_ID)
+        return rejected(NO_ID)
     customer = order.get("customer")
     customer_id = _shopify_id(customer.get("id")) if isinstance(customer, Mapping) else None
     if customer is None or customer_id is None:
         # A guest order with no customer account: nobody to put it on.
-        return _rejected(NO_CUSTOMER)
-    row = _order_row(delivery.source, customer_id, order_id, order)
+        return rejected(NO_CUSTOMER)
+    row = _order_row(event.source, customer_id, order_id, order)
     if row is None:
-        return _rejected(BAD_ORDER)
+        return rejected(BAD_ORDER)
     # The order's own copy of its customer first: the order then never waits for customers/create.
-    outcome = _apply_customer(session, delivery.source, customer, delivery.triggered_at, now)
+    outcome = _apply_customer(session, event.source, customer, event.timestamp, now)
     if outcome.reason == ERASED:
         return outcome
     found = session.execute(
         select(SourceRecord.customer_id, SourceRecord.content_hash)
-        .where(SourceRecord.source == delivery.source, SourceRecord.source_id == customer_id)
+        .where(SourceRecord.source == event.source, SourceRecord.source_id == customer_id)
     ).first()
     if found is None:
         # An embedded customer the people import refuses, never seen whole: nobody to put it on yet.
-        return outcome if outcome.state == "rejected" else WAITING
+        return outcome if outcome.state == InboxState.REJECTED else waiting(NOT_LINKED)
     if found.content_hash == ERASED_HASH:
-        return _rejected(ERASED)
+        return rejected(ERASED)
     if found.customer_id is None:
-        return WAITING
-    if not _claim_version(session, delivery.source, ShopifyResource.ORDER, order_id,
-                          _version_time(order, delivery.triggered_at, now),
-                          delivery.triggered_at or _NO_TIME, now):
-        return STALE
+        return waiting(NOT_LINKED)
+    if not _claim_version(session, event.source, ShopifyResource.ORDER, order_id,
+                          _version_time(order, event.timestamp, now),
+                          event.timestamp or _NO_TIME, now):
+        return _STALE
     report = import_orders(session, rows=[(1, row)])
     if report.rejected:
-        return _rejected(BAD_ORDER)
+        return rejected(BAD_ORDER)
     return APPLIED
 
 

@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy import func, select
 
 from store.gdpr import erase_customer
+from store.inbox import Applied, InboxEvent
 from store.live.shopify import (
     BAD_CUSTOMER,
     ERASED,
     NO_CUSTOMER,
-    NOT_AN_OBJECT,
-    Delivery,
-    Outcome,
-    apply_customer_delivery,
-    apply_order_delivery,
+    NO_ID,
+    STALE,
+    apply_customer,
+    apply_order,
     checkout_basket,
     dedupe_key,
     parse_time,
@@ -32,7 +32,7 @@ from store.live.shopify import (
 )
 from store.models import Consent, Customer, Order, OrderLine, SourceRecord
 from store.profile import build_profile
-from store.vocabulary import ShopifyTopic
+from store.vocabulary import ShopifyTopic, SourceKind
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "shopify"
 NOW = dt.datetime(2026, 12, 1, 9, 0)
@@ -53,12 +53,24 @@ def later(payload: dict[str, Any], minutes: int, **changes: Any) -> dict[str, An
     return changed
 
 
+class Outcome:
+    """An applier's answer, read the way the tests ask about it."""
+
+    def __init__(self, applied: Applied) -> None:
+        self.state = str(applied.state)
+        self.reason = applied.reason
+        self.stale = applied.reason == STALE
+
+
 def deliver(session_factory, topic: ShopifyTopic, body: Any, *, triggered_at: dt.datetime | None = None,
             now: dt.datetime = NOW) -> Outcome:
-    delivery = Delivery(source=SHOP, topic=topic, body=body, triggered_at=triggered_at)
-    apply = apply_customer_delivery if topic.startswith("customers/") else apply_order_delivery
+    """Apply one delivery as the inbox worker does: its own transaction, the skew-corrected timestamp being
+    X-Shopify-Triggered-At when sent, else the time it was received."""
+    event = InboxEvent(id=1, source=SHOP, source_kind=SourceKind.SHOPIFY, type=topic, message_id="m",
+                       person_key=None, body=body, received_at=now, timestamp=triggered_at or now, attempts=0)
+    apply = apply_customer if topic.startswith("customers/") else apply_order
     with session_factory.begin() as session:
-        return apply(session, delivery, now)
+        return Outcome(apply(session, event, now))
 
 
 def record(session) -> SourceRecord:
@@ -176,7 +188,7 @@ def test_legacy_accepts_marketing_is_read_when_there_is_no_consent_object(sessio
 
 
 @pytest.mark.parametrize("body, reason", [
-    (["a", "list"], NOT_AN_OBJECT),
+    ({**fixture("customer"), "id": "gid://shopify/Customer/1"}, NO_ID),
     ({**fixture("customer"), "email": "not an address"}, BAD_CUSTOMER),
     ({**fixture("customer"), "default_address": {**fixture("customer")["default_address"], "country_code": "FRA"}},
      BAD_CUSTOMER),
