@@ -13,7 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import serve_cmd
-from bot.commands import CommandError, customers, demo, digest, employees, importing, kpi, migrate, privacy
+from bot.commands import (
+    CommandError,
+    customers,
+    demo,
+    digest,
+    employees,
+    importing,
+    kpi,
+    migrate,
+    privacy,
+    sources,
+)
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging
 
@@ -31,6 +42,7 @@ COMMANDS: list[AddCommands] = [
     customers.add_commands,
     digest.add_commands,
     kpi.add_commands,
+    sources.add_commands,
 ]
 
 

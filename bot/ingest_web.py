@@ -48,6 +48,7 @@ SEGMENT_PATHS = frozenset({"batch"} | {str(kind) for kind in SegmentType})
 MAX_BATCH_MESSAGES = 10_000
 MAX_WEBHOOK_BYTES = 1_000_000  # an order with hundreds of lines stays well under it
 RETRY_AFTER_SECONDS = 5
+MAX_DRAIN_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 _TOPIC = re.compile(r"[a-z_]{1,30}/[a-z_]{1,30}")
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
@@ -158,6 +159,7 @@ class IngestRoutes:
         if route not in SEGMENT_PATHS:
             raise Refusal(HTTPStatus.NOT_FOUND, "no such endpoint")
         if size is not None and size > MAX_BATCH_BYTES:
+            _discard(environ, size)
             raise Refusal(HTTPStatus.BAD_REQUEST, "request over 500 KB")
         source = None
         header_key = _basic_user(environ.get("HTTP_AUTHORIZATION"))
@@ -227,6 +229,7 @@ class IngestRoutes:
         if not signature:
             raise Refusal(HTTPStatus.UNAUTHORIZED, "missing signature")
         if size is not None and size > MAX_WEBHOOK_BYTES:
+            _discard(environ, size)
             raise Refusal(HTTPStatus.BAD_REQUEST, "request over 1 MB")
         try:
             with self.session_factory() as session:
@@ -322,6 +325,20 @@ def _declared_length(environ: dict[str, Any]) -> int | None:
     if not (declared.isascii() and declared.isdigit()) or len(declared) > 12:
         raise Refusal(HTTPStatus.BAD_REQUEST, "bad content-length")
     return int(declared)
+
+
+def _discard(environ: dict[str, Any], length: int) -> None:
+    """Read and drop a body too large to take, when it is small enough to drain: the sender then gets the
+    400 that says why (a client that is still sending when the connection closes sees a broken pipe and
+    retries the same oversized batch). Anything larger is left unread and the connection dropped."""
+    if length > MAX_DRAIN_BYTES:
+        return
+    stream, left = environ["wsgi.input"], length
+    try:
+        while left > 0 and (chunk := stream.read(min(_READ_CHUNK, left))):
+            left -= len(chunk)
+    except Exception:  # the sender went away: nothing to answer
+        return
 
 
 def _read_body(environ: dict[str, Any], length: int | None, cap: int) -> bytes:

@@ -14,6 +14,8 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import prometheus_client.values
 from gunicorn.app.base import BaseApplication
@@ -23,7 +25,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot.app import build_app, make_client
-from bot.commands import CommandError
+from bot.commands import CommandError, WholeNumber
 from bot.ingest import InboxWorkers
 from bot.ingest_web import IngestRoutes
 from bot.scheduler import start_scheduler
@@ -45,6 +47,10 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    parser.add_argument("--ingest-port", type=WholeNumber("port", 1, 65535), default=None,
+                        help="Socket Mode: also listen on this port for live data (POST /v1/*, "
+                             "/webhooks/shopify/<source>) with GET /healthz and /metrics; --http serves them "
+                             "on its own port")
     parser.add_argument("--no-scheduler", dest="scheduler", action="store_false",
                         help="answer Slack only: no scheduled jobs (digests, retention) in this process, "
                              "for hosts where another process sends them")
@@ -96,16 +102,27 @@ def build_runtime(settings, *, scheduler: bool = True):
 
 
 def run(args, settings) -> int:
+    if args.http and args.ingest_port is not None:
+        raise CommandError("--ingest-port is for Socket Mode: with --http, live data is served on --port")
     check_startup(settings, socket_mode=not args.http)
     if args.http:
         return _serve_http(args, settings)
-    return _serve_socket_mode(settings, scheduler=args.scheduler)
+    return _serve_socket_mode(settings, scheduler=args.scheduler, ingest_port=args.ingest_port, host=args.host)
 
 
-def _serve_socket_mode(settings, *, scheduler: bool = True) -> int:
+def _serve_socket_mode(settings, *, scheduler: bool = True, ingest_port: int | None = None,
+                       host: str = "127.0.0.1") -> int:
     """Until SIGTERM/SIGINT. Python's default SIGTERM would kill the process at once, losing the replies
-    of envelopes already acked (Slack never resends those): stop receiving, then let them finish."""
+    of envelopes already acked (Slack never resends those): stop receiving, then let them finish.
+    With `ingest_port`, a small threaded HTTP server takes live data (Socket Mode opens no port for Slack)."""
     engine, app, web = build_runtime(settings, scheduler=scheduler)
+    ingest_server = None
+    if ingest_port is not None:
+        try:
+            ingest_server = start_ingest_server(web, host, ingest_port)
+        except OSError as error:
+            raise CommandError(f"--ingest-port {ingest_port}: cannot listen ({error.strerror})") from None
+        log.info("Frontline taking live data on http://%s:%s", host, ingest_port)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -117,6 +134,9 @@ def _serve_socket_mode(settings, *, scheduler: bool = True) -> int:
         log.info("Frontline stopping: closing the Socket Mode connection, finishing running listeners")
     finally:
         handler.close()
+        if ingest_server is not None:
+            ingest_server.shutdown()
+            ingest_server.server_close()
         # Listeners already acked must still answer: the pool runs what it holds, then stops.
         app.listener_runner.listener_executor.shutdown(wait=True)
         if web.scheduler is not None:
@@ -125,6 +145,26 @@ def _serve_socket_mode(settings, *, scheduler: bool = True) -> int:
             web.inbox_workers.stop()
         engine.dispose()
     return 0
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: the request line of a stranger may carry anything; refusals are logged by the app."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def start_ingest_server(web: FrontlineWeb, host: str, port: int) -> WSGIServer:
+    """The Socket Mode process's live-data port: the same routes, /healthz and /metrics, no /slack/events."""
+    ingest_web = FrontlineWeb(web.app, web.engine, scheduler=web.scheduler, ingest=web.ingest, serve_slack=False,
+                              inbox_workers=web.inbox_workers)
+    server = make_server(host, port, ingest_web, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, args=(0.2,), name="ingest-http", daemon=True).start()
+    return server
 
 
 def _serve_http(args, settings) -> int:

@@ -45,11 +45,12 @@ class BotServer:
 
 
 def start_bot_server(settings, engine: Engine, session_factory, *, clock=None, scheduler=None,
-                     features: Sequence[Feature] | None = None) -> BotServer:
+                     features: Sequence[Feature] | None = None, ingest=None) -> BotServer:
+    """`ingest`: the live-data routes (bot.ingest_web.IngestRoutes) to serve as well, if any."""
     kwargs = {"clock": clock} if clock is not None else {}
     # A pool that can tell when its listeners are done, so tests wait on it rather than sleep.
     app = build_app(settings, session_factory, features=features, listener_executor=TrackingExecutor(), **kwargs)
-    web = FrontlineWeb(app, engine, scheduler=scheduler)
+    web = FrontlineWeb(app, engine, scheduler=scheduler, ingest=ingest)
     server = make_server("127.0.0.1", 0, web, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="bot-http", daemon=True)
     thread.start()
