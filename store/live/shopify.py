@@ -97,17 +97,15 @@ def verify_hmac(secret: bytes, body: bytes, header: str | None) -> bool:
 
 
 def dedupe_key(topic: str, event_id: str | None, webhook_id: str | None) -> str | None:
-    """The inbox's duplicate key of a delivery (unique per source), or None when it has no usable id.
+    """The inbox's duplicate key of a delivery (unique per source), or None when it has no usable id
+    (an id is letters, digits and `._:-`, at most 100: anything else is not Shopify's and is passed over).
 
     The event id is the same on every delivery of one event (retries, and one per subscription when a
     shop subscribed twice), so it is the key when present; older API versions send only the webhook id,
     the same on every retry of one delivery. The topic is part of the key: one shop action raises
     several topics (orders/create and orders/paid), each to be applied."""
     for kind, value in (("event", event_id), ("webhook", webhook_id)):
-        value = (value or "").strip()
-        if value:
-            if not _DELIVERY_ID.fullmatch(value):
-                return None
+        if value and _DELIVERY_ID.fullmatch(value):
             return f"{topic}:{kind}:{value}"
     return None
 
