@@ -240,20 +240,9 @@ def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applie
     if row is None:
         return rejected(BAD_ORDER)
     # The order's own copy of its customer first: the order then never waits for customers/create.
-    outcome = _apply_customer(session, event.source, customer, event.timestamp, now)
-    if outcome.reason == ERASED:
-        return outcome
-    found = session.execute(
-        select(SourceRecord.customer_id, SourceRecord.content_hash)
-        .where(SourceRecord.source == event.source, SourceRecord.source_id == customer_id)
-    ).first()
-    if found is None:
-        # An embedded customer the people import refuses, never seen whole: nobody to put it on yet.
-        return outcome if outcome.state == InboxState.REJECTED else waiting(NOT_LINKED)
-    if found.content_hash == ERASED_HASH:
-        return rejected(ERASED)
-    if found.customer_id is None:
-        return waiting(NOT_LINKED)
+    not_ready = _customer_first(session, event.source, customer, customer_id, event.timestamp, now)
+    if not_ready is not None:
+        return not_ready
     if not _claim_version(session, event.source, ShopifyResource.ORDER, order_id,
                           _version_time(order, event.timestamp, now),
                           event.timestamp or _NO_TIME, now):
@@ -262,6 +251,27 @@ def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applie
     if report.rejected:
         return rejected(BAD_ORDER)
     return APPLIED
+
+
+def _customer_first(session: Session, source: str, customer: Mapping[str, Any], customer_id: str,
+                    triggered_at: dt.datetime | None, now: dt.datetime) -> Applied | None:
+    """Apply a payload's own copy of its customer (an order's, a checkout's); then None when the person's
+    record is linked to a customer, ready for what belongs to them, else the answer to give."""
+    outcome = _apply_customer(session, source, customer, triggered_at, now)
+    if outcome.reason == ERASED:
+        return outcome
+    found = session.execute(
+        select(SourceRecord.customer_id, SourceRecord.content_hash)
+        .where(SourceRecord.source == source, SourceRecord.source_id == customer_id)
+    ).first()
+    if found is None:
+        # An embedded customer the people import refuses, never seen whole: nobody to put it on yet.
+        return outcome if outcome.state == InboxState.REJECTED else waiting(NOT_LINKED)
+    if found.content_hash == ERASED_HASH:
+        return rejected(ERASED)
+    if found.customer_id is None:
+        return waiting(NOT_LINKED)
+    return None
 
 
 def _order_row(source: str, customer_id: str, order_id: str, order: Mapping[str, Any]) -> dict[str, Any] | None:
