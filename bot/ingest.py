@@ -22,12 +22,14 @@ from store.clock import Clock, utc_now
 from store.db import SessionFactory
 from store.inbox import Appliers
 from store.live import shopify
-from store.vocabulary import ShopifyTopic, SourceKind
+from store.live.identify import apply_identify
+from store.vocabulary import SegmentType, ShopifyTopic, SourceKind
 
 log = logging.getLogger(__name__)
 
 APPLIERS: Appliers = {
     # (SourceKind, event type): applier -- sorted
+    (SourceKind.SEGMENT, SegmentType.IDENTIFY): apply_identify,
     (SourceKind.SHOPIFY, ShopifyTopic.CUSTOMERS_CREATE): shopify.apply_customer,
     (SourceKind.SHOPIFY, ShopifyTopic.CUSTOMERS_UPDATE): shopify.apply_customer,
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_CANCELLED): shopify.apply_order,
@@ -39,9 +41,6 @@ APPLIERS: Appliers = {
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
 ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)
 BATCH = 100
-
-__all__ = ["APPLIERS", "InboxWorkers", "SourceKind"]
-
 
 class InboxWorkers:
     """`count` threads applying the inbox until `stop()`. `wake()` ends their idle wait at once (the HTTP

@@ -12,8 +12,8 @@ What Shopify promises, and what that asks of us:
   first, and the create, older, is skipped.
 
 Customers become the shop source's record of the person (SourceRecord, through the people import's
-rules: normalised e-mail and phone, an erased person never comes back), then identity resolution links
-it; marketing consent goes through the consents import (the latest statement wins). An order's
+rules: normalised e-mail and phone, an erased person never comes back), then identity on arrival links
+it (store/arrival.py, the batch relink's rules); marketing consent goes through the consents import (the latest statement wins). An order's
 embedded customer is applied the same way first, so an order never waits for customers/create. Orders
 go through the orders import (replaced when changed, KPIs kept in step). Nothing here logs a payload.
 """
@@ -33,6 +33,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from store import dialect
+from store.arrival import link_arrival
 from store.clock import to_utc
 from store.db import table_of
 from store.gdpr import ERASED_HASH
@@ -42,7 +43,6 @@ from store.importing.orders import import_orders
 from store.importing.people import import_people, parse_person
 from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
 from store.models import ShopifyVersion, SourceRecord
-from store.resolution import relink
 from store.vocabulary import (
     ConsentChannel,
     ConsentPurpose,
@@ -152,8 +152,12 @@ def _apply_customer(session: Session, source: str, customer: Mapping[str, Any], 
     if not _claim_version(session, source, ShopifyResource.CUSTOMER, customer_id,
                           _version_time(customer, triggered_at, now), triggered_at or _NO_TIME, now):
         return _STALE
-    import_people(session, source=source, rows=[(1, row)])
-    _link(session)
+    written = import_people(session, source=source, rows=[(1, row)])
+    record_id, linked = session.execute(select(SourceRecord.id, SourceRecord.customer_id).where(
+        SourceRecord.source == source, SourceRecord.source_id == customer_id)).one()
+    if written.created or written.updated or linked is None:
+        # Identity on arrival: the record joins (or makes, or merges) customers by the batch relink's rules.
+        link_arrival(session, [record_id])
     consents = _consent_rows(source, customer_id, customer)
     if consents:
         import_consents(session, rows=list(enumerate(consents, start=1)))
@@ -403,10 +407,6 @@ def _claim_version(session: Session, source: str, resource: ShopifyResource, sho
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _link(session: Session) -> None:
-    relink(session, actor="shopify", via="shopify")
 
 
 def _is_erased(session: Session, source: str, customer_id: str) -> bool:

@@ -1,0 +1,192 @@
+"""Identity on arrival: link a new or changed source record now, with the rules of the batch relink.
+
+`store.resolution.relink` links every record of the database; a live event cannot wait for that. Here
+only the arriving records' neighbourhood is read: every record that shares an e-mail, a phone, a
+loyalty id, a birth date or a postcode with one of them (the blocking keys of store/identity.py reach
+no further, save the phonetic-name-and-birth-year key), plus every record of the customers those
+belong to, so that existing customers enter whole. The same scorer and clusterer run on it
+(`score_candidates` / `cluster_scored`), with the same constraints (people's cannot/must-link
+decisions, existing customers kept whole), and the clusters are reconciled as relink does: a cluster
+inside one customer keeps it, new records join the customer most of their cluster has (ties: the
+oldest), a cluster spanning customers merges them when it holds new evidence, a cluster of new
+records only becomes a new customer, uncertain pairs go to review.
+
+Term frequencies: every record sharing an identifier, a birth date or a postcode with the arrival is
+in the neighbourhood, so those values are counted as relink counts them; the prior odds use the size
+of the whole base (its highest record id, an index lookup), as relink's do. Name frequencies are read
+from the neighbourhood, which only makes a common name count a little less than in relink.
+tests/store/test_arrival.py checks that records linked one by one on arrival end up as the customers a
+relink of the same records makes.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeAlias
+
+from sqlalchemy import Row, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from store.clock import utc_now
+from store.identity import (
+    DEFAULT_MODEL,
+    DEFAULT_THRESHOLDS,
+    IdentityRecord,
+    PairDecision,
+    Thresholds,
+    cluster_scored,
+    score_candidates,
+)
+from store.merging import merge_customers
+from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
+from store.survivorship import create_customers, rebuild_golden
+from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
+
+ACTOR = "live"
+_RecordRow: TypeAlias = Row[*tuple[Any, ...]]
+_COLUMNS = (SourceRecord.id, SourceRecord.customer_id, SourceRecord.first_name, SourceRecord.last_name,
+            SourceRecord.email, SourceRecord.phone, SourceRecord.birth_date, SourceRecord.street,
+            SourceRecord.postcode, SourceRecord.city, SourceRecord.country, SourceRecord.loyalty_id,
+            SourceRecord.updated_at)
+
+
+@dataclass
+class Arrival:
+    customer_ids: dict[int, int] = field(default_factory=dict)  # arriving record -> its customer now
+    created: list[int] = field(default_factory=list)
+    merged: list[int] = field(default_factory=list)  # customers absorbed
+    reviews_queued: int = 0
+
+
+def link_arrival(session: Session, record_ids: Sequence[int], *,
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Arrival:
+    """Link these (new or changed) records and rebuild the customers they touch; see the docstring."""
+    session.flush()
+    report = Arrival()
+    seeds = list(session.execute(select(*_COLUMNS).where(SourceRecord.id.in_(list(record_ids)))))
+    if not seeds:
+        return report
+    rows = {row.id: row for row in _neighbourhood(session, seeds)}
+    population = max(DEFAULT_MODEL.min_population, session.scalar(select(func.max(SourceRecord.id))) or 0)
+    model = replace(DEFAULT_MODEL, min_population=population)
+    records = [IdentityRecord(key=r.id, first_name=r.first_name, last_name=r.last_name, email=r.email,
+                              phone=r.phone, birth_date=r.birth_date, street=r.street, postcode=r.postcode,
+                              city=r.city, country=r.country, loyalty_id=r.loyalty_id) for r in rows.values()]
+    scored = score_candidates(records, thresholds=thresholds, model=model)
+    keys = set(rows)
+    cannot = _constraints(session, LinkKind.CANNOT_LINK, keys)
+    anchors: dict[int, int] = {}
+    must = _constraints(session, LinkKind.MUST_LINK, keys)
+    for record_id in sorted(rows):  # existing customers stay whole: each record tied to its customer's first
+        customer_id = rows[record_id].customer_id
+        if customer_id:
+            first = anchors.setdefault(customer_id, record_id)
+            if first != record_id:
+                must.append((first, record_id))
+    result = cluster_scored(scored, thresholds=thresholds, cannot_link=cannot, must_link=must)
+
+    stale = _stale(session, {r.customer_id for r in rows.values() if r.customer_id})
+    seed_ids = {row.id for row in seeds}
+    joining: dict[int, list[int]] = {}
+    fresh: list[list[int]] = []
+    absorbed_into: dict[int, int] = {}
+    for cluster in sorted(result.clusters, key=min):
+        counts = Counter(rows[r].customer_id for r in cluster if rows[r].customer_id)
+        loose = sorted(r for r in cluster if not rows[r].customer_id)
+        if not counts:
+            fresh.append(loose)
+            continue
+        target = min(counts, key=lambda c: (-counts[c], c))
+        if len(counts) > 1 and (loose or any(c in stale for c in counts)):
+            for other in sorted(c for c in counts if c != target):
+                merge_customers(session, survivor_id=target, absorbed_id=other, actor=ACTOR,
+                                reason=MergeReason.AUTO, via=ACTOR)
+                absorbed_into[other] = target
+        if loose:
+            joining.setdefault(target, []).extend(loose)
+    report.merged = sorted(absorbed_into)
+    assigned = {record_id: customer_id for customer_id, records_ in joining.items() for record_id in records_}
+    if fresh:
+        report.created = create_customers(session, fresh)
+        for customer_id, group in zip(report.created, fresh, strict=True):
+            assigned.update(dict.fromkeys(group, customer_id))
+    for record_id, customer_id in assigned.items():
+        record = session.get(SourceRecord, record_id)
+        if record is not None:
+            record.customer_id = customer_id
+    session.flush()
+    dirty = (set(joining) | (stale & _customers_of(rows, seed_ids))) - set(absorbed_into)
+    if dirty:
+        rebuild_golden(session, sorted(dirty))
+
+    def final(record_id: int) -> int:
+        customer = assigned.get(record_id) or rows[record_id].customer_id or 0
+        return absorbed_into.get(customer, customer)
+
+    report.customer_ids = {record_id: final(record_id) for record_id in sorted(seed_ids)}
+    report.reviews_queued = _queue_reviews(session, result.review, cannot, final)
+    return report
+
+
+def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_RecordRow]:
+    """Records sharing an identifier, a birth date or a postcode with a seed (unlinked or of an active
+    customer), then every record of those customers."""
+    conditions = []
+    for column in (SourceRecord.email, SourceRecord.phone, SourceRecord.loyalty_id, SourceRecord.birth_date,
+                   SourceRecord.postcode):
+        values = sorted({getattr(row, column.key) for row in seeds} - {None, ""}, key=str)
+        if values:
+            conditions.append(column.in_(values))
+    seed_ids = [row.id for row in seeds]
+    conditions.append(SourceRecord.id.in_(seed_ids))
+    live = or_(SourceRecord.customer_id.is_(None), Customer.status == CustomerStatus.ACTIVE)
+    found = list(session.execute(
+        select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id).where(or_(*conditions), live)))
+    customers = sorted({row.customer_id for row in found if row.customer_id})
+    if customers:
+        known = {row.id for row in found}
+        found += [row for row in session.execute(select(*_COLUMNS).where(SourceRecord.customer_id.in_(customers)))
+                  if row.id not in known]
+    return found
+
+
+def _customers_of(rows: dict[int, _RecordRow], record_ids: set[int]) -> set[int]:
+    return {rows[r].customer_id for r in record_ids if r in rows and rows[r].customer_id}
+
+
+def _stale(session: Session, customer_ids: set[int]) -> set[int]:
+    """Customers with a record changed after their golden record was built (relink's "new evidence")."""
+    if not customer_ids:
+        return set()
+    return set(session.scalars(
+        select(SourceRecord.customer_id).join(Customer, Customer.id == SourceRecord.customer_id)
+        .where(Customer.id.in_(sorted(customer_ids)), SourceRecord.updated_at > Customer.updated_at).distinct()))
+
+
+def _constraints(session: Session, kind: LinkKind, keys: set[int]) -> list[tuple[int, int]]:
+    ids = sorted(keys)
+    return [(a, b) for a, b in session.execute(
+        select(LinkConstraint.record_a_id, LinkConstraint.record_b_id)
+        .where(LinkConstraint.kind == kind, LinkConstraint.record_a_id.in_(ids), LinkConstraint.record_b_id.in_(ids)))]
+
+
+def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_link: list[tuple[int, int]],
+                   final: Callable[[int], int]) -> int:
+    separated = {(min(a, b), max(a, b)) for a, b in cannot_link}
+    pairs: dict[tuple[int, int], PairDecision] = {}
+    for decision in sorted(decisions, key=lambda d: -d.score):
+        pair = (min(decision.a, decision.b), max(decision.a, decision.b))
+        if pair not in separated and pair not in pairs and final(pair[0]) != final(pair[1]):
+            pairs[pair] = decision
+    if not pairs:
+        return 0
+    known = {(a, b) for a, b in session.execute(select(MatchReview.record_a_id, MatchReview.record_b_id).where(
+        MatchReview.record_a_id.in_(sorted({a for a, _ in pairs})),
+        MatchReview.record_b_id.in_(sorted({b for _, b in pairs}))))}
+    rows = [{"record_a_id": a, "record_b_id": b, "score": round(d.score, 4), "reasons": list(d.reasons),
+             "status": ReviewStatus.PENDING, "created_at": utc_now()}
+            for (a, b), d in pairs.items() if (a, b) not in known]
+    if rows:
+        session.execute(insert(MatchReview), rows)
+    return len(rows)

@@ -1,0 +1,131 @@
+"""identify over HTTP, applied by the inbox workers, shown on the card an employee opens in Slack."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from localslack.slack_driver import HttpTransport, SlackDriver
+from store.gdpr import erase_customer
+from store.importing.people import import_people
+from store.models import Customer, InboxMessage, SourceRecord
+from store.resolution import relink
+from store.vocabulary import CustomerStatus, InboxState
+from tests.e2e.conftest import SIGNING_SECRET
+from tests.support.ingest import SEGMENT_SOURCE, start_live
+
+
+@pytest.fixture
+def live(settings, engine, session_factory, employee):
+    employee("U0LEA", "Léa Martin", locale="en")
+    world = start_live(settings, engine, session_factory)
+    yield world
+    world.stop()
+
+
+@pytest.fixture
+def slack_bot(live, slack):
+    return SlackDriver(HttpTransport(live.url), slack, SIGNING_SECRET, settle=live.server.settle)
+
+
+def _card(slack_bot, slack, query: str):
+    before = slack.mark()
+    slack_bot.command("/customer", query, user="U0LEA")
+    return slack.wait_for("response_url", since=before)
+
+
+def _active_customers(session_factory) -> int:
+    with session_factory() as session:
+        return session.scalar(select(func.count()).select_from(Customer)
+                              .where(Customer.status == CustomerStatus.ACTIVE)) or 0
+
+
+def test_an_identify_becomes_a_customer_on_the_card(live, slack_bot, slack, session_factory):
+    answer = live.identify({"userId": "u-42", "anonymousId": "anon-1", "messageId": "id-1", "traits": {
+        "firstName": "Hélène", "lastName": "Marchal", "email": "Helene.Marchal@Example.com", "phone": "06 12 34 56 78",
+        "birthday": "1984-03-09", "address": {"street": "3 rue Neuve", "postalCode": "69002", "city": "Lyon",
+                                             "country": "FR"}, "shoeSize": "39"}})
+    assert answer.status == 200
+    assert live.work() == 1
+    with session_factory() as session:
+        record = session.scalars(select(SourceRecord)).one()
+        assert (record.source, record.source_id, record.email, record.phone) == (
+            SEGMENT_SOURCE, "u-42", "helene.marchal@example.com", "+33612345678")
+        assert record.attributes == {"shoeSize": "39"} and record.customer_id is not None
+        assert session.scalars(select(InboxMessage.state)).one() == InboxState.APPLIED
+    card = _card(slack_bot, slack, "helene.marchal@example.com")
+    assert "Hélène Marchal" in card.text
+
+
+def test_a_new_email_for_a_known_user_id_is_the_same_person(live, slack_bot, slack, session_factory):
+    live.identify({"userId": "u-42", "traits": {"firstName": "Hélène", "lastName": "Marchal",
+                                                "email": "helene@example.com"}, "timestamp": "2026-11-01T10:00:00Z"})
+    live.work()
+    live.identify({"userId": "u-42", "traits": {"email": "h.marchal@example.net"}, "timestamp": "2026-11-02T10:00:00Z"})
+    live.work()
+    assert _active_customers(session_factory) == 1
+    with session_factory() as session:
+        record = session.scalars(select(SourceRecord)).one()
+        assert (record.first_name, record.email) == ("Hélène", "h.marchal@example.net")
+    assert "Hélène Marchal" in _card(slack_bot, slack, "h.marchal@example.net").text
+
+
+def test_an_older_identify_arriving_late_does_not_overwrite_newer_traits(live, session_factory):
+    live.identify({"userId": "u-1", "traits": {"lastName": "Marchal", "email": "new@example.com"},
+                   "timestamp": "2026-11-02T10:00:00Z"})
+    live.identify({"userId": "u-1", "traits": {"email": "old@example.com", "firstName": "Hélène"},
+                   "timestamp": "2026-11-01T10:00:00Z"})
+    live.work()
+    with session_factory() as session:
+        record = session.scalars(select(SourceRecord)).one()
+        assert (record.email, record.first_name) == ("new@example.com", "Hélène")
+
+
+def test_an_identify_joins_the_customer_the_shop_already_knows(live, session_factory):
+    with session_factory.begin() as session:
+        import_people(session, source="pos", rows=[(2, {"source_id": "P-9", "first_name": "Hélène",
+                                                        "last_name": "Marchal", "email": "helene@example.com",
+                                                        "birth_date": "1984-03-09", "postcode": "69002"})])
+        relink(session)
+    assert _active_customers(session_factory) == 1
+    live.identify({"userId": "u-42", "traits": {"name": "Helene Marchal", "email": "helene@example.com"}})
+    live.work()
+    assert _active_customers(session_factory) == 1
+    with session_factory() as session:
+        owners = set(session.scalars(select(SourceRecord.customer_id)))
+        assert len(owners) == 1
+
+
+def test_an_erased_person_is_not_brought_back(live, session_factory):
+    live.identify({"userId": "u-42", "traits": {"firstName": "Hélène", "lastName": "Marchal"}})
+    live.work()
+    with session_factory.begin() as session:
+        customer_id = session.scalars(select(SourceRecord.customer_id)).one()
+        erase_customer(session, customer_id, actor="test")
+    live.identify({"userId": "u-42", "traits": {"firstName": "Hélène", "email": "helene@example.com"}})
+    live.work()
+    with session_factory() as session:
+        record = session.scalars(select(SourceRecord)).one()
+        assert record.first_name is None and record.email is None
+        states = list(session.execute(select(InboxMessage.state, InboxMessage.reason).order_by(InboxMessage.id)))
+        assert states[-1] == (InboxState.REJECTED, "identify.erased")
+        assert _active_customers(session_factory) == 0
+
+
+def test_malformed_traits_are_rejected_and_change_nothing(live, session_factory):
+    live.identify({"userId": "u-42", "traits": {"email": "not an email", "firstName": "Hélène"}})
+    live.work()
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(SourceRecord)) == 0
+        assert session.execute(select(InboxMessage.state, InboxMessage.reason)).one() == (
+            InboxState.REJECTED, "identify.bad_traits")
+
+
+def test_kept_when_the_clock_says_the_event_is_old(live, session_factory):
+    """received_at is ours; event_at, the sender's corrected time, only orders identify updates."""
+    live.identify({"userId": "u-1", "traits": {"lastName": "Marchal"}, "timestamp": "2020-01-01T00:00:00Z"})
+    live.work()
+    with session_factory() as session:
+        record = session.scalars(select(SourceRecord)).one()
+        assert record.source_updated_at == dt.datetime(2020, 1, 1)

@@ -1,0 +1,116 @@
+"""Identity on arrival gives the customers the batch relink gives for the same records.
+
+Two databases receive the same records one by one: the first links each on arrival
+(store.arrival.link_arrival), the second runs the full relink after each record, as if the import were
+run again. They must hold the same customers at the end, and a relink of the first changes nothing.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bench.synthetic_people import generate
+from store.arrival import link_arrival
+from store.db import make_engine, make_session_factory
+from store.identity import link_records
+from store.models import SourceRecord
+from store.normalize import normalise_email, normalise_phone
+from store.resolution import relink
+from tests.store.resolution_fixtures import add_record
+
+FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city", "country",
+          "loyalty_id")
+
+
+@pytest.fixture
+def second_session_factory(request, db_url, tmp_path):
+    """Another fresh database on the same backend as `db_url`."""
+    if db_url.startswith("sqlite"):
+        folder = tmp_path / "second"
+        folder.mkdir()
+        url = request.getfixturevalue("_sqlite_databases").create(folder, from_template=True)
+        databases = None
+    else:
+        databases = request.getfixturevalue("_postgres_databases")
+        url = databases.create(from_template=True)
+    engine = make_engine(url)
+    yield make_session_factory(engine)
+    engine.dispose()
+    if databases is not None:
+        databases.drop(url)
+
+
+def _imported(record) -> dict:
+    """The record's fields as the importer stores them (e-mail and phone normalised)."""
+    fields = {name: getattr(record, name) for name in FIELDS}
+    for name, normalise in (("email", normalise_email), ("phone", lambda raw: normalise_phone(raw, "FR"))):
+        try:
+            fields[name] = normalise(fields[name])
+        except ValueError:
+            fields[name] = None
+    return fields
+
+
+def _partition(session_factory) -> set[frozenset[str]]:
+    groups: dict[int, set[str]] = {}
+    with session_factory() as session:
+        for source_id, customer_id in session.execute(select(SourceRecord.source_id, SourceRecord.customer_id)):
+            assert customer_id is not None, "every record is linked"
+            groups.setdefault(customer_id, set()).add(source_id)
+    return {frozenset(group) for group in groups.values()}
+
+
+def test_records_linked_on_arrival_make_the_customers_relink_makes(session_factory, second_session_factory):
+    generated = [record for _, _, record in generate(90, seed=11)]
+    for n, record in enumerate(generated):
+        with session_factory.begin() as session:  # one arrival per transaction, as the inbox worker does
+            record_id = add_record(session, "web", f"W{n}", **_imported(record))
+            assert link_arrival(session, [record_id]).customer_ids[record_id]
+        with second_session_factory.begin() as session:
+            add_record(session, "web", f"W{n}", **_imported(record))
+            relink(session)
+    on_arrival = _partition(session_factory)
+    assert on_arrival == _partition(second_session_factory)
+    assert len(on_arrival) < len(generated)  # duplicates were found, not only singletons
+    with session_factory.begin() as session:  # and a relink afterwards changes nothing
+        report = relink(session)
+        assert (report.customers_merged, report.customers_created) == (0, 0)
+    assert _partition(session_factory) == on_arrival
+
+
+def test_arrival_finds_every_link_a_relink_from_scratch_finds(session_factory):
+    """Records arriving in order versus all at once: every pair relink links, arrival links too. (Arrival
+    may keep a link that the evidence of later records would have weakened: a customer is never split.)"""
+    generated = [record for _, _, record in generate(120, seed=3)]
+    ids = []
+    for n, record in enumerate(generated):
+        with session_factory.begin() as session:
+            ids.append(add_record(session, "web", f"W{n}", **_imported(record)))
+            link_arrival(session, [ids[-1]])
+    by_key = {record_id: f"W{n}" for n, record_id in enumerate(ids)}
+    at_once = link_records([record.__class__(**{**{f: getattr(record, f) for f in FIELDS}, "key": record_id})
+                            for record, record_id in zip(generated, ids, strict=True)])
+    customer_of = {member: group for group in _partition(session_factory) for member in group}
+    for cluster in at_once.clusters:
+        names = {by_key[key] for key in cluster}
+        assert names <= customer_of[next(iter(names))]
+
+
+def test_a_new_email_for_a_known_record_keeps_its_customer_and_may_join_another(session_factory):
+    with session_factory.begin() as session:
+        a = add_record(session, "pos", "P1", first_name="Hélène", last_name="Dupont", email="helene.d@example.com",
+                       birth_date="1980-05-17", postcode="69003")
+        link_arrival(session, [a])
+        b = add_record(session, "web", "u-7", first_name="Helene", last_name="Dupont", postcode="75011")
+        before = link_arrival(session, [b]).customer_ids[b]
+    with session_factory() as session:
+        assert session.get(SourceRecord, a).customer_id != before
+    with session_factory.begin() as session:
+        record = session.get(SourceRecord, b)
+        record.email = "helene.d@example.com"
+        record.birth_date = session.get(SourceRecord, a).birth_date
+        record.updated_at = record.updated_at.replace(year=record.updated_at.year + 1)
+        after = link_arrival(session, [b])
+    with session_factory() as session:
+        assert session.get(SourceRecord, a).customer_id == session.get(SourceRecord, b).customer_id
+    assert after.merged == [before] or after.customer_ids[b] == before
