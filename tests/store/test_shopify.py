@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from store.gdpr import erase_customer
+from store.importing.people import import_people
 from store.inbox import Applied, InboxEvent
 from store.live.shopify import (
     BAD_CUSTOMER,
@@ -32,6 +33,7 @@ from store.live.shopify import (
 )
 from store.models import Consent, Customer, Order, OrderLine, SourceRecord
 from store.profile import build_profile
+from store.resolution import relink
 from store.vocabulary import ShopifyTopic, SourceKind
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "shopify"
@@ -142,6 +144,23 @@ def test_customer_create_makes_the_shop_record_of_the_person_and_the_customer(se
         consents = session.execute(select(Consent.purpose, Consent.channel, Consent.granted)).all()
         # subscribed by e-mail; SMS "not_subscribed" never changed says nothing
         assert consents == [("marketing", "email", True)]
+
+
+def test_the_shop_record_joins_the_customer_the_till_already_knows(session_factory):
+    # The same person, imported from the tills earlier (another source, another id, her phone typed
+    # nationally): identity on arrival links the shop's record to her, as a relink would.
+    with session_factory.begin() as session:
+        import_people(session, source="pos", rows=[(2, {
+            "source_id": "MV000123", "first_name": "Helene", "last_name": "DUPONT", "email": "helene.dupont@example.com",
+            "phone": "06 12 34 56 78", "postcode": "69002", "city": "Lyon", "country": "FR"})])
+        relink(session)
+    deliver(session_factory, ShopifyTopic.CUSTOMERS_CREATE, fixture("customer"))
+    with session_factory() as session:
+        owners = session.execute(select(SourceRecord.source, SourceRecord.customer_id)
+                                 .order_by(SourceRecord.source)).all()
+        assert [source for source, _ in owners] == ["pos", SHOP]
+        assert owners[0].customer_id == owners[1].customer_id
+        assert session.scalar(select(func.count()).select_from(Customer)) == 1
 
 
 def test_customer_update_applies_and_a_stale_retry_changes_nothing(session_factory):
