@@ -13,9 +13,10 @@ What Shopify promises, and what that asks of us:
 
 Customers become the shop source's record of the person (SourceRecord, through the people import's
 rules: normalised e-mail and phone, an erased person never comes back), then identity on arrival links
-it (store/arrival.py, the batch relink's rules); marketing consent goes through the consents import (the latest statement wins). An order's
-embedded customer is applied the same way first, so an order never waits for customers/create. Orders
-go through the orders import (replaced when changed, KPIs kept in step). Nothing here logs a payload.
+it (store/arrival.py, the batch relink's rules); marketing consent goes through the consents import
+(the latest statement wins). An order's embedded customer is applied the same way first, so an order
+never waits for customers/create. Orders go through the orders import (replaced when changed, KPIs kept
+in step). Nothing here logs a payload.
 """
 from __future__ import annotations
 
@@ -46,19 +47,12 @@ from store.models import ShopifyVersion, SourceRecord
 from store.vocabulary import (
     ConsentChannel,
     ConsentPurpose,
+    InboxState,
     OrderChannel,
     OrderStatus,
     ShopifyResource,
-    InboxState,
     ShopifyTopic,
 )
-
-# The headers a delivery carries (HTTP header names are case-insensitive).
-HMAC_HEADER = "X-Shopify-Hmac-Sha256"
-TOPIC_HEADER = "X-Shopify-Topic"
-EVENT_ID_HEADER = "X-Shopify-Event-Id"
-WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
-TRIGGERED_AT_HEADER = "X-Shopify-Triggered-At"
 
 CUSTOMER_TOPICS = frozenset({ShopifyTopic.CUSTOMERS_CREATE, ShopifyTopic.CUSTOMERS_UPDATE})
 ORDER_TOPICS = frozenset({ShopifyTopic.ORDERS_CREATE, ShopifyTopic.ORDERS_UPDATED, ShopifyTopic.ORDERS_PAID,
