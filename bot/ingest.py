@@ -41,6 +41,9 @@ APPLIERS: Appliers = {
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
 ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)
 BATCH = 100
+# A step stops applying after this long and commits: on SQLite it holds the one write lock meanwhile, and a
+# Slack request (every card view is audited) must not wait long behind it.
+STEP_SECONDS = 0.25
 
 class InboxWorkers:
     """`count` threads applying the inbox until `stop()`. `wake()` ends their idle wait at once (the HTTP
@@ -82,7 +85,8 @@ class InboxWorkers:
     def step(self) -> inbox.WorkReport:
         """One transaction: claim, apply, record."""
         with self.session_factory.begin() as session:
-            report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch)
+            report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch,
+                                     max_seconds=STEP_SECONDS, clock=self.clock)
         for state, count in report.counts.items():
             INGEST_APPLIED.labels(state).inc(count)
         if self.on_step is not None:

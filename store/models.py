@@ -604,3 +604,12 @@ class InboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(String(64))  # why waiting or rejected: a key, never data
     applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+# Identity on arrival (store/arrival.py) reads an arriving record's neighbourhood by these columns: one
+# indexed lookup each instead of a scan of every source record per event.
+Index("ix_source_records_email", SourceRecord.email)
+Index("ix_source_records_phone", SourceRecord.phone)
+Index("ix_source_records_loyalty_id", SourceRecord.loyalty_id)
+Index("ix_source_records_birth_date", SourceRecord.birth_date)
+Index("ix_source_records_postcode", SourceRecord.postcode)

@@ -91,3 +91,22 @@ def test_an_event_nobody_applies_is_kept_as_ignored(session_factory):
         assert inbox.apply_due(session, {}, NOW).count(InboxState.IGNORED) == 1
     with session_factory() as session:
         assert session.scalars(select(InboxMessage.state)).one() == InboxState.IGNORED
+
+
+def test_a_step_over_its_time_budget_leaves_the_rest_pending(session_factory):
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track(f"m{i}", "u1") for i in range(3)], NOW)
+    seen: list[str] = []
+
+    def applier(session, event, now):
+        seen.append(event.message_id)
+        return APPLIED
+
+    appliers = {(SourceKind.SEGMENT, "track"): applier}
+    for expected in (["m0"], ["m0", "m1"], ["m0", "m1", "m2"]):
+        with session_factory.begin() as session:  # a budget of 0 s: one event per step, never more
+            assert inbox.apply_due(session, appliers, NOW, max_seconds=0).claimed == 1
+        assert seen == expected
+    with session_factory() as session:
+        assert inbox.backlog(session, NOW).pending == 0
