@@ -21,8 +21,8 @@ from store import inbox
 from store.clock import Clock, utc_now
 from store.db import SessionFactory
 from store.inbox import Appliers
-from store.live import commerce
-from store.vocabulary import SegmentType, SourceKind
+from store.live import commerce, shopify
+from store.vocabulary import SegmentType, ShopifyTopic, SourceKind
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,12 @@ APPLIERS: Appliers = {
     (SourceKind.SEGMENT, SegmentType.PAGE): commerce.apply_page,
     (SourceKind.SEGMENT, SegmentType.SCREEN): commerce.apply_page,  # a mobile app's page
     (SourceKind.SEGMENT, SegmentType.TRACK): commerce.apply_track,
+    (SourceKind.SHOPIFY, ShopifyTopic.CUSTOMERS_CREATE): shopify.apply_customer,
+    (SourceKind.SHOPIFY, ShopifyTopic.CUSTOMERS_UPDATE): shopify.apply_customer,
+    (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_CANCELLED): shopify.apply_order,
+    (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_CREATE): shopify.apply_order,
+    (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_PAID): shopify.apply_order,
+    (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_UPDATED): shopify.apply_order,
 }
 
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile

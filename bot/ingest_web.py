@@ -51,7 +51,6 @@ RETRY_AFTER_SECONDS = 5
 MAX_DRAIN_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 _TOPIC = re.compile(r"[a-z_]{1,30}/[a-z_]{1,30}")
-_DELIVERY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 
 
 class Refusal(Exception):
@@ -284,15 +283,10 @@ class IngestRoutes:
 
 
 def _shopify_delivery(environ: dict[str, Any], topic: str, raw: bytes) -> str:
-    """The deduplication key: Shopify's event id (the same on every retry of the event, per topic), else
-    its webhook delivery id, else the body itself."""
-    event_id = environ.get("HTTP_X_SHOPIFY_EVENT_ID", "")
-    if _DELIVERY_ID.fullmatch(event_id):
-        return f"{topic}:event:{event_id}"
-    webhook_id = environ.get("HTTP_X_SHOPIFY_WEBHOOK_ID", "")
-    if _DELIVERY_ID.fullmatch(webhook_id):
-        return f"webhook:{webhook_id}"
-    return f"{topic}:sha256:{hashlib.sha256(raw).hexdigest()}"
+    """The deduplication key (store.live.shopify.dedupe_key: the event id, else the delivery id), else the
+    body itself."""
+    key = shopify.dedupe_key(topic, environ.get("HTTP_X_SHOPIFY_EVENT_ID"), environ.get("HTTP_X_SHOPIFY_WEBHOOK_ID"))
+    return key or f"{topic}:sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
 def _shopify_person(topic: str, document: dict[str, Any]) -> str | None:

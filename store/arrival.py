@@ -40,6 +40,7 @@ from store.identity import (
 )
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
+from store.normalize import fold, phonetic_key
 from store.survivorship import create_customers, rebuild_golden
 from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
@@ -75,9 +76,8 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
                               city=r.city, country=r.country, loyalty_id=r.loyalty_id) for r in rows.values()]
     scored = score_candidates(records, thresholds=thresholds, model=model)
     keys = set(rows)
-    cannot = _constraints(session, LinkKind.CANNOT_LINK, keys)
+    cannot, must = _constraints(session, keys)
     anchors: dict[int, int] = {}
-    must = _constraints(session, LinkKind.MUST_LINK, keys)
     for record_id in sorted(rows):  # existing customers stay whole: each record tied to its customer's first
         customer_id = rows[record_id].customer_id
         if customer_id:
@@ -133,8 +133,7 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     """Records sharing an identifier, a birth date or a postcode with a seed (unlinked or of an active
     customer), then every record of those customers."""
     conditions = []
-    for column in (SourceRecord.email, SourceRecord.phone, SourceRecord.loyalty_id, SourceRecord.birth_date,
-                   SourceRecord.postcode):
+    for column in (SourceRecord.email, SourceRecord.phone, SourceRecord.loyalty_id, SourceRecord.birth_date):
         values = sorted({getattr(row, column.key) for row in seeds} - {None, ""}, key=str)
         if values:
             conditions.append(column.in_(values))
@@ -143,12 +142,37 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     live = or_(SourceRecord.customer_id.is_(None), Customer.status == CustomerStatus.ACTIVE)
     found = list(session.execute(
         select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id).where(or_(*conditions), live)))
+    # A postcode blocks only with a name (relink's keys: phonetic name + postcode, postcode + three letters
+    # of a name): of the records at a seed's postcode, keep those whose names could share such a key.
+    by_postcode: dict[str, list[frozenset[str]]] = {}
+    for row in seeds:
+        if row.postcode:
+            by_postcode.setdefault(row.postcode, []).append(_name_keys(row))
+    if by_postcode:
+        known = {row.id for row in found}
+        found += [row for row in session.execute(
+            select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
+            .where(SourceRecord.postcode.in_(sorted(by_postcode)), live))
+            if row.id not in known and any(not keys or keys & _name_keys(row) for keys in by_postcode[row.postcode])]
     customers = sorted({row.customer_id for row in found if row.customer_id})
     if customers:
         known = {row.id for row in found}
         found += [row for row in session.execute(select(*_COLUMNS).where(SourceRecord.customer_id.in_(customers)))
                   if row.id not in known]
     return found
+
+
+def _name_keys(row: _RecordRow) -> frozenset[str]:
+    """What two records at one postcode must share to meet in one of relink's postcode blocks: the first
+    three letters of a name (either box: surnames get typed as first names) or a surname's sound."""
+    keys = set()
+    for name in (row.first_name, row.last_name):
+        folded = fold(name)
+        if len(folded) >= 2:
+            keys.add(folded[:3])
+    if row.last_name:
+        keys.add("~" + phonetic_key(fold(row.last_name)))
+    return frozenset(keys)
 
 
 def _customers_of(rows: dict[int, _RecordRow], record_ids: set[int]) -> set[int]:
@@ -164,11 +188,15 @@ def _stale(session: Session, customer_ids: set[int]) -> set[int]:
         .where(Customer.id.in_(sorted(customer_ids)), SourceRecord.updated_at > Customer.updated_at).distinct()))
 
 
-def _constraints(session: Session, kind: LinkKind, keys: set[int]) -> list[tuple[int, int]]:
-    ids = sorted(keys)
-    return [(a, b) for a, b in session.execute(
-        select(LinkConstraint.record_a_id, LinkConstraint.record_b_id)
-        .where(LinkConstraint.kind == kind, LinkConstraint.record_a_id.in_(ids), LinkConstraint.record_b_id.in_(ids)))]
+def _constraints(session: Session, keys: set[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """People's decisions between records of the neighbourhood: (cannot_link, must_link) pairs."""
+    cannot: list[tuple[int, int]] = []
+    must: list[tuple[int, int]] = []
+    for a, b, kind in session.execute(select(LinkConstraint.record_a_id, LinkConstraint.record_b_id,
+                                             LinkConstraint.kind).where(LinkConstraint.record_a_id.in_(sorted(keys)))):
+        if b in keys:
+            (cannot if kind == LinkKind.CANNOT_LINK else must).append((a, b))
+    return cannot, must
 
 
 def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_link: list[tuple[int, int]],

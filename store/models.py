@@ -600,6 +600,26 @@ class ReviewDecision(Base):
 # The card asks for the pending reviews of its customer's records from either side (store.review
 # possible_duplicates): record_a_id is the head of the unique constraint's index, record_b_id needs its own.
 Index("ix_match_reviews_record_b_id", MatchReview.record_b_id)
+# --- shopify (issue 11 §2) ------------------------------------------------------------------------
+
+
+class ShopifyVersion(Base):
+    """The version of each Shopify customer, order and checkout last applied, so that an older one never
+    overwrites a newer one: webhooks arrive out of order (orders/updated before orders/create), and a
+    retry hours later carries the payload of when it was first triggered (store/live/shopify.py)."""
+
+    __tablename__ = "shopify_versions"
+    __table_args__ = (UniqueConstraint("source", "resource", "shopify_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    resource: Mapped[str] = mapped_column(String(16))  # a ShopifyResource
+    shopify_id: Mapped[str] = mapped_column(String(64))
+    # The payload's updated_at, then X-Shopify-Triggered-At to order two versions of the same second.
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    triggered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    applied_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+
 # --- ingest (issue 11: live sources and their inbox) ---------------------------------------------
 
 
@@ -737,3 +757,11 @@ class WebNotice(Base):
     happened_at: Mapped[dt.datetime] = mapped_column(DateTime)
     handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # sent or dropped
     sent_day: Mapped[dt.date | None] = mapped_column(Date)  # the employee's local day it was sent on
+
+# Identity on arrival (store/arrival.py) reads an arriving record's neighbourhood by these columns: one
+# indexed lookup each instead of a scan of every source record per event.
+Index("ix_source_records_email", SourceRecord.email)
+Index("ix_source_records_phone", SourceRecord.phone)
+Index("ix_source_records_loyalty_id", SourceRecord.loyalty_id)
+Index("ix_source_records_birth_date", SourceRecord.birth_date)
+Index("ix_source_records_postcode", SourceRecord.postcode)

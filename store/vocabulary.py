@@ -246,6 +246,27 @@ class ReviewAnswer(enum.StrEnum):
 
     SAME = "same"  # same person: the two customers were merged
     APART = "apart"  # not the same: the two records are kept apart from now on
+class ShopifyTopic(enum.StrEnum):
+    """The Shopify webhook topics Frontline applies (X-Shopify-Topic; store/live/shopify.py)."""
+
+    CUSTOMERS_CREATE = "customers/create"
+    CUSTOMERS_UPDATE = "customers/update"
+    ORDERS_CREATE = "orders/create"
+    ORDERS_UPDATED = "orders/updated"
+    ORDERS_PAID = "orders/paid"
+    ORDERS_CANCELLED = "orders/cancelled"
+    CHECKOUTS_CREATE = "checkouts/create"
+    CHECKOUTS_UPDATE = "checkouts/update"
+
+
+class ShopifyResource(enum.StrEnum):
+    """The Shopify resources whose latest applied version is remembered (ShopifyVersion.resource)."""
+
+    CUSTOMER = "customer"
+    ORDER = "order"
+    CHECKOUT = "checkout"
+
+
 # --- ingest (issue 11: live sources and their inbox) ---------------------------------------------
 
 

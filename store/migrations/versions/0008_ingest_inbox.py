@@ -1,4 +1,4 @@
-"""live sources and the inbox of received events (issue 11: ingest)
+"""live sources, the inbox of received events, source-record indexes for identity on arrival (issue 11: ingest)
 
 Revision ID: 0008_ingest
 Revises: 0007
@@ -10,6 +10,9 @@ revision = "0008_ingest"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+
+# Identity on arrival reads a record's neighbourhood through these (store/arrival.py).
+_ARRIVAL_COLUMNS = ("email", "phone", "loyalty_id", "birth_date", "postcode")
 
 
 def upgrade() -> None:
@@ -48,9 +51,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_inbox_messages_state_due", "inbox_messages", ["state", "due_at", "id"])
     op.create_index("ix_inbox_messages_person", "inbox_messages", ["person_key", "id"])
+    for column in _ARRIVAL_COLUMNS:
+        op.create_index(f"ix_source_records_{column}", "source_records", [column])
 
 
 def downgrade() -> None:
+    for column in _ARRIVAL_COLUMNS:
+        op.drop_index(f"ix_source_records_{column}", table_name="source_records")
     op.drop_index("ix_inbox_messages_person", table_name="inbox_messages")
     op.drop_index("ix_inbox_messages_state_due", table_name="inbox_messages")
     op.drop_table("inbox_messages")

@@ -1,0 +1,261 @@
+"""Live-data ingestion benchmark: senders post mixed identify/track batches to the tracking API, worker
+processes apply them; measures the rate accepted, the rate applied, and the time from each event's 2xx
+to its being applied.
+
+    .venv/bin/python bench/ingest.py --url sqlite:////tmp/frontline-ingest.db --events 20000
+    tests/with_postgres.sh sh -c '.venv/bin/python bench/ingest.py --url "$FRONTLINE_TEST_POSTGRES_URL" --events 20000'
+    .venv/bin/python bench/ingest.py ... --rate 500     # open loop: hold 500 events/s instead of sending flat out
+
+The server is a separate process serving the real routes (bot.ingest_web.IngestRoutes) on a threaded WSGI
+server; the workers are `frontline ingest work` processes. Senders (threads of this process) send batches
+of 100 (gzip, write key as Basic auth, keep-alive), identify for a share of the events (new and known
+people: identity on arrival runs) and track for the rest. "2xx to applied" is applied_at - received_at
+of every event, read from the inbox table (received_at is stamped when the request stores the batch,
+just before its 2xx; applied_at when the worker step has applied it, just before its commit).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import http.client
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402 - after the path set-up, as the other benchmarks
+
+from store import sources  # noqa: E402
+from store.clock import utc_now  # noqa: E402
+from store.db import make_engine, make_session_factory, migrate  # noqa: E402
+from store.models import InboxMessage, LiveSource  # noqa: E402
+from store.vocabulary import InboxState, SourceKind  # noqa: E402
+
+FIRST = ["Hélène", "Jean", "Marie", "Lucas", "Chloé", "Hugo", "Léa", "Louis", "Emma", "Gabriel", "Inès", "Paul"]
+LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
+        "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier"]
+PRODUCTS = [(f"SKU-{n:04d}", f"Product {n}") for n in range(500)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a running process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ---- the server process ------------------------------------------------------------------------
+
+def serve(url: str, port: int, bound: int) -> None:
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from bot.ingest_web import IngestRoutes
+    from store.db import REQUEST_BUSY_TIMEOUT_MS
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format, *args):
+            return
+
+    engine = make_engine(url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
+    routes = IngestRoutes(make_session_factory(engine), inbox_bound=bound)
+    server = make_server("127.0.0.1", port, routes, server_class=Server, handler_class=Quiet)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    print("serving", flush=True)
+    server.serve_forever(0.1)
+
+
+# ---- the senders -------------------------------------------------------------------------------
+
+def make_batch(rng: random.Random, size: int, people: int, identify_share: float) -> bytes:
+    messages = []
+    for _ in range(size):
+        n = rng.randrange(people)
+        user = f"bench-{n}"
+        if rng.random() < identify_share:
+            first, last = FIRST[n % len(FIRST)], LAST[(n // len(FIRST)) % len(LAST)]
+            messages.append({"type": "identify", "userId": user, "messageId": str(uuid.uuid4()),
+                             "traits": {"firstName": first, "lastName": last, "email": f"{user}@example.com",
+                                        "address": {"postalCode": f"{69000 + n % 20:05d}", "city": "Lyon"}},
+                             "timestamp": utc_now().isoformat() + "Z"})
+        else:
+            sku, name = rng.choice(PRODUCTS)
+            messages.append({"type": "track", "userId": user, "event": "Product Viewed",
+                             "messageId": str(uuid.uuid4()), "properties": {"product_id": sku, "name": name,
+                                                                             "price": 49.9, "currency": "EUR"},
+                             "timestamp": utc_now().isoformat() + "Z"})
+    document = {"batch": messages, "sentAt": utc_now().isoformat() + "Z"}
+    return gzip.compress(json.dumps(document).encode())
+
+
+class Sender(threading.Thread):
+    def __init__(self, port: int, key: str, batches: int, args, seed: int, pace: float | None) -> None:
+        super().__init__(daemon=True)
+        self.port, self.batches, self.args, self.pace = port, batches, args, pace
+        self.rng = random.Random(seed)
+        self.auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+        self.accepted = self.throttled = self.failed = 0
+        self.request_seconds: list[float] = []
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        started = time.monotonic()
+        for number in range(self.batches):
+            if self.pace is not None:  # open loop: this sender's share of the target rate
+                delay = started + number * self.pace - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            body = make_batch(self.rng, self.args.batch, self.args.people, self.args.identify_share)
+            while True:
+                sent = time.perf_counter()
+                try:
+                    connection.request("POST", "/v1/batch", body, {
+                        "Authorization": self.auth, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+                    response = connection.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException):
+                    self.failed += 1
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                    continue
+                self.request_seconds.append(time.perf_counter() - sent)
+                if response.status in (429, 503):  # as the clients do: wait, send the same batch again
+                    self.throttled += 1
+                    time.sleep(min(5.0, float(response.getheader("Retry-After") or 1)) / 5)
+                    continue
+                if response.status != 200:
+                    self.failed += 1
+                else:
+                    self.accepted += self.args.batch
+                break
+        connection.close()
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default=None, help="database URL (default: a new SQLite file)")
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="`frontline ingest work` processes")
+    parser.add_argument("--people", type=int, default=5_000, help="distinct userIds the events are about")
+    parser.add_argument("--identify-share", type=float, default=0.2)
+    parser.add_argument("--rate", type=float, default=None, help="events/s to hold (default: as fast as possible)")
+    parser.add_argument("--bound", type=int, default=100_000, help="FRONTLINE_INBOX_MAX of the server")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='frontline-ingest-')}/ingest.db"
+    if args.serve:
+        serve(url, args.port, args.bound)
+        return 0
+
+    migrate(url)
+    engine = make_engine(url)
+    session_factory = make_session_factory(engine)
+    name = f"bench{int(time.time()) % 10_000_000}"
+    with session_factory.begin() as session:
+        key = sources.add_source(session, name, SourceKind.SEGMENT, secret=None, now=utc_now())
+        source_id = session.scalar(select(LiveSource.id).where(LiveSource.name == name))
+    assert key is not None
+
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    port = free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", "--url", url, "--port", str(port),
+                               "--bound", str(args.bound)], env=env, stdout=subprocess.PIPE)
+    assert server.stdout is not None and server.stdout.readline().strip() == b"serving"
+    frontline = str(Path(sys.executable).with_name("frontline"))
+    workers = [subprocess.Popen([frontline, "ingest", "work", "--threads", "1"], env=env)
+               for _ in range(args.workers)]
+    load_before = os.getloadavg()
+    batches = args.events // args.batch
+    pace = None if args.rate is None else args.senders * args.batch / args.rate
+    senders = [Sender(port, key, batches // args.senders + (1 if n < batches % args.senders else 0), args, n, pace)
+               for n in range(args.senders)]
+    cpu_self = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    sent = time.monotonic()
+    total = sum(s.accepted for s in senders)
+    deadline = time.monotonic() + 600
+    with session_factory() as session:
+        while True:
+            left = session.scalar(select(func.count()).select_from(InboxMessage).where(
+                InboxMessage.source_id == source_id, InboxMessage.state == InboxState.PENDING))
+            session.rollback()
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    applied_all = time.monotonic()
+    load_after = os.getloadavg()
+    cpu = {"server": cpu_seconds(server.pid), "workers": sum(cpu_seconds(w.pid) for w in workers)}
+    after_self = resource.getrusage(resource.RUSAGE_SELF)
+    cpu["senders (bench process)"] = (after_self.ru_utime + after_self.ru_stime
+                                      - cpu_self.ru_utime - cpu_self.ru_stime)
+    for process in (server, *workers):
+        process.send_signal(signal.SIGTERM)
+    for process in (server, *workers):
+        process.wait(60)
+    with session_factory() as session:
+        rows = list(session.execute(select(InboxMessage.type, InboxMessage.state, InboxMessage.received_at,
+                                           InboxMessage.applied_at).where(InboxMessage.source_id == source_id)))
+    engine.dispose()
+    latencies = [(applied - received).total_seconds() for _, state, received, applied in rows
+                 if state == InboxState.APPLIED and applied is not None]
+    states: dict[str, int] = {}
+    for kind, state, _, _ in rows:
+        states[f"{kind} {state}"] = states.get(f"{kind} {state}", 0) + 1
+    requests = [r for s in senders for r in s.request_seconds]
+    parsed = urlparse(url)
+    print(f"database: {parsed.scheme}  events: {total:,} accepted in batches of {args.batch} "
+          f"({args.identify_share:.0%} identify, {args.people:,} people), {args.senders} senders, "
+          f"{args.workers} worker processes, rate target: {args.rate or 'none (flat out)'}")
+    print(f"stored rows: {len(rows):,}  states: {dict(sorted(states.items()))}")
+    print(f"accepted: {total / (sent - started):,.0f} events/s over {sent - started:.1f} s "
+          f"(429/503 retried: {sum(s.throttled for s in senders)}, errors: {sum(s.failed for s in senders)}); "
+          f"request p50 {percentile(requests, 0.5) * 1000:.0f} ms, p95 {percentile(requests, 0.95) * 1000:.0f} ms")
+    print(f"applied: all {total:,} within {applied_all - started:.1f} s of the first send "
+          f"= {total / (applied_all - started):,.0f} events/s sustained")
+    if latencies:
+        print(f"2xx -> applied: p50 {statistics.median(latencies):.2f} s, p95 {percentile(latencies, 0.95):.2f} s, "
+              f"max {max(latencies):.2f} s")
+    print("CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
+    print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
