@@ -34,6 +34,8 @@ APPLIERS: Appliers = {
     (SourceKind.SEGMENT, SegmentType.PAGE): commerce.apply_page,
     (SourceKind.SEGMENT, SegmentType.SCREEN): commerce.apply_page,  # a mobile app's page
     (SourceKind.SEGMENT, SegmentType.TRACK): commerce.apply_track,
+    (SourceKind.SHOPIFY, ShopifyTopic.CHECKOUTS_CREATE): shopify.apply_checkout,
+    (SourceKind.SHOPIFY, ShopifyTopic.CHECKOUTS_UPDATE): shopify.apply_checkout,
     (SourceKind.SHOPIFY, ShopifyTopic.CUSTOMERS_CREATE): shopify.apply_customer,
     (SourceKind.SHOPIFY, ShopifyTopic.CUSTOMERS_UPDATE): shopify.apply_customer,
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_CANCELLED): shopify.apply_order,

@@ -43,7 +43,7 @@ from store.importing.fields import RowRejected
 from store.importing.orders import import_orders
 from store.importing.people import import_people, parse_person
 from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
-from store.models import ShopifyVersion, SourceRecord
+from store.models import Basket, ShopifyVersion, SourceRecord, WebActivity
 from store.vocabulary import (
     ConsentChannel,
     ConsentPurpose,
@@ -52,6 +52,7 @@ from store.vocabulary import (
     OrderStatus,
     ShopifyResource,
     ShopifyTopic,
+    WebActivityKind,
 )
 
 CUSTOMER_TOPICS = frozenset({ShopifyTopic.CUSTOMERS_CREATE, ShopifyTopic.CUSTOMERS_UPDATE})
@@ -64,6 +65,7 @@ NO_ID = "shopify.no_id"
 NO_CUSTOMER = "shopify.no_customer"
 BAD_CUSTOMER = "shopify.bad_customer"
 BAD_ORDER = "shopify.bad_order"
+BAD_CHECKOUT = "shopify.bad_checkout"
 ERASED = "shopify.erased"
 NOT_LINKED = "shopify.not_linked"  # waiting: the person's record is not linked to a customer yet
 
@@ -367,6 +369,45 @@ def checkout_basket(checkout: Any) -> CheckoutBasket | None:
         updated_at=parse_time(checkout.get("updated_at")) or started,
         completed_at=parse_time(checkout.get("completed_at")),
     )
+
+
+def apply_checkout(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+    """checkouts/create and checkouts/update: the customer's current basket (store/live/commerce.py's
+    Basket: the card shows it, and the abandoned-basket job marks it abandoned if it stays open)."""
+    basket = checkout_basket(event.body)
+    if basket is None:
+        return rejected(BAD_CHECKOUT)
+    customer = event.body.get("customer")
+    if basket.customer_id is None or not isinstance(customer, Mapping):
+        # A guest who gave no account: nobody to put it on.
+        return rejected(NO_CUSTOMER)
+    not_ready = _customer_first(session, event.source, customer, basket.customer_id, event.timestamp, now)
+    if not_ready is not None:
+        return not_ready
+    if not _claim_version(session, event.source, ShopifyResource.CHECKOUT, basket.checkout_id, basket.updated_at,
+                          event.timestamp or _NO_TIME, now):
+        return _STALE
+    record_id, customer_id = session.execute(
+        select(SourceRecord.id, SourceRecord.customer_id)
+        .where(SourceRecord.source == event.source, SourceRecord.source_id == basket.customer_id)).one()
+    row = session.scalars(select(Basket).where(Basket.source == event.source, Basket.cart_key == basket.cart_key)).first()
+    if row is None:
+        row = Basket(source=event.source, cart_key=basket.cart_key)
+        session.add(row)
+        # The customer was on the website, checking out: the card's "on the website ... ago" and its basket.
+        session.add(WebActivity(source=event.source, customer_id=customer_id, source_record_id=record_id,
+                                kind=WebActivityKind.CHECKOUT_STARTED, currency=basket.currency,
+                                occurred_at=basket.started_at))
+    row.customer_id, row.source_record_id = customer_id, record_id
+    row.items = list(basket.items)
+    row.currency = basket.currency
+    row.updated_at = basket.updated_at
+    row.checkout_started_at = basket.started_at
+    # Completed: an order followed, the basket is closed. Otherwise it is open again until the
+    # abandoned-basket job finds it left alone.
+    row.closed_at = basket.completed_at
+    row.abandoned_at = None
+    return APPLIED
 
 
 # --- versions -------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from store.live.shopify import (
     NO_CUSTOMER,
     NO_ID,
     STALE,
+    apply_checkout,
     apply_customer,
     apply_order,
     checkout_basket,
@@ -31,8 +32,9 @@ from store.live.shopify import (
     parse_time,
     verify_hmac,
 )
-from store.models import Consent, Customer, Order, OrderLine, SourceRecord
-from store.profile import build_profile
+from store.live.commerce import mark_abandoned_baskets
+from store.models import Basket, Consent, Customer, Order, OrderLine, SourceRecord
+from store.profile import build_profile, live_activity
 from store.resolution import relink
 from store.vocabulary import ShopifyTopic, SourceKind
 
@@ -70,7 +72,8 @@ def deliver(session_factory, topic: ShopifyTopic, body: Any, *, triggered_at: dt
     X-Shopify-Triggered-At when sent, else the time it was received."""
     event = InboxEvent(id=1, source=SHOP, source_kind=SourceKind.SHOPIFY, type=topic, message_id="m",
                        person_key=None, body=body, received_at=now, timestamp=triggered_at or now, attempts=0)
-    apply = apply_customer if topic.startswith("customers/") else apply_order
+    apply = (apply_customer if topic.startswith("customers/") else apply_checkout if topic.startswith("checkouts/")
+             else apply_order)
     with session_factory.begin() as session:
         return Outcome(apply(session, event, now))
 
@@ -325,3 +328,42 @@ def test_checkout_is_the_customers_current_basket():
 def test_what_is_not_a_checkout_is_not_a_basket(change):
     assert checkout_basket({**fixture("checkout"), **change}) is None
     assert checkout_basket([fixture("checkout")]) is None
+
+
+def basket_row(session) -> Basket:
+    return session.scalars(select(Basket)).one()
+
+
+def test_checkout_becomes_the_open_basket_then_abandoned_when_left_alone(session_factory):
+    assert deliver(session_factory, ShopifyTopic.CHECKOUTS_CREATE, fixture("checkout")).state == "applied"
+    with session_factory() as session:
+        basket = basket_row(session)
+        assert (basket.source, basket.cart_key) == (SHOP, "checkout:0a1b2c3d4e5f60718293a4b5c6d7e8f9")
+        assert basket.customer_id == record(session).customer_id
+        assert [(item["name"], item["quantity"], item["price"]) for item in basket.items] == [
+            ("Manteau laine camel – 38", 1, "159.90")]
+        assert basket.checkout_started_at is not None and basket.closed_at is None
+    with session_factory.begin() as session:
+        assert mark_abandoned_baskets(session, now=NOW + dt.timedelta(hours=3), after=dt.timedelta(hours=1)) == 1
+    with session_factory() as session:
+        # What the card shows (with profiling consent): the basket, abandoned, checkout started.
+        basket = live_activity(session, record(session).customer_id, as_of=NOW + dt.timedelta(hours=3)).basket
+        assert basket is not None and basket.abandoned and basket.checkout_started
+        assert (basket.total, basket.currency, basket.source) == (Decimal("159.90"), "EUR", SHOP)
+
+
+def test_completed_checkout_closes_the_basket_and_a_stale_create_does_not_reopen_it(session_factory):
+    created = fixture("checkout")
+    completed = later(created, 16, completed_at="2026-12-01T09:41:05+01:00")
+    deliver(session_factory, ShopifyTopic.CHECKOUTS_CREATE, created)
+    deliver(session_factory, ShopifyTopic.CHECKOUTS_UPDATE, completed)
+    assert deliver(session_factory, ShopifyTopic.CHECKOUTS_CREATE, created, now=NOW + dt.timedelta(hours=4)).stale
+    with session_factory() as session:
+        assert basket_row(session).closed_at == dt.datetime(2026, 12, 1, 8, 41, 5)
+
+
+def test_guest_checkout_is_refused(session_factory):
+    outcome = deliver(session_factory, ShopifyTopic.CHECKOUTS_CREATE, {**fixture("checkout"), "customer": None})
+    assert (outcome.state, outcome.reason) == ("rejected", NO_CUSTOMER)
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Basket)) == 0
