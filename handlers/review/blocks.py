@@ -16,7 +16,8 @@ from handlers.blockkit import (
 from handlers.i18n import has_key, t
 from handlers.i18n.formats import format_date, mask_email, mask_phone
 from handlers.review import ids
-from store.review import Answered, Evidence, PendingReview, PossibleDuplicate, RecordSummary
+from store.identity import Evidence
+from store.review import Answered, PendingReview, PossibleDuplicate, RecordSummary
 from store.vocabulary import ReviewAnswer
 
 # The rows of the side-by-side view, in the order a person compares two people.
