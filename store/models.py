@@ -122,7 +122,7 @@ class Customer(Base):
     """The golden record, rebuilt from linked source records by the survivorship rules."""
 
     __tablename__ = "customers"
-    # The digests' VIP section reads a store's home customers (revision 0008_kpi10m): status and tier
+    # The digests' VIP section reads a store's home customers (revision 0013): status and tier
     # come from the index, so only active VIPs cost a row lookup (SQLite: 120 -> 30 ms per 4 stores at 1M).
     __table_args__ = (Index("ix_customers_home_store_vip", "preferred_store_id", "status", "loyalty_tier"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -464,7 +464,7 @@ class InteractionKpiFact(Base):
     gap_channel: Mapped[int] = mapped_column(SmallInteger)
     gap_type: Mapped[int] = mapped_column(SmallInteger)
     # The store and team recorded on the interaction, and the gaps in the store's, the team's and the
-    # store's employee / channel / type groups (the /kpi store and team scopes; revision 0008_kpi10m).
+    # store's employee / channel / type groups (the /kpi store and team scopes; revision 0013).
     store_id: Mapped[int | None] = mapped_column(Integer)
     team_id: Mapped[int | None] = mapped_column(Integer)
     gap_store: Mapped[int] = mapped_column(SmallInteger)
@@ -483,7 +483,7 @@ class KpiDaily(Base):
     period [S, E) exactly at the interaction whose gap reaches back before S (gap > day - S)."""
 
     __tablename__ = "kpi_daily"
-    # A store's or team's rows are read by key over a run of days (revision 0008_kpi10m).
+    # A store's or team's rows are read by key over a run of days (revision 0013).
     __table_args__ = (Index("ix_kpi_daily_key_day", "dimension", "key", "day"),)
     dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # a store.kpi_rollup.Dimension
     day: Mapped[int] = mapped_column(Integer, primary_key=True)

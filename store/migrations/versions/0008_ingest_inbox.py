@@ -1,12 +1,12 @@
 """live sources, the inbox of received events, source-record indexes for identity on arrival (issue 11: ingest)
 
-Revision ID: 0008_ingest
+Revision ID: 0008
 Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_ingest"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

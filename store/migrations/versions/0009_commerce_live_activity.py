@@ -1,13 +1,13 @@
 """live website activity: web_visitors, web_activity, baskets, web_notices (store/live/commerce.py)
 
-Revision ID: 0008_commerce
-Revises: 0008_ingest (chained after the ingest branch, merged into this one)
+Revision ID: 0009
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_commerce"
-down_revision = "0008_ingest"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

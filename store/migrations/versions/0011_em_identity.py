@@ -4,14 +4,14 @@ match_reviews.evidence holds the field-by-field evidence, with weights, behind a
 nullable: reviews queued before this revision have no evidence and show their reasons only.
 learned_match_models keeps the parameters each batch relink estimated (the latest is in use).
 
-Revision ID: 0008_em
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_em"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """shopify_versions: the latest applied version of each Shopify customer, order and checkout
 
-Revision ID: 0008_shopify
-Revises: 0008_ingest (the lead chains the 0008 revisions at merge)
+Revision ID: 0010
+Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_shopify"
-down_revision = "0008_ingest"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

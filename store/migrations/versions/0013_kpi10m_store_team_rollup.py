@@ -7,14 +7,14 @@ migrate` (which runs this first) builds the whole rollup again for FRONTLINE_TIM
 (store/kpi_rollup.py). Each interaction's facts need its customer's history, so there is no cheaper
 way to fill the new columns.
 
-Revision ID: 0008_kpi10m
-Revises: 0007
+Revision ID: 0013
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_kpi10m"
-down_revision = "0007"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """review in Slack: employee_permissions (data stewards), review_decisions (answers, for undo), and an
 index on match_reviews.record_b_id (a card's pending reviews from either side)
 
-Revision ID: 0008_review
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_review"
-down_revision = "0007"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
