@@ -533,3 +533,34 @@ class CustomerNameKey(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
     key: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, index=True)
+
+
+# --- convo: the memory of a conversation with Frontline (store/conversations.py) ---------------------
+
+
+class ConversationThread(Base):
+    """What one employee's conversation with Frontline remembers: the customer under discussion, the
+    candidates last offered ("the second one"), an interaction being drafted. One row per employee and
+    Slack thread (thread_ts "" for a DM's main flow); forgotten when idle (store/conversations.py) and
+    deleted with the customer on erasure."""
+
+    __tablename__ = "conversation_threads"
+    __table_args__ = (UniqueConstraint("employee_id", "channel_id", "thread_ts"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(40))
+    thread_ts: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # An interaction being drafted ("log a call: ..."), waiting for its confirm button: channel, type, note.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, index=True)
+
+
+class ConversationCandidate(Base):
+    """The customers offered when a lookup was ambiguous, in the order shown (position 1, 2, ...)."""
+
+    __tablename__ = "conversation_candidates"
+    thread_id: Mapped[int] = mapped_column(ForeignKey("conversation_threads.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
