@@ -111,7 +111,7 @@ la le les l d de du des sa son ses leur leurs un une y a-t-il t il elle est sont
 quel quelle quels quelles qu que qui comment montre montre-moi moi donne donne-moi affiche voir stp svp
 s'il plait merci et ou dans en sur pour avec tout tous toutes derniers dernieres dernier derniere recents
 recentes recemment alors maintenant aussi juste bien a-t-elle t-il t-elle a-elle elle-a il-a chose
-quelque rien
+quelque rien qu'est-ce est-ce qu'il qu'elle qu'a-t-elle qu'a-t-il qu'y qu'on
 """)
 
 _TOPICS: dict[Intent, frozenset[str]] = {
@@ -204,7 +204,7 @@ _LOOKUP_LEADS = sorted((fold(p) for p in (
     "could you", "tu peux", "peux-tu", "pourrais-tu", "and", "et", "what about", "et pour", "and for",
 )), key=len, reverse=True)
 _OF = re.compile(r"\s(?:of|for|from|de|du|des|d'|pour|chez)\s?", re.IGNORECASE)
-_TRAILING = re.compile(r"[\s?!.,;:]+$")
+_TRAILING = re.compile(r"(?:[\s?!.,;:]+|\s+(?:please|pls|stp|svp|merci|thanks|thx))+$", re.IGNORECASE)
 
 
 def parse(text: str | None) -> Parsed:
@@ -280,7 +280,9 @@ def _own(words: list[str]) -> Parsed | None:
     if not content or len(content) > 6:
         return None
     joined = " ".join(words)
-    if (any(_is(w, _FOLLOWUP_WORDS) for w in content) or "follow up" in joined or "a faire" in joined
+    # A word that is exactly a topic word is that topic, not a typo of a follow-up word ("appels", "rappels").
+    exact_topic = any(w in vocabulary for w in content for vocabulary in _TOPICS.values())
+    if (any(w in _FOLLOWUP_WORDS or (not exact_topic and _is(w, _FOLLOWUP_WORDS)) for w in content) or "follow up" in joined or "a faire" in joined
             or "to do" in joined) and not any(_is(w, _TOPICS[Intent.ORDERS]) for w in content):
         return Parsed(Intent.FOLLOWUPS)
     if any(_is(w, _DIGEST_WORDS) for w in content):
