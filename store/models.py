@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from store.clock import utc_now
@@ -107,6 +108,9 @@ class Employee(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Deactivated by an admin's explicit command: no sync (roster --sync, Slack's directory) gives access back,
+    # only an admin's reactivation does (store.employees.apply_employee).
+    deactivated_by_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local; None = default
     digest_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     digest_weekdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")  # Monday=0

@@ -1,4 +1,5 @@
-"""conversation memory: conversation_threads, conversation_candidates (store/conversations.py)
+"""conversation memory: conversation_threads, conversation_candidates (store/conversations.py);
+employees.deactivated_by_admin (an admin's deactivation holds against syncs: store/employees.py)
 
 Revision ID: 0008_convo
 Revises: 0007
@@ -13,6 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("employees") as batch_op:
+        batch_op.add_column(sa.Column("deactivated_by_admin", sa.Boolean(), server_default=sa.false(),
+                                      nullable=False))
     op.create_table(
         "conversation_threads",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -52,3 +56,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_conversation_threads_updated_at"), table_name="conversation_threads")
     op.drop_index(op.f("ix_conversation_threads_customer_id"), table_name="conversation_threads")
     op.drop_table("conversation_threads")
+    with op.batch_alter_table("employees") as batch_op:
+        batch_op.drop_column("deactivated_by_admin")
