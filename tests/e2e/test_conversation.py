@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from store.clock import utc_now
+from store.gdpr import erase_customer
 from store.models import (
     AuditEvent,
     Consent,
@@ -198,3 +199,40 @@ def test_a_refused_employee_gets_no_conversation(bot, slack, scene, session_fact
     bot.dm("who is jean.dupont@example.com", user="U0GONE")
     assert _answers(slack, before) == []
     assert _views(session_factory) == []
+
+
+def test_web_activity_follows_the_customers_consent(bot, slack, scene):
+    _say(bot, slack, f"who is #{scene['dupond']}", user="U0LEA")  # no profiling consent
+    hidden, _ = _say(bot, slack, "wishlist?", user="U0LEA")
+    assert "Silk scarf" not in hidden.text and "🔒" in hidden.text
+
+
+def test_an_erased_customer_is_forgotten_by_the_conversation(bot, slack, scene, session_factory):
+    _say(bot, slack, "who is jean.dupont@example.com", user="U0LEA")
+    with session_factory.begin() as session:
+        erase_customer(session, scene["jean"], actor="dpo")
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(ConversationThread)) == 0
+    answer, _ = _say(bot, slack, "orders?", user="U0LEA")
+    assert "W0042" not in answer.text and answer.args["text"] == "Which customer? Tell me a name, an e-mail, a " \
+                                                                 "phone number or a card first."
+
+
+def test_a_draft_no_longer_remembered_opens_no_form(bot, slack, scene, session_factory):
+    _say(bot, slack, "who is jean.dupont@example.com", user="U0LEA")
+    draft, _ = _say(bot, slack, "log a visit: tried the coat", user="U0LEA")
+    with session_factory.begin() as session:
+        session.execute(delete(ConversationThread))
+    before = slack.mark()
+    bot.click("conversation.log_open", user="U0LEA", on=draft)
+    assert slack.calls_to("views.open") == []
+    told = [c for c in slack.calls_since(before) if c.method == "chat.postEphemeral"]
+    assert len(told) == 1 and "no longer" in told[0].text
+
+
+@pytest.mark.parametrize("assistant_thread", [None, "x", {"user_id": "U0LEA"}, {"user_id": "U0LEA", "channel_id": 5}])
+def test_a_malformed_assistant_thread_event_is_acked_and_changes_nothing(bot, slack, scene, assistant_thread):
+    before = slack.mark()
+    reply = bot.event({"type": "assistant_thread_started", "assistant_thread": assistant_thread})
+    assert reply.status == 200
+    assert [c.method for c in slack.calls_since(before) if c.method != "auth.test"] == []
