@@ -14,7 +14,7 @@ Functions take a session and never commit: the listener owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -24,6 +24,9 @@ from store.db import affected_rows
 from store.models import ConversationCandidate, ConversationThread
 
 IDLE = dt.timedelta(hours=8)
+# A thread in use has its idle clock restarted at most this often when nothing else changes (a write per
+# question would serialise every reader behind SQLite's one write lock for nothing).
+REFRESH = dt.timedelta(minutes=15)
 MAX_CANDIDATES = 5
 
 
@@ -59,6 +62,14 @@ class Memory:
     customer_id: int | None = None
     candidates: tuple[int, ...] = ()
     draft: Draft | None = None
+    # When the thread was last written (None for a new or forgotten thread); not part of what is remembered.
+    last_used: dt.datetime | None = field(default=None, compare=False)
+
+    def worth_keeping(self, before: Memory, *, now: dt.datetime) -> bool:
+        """Write this memory: it differs from `before`, or it is the same and its idle clock needs a restart."""
+        if self != before:
+            return True
+        return self != Memory() and (before.last_used is None or now - before.last_used >= REFRESH)
 
 
 def _thread(session: Session, key: ThreadKey) -> ConversationThread | None:
@@ -75,7 +86,8 @@ def recall(session: Session, key: ThreadKey, *, now: dt.datetime) -> Memory:
     candidates = tuple(session.scalars(
         select(ConversationCandidate.customer_id).where(ConversationCandidate.thread_id == thread.id)
         .order_by(ConversationCandidate.position)))
-    return Memory(customer_id=thread.customer_id, candidates=candidates, draft=Draft.from_json(thread.draft))
+    return Memory(customer_id=thread.customer_id, candidates=candidates, draft=Draft.from_json(thread.draft),
+                  last_used=thread.updated_at)
 
 
 def remember(session: Session, key: ThreadKey, memory: Memory, *, now: dt.datetime) -> None:

@@ -53,7 +53,7 @@ def answer_turn(text: str | None, *, employee: Requester, key: ThreadKey, sessio
         with session_factory() as session:
             memory = recall(session, key, now=clock())
         message, new_memory = turn.answer(parse(text), memory)
-        if new_memory != memory:
+        if new_memory.worth_keeping(memory, now=clock()):
             with session_factory.begin() as session:
                 remember(session, key, new_memory, now=clock())
     except Refused as refused:  # the domain said no (a KPI scope not theirs, ...): its reason, to them only

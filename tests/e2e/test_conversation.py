@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete, func, select
 
+from localslack.slack_driver import HttpTransport, SlackDriver
 from store.clock import utc_now
 from store.gdpr import erase_customer
 from store.models import (
@@ -22,6 +23,8 @@ from store.models import (
     WebSignal,
 )
 from tests.e2e.test_lookup import add_customer, channel_posts
+from tests.e2e.test_serve import SECRET as SERVE_SECRET
+from tests.e2e.test_serve import serving
 from tests.support.world import add_store_and_team
 
 
@@ -236,3 +239,16 @@ def test_a_malformed_assistant_thread_event_is_acked_and_changes_nothing(bot, sl
     reply = bot.event({"type": "assistant_thread_started", "assistant_thread": assistant_thread})
     assert reply.status == 200
     assert [c.method for c in slack.calls_since(before) if c.method != "auth.test"] == []
+
+
+def test_the_next_message_of_a_thread_is_understood_by_another_process(bot, slack, scene, db_url, tmp_path):
+    """The thread's memory is in the database: a question asked of this server, the follow-up answered by
+    `frontline serve --http` in another process (two gunicorn workers)."""
+    thread_ts = "1700000000.000200"
+    _say(bot, slack, "who is jean.dupont@example.com", user="U0LEA", thread_ts=thread_ts)
+    with serving(db_url, slack, tmp_path / "other.log") as other:
+        elsewhere = SlackDriver(HttpTransport(other.url), slack, SERVE_SECRET)
+        before = slack.mark()
+        assert elsewhere.dm("orders?", user="U0LEA", thread_ts=thread_ts).status == 200
+        answer = slack.wait_for("chat.postMessage", since=before, timeout=30)  # a bound, not a speed claim
+    assert answer.args["thread_ts"] == thread_ts and "W0042" in answer.text

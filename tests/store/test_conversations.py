@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from store.conversations import IDLE, Draft, Memory, ThreadKey, forget_idle, recall, remember
+from store.conversations import IDLE, REFRESH, Draft, Memory, ThreadKey, forget_idle, recall, remember
 from store.gdpr import erase_customer
 from store.models import ConversationCandidate, ConversationThread, Customer, Employee
 
@@ -29,8 +29,9 @@ def test_a_thread_remembers_the_customer_candidates_and_draft_for_its_employee_o
         draft = Draft(customer_id=jean, channel="phone", type="call", note="wants the coat in 40")
         remember(session, key, Memory(customer_id=jean, candidates=(jean, marie), draft=draft), now=NOW)
     with session_factory() as session:
-        assert recall(session, key, now=NOW + dt.timedelta(minutes=5)) == Memory(
-            customer_id=jean, candidates=(jean, marie), draft=draft)
+        remembered = recall(session, key, now=NOW + dt.timedelta(minutes=5))
+        assert remembered == Memory(customer_id=jean, candidates=(jean, marie), draft=draft)
+        assert remembered.last_used == NOW
         assert recall(session, ThreadKey(hugo, "D0LEA", "1700000000.000100"), now=NOW) == Memory()
         assert recall(session, ThreadKey(lea, "D0LEA", ""), now=NOW) == Memory()  # another thread of the DM
 
@@ -73,3 +74,12 @@ def test_erasing_a_customer_erases_every_thread_that_mentions_them(session_facto
         kept = session.execute(select(ConversationThread.employee_id, ConversationThread.thread_ts)).all()
         assert kept == [(hugo, "1.2")]
         assert session.scalar(select(func.count()).select_from(ConversationCandidate)) == 0
+
+
+def test_a_thread_in_use_restarts_its_idle_clock_without_a_write_per_question():
+    used = Memory(customer_id=7, last_used=NOW)
+    assert Memory(customer_id=7) == used  # when it was used is not part of what is remembered
+    assert not Memory(customer_id=7).worth_keeping(used, now=NOW + REFRESH - dt.timedelta(seconds=1))
+    assert Memory(customer_id=7).worth_keeping(used, now=NOW + REFRESH)
+    assert Memory(customer_id=8).worth_keeping(used, now=NOW)
+    assert not Memory().worth_keeping(Memory(), now=NOW)  # nothing to remember, nothing written
