@@ -28,7 +28,7 @@ from store import audit
 from store.importing.fields import RowRejected, check_readable, flag, required_text, text
 from store.importing.readers import ROW_ERROR, Row
 from store.importing.report import ImportReport, RowProblem
-from store.models import ROLES, AuditEvent, Employee, Store, Team
+from store.models import ROLES, AuditEvent, Employee, EmployeeAccessHold, Store, Team
 from store.normalize import normalise_email
 from store.vocabulary import ACCESS_ACTIONS, AuditAction, Role
 
@@ -143,13 +143,17 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
         before = {name: getattr(employee, name) for name in _COMPARED}
         old_team, old_store = employee.team, employee.store
     held = (not created and not by_admin and desired.active is True and not employee.active
-            and employee.deactivated_by_admin)
+            and session.get(EmployeeAccessHold, employee.id) is not None)
     for name in ("name", "email", "role", "locale", "timezone", "active"):
         value = getattr(desired, name)
         if value is not KEEP and not (held and name == "active"):
             setattr(employee, name, value)
-    if by_admin and desired.active is not KEEP:
-        employee.deactivated_by_admin = not desired.active
+    if by_admin and not created and desired.active is not KEEP:
+        hold = session.get(EmployeeAccessHold, employee.id)
+        if desired.active is False and hold is None:
+            session.add(EmployeeAccessHold(employee_id=employee.id))
+        elif desired.active is True and hold is not None:
+            session.delete(hold)
     if desired.store is not KEEP:
         employee.store = _store(session, desired.store, places)
     if desired.team is not KEEP:

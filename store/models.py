@@ -27,7 +27,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from store.clock import utc_now
@@ -108,9 +107,6 @@ class Employee(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Deactivated by an admin's explicit command: no sync (roster --sync, Slack's directory) gives access back,
-    # only an admin's reactivation does (store.employees.apply_employee).
-    deactivated_by_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local; None = default
     digest_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     digest_weekdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")  # Monday=0
@@ -554,7 +550,10 @@ class ConversationThread(Base):
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
     channel_id: Mapped[str] = mapped_column(String(40))
     thread_ts: Mapped[str] = mapped_column(String(40))
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # Customer ids here are plain columns, not foreign keys: a merge moves every child row of a customer
+    # (store.merging), and a memory need not move (build_profile follows a merged id to its survivor);
+    # erasure deletes these rows explicitly (store.conversations.forget_customer).
+    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # An interaction being drafted ("log a call: ..."), waiting for its confirm button: channel, type, note.
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, index=True)
@@ -567,4 +566,14 @@ class ConversationCandidate(Base):
     thread_id: Mapped[int] = mapped_column(ForeignKey("conversation_threads.id", ondelete="CASCADE"),
                                            primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key: see ConversationThread
+
+
+class EmployeeAccessHold(Base):
+    """An admin deactivated this employee by hand (`frontline employees deactivate`): no sync (roster --sync,
+    Slack's directory and its events) gives access back, only an admin's reactivation, which deletes the row
+    (store.employees.apply_employee). A table of its own, so the employees table keeps its shape."""
+
+    __tablename__ = "employee_access_holds"
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True)
+    held_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)

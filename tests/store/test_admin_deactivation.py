@@ -11,7 +11,7 @@ from sqlalchemy import select
 from store.directory import DirectoryUser, apply_directory_user, parse_mapping, sync_directory
 from store.employees import deactivate_missing, import_employees, set_active
 from store.importing import read_rows
-from store.models import AuditEvent, Employee
+from store.models import AuditEvent, Employee, EmployeeAccessHold
 
 MAPPING = parse_mapping('[roles]\nassociate = { groups = ["call-center"] }\nmanager = { groups = ["managers"] }\n')
 ROSTER = ("slack_user_id,name,role,active\n"
@@ -90,7 +90,8 @@ def test_a_deactivation_by_a_sync_is_not_an_admins_and_is_lifted_by_the_next_syn
     _import(session_factory, tmp_path)
     with session_factory.begin() as session:
         deactivate_missing(session, {"U0ADA"}, actor="it.admin", via="directory")
-    assert not _ali(session_factory).deactivated_by_admin
+    with session_factory() as session:
+        assert session.get(EmployeeAccessHold, _ali(session_factory).id) is None
     ali = DirectoryUser(slack_user_id="U0ALI", name="Ali")
     with session_factory.begin() as session:
         report = sync_directory(session, [ali, DirectoryUser(slack_user_id="U0ADA", name="Ada")],

@@ -1,5 +1,5 @@
 """conversation memory: conversation_threads, conversation_candidates (store/conversations.py);
-employees.deactivated_by_admin (an admin's deactivation holds against syncs: store/employees.py)
+employee_access_holds (an admin's deactivation holds against syncs: store/employees.py)
 
 Revision ID: 0008_convo
 Revises: 0007
@@ -14,9 +14,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("employees") as batch_op:
-        batch_op.add_column(sa.Column("deactivated_by_admin", sa.Boolean(), server_default=sa.false(),
-                                      nullable=False))
+    op.create_table(
+        "employee_access_holds",
+        sa.Column("employee_id", sa.Integer(), nullable=False),
+        sa.Column("held_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["employee_id"], ["employees.id"], ondelete="CASCADE",
+                                name=op.f("fk_employee_access_holds_employee_id_employees")),
+        sa.PrimaryKeyConstraint("employee_id", name=op.f("pk_employee_access_holds")),
+    )
     op.create_table(
         "conversation_threads",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -28,8 +33,6 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["employee_id"], ["employees.id"], ondelete="CASCADE",
                                 name=op.f("fk_conversation_threads_employee_id_employees")),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE",
-                                name=op.f("fk_conversation_threads_customer_id_customers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversation_threads")),
         sa.UniqueConstraint("employee_id", "channel_id", "thread_ts",
                             name=op.f("uq_conversation_threads_employee_id_channel_id_thread_ts")),
@@ -43,8 +46,6 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["thread_id"], ["conversation_threads.id"], ondelete="CASCADE",
                                 name=op.f("fk_conversation_candidates_thread_id_conversation_threads")),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE",
-                                name=op.f("fk_conversation_candidates_customer_id_customers")),
         sa.PrimaryKeyConstraint("thread_id", "position", name=op.f("pk_conversation_candidates")),
     )
     op.create_index(op.f("ix_conversation_candidates_customer_id"), "conversation_candidates", ["customer_id"])
@@ -56,5 +57,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_conversation_threads_updated_at"), table_name="conversation_threads")
     op.drop_index(op.f("ix_conversation_threads_customer_id"), table_name="conversation_threads")
     op.drop_table("conversation_threads")
-    with op.batch_alter_table("employees") as batch_op:
-        batch_op.drop_column("deactivated_by_admin")
+    op.drop_table("employee_access_holds")
