@@ -40,6 +40,7 @@ from bot.logs import LibraryBodyFilter
 from bot.metrics import SLACK_ERRORS
 from bot.scheduler import DigestSender
 from bot.web import request_kind
+from handlers.conversation import listeners as conversation_listeners
 from handlers.digest import commands as digest_commands
 from handlers.directory import events as directory_events
 from handlers.followups import views as followups_views
@@ -69,6 +70,7 @@ FEATURES: list[Feature] = [
     interactions_views.register,
     followups_views.register,
     home_views.register,
+    conversation_listeners.register,  # before lookup: DMs and @mentions are conversations (handlers.conversation)
     lookup_commands.register,
     profile_actions.register,
     digest_commands.register,

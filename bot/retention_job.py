@@ -1,7 +1,8 @@
 """The daily retention job, registered in bot.scheduler's one registry (JOB_SOURCES).
 
 Blanks interaction and closed follow-up notes older than FRONTLINE_NOTE_RETENTION_DAYS
-(store.retention) and forgets Slack event ids older than a day (store.slack_events). Both are plain
+(store.retention), forgets Slack event ids older than a day (store.slack_events) and idle
+conversations (store.conversations). Both are plain
 UPDATE/DELETE statements over database state, so several processes running it the same night only
 repeat work that is already done.
 """
@@ -13,6 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.jobs import ScheduledJob
 from store.clock import Clock
+from store.conversations import forget_idle
 from store.retention import purge_old_notes
 from store.slack_events import purge_processed_events
 
@@ -26,6 +28,7 @@ def run_retention(settings, session_factory, clock: Clock) -> int:
     with session_factory.begin() as session:
         notes = purge_old_notes(session, older_than_days=settings.note_retention_days, now=now)
         events = purge_processed_events(session, now=now)
+        forget_idle(session, now=now)  # conversations idle for hours (store.conversations)
     log.info("retention: %s notes purged, %s handled Slack events forgotten", notes, events,
              extra={"notes_purged": notes, "events_forgotten": events})
     return notes

@@ -27,6 +27,9 @@ def request_user_id(body: dict[str, Any]) -> str | None:
     event = body.get("event")
     if isinstance(event, dict):
         event_user = event.get("user")
+        if event_user is None and isinstance(event.get("assistant_thread"), dict):
+            # assistant_thread_started / _context_changed name the person inside the thread object.
+            event_user = event["assistant_thread"].get("user_id")
         return event_user if isinstance(event_user, str) else None
     return None
 

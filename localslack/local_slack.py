@@ -585,6 +585,49 @@ def _save(folder: Path, file_id: str, filename: str, content: bytes) -> str:
     return str(path)
 
 
+def _assistant_thread(args: dict[str, Any], problems: list[str], method: str) -> dict[str, Any] | None:
+    """The checks Slack makes on every assistant.threads.* call: a DM channel and a thread."""
+    channel, thread_ts = args.get("channel_id"), args.get("thread_ts")
+    if not channel or not thread_ts:
+        return {"ok": False, "error": "invalid_arguments"}
+    if not str(channel).startswith("D"):
+        problems.append(f"{method} works in the DM of an assistant thread only, not in {channel}")
+        return {"ok": False, "error": "channel_not_found"}
+    return None
+
+
+def _assistant_set_status(slack: LocalSlack, args: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    refused = _assistant_thread(args, problems, "assistant.threads.setStatus")
+    if refused is None and not isinstance(args.get("status"), str):
+        return {"ok": False, "error": "invalid_arguments"}
+    return refused or {"ok": True}
+
+
+def _assistant_set_suggested_prompts(slack: LocalSlack, args: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    refused = _assistant_thread(args, problems, "assistant.threads.setSuggestedPrompts")
+    if refused is not None:
+        return refused
+    prompts = args.get("prompts")
+    if isinstance(prompts, str):  # form-encoded calls send it as JSON text
+        try:
+            prompts = json.loads(prompts)
+        except ValueError:
+            prompts = None
+    if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4 or not all(
+            isinstance(p, dict) and isinstance(p.get("title"), str) and isinstance(p.get("message"), str)
+            for p in prompts):
+        problems.append("assistant.threads.setSuggestedPrompts needs 1 to 4 prompts, each with a title and a message")
+        return {"ok": False, "error": "invalid_arguments"}
+    return {"ok": True}
+
+
+def _assistant_set_title(slack: LocalSlack, args: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    refused = _assistant_thread(args, problems, "assistant.threads.setTitle")
+    if refused is None and not isinstance(args.get("title"), str):
+        return {"ok": False, "error": "invalid_arguments"}
+    return refused or {"ok": True}
+
+
 _APP_TOKEN_METHODS = ("apps.connections.open",)
 
 _METHODS: dict[str, Callable[[LocalSlack, dict[str, Any], list[str]], dict[str, Any]]] = {
@@ -605,6 +648,9 @@ _METHODS: dict[str, Callable[[LocalSlack, dict[str, Any], list[str]], dict[str, 
     "files.getUploadURLExternal": _get_upload_url,
     "files.completeUploadExternal": _complete_upload,
     "apps.connections.open": _connections_open,
+    "assistant.threads.setStatus": _assistant_set_status,
+    "assistant.threads.setSuggestedPrompts": _assistant_set_suggested_prompts,
+    "assistant.threads.setTitle": _assistant_set_title,
 }
 
 

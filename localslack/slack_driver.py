@@ -285,13 +285,23 @@ class SlackDriver:
         envelope = sr.event_envelope(self.workspace, event, event_id=event_id)
         return self.send(json.dumps(envelope), sr.JSON, settle=settle)
 
-    def dm(self, text: str, *, user: str, settle: bool = True) -> Reply:
+    def dm(self, text: str, *, user: str, settle: bool = True, thread_ts: str | None = None) -> Reply:
+        """A message in the user's DM with the app; with `thread_ts`, in that thread (an assistant thread too)."""
         channel = "D" + user.lstrip("UW")[:10]
-        return self.event(sr.im_message_event(user_id=user, text=text, channel_id=channel), settle=settle)
+        return self.event(sr.im_message_event(user_id=user, text=text, channel_id=channel, thread_ts=thread_ts),
+                          settle=settle)
 
-    def mention(self, text: str, *, user: str, channel_id: str = "C0GENERAL", settle: bool = True) -> Reply:
+    def start_assistant_thread(self, *, user: str, settle: bool = True) -> tuple[str, Reply]:
+        """The user opens a new thread in Slack's assistant surface: (the thread's ts, the bot's reply)."""
+        thread_ts = sr.message_ts()
+        channel = "D" + user.lstrip("UW")[:10]
+        event = sr.assistant_thread_started_event(user_id=user, channel_id=channel, thread_ts=thread_ts)
+        return thread_ts, self.event(event, settle=settle)
+
+    def mention(self, text: str, *, user: str, channel_id: str = "C0GENERAL", settle: bool = True,
+                thread_ts: str | None = None) -> Reply:
         event = sr.app_mention_event(user_id=user, text=text, channel_id=channel_id,
-                                     bot_user_id=self.workspace.bot_user_id)
+                                     bot_user_id=self.workspace.bot_user_id, thread_ts=thread_ts)
         return self.event(event, settle=settle)
 
     def open_home(self, *, user: str, settle: bool = True) -> Reply:

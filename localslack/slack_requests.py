@@ -270,9 +270,9 @@ def message_ts() -> str:
     return f"{time.time():.6f}"
 
 
-def im_message_event(*, user_id: str, text: str, channel_id: str) -> dict[str, Any]:
+def im_message_event(*, user_id: str, text: str, channel_id: str, thread_ts: str | None = None) -> dict[str, Any]:
     ts = message_ts()
-    return {
+    event = {
         "type": "message",
         "channel": channel_id,
         "user": user_id,
@@ -282,12 +282,25 @@ def im_message_event(*, user_id: str, text: str, channel_id: str) -> dict[str, A
         "channel_type": "im",
         "client_msg_id": secrets.token_hex(16),
     }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
 
 
-def app_mention_event(*, user_id: str, text: str, channel_id: str, bot_user_id: str) -> dict[str, Any]:
+def assistant_thread_started_event(*, user_id: str, channel_id: str, thread_ts: str) -> dict[str, Any]:
+    """A user opened a new thread with the app in Slack's assistant surface."""
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {"user_id": user_id, "context": {}, "channel_id": channel_id, "thread_ts": thread_ts},
+        "event_ts": message_ts(),
+    }
+
+
+def app_mention_event(*, user_id: str, text: str, channel_id: str, bot_user_id: str,
+                      thread_ts: str | None = None) -> dict[str, Any]:
     ts = message_ts()
     mention_text = text if f"<@{bot_user_id}>" in text else f"<@{bot_user_id}> {text}"
-    return {
+    event = {
         "type": "app_mention",
         "user": user_id,
         "text": mention_text,
@@ -296,6 +309,9 @@ def app_mention_event(*, user_id: str, text: str, channel_id: str, bot_user_id: 
         "event_ts": ts,
         "client_msg_id": secrets.token_hex(16),
     }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
 
 
 def app_home_opened_event(*, user_id: str, channel_id: str, tab: str = "home") -> dict[str, Any]:

@@ -318,14 +318,14 @@ def sync_directory(session: Session, users: Iterable[DirectoryUser], members: Ma
             except EmployeeRefused as problem:
                 report.refused.append((user.slack_user_id, str(problem)))
                 continue
-            if change is not None and (change.created or change.changed):
+            if change is not None and (change.created or change.changed or change.held):
                 report.changes.append(change)
             if report.read % _BATCH == 0:
                 # Written in batches of rows, and then forgotten by the session: memory stays bounded
                 # whatever the size of the workspace, within the one transaction a dry run rolls back.
                 session.flush()
     report.changes.extend(deactivate_missing(session, seen, actor=actor, via=via))
-    report.changes = [change for change in report.changes if change.created or change.changed]
+    report.changes = [change for change in report.changes if change.created or change.changed or change.held]
     return report
 
 

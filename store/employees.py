@@ -28,7 +28,7 @@ from store import audit
 from store.importing.fields import RowRejected, check_readable, flag, required_text, text
 from store.importing.readers import ROW_ERROR, Row
 from store.importing.report import ImportReport, RowProblem
-from store.models import ROLES, AuditEvent, Employee, Store, Team
+from store.models import ROLES, AuditEvent, Employee, EmployeeAccessHold, Store, Team
 from store.normalize import normalise_email
 from store.vocabulary import ACCESS_ACTIONS, AuditAction, Role
 
@@ -83,6 +83,8 @@ class EmployeeChange:
     active: bool
     old_role: str | None  # None when created
     role: str
+    # The source asked for access, but an admin's deactivation holds (only an admin's reactivation lifts it).
+    held: bool = False
 
     @property
     def gains_access(self) -> bool:
@@ -111,8 +113,13 @@ _COMPARED = ("name", "email", "role", "team_id", "store_id", "locale", "timezone
 
 def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, via: str,
                    actor_employee_id: int | None = None, known: Employee | Keep | None = KEEP,
-                   places: Places | None = None) -> EmployeeChange:
+                   places: Places | None = None, by_admin: bool = False) -> EmployeeChange:
     """Create or update one employee to `desired` (KEEP fields untouched) and audit every access change.
+
+    One rule for every source: an admin's explicit deactivation (`by_admin`, `frontline employees
+    deactivate`) holds until an admin reactivates (`by_admin` again). A source that only states what it
+    knows (a roster row, Slack's directory, a directory event) cannot give that access back: the other
+    fields still follow it, and the change says `held`. A source may always take access away.
 
     `known` is the employee with this Slack id when the caller has read it already (None: nobody has it),
     which saves a query per person to a caller going through a whole directory. The employee and the audit
@@ -135,10 +142,18 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
     else:
         before = {name: getattr(employee, name) for name in _COMPARED}
         old_team, old_store = employee.team, employee.store
+    held = (not created and not by_admin and desired.active is True and not employee.active
+            and session.get(EmployeeAccessHold, employee.id) is not None)
     for name in ("name", "email", "role", "locale", "timezone", "active"):
         value = getattr(desired, name)
-        if value is not KEEP:
+        if value is not KEEP and not (held and name == "active"):
             setattr(employee, name, value)
+    if by_admin and not created and desired.active is not KEEP:
+        hold = session.get(EmployeeAccessHold, employee.id)
+        if desired.active is False and hold is None:
+            session.add(EmployeeAccessHold(employee_id=employee.id))
+        elif desired.active is True and hold is not None:
+            session.delete(hold)
     if desired.store is not KEEP:
         employee.store = _store(session, desired.store, places)
     if desired.team is not KEEP:
@@ -154,7 +169,7 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
     change = EmployeeChange(
         slack_user_id=employee.slack_user_id, name=employee.name, created=created, changed=changed,
         was_active=None if created else before["active"], active=employee.active,
-        old_role=None if created else before["role"], role=employee.role,
+        old_role=None if created else before["role"], role=employee.role, held=held,
     )
 
     def trail(action: AuditAction, **detail: Any) -> None:
@@ -165,10 +180,11 @@ def apply_employee(session: Session, desired: DesiredEmployee, *, actor: str, vi
         trail(AuditAction.REGISTER, role=employee.role, active=employee.active,
               team=employee.team.name if employee.team else None, store=employee.store.code if employee.store else None)
         return change
+    # `by_admin` in the detail: this deactivation holds against syncs, or this reactivation lifted it.
     if change.loses_access:
-        trail(AuditAction.DEACTIVATE)
+        trail(AuditAction.DEACTIVATE, **({"by_admin": True} if by_admin else {}))
     elif change.gains_access:
-        trail(AuditAction.REACTIVATE)
+        trail(AuditAction.REACTIVATE, **({"by_admin": True} if by_admin else {}))
     if change.role_changed:
         trail(AuditAction.ROLE, before=change.old_role, after=change.role)
     if "team" in changed:
@@ -206,12 +222,14 @@ _LONGEST = {"name": 200, "email": 320, "team": 120, "store": 32, "timezone": 64}
 
 
 def set_active(session: Session, slack_user_id: str, active: bool, *, actor: str, via: str) -> EmployeeChange:
-    """Deactivate (active=False) or reactivate one registered employee; audited when it changes anything."""
+    """An admin deactivates (active=False) or reactivates one registered employee; audited when it changes
+    anything. The deactivation holds against every sync until an admin reactivates (apply_employee)."""
     if not _SLACK_USER_ID.fullmatch(slack_user_id):
         raise EmployeeRefused("not a Slack user id (U or W followed by capitals and digits)")
     if session.scalar(select(Employee.id).where(Employee.slack_user_id == slack_user_id)) is None:
         raise UnknownEmployee(slack_user_id)
-    return apply_employee(session, DesiredEmployee(slack_user_id=slack_user_id, active=active), actor=actor, via=via)
+    return apply_employee(session, DesiredEmployee(slack_user_id=slack_user_id, active=active), actor=actor, via=via,
+                          by_admin=True)
 
 
 @dataclass
@@ -291,6 +309,11 @@ class AccessChanges:
     @property
     def lost_access(self) -> list[EmployeeChange]:
         return [change for change in self.changes if change.loses_access]
+
+    @property
+    def held(self) -> list[EmployeeChange]:
+        """Whom the source would have given access back, kept deactivated as an admin decided."""
+        return [change for change in self.changes if change.held]
 
     @property
     def role_changes(self) -> list[EmployeeChange]:
@@ -451,7 +474,7 @@ def _count(report: RosterReport, change: EmployeeChange, *, from_file: bool = Tr
             report.updated += 1
         else:
             report.unchanged += 1
-    if change.created or change.changed:
+    if change.created or change.changed or change.held:
         report.changes.append(change)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from store import audit
 from store.db import affected_rows
 from store.clock import utc_now
+from store.conversations import forget_customer
 from store.models import (
     AuditEvent,
     Base,
@@ -198,6 +199,8 @@ def erase_customer(session: Session, customer_id: int, *, actor: str, via: str =
     notes += affected_rows(
         session, update(FollowUp).where(FollowUp.customer_id.in_(ids), FollowUp.note.is_not(None)).values(note=None)
     ) or 0
+    # A conversation about the person remembers who they are and may hold a drafted note.
+    deleted += forget_customer(session, ids)
     # Merge snapshots hold copies of the person's data; without them an unmerge is no longer possible.
     session.execute(
         update(MergeEvent)

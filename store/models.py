@@ -765,3 +765,45 @@ Index("ix_source_records_phone", SourceRecord.phone)
 Index("ix_source_records_loyalty_id", SourceRecord.loyalty_id)
 Index("ix_source_records_birth_date", SourceRecord.birth_date)
 Index("ix_source_records_postcode", SourceRecord.postcode)
+# --- convo: the memory of a conversation with Frontline (store/conversations.py) ---------------------
+
+
+class ConversationThread(Base):
+    """What one employee's conversation with Frontline remembers: the customer under discussion, the
+    candidates last offered ("the second one"), an interaction being drafted. One row per employee and
+    Slack thread (thread_ts "" for a DM's main flow); forgotten when idle (store/conversations.py) and
+    deleted with the customer on erasure."""
+
+    __tablename__ = "conversation_threads"
+    __table_args__ = (UniqueConstraint("employee_id", "channel_id", "thread_ts"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(40))
+    thread_ts: Mapped[str] = mapped_column(String(40))
+    # Customer ids here are plain columns, not foreign keys: a merge moves every child row of a customer
+    # (store.merging), and a memory need not move (build_profile follows a merged id to its survivor);
+    # erasure deletes these rows explicitly (store.conversations.forget_customer).
+    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # An interaction being drafted ("log a call: ..."), waiting for its confirm button: channel, type, note.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, index=True)
+
+
+class ConversationCandidate(Base):
+    """The customers offered when a lookup was ambiguous, in the order shown (position 1, 2, ...)."""
+
+    __tablename__ = "conversation_candidates"
+    thread_id: Mapped[int] = mapped_column(ForeignKey("conversation_threads.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key: see ConversationThread
+
+
+class EmployeeAccessHold(Base):
+    """An admin deactivated this employee by hand (`frontline employees deactivate`): no sync (roster --sync,
+    Slack's directory and its events) gives access back, only an admin's reactivation, which deletes the row
+    (store.employees.apply_employee). A table of its own, so the employees table keeps its shape."""
+
+    __tablename__ = "employee_access_holds"
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True)
+    held_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)

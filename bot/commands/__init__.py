@@ -96,6 +96,8 @@ def access_lines(report: AccessChanges, *, dry_run: bool, moves: bool = False) -
     lines = [f"{gain}: {who(change)} as {change.role}" for change in report.gained_access]
     lines += [f"{lose}: {who(change)}" for change in report.lost_access]
     lines += [f"{role}: {who(change)} {change.old_role} -> {change.role}" for change in report.role_changes]
+    lines += [f"kept deactivated: {who(change)} (an admin deactivated them: `frontline employees reactivate "
+              f"{change.slack_user_id}` gives access back)" for change in report.held]
     if moves:
         lines += [f"{move}: {who(change)} ({', '.join(name for name in change.changed if name in ('team', 'store'))})"
                   for change in report.moves if not change.created]

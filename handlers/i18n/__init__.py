@@ -13,7 +13,7 @@ from functools import cache
 from babel import Locale
 
 from handlers.blockkit import Mrkdwn, trusted
-from handlers.i18n import access, common, digest, followups, home, interactions, kpi, live, lookup, privacy, profile, review
+from handlers.i18n import access, common, conversation, digest, followups, home, interactions, kpi, live, lookup, privacy, profile, review
 from handlers.i18n.catalog import Entry, PluralForms
 
 SUPPORTED = ("en", "fr")
@@ -21,7 +21,7 @@ SUPPORTED = ("en", "fr")
 # English, like the catalog's spelling and the phone numbers' home region (handlers.i18n.formats).
 CLDR_LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 # Each feature's section of the catalog. Add yours here (import it above).
-SECTIONS = [common, access, lookup, profile, interactions, followups, home, digest, kpi, privacy, review, live]
+SECTIONS = [common, access, lookup, profile, interactions, followups, home, digest, kpi, privacy, review, live, conversation]
 
 
 @cache

@@ -75,7 +75,7 @@ def _follow_up_inputs(locale: str, me: str, *, optional: bool) -> list[dict[str,
 
 def log_modal(locale: str, *, me: str, customer: CustomerChoice | None = None, note: str | None = None,
               default_channel: InteractionChannel | None = None, metadata: dict[str, Any] | None = None,
-              unmatched_query: str | None = None) -> dict[str, Any]:
+              unmatched_query: str | None = None, default_type: InteractionType | None = None) -> dict[str, Any]:
     """The "Log interaction" modal. `me` is the employee's Slack id (the default follow-up assignee).
 
     `unmatched_query`: what was typed after /log when it matched no single customer, echoed so the
@@ -89,7 +89,7 @@ def log_modal(locale: str, *, me: str, customer: CustomerChoice | None = None, n
         _input(ids.CHANNEL, t("interactions.channel", locale),
                _select(ids.CHANNEL + ".input", "interactions.channel", InteractionChannel, locale, default_channel)),
         _input(ids.TYPE, t("interactions.type", locale),
-               _select(ids.TYPE + ".input", "interactions.type", InteractionType, locale)),
+               _select(ids.TYPE + ".input", "interactions.type", InteractionType, locale, default_type)),
         _input(ids.OUTCOME, t("interactions.outcome", locale),
                _select(ids.OUTCOME + ".input", "interactions.outcome", Outcome, locale, Outcome.RESOLVED)),
         _input(ids.NOTE, t("interactions.note", locale),

@@ -1,6 +1,7 @@
-"""Asking for a customer: `/customer <text>`, a DM to the bot, an @mention, or the "Find a customer"
-shortcut. Every answer is seen by the asking employee only: ephemeral for commands and mentions, the
-employee's own DM with the bot otherwise. Listeners ack at once and search after the ack.
+"""Asking for a customer: `/customer <text>` or the "Find a customer" shortcut (a DM to the bot and an
+@mention are conversations: handlers.conversation). Every answer is seen by the asking employee only:
+ephemeral for commands, the employee's own DM with the bot otherwise. Listeners ack at once and search
+after the ack.
 """
 from __future__ import annotations
 
@@ -98,27 +99,6 @@ def customer_command(ack: Ack, command: dict[str, Any], respond: Respond, employ
                      shareable=bool(settings.share_channels)))
 
 
-def direct_message(event: dict[str, Any], client: WebClient, employee: Requester, session_factory: SessionFactory,
-                   settings: ListenerSettings, clock: Clock) -> None:
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("thread_ts"):
-        return
-    channel = payloads.require_text(event, "channel", limit=40)
-    message = answer(clean_query(payloads.text(event, "text")), employee, session_factory, clock, via="slack:dm",
-                     shareable=bool(settings.share_channels))
-    client.chat_postMessage(channel=channel, **message)
-
-
-def mention(event: dict[str, Any], client: WebClient, employee: Requester, session_factory: SessionFactory,
-            settings: ListenerSettings, clock: Clock) -> None:
-    channel = payloads.require_text(event, "channel", limit=40)
-    message = answer(clean_query(payloads.text(event, "text")), employee, session_factory, clock, via="slack:mention",
-                     shareable=bool(settings.share_channels))
-    thread_ts = payloads.text(event, "thread_ts", limit=40)
-    extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-    # Never in the channel: only the person who asked sees the customer.
-    client.chat_postEphemeral(channel=channel, user=employee.slack_user_id, **message, **extra)
-
-
 def open_search(ack: Ack, body: dict[str, Any], client: WebClient, employee: Requester) -> None:
     trigger_id = payloads.require_text(body, "trigger_id", limit=200)  # before the ack: see interactions.views
     ack()
@@ -141,5 +121,3 @@ def register(app: App) -> None:
     app.command(COMMAND)(customer_command)
     app.shortcut(SHORTCUT)(open_search)
     app.view(blocks.MODAL_CALLBACK)(submit_search)
-    app.event("app_mention")(mention)
-    app.event("message")(direct_message)

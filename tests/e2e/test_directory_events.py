@@ -10,6 +10,8 @@ from bot.config import Settings
 from localslack.slack_driver import HttpTransport, SlackDriver
 from store.models import AuditEvent, Employee
 from tests.e2e.conftest import ACCESS_CONTACT, SIGNING_SECRET
+from tests.e2e.test_serve import SECRET as SERVE_SECRET
+from tests.e2e.test_serve import serving
 from tests.support.server import start_bot_server
 
 REFUSAL = ACCESS_CONTACT  # named in the refusal, in whichever language Slack says the person reads
@@ -129,3 +131,21 @@ def test_without_a_mapping_file_the_events_are_acknowledged_and_change_nothing(
         assert [call.method for call in slack.calls_since(mark) if call.method.startswith("usergroups")] == []
     finally:
         server.stop()
+
+
+def test_a_deletion_event_taken_by_one_server_refuses_the_next_request_at_another(bot, slack, session_factory,
+                                                                                  db_url, tmp_path):
+    """Two bolt apps on one database: the in-process server takes Slack's user_change (deleted: true); the
+    person's next request goes to `frontline serve --http` in another process (two gunicorn workers, each
+    having answered them before) and is refused there."""
+    slack.add_user("U0NEW", "Nina New", locale="en-GB", tz="Europe/Paris", email="nina@retail.example")
+    slack.add_usergroup("paris-floor", ["U0NEW"])
+    assert bot.event({"type": "team_join", "user": slack_user(slack, "U0NEW")}).status == 200
+    with serving(db_url, slack, tmp_path / "other.log") as other:
+        elsewhere = SlackDriver(HttpTransport(other.url), slack, SERVE_SECRET)
+        refusal = "Claire (store manager)"  # the access contact `serving` configures for that server
+        assert all(refusal not in asks(elsewhere, "U0NEW") for _ in range(6))
+        assert bot.event({"type": "user_change", "user": slack_user(slack, "U0NEW", deleted=True)}).status == 200
+        after = [asks(elsewhere, "U0NEW") for _ in range(6)]
+        assert all(refusal in text for text in after), after
+    assert audit_actions(session_factory, "U0NEW")[-1] == ("slack", "deactivate", "slack-event")

@@ -71,3 +71,13 @@ def test_manifest_asks_for_the_directory_scopes_and_events():
         assert re.search(rf"^\s*- {re.escape(scope)}\s", text, flags=re.MULTILINE), scope
     for event in ("team_join", "user_change", "subteam_members_changed"):
         assert re.search(rf"^\s*- {event}\s", text, flags=re.MULTILINE), event
+
+
+def test_manifest_asks_for_the_conversation_scopes_events_and_assistant_view():
+    """DMs and assistant threads are conversations (handlers/conversation): Slack sends them only with these."""
+    text = MANIFEST.read_text()
+    for scope in ("im:history", "assistant:write"):
+        assert re.search(rf"^\s*- {re.escape(scope)}\s", text, flags=re.MULTILINE), scope
+    for event in ("message.im", "assistant_thread_started", "assistant_thread_context_changed"):
+        assert re.search(rf"^\s*- {re.escape(event)}\s", text, flags=re.MULTILINE), event
+    assert re.search(r"^  assistant_view:\n    assistant_description: ", text, flags=re.MULTILINE)
