@@ -89,10 +89,14 @@ class InboxWorkers:
             thread.join(timeout)
 
     def step(self) -> inbox.WorkReport:
-        """One transaction: claim, apply, record."""
-        with self.session_factory.begin() as session:
-            report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch,
-                                     max_seconds=STEP_SECONDS, clock=self.clock)
+        """One transaction: claim, apply, record; none at all when nothing is due (a read says so first)."""
+        with self.session_factory() as session:
+            due = inbox.has_due(session, self.clock())
+        report = inbox.WorkReport()
+        if due:
+            with self.session_factory.begin() as session:
+                report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch,
+                                         max_seconds=STEP_SECONDS, clock=self.clock)
         for state, count in report.counts.items():
             INGEST_APPLIED.labels(state).inc(count)
         if self.on_step is not None:

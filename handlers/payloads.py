@@ -21,7 +21,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-MAX_ROW_ID = 2**63 - 1  # BIGINT, the widest id column on SQLite and PostgreSQL
+# INTEGER, the type of every id a Slack payload can carry (customers, follow-ups, interactions, reviews...)
+# on PostgreSQL: a larger forged id would make the driver raise instead of finding no row.
+MAX_ROW_ID = 2**31 - 1
 MAX_TEXT = 10_000  # far above any text Slack sends in one field (a note input is 3,000)
 MAX_METADATA = 3_000  # Slack's own limit on private_metadata
 MAX_METADATA_DEPTH = 8  # our metadata is a flat object; a little room for nesting, no more
@@ -81,7 +83,7 @@ def require_text(data: Any, *path: str | int, limit: int = MAX_TEXT) -> str:
 
 def parse_id(value: object) -> int | None:
     """A database id from a button value or private_metadata (data typed by nobody we trust): a positive
-    integer that fits a BIGINT, else None (so a forged '9999…9' never reaches the database driver)."""
+    integer that fits the id columns, else None (so a forged '9999…9' never reaches the database driver)."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     if isinstance(value, int):

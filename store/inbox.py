@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import dialect
@@ -148,6 +148,15 @@ def pending_count(session: Session) -> int:
 
 
 # ---- applying ------------------------------------------------------------------------------------
+
+
+def has_due(session: Session, now: dt.datetime) -> bool:
+    """Whether a worker step would find anything to claim: one indexed read, no lock. Workers ask this
+    before opening their write transaction, because on SQLite that transaction takes the one write lock
+    up front: an idle worker polling twice a second would otherwise queue every Slack write behind it."""
+    due = or_(InboxMessage.state == InboxState.PENDING,
+              and_(InboxMessage.state == InboxState.WAITING, InboxMessage.due_at <= now))
+    return session.scalar(select(InboxMessage.id).where(due).limit(1)) is not None
 
 
 def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: int = 100,

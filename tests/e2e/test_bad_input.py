@@ -314,7 +314,8 @@ def test_actions_of_the_wrong_type_are_acked_quietly(signed_bot, slack, session_
     ("customer.open", str(HUGE)), ("customer.open", HUGE), ("profile.reveal_contact", f"{HUGE}:5"),
     ("profile.more_orders", f"1:{HUGE}"), ("profile.log_interaction", str(HUGE)),
     ("profile.add_follow_up", str(HUGE)), ("profile.share", str(HUGE)), ("followups.done", str(HUGE)),
-    ("followups.done", HUGE), ("followups.done", str(2**63)), ("followups.done", -1)])
+    ("followups.done", HUGE), ("followups.done", str(2**63)), ("followups.done", str(2**40)),
+    ("customer.open", str(2**31)), ("followups.done", -1)])
 def test_ids_beyond_any_column_never_reach_the_database(signed_bot, slack, session_factory, action_id, value):
     _send_malformed(signed_bot, slack, session_factory, _button_click(slack, action_id, value))
 

@@ -38,7 +38,7 @@ def test_at_walks_objects_and_lists_only():
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("12", 12), (12, 12), (" 12 ", 12), (str(2**63 - 1), 2**63 - 1), (str(2**63), None), (10**23, None),
+    ("12", 12), (12, 12), (" 12 ", 12), (str(2**31 - 1), 2**31 - 1), (str(2**31), None), (str(2**63 - 1), None), (str(2**63), None), (10**23, None),
     (str(10**23), None), ("0", None), (-1, None), ("-1", None), ("١٢", None), ("1e3", None), (True, None),
     (1.0, None), (None, None), ("9" * 5000, None), ([12], None)])
 def test_ids_fit_a_bigint_column_or_are_nothing(value, expected):

@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
+import time
 
 from sqlalchemy.orm import Session
 
 from bot.ingest import InboxWorkers
 from store.db import make_engine, make_session_factory
-from store.inbox import APPLIED, Applied, InboxEvent
+from store.clock import utc_now
+from store.inbox import APPLIED, Applied, InboxEvent, has_due
 from store.models import AuditEvent
 from store.vocabulary import SegmentType, SourceKind
 
@@ -32,9 +34,15 @@ def main(url: str, drain: bool) -> int:
     engine = make_engine(url)
     workers = InboxWorkers(make_session_factory(engine), count=2, appliers=APPLIERS, batch=50)
     if drain:
-        while workers.step().claimed:
-            pass
-        return 0
+        # Until nothing is left: a step can claim nothing while events remain (other processes hold them, or
+        # their people's earlier events), so an empty step alone does not mean drained.
+        session_factory = make_session_factory(engine)
+        while True:
+            if workers.step().claimed == 0:
+                with session_factory() as session:
+                    if not has_due(session, utc_now()):
+                        return 0
+                time.sleep(0.01)
     workers.start()
     print("working", flush=True)
     threading.Event().wait()  # until killed
