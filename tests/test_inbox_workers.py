@@ -97,11 +97,13 @@ def test_several_worker_processes_share_the_inbox_each_event_once(db_url, sessio
     _share_between_processes(db_url, session_factory, in_order=False)
 
 
-# Known bug (issue 11, open): with three worker processes on PostgreSQL, about one run in three applies one
-# person's event before an earlier one of theirs (seen: 1289 before 1249). Each event is still applied
-# exactly once (the test above). Not yet explained: kept here so that the fix is seen to work.
-@pytest.mark.xfail(reason="per-person order across worker processes: a known race, issue 11", strict=False)
-def test_several_worker_processes_keep_each_persons_order(db_url, session_factory):
+def test_several_worker_processes_keep_each_persons_order(db_url, session_factory, request):
+    if not db_url.startswith("sqlite"):
+        # Known bug (issue 11, open): with three worker processes on PostgreSQL, about one run in three
+        # applies one person's event before an earlier one of theirs (seen: 1289 before 1249). Each event
+        # is still applied exactly once (the test above). Not yet explained: kept so the fix is seen to work.
+        request.applymarker(pytest.mark.xfail(reason="per-person order across PostgreSQL worker processes: "
+                                                     "a known race, issue 11", strict=False))
     _share_between_processes(db_url, session_factory, in_order=True)
 
 
