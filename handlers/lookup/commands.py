@@ -17,8 +17,8 @@ from handlers import payloads
 from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
 from handlers.i18n import t
 from handlers.lookup import blocks
-from handlers.profile.actions import card_message
-from store.profile import ProfileUnavailable, build_profile
+from handlers.profile.actions import card_message, read_card
+from store.profile import ProfileUnavailable
 from store.search import find_customers
 
 log = logging.getLogger(__name__)
@@ -72,16 +72,16 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
             result = find_customers(session, query, limit=5)
             # One clear match: its card is read in the search's session (one session per lookup, not two),
             # closed before card_message writes the audit row.
-            profile = (build_profile(session, result.best.customer_id, viewer=employee, clock=clock)
-                       if result.exact and result.best is not None else None)
+            card = (read_card(session, result.best.customer_id, employee, clock)
+                    if result.exact and result.best is not None else None)
     except ProfileUnavailable as refused:  # the card's place shows why, as card_message would
         return {"text": t(refused.key, locale, **refused.params)}
     except SQLAlchemyError:
         log.exception("customer search failed")
         return {"text": t("common.db_unavailable", locale)}
-    if profile is not None:
-        return card_message(session_factory, employee, clock, profile.customer_id, via=via, shareable=shareable,
-                            profile=profile)
+    if card is not None:
+        return card_message(session_factory, employee, clock, card.profile.customer_id, via=via, shareable=shareable,
+                            read=card)
     text, result_blocks = blocks.result_blocks(result, locale)
     return {"text": text, "blocks": result_blocks}
 

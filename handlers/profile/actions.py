@@ -6,6 +6,7 @@ nobody we trust: the viewer's right to see that customer is checked again on eve
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -21,7 +22,7 @@ from handlers.review.blocks import Outcome, card_banner, card_outcome
 from store import audit
 from store.models import Customer
 from store.profile import CustomerProfile, HistoryKind, ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
-from store.review import possible_duplicates
+from store.review import PossibleDuplicate, possible_duplicates
 from store.vocabulary import AuditAction, CustomerStatus
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,27 @@ log = logging.getLogger(__name__)
 PAGE = 10
 
 
+@dataclass(frozen=True)
+class CardRead:
+    """What a card shows from the database, read in one session: the profile and its possible duplicates."""
+
+    profile: CustomerProfile
+    duplicates: list[PossibleDuplicate]
+
+
+def read_card(session: Session, customer_id: int, employee: Requester, clock: Clock, *,
+              skipped_review: int | None = None) -> CardRead:
+    profile = build_profile(session, customer_id, viewer=employee, clock=clock)
+    return CardRead(profile=profile,
+                    duplicates=possible_duplicates(session, profile.customer_id, exclude=skipped_review))
+
+
 def card_message(session_factory: SessionFactory, employee: Requester, clock: Clock, customer_id: int, *, via: str,
-                 revealed: bool = False, shareable: bool = False, profile: CustomerProfile | None = None,
+                 revealed: bool = False, shareable: bool = False, read: CardRead | None = None,
                  outcome: Outcome | None = None, skipped_review: int | None = None) -> dict[str, Any]:
     """The card of one customer as message arguments; shown only once its audit row is committed.
 
-    `profile`: the card already read by the caller in its own read session (the lookup that found the
+    `read`: the card already read by the caller in its own read session (the lookup that found the
     customer: one session per lookup, not two), closed before this writes the audit row. Never hold a read
     session open across the write: each listener would need two pooled connections at once, and a full
     pool would then leave every listener waiting for a second one.
@@ -43,10 +59,10 @@ def card_message(session_factory: SessionFactory, employee: Requester, clock: Cl
     (handlers.review); `outcome` is what the employee's last answer on the card did (with its Undo).
     """
     try:
-        with session_factory() as session:
-            if profile is None:
-                profile = build_profile(session, customer_id, viewer=employee, clock=clock)
-            duplicates = possible_duplicates(session, profile.customer_id, exclude=skipped_review)
+        if read is None:
+            with session_factory() as session:
+                read = read_card(session, customer_id, employee, clock, skipped_review=skipped_review)
+        profile, duplicates = read.profile, read.duplicates
         # The audit row gets its own short write transaction: on SQLite a write transaction holds the one
         # write lock, and building the card inside it made every lookup queue behind the others' reads.
         with session_factory.begin() as session:
