@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import INGEST_EVENTS, INGEST_REFUSED
+from bot.web import read_bounded_body
 from bot.web import RefusalLog
 from store import inbox, sources
 from store.clock import Clock, utc_now
@@ -336,26 +337,9 @@ def _discard(environ: dict[str, Any], length: int) -> None:
 
 
 def _read_body(environ: dict[str, Any], length: int | None, cap: int) -> bytes:
-    """At most `cap` bytes; without a Content-Length only a body the server frames itself is read."""
-    stream = environ["wsgi.input"]
-    if length is None and not environ.get("wsgi.input_terminated"):
-        return b""
-    limit = cap + 1 if length is None else length
-    chunks, received = [], 0
-    while received < limit:
-        try:
-            chunk = stream.read(min(_READ_CHUNK, limit - received))
-        except Exception:
-            raise Refusal(HTTPStatus.BAD_REQUEST, "unreadable body") from None
-        if not chunk:
-            break
-        chunks.append(chunk)
-        received += len(chunk)
-    if received > cap:
-        raise Refusal(HTTPStatus.BAD_REQUEST, f"request over {cap // 1024} KB")
-    if length is not None and received < length:
-        raise Refusal(HTTPStatus.BAD_REQUEST, "body shorter than its content-length")
-    return b"".join(chunks)
+    """At most `cap` bytes (bot.web's bounded reader, with this API's refusals)."""
+    return b"".join(read_bounded_body(environ, length, cap, refuse=Refusal,
+                                      too_large=(HTTPStatus.BAD_REQUEST, f"request over {cap // 1024} KB")))
 
 
 def _inflate(environ: dict[str, Any], raw: bytes, cap: int) -> bytes:

@@ -90,6 +90,37 @@ class Refused(Exception):
         self.status, self.reason = status, reason
 
 
+def read_bounded_body(environ: dict[str, Any], length: int | None, cap: int, *,
+                      refuse: Callable[[int, str], Exception], too_large: tuple[int, str],
+                      on_chunk: Callable[[bytes], object] | None = None) -> list[bytes]:
+    """The request body in chunks, never more than `cap` bytes read into memory (Slack's endpoint and the
+    live-data routes both read through here). Without a Content-Length, only a body the server frames
+    itself (chunked, `wsgi.input_terminated`) is read; otherwise HTTP says there is none. Failures raise
+    `refuse(status, reason)`: `too_large` over the cap, 400 for an unreadable or short body."""
+    stream = environ["wsgi.input"]
+    if length is None and not environ.get("wsgi.input_terminated"):
+        return []
+    limit = cap + 1 if length is None else length
+    chunks: list[bytes] = []
+    received = 0
+    while received < limit:
+        try:
+            chunk = stream.read(min(_READ_CHUNK, limit - received))
+        except Exception:
+            raise refuse(HTTPStatus.BAD_REQUEST, "unreadable body") from None
+        if not chunk:
+            break
+        if on_chunk is not None:
+            on_chunk(chunk)
+        chunks.append(chunk)
+        received += len(chunk)
+    if received > cap:
+        raise refuse(*too_large)
+    if length is not None and received < length:
+        raise refuse(HTTPStatus.BAD_REQUEST, "body shorter than its content-length")
+    return chunks
+
+
 class RefusalLog:
     """One line per reason at most every `every` seconds, counting the refusals it did not write."""
 
@@ -259,28 +290,9 @@ class FrontlineWeb:
 
     @staticmethod
     def _read_body(environ: dict[str, Any], length: int | None, mac: hmac.HMAC) -> list[bytes]:
-        """At most MAX_BODY bytes, fed to `mac` as they arrive. Without a Content-Length, only a body the
-        server frames itself (chunked, `wsgi.input_terminated`) is read; otherwise HTTP says there is none."""
-        stream = environ["wsgi.input"]
-        if length is None and not environ.get("wsgi.input_terminated"):
-            return []
-        limit = MAX_BODY + 1 if length is None else length
-        chunks, received = [], 0
-        while received < limit:
-            try:
-                chunk = stream.read(min(_READ_CHUNK, limit - received))
-            except Exception:
-                raise Refused(HTTPStatus.BAD_REQUEST, "unreadable body") from None
-            if not chunk:
-                break
-            mac.update(chunk)
-            chunks.append(chunk)
-            received += len(chunk)
-        if received > MAX_BODY:
-            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large")
-        if length is not None and received < length:
-            raise Refused(HTTPStatus.BAD_REQUEST, "body shorter than its content-length")
-        return chunks
+        """At most MAX_BODY bytes, fed to `mac` as they arrive."""
+        return read_bounded_body(environ, length, MAX_BODY, refuse=Refused, on_chunk=mac.update,
+                                 too_large=(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large"))
 
     def _dispatch(self, environ: dict[str, Any], raw: str, start_response: Callable,
                   started: float) -> Iterable[bytes]:
