@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import os
 import random
 import statistics
@@ -204,6 +205,38 @@ def build_rollup(url: str) -> None:
           f"(client CPU {time.process_time() - cpu:.0f}s)", flush=True)
 
 
+def catch_up(url: str) -> None:
+    """Bring a world built at the kpi10m branch's revision "0008_kpi10m" (main's 0013: same tables) to
+    head without rebuilding its rollup: run the upgrade of every revision it lacks (0008-0012, 0014:
+    new tables and indexes only, no row of the world touched) and stamp head. `frontline migrate`
+    cannot: it does not know "0008_kpi10m", and going through 0013 again would empty the rollup."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from store.db import head_revision
+
+    versions = Path(__file__).resolve().parent.parent / "store" / "migrations" / "versions"
+    missing = ["0008", "0009", "0010", "0011", "0012", "0014"]
+    engine = make_engine(url)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if current != "0008_kpi10m":
+            raise SystemExit(f"this database is at {current}, not 0008_kpi10m: use `frontline migrate`")
+        context = MigrationContext.configure(connection)
+        with Operations.context(context):
+            for prefix in missing:
+                (path,) = versions.glob(f"{prefix}_*.py")
+                spec = importlib.util.spec_from_file_location(f"_catch_up_{prefix}", path)
+                assert spec is not None and spec.loader is not None
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                module.upgrade()
+        connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
+    engine.dispose()
+    print(f"0008_kpi10m -> {head_revision()}: {', '.join(missing)} applied in {time.perf_counter() - started:.1f}s")
+
+
 # ---- measurement -------------------------------------------------------------------------------
 
 def fixed_clock(now: dt.datetime) -> Clock:
@@ -377,7 +410,7 @@ class _Viewer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["generate", "rollup", "run", "reports", "digests"])
+    parser.add_argument("action", choices=["generate", "rollup", "catch-up", "run", "reports", "digests"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--interactions", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=1)
@@ -397,6 +430,8 @@ def main() -> None:
         reports(args.url, args.zone, now, args.report)
     elif args.action == "rollup":
         build_rollup(args.url)
+    elif args.action == "catch-up":
+        catch_up(args.url)
     elif args.action == "digests":
         digests(args.url, now, teams=not args.employee_digests_only)
     else:
