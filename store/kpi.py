@@ -47,8 +47,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.util import ClauseAdapter
 
-from store import kpi_rollup, kpi_rules, permissions
+from store import dialect, kpi_rollup, kpi_rules, permissions
 from store.clock import local_day, local_midnight_utc
 from store.errors import Refused
 from store.kpi_query import Grouping, KpiQuery, Period, Scope, ScopeKind
@@ -645,18 +646,24 @@ def _team_followup_figures(session: Session, team_ids: tuple[int, ...], window: 
     """followup_figures for each team: the same four counts, per assignee's current team."""
     team = Employee.team_id
 
-    def per_team(*conditions: ColumnElement[bool],
-                 assignee: ColumnElement[int] | InstrumentedAttribute[int] = FollowUp.assignee_id) -> dict[int, int]:
+    def per_team(*conditions: ColumnElement[bool]) -> dict[int, int]:
         return {t: int(n) for t, n in session.execute(
-            select(team, func.count(FollowUp.id)).join(Employee, Employee.id == assignee)
+            select(team, func.count(FollowUp.id)).join(Employee, Employee.id == FollowUp.assignee_id)
             .where(team.in_(team_ids), *conditions).group_by(team)).all() if t is not None}
 
     created = per_team(FollowUp.created_at >= window.start, FollowUp.created_at < window.end)
     still_open = per_team(*kpi_rules.overdue_open_sql(as_of, as_of_date))
-    done_later = per_team(*kpi_rules.overdue_closed_later_sql(as_of, as_of_date),
-                          # Few follow-ups were completed after `as_of` (completed_at index); the teams' staff
-                          # have their whole done history (assignee index, which SQLite picks for the join).
-                          assignee=func.coalesce(FollowUp.assignee_id, 0))
+    # Few follow-ups were completed after `as_of`, a digest's recent period end: read them through the
+    # completed_at index. SQLite's planner, which cannot tell "completed after" from "created before"
+    # (both one-sided ranges), read every follow-up created before `as_of` instead (0.6 s per period and
+    # batch of 200 teams at 10M interactions); the teams' staff have their whole done history, so the
+    # assignee index is no better.
+    completed = dialect.sqlite_indexed_by(FollowUp.__table__, "completed_follow_ups", "ix_follow_ups_completed")
+    done_later = {t: int(n) for t, n in session.execute(
+        select(team, func.count(completed.c.id)).join(Employee, Employee.id == completed.c.assignee_id)
+        .where(team.in_(team_ids), *(ClauseAdapter(completed).traverse(condition)
+                                     for condition in kpi_rules.overdue_closed_later_sql(as_of, as_of_date)))
+        .group_by(team)).all() if t is not None}
     durations: dict[int, list[int]] = {}
     for team_id, microseconds in session.execute(
             select(team, kpi_rules.completion_time_sql()).join(Employee, Employee.id == FollowUp.assignee_id)

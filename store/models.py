@@ -312,7 +312,11 @@ class Interaction(Base):
 class FollowUp(Base):
     __tablename__ = "follow_ups"
     __table_args__ = (
-        Index("ix_follow_ups_assignee_status_due", "assignee_id", "status", "due_date"),
+        # Digests: an assignee's open follow-ups by due date, counted and ranked from the index alone.
+        Index("ix_follow_ups_assignee_open", "assignee_id", "status", "due_date", "created_at", "customer_id",
+              "completed_at"),
+        # A customer's open follow-ups (digests' VIP section, promised callbacks) from the index alone.
+        Index("ix_follow_ups_customer_open", "customer_id", "status", "due_date", "assignee_id"),
         # Company-wide KPIs: overdue (open by due date) and created/completed per period.
         Index("ix_follow_ups_status_due", "status", "due_date", "created_at"),
         Index("ix_follow_ups_created", "created_at"),
@@ -321,7 +325,7 @@ class FollowUp(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), index=True)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     assignee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     due_date: Mapped[dt.date] = mapped_column(Date)
