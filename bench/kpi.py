@@ -207,9 +207,10 @@ def build_rollup(url: str) -> None:
 
 def catch_up(url: str) -> None:
     """Bring a world built at the kpi10m branch's revision "0008_kpi10m" (main's 0013: same tables) to
-    head without rebuilding its rollup: run the upgrade of every revision it lacks (0008-0012, 0014:
-    new tables and indexes only, no row of the world touched) and stamp head. `frontline migrate`
-    cannot: it does not know "0008_kpi10m", and going through 0013 again would empty the rollup."""
+    head without rebuilding its rollup: run the upgrade of every revision it lacks up to 0014 (0008-0012,
+    0014: new tables and indexes only, no row of the world touched), stamp 0014, then migrate to head
+    as usual. `frontline migrate` alone cannot: it does not know "0008_kpi10m", and going through 0013
+    again would empty the rollup."""
     from alembic.operations import Operations
     from alembic.runtime.migration import MigrationContext
 
@@ -232,9 +233,11 @@ def catch_up(url: str) -> None:
                 module = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(module)
                 module.upgrade()
-        connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
+        connection.execute(text("UPDATE alembic_version SET version_num = '0014'"))
     engine.dispose()
-    print(f"0008_kpi10m -> {head_revision()}: {', '.join(missing)} applied in {time.perf_counter() - started:.1f}s")
+    print(f"0008_kpi10m -> 0014: {', '.join(missing)} applied in {time.perf_counter() - started:.1f}s", flush=True)
+    migrate(url)  # the revisions after 0014, as `frontline migrate` runs them
+    print(f"0014 -> {head_revision()} in {time.perf_counter() - started:.1f}s total")
 
 
 # ---- measurement -------------------------------------------------------------------------------
