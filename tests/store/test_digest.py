@@ -167,6 +167,33 @@ def test_batch_composer_gives_each_person_the_digest_composed_alone(session_fact
         assert not listed & {c.customer_id for c in d.callbacks}
 
 
+def test_open_follow_up_lines_and_totals_are_the_rows_read_one_by_one(session_factory):
+    """The lines and totals ranked in the assignee index are what reading every follow-up row gives:
+    each person's open follow-ups due today and before, by due date then id, 8 of each shown, all counted."""
+    people = build_varied_dataset(session_factory)
+    with session_factory() as session:
+        digests = compose_employee_digests(session, people, today=TODAY, now=NOW, tz=PARIS)
+        rows = session.scalars(select(FollowUp).order_by(FollowUp.due_date, FollowUp.id)).all()
+        customers = {c.id: c for c in session.scalars(select(Customer))}
+    checked = 0
+    for person in people:
+        digest = digests[person.id]
+        mine = [f for f in rows if f.assignee_id == person.id and f.status == "open" and f.due_date <= TODAY]
+        if digest is None:
+            assert not mine
+            continue
+        for shown, total, wanted in ((digest.due_today, digest.due_today_total, [f for f in mine if f.due_date == TODAY]),
+                                     (digest.overdue, digest.overdue_total, [f for f in mine if f.due_date < TODAY])):
+            assert total == len(wanted)
+            assert [(line.follow_up_id, line.customer_id, line.due_date, line.note) for line in shown] == \
+                [(f.id, f.customer_id, f.due_date, f.note) for f in wanted[:8]]
+            for line in shown:
+                customer = customers.get(line.customer_id) if line.customer_id else None
+                assert line.customer_name == store.digest.display_name(customer)
+        checked += len(mine)
+    assert checked > 40  # person 0 alone has more than a screenful
+
+
 # ---- team digests in batches -------------------------------------------------------------------
 
 def add_call_centre_activity(session_factory, data) -> tuple[Viewer, Viewer]:
