@@ -287,6 +287,7 @@ def run(url: str, repeat: int, now: dt.datetime, scopes: set[str] | None = None,
     load_before = _load()
     timings: dict[str, list[float]] = {}
     cpu_times: dict[str, list[float]] = {}
+    read_mb: dict[str, list[float]] = {}
     for (employee_id, query_text) in _queries(random.Random(3)) * repeat:
         scope = query_text.split()[0] if not query_text.startswith("<@") else "@someone"
         if scopes and scope not in scopes:
@@ -294,24 +295,29 @@ def run(url: str, repeat: int, now: dt.datetime, scopes: set[str] | None = None,
         with factory() as session:
             employee = session.get(Employee, employee_id)
             viewer = _Viewer(employee.id, employee.role, employee.team_id, employee.store_id, "Europe/Paris")
-            server = _server_cpu_s(session)
+            server, read = _server_cpu_s(session), _bytes_read(session)
             started, cpu = time.perf_counter(), time.process_time()
             ask_kpi(session, viewer, query_text, clock)
             elapsed = time.perf_counter() - started
             used = time.process_time() - cpu + _server_cpu_s(session) - server
+            read = _bytes_read(session) - read
         timings.setdefault(scope, []).append(elapsed)
         cpu_times.setdefault(scope, []).append(used)
+        read_mb.setdefault(scope, []).append(read / 1e6)
     everything = [t for values in timings.values() for t in values]
     cpu_times["ALL"] = [t for values in cpu_times.values() for t in values]
+    read_mb["ALL"] = [t for values in read_mb.values() for t in values]
     print(f"as of {now} UTC; load average {load_before} before")
-    print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 CPU ms':>11}")
+    print(f"{'scope':10} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 CPU ms':>11} {'p95 MB read':>12}")
     for scope, values in [*timings.items(), ("ALL", everything)]:
         values.sort()
-        cpu_sorted = sorted(cpu_times[scope])
+        at95 = int(len(values) * 0.95) - 1
+        cpu_sorted, read_sorted = sorted(cpu_times[scope]), sorted(read_mb[scope])
         print(f"{scope:10} {len(values):7d} {statistics.median(values) * 1000:8.0f} "
-              f"{values[int(len(values) * 0.95) - 1] * 1000:8.0f} {values[-1] * 1000:8.0f} "
-              f"{cpu_sorted[int(len(values) * 0.95) - 1] * 1000:11.0f}")
-    print(f"load average {_load()} after; CPU: this process's, plus on PostgreSQL its server backend's", flush=True)
+              f"{values[at95] * 1000:8.0f} {values[-1] * 1000:8.0f} "
+              f"{cpu_sorted[at95] * 1000:11.0f} {read_sorted[at95]:12.1f}")
+    print(f"load average {_load()} after; CPU: this process's, plus on PostgreSQL its server backend's; "
+          f"MB read: bytes the query read from files (the page cache or the disk), the same way", flush=True)
     if not with_digests:
         return
 
@@ -389,6 +395,23 @@ def _server_cpu_s(session) -> float:
             return int(stat.read().split()[0]) / 1e9
     except OSError:
         return 0.0
+
+
+def _bytes_read(session) -> int:
+    """Bytes read from files so far by this process (SQLite's reads of the database file) plus, on
+    PostgreSQL, its server backend's (/proc/<pid>/io `rchar`): what a query needs from the page cache,
+    i.e. what it would wait for from the disk with a cold cache."""
+    pids = ["self"]
+    if session.get_bind().dialect.name == "postgresql":
+        pids.append(str(session.connection().connection.dbapi_connection.info.backend_pid))
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/io") as io:
+                total += next(int(line.split()[1]) for line in io if line.startswith("rchar"))
+        except (OSError, StopIteration):
+            pass
+    return total
 
 
 def _load() -> str:
