@@ -445,3 +445,30 @@ def test_kpi_check_finds_a_follow_up_left_out_and_migrate_builds_the_follow_up_p
         assert session.scalar(select(func.count()).select_from(FollowUpKpiFact)) == 2
         assert kpi_rollup.verify(session).none
     assert _follow_ups(world, WEEK) == (2, 2, 0, 73.5)
+
+
+def test_a_managers_store_breakdown_folds_the_rest_of_the_store_exactly(world, tmp_path):
+    """Alice sees her floor team one by one and the store's stock team as one row: its interactions,
+    first contacts, repeats and purchases are the store's total minus her people (from the rollup), its
+    distinct customers counted from the store's index; the same row as counted from the raw rows."""
+    staff = tmp_path / "stock.csv"
+    staff.write_text("slack_user_id,name,email,role,team,store,locale,timezone\n"
+                     "U0SAM,Sam Stock,,associate,Paris Opéra stock,PAR01,fr,Europe/Paris\n"
+                     "U0TOM,Tom Stock,,associate,Paris Opéra stock,PAR01,fr,Europe/Paris\n", encoding="utf-8")
+    with world.begin() as session:
+        assert not import_employees(session, rows=read_rows(staff)).problems
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,S1,U0SAM,store,visit,resolved,,2026-03-02T10:00:00Z",
+            "webshop,W-1001,S2,U0TOM,phone,call,info,,2026-03-04T10:00:00Z",  # a repeat, same customer as S1
+            "webshop,W-1002,S3,U0TOM,store,visit,resolved,,2026-03-03T09:00:00Z",
+            "webshop,W-1002,A1,U0ALICE,store,advice,resolved,,2026-03-05T10:00:00Z",  # Alice's, a repeat of S3
+            "webshop,W-1001,B1,U0BOB,phone,call,resolved,,2026-03-06T10:00:00Z")
+    _import(world, tmp_path, import_orders, ORDERS_HEADER,
+            "webshop,W-1001,WEB-7,2026-03-05T12:00:00Z,web,completed,EUR,SKU-1,Trench coat,1,189.00")
+    report = _report(world, f"store PAR01 {WEEK} by employee", viewer=_manager(world))
+    assert {g.key for g in report.groups if not g.folded} == {"Alice Moreau", "Bob Lee"}
+    (folded,) = [g.figures for g in report.groups if g.folded]
+    # (interactions, customers, first contacts, resolved first contacts, repeat contacts, purchases)
+    assert (folded.interactions, folded.customers, folded.first_contacts, folded.resolved_first_contacts,
+            folded.repeat_contacts, folded.purchases_within_7d) == (3, 2, 2, 2, 1, 2)
+    _assert_exact(world)
