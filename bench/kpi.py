@@ -372,13 +372,17 @@ def digests(url: str, now: dt.datetime, *, teams: bool = True) -> None:
 
     def timed(label: str, people: list, compose) -> None:
         started, cpu = time.perf_counter(), time.process_time()
-        composed = 0
+        composed, server = 0, 0.0
         for offset in range(0, len(people), batch):
             with factory() as session:
+                server -= _server_cpu_s(session)
                 result = compose(session, people[offset:offset + batch], today=today, now=now, tz=tz)
+                server += _server_cpu_s(session)
             composed += sum(d is not None for d in result.values())
+        on_server = f", server CPU {server:.1f}s" if server else ""
         print(f"{label}: {len(people)} recipients ({composed} non-empty) in {time.perf_counter() - started:.1f}s "
-              f"(client CPU {time.process_time() - cpu:.1f}s), batches of {batch}; load average {_load()}", flush=True)
+              f"(client CPU {time.process_time() - cpu:.1f}s{on_server}), batches of {batch}; load average {_load()}",
+              flush=True)
 
     timed("employee digests", employees, compose_employee_digests)
     if teams:
