@@ -7,15 +7,19 @@ Method
 1. Normalise (store.normalize): folded names, E.164 phones, lowercase e-mails, compact postcodes.
 2. Blocking: each record gets a handful of keys (e-mail, phone, loyalty id, phonetic name + birth
    year, phonetic name + postcode, birth date + initials, postcode + three letters of one name + the
-   other's initial). Only records sharing a key are compared, so cost grows with records x block
-   size, never records squared. Identifier blocks bigger than `max_block_size` are junk values (a
+   other's initial, house number + street + surname sound for a mistyped or missing postcode). Only
+   records sharing a key are compared, so cost grows with records x block size, never records
+   squared. Identifier blocks bigger than `max_block_size` are junk values (a
    shop's placeholder e-mail) and are ignored; oversized name blocks are compared with a sliding
    window over name order. A record without a first name is compared with at most 2 x `window`
    records of its postcode and surname prefix.
 3. Scoring (Fellegi-Sunter, MatchModel): each field's comparison level adds log2(m/u) bits to the
    prior odds. u of an exact agreement is the value's frequency among the records being linked
-   (term-frequency adjustment) and the prior odds fall with the number of records, so a shared
-   "Martin, 69003" weighs less in a million records than in ten thousand.
+   (term-frequency adjustment; for names both ways: a rare surname weighs more than the average) and
+   the prior odds fall with the number of records, so a shared "Martin, 69003" weighs less in a
+   million records than in ten thousand. Two slips of the pen in a birth date (1991-01-03 /
+   1991-02-01) weigh against, they do not forbid; a first name that mostly starts longer names
+   ("Chris", "Flor") is a truncation, not a second given name.
 4. Guards, as constraints rather than weights. Household: when first names do not clearly agree
    (missing, an initial, a typo, "Maëlle"/"Isabelle"), surname and address evidence is capped below
    the merge threshold. A shared e-mail or phone is deterministic only between records whose first
@@ -219,8 +223,8 @@ class MatchModel:
     posterior probability from the prior odds plus the summed weights.
 
     u of an exact agreement is not a constant: it is the agreeing value's frequency in the records
-    being linked (term-frequency adjustment), so "Martin" says less than "Kerhervé", and the prior
-    odds fall as the base grows, so a shared "Martin, 69003" says less in a million records than in
+    being linked (term-frequency adjustment, smoothed towards the field's average for values seen a
+    few times), so "Martin" says less than "Kerhervé", and the prior odds fall as the base grows, so a shared "Martin, 69003" says less in a million records than in
     ten thousand. The `u_*` below are each field's average chance agreement, used to smooth the
     frequency of rare values (and alone for small batches). Hand-set from the generator's documented
     error rates; an EM estimate over the data can replace them (same fields).
@@ -445,7 +449,7 @@ def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
     # a street's u is conditional on the postcode already agreeing: its share of that postcode
     at_postcode = Counter(p.postcode for p in preps if p.street and p.postcode)
     streets = Counter((p.postcode, p.street) for p in preps if p.street and p.postcode)
-    written = Counter(p.first for p in preps)
+    written = _given_name_counts(Counter(p.first for p in preps))
     for p in preps:
         p.first_count = written[p.first]
         p.u_last = last.get(p.last, 1.0)
@@ -462,6 +466,18 @@ def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
             p.u_street = ((streets[(p.postcode, p.street)] - 1 + soft * model.u_street)
                           / (at_postcode[p.postcode] + soft))
     return math.log2(model.matches_per_record / population)
+
+
+def _given_name_counts(written: Counter[str]) -> Counter[str]:
+    """How often each first name is written as a given name of its own. A spelling that starts
+    names written ten times as often ("Chris" / Christine, Christian, Christophe) is mostly those
+    names cut short, not a name: it counts 0. "Jean" (Jeanne) and "Louis" (Louise) stay names."""
+    longer: Counter[str] = Counter()
+    for name, count in written.items():
+        if " " not in name:
+            for end in range(4, len(name)):
+                longer[name[:end]] += count
+    return Counter({name: 0 if longer[name] >= 10 * count else count for name, count in written.items()})
 
 
 def _mark_shared_identifiers(preps: list[_Prep], members: list[int], key: str, limit: int) -> None:
@@ -539,6 +555,12 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
         # (not three letters alone: at a million records "75011 + mar" is thousands of people)
         for token in sorted({f"{p.first[:3]}|{p.last[:1]}", f"{p.last[:3]}|{p.first[:1]}"}):
             names.append(f"q{p.postcode}|{token}")
+    if p.street and last_sound:
+        # the postcode mistyped or missing: the house number, the street's main word and the surname
+        number = _house_number(p.street)
+        words = [w for w in p.street.split()[1:] if w not in _BUILDING_WORDS and w not in _STREET_WORDS]
+        if number and words:
+            names.append(f"a{number}|{max(words, key=len)}|{last_sound}")
     if first_sound and last_sound:
         # a rare full name alone, for records missing the birth date or the address (compared only
         # while the name is rare: see _RARE_NAME_BLOCK)
@@ -547,6 +569,7 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
 
 
 _RARE_NAME_BLOCK = 8
+_STREET_WORDS = frozenset(_STREET_TYPES.values()) | {"de", "des", "du", "la", "le", "les", "l", "d"}
 
 
 # --- pair scoring -----------------------------------------------------------------------------
@@ -623,6 +646,13 @@ def _names(p: _Prep, q: _Prep) -> tuple[float | None, float | None, bool]:
         crossed = _sim(lone.last, other.first)
         if crossed > ls:
             return None, crossed, True
+    if ls is None and fs is not None and (p.last or q.last) and fs < 0.9:
+        # one side has a single name in the first-name box ("Bourgeois", no surname): it may be the
+        # surname typed in the wrong box; take the better reading (the first name is then unknown)
+        lone, other = (p, q) if not p.last else (q, p)
+        crossed = _last_sim(lone.first, other.last)
+        if crossed > fs and crossed >= 0.9:
+            return None, crossed, True
     if fs is not None and ls is not None and (fs < 0.9 or ls < 0.9):
         swapped_f = _sim(p.first, q.last)
         swapped_l = _sim(p.last, q.first)
@@ -637,9 +667,17 @@ def _birth_agreement(a: datetime.date, b: datetime.date) -> str:
     if a.year == b.year and a.month == b.day and a.day == b.month:
         return "birth_transposed"
     differing = (a.year != b.year) + (a.month != b.month) + (a.day != b.day)
+    if differing >= 2 and _slips(a, b) <= 2:
+        return "birth_slips"
     if differing == 1 and a.year != b.year and not _digit_slip(str(a.year), str(b.year)):
         return "birth_conflict"  # 1978 / 2000 is a father and a daughter, 1978 / 1987 a slip
     return "birth_typo" if differing == 1 else "birth_conflict"
+
+
+def _slips(a: datetime.date, b: datetime.date) -> int:
+    """Digits that differ between two dates written YYYYMMDD: 1991-01-03 / 1991-02-01 is two slips of
+    the pen, 1968-04-06 / 1998-06-24 four (a father and his son)."""
+    return sum(x != y for x, y in zip(a.strftime("%Y%m%d"), b.strftime("%Y%m%d"), strict=True))
 
 
 def _digit_slip(a: str, b: str) -> bool:
@@ -722,15 +760,28 @@ _LAST_TF = frozenset({EvidenceLevel.EXACT, EvidenceLevel.SWAPPED, EvidenceLevel.
 _FIRST_TF = frozenset({EvidenceLevel.EXACT, EvidenceLevel.SWAPPED, EvidenceLevel.NICKNAME, EvidenceLevel.TYPO})
 
 _BIRTH_LEVELS = {"birth_date": EvidenceLevel.EXACT, "birth_transposed": EvidenceLevel.TRANSPOSED,
-                 "birth_typo": EvidenceLevel.ONE_DIGIT, "birth_conflict": EvidenceLevel.DIFFERS}
+                 "birth_typo": EvidenceLevel.ONE_DIGIT, "birth_conflict": EvidenceLevel.DIFFERS,
+                 "birth_slips": EvidenceLevel.DIFFERS}
+
+
+# fields whose rare values weigh more than the field's average: names (a shared "Vandenberghe"). Not
+# the address: a rare postcode or street is shared by the whole household, and the household guard
+# only caps what a housemate would share, so a rarer home would let more housemates through.
+_TF_BOTH_WAYS = frozenset({EvidenceField.FIRST_NAME, EvidenceField.LAST_NAME})
 
 
 def _level_bits(model: MatchModel, field_: EvidenceField, level: EvidenceLevel, u_value: float = 0.0) -> float:
     """log2(m/u) of a comparison level. u_value: the agreeing value's own frequency (term-frequency
-    adjustment), used instead of the level's average u when it is larger (a common value)."""
+    adjustment): an exact name's u (_TF_BOTH_WAYS); otherwise only when it is larger than the
+    level's average u (a common value)."""
     m_name, u_name = _LEVEL_PARAMS[(field_, level)]
     m = getattr(model, m_name)
     u = getattr(model, u_name) if u_name else model.u_differs
+    if u_value and level in (EvidenceLevel.EXACT, EvidenceLevel.SWAPPED) and field_ in _TF_BOTH_WAYS:
+        # an exact name weighs what its value is worth both ways: a shared "Vandenberghe" more than
+        # the field's average, a shared "Martin" less (the value's u is already smoothed towards the
+        # average for values seen a few times only: _set_frequencies)
+        return math.log2(m / u_value)
     return math.log2(m / max(u, u_value))
 
 

@@ -186,3 +186,58 @@ def test_parameters_are_learned_from_the_records_and_survive_storage():
     assert learned is not None and scored.model == model
     small, none = score_learned(records[:100])
     assert none is None and small.model == DEFAULT_MODEL and DEFAULT_THRESHOLDS.merge == 0.8
+
+
+# --- what the registry and project benchmarks' missed pairs looked like (issue 12, second pass) ---
+
+
+def test_two_slips_in_a_birth_date_are_one_person_but_a_father_and_son_stay_apart():
+    home = {"street": "27 rue du Four", "postcode": "59236"}
+    result = link_records([
+        rec(1, "Jeanne", "Nguyen", birth=datetime.date(1991, 1, 3), **home),
+        rec(2, "Jeanne", "Nguyen", birth=datetime.date(1991, 2, 1), **home),
+        rec(3, "Blaoric", "Martin", birth=datetime.date(1968, 4, 6), **home),
+        rec(4, "Blaoric", "Martin", birth=datetime.date(1998, 6, 24), **home),  # four digits: his son
+        *strangers(50),
+    ])
+    assert together(result, 1, 2)
+    assert not together(result, 3, 4)
+    [link] = [d for d in result.links if {d.a, d.b} == {1, 2}]
+    birth = [line for line in link.evidence if line.field == EvidenceField.BIRTH_DATE]
+    assert birth[0].level == EvidenceLevel.DIFFERS and birth[0].bits < 0  # evidence against, not a veto
+
+
+def test_a_first_name_cut_short_is_not_a_second_given_name():
+    # "Flor" is written a few times, but the names it starts are ten times as common: a truncation
+    crowd = [rec(300 + n, ("Florian", "Florence", "Floriane")[n % 3], f"Autre{n}", birth=datetime.date(1960, 1, 1)
+                 + datetime.timedelta(days=n), postcode=f"{30000 + n:05d}") for n in range(60)]
+    stubs = [rec(400 + n, "Flor", f"Ailleurs{n}", birth=datetime.date(1940, 1, 1) + datetime.timedelta(days=n),
+                 postcode=f"{40000 + n:05d}") for n in range(5)]
+    result = link_records([
+        rec(1, "Florian", "Breain", birth=BORN, street="56 cours Lafayette", postcode="76470"),
+        rec(2, "Flor", "Breain", birth=BORN, street="56 crs Lafayette", postcode="76470"),
+        *crowd, *stubs, *strangers(50),
+    ])
+    assert together(result, 1, 2)
+
+
+def test_a_surname_alone_in_the_first_name_box_reads_as_the_surname():
+    result = link_records([
+        rec(1, "Isabelle", "Bourgeois", email="isabelle.bourgeois@outlook.com", phone="+33192572550",
+            postcode="65540", street="153 rue Valérie Roux"),
+        rec(2, "Bourgeois", None, email="isabelle.bourgeois@outlook.com", phone="+33192572550", postcode="65540"),
+        *strangers(50),
+    ])
+    assert together(result, 1, 2)
+
+
+def test_a_mistyped_postcode_is_found_by_the_house_number_street_and_surname():
+    # every other blocking key misses this pair: the birth date's day and month swapped, the
+    # postcode's digits swapped, the first name cut short
+    result = link_records([
+        rec(1, "Camille", "Vauein", birth=datetime.date(1949, 2, 1), street="139 chemin des Vignes",
+            postcode="94046"),
+        rec(2, "Cami", "Vauein", birth=datetime.date(1949, 1, 2), street="139 ch. des Vignes", postcode="94406"),
+        *strangers(50),
+    ])
+    assert together(result, 1, 2) or reviewed(result, 1, 2)
