@@ -11,11 +11,14 @@ Several workers and processes share the inbox. On PostgreSQL the claim is `FOR U
 each worker takes rows the others do not hold. On SQLite every write transaction holds the one write
 lock (BEGIN IMMEDIATE), so workers take turns.
 
-Order: a person's events (same `person_key`) are applied in id order. A worker leaves a person's
-events alone while an earlier one of that person is pending elsewhere (claimed by another worker, or
-beyond this batch). An event whose person cannot be resolved yet (the applier answers `waiting`) is
-tried again later, with a growing delay, or at once when an event of the same person is applied
-(`wake`); it does not hold the person's later events back.
+Order: a person's events (same `person_key`) are applied in id order. A worker applies a person's
+claimed events only up to the first earlier-pending event of theirs it does not hold (claimed by
+another worker, or beyond this batch): concurrent claims interleave, so one worker may hold a person's
+events 1 and 3 while another holds 2, and 3 must wait for 2 (the cross-process race of issue 11 was
+this gap: only events before the batch's first one of a person were checked). An event whose person
+cannot be resolved yet (the applier answers `waiting`) is tried again later, with a growing delay, or
+at once when an event of the same person is applied (`wake`); it does not hold the person's later
+events back. An event whose applier raised (a deadlock, a lost connection) does: it is retried first.
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ MAX_RETRY = dt.timedelta(hours=1)
 GIVE_UP_AFTER = dt.timedelta(days=30)
 # An applier that raises is retried this many times (a deadlock, a lost connection), then rejected.
 MAX_ERRORS = 5
+FAILED = "inbox.error"  # the reason of an event whose applier raised: it holds its person's later events
 _INSERT_CHUNK = 500  # rows per INSERT: under SQLite's bound-parameter limit
 
 
@@ -172,13 +176,15 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     rows = _claim(session, now, limit)
     if not rows:
         return report
-    blocked = _blocked_people(session, rows)
+    barriers = _barriers(session, rows)
+    blocked: set[str] = set()
     kinds = dict(session.execute(select(LiveSource.id, LiveSource.kind)).all())
     names = dict(session.execute(select(LiveSource.id, LiveSource.name)).all())
     updates: list[dict[str, Any]] = []
     woken: set[str] = set()
     for row in sorted(rows, key=lambda r: r.id):
-        if row.person_key is not None and row.person_key in blocked:
+        held = row.person_key is not None and (row.person_key in blocked or row.id > barriers.get(row.person_key, row.id))
+        if held:
             continue
         if max_seconds is not None and report.claimed and time.monotonic() - started > max_seconds:
             if row.person_key is not None:
@@ -190,6 +196,8 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
                            received_at=row.received_at, timestamp=row.event_at, attempts=row.attempts)
         outcome = _apply_one(session, appliers.get((event.source_kind, event.type)), event, now)
         state = outcome.state
+        if outcome.reason == FAILED and row.person_key is not None:
+            blocked.add(row.person_key)  # a retry of this one comes first
         values: dict[str, Any] = {"id": row.id, "state": state, "reason": outcome.reason,
                                   "attempts": row.attempts + 1, "due_at": row.due_at, "applied_at": None}
         if state == InboxState.APPLIED:
@@ -245,26 +253,31 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> list[InboxMessage]
     return pending + retried
 
 
-def _blocked_people(session: Session, rows: Sequence[InboxMessage]) -> set[str]:
-    """People with a pending event earlier than this batch's first one of theirs, not in this batch:
-    another worker holds it (or will take it first); theirs must be applied first."""
-    first: dict[str, int] = {}
-    for row in rows:
-        if row.person_key is not None and (row.person_key not in first or row.id < first[row.person_key]):
-            first[row.person_key] = row.id
-    if not first:
-        return set()
+def _barriers(session: Session, rows: Sequence[InboxMessage]) -> dict[str, int]:
+    """Per person of this batch, the id of their earliest pending event this batch does not hold (another
+    worker holds it, or it lies beyond the batch), or of one whose applier failed and will be retried (a
+    deadlock, a lost connection): their claimed events after it must wait for it.
+
+    Not only events before the batch's first one of a person: two workers claiming at once interleave
+    (each skips what the other locked first), so this batch may hold a person's events 1 and 3 while
+    another worker holds 2."""
     claimed = {row.id for row in rows}
-    blocked: set[str] = set()
-    keys = sorted(first)
+    last: dict[str, int] = {}
+    for row in rows:
+        if row.person_key is not None and row.id > last.get(row.person_key, 0):
+            last[row.person_key] = row.id
+    barriers: dict[str, int] = {}
+    keys = sorted(last)
     for start in range(0, len(keys), _INSERT_CHUNK):
         earlier = session.execute(
             select(InboxMessage.person_key, InboxMessage.id)
-            .where(InboxMessage.state == InboxState.PENDING, InboxMessage.person_key.in_(keys[start:start + 500])))
+            .where(or_(InboxMessage.state == InboxState.PENDING,
+                       and_(InboxMessage.state == InboxState.WAITING, InboxMessage.reason == FAILED)),
+                   InboxMessage.person_key.in_(keys[start:start + 500])))
         for key, event_id in earlier:
-            if key is not None and event_id < first[key] and event_id not in claimed:
-                blocked.add(key)
-    return blocked
+            if key is not None and event_id < last[key] and event_id not in claimed:
+                barriers[key] = min(event_id, barriers.get(key, event_id))
+    return barriers
 
 
 def _apply_one(session: Session, applier: Applier | None, event: InboxEvent, now: dt.datetime) -> Applied:
@@ -282,4 +295,4 @@ def _apply_one(session: Session, applier: Applier | None, event: InboxEvent, now
                   type(error).__name__)
         if event.attempts + 1 >= MAX_ERRORS:
             return rejected("inbox.failed")
-        return waiting("inbox.error")
+        return waiting(FAILED)

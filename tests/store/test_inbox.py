@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
 from store import inbox, sources
@@ -110,3 +111,73 @@ def test_a_step_over_its_time_budget_leaves_the_rest_pending(session_factory):
         assert seen == expected
     with session_factory() as session:
         assert inbox.backlog(session, NOW).pending == 0
+
+
+def _recording(seen: list[str], fail: set[str] | None = None):
+    def applier(session, event: InboxEvent, now) -> Applied:
+        if fail is not None and event.message_id in fail:
+            fail.discard(event.message_id)
+            raise RuntimeError("a deadlock, say")
+        seen.append(event.message_id)
+        return APPLIED
+    return {(SourceKind.SEGMENT, "track"): applier}
+
+
+def test_a_persons_event_waits_for_an_earlier_one_the_batch_does_not_hold(session_factory):
+    """Two HTTP requests stamp `received_at` before their INSERTs, so ids and `due_at` can disagree: a
+    batch (claimed by `due_at`) may hold a person's events 1 and 3 but not 2. Applying 3 then would put
+    it before 2 (the issue-11 order race across worker processes had this shape)."""
+    source_id = _source(session_factory)
+    later = NOW + dt.timedelta(seconds=1)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track("m1", "u1")], NOW)
+        inbox.store_events(session, source_id, [_track("m2", "u1")], later)  # id 2, due after id 3
+        inbox.store_events(session, source_id, [_track("m3", "u1"), _track("m4", "u2")], NOW)
+    seen: list[str] = []
+    appliers = _recording(seen)
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, appliers, later, limit=3)  # claims m1, m3, m4: not m2
+    assert report.claimed == 2 and seen == ["m1", "m4"]
+    with session_factory.begin() as session:
+        inbox.apply_due(session, appliers, later)
+    assert seen == ["m1", "m4", "m2", "m3"]
+
+
+def test_a_persons_event_waits_while_another_worker_holds_an_earlier_one(session_factory, db_url):
+    """PostgreSQL: two workers claiming at once interleave (SKIP LOCKED skips what the other locked
+    first), so one may hold a person's events 1 and 3 while the other holds 2."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SKIP LOCKED: SQLite workers take turns under its one write lock")
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track(f"m{i}", "u1") for i in (1, 2, 3)], NOW)
+    seen: list[str] = []
+    appliers = _recording(seen)
+    with session_factory.begin() as other_worker:
+        other_worker.execute(select(InboxMessage.id).where(InboxMessage.message_id == "m2").with_for_update())
+        with session_factory.begin() as session:
+            report = inbox.apply_due(session, appliers, NOW)
+        assert report.claimed == 1 and seen == ["m1"]  # m3 waits for m2, which the other worker holds
+    with session_factory.begin() as session:
+        inbox.apply_due(session, appliers, NOW)
+    assert seen == ["m1", "m2", "m3"]
+
+
+def test_a_failed_event_is_retried_before_its_persons_later_ones(session_factory):
+    """An applier that raised (a deadlock, a lost connection) is retried: the person's later events wait
+    for it rather than overtaking it. Another person's events go on."""
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track("m1", "u1"), _track("m2", "u1"), _track("m3", "u2")], NOW)
+    seen: list[str] = []
+    appliers = _recording(seen, fail={"m1"})
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, appliers, NOW)
+    assert report.count(InboxState.WAITING) == 1 and seen == ["m3"]
+    with session_factory.begin() as session:  # before the retry is due: m2 still waits
+        inbox.apply_due(session, appliers, NOW)
+    assert seen == ["m3"]
+    retry_at = NOW + inbox.FIRST_RETRY
+    with session_factory.begin() as session:
+        inbox.apply_due(session, appliers, retry_at)
+    assert seen == ["m3", "m1", "m2"]
