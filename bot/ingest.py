@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from bot.metrics import INGEST_APPLIED
 from store import inbox
@@ -22,6 +23,7 @@ from store.clock import Clock, utc_now
 from store.db import SessionFactory
 from store.inbox import Appliers
 from store.live import commerce, shopify
+from store.resolution import MatchSettings, thresholds_from_settings
 from store.vocabulary import SegmentType, ShopifyTopic, SourceKind
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,17 @@ APPLIERS: Appliers = {
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_PAID): shopify.apply_order,
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_UPDATED): shopify.apply_order,
 }
+
+
+
+def appliers_for(settings: MatchSettings) -> Appliers:
+    """APPLIERS with identity on arrival at the operator's FRONTLINE_MATCH_MERGE / _REVIEW, the thresholds
+    the batch relink reads: a record linked on arrival must become what a relink would make of it.
+    (Shopify's customers/* still link at the engine's defaults: store.live.shopify takes no thresholds.)"""
+    thresholds = thresholds_from_settings(settings)
+    return {**APPLIERS, (SourceKind.SEGMENT, SegmentType.IDENTIFY): partial(commerce.apply_identify,
+                                                                            thresholds=thresholds)}
+
 
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
 ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from store import kpi_rollup
 from store.gdpr import ERASED_HASH
+from store.identity import DEFAULT_THRESHOLDS, Thresholds
 from store.importing.children import LinkedPerson, write_consents
 from store.importing.orders import LineValues, write_order
 from store.importing.report import ImportReport
@@ -714,10 +715,11 @@ def after_identify(session: Session, source: str, body: dict[str, Any], *, recor
 # --- the inbox's appliers (bot/ingest.py APPLIERS) --------------------------------------------------
 
 
-def apply_identify(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
-    """store.live.identify's applier (traits -> the record, identity on arrival), then what the identify
-    names for the website: the anonymousId's browsing and the consent it states (after_identify)."""
-    outcome = identify.apply_identify(session, event, now)
+def apply_identify(session: Session, event: InboxEvent, now: dt.datetime, *,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
+    """store.live.identify's applier (traits -> the record, identity on arrival at `thresholds`), then what
+    the identify names for the website: the anonymousId's browsing and the consent it states (after_identify)."""
+    outcome = identify.apply_identify(session, event, now, thresholds=thresholds)
     if outcome.state != APPLIED.state:
         return outcome
     source_id = identify.source_id_of(event.body)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from store.arrival import link_arrival
 from store.clock import utc_now
 from store.gdpr import ERASED_HASH
+from store.identity import DEFAULT_THRESHOLDS, Thresholds
 from store.importing.fields import RowRejected
 from store.importing.people import HOME_STORE, PERSON_COLUMNS, parse_person
 from store.inbox import APPLIED, Applied, InboxEvent, rejected
@@ -86,7 +87,9 @@ def _record_row(record: SourceRecord) -> dict[str, Any]:
     return row
 
 
-def apply_identify(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+def apply_identify(session: Session, event: InboxEvent, now: dt.datetime, *,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
+    """`thresholds`: the operator's FRONTLINE_MATCH_* (bot.ingest.appliers_for), as the batch relink reads."""
     body = event.body
     source_id = source_id_of(body)
     if source_id is None:
@@ -122,7 +125,7 @@ def apply_identify(session: Session, event: InboxEvent, now: dt.datetime) -> App
     elif record.customer_id is not None:
         return _applied(body)  # nothing new
     session.flush()
-    link_arrival(session, [record.id])
+    link_arrival(session, [record.id], thresholds=thresholds)
     return _applied(body)
 
 
