@@ -21,7 +21,7 @@ from bot.metrics import INGEST_APPLIED
 from store import inbox
 from store.clock import Clock, utc_now
 from store.db import SessionFactory
-from store.inbox import Appliers
+from store.inbox import Appliers, GroupAppliers
 from store.live import commerce, shopify
 from store.resolution import MatchSettings, thresholds_from_settings
 from store.vocabulary import SegmentType, ShopifyTopic, SourceKind
@@ -47,6 +47,12 @@ APPLIERS: Appliers = {
 }
 
 
+# Event types a step applies several at once (store.inbox.apply_due's group appliers): a step's identifies
+# are linked in one pass. Each also has its one-at-a-time applier above (used when the group fails).
+GROUP_APPLIERS: GroupAppliers = {
+    (SourceKind.SEGMENT, SegmentType.IDENTIFY): commerce.apply_identifies,
+}
+
 
 def appliers_for(settings: MatchSettings) -> Appliers:
     """APPLIERS with identity on arrival at the operator's FRONTLINE_MATCH_MERGE / _REVIEW, the thresholds
@@ -55,6 +61,13 @@ def appliers_for(settings: MatchSettings) -> Appliers:
     thresholds = thresholds_from_settings(settings)
     return {**APPLIERS, (SourceKind.SEGMENT, SegmentType.IDENTIFY): partial(commerce.apply_identify,
                                                                             thresholds=thresholds)}
+
+
+def group_appliers_for(settings: MatchSettings) -> GroupAppliers:
+    """GROUP_APPLIERS at the operator's FRONTLINE_MATCH_* (see appliers_for)."""
+    thresholds = thresholds_from_settings(settings)
+    return {**GROUP_APPLIERS, (SourceKind.SEGMENT, SegmentType.IDENTIFY): partial(commerce.apply_identifies,
+                                                                                  thresholds=thresholds)}
 
 
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
@@ -70,10 +83,14 @@ class InboxWorkers:
 
     def __init__(self, session_factory: SessionFactory, *, count: int, appliers: Appliers | None = None,
                  clock: Clock = utc_now, batch: int = BATCH,
-                 on_step: Callable[[inbox.WorkReport], None] | None = None) -> None:
+                 on_step: Callable[[inbox.WorkReport], None] | None = None,
+                 group_appliers: GroupAppliers | None = None) -> None:
+        """`appliers` given alone: those, one event at a time (tests' own); neither: APPLIERS and GROUP_APPLIERS."""
         self.session_factory = session_factory
         self.count = count
         self.appliers = APPLIERS if appliers is None else appliers
+        self.group_appliers = (group_appliers if group_appliers is not None
+                               else GROUP_APPLIERS if appliers is None else {})
         self.clock = clock
         self.batch = batch
         self.on_step = on_step
@@ -109,7 +126,8 @@ class InboxWorkers:
         if due:
             with self.session_factory.begin() as session:
                 report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch,
-                                         max_seconds=STEP_SECONDS, clock=self.clock)
+                                         max_seconds=STEP_SECONDS, clock=self.clock,
+                                         group_appliers=self.group_appliers)
         for state, count in report.counts.items():
             INGEST_APPLIED.labels(state).inc(count)
         if self.on_step is not None:

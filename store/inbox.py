@@ -94,6 +94,12 @@ Applier = Callable[[Session, InboxEvent, dt.datetime], Applied]
 Appliers = Mapping[tuple[str, str], Applier]
 """(source kind, event type) -> applier."""
 
+GroupApplier = Callable[[Session, Sequence[InboxEvent], dt.datetime], list[Applied]]
+"""`apply_xxxs(session, events, now)`: several events of one type at once (in id order), one answer each;
+writes through `session`, never commits. When it raises, each event is applied alone instead."""
+
+GroupAppliers = Mapping[tuple[str, str], GroupApplier]
+
 
 @dataclass
 class WorkReport:
@@ -164,13 +170,17 @@ def has_due(session: Session, now: dt.datetime) -> bool:
 
 
 def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: int = 100,
-              max_seconds: float | None = None, clock: Callable[[], dt.datetime] | None = None) -> WorkReport:
+              max_seconds: float | None = None, clock: Callable[[], dt.datetime] | None = None,
+              group_appliers: GroupAppliers | None = None) -> WorkReport:
     """One worker step in the caller's transaction: claim up to `limit` due events, apply them in id
     order per person, record each outcome. The caller commits (or dies, and nothing happened).
 
     `max_seconds`: stop applying after this long (the claimed rest stays pending for the next step), so
     that on SQLite, where the step holds the one write lock, a Slack request never waits long for it.
-    `clock` stamps `applied_at` when the step has applied its events (default: `now`)."""
+    `clock` stamps `applied_at` when the step has applied its events (default: `now`).
+    `group_appliers`: event types applied several at once (identify: the step's records linked in one
+    pass). Such events are gathered, and the group is applied before any later event of one of its
+    people, so each person's order holds; other people's events may pass the group."""
     report = WorkReport()
     started = time.monotonic()
     rows = _claim(session, now, limit)
@@ -182,19 +192,10 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     names = dict(session.execute(select(LiveSource.id, LiveSource.name)).all())
     updates: list[dict[str, Any]] = []
     woken: set[str] = set()
-    for row in sorted(rows, key=lambda r: r.id):
-        held = row.person_key is not None and (row.person_key in blocked or row.id > barriers.get(row.person_key, row.id))
-        if held:
-            continue
-        if max_seconds is not None and report.claimed and time.monotonic() - started > max_seconds:
-            if row.person_key is not None:
-                blocked.add(row.person_key)  # the rest of this person's events wait for the next step too
-            continue
-        report.claimed += 1
-        event = InboxEvent(id=row.id, source=names[row.source_id], source_kind=kinds[row.source_id], type=row.type,
-                           message_id=row.message_id, person_key=row.person_key, body=row.body,
-                           received_at=row.received_at, timestamp=row.event_at, attempts=row.attempts)
-        outcome = _apply_one(session, appliers.get((event.source_kind, event.type)), event, now)
+    group: list[tuple[InboxMessage, InboxEvent]] = []
+    group_key: tuple[str, str] | None = None
+
+    def settle(row: InboxMessage, outcome: Applied) -> None:
         state = outcome.state
         if outcome.reason == FAILED and row.person_key is not None:
             blocked.add(row.person_key)  # a retry of this one comes first
@@ -212,6 +213,40 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
                 values["due_at"] = now + min(MAX_RETRY, FIRST_RETRY * (2 ** min(row.attempts, 20)))
         report.counts[values["state"]] = report.count(values["state"]) + 1
         updates.append(values)
+
+    def apply_group() -> None:
+        nonlocal group_key
+        if group and group_key is not None and group_appliers is not None:
+            events = [event for _, event in group]
+            outcomes = _apply_group(session, group_appliers[group_key], appliers.get(group_key), events, now)
+            for (row, _), outcome in zip(group, outcomes, strict=True):
+                settle(row, outcome)
+        group.clear()
+        group_key = None
+
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.person_key is not None and any(r.person_key == row.person_key for r, _ in group):
+            apply_group()  # this person's earlier event is in the group: it comes first
+        held = row.person_key is not None and (row.person_key in blocked or row.id > barriers.get(row.person_key, row.id))
+        if held:
+            continue
+        if max_seconds is not None and report.claimed and time.monotonic() - started > max_seconds:
+            if row.person_key is not None:
+                blocked.add(row.person_key)  # the rest of this person's events wait for the next step too
+            continue
+        report.claimed += 1
+        event = InboxEvent(id=row.id, source=names[row.source_id], source_kind=kinds[row.source_id], type=row.type,
+                           message_id=row.message_id, person_key=row.person_key, body=row.body,
+                           received_at=row.received_at, timestamp=row.event_at, attempts=row.attempts)
+        key = (event.source_kind, event.type)
+        if group_appliers is not None and key in group_appliers:
+            if group_key not in (None, key):
+                apply_group()
+            group_key = key
+            group.append((row, event))
+            continue
+        settle(row, _apply_one(session, appliers.get(key), event, now))
+    apply_group()
     if updates:
         finished = clock() if clock is not None else now
         for values in updates:
@@ -278,6 +313,22 @@ def _barriers(session: Session, rows: Sequence[InboxMessage]) -> dict[str, int]:
             if key is not None and event_id < last[key] and event_id not in claimed:
                 barriers[key] = min(event_id, barriers.get(key, event_id))
     return barriers
+
+
+def _apply_group(session: Session, group_applier: GroupApplier, applier: Applier | None,
+                 events: Sequence[InboxEvent], now: dt.datetime) -> list[Applied]:
+    """The group applier's answers, in a savepoint; if it fails, each event through `_apply_one` (one broken
+    event must not hold the others back)."""
+    try:
+        with session.begin_nested():
+            outcomes = group_applier(session, events, now)
+            if len(outcomes) != len(events) or any(
+                    o.state not in (InboxState.APPLIED, InboxState.WAITING, InboxState.REJECTED) for o in outcomes):
+                raise ValueError("a group applier answered wrongly")
+            return outcomes
+    except Exception as error:  # logged without data; the events are applied one by one below
+        log.warning("applying %d inbox events at once failed (%s): one by one", len(events), type(error).__name__)
+    return [_apply_one(session, applier, event, now) for event in events]
 
 
 def _apply_one(session: Session, applier: Applier | None, event: InboxEvent, now: dt.datetime) -> Applied:

@@ -32,6 +32,7 @@ job) when the customer orders online or comes back to the site after a pause.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -719,7 +720,18 @@ def apply_identify(session: Session, event: InboxEvent, now: dt.datetime, *,
                    thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
     """store.live.identify's applier (traits -> the record, identity on arrival at `thresholds`), then what
     the identify names for the website: the anonymousId's browsing and the consent it states (after_identify)."""
-    outcome = identify.apply_identify(session, event, now, thresholds=thresholds)
+    return apply_identifies(session, [event], now, thresholds=thresholds)[0]
+
+
+def apply_identifies(session: Session, events: Sequence[InboxEvent], now: dt.datetime, *,
+                     thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Applied]:
+    """A worker step's identifies at once (store.inbox's group applier): their records linked in one pass
+    (identify.apply_identifies), then each one's website side, in id order."""
+    outcomes = identify.apply_identifies(session, events, now, thresholds=thresholds)
+    return [_after(session, event, outcome) for event, outcome in zip(events, outcomes, strict=True)]
+
+
+def _after(session: Session, event: InboxEvent, outcome: Applied) -> Applied:
     if outcome.state != APPLIED.state:
         return outcome
     source_id = identify.source_id_of(event.body)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from bot.ingest import appliers_for
+from bot.ingest import appliers_for, group_appliers_for
 from localslack.slack_driver import HttpTransport, SlackDriver
 from store.gdpr import erase_customer
 from store.importing.people import import_people
@@ -138,9 +138,11 @@ def test_identity_on_arrival_reads_the_operators_match_thresholds(settings, engi
                                                                   merge_threshold):
     """FRONTLINE_MATCH_MERGE applies to records linked on arrival as to the batch relink: at 1.0 only a
     deterministic link merges by itself, so the same person under two userIds and two e-mails (a fuzzy
-    match: name, birth date, address) waits for a person's review instead."""
+    match: name, birth date, address) waits for a person's review instead. Both arrive in one worker step:
+    their records are linked together, in one pass."""
     settings = replace(settings, match_merge_threshold=merge_threshold)
-    world = start_live(settings, engine, session_factory, appliers=appliers_for(settings))
+    world = start_live(settings, engine, session_factory, appliers=appliers_for(settings),
+                       group_appliers=group_appliers_for(settings))
     try:
         person = {"firstName": "Hélène", "lastName": "Marchal", "birthday": "1984-03-09",
                   "address": {"street": "3 rue Neuve", "postalCode": "69002", "city": "Lyon"}}

@@ -181,3 +181,55 @@ def test_a_failed_event_is_retried_before_its_persons_later_ones(session_factory
     with session_factory.begin() as session:
         inbox.apply_due(session, appliers, retry_at)
     assert seen == ["m3", "m1", "m2"]
+
+
+def _identify(message_id: str, user: str):
+    return parse_message({"type": "identify", "userId": user, "traits": {}, "messageId": message_id},
+                         received_at=NOW)
+
+
+def test_a_group_applier_takes_a_steps_events_at_once_and_each_persons_order_holds(session_factory):
+    """Identifies are applied as a group (linked in one pass); a person's later track waits for the group
+    holding their identify, another person's track does not."""
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_identify("i1", "u1"), _track("t2", "u2"), _identify("i3", "u3"),
+                                                _track("t4", "u1"), _identify("i5", "u2")], NOW)
+    seen: list[list[str] | str] = []
+
+    def group(session, events, now):
+        seen.append([event.message_id for event in events])
+        return [APPLIED for _ in events]
+
+    appliers = {**_recording(seen), (SourceKind.SEGMENT, "identify"): lambda s, e, n: APPLIED}
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, appliers, NOW, group_appliers={(SourceKind.SEGMENT, "identify"): group})
+    assert report.count(InboxState.APPLIED) == 5
+    assert seen == ["t2", ["i1", "i3"], "t4", ["i5"]]  # u1's t4 after i1; u2's i5 after t2
+
+
+def test_a_failing_group_is_applied_one_by_one(session_factory):
+    """A group applier that raises loses nothing: each event is applied alone, and only the broken one waits."""
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_identify("i1", "u1"), _identify("i2", "u2")], NOW)
+    alone: list[str] = []
+
+    def group(session, events, now):
+        session.add(InboxMessage(source_id=source_id, message_id="half-written", type="x", body={},
+                                 received_at=NOW, event_at=NOW, due_at=NOW))
+        session.flush()
+        raise RuntimeError("one broken identify")
+
+    def one(session, event, now):
+        if event.message_id == "i2":
+            raise RuntimeError("the broken one")
+        alone.append(event.message_id)
+        return APPLIED
+
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, {(SourceKind.SEGMENT, "identify"): one}, NOW,
+                                 group_appliers={(SourceKind.SEGMENT, "identify"): group})
+    assert alone == ["i1"] and report.count(InboxState.APPLIED) == 1 and report.count(InboxState.WAITING) == 1
+    with session_factory() as session:  # the group's own writes were rolled back
+        assert session.scalar(select(func.count()).select_from(InboxMessage)) == 2
