@@ -7,7 +7,9 @@ server's CPU on PostgreSQL when it runs on this machine (the backends' /proc/<pi
 
 1. `--people` new people identify themselves (identity on arrival: each is linked, most as new customers);
 2. a mixed stream about them: `--identify-share` identifies (a changed phone: a known person's record
-   changes and is relinked), the rest `Product Viewed` tracks (recently viewed on the card).
+   changes and is relinked), the rest `Product Viewed` tracks (recently viewed on the card);
+3. with `--single N`: N new people identify one at a time, each in its own step (one arriving record
+   linked: p50/p95 of the step's wall and CPU time).
 
     .venv/bin/python bench/ingest_cpu.py --url sqlite:////tmp/ingest-cpu.db --people 2000 --events 5000
     .venv/bin/python bench/ingest_cpu.py --url sqlite:////tmp/ingestfast-1m.db ...   # a copy of a 1M world
@@ -101,6 +103,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=5_000)
     parser.add_argument("--identify-share", type=float, default=0.2)
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions of phase 2")
+    parser.add_argument("--single", type=int, default=0,
+                        help="phase 3: N identifies of new people, each alone in its step (p50/p95 per record)")
     args = parser.parse_args()
     if args.url.startswith("sqlite") and not Path(args.url.split("///", 1)[1]).exists():
         migrate(args.url)
@@ -132,7 +136,7 @@ def main() -> int:
           f"CPU {1000 * cpu / handled:.2f} ms/event here + {1000 * server / handled:.2f} ms server")
 
     mixed = []
-    for number in range(args.events):
+    for _ in range(args.events):
         n = rng.randrange(args.people)
         if rng.random() < args.identify_share:
             mixed.append(identify(run, n, now, phone=f"06{rng.randrange(10**8):08d}"))
@@ -149,6 +153,22 @@ def main() -> int:
           f"states {states}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if profile is not None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
+    if args.single:
+        # One arriving record linked alone (issue 12's bar, the same code path): its step's wall and CPU time,
+        # claim and commit included.
+        walls, cpus = [], []
+        for n in range(args.people, args.people + args.single):
+            store([identify(run, n, now)])
+            handled, wall, cpu, server = drain(workers, session_factory, None)
+            assert handled == 1
+            walls.append(wall * 1000)
+            cpus.append((cpu + server) * 1000)
+        walls.sort()
+        cpus.sort()
+        p95 = min(len(walls) - 1, int(0.95 * len(walls)))
+        print(f"phase 3, {args.single} identifies of new people, each alone: wall p50 {walls[len(walls) // 2]:.1f} ms, "
+              f"p95 {walls[p95]:.1f} ms; CPU (here + server) p50 {cpus[len(cpus) // 2]:.1f} ms, p95 {cpus[p95]:.1f} ms; "
+              f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     assert set(states) <= {InboxState.APPLIED}, states
     engine.dispose()
     return 0
