@@ -188,8 +188,10 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
         return report
     barriers = _barriers(session, rows)
     blocked: set[str] = set()
-    kinds = dict(session.execute(select(LiveSource.id, LiveSource.kind)).all())
-    names = dict(session.execute(select(LiveSource.id, LiveSource.name)).all())
+    kinds: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for source_id, kind, name in session.execute(select(LiveSource.id, LiveSource.kind, LiveSource.name)):
+        kinds[source_id], names[source_id] = kind, name
     updates: list[dict[str, Any]] = []
     woken: set[str] = set()
     group: list[tuple[InboxMessage, InboxEvent]] = []

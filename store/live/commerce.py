@@ -304,16 +304,26 @@ def resolve(session: Session, source: str, body: dict[str, Any], at: dt.datetime
         if isinstance(known, Outcome):
             return known
         return Who(record_id=named.id, customer_id=known, visitor_id=visitor.id, user_id=named.source_id)
-    record = _record(session, source, user_id)
-    if record is None:
+    # The record and its customer in one read (most events: a known, active customer); a merged customer
+    # is followed by _customer_of.
+    found = session.execute(
+        select(SourceRecord.id, SourceRecord.content_hash, SourceRecord.customer_id, Customer.status)
+        .outerjoin(Customer, Customer.id == SourceRecord.customer_id)
+        .where(SourceRecord.source == source, SourceRecord.source_id == user_id).limit(1)).first()
+    if found is None:
         return _waiting("unknown_person")
-    customer = _customer_of(session, record)
+    record_id, content_hash, customer_id, status = found
+    customer: int | Outcome
+    if content_hash != ERASED_HASH and customer_id is not None and status == CustomerStatus.ACTIVE:
+        customer = customer_id
+    else:
+        customer = _customer_of(session, session.get_one(SourceRecord, record_id))
     if isinstance(customer, Outcome):
         return customer
     visitor_id = None
     if anonymous_id is not None:
-        visitor_id = join_visitor(session, source, anonymous_id, record_id=record.id, customer_id=customer, at=at)
-    return Who(record_id=record.id, customer_id=customer, visitor_id=visitor_id, user_id=user_id,
+        visitor_id = join_visitor(session, source, anonymous_id, record_id=record_id, customer_id=customer, at=at)
+    return Who(record_id=record_id, customer_id=customer, visitor_id=visitor_id, user_id=user_id,
                joined=anonymous_id)
 
 
