@@ -186,6 +186,7 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     rows = _claim(session, now, limit)
     if not rows:
         return report
+    rows += _claim_earlier(session, rows, limit)
     barriers = _barriers(session, rows)
     blocked: set[str] = set()
     kinds: dict[int, str] = {}
@@ -288,6 +289,32 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> list[InboxMessage]
         .order_by(InboxMessage.due_at, InboxMessage.id).limit(room)
         .with_for_update(skip_locked=True)))
     return pending + retried
+
+
+def _claim_earlier(session: Session, rows: list[InboxMessage], limit: int) -> list[InboxMessage]:
+    """The batch's people's earlier pending events it does not hold yet, claimed too (those another worker
+    holds are skipped: they stay barriers). The claim goes by `due_at`, and ids (the order) can disagree
+    with it (two requests stamp `received_at` before their INSERTs): without this, a batch whose every
+    person has an earlier event beyond it would apply nothing, step after step."""
+    claimed = {row.id for row in rows}
+    last: dict[str, int] = {}
+    for row in rows:
+        if row.person_key is not None and row.id > last.get(row.person_key, 0):
+            last[row.person_key] = row.id
+    wanted: list[int] = []
+    keys = sorted(last)
+    for start in range(0, len(keys), _INSERT_CHUNK):
+        for key, event_id in session.execute(
+                select(InboxMessage.person_key, InboxMessage.id)
+                .where(InboxMessage.state == InboxState.PENDING, InboxMessage.person_key.in_(keys[start:start + 500]))):
+            if key is not None and event_id < last[key] and event_id not in claimed:
+                wanted.append(event_id)
+    wanted = sorted(wanted)[:limit]
+    if not wanted:
+        return []
+    return list(session.scalars(
+        select(InboxMessage).where(InboxMessage.id.in_(wanted), InboxMessage.state == InboxState.PENDING)
+        .order_by(InboxMessage.id).with_for_update(skip_locked=True)))
 
 
 def _barriers(session: Session, rows: Sequence[InboxMessage]) -> dict[str, int]:
