@@ -15,13 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from bot.metrics import INGEST_APPLIED
-from store import inbox
+from store import dialect, inbox
 from store.clock import Clock, utc_now
 from store.db import SessionFactory
-from store.inbox import Appliers
+from store.inbox import Appliers, GroupAppliers
 from store.live import commerce, shopify
+from store.resolution import MatchSettings, thresholds_from_settings
 from store.vocabulary import SegmentType, ShopifyTopic, SourceKind
 
 log = logging.getLogger(__name__)
@@ -44,12 +46,40 @@ APPLIERS: Appliers = {
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_UPDATED): shopify.apply_order,
 }
 
+
+# Event types a step applies several at once (store.inbox.apply_due's group appliers): a step's identifies
+# are linked in one pass. Each also has its one-at-a-time applier above (used when the group fails).
+GROUP_APPLIERS: GroupAppliers = {
+    (SourceKind.SEGMENT, SegmentType.IDENTIFY): commerce.apply_identifies,
+}
+
+
+def appliers_for(settings: MatchSettings) -> Appliers:
+    """APPLIERS with identity on arrival at the operator's FRONTLINE_MATCH_MERGE / _REVIEW, the thresholds
+    the batch relink reads: a record linked on arrival must become what a relink would make of it.
+    (Shopify's customers/* still link at the engine's defaults: store.live.shopify takes no thresholds.)"""
+    thresholds = thresholds_from_settings(settings)
+    return {**APPLIERS, (SourceKind.SEGMENT, SegmentType.IDENTIFY): partial(commerce.apply_identify,
+                                                                            thresholds=thresholds)}
+
+
+def group_appliers_for(settings: MatchSettings) -> GroupAppliers:
+    """GROUP_APPLIERS at the operator's FRONTLINE_MATCH_* (see appliers_for)."""
+    thresholds = thresholds_from_settings(settings)
+    return {**GROUP_APPLIERS, (SourceKind.SEGMENT, SegmentType.IDENTIFY): partial(commerce.apply_identifies,
+                                                                                  thresholds=thresholds)}
+
+
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
 ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)
 BATCH = 100
 # A step stops applying after this long and commits: on SQLite it holds the one write lock meanwhile, and a
 # Slack request (every card view is audited) must not wait long behind it.
 STEP_SECONDS = 0.25
+# On PostgreSQL a step locks only the rows it claimed: a longer step shares its fixed reads (claim, order
+# barriers, wake) and its identify group among more events; the bound keeps each event's 2xx -> applied short.
+# (Measured loaded, steps cut to 2-10 events by the SQLite budget spent a third of their time on those reads.)
+STEP_SECONDS_POSTGRESQL = 1.0
 
 class InboxWorkers:
     """`count` threads applying the inbox until `stop()`. `wake()` ends their idle wait at once (the HTTP
@@ -57,10 +87,14 @@ class InboxWorkers:
 
     def __init__(self, session_factory: SessionFactory, *, count: int, appliers: Appliers | None = None,
                  clock: Clock = utc_now, batch: int = BATCH,
-                 on_step: Callable[[inbox.WorkReport], None] | None = None) -> None:
+                 on_step: Callable[[inbox.WorkReport], None] | None = None,
+                 group_appliers: GroupAppliers | None = None) -> None:
+        """`appliers` given alone: those, one event at a time (tests' own); neither: APPLIERS and GROUP_APPLIERS."""
         self.session_factory = session_factory
         self.count = count
         self.appliers = APPLIERS if appliers is None else appliers
+        self.group_appliers = (group_appliers if group_appliers is not None
+                               else GROUP_APPLIERS if appliers is None else {})
         self.clock = clock
         self.batch = batch
         self.on_step = on_step
@@ -95,8 +129,10 @@ class InboxWorkers:
         report = inbox.WorkReport()
         if due:
             with self.session_factory.begin() as session:
+                budget = STEP_SECONDS if dialect.is_sqlite(session) else STEP_SECONDS_POSTGRESQL
                 report = inbox.apply_due(session, self.appliers, self.clock(), limit=self.batch,
-                                         max_seconds=STEP_SECONDS, clock=self.clock)
+                                         max_seconds=budget, clock=self.clock,
+                                         group_appliers=self.group_appliers)
         for state, count in report.counts.items():
             INGEST_APPLIED.labels(state).inc(count)
         if self.on_step is not None:

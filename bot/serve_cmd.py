@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_app, make_client
 from bot.commands import CommandError, WholeNumber
-from bot.ingest import InboxWorkers
+from bot.ingest import InboxWorkers, appliers_for, group_appliers_for
 from bot.ingest_web import IngestRoutes
 from bot.scheduler import start_scheduler
 from bot.web import FrontlineWeb
@@ -96,7 +96,8 @@ def build_runtime(settings, *, scheduler: bool = True):
     session_factory = make_session_factory(engine)
     app = build_app(settings, session_factory)
     handle = start_scheduler(settings, session_factory, app.client) if scheduler else None
-    workers = InboxWorkers(session_factory, count=settings.ingest_workers).start()
+    workers = InboxWorkers(session_factory, count=settings.ingest_workers, appliers=appliers_for(settings),
+                           group_appliers=group_appliers_for(settings)).start()
     ingest = IngestRoutes(session_factory, inbox_bound=settings.inbox_bound, on_stored=workers.wake)
     return engine, app, FrontlineWeb(app, engine, scheduler=handle, ingest=ingest, inbox_workers=workers)
 

@@ -11,11 +11,14 @@ Several workers and processes share the inbox. On PostgreSQL the claim is `FOR U
 each worker takes rows the others do not hold. On SQLite every write transaction holds the one write
 lock (BEGIN IMMEDIATE), so workers take turns.
 
-Order: a person's events (same `person_key`) are applied in id order. A worker leaves a person's
-events alone while an earlier one of that person is pending elsewhere (claimed by another worker, or
-beyond this batch). An event whose person cannot be resolved yet (the applier answers `waiting`) is
-tried again later, with a growing delay, or at once when an event of the same person is applied
-(`wake`); it does not hold the person's later events back.
+Order: a person's events (same `person_key`) are applied in id order. A worker applies a person's
+claimed events only up to the first earlier-pending event of theirs it does not hold (claimed by
+another worker, or beyond this batch): concurrent claims interleave, so one worker may hold a person's
+events 1 and 3 while another holds 2, and 3 must wait for 2 (the cross-process race of issue 11 was
+this gap: only events before the batch's first one of a person were checked). An event whose person
+cannot be resolved yet (the applier answers `waiting`) is tried again later, with a growing delay, or
+at once when an event of the same person is applied (`wake`); it does not hold the person's later
+events back. An event whose applier raised (a deadlock, a lost connection) does: it is retried first.
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ MAX_RETRY = dt.timedelta(hours=1)
 GIVE_UP_AFTER = dt.timedelta(days=30)
 # An applier that raises is retried this many times (a deadlock, a lost connection), then rejected.
 MAX_ERRORS = 5
+FAILED = "inbox.error"  # the reason of an event whose applier raised: it holds its person's later events
 _INSERT_CHUNK = 500  # rows per INSERT: under SQLite's bound-parameter limit
 
 
@@ -89,6 +93,12 @@ Applier = Callable[[Session, InboxEvent, dt.datetime], Applied]
 
 Appliers = Mapping[tuple[str, str], Applier]
 """(source kind, event type) -> applier."""
+
+GroupApplier = Callable[[Session, Sequence[InboxEvent], dt.datetime], list[Applied]]
+"""`apply_xxxs(session, events, now)`: several events of one type at once (in id order), one answer each;
+writes through `session`, never commits. When it raises, each event is applied alone instead."""
+
+GroupAppliers = Mapping[tuple[str, str], GroupApplier]
 
 
 @dataclass
@@ -160,36 +170,38 @@ def has_due(session: Session, now: dt.datetime) -> bool:
 
 
 def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: int = 100,
-              max_seconds: float | None = None, clock: Callable[[], dt.datetime] | None = None) -> WorkReport:
+              max_seconds: float | None = None, clock: Callable[[], dt.datetime] | None = None,
+              group_appliers: GroupAppliers | None = None) -> WorkReport:
     """One worker step in the caller's transaction: claim up to `limit` due events, apply them in id
     order per person, record each outcome. The caller commits (or dies, and nothing happened).
 
     `max_seconds`: stop applying after this long (the claimed rest stays pending for the next step), so
     that on SQLite, where the step holds the one write lock, a Slack request never waits long for it.
-    `clock` stamps `applied_at` when the step has applied its events (default: `now`)."""
+    `clock` stamps `applied_at` when the step has applied its events (default: `now`).
+    `group_appliers`: event types applied several at once (identify: the step's records linked in one
+    pass). Such events are gathered, and the group is applied before any later event of one of its
+    people, so each person's order holds; other people's events may pass the group."""
     report = WorkReport()
     started = time.monotonic()
     rows = _claim(session, now, limit)
     if not rows:
         return report
-    blocked = _blocked_people(session, rows)
-    kinds = dict(session.execute(select(LiveSource.id, LiveSource.kind)).all())
-    names = dict(session.execute(select(LiveSource.id, LiveSource.name)).all())
+    rows += _claim_earlier(session, rows, limit)
+    barriers = _barriers(session, rows)
+    blocked: set[str] = set()
+    kinds: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for source_id, kind, name in session.execute(select(LiveSource.id, LiveSource.kind, LiveSource.name)):
+        kinds[source_id], names[source_id] = kind, name
     updates: list[dict[str, Any]] = []
     woken: set[str] = set()
-    for row in sorted(rows, key=lambda r: r.id):
-        if row.person_key is not None and row.person_key in blocked:
-            continue
-        if max_seconds is not None and report.claimed and time.monotonic() - started > max_seconds:
-            if row.person_key is not None:
-                blocked.add(row.person_key)  # the rest of this person's events wait for the next step too
-            continue
-        report.claimed += 1
-        event = InboxEvent(id=row.id, source=names[row.source_id], source_kind=kinds[row.source_id], type=row.type,
-                           message_id=row.message_id, person_key=row.person_key, body=row.body,
-                           received_at=row.received_at, timestamp=row.event_at, attempts=row.attempts)
-        outcome = _apply_one(session, appliers.get((event.source_kind, event.type)), event, now)
+    group: list[tuple[InboxMessage, InboxEvent]] = []
+    group_key: tuple[str, str] | None = None
+
+    def settle(row: InboxMessage, outcome: Applied) -> None:
         state = outcome.state
+        if outcome.reason == FAILED and row.person_key is not None:
+            blocked.add(row.person_key)  # a retry of this one comes first
         values: dict[str, Any] = {"id": row.id, "state": state, "reason": outcome.reason,
                                   "attempts": row.attempts + 1, "due_at": row.due_at, "applied_at": None}
         if state == InboxState.APPLIED:
@@ -204,6 +216,40 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
                 values["due_at"] = now + min(MAX_RETRY, FIRST_RETRY * (2 ** min(row.attempts, 20)))
         report.counts[values["state"]] = report.count(values["state"]) + 1
         updates.append(values)
+
+    def apply_group() -> None:
+        nonlocal group_key
+        if group and group_key is not None and group_appliers is not None:
+            events = [event for _, event in group]
+            outcomes = _apply_group(session, group_appliers[group_key], appliers.get(group_key), events, now)
+            for (row, _), outcome in zip(group, outcomes, strict=True):
+                settle(row, outcome)
+        group.clear()
+        group_key = None
+
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.person_key is not None and any(r.person_key == row.person_key for r, _ in group):
+            apply_group()  # this person's earlier event is in the group: it comes first
+        held = row.person_key is not None and (row.person_key in blocked or row.id > barriers.get(row.person_key, row.id))
+        if held:
+            continue
+        if max_seconds is not None and report.claimed and time.monotonic() - started > max_seconds:
+            if row.person_key is not None:
+                blocked.add(row.person_key)  # the rest of this person's events wait for the next step too
+            continue
+        report.claimed += 1
+        event = InboxEvent(id=row.id, source=names[row.source_id], source_kind=kinds[row.source_id], type=row.type,
+                           message_id=row.message_id, person_key=row.person_key, body=row.body,
+                           received_at=row.received_at, timestamp=row.event_at, attempts=row.attempts)
+        key = (event.source_kind, event.type)
+        if group_appliers is not None and key in group_appliers:
+            if group_key not in (None, key):
+                apply_group()
+            group_key = key
+            group.append((row, event))
+            continue
+        settle(row, _apply_one(session, appliers.get(key), event, now))
+    apply_group()
     if updates:
         finished = clock() if clock is not None else now
         for values in updates:
@@ -245,26 +291,73 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> list[InboxMessage]
     return pending + retried
 
 
-def _blocked_people(session: Session, rows: Sequence[InboxMessage]) -> set[str]:
-    """People with a pending event earlier than this batch's first one of theirs, not in this batch:
-    another worker holds it (or will take it first); theirs must be applied first."""
-    first: dict[str, int] = {}
-    for row in rows:
-        if row.person_key is not None and (row.person_key not in first or row.id < first[row.person_key]):
-            first[row.person_key] = row.id
-    if not first:
-        return set()
+def _claim_earlier(session: Session, rows: list[InboxMessage], limit: int) -> list[InboxMessage]:
+    """The batch's people's earlier pending events it does not hold yet, claimed too (those another worker
+    holds are skipped: they stay barriers). The claim goes by `due_at`, and ids (the order) can disagree
+    with it (two requests stamp `received_at` before their INSERTs): without this, a batch whose every
+    person has an earlier event beyond it would apply nothing, step after step."""
     claimed = {row.id for row in rows}
-    blocked: set[str] = set()
-    keys = sorted(first)
+    last: dict[str, int] = {}
+    for row in rows:
+        if row.person_key is not None and row.id > last.get(row.person_key, 0):
+            last[row.person_key] = row.id
+    wanted: list[int] = []
+    keys = sorted(last)
+    for start in range(0, len(keys), _INSERT_CHUNK):
+        for key, event_id in session.execute(
+                select(InboxMessage.person_key, InboxMessage.id)
+                .where(InboxMessage.state == InboxState.PENDING, InboxMessage.person_key.in_(keys[start:start + 500]))):
+            if key is not None and event_id < last[key] and event_id not in claimed:
+                wanted.append(event_id)
+    wanted = sorted(wanted)[:limit]
+    if not wanted:
+        return []
+    return list(session.scalars(
+        select(InboxMessage).where(InboxMessage.id.in_(wanted), InboxMessage.state == InboxState.PENDING)
+        .order_by(InboxMessage.id).with_for_update(skip_locked=True)))
+
+
+def _barriers(session: Session, rows: Sequence[InboxMessage]) -> dict[str, int]:
+    """Per person of this batch, the id of their earliest pending event this batch does not hold (another
+    worker holds it, or it lies beyond the batch), or of one whose applier failed and will be retried (a
+    deadlock, a lost connection): their claimed events after it must wait for it.
+
+    Not only events before the batch's first one of a person: two workers claiming at once interleave
+    (each skips what the other locked first), so this batch may hold a person's events 1 and 3 while
+    another worker holds 2."""
+    claimed = {row.id for row in rows}
+    last: dict[str, int] = {}
+    for row in rows:
+        if row.person_key is not None and row.id > last.get(row.person_key, 0):
+            last[row.person_key] = row.id
+    barriers: dict[str, int] = {}
+    keys = sorted(last)
     for start in range(0, len(keys), _INSERT_CHUNK):
         earlier = session.execute(
             select(InboxMessage.person_key, InboxMessage.id)
-            .where(InboxMessage.state == InboxState.PENDING, InboxMessage.person_key.in_(keys[start:start + 500])))
+            .where(or_(InboxMessage.state == InboxState.PENDING,
+                       and_(InboxMessage.state == InboxState.WAITING, InboxMessage.reason == FAILED)),
+                   InboxMessage.person_key.in_(keys[start:start + 500])))
         for key, event_id in earlier:
-            if key is not None and event_id < first[key] and event_id not in claimed:
-                blocked.add(key)
-    return blocked
+            if key is not None and event_id < last[key] and event_id not in claimed:
+                barriers[key] = min(event_id, barriers.get(key, event_id))
+    return barriers
+
+
+def _apply_group(session: Session, group_applier: GroupApplier, applier: Applier | None,
+                 events: Sequence[InboxEvent], now: dt.datetime) -> list[Applied]:
+    """The group applier's answers, in a savepoint; if it fails, each event through `_apply_one` (one broken
+    event must not hold the others back)."""
+    try:
+        with session.begin_nested():
+            outcomes = group_applier(session, events, now)
+            if len(outcomes) != len(events) or any(
+                    o.state not in (InboxState.APPLIED, InboxState.WAITING, InboxState.REJECTED) for o in outcomes):
+                raise ValueError("a group applier answered wrongly")
+            return outcomes
+    except Exception as error:  # logged without data; the events are applied one by one below
+        log.warning("applying %d inbox events at once failed (%s): one by one", len(events), type(error).__name__)
+    return [_apply_one(session, applier, event, now) for event in events]
 
 
 def _apply_one(session: Session, applier: Applier | None, event: InboxEvent, now: dt.datetime) -> Applied:
@@ -282,4 +375,4 @@ def _apply_one(session: Session, applier: Applier | None, event: InboxEvent, now
                   type(error).__name__)
         if event.attempts + 1 >= MAX_ERRORS:
             return rejected("inbox.failed")
-        return waiting("inbox.error")
+        return waiting(FAILED)

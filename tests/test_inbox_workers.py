@@ -97,13 +97,9 @@ def test_several_worker_processes_share_the_inbox_each_event_once(db_url, sessio
     _share_between_processes(db_url, session_factory, in_order=False)
 
 
-def test_several_worker_processes_keep_each_persons_order(db_url, session_factory, request):
-    if not db_url.startswith("sqlite"):
-        # Known bug (issue 11, open): with three worker processes on PostgreSQL, about one run in three
-        # applies one person's event before an earlier one of theirs (seen: 1289 before 1249). Each event
-        # is still applied exactly once (the test above). Not yet explained: kept so the fix is seen to work.
-        request.applymarker(pytest.mark.xfail(reason="per-person order across PostgreSQL worker processes: "
-                                                     "a known race, issue 11", strict=False))
+def test_several_worker_processes_keep_each_persons_order(db_url, session_factory):
+    # On PostgreSQL, concurrent claims interleave (SKIP LOCKED): a worker may hold a person's events 1 and 3
+    # while another holds 2. This test caught that about one run in three before the inbox waited for 2.
     _share_between_processes(db_url, session_factory, in_order=True)
 
 

@@ -12,7 +12,7 @@ import sys
 import threading
 
 from bot.commands import CommandError, WholeNumber, open_database
-from bot.ingest import InboxWorkers
+from bot.ingest import InboxWorkers, appliers_for, group_appliers_for
 from store import sources
 from store.clock import utc_now
 from store.inbox import backlog
@@ -139,7 +139,8 @@ def run_status(args, settings) -> int:
 
 def run_work(args, settings) -> int:
     engine, session_factory = open_database(settings)
-    workers = InboxWorkers(session_factory, count=args.threads)
+    workers = InboxWorkers(session_factory, count=args.threads, appliers=appliers_for(settings),
+                            group_appliers=group_appliers_for(settings))
     try:
         if args.drain:
             applied = 0

@@ -32,15 +32,17 @@ job) when the customer orders online or comes back to the site after a pause.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from store import kpi_rollup
 from store.gdpr import ERASED_HASH
+from store.identity import DEFAULT_THRESHOLDS, Thresholds
 from store.importing.children import LinkedPerson, write_consents
 from store.importing.orders import LineValues, write_order
 from store.importing.report import ImportReport
@@ -302,16 +304,26 @@ def resolve(session: Session, source: str, body: dict[str, Any], at: dt.datetime
         if isinstance(known, Outcome):
             return known
         return Who(record_id=named.id, customer_id=known, visitor_id=visitor.id, user_id=named.source_id)
-    record = _record(session, source, user_id)
-    if record is None:
+    # The record and its customer in one read (most events: a known, active customer); a merged customer
+    # is followed by _customer_of.
+    found = session.execute(
+        select(SourceRecord.id, SourceRecord.content_hash, SourceRecord.customer_id, Customer.status)
+        .outerjoin(Customer, Customer.id == SourceRecord.customer_id)
+        .where(SourceRecord.source == source, SourceRecord.source_id == user_id).limit(1)).first()
+    if found is None:
         return _waiting("unknown_person")
-    customer = _customer_of(session, record)
+    record_id, content_hash, customer_id, status = found
+    customer: int | Outcome
+    if content_hash != ERASED_HASH and customer_id is not None and status == CustomerStatus.ACTIVE:
+        customer = customer_id
+    else:
+        customer = _customer_of(session, session.get_one(SourceRecord, record_id))
     if isinstance(customer, Outcome):
         return customer
     visitor_id = None
     if anonymous_id is not None:
-        visitor_id = join_visitor(session, source, anonymous_id, record_id=record.id, customer_id=customer, at=at)
-    return Who(record_id=record.id, customer_id=customer, visitor_id=visitor_id, user_id=user_id,
+        visitor_id = join_visitor(session, source, anonymous_id, record_id=record_id, customer_id=customer, at=at)
+    return Who(record_id=record_id, customer_id=customer, visitor_id=visitor_id, user_id=user_id,
                joined=anonymous_id)
 
 
@@ -374,31 +386,37 @@ _SIGNAL_OF_ACTIVITY = {
 
 def _signal(session: Session, person: LinkedPerson, kind: str, product: Product, at: dt.datetime) -> None:
     """Recently viewed and the wishlist as the card reads them (web_signals): one row per product,
-    moved forward on each new view or addition; a removal deletes the product from the wishlist."""
+    moved forward on each new view or addition; a removal deletes the product from the wishlist.
+
+    Core statements, not ORM objects: the unit of work's flush was a third of a track's CPU (issue 11),
+    and nothing in a worker step holds these rows as objects."""
     signal_kind = _SIGNAL_OF_ACTIVITY[WebActivityKind(kind)]
-    existing = session.scalars(select(WebSignal).where(
+    existing = session.execute(select(WebSignal.id, WebSignal.occurred_at).where(
         WebSignal.customer_id == person.customer_id, WebSignal.kind == signal_kind, WebSignal.sku == product.sku)
         .order_by(WebSignal.occurred_at.desc())).all()
     if kind == WebActivityKind.WISHLIST_REMOVED:
-        for signal in existing:
-            if signal.occurred_at <= at:
-                session.delete(signal)
+        gone = [signal_id for signal_id, occurred_at in existing if occurred_at <= at]
+        if gone:
+            session.execute(delete(WebSignal).where(WebSignal.id.in_(gone)).execution_options(
+                synchronize_session=False))
         return
     if existing:
-        latest = existing[0]
-        if at >= latest.occurred_at:
-            latest.occurred_at, latest.product_name = at, product.name
-            latest.price, latest.currency = product.price, product.currency
+        latest_id, latest_at = existing[0]
+        if at >= latest_at:
+            session.execute(update(WebSignal).where(WebSignal.id == latest_id).values(
+                occurred_at=at, product_name=product.name, price=product.price, currency=product.currency)
+                .execution_options(synchronize_session=False))
         return
-    session.add(WebSignal(customer_id=person.customer_id, source_record_id=person.record_id, kind=signal_kind,
-                          sku=product.sku, product_name=product.name, price=product.price, currency=product.currency,
-                          occurred_at=at))
+    session.execute(insert(WebSignal).values(
+        customer_id=person.customer_id, source_record_id=person.record_id, kind=signal_kind, sku=product.sku,
+        product_name=product.name, price=product.price, currency=product.currency, occurred_at=at))
 
 
 def _activity(session: Session, source: str, who: Who, kind: WebActivityKind, at: dt.datetime, *,
               product: Product | None = None, detail: str | None = None, amount: Decimal | None = None,
               currency: str = "EUR") -> None:
-    session.add(WebActivity(
+    """One row of the activity the card reads (a Core INSERT: see _signal)."""
+    session.execute(insert(WebActivity).values(
         source=source, customer_id=who.customer_id, source_record_id=who.record_id, visitor_id=who.visitor_id,
         kind=kind, sku=product.sku if product else None, product_name=product.name if product else None,
         price=product.price if product else amount, currency=product.currency if product else currency,
@@ -714,10 +732,22 @@ def after_identify(session: Session, source: str, body: dict[str, Any], *, recor
 # --- the inbox's appliers (bot/ingest.py APPLIERS) --------------------------------------------------
 
 
-def apply_identify(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
-    """store.live.identify's applier (traits -> the record, identity on arrival), then what the identify
-    names for the website: the anonymousId's browsing and the consent it states (after_identify)."""
-    outcome = identify.apply_identify(session, event, now)
+def apply_identify(session: Session, event: InboxEvent, now: dt.datetime, *,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
+    """store.live.identify's applier (traits -> the record, identity on arrival at `thresholds`), then what
+    the identify names for the website: the anonymousId's browsing and the consent it states (after_identify)."""
+    return apply_identifies(session, [event], now, thresholds=thresholds)[0]
+
+
+def apply_identifies(session: Session, events: Sequence[InboxEvent], now: dt.datetime, *,
+                     thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Applied]:
+    """A worker step's identifies at once (store.inbox's group applier): their records linked in one pass
+    (identify.apply_identifies), then each one's website side, in id order."""
+    outcomes = identify.apply_identifies(session, events, now, thresholds=thresholds)
+    return [_after(session, event, outcome) for event, outcome in zip(events, outcomes, strict=True)]
+
+
+def _after(session: Session, event: InboxEvent, outcome: Applied) -> Applied:
     if outcome.state != APPLIED.state:
         return outcome
     source_id = identify.source_id_of(event.body)

@@ -14,6 +14,7 @@ kept as raw attributes of the record. An erased person's record is never brought
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from store.arrival import link_arrival
 from store.clock import utc_now
 from store.gdpr import ERASED_HASH
+from store.identity import DEFAULT_THRESHOLDS, Thresholds
 from store.importing.fields import RowRejected
 from store.importing.people import HOME_STORE, PERSON_COLUMNS, parse_person
 from store.inbox import APPLIED, Applied, InboxEvent, rejected
@@ -86,7 +88,34 @@ def _record_row(record: SourceRecord) -> dict[str, Any]:
     return row
 
 
-def apply_identify(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+def apply_identify(session: Session, event: InboxEvent, now: dt.datetime, *,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
+    """`thresholds`: the operator's FRONTLINE_MATCH_* (bot.ingest.appliers_for), as the batch relink reads."""
+    return apply_identifies(session, [event], now, thresholds=thresholds)[0]
+
+
+def apply_identifies(session: Session, events: Sequence[InboxEvent], now: dt.datetime, *,
+                     thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Applied]:
+    """Several identifies (in id order): each laid over its record, then every changed record linked in ONE
+    pass of identity on arrival (one neighbourhood read, one scoring, each touched customer's golden
+    record rebuilt once), instead of one pass per identify. Records that arrive together are scored with
+    each other, as a relink scores every record."""
+    outcomes: list[Applied] = []
+    changed: list[int] = []
+    for event in events:
+        written = _write(session, event)
+        if isinstance(written, int):
+            changed.append(written)
+            written = _applied(event.body)
+        outcomes.append(written)
+    if changed:
+        link_arrival(session, sorted(set(changed)), thresholds=thresholds)
+    return outcomes
+
+
+def _write(session: Session, event: InboxEvent) -> Applied | int:
+    """The identify laid over the source's record of the person: the record's id when it must be linked
+    (new or changed), else the event's outcome."""
     body = event.body
     source_id = source_id_of(body)
     if source_id is None:
@@ -122,8 +151,7 @@ def apply_identify(session: Session, event: InboxEvent, now: dt.datetime) -> App
     elif record.customer_id is not None:
         return _applied(body)  # nothing new
     session.flush()
-    link_arrival(session, [record.id])
-    return _applied(body)
+    return record.id
 
 
 def _applied(body: dict[str, Any]) -> Applied:

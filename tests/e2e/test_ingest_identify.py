@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.ingest import appliers_for, group_appliers_for
 from localslack.slack_driver import HttpTransport, SlackDriver
 from store.gdpr import erase_customer
 from store.importing.people import import_people
-from store.models import Customer, InboxMessage, SourceRecord
+from store.models import Customer, InboxMessage, MatchReview, SourceRecord
 from store.resolution import relink
 from store.vocabulary import CustomerStatus, InboxState
 from tests.e2e.conftest import SIGNING_SECRET
@@ -129,3 +131,26 @@ def test_kept_when_the_clock_says_the_event_is_old(live, session_factory):
     with session_factory() as session:
         record = session.scalars(select(SourceRecord)).one()
         assert record.source_updated_at == dt.datetime(2020, 1, 1)
+
+
+@pytest.mark.parametrize("merge_threshold", [None, 1.0])
+def test_identity_on_arrival_reads_the_operators_match_thresholds(settings, engine, session_factory,
+                                                                  merge_threshold):
+    """FRONTLINE_MATCH_MERGE applies to records linked on arrival as to the batch relink: at 1.0 only a
+    deterministic link merges by itself, so the same person under two userIds and two e-mails (a fuzzy
+    match: name, birth date, address) waits for a person's review instead. Both arrive in one worker step:
+    their records are linked together, in one pass."""
+    settings = replace(settings, match_merge_threshold=merge_threshold)
+    world = start_live(settings, engine, session_factory, appliers=appliers_for(settings),
+                       group_appliers=group_appliers_for(settings))
+    try:
+        person = {"firstName": "Hélène", "lastName": "Marchal", "birthday": "1984-03-09",
+                  "address": {"street": "3 rue Neuve", "postalCode": "69002", "city": "Lyon"}}
+        world.identify({"userId": "u-1", "traits": {**person, "email": "helene@example.com"}})
+        world.identify({"userId": "u-2", "traits": {**person, "email": "h.marchal@example.net"}})
+        assert world.work() == 2
+    finally:
+        world.stop()
+    with session_factory() as session:
+        reviews = session.scalar(select(func.count()).select_from(MatchReview)) or 0
+    assert (_active_customers(session_factory), reviews) == ((1, 0) if merge_threshold is None else (2, 1))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
 from store import inbox, sources
@@ -110,3 +111,136 @@ def test_a_step_over_its_time_budget_leaves_the_rest_pending(session_factory):
         assert seen == expected
     with session_factory() as session:
         assert inbox.backlog(session, NOW).pending == 0
+
+
+def _recording(seen: list[str], fail: set[str] | None = None):
+    def applier(session, event: InboxEvent, now) -> Applied:
+        if fail is not None and event.message_id in fail:
+            fail.discard(event.message_id)
+            raise RuntimeError("a deadlock, say")
+        seen.append(event.message_id)
+        return APPLIED
+    return {(SourceKind.SEGMENT, "track"): applier}
+
+
+def test_a_persons_event_waits_for_an_earlier_one_the_batch_does_not_hold(session_factory):
+    """Two HTTP requests stamp `received_at` before their INSERTs, so ids and `due_at` can disagree: a
+    batch (claimed by `due_at`) may hold a person's events 1 and 3 but not 2. Applying 3 then would put
+    it before 2 (the issue-11 order race across worker processes had this shape)."""
+    source_id = _source(session_factory)
+    later = NOW + dt.timedelta(seconds=1)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track("m1", "u1")], NOW)
+        inbox.store_events(session, source_id, [_track("m2", "u1")], later)  # id 2, due after id 3
+        inbox.store_events(session, source_id, [_track("m3", "u1"), _track("m4", "u2")], NOW)
+    seen: list[str] = []
+    appliers = _recording(seen)
+    with session_factory.begin() as session:  # claims m1, m3, m4 by due_at, then u1's earlier m2 too
+        report = inbox.apply_due(session, appliers, later, limit=3)
+    assert report.claimed == 4 and seen == ["m1", "m2", "m3", "m4"]
+
+
+def test_a_batch_whose_people_all_have_earlier_events_beyond_it_still_progresses(session_factory):
+    """Every event claimed (by due_at) has an earlier one of its person beyond the batch: those are claimed
+    too, else the step would apply nothing, again and again (seen in bench/ingest.py with 4 senders)."""
+    source_id = _source(session_factory)
+    later = NOW + dt.timedelta(seconds=1)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track("m1", "u1"), _track("m2", "u2")], later)
+        inbox.store_events(session, source_id, [_track("m3", "u1"), _track("m4", "u2")], NOW)
+    seen: list[str] = []
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, _recording(seen), later, limit=2)  # claims m3, m4 first
+    assert report.claimed == 4 and seen == ["m1", "m2", "m3", "m4"]
+
+
+def test_a_persons_event_waits_while_another_worker_holds_an_earlier_one(session_factory, db_url):
+    """PostgreSQL: two workers claiming at once interleave (SKIP LOCKED skips what the other locked
+    first), so one may hold a person's events 1 and 3 while the other holds 2."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SKIP LOCKED: SQLite workers take turns under its one write lock")
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track(f"m{i}", "u1") for i in (1, 2, 3)], NOW)
+    seen: list[str] = []
+    appliers = _recording(seen)
+    with session_factory.begin() as other_worker:
+        other_worker.execute(select(InboxMessage.id).where(InboxMessage.message_id == "m2").with_for_update())
+        with session_factory.begin() as session:
+            report = inbox.apply_due(session, appliers, NOW)
+        assert report.claimed == 1 and seen == ["m1"]  # m3 waits for m2, which the other worker holds
+    with session_factory.begin() as session:
+        inbox.apply_due(session, appliers, NOW)
+    assert seen == ["m1", "m2", "m3"]
+
+
+def test_a_failed_event_is_retried_before_its_persons_later_ones(session_factory):
+    """An applier that raised (a deadlock, a lost connection) is retried: the person's later events wait
+    for it rather than overtaking it. Another person's events go on."""
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track("m1", "u1"), _track("m2", "u1"), _track("m3", "u2")], NOW)
+    seen: list[str] = []
+    appliers = _recording(seen, fail={"m1"})
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, appliers, NOW)
+    assert report.count(InboxState.WAITING) == 1 and seen == ["m3"]
+    with session_factory.begin() as session:  # before the retry is due: m2 still waits
+        inbox.apply_due(session, appliers, NOW)
+    assert seen == ["m3"]
+    retry_at = NOW + inbox.FIRST_RETRY
+    with session_factory.begin() as session:
+        inbox.apply_due(session, appliers, retry_at)
+    assert seen == ["m3", "m1", "m2"]
+
+
+def _identify(message_id: str, user: str):
+    return parse_message({"type": "identify", "userId": user, "traits": {}, "messageId": message_id},
+                         received_at=NOW)
+
+
+def test_a_group_applier_takes_a_steps_events_at_once_and_each_persons_order_holds(session_factory):
+    """Identifies are applied as a group (linked in one pass); a person's later track waits for the group
+    holding their identify, another person's track does not."""
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_identify("i1", "u1"), _track("t2", "u2"), _identify("i3", "u3"),
+                                                _track("t4", "u1"), _identify("i5", "u2")], NOW)
+    seen: list[list[str] | str] = []
+
+    def group(session, events, now):
+        seen.append([event.message_id for event in events])
+        return [APPLIED for _ in events]
+
+    appliers = {**_recording(seen), (SourceKind.SEGMENT, "identify"): lambda s, e, n: APPLIED}
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, appliers, NOW, group_appliers={(SourceKind.SEGMENT, "identify"): group})
+    assert report.count(InboxState.APPLIED) == 5
+    assert seen == ["t2", ["i1", "i3"], "t4", ["i5"]]  # u1's t4 after i1; u2's i5 after t2
+
+
+def test_a_failing_group_is_applied_one_by_one(session_factory):
+    """A group applier that raises loses nothing: each event is applied alone, and only the broken one waits."""
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_identify("i1", "u1"), _identify("i2", "u2")], NOW)
+    alone: list[str] = []
+
+    def group(session, events, now):
+        session.add(InboxMessage(source_id=source_id, message_id="half-written", type="x", body={},
+                                 received_at=NOW, event_at=NOW, due_at=NOW))
+        session.flush()
+        raise RuntimeError("one broken identify")
+
+    def one(session, event, now):
+        if event.message_id == "i2":
+            raise RuntimeError("the broken one")
+        alone.append(event.message_id)
+        return APPLIED
+
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, {(SourceKind.SEGMENT, "identify"): one}, NOW,
+                                 group_appliers={(SourceKind.SEGMENT, "identify"): group})
+    assert alone == ["i1"] and report.count(InboxState.APPLIED) == 1 and report.count(InboxState.WAITING) == 1
+    with session_factory() as session:  # the group's own writes were rolled back
+        assert session.scalar(select(func.count()).select_from(InboxMessage)) == 2

@@ -113,12 +113,13 @@ def _json(raw: bytes) -> dict[str, Any]:
 
 
 def start_live(settings, engine, session_factory, *, clock=utc_now, inbox_bound: int = 10_000,
-               appliers: Appliers | None = None, on_step=None) -> Live:
+               appliers: Appliers | None = None, on_step=None, group_appliers=None) -> Live:
     with session_factory.begin() as session:
         key = sources.add_source(session, SEGMENT_SOURCE, SourceKind.SEGMENT, secret=None, now=clock())
         sources.add_source(session, SHOPIFY_SOURCE, SourceKind.SHOPIFY, secret=SHOPIFY_SECRET, now=clock())
     assert key is not None
-    workers = InboxWorkers(session_factory, count=0, appliers=appliers, clock=clock, on_step=on_step)
+    workers = InboxWorkers(session_factory, count=0, appliers=appliers, clock=clock, on_step=on_step,
+                           group_appliers=group_appliers)
     routes = IngestRoutes(session_factory, inbox_bound=inbox_bound, clock=clock)
     server = start_bot_server(settings, engine, session_factory, ingest=routes)
     return Live(server, routes, workers, key)
