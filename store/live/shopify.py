@@ -16,7 +16,8 @@ rules: normalised e-mail and phone, an erased person never comes back), then ide
 it (store/arrival.py, the batch relink's rules); marketing consent goes through the consents import
 (the latest statement wins). An order's embedded customer is applied the same way first, so an order
 never waits for customers/create. Orders go through the orders import (replaced when changed, KPIs kept
-in step). Nothing here logs a payload.
+in step); an order placed on the web shop then follows the rule of every online order (the card's
+"ordered online this morning", the follow-up owners' DM: store/live/notices.py). Nothing here logs a payload.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from store.importing.fields import RowRejected
 from store.importing.orders import import_orders
 from store.importing.people import import_people, parse_person
 from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
+from store.live.notices import OnlineOrder, online_order
 from store.models import Basket, ShopifyVersion, SourceRecord, WebActivity
 from store.vocabulary import (
     ConsentChannel,
@@ -250,7 +252,25 @@ def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applie
     report = import_orders(session, rows=[(1, row)])
     if report.rejected:
         return rejected(BAD_ORDER)
+    _tell_online_order(session, event.source, customer_id, row, now)
     return APPLIED
+
+
+def _tell_online_order(session: Session, source: str, customer_id: str, row: Mapping[str, Any],
+                       now: dt.datetime) -> None:
+    """An order placed on the web shop (not at a POS till, not cancelled) follows the rule of every online
+    order (store.live.notices.online_order): the card's "ordered online", the follow-up owners' DM; once
+    per order, whichever of its topics comes first."""
+    if row["channel"] != OrderChannel.WEB or row["status"] != OrderStatus.COMPLETED:
+        return
+    record_id, person = session.execute(select(SourceRecord.id, SourceRecord.customer_id).where(
+        SourceRecord.source == source, SourceRecord.source_id == customer_id)).one()
+    if person is None:
+        return
+    online_order(session, OnlineOrder(
+        source=source, customer_id=person, record_id=record_id, order_number=row["order_number"],
+        ordered_at=dt.datetime.fromisoformat(row["ordered_at"]), amount=Decimal(row["amount"]) if row["amount"] else None,
+        currency=(row.get("currency") or "EUR")[:3].upper()), now=now)
 
 
 def _customer_first(session: Session, source: str, customer: Mapping[str, Any], customer_id: str,
