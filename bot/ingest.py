@@ -21,8 +21,8 @@ from store import inbox
 from store.clock import Clock, utc_now
 from store.db import SessionFactory
 from store.inbox import Appliers
-from store.live import commerce, shopify
-from store.vocabulary import SegmentType, ShopifyTopic, SourceKind
+from store.live import commerce, shopify, woocommerce
+from store.vocabulary import SegmentType, ShopifyTopic, SourceKind, WooTopic
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ APPLIERS: Appliers = {
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_CREATE): shopify.apply_order,
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_PAID): shopify.apply_order,
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_UPDATED): shopify.apply_order,
+    (SourceKind.WOOCOMMERCE, WooTopic.CUSTOMER_CREATED): woocommerce.apply_customer,
+    (SourceKind.WOOCOMMERCE, WooTopic.CUSTOMER_DELETED): woocommerce.apply_customer_deleted,
+    (SourceKind.WOOCOMMERCE, WooTopic.CUSTOMER_UPDATED): woocommerce.apply_customer,
+    (SourceKind.WOOCOMMERCE, WooTopic.ORDER_CREATED): woocommerce.apply_order,
+    (SourceKind.WOOCOMMERCE, WooTopic.ORDER_DELETED): woocommerce.apply_order_deleted,
+    (SourceKind.WOOCOMMERCE, WooTopic.ORDER_UPDATED): woocommerce.apply_order,
 }
 
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
