@@ -51,6 +51,10 @@ class Settings:
     inbox_bound: int = 100_000
     # A website basket untouched this long (and not ordered) is shown as abandoned (bot/live_jobs.py).
     basket_abandoned_minutes: int = 60
+    # Inbox events applied longer ago than this are deleted by the nightly retention job (0 = keep forever).
+    # Their duplicate keys go with them, so it must outlast the senders' retries: Shopify's last retry
+    # comes within 48 hours, hence at least 2 days.
+    inbox_retention_days: int = 7
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -89,6 +93,7 @@ class Settings:
             ingest_workers=int(number("FRONTLINE_INGEST_WORKERS", 1, int)),
             inbox_bound=int(number("FRONTLINE_INBOX_MAX", 100_000, int)),
             basket_abandoned_minutes=int(number("FRONTLINE_BASKET_ABANDONED_MINUTES", 60, int)),
+            inbox_retention_days=int(number("FRONTLINE_INBOX_RETENTION_DAYS", 7, int)),
         )
         settings.validate()
         return settings
@@ -119,6 +124,9 @@ class Settings:
             raise ConfigError("FRONTLINE_INBOX_MAX must be a positive number of events")
         if not 1 <= self.basket_abandoned_minutes <= 60 * 24 * 30:
             raise ConfigError("FRONTLINE_BASKET_ABANDONED_MINUTES must be from 1 to 43200 (30 days)")
+        if self.inbox_retention_days != 0 and not 2 <= self.inbox_retention_days <= 3650:
+            raise ConfigError("FRONTLINE_INBOX_RETENTION_DAYS must be 0 (keep) or from 2 to 3650 days "
+                              "(longer than the senders retry)")
 
     def require_slack(self, *, socket_mode: bool) -> None:
         """Fail start-up with one line when a Slack credential needed to serve is missing or malformed."""

@@ -22,9 +22,9 @@ from store import dialect, inbox
 from store.clock import Clock, utc_now
 from store.db import SessionFactory
 from store.inbox import Appliers, GroupAppliers
-from store.live import commerce, shopify
+from store.live import commerce, shopify, woocommerce
 from store.resolution import MatchSettings, thresholds_from_settings
-from store.vocabulary import SegmentType, ShopifyTopic, SourceKind
+from store.vocabulary import SegmentType, ShopifyTopic, SourceKind, WooTopic
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ APPLIERS: Appliers = {
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_CREATE): shopify.apply_order,
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_PAID): shopify.apply_order,
     (SourceKind.SHOPIFY, ShopifyTopic.ORDERS_UPDATED): shopify.apply_order,
+    (SourceKind.WOOCOMMERCE, WooTopic.CUSTOMER_CREATED): woocommerce.apply_customer,
+    (SourceKind.WOOCOMMERCE, WooTopic.CUSTOMER_DELETED): woocommerce.apply_customer_deleted,
+    (SourceKind.WOOCOMMERCE, WooTopic.CUSTOMER_UPDATED): woocommerce.apply_customer,
+    (SourceKind.WOOCOMMERCE, WooTopic.ORDER_CREATED): woocommerce.apply_order,
+    (SourceKind.WOOCOMMERCE, WooTopic.ORDER_DELETED): woocommerce.apply_order_deleted,
+    (SourceKind.WOOCOMMERCE, WooTopic.ORDER_UPDATED): woocommerce.apply_order,
 }
 
 

@@ -1,4 +1,4 @@
-"""The HTTP side of live data: the Segment-compatible tracking API and Shopify's webhooks.
+"""The HTTP side of live data: the Segment-compatible tracking API, Shopify's and WooCommerce's webhooks.
 
 POST /v1/batch, /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/alias, /v1/group
     Segment's HTTP API as its official clients (and RudderStack's, Jitsu's) speak it: the write key as
@@ -6,6 +6,9 @@ POST /v1/batch, /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/alias, /v1/gr
     500 KB a request; 200 {"success": true} once every message is stored.
 POST /webhooks/shopify/<source>
     Shopify's webhooks, signed with the shop's shared secret (X-Shopify-Hmac-Sha256).
+POST /webhooks/woocommerce/<source>
+    WooCommerce's webhooks, signed with the webhook's secret (X-WC-Webhook-Signature); the unsigned ping
+    WooCommerce sends when a webhook is saved is answered 200 and stores nothing.
 
 A 2xx means the events are in the inbox table (store/inbox.py), committed; the workers apply them
 later, off this path. Refusals, each a 4xx before anything is stored, and logged as one line with the
@@ -37,7 +40,7 @@ from bot.web import RefusalLog
 from store import inbox, sources
 from store.clock import Clock, utc_now
 from store.db import SessionFactory
-from store.live import shopify
+from store.live import shopify, woocommerce
 from store.live.segment import MAX_BATCH_BYTES, BadMessage, NewEvent, parse_message, parse_time
 from store.vocabulary import SegmentType, SourceKind
 
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 
 SEGMENT_PREFIX = "/v1/"
 SHOPIFY_PREFIX = "/webhooks/shopify/"
+WOOCOMMERCE_PREFIX = "/webhooks/woocommerce/"
 SEGMENT_PATHS = frozenset({"batch"} | {str(kind) for kind in SegmentType})
 MAX_BATCH_MESSAGES = 10_000
 MAX_WEBHOOK_BYTES = 1_000_000  # an order with hundreds of lines stays well under it
@@ -52,6 +56,9 @@ RETRY_AFTER_SECONDS = 5
 MAX_DRAIN_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 _TOPIC = re.compile(r"[a-z_]{1,30}/[a-z_]{1,30}")
+# WooCommerce's topics are resource.event (order.created); one Frontline has no applier for (product.updated)
+# is stored and ignored, as Shopify's are: a refusal would make WooCommerce disable the webhook.
+_WOO_TOPIC = re.compile(r"[a-z_]{1,30}\.[a-z_]{1,30}")
 
 
 class Refusal(Exception):
@@ -131,24 +138,27 @@ class IngestRoutes:
 
     @staticmethod
     def handles(path: str) -> bool:
-        return path.startswith((SEGMENT_PREFIX, SHOPIFY_PREFIX))
+        return path.startswith((SEGMENT_PREFIX, SHOPIFY_PREFIX, WOOCOMMERCE_PREFIX))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         path = environ.get("PATH_INFO", "")
         size: int | None = None
-        kind = SourceKind.SHOPIFY if path.startswith(SHOPIFY_PREFIX) else SourceKind.SEGMENT
+        kind = (SourceKind.SHOPIFY if path.startswith(SHOPIFY_PREFIX)
+                else SourceKind.WOOCOMMERCE if path.startswith(WOOCOMMERCE_PREFIX) else SourceKind.SEGMENT)
         try:
             if environ.get("REQUEST_METHOD") != "POST":
                 raise Refusal(HTTPStatus.METHOD_NOT_ALLOWED, "POST only")
             size = _declared_length(environ)
             if kind == SourceKind.SHOPIFY:
                 status, payload = self._shopify(environ, path[len(SHOPIFY_PREFIX):], size)
+            elif kind == SourceKind.WOOCOMMERCE:
+                status, payload = self._woocommerce(environ, path[len(WOOCOMMERCE_PREFIX):], size)
             else:
                 status, payload = self._segment(environ, path[len(SEGMENT_PREFIX):], size)
         except Refusal as refusal:
             INGEST_REFUSED.labels(kind, refusal.reason if refusal.status != HTTPStatus.BAD_REQUEST
                                   or refusal.detail is None else "bad message").inc()
-            label = path if kind == SourceKind.SEGMENT else SHOPIFY_PREFIX + "<source>"
+            label = path if kind == SourceKind.SEGMENT else f"/webhooks/{kind}/<source>"
             self.refusals.refused(refusal.reason, status=refusal.status, size=size, path=label[:60])
             body = {"success": False, "error": refusal.reason, **(refusal.detail or {})}
             return _reply(start_response, refusal.status, body, refusal.headers)
@@ -256,6 +266,42 @@ class IngestRoutes:
                          event_at=triggered_at or received_at)
         stored = self._store(source.id, [event], received_at)
         INGEST_EVENTS.labels(SourceKind.SHOPIFY, "stored" if stored else "duplicate").inc()
+        return HTTPStatus.OK, {"success": True}
+
+    # ---- WooCommerce -----------------------------------------------------------------------------
+    def _woocommerce(self, environ: dict[str, Any], name: str, size: int | None) -> tuple[int, dict[str, Any]]:
+        if size is not None and size > MAX_WEBHOOK_BYTES:
+            _discard(environ, size)
+            raise Refusal(HTTPStatus.BAD_REQUEST, "request over 1 MB")
+        signature = environ.get("HTTP_X_WC_WEBHOOK_SIGNATURE", "")
+        if not signature:
+            # Saving a webhook sends an unsigned `webhook_id=<n>` ping, and the save fails without a 2xx.
+            # Answered whatever the source (it stores nothing, and says no more than a 401 would).
+            if size is not None and size <= 64 and woocommerce.is_ping(_read_body(environ, size, 64)):
+                return HTTPStatus.OK, {"success": True}
+            raise Refusal(HTTPStatus.UNAUTHORIZED, "missing signature")
+        try:
+            with self.session_factory() as session:
+                source = sources.by_name(session, name, SourceKind.WOOCOMMERCE) if len(name) <= 32 else None
+        except SQLAlchemyError:
+            raise Refusal(HTTPStatus.SERVICE_UNAVAILABLE, "database unavailable",
+                          headers=[("Retry-After", str(RETRY_AFTER_SECONDS))]) from None
+        raw = _read_body(environ, size, MAX_WEBHOOK_BYTES)
+        # An unknown source and a bad signature get the same answer: the path reveals no shop names.
+        if source is None or not shopify.verify_hmac((source.secret or "").encode(), raw, signature):
+            raise Refusal(HTTPStatus.UNAUTHORIZED, "bad signature")
+        topic = environ.get("HTTP_X_WC_WEBHOOK_TOPIC", "")
+        if not _WOO_TOPIC.fullmatch(topic):
+            raise Refusal(HTTPStatus.BAD_REQUEST, "missing or malformed X-WC-Webhook-Topic")
+        document = _json_object(raw)
+        self._check_room()
+        received_at = self.clock()
+        key = woocommerce.dedupe_key(topic, environ.get("HTTP_X_WC_WEBHOOK_ID"),
+                                     environ.get("HTTP_X_WC_WEBHOOK_DELIVERY_ID"))
+        event = NewEvent(message_id=key or f"{topic}:sha256:{hashlib.sha256(raw).hexdigest()}", type=topic,
+                         person_key=woocommerce.person_key(topic, document), body=document, event_at=received_at)
+        stored = self._store(source.id, [event], received_at)
+        INGEST_EVENTS.labels(SourceKind.WOOCOMMERCE, "stored" if stored else "duplicate").inc()
         return HTTPStatus.OK, {"success": True}
 
     # ---- shared ----------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
     parser.add_argument("--ingest-port", type=WholeNumber("port", 1, 65535), default=None,
                         help="Socket Mode: also listen on this port for live data (POST /v1/*, "
-                             "/webhooks/shopify/<source>) with GET /healthz and /metrics; --http serves them "
+                             "/webhooks/{shopify,woocommerce}/<source>) with GET /healthz and /metrics; --http serves them "
                              "on its own port")
     parser.add_argument("--no-scheduler", dest="scheduler", action="store_false",
                         help="answer Slack only: no scheduled jobs (digests, retention) in this process, "

@@ -3,7 +3,7 @@
 POST /slack/events  -> the bolt App, once the request has proved it comes from Slack
 GET  /healthz       -> {"database": ..., "scheduler": ...}, 200 when all is well, 503 otherwise
 GET  /metrics       -> Prometheus text format
-POST /v1/*, /webhooks/shopify/<source> -> live data (bot/ingest_web.py), when the server takes it
+POST /v1/*, /webhooks/{shopify,woocommerce}/<source> -> live data (bot/ingest_web.py), when the server takes it
 
 Anyone on the network can reach /slack/events, so a request must prove it comes from Slack before it
 costs anything: the signature headers are checked first (a missing or stale one is refused without

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import dialect
@@ -376,3 +376,24 @@ def _apply_one(session: Session, applier: Applier | None, event: InboxEvent, now
         if event.attempts + 1 >= MAX_ERRORS:
             return rejected("inbox.failed")
         return waiting(FAILED)
+
+
+# --- retention (the nightly job's, bot/retention_job.py) --------------------------------------------
+
+
+def purge_done(session: Session, *, now: dt.datetime, older_than: dt.timedelta, limit: int = 5_000) -> int:
+    """Delete at most `limit` events that are done with (applied, or with no applier: ignored) for longer
+    than `older_than`; returns how many. The caller commits and calls again until it gets fewer than
+    `limit`, so that no transaction holds many rows on a busy inbox.
+
+    What is deleted was applied once and for all: its facts live in the profile's tables, and Shopify's
+    stale-delivery check reads its own versions table, not the inbox. The one thing a purged row took
+    with it is its duplicate key, so `older_than` must outlast the senders' retries (README, "Live data").
+    Pending and waiting events are never touched, nor rejected ones (kept to tell an operator why)."""
+    cutoff = now - older_than
+    done = or_(and_(InboxMessage.state == InboxState.APPLIED, InboxMessage.applied_at < cutoff),
+               and_(InboxMessage.state == InboxState.IGNORED, InboxMessage.received_at < cutoff))
+    ids = select(InboxMessage.id).where(done).order_by(InboxMessage.id).limit(max(limit, 1))
+    result = session.execute(delete(InboxMessage).where(InboxMessage.id.in_(ids.scalar_subquery()))
+                             .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

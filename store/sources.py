@@ -22,6 +22,8 @@ from store.vocabulary import SourceKind
 
 KEY_PREFIX = "flw_"
 KINDS = tuple(SourceKind)
+# Kinds whose deliveries are signed with a shared secret (the shop's webhooks) rather than a write key.
+SIGNED_KINDS = frozenset({SourceKind.SHOPIFY, SourceKind.WOOCOMMERCE})
 
 
 class SourceError(ValueError):
@@ -55,8 +57,12 @@ def new_write_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+_SHOP_NAMES = {SourceKind.SHOPIFY: "Shopify", SourceKind.WOOCOMMERCE: "WooCommerce"}
+
+
 def add_source(session: Session, name: str, kind: str, *, secret: str | None, now: dt.datetime) -> str | None:
-    """Create a source; returns its write key (Segment kind) or None (Shopify: the secret authenticates)."""
+    """Create a source; returns its write key (Segment kind) or None (Shopify, WooCommerce: the secret
+    authenticates)."""
     try:
         name = check_source_name(name)
     except ValueError:
@@ -66,13 +72,13 @@ def add_source(session: Session, name: str, kind: str, *, secret: str | None, no
     if session.scalar(select(LiveSource.id).where(LiveSource.name == name)) is not None:
         raise SourceError(f"a source named {name} exists already")
     key: str | None = None
-    if kind == SourceKind.SHOPIFY:
+    if kind in SIGNED_KINDS:
         if not secret:
-            raise SourceError("a Shopify source needs --secret (the shared secret of its webhooks)")
+            raise SourceError(f"a {_SHOP_NAMES[SourceKind(kind)]} source needs --secret (the shared secret of its webhooks)")
         session.add(LiveSource(name=name, kind=kind, secret=secret, created_at=now))
     else:
         if secret:
-            raise SourceError("--secret is for Shopify sources; a Segment source gets a write key")
+            raise SourceError("--secret is for Shopify and WooCommerce sources; a Segment source gets a write key")
         key = new_write_key()
         session.add(LiveSource(name=name, kind=kind, key_hash=hash_key(key), created_at=now))
     session.flush()
@@ -82,14 +88,15 @@ def add_source(session: Session, name: str, kind: str, *, secret: str | None, no
 def rotate_source(session: Session, name: str, *, secret: str | None, now: dt.datetime) -> str | None:
     """A new write key (the old one stops working at once), or the shop's new shared secret."""
     source = _by_name(session, name)
-    if source.kind == SourceKind.SHOPIFY:
+    if source.kind in SIGNED_KINDS:
         if not secret:
-            raise SourceError("a Shopify source needs --secret (the shared secret of its webhooks)")
+            raise SourceError(f"a {_SHOP_NAMES[SourceKind(source.kind)]} source needs --secret (the shared secret of its "
+                              "webhooks)")
         source.secret = secret
         key = None
     else:
         if secret:
-            raise SourceError("--secret is for Shopify sources; a Segment source gets a write key")
+            raise SourceError("--secret is for Shopify and WooCommerce sources; a Segment source gets a write key")
         key = new_write_key()
         source.key_hash = hash_key(key)
     source.rotated_at = now

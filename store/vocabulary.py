@@ -275,6 +275,7 @@ class SourceKind(enum.StrEnum):
 
     SEGMENT = "segment"  # the Segment-compatible tracking API, /v1/* (Segment, RudderStack, Jitsu...)
     SHOPIFY = "shopify"  # Shopify's webhooks, /webhooks/shopify/<source>
+    WOOCOMMERCE = "woocommerce"  # WooCommerce's webhooks, /webhooks/woocommerce/<source>
 
 
 class InboxState(enum.StrEnum):
@@ -322,3 +323,14 @@ class WebNoticeKind(enum.StrEnum):
 
     ORDERED = "ordered"  # the customer ordered online
     RETURNED = "returned"  # the customer came back to the website
+
+
+class WooTopic(enum.StrEnum):
+    """The WooCommerce webhook topics Frontline applies (X-WC-Webhook-Topic; store/live/woocommerce.py)."""
+
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_UPDATED = "customer.updated"
+    CUSTOMER_DELETED = "customer.deleted"
+    ORDER_CREATED = "order.created"
+    ORDER_UPDATED = "order.updated"
+    ORDER_DELETED = "order.deleted"

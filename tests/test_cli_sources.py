@@ -54,6 +54,17 @@ def test_a_shopify_source_needs_its_secret(frontline, db_url):
     assert _source(db_url, "shop").secret == "s3cret"
 
 
+def test_a_woocommerce_source_needs_its_secret_and_rotates_it(frontline, db_url):
+    status, _, err = frontline("sources", "add", "boutique", "--kind", "woocommerce")
+    assert status == 1 and "WooCommerce source needs --secret" in err and _source(db_url, "boutique") is None
+    status, out, _ = frontline("sources", "add", "boutique", "--kind", "woocommerce", "--secret", "wc-s3cret")
+    assert status == 0 and "WooCommerce source boutique added: POST /webhooks/woocommerce/boutique" in out
+    assert "wc-s3cret" not in out and _source(db_url, "boutique").secret == "wc-s3cret"
+    assert frontline("sources", "rotate", "boutique")[0] == 1  # a new secret is needed, not a write key
+    status, _, _ = frontline("sources", "rotate", "boutique", "--secret", "wc-n3w")
+    assert status == 0 and _source(db_url, "boutique").secret == "wc-n3w"
+
+
 def test_bad_names_duplicates_and_unknown_sources_change_nothing(frontline, db_url):
     assert frontline("sources", "add", "web shop!")[0] == 1
     assert frontline("sources", "add", "webshop")[0] == 0

@@ -25,18 +25,18 @@ def add_commands(subparsers) -> None:
     actions = parser.add_subparsers(metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a source; prints a Segment source's write key on the last line",
                              description="Add a live source. --kind segment (the default): prints its new write "
-                                         "key, alone on the last line, shown once. --kind shopify: needs the "
-                                         "webhooks' shared secret (--secret S, or --secret - to read it from stdin).")
+                                         "key, alone on the last line, shown once. --kind shopify or woocommerce: "
+                                         "needs the webhooks' shared secret (--secret S, or --secret - to read it from stdin).")
     add.add_argument("name", help="source name, also the `source` of every fact it sends (e.g. webshop)")
     add.add_argument("--kind", choices=[str(kind) for kind in SourceKind], default=str(SourceKind.SEGMENT))
-    add.add_argument("--secret", help="Shopify's shared secret ('-': read it from stdin)")
+    add.add_argument("--secret", help="the shop's webhook secret, Shopify or WooCommerce ('-': read it from stdin)")
     add.set_defaults(run=run_add)
     listing = actions.add_parser("list", help="list sources (never their keys)")
     listing.set_defaults(run=run_list)
     rotate = actions.add_parser("rotate", help="replace a source's write key (the old one stops working) or "
                                                "Shopify secret")
     rotate.add_argument("name")
-    rotate.add_argument("--secret", help="Shopify's new shared secret ('-': read it from stdin)")
+    rotate.add_argument("--secret", help="the shop's new webhook secret ('-': read it from stdin)")
     rotate.set_defaults(run=run_rotate)
     remove = actions.add_parser("remove", help="remove a source and its events still in the inbox")
     remove.add_argument("name")
@@ -71,7 +71,8 @@ def run_add(args, settings) -> int:
     finally:
         engine.dispose()
     if key is None:
-        print(f"Shopify source {args.name} added: POST /webhooks/shopify/{args.name}")
+        shop = "WooCommerce" if args.kind == SourceKind.WOOCOMMERCE else "Shopify"
+        print(f"{shop} source {args.name} added: POST /webhooks/{args.kind}/{args.name}")
         return 0
     print(f"Source {args.name} added. Its write key, shown this once (keep it secret; `frontline sources "
           f"rotate {args.name}` replaces it):")

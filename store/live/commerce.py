@@ -47,17 +47,14 @@ from store.importing.children import LinkedPerson, write_consents
 from store.importing.orders import LineValues, write_order
 from store.importing.report import ImportReport
 from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
-from store.live import identify
+from store.live import identify, notices
 from store.live.segment import person_key
 from store.models import (
     Basket,
     Customer,
-    Employee,
-    FollowUp,
     Order,
     SourceRecord,
     WebActivity,
-    WebNotice,
     WebSignal,
     WebVisitor,
 )
@@ -66,7 +63,6 @@ from store.vocabulary import (
     InboxState,
     ConsentPurpose,
     CustomerStatus,
-    FollowUpStatus,
     OrderChannel,
     OrderStatus,
     WebActivityKind,
@@ -87,8 +83,6 @@ CONSENT_CATEGORIES: dict[str, ConsentPurpose] = {
 # A visit after this long without any activity is "coming back to the site" (a new session, as the
 # analytics tools count them).
 NEW_VISIT_AFTER = dt.timedelta(minutes=30)
-# Events older than this when applied (a replay, a late batch) never make anyone a DM.
-NOTICE_FRESHNESS = dt.timedelta(hours=1)
 MAX_BASKET_LINES = 50
 
 # What became of a message (store.inbox.Applied): applied; waiting (its person is not known yet: the
@@ -474,34 +468,6 @@ def _basket(session: Session, source: str, who: Who, body: dict[str, Any], at: d
         basket.checkout_started_at = at
 
 
-def _close_baskets(session: Session, who: Who, at: dt.datetime) -> None:
-    """An order ends the person's open baskets (the site empties the cart at checkout)."""
-    session.execute(update(Basket).where(Basket.customer_id == who.customer_id, Basket.closed_at.is_(None),
-                                         Basket.updated_at <= at)
-                    .values(closed_at=at, abandoned_at=None))
-
-
-def _owe_notices(session: Session, customer_id: int, kind: WebNoticeKind, source: str, at: dt.datetime,
-                 now: dt.datetime, detail: str | None = None) -> None:
-    """One pending DM per employee with an open follow-up for the customer (the job sends or drops it)."""
-    if now - at > NOTICE_FRESHNESS:
-        return
-    owners = session.scalars(
-        select(FollowUp.assignee_id).join(Employee, Employee.id == FollowUp.assignee_id)
-        .where(FollowUp.customer_id == customer_id, FollowUp.status == FollowUpStatus.OPEN,
-               Employee.active.is_(True)).distinct()).all()
-    for employee_id in owners:
-        pending = session.scalars(select(WebNotice).where(
-            WebNotice.employee_id == employee_id, WebNotice.customer_id == customer_id,
-            WebNotice.handled_at.is_(None))).first()
-        if pending is None:
-            session.add(WebNotice(employee_id=employee_id, customer_id=customer_id, kind=kind, detail=detail,
-                                  source=source, happened_at=at))
-        elif kind == WebNoticeKind.ORDERED and pending.kind != WebNoticeKind.ORDERED:
-            # Not sent yet (night, or the next tick): an order says more than a visit.
-            pending.kind, pending.detail, pending.happened_at = kind, detail, at
-
-
 def _is_return(session: Session, customer_id: int, at: dt.datetime) -> bool:
     last = session.scalar(select(WebActivity.occurred_at).where(WebActivity.customer_id == customer_id,
                                                                 WebActivity.occurred_at <= at)
@@ -513,7 +479,7 @@ def _presence(session: Session, source: str, who: Who, at: dt.datetime, now: dt.
     """Before recording a visit or a browsing event: a first event after a pause is a return to the site."""
     if who.customer_id is not None and _is_return(session, who.customer_id, at):
         session.flush()
-        _owe_notices(session, who.customer_id, WebNoticeKind.RETURNED, source, at, now)
+        notices.owe(session, who.customer_id, WebNoticeKind.RETURNED, source, at, now)
 
 
 # --- orders -----------------------------------------------------------------------------------------
@@ -565,10 +531,13 @@ def _order(session: Session, source: str, who: Who, props: dict[str, Any], kind:
     if total is None:
         total = existing.total_amount if existing is not None else sum(
             (p.quantity * (p.price or Decimal("0.00")) for p in products or ()), Decimal("0.00"))
-    _activity(session, source, who, kind, at, detail=number, amount=total, currency=currency)
     if kind == WebActivityKind.ORDERED:
-        _close_baskets(session, who, at)
-        _owe_notices(session, who.customer_id, WebNoticeKind.ORDERED, source, at, now, detail=number)
+        # The rule every online order follows, whoever tells it (Shopify's, WooCommerce's too).
+        notices.online_order(session, notices.OnlineOrder(
+            source=source, customer_id=who.customer_id, record_id=who.record_id, order_number=number,
+            ordered_at=at, amount=total, currency=currency, visitor_id=who.visitor_id), now=now)
+    else:
+        _activity(session, source, who, kind, at, detail=number, amount=total, currency=currency)
     return APPLIED
 
 

@@ -1,5 +1,9 @@
 """The DMs owed to employees with an open follow-up when their customer orders online or comes back to the
-website (WebNotice rows, written by store/live/commerce.py with the event).
+website (WebNotice rows, written by `owe` in the transaction that applies the event), and the one rule for
+what an order placed online means, whoever told us: Segment's Order Completed (store/live/commerce.py),
+a Shopify order (store/live/shopify.py) or a WooCommerce one (store/live/woocommerce.py). `online_order`
+puts it among the website activity (the card's "ordered online this morning"), closes the person's open
+baskets and owes the follow-up owners their DM; told twice, an order changes nothing the second time.
 
 Sending rules, applied when a notice is due: at most one DM per employee, customer and local day (the
 unique key on `sent_day` decides, so several processes never send two); never at night in the
@@ -11,20 +15,87 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.clock import local_now
-from store.models import Customer, Employee, FollowUp, WebNotice
+from store.models import Basket, Customer, Employee, FollowUp, WebActivity, WebNotice
 from store.profile import profiling_allowed
-from store.vocabulary import CustomerStatus, FollowUpStatus, WebNoticeKind
+from store.vocabulary import CustomerStatus, FollowUpStatus, WebActivityKind, WebNoticeKind
 
 # Night in the employee's time zone: from 21:00 to 08:00 nobody is pinged.
 NIGHT_STARTS = dt.time(21, 0)
 DAY_STARTS = dt.time(8, 0)
 STALE_AFTER = dt.timedelta(hours=24)
+# Events older than this when applied (a replay, a late batch, a webhook retried hours later) never make
+# anyone a DM: it would tell as news what the employee may long have heard.
+NOTICE_FRESHNESS = dt.timedelta(hours=1)
+
+
+# --- owing: written with the event ----------------------------------------------------------------
+
+
+def owe(session: Session, customer_id: int, kind: WebNoticeKind, source: str, at: dt.datetime,
+        now: dt.datetime, detail: str | None = None) -> None:
+    """One pending DM per employee with an open follow-up for the customer (the job sends or drops it)."""
+    if now - at > NOTICE_FRESHNESS:
+        return
+    owners = session.scalars(
+        select(FollowUp.assignee_id).join(Employee, Employee.id == FollowUp.assignee_id)
+        .where(FollowUp.customer_id == customer_id, FollowUp.status == FollowUpStatus.OPEN,
+               Employee.active.is_(True)).distinct()).all()
+    for employee_id in owners:
+        pending = session.scalars(select(WebNotice).where(
+            WebNotice.employee_id == employee_id, WebNotice.customer_id == customer_id,
+            WebNotice.handled_at.is_(None))).first()
+        if pending is None:
+            session.add(WebNotice(employee_id=employee_id, customer_id=customer_id, kind=kind, detail=detail,
+                                  source=source, happened_at=at))
+        elif kind == WebNoticeKind.ORDERED and pending.kind != WebNoticeKind.ORDERED:
+            # Not sent yet (night, or the next tick): an order says more than a visit.
+            pending.kind, pending.detail, pending.happened_at = kind, detail, at
+
+
+@dataclass(frozen=True)
+class OnlineOrder:
+    """An order placed on the website, as any of its messengers tells it."""
+
+    source: str
+    customer_id: int
+    record_id: int | None  # the source's record of the person
+    order_number: str
+    ordered_at: dt.datetime
+    amount: Decimal | None
+    currency: str
+    visitor_id: int | None = None  # the browser it was placed from, when known (Segment)
+
+
+def online_order(session: Session, order: OnlineOrder, *, now: dt.datetime) -> bool:
+    """The one rule for an order placed online: on the card among the website activity, the person's open
+    baskets closed (the site empties the cart at checkout), the follow-up owners' DM owed (fresh orders
+    only: `owe`). Once per order: whether it was new news (False when this order was told already,
+    by a retry, a second topic of the same order, or a later version of it)."""
+    told = session.scalar(select(WebActivity.id).where(
+        WebActivity.source == order.source, WebActivity.customer_id == order.customer_id,
+        WebActivity.kind == WebActivityKind.ORDERED, WebActivity.detail == order.order_number).limit(1))
+    if told is not None:
+        return False
+    session.add(WebActivity(
+        source=order.source, customer_id=order.customer_id, source_record_id=order.record_id,
+        visitor_id=order.visitor_id, kind=WebActivityKind.ORDERED, price=order.amount, currency=order.currency,
+        detail=order.order_number, occurred_at=order.ordered_at))
+    session.execute(update(Basket).where(Basket.customer_id == order.customer_id, Basket.closed_at.is_(None),
+                                         Basket.updated_at <= order.ordered_at)
+                    .values(closed_at=order.ordered_at, abandoned_at=None))
+    owe(session, order.customer_id, WebNoticeKind.ORDERED, order.source, order.ordered_at, now,
+        detail=order.order_number)
+    return True
+
+
+# --- sending: the notices job ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ rules: normalised e-mail and phone, an erased person never comes back), then ide
 it (store/arrival.py, the batch relink's rules); marketing consent goes through the consents import
 (the latest statement wins). An order's embedded customer is applied the same way first, so an order
 never waits for customers/create. Orders go through the orders import (replaced when changed, KPIs kept
-in step). Nothing here logs a payload.
+in step); an order placed on the web shop then follows the rule of every online order (the card's
+"ordered online this morning", the follow-up owners' DM: store/live/notices.py). Nothing here logs a payload.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from store.importing.fields import RowRejected
 from store.importing.orders import import_orders
 from store.importing.people import import_people, parse_person
 from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
+from store.live.notices import OnlineOrder, online_order
 from store.models import Basket, ShopifyVersion, SourceRecord, WebActivity
 from store.vocabulary import (
     ConsentChannel,
@@ -142,10 +144,10 @@ def _apply_customer(session: Session, source: str, customer: Mapping[str, Any], 
         parse_person(row, today=now.date())
     except RowRejected:
         return rejected(BAD_CUSTOMER)
-    if _is_erased(session, source, customer_id):
+    if is_erased(session, source, customer_id):
         # The person asked to be erased: the shop's copy must not bring them back.
         return rejected(ERASED)
-    if not _claim_version(session, source, ShopifyResource.CUSTOMER, customer_id,
+    if not claim_version(session, source, ShopifyResource.CUSTOMER, customer_id,
                           _version_time(customer, triggered_at, now), triggered_at or _NO_TIME, now):
         return _STALE
     written = import_people(session, source=source, rows=[(1, row)])
@@ -165,23 +167,23 @@ def _person_row(customer_id: str, customer: Mapping[str, Any]) -> dict[str, Any]
     address = customer.get("default_address")
     if not isinstance(address, Mapping):
         address = {}
-    street = ", ".join(part for part in (_str(address.get("address1")), _str(address.get("address2"))) if part)
+    street = ", ".join(part for part in (text_of(address.get("address1")), text_of(address.get("address2"))) if part)
     row: dict[str, Any] = {
         "source_id": customer_id,
-        "first_name": _str(customer.get("first_name")) or _str(address.get("first_name")),
-        "last_name": _str(customer.get("last_name")) or _str(address.get("last_name")),
-        "email": _str(customer.get("email")),
-        "phone": _str(customer.get("phone")) or _str(address.get("phone")),
+        "first_name": text_of(customer.get("first_name")) or text_of(address.get("first_name")),
+        "last_name": text_of(customer.get("last_name")) or text_of(address.get("last_name")),
+        "email": text_of(customer.get("email")),
+        "phone": text_of(customer.get("phone")) or text_of(address.get("phone")),
         "street": street,
-        "postcode": _str(address.get("zip")),
-        "city": _str(address.get("city")),
-        "country": _str(address.get("country_code")),
+        "postcode": text_of(address.get("zip")),
+        "city": text_of(address.get("city")),
+        "country": text_of(address.get("country_code")),
         "updated_at": _iso(parse_time(customer.get("updated_at"))),
         # Kept in the record's attributes; customer_since is read by survivorship.
         "customer_since": _iso(parse_time(customer.get("created_at"))),
-        "shopify_gid": _str(customer.get("admin_graphql_api_id")),
-        "shopify_tags": _str(customer.get("tags")),
-        "shopify_state": _str(customer.get("state")),
+        "shopify_gid": text_of(customer.get("admin_graphql_api_id")),
+        "shopify_tags": text_of(customer.get("tags")),
+        "shopify_state": text_of(customer.get("state")),
     }
     return {name: value for name, value in row.items() if value}
 
@@ -243,14 +245,32 @@ def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applie
     not_ready = _customer_first(session, event.source, customer, customer_id, event.timestamp, now)
     if not_ready is not None:
         return not_ready
-    if not _claim_version(session, event.source, ShopifyResource.ORDER, order_id,
+    if not claim_version(session, event.source, ShopifyResource.ORDER, order_id,
                           _version_time(order, event.timestamp, now),
                           event.timestamp or _NO_TIME, now):
         return _STALE
     report = import_orders(session, rows=[(1, row)])
     if report.rejected:
         return rejected(BAD_ORDER)
+    _tell_online_order(session, event.source, customer_id, row, now)
     return APPLIED
+
+
+def _tell_online_order(session: Session, source: str, customer_id: str, row: Mapping[str, Any],
+                       now: dt.datetime) -> None:
+    """An order placed on the web shop (not at a POS till, not cancelled) follows the rule of every online
+    order (store.live.notices.online_order): the card's "ordered online", the follow-up owners' DM; once
+    per order, whichever of its topics comes first."""
+    if row["channel"] != OrderChannel.WEB or row["status"] != OrderStatus.COMPLETED:
+        return
+    record_id, person = session.execute(select(SourceRecord.id, SourceRecord.customer_id).where(
+        SourceRecord.source == source, SourceRecord.source_id == customer_id)).one()
+    if person is None:
+        return
+    online_order(session, OnlineOrder(
+        source=source, customer_id=person, record_id=record_id, order_number=row["order_number"],
+        ordered_at=dt.datetime.fromisoformat(row["ordered_at"]), amount=Decimal(row["amount"]) if row["amount"] else None,
+        currency=(row.get("currency") or "EUR")[:3].upper()), now=now)
 
 
 def _customer_first(session: Session, source: str, customer: Mapping[str, Any], customer_id: str,
@@ -279,9 +299,9 @@ def _order_row(source: str, customer_id: str, order_id: str, order: Mapping[str,
     items = order.get("line_items")
     if not isinstance(items, list) or not items or not all(isinstance(item, Mapping) for item in items):
         return None
-    number = (_str(order.get("name")) or _str(order.get("order_number")) or order_id).lstrip("#")
+    number = (text_of(order.get("name")) or text_of(order.get("order_number")) or order_id).lstrip("#")
     ordered_at = parse_time(order.get("processed_at")) or parse_time(order.get("created_at"))
-    total = _money(order.get("total_price"))
+    total = money(order.get("total_price"))
     if ordered_at is None or not number:
         return None
     return {
@@ -292,7 +312,7 @@ def _order_row(source: str, customer_id: str, order_id: str, order: Mapping[str,
         # Shopify POS sells in a store; every other sales channel of the shop is the web.
         "channel": OrderChannel.STORE if order.get("source_name") == "pos" else OrderChannel.WEB,
         "amount": total,
-        "currency": _str(order.get("currency")),
+        "currency": text_of(order.get("currency")),
         "status": _order_status(order),
         "lines": [_line_row(item) for item in items],
     }
@@ -309,17 +329,17 @@ def _order_status(order: Mapping[str, Any]) -> str:
 
 def _line_row(item: Mapping[str, Any]) -> dict[str, Any]:
     # A product without a SKU is still a product: name it by its variant, then product, then line id.
-    sku = (_str(item.get("sku")) or _prefixed("variant", item.get("variant_id"))
+    sku = (text_of(item.get("sku")) or _prefixed("variant", item.get("variant_id"))
            or _prefixed("product", item.get("product_id")) or _prefixed("line", item.get("id")) or "?")
-    title = _str(item.get("title")) or _str(item.get("name")) or sku
-    variant = _str(item.get("variant_title"))
+    title = text_of(item.get("title")) or text_of(item.get("name")) or sku
+    variant = text_of(item.get("variant_title"))
     name = f"{title} – {variant}" if variant and variant not in title else title
     quantity = item.get("quantity")
     return {
         "sku": sku[:64],
         "product_name": name[:200],
         "quantity": str(quantity) if isinstance(quantity, int) and not isinstance(quantity, bool) else "",
-        "unit_price": _money(item.get("price")),
+        "unit_price": money(item.get("price")),
     }
 
 
@@ -349,13 +369,13 @@ def checkout_basket(checkout: Any) -> CheckoutBasket | None:
     if not isinstance(checkout, Mapping):
         return None
     checkout_id = _shopify_id(checkout.get("id"))
-    token = _str(checkout.get("token"))
+    token = text_of(checkout.get("token"))
     started = parse_time(checkout.get("created_at"))
     items = checkout.get("line_items")
     if (checkout_id is None or not token or len(token) > 100 or started is None or not isinstance(items, list)
             or not all(isinstance(item, Mapping) for item in items)):
         return None
-    currency = (_str(checkout.get("presentment_currency")) or _str(checkout.get("currency")) or "EUR")[:3].upper()
+    currency = (text_of(checkout.get("presentment_currency")) or text_of(checkout.get("currency")) or "EUR")[:3].upper()
     customer = checkout.get("customer")
     lines = [_line_row(item) for item in items[:MAX_BASKET_ITEMS]]
     return CheckoutBasket(
@@ -384,7 +404,7 @@ def apply_checkout(session: Session, event: InboxEvent, now: dt.datetime) -> App
     not_ready = _customer_first(session, event.source, customer, basket.customer_id, event.timestamp, now)
     if not_ready is not None:
         return not_ready
-    if not _claim_version(session, event.source, ShopifyResource.CHECKOUT, basket.checkout_id, basket.updated_at,
+    if not claim_version(session, event.source, ShopifyResource.CHECKOUT, basket.checkout_id, basket.updated_at,
                           event.timestamp or _NO_TIME, now):
         return _STALE
     record_id, customer_id = session.execute(
@@ -417,11 +437,12 @@ def _version_time(resource: Mapping[str, Any], triggered_at: dt.datetime | None,
     return parse_time(resource.get("updated_at")) or triggered_at or now
 
 
-def _claim_version(session: Session, source: str, resource: ShopifyResource, shopify_id: str,
-                   updated_at: dt.datetime, triggered_at: dt.datetime, now: dt.datetime) -> bool:
+def claim_version(session: Session, source: str, resource: ShopifyResource, shopify_id: str,
+                  updated_at: dt.datetime, triggered_at: dt.datetime, now: dt.datetime) -> bool:
     """Record this version of the resource as the latest applied, if it is newer than the stored one;
     whether it was. One statement (an upsert guarded by the comparison), so two workers applying two
-    versions of one order at once on PostgreSQL serialise on the row and the newer wins either way."""
+    versions of one order at once on PostgreSQL serialise on the row and the newer wins either way.
+    (WooCommerce's customers and orders are versioned the same way: store/live/woocommerce.py.)"""
     table = table_of(ShopifyVersion)
     insert = dialect.insert_for(session, table)
     newer = or_(table.c.updated_at < insert.excluded.updated_at,
@@ -444,7 +465,7 @@ def _claim_version(session: Session, source: str, resource: ShopifyResource, sho
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _is_erased(session: Session, source: str, customer_id: str) -> bool:
+def is_erased(session: Session, source: str, customer_id: str) -> bool:
     found = session.scalar(select(SourceRecord.content_hash)
                            .where(SourceRecord.source == source, SourceRecord.source_id == customer_id))
     return found == ERASED_HASH
@@ -460,7 +481,7 @@ def _shopify_id(value: Any) -> str | None:
     return None
 
 
-def _str(value: Any) -> str | None:
+def text_of(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -475,7 +496,7 @@ def _prefixed(prefix: str, value: Any) -> str | None:
     return f"{prefix}:{shopify_id}" if shopify_id else None
 
 
-def _money(value: Any) -> str:
+def money(value: Any) -> str:
     """A Shopify amount ("49.00", sometimes a number) as the import's text; "" when unreadable (the
     import then rejects a required price, or sums the lines for a missing total)."""
     if isinstance(value, bool) or value is None:
