@@ -140,13 +140,16 @@ class _PairSource:
         return any(p == pair for p in self)
 
 
-def _stream_records(session: Session, membership: _Membership) -> Iterator[IdentityRecord]:
+def _stream_records(session: Session, membership: _Membership, tell: Progress) -> Iterator[IdentityRecord]:
     # Records of merged or erased customers are history, not identities to link.
+    total = session.scalar(select(func.count()).select_from(SourceRecord)) or 0  # for the progress bar only
     statement = (select(*_IDENTITY_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
                  .where(or_(SourceRecord.customer_id.is_(None), Customer.status == CustomerStatus.ACTIVE))
                  .order_by(SourceRecord.id).execution_options(yield_per=STREAM_CHUNK))
     for row in session.execute(statement):
         membership.add(row.id, row.customer_id)
+        if len(membership.record_ids) % STREAM_CHUNK == 0:
+            tell("read", len(membership.record_ids), max(total, len(membership.record_ids)))
         yield IdentityRecord(key=row.id, first_name=row.first_name, last_name=row.last_name, email=row.email,
                              phone=row.phone, birth_date=row.birth_date, street=row.street, postcode=row.postcode,
                              city=row.city, country=row.country, loyalty_id=row.loyalty_id)
@@ -208,16 +211,19 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
 
     membership = _Membership()
     # the weights are learned on the whole base (hand-set below EM_MIN_RECORDS) and kept for arrivals
-    scored, found = score_learned(_stream_records(session, membership), thresholds=thresholds,
-                                  min_records=LEARN_FROM)
+    scored, found = score_learned(_stream_records(session, membership, tell), thresholds=thresholds,
+                                  min_records=LEARN_FROM, progress=tell)
     if found is not None:
         session.add(LearnedMatchModel(records=found.records, parameters=model_as_json(scored.model),
                                       estimated_at=utc_now()))
     report.records = len(membership.record_ids)
     tell("link", report.records, report.records)
     cannot_link = _constraints(session, LinkKind.CANNOT_LINK)
+    tell("cluster", 0, report.records)
     result = cluster_scored(scored, thresholds=thresholds, cannot_link=cannot_link,
-                            must_link=_PairSource(_constraints(session, LinkKind.MUST_LINK), membership))
+                            must_link=_PairSource(_constraints(session, LinkKind.MUST_LINK), membership),
+                            explain_links=False)
+    tell("cluster", report.records, report.records)
     del scored
     report.clusters = len(result.clusters)
 
