@@ -225,6 +225,7 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
                             explain_links=False)
     tell("cluster", report.records, report.records)
     del scored
+    result.links.clear()  # relink keeps clusters and reviews; at 10M records the links are ~1 GB
     report.clusters = len(result.clusters)
 
     stale = _stale_customers(session)
@@ -317,14 +318,14 @@ def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
     else:
         statement = (update(table).where(table.c.id == bindparam("record_id"))
                      .values(customer_id=bindparam("new_customer_id"), updated_at=table.c.updated_at))
-    items = sorted(assigned.items())
-    for start in range(0, len(items), WRITE_CHUNK):
-        chunk = items[start:start + WRITE_CHUNK]
+    records = sorted(assigned)  # (record, customer) pairs made a chunk at a time, not all at once
+    for start in range(0, len(records), WRITE_CHUNK):
+        chunk = [(r, assigned[r]) for r in records[start:start + WRITE_CHUNK]]
         if dialect.is_postgresql(connection):
             connection.execute(statement, {"records": [r for r, _ in chunk], "customers": [c for _, c in chunk]})
         else:
             connection.execute(statement, [{"record_id": r, "new_customer_id": c} for r, c in chunk])
-        tell("assign", start + len(chunk), len(items))
+        tell("assign", start + len(chunk), len(records))
 
 
 def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_link: Sequence[tuple[int, int]],
