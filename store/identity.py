@@ -38,6 +38,8 @@ from __future__ import annotations
 import datetime
 import math
 import random
+from array import array
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -354,19 +356,23 @@ class _Prep:
         "u_street",
     )
 
-    def __init__(self, rec: IdentityRecord, cache: dict[str | None, str],
-                 blocked: frozenset[str] = frozenset()) -> None:
+    def __init__(self, rec: IdentityRecord, shared: _Shared, blocked: frozenset[str] = frozenset()) -> None:
+        cache, one = shared.folded, shared.one
         self.key = rec.key
         self.first = _cached_fold(rec.first_name, cache)
-        self.roots = nickname_roots(self.first) if self.first else frozenset()
-        # nicknames count and block under their formal name: "Bob" files under "Robert"
-        self.formal = min(self.roots - {self.first}) if len(self.roots) > 1 else self.first
+        named = shared.names.get(self.first)
+        if named is None:
+            roots = nickname_roots(self.first) if self.first else frozenset()
+            # nicknames count and block under their formal name: "Bob" files under "Robert"
+            named = shared.names[self.first] = (roots, min(roots - {self.first}) if len(roots) > 1 else self.first)
+        self.roots, self.formal = named
         self.last = _cached_fold(rec.last_name, cache)
-        self.email = _safe(normalise_email, rec.email)
+        email = _safe(normalise_email, rec.email)
+        self.email = one.setdefault(email, email) if email else email
         phone = rec.phone
         if phone and not (phone[0] == "+" and phone[1:].isdigit()):
             phone = _safe(normalise_phone, phone)
-        self.phone = phone or None
+        self.phone = one.setdefault(phone, phone) if phone else None
         # merge protection: a placeholder identifier is no identifier (kept as a flag for the evidence)
         self.blocked_email: str | None = None  # the placeholder value, only to count junk blocks
         if self.email is not None and (self.email in blocked or _placeholder_email(self.email)):
@@ -374,16 +380,36 @@ class _Prep:
         self.blocked_phone: str | None = None
         if self.phone is not None and (self.phone in blocked or _placeholder_phone(self.phone)):
             self.blocked_phone, self.phone = self.phone, None
-        self.loyalty = "".join(rec.loyalty_id.split()).upper() if rec.loyalty_id else None
-        self.birth = rec.birth_date
-        self.street = _street_key(_cached_fold(rec.street, cache))
-        self.postcode = normalise_postcode(rec.postcode)
+        loyalty = "".join(rec.loyalty_id.split()).upper() if rec.loyalty_id else None
+        self.loyalty = one.setdefault(loyalty, loyalty) if loyalty else None
+        self.birth = one.setdefault(rec.birth_date, rec.birth_date) if rec.birth_date else rec.birth_date
+        street = shared.streets.get(rec.street)
+        if street is None:
+            street = _street_key(fold(rec.street))
+            street = shared.streets[rec.street] = one.setdefault(street, street)
+        self.street = street
+        postcode = normalise_postcode(rec.postcode)
+        self.postcode = one.setdefault(postcode, postcode)
         self.city = _cached_fold(rec.city, cache)
         self.first_count = 0  # records of the batch with this very first name (_set_frequencies)
         self.u_first = self.u_last = self.u_birth = self.u_postcode = self.u_street = self.u_city = 1.0
         self.u_email = self.u_phone = self.u_loyalty = 1.0
         # set when records sharing the value clearly belong to different people (a family e-mail)
         self.shared_email = self.shared_phone = False
+
+
+class _Shared:
+    """Values many records carry, held once while records are prepared (a million records name a few
+    thousand postcodes and birth dates, one nickname table, the same street in each household): every
+    _Prep points at the one copy instead of its own. Dropped when preparation ends."""
+
+    __slots__ = ("folded", "names", "one", "streets")
+
+    def __init__(self) -> None:
+        self.folded: dict[str | None, str] = {}  # raw name or city -> folded
+        self.names: dict[str, tuple[frozenset[str], str]] = {}  # folded first name -> (roots, formal)
+        self.streets: dict[str | None, str] = {}  # raw street -> street key
+        self.one: dict[Any, Any] = {}  # any value -> its one copy
 
 
 # What people type when they will not give an e-mail: never an identifier, however many share it.
@@ -436,7 +462,10 @@ def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
         counts = Counter(values)
         counts.pop("", None)
         counts.pop(None, None)
-        return {value: (count - 1 + k * average) / (len(preps) + k) for value, count in counts.items()}
+        # one float per distinct count, not per value: records point at it (most values are rare)
+        by_count: dict[int, float] = {}
+        return {value: by_count.get(count) or by_count.setdefault(count, (count - 1 + k * average) / (len(preps) + k))
+                for value, count in counts.items()}
 
     last = tf((p.last for p in preps), model.u_last)
     first = tf((p.formal for p in preps), model.u_first)
@@ -450,6 +479,7 @@ def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
     at_postcode = Counter(p.postcode for p in preps if p.street and p.postcode)
     streets = Counter((p.postcode, p.street) for p in preps if p.street and p.postcode)
     written = _given_name_counts(Counter(p.first for p in preps))
+    street_u: dict[tuple[int, int], float] = {}  # one float per (street count, postcode count)
     for p in preps:
         p.first_count = written[p.first]
         p.u_last = last.get(p.last, 1.0)
@@ -463,8 +493,11 @@ def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
         p.u_loyalty = loyalty.get(p.loyalty, 1.0)
         if p.street and p.postcode:
             soft = 50  # a handful of records says little about a street's share of its postcode
-            p.u_street = ((streets[(p.postcode, p.street)] - 1 + soft * model.u_street)
-                          / (at_postcode[p.postcode] + soft))
+            counted = (streets[(p.postcode, p.street)], at_postcode[p.postcode])
+            u_street = street_u.get(counted)
+            if u_street is None:
+                u_street = street_u[counted] = (counted[0] - 1 + soft * model.u_street) / (counted[1] + soft)
+            p.u_street = u_street
     return math.log2(model.matches_per_record / population)
 
 
@@ -524,6 +557,10 @@ def _safe(normaliser: Callable[[str | None], str | None], raw: str | None) -> st
 
 def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
     """(identifier keys, name keys) of one record."""
+    return _identifier_keys(p), _name_keys(p)
+
+
+def _identifier_keys(p: _Prep) -> list[str]:
     ids = []
     if p.email:
         ids.append("e" + p.email)
@@ -531,6 +568,10 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
         ids.append("t" + p.phone)
     if p.loyalty:
         ids.append("l" + p.loyalty)
+    return ids
+
+
+def _name_keys(p: _Prep) -> list[str]:
     names = []
     # nicknames block with their formal name: "Bob" files under "Robert"
     formal = p.formal
@@ -565,7 +606,7 @@ def _blocking_keys(p: _Prep) -> tuple[list[str], list[str]]:
         # a rare full name alone, for records missing the birth date or the address (compared only
         # while the name is rare: see _RARE_NAME_BLOCK)
         names.append(f"n{sounds}")
-    return ids, names
+    return names
 
 
 _RARE_NAME_BLOCK = 8
@@ -981,11 +1022,15 @@ class ScoredPairs:
     model: MatchModel = DEFAULT_MODEL
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total): how far a long link has got
+
+
 def score_candidates(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
-                     floor: float | None = None, model: MatchModel = DEFAULT_MODEL) -> ScoredPairs:
+                     floor: float | None = None, model: MatchModel = DEFAULT_MODEL,
+                     progress: Progress | None = None) -> ScoredPairs:
     """Block, compare and keep every pair scoring at least `floor` (default: the review threshold)."""
     preps, prior = _prepare(records, thresholds, model)
-    return _score_prepared(preps, prior, thresholds, floor, model)
+    return _score_prepared(preps, prior, thresholds, floor, model, progress)
 
 
 # Below this many records the EM has too few matches to learn from: the hand-set parameters serve.
@@ -994,25 +1039,35 @@ EM_MIN_RECORDS = 2_000
 
 def score_learned(records: Iterable[IdentityRecord], *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                   floor: float | None = None, base: MatchModel = DEFAULT_MODEL,
-                  min_records: int = EM_MIN_RECORDS) -> tuple[ScoredPairs, Estimate | None]:
+                  min_records: int = EM_MIN_RECORDS,
+                  progress: Progress | None = None) -> tuple[ScoredPairs, Estimate | None]:
     """score_candidates with the parameters estimated on these very records (estimate), the records
     read once; `base` below `min_records` records (the Estimate is then None). The learned model is
     ScoredPairs.model, to keep for records arriving later."""
     preps, prior = _prepare(records, thresholds, base)
     model, found = base, None
     if len(preps) >= min_records:
+        if progress:
+            progress("estimate", 0, 1)
         model, found = _estimate(preps, base=base)
         prior = _set_frequencies(preps, model)
-    return _score_prepared(preps, prior, thresholds, floor, model), found
+    return _score_prepared(preps, prior, thresholds, floor, model, progress), found
 
 
 def _score_prepared(preps: list[_Prep], prior: float, thresholds: Thresholds, floor: float | None,
-                    model: MatchModel) -> ScoredPairs:
+                    model: MatchModel, progress: Progress | None = None) -> ScoredPairs:
     stats = LinkStats(records=len(preps))
     floor = thresholds.review if floor is None else floor
     edges: list[tuple[float, bool, int, int]] = []
     comparisons = 0
+    total = len(preps)
+    if progress:
+        progress("block", 0, total)
+    tick = 0
     for i, others in _candidates(preps, thresholds, stats):
+        if progress and i >= tick:
+            progress("score", i, total)
+            tick = i + 50_000
         p = preps[i]
         for j in others:
             comparisons += 1
@@ -1020,16 +1075,18 @@ def _score_prepared(preps: list[_Prep], prior: float, thresholds: Thresholds, fl
             if score >= floor:
                 edges.append((score, deterministic, i, j))
     stats.comparisons = comparisons
+    if progress:
+        progress("score", total, total)
     return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
 
 
 def _prepare(records: Iterable[IdentityRecord], thresholds: Thresholds,
              model: MatchModel) -> tuple[list[_Prep], float]:
     """Normalised records in key order and the batch's prior odds (bits)."""
-    fold_cache: dict[str | None, str] = {}
+    shared = _Shared()
     blocked = thresholds.blocked_identifiers
-    preps = [_Prep(rec, fold_cache, blocked) for rec in records]
-    del fold_cache
+    preps = [_Prep(rec, shared, blocked) for rec in records]
+    del shared
     # Key order, not arrival order: a database may stream rows in any order, and which of two tied
     # pairs is merged first must not depend on it.
     preps.sort(key=_prep_key)
@@ -1049,25 +1106,36 @@ def _candidates(preps: list[_Prep], thresholds: Thresholds, stats: LinkStats,
             member_blocks[i].append(len(blocks))
         blocks.append(members)
 
-    keyed: list[tuple[dict[str, list[int]], bool]] = [({}, True), ({}, False)]
-    at_home: dict[str, list[int]] = {}
-    for i, p in enumerate(preps):
-        ids, names = _blocking_keys(p)
-        for key in ids:
-            keyed[0][0].setdefault(key, []).append(i)
-        for key in names:
-            keyed[1][0].setdefault(key, []).append(i)
-        if p.postcode and p.last:
-            at_home.setdefault(f"{p.postcode}|{p.last[:3]}", []).append(i)
     # placeholders set aside by _Prep still count as the junk blocks they would have been
     placeholders = Counter(v for p in preps for v in (p.blocked_email, p.blocked_phone) if v is not None)
     stats.junk_blocks += sum(1 for count in placeholders.values() if count > 1)
+    del placeholders
+    at_home: dict[str, int | list[int]] = {}
+    for i, p in enumerate(preps):
+        if p.postcode and p.last:
+            _file(at_home, f"{p.postcode}|{p.last[:3]}", i)
     extra = _unnamed_candidates(preps, at_home, 2 * thresholds.window)
     del at_home
-    for index, is_identifier in keyed:
-        for key, members in index.items():
-            if len(members) < 2:
+    # Identifier keys, then name keys a few kinds at a time: one index at a time, each emptied before
+    # the next is made (at ten million records the keys are most of the memory; making a record's name
+    # keys thrice costs less than holding them all). The identifiers go first and may blank an
+    # overshared e-mail or phone; name keys never read those. Which index a block comes from changes
+    # nothing: a record's candidates are the union of its blocks.
+    taken: set[str] = set()  # name key kinds indexed by an earlier pass
+    for kinds, is_identifier in _KEY_PASSES:
+        index: dict[str, int | list[int]] = {}
+        for i, p in enumerate(preps):
+            if is_identifier:
+                for key in _identifier_keys(p):
+                    _file(index, key, i)
                 continue
+            for key in _name_keys(p):
+                if (key[0] in kinds) if kinds is not None else (key[0] not in taken):
+                    _file(index, key, i)
+        taken |= kinds or set()
+        for key, members in index.items():
+            if isinstance(members, int):
+                continue  # one record: no block
             if is_identifier:
                 if len(members) > thresholds.max_shared_identifier and key[0] != "l":
                     _block_overshared(preps, members, key)
@@ -1105,13 +1173,32 @@ def _candidates(preps: list[_Prep], thresholds: Thresholds, stats: LinkStats,
         yield i, sorted(j for j in candidates if j > i)
 
 
-def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, list[int]], cap: int) -> dict[int, list[int]]:
+# (first letters of the name keys indexed in this pass, None: every kind no earlier pass took;
+# identifier keys?) The kinds are spread so that each pass holds about a third of the name keys, on
+# retail and on registry data alike.
+_KEY_PASSES: tuple[tuple[frozenset[str] | None, bool], ...] = (
+    (None, True), (frozenset("yhn"), False), (frozenset("db"), False), (None, False))
+
+
+def _file(index: dict[str, int | list[int]], key: str, i: int) -> None:
+    """Add record i under key. A key held by one record keeps the bare index: most keys are (a unique
+    e-mail, a rare name at a postcode), and a list for each would double the index's memory."""
+    held = index.get(key)
+    if held is None:
+        index[key] = i
+    elif isinstance(held, int):
+        index[key] = [held, i]
+    else:
+        held.append(i)
+
+
+def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, int | list[int]], cap: int) -> dict[int, list[int]]:
     """A record without a first name (or with an initial) shares no name key with its own records;
     compare it with up to `cap` records of the same postcode and surname prefix, closest surname
     first, instead of putting every "Mar..." of a postcode in one block."""
     extra: dict[int, list[int]] = {}
     for members in at_home.values():
-        if len(members) < 2:
+        if isinstance(members, int):
             continue
         for i in members:
             if len(preps[i].first) > 1:
@@ -1396,16 +1483,26 @@ def _ambiguous_edges(scored: ScoredPairs, thresholds: Thresholds) -> set[tuple[i
 
 def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                    cannot_link: Collection[tuple[int, int]] = (),
-                   must_link: Collection[tuple[int, int]] = ()) -> LinkResult:
+                   must_link: Collection[tuple[int, int]] = (), explain_links: bool = True) -> LinkResult:
+    """Union-find over the scored edges (module docstring, step 5). explain_links=False leaves the
+    links' reasons and evidence out (a batch relink stores clusters and reviews, never the links: at
+    ten million records their evidence would be gigabytes); review pairs are always explained."""
     preps = scored.preps
     stats = LinkStats(**vars(scored.stats))
-    index_of = {p.key: i for i, p in enumerate(preps)}
-    parent = list(range(len(preps)))
+    # record key -> index: preps are in key order, so a binary search over the keys serves (8 bytes a
+    # record, where a dict took ~100); the union-find's parents likewise sit in an array
+    keys = array("q", [p.key for p in preps])
+
+    def index_of(key: int) -> int:
+        at = bisect_right(keys, key) - 1
+        return at if at >= 0 and keys[at] == key else -1
+
+    parent = array("q", range(len(preps)))
     members: dict[int, list[int]] = {}
     forbidden: dict[int, set[int]] = {}
     for a, b in cannot_link:
-        if a in index_of and b in index_of:
-            ia, ib = index_of[a], index_of[b]
+        ia, ib = index_of(a), index_of(b)
+        if ia >= 0 and ib >= 0:
             forbidden.setdefault(ia, set()).add(ib)
             forbidden.setdefault(ib, set()).add(ia)
 
@@ -1446,7 +1543,8 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         # pairs' own order (without constraints every must_link is merged and the order is moot)
         must_link = sorted(must_link, key=_pair_order)
     for a, b in must_link:
-        if a in index_of and b in index_of and union(index_of[a], index_of[b], False) == "merged":
+        ia, ib = index_of(a), index_of(b)
+        if ia >= 0 and ib >= 0 and union(ia, ib, False) == "merged":
             links.append(PairDecision(a=a, b=b, score=1.0, reasons=(LinkKind.MUST_LINK,), kind="deterministic"))
 
     uncertain: list[tuple[float, int, int]] = []
@@ -1463,7 +1561,10 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         if outcome == "cannot_link":
             stats.refused_cannot_link += 1
             continue
-        _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
+        if explain_links or outcome == "conflict":
+            _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
+        else:
+            reasons, evidence, total = (), (), 0.0
         decision = PairDecision(a=preps[i].key, b=preps[j].key, score=score, reasons=reasons,
                                 kind="deterministic" if deterministic else "fuzzy", evidence=evidence,
                                 total_bits=total)

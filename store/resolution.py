@@ -140,13 +140,16 @@ class _PairSource:
         return any(p == pair for p in self)
 
 
-def _stream_records(session: Session, membership: _Membership) -> Iterator[IdentityRecord]:
+def _stream_records(session: Session, membership: _Membership, tell: Progress) -> Iterator[IdentityRecord]:
     # Records of merged or erased customers are history, not identities to link.
+    total = session.scalar(select(func.count()).select_from(SourceRecord)) or 0  # for the progress bar only
     statement = (select(*_IDENTITY_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
                  .where(or_(SourceRecord.customer_id.is_(None), Customer.status == CustomerStatus.ACTIVE))
                  .order_by(SourceRecord.id).execution_options(yield_per=STREAM_CHUNK))
     for row in session.execute(statement):
         membership.add(row.id, row.customer_id)
+        if len(membership.record_ids) % STREAM_CHUNK == 0:
+            tell("read", len(membership.record_ids), max(total, len(membership.record_ids)))
         yield IdentityRecord(key=row.id, first_name=row.first_name, last_name=row.last_name, email=row.email,
                              phone=row.phone, birth_date=row.birth_date, street=row.street, postcode=row.postcode,
                              city=row.city, country=row.country, loyalty_id=row.loyalty_id)
@@ -208,17 +211,21 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
 
     membership = _Membership()
     # the weights are learned on the whole base (hand-set below EM_MIN_RECORDS) and kept for arrivals
-    scored, found = score_learned(_stream_records(session, membership), thresholds=thresholds,
-                                  min_records=LEARN_FROM)
+    scored, found = score_learned(_stream_records(session, membership, tell), thresholds=thresholds,
+                                  min_records=LEARN_FROM, progress=tell)
     if found is not None:
         session.add(LearnedMatchModel(records=found.records, parameters=model_as_json(scored.model),
                                       estimated_at=utc_now()))
     report.records = len(membership.record_ids)
     tell("link", report.records, report.records)
     cannot_link = _constraints(session, LinkKind.CANNOT_LINK)
+    tell("cluster", 0, report.records)
     result = cluster_scored(scored, thresholds=thresholds, cannot_link=cannot_link,
-                            must_link=_PairSource(_constraints(session, LinkKind.MUST_LINK), membership))
+                            must_link=_PairSource(_constraints(session, LinkKind.MUST_LINK), membership),
+                            explain_links=False)
+    tell("cluster", report.records, report.records)
     del scored
+    result.links.clear()  # relink keeps clusters and reviews; at 10M records the links are ~1 GB
     report.clusters = len(result.clusters)
 
     stale = _stale_customers(session)
@@ -311,14 +318,14 @@ def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
     else:
         statement = (update(table).where(table.c.id == bindparam("record_id"))
                      .values(customer_id=bindparam("new_customer_id"), updated_at=table.c.updated_at))
-    items = sorted(assigned.items())
-    for start in range(0, len(items), WRITE_CHUNK):
-        chunk = items[start:start + WRITE_CHUNK]
+    records = sorted(assigned)  # (record, customer) pairs made a chunk at a time, not all at once
+    for start in range(0, len(records), WRITE_CHUNK):
+        chunk = [(r, assigned[r]) for r in records[start:start + WRITE_CHUNK]]
         if dialect.is_postgresql(connection):
             connection.execute(statement, {"records": [r for r, _ in chunk], "customers": [c for _, c in chunk]})
         else:
             connection.execute(statement, [{"record_id": r, "new_customer_id": c} for r, c in chunk])
-        tell("assign", start + len(chunk), len(items))
+        tell("assign", start + len(chunk), len(records))
 
 
 def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_link: Sequence[tuple[int, int]],

@@ -5,6 +5,7 @@ These print customer details (names, e-mails) on the admin's terminal; nothing o
 from __future__ import annotations
 
 import sys
+import time
 
 from sqlalchemy import select
 
@@ -236,9 +237,39 @@ def run_relink(args, settings) -> int:
         raise _fail(error) from None
     engine, session_factory = open_database(settings)
     try:
+        bar = RelinkBar(sys.stderr) if sys.stderr.isatty() else None
         with session_factory.begin() as session:
-            report = relink(session, thresholds=thresholds, actor=ACTOR, via="cli", reconsider=args.reconsider)
+            report = relink(session, thresholds=thresholds, actor=ACTOR, via="cli", reconsider=args.reconsider,
+                            progress=bar)
     finally:
         engine.dispose()
+    if bar:
+        sys.stderr.write("\n")
     print(report.summary())
     return 0
+
+
+class RelinkBar:
+    """relink's progress on one stderr line, redrawn at most twice a second: at ten million records a
+    relink runs for an hour, and its stages (read, estimate, block, score, cluster, create, assign,
+    golden) are each long enough to wonder about."""
+
+    WIDTH = 28
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.started = self.drawn_at = time.monotonic()
+        self.stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage == self.stage and now - self.drawn_at < 0.5 and done < total:
+            return
+        if stage != self.stage and self.stage:
+            self.stream.write("\n")
+        self.stage, self.drawn_at = stage, now
+        share = min(1.0, done / total) if total else 1.0
+        filled = int(share * self.WIDTH)
+        self.stream.write(f"\rrelink {stage:<8} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {share:4.0%} "
+                          f"{done:,}/{total:,} {now - self.started:,.0f}s\x1b[K")
+        self.stream.flush()
