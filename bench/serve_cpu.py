@@ -8,7 +8,7 @@ one thread's CPU time (`time.thread_time`) is the whole request's, and a profile
     .venv/bin/python bench/serve_cpu.py --url postgresql+psycopg://frontline@127.0.0.1:55414/bench
 
 It prints, per key kind, the median and mean CPU of the request thread and, on a PostgreSQL server running
-on this machine, the cluster's CPU per lookup. What it leaves out: gunicorn's HTTP parsing and socket work
+on this machine, the CPU of its backends serving this database per lookup. What it leaves out: gunicorn's HTTP parsing and socket work
 (part of the framework floor, bench/floor.py) and the Slack stand-in's side of the reply (it runs in this
 process, on other threads). CPU, not wall time: it is the work itself, whatever the machine load.
 bench/openloop.py is the figure of record; this is the microscope.
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.load import BOT_TOKEN, SIGNING_SECRET, pick_targets, register_employees
 from bench.load_slack import BenchSlack, response_path
-from bench.openloop import EXACT, KINDS, MIX, _query, postgres_postmaster, tree_cpu
+from bench.openloop import EXACT, KINDS, MIX, DatabaseBackends, _query
 from bot.app import build_app
 from bot.config import Settings
 from bot.web import FrontlineWeb
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     users = [user_id for user_id, _ in people]
     targets = pick_targets(session_factory, 2000, 7)
     with_orders = [t for t in targets if t.order_number]
-    cluster = postgres_postmaster(args.url)
+    database_cpu = DatabaseBackends.of(args.url)  # this database's backends, not the whole (shared) cluster
     rng = random.Random(args.seed)
     with BenchSlack(bot_token=BOT_TOKEN) as slack:
         for user_id, locale in people:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         medians = {}
         for kind in kinds:
             spent, errors = [], []
-            cluster_before = tree_cpu(cluster)
+            database_before = database_cpu.cpu() if database_cpu else 0.0
             if profiler:
                 profiler.enable()
             for _ in range(args.requests):
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                     errors.append(error)
             if profiler:
                 profiler.disable()
-            database = (tree_cpu(cluster) - cluster_before) * 1000 / args.requests if cluster else None
+            database = (database_cpu.cpu() - database_before) * 1000 / args.requests if database_cpu else None
             medians[kind] = statistics.median(spent)
             ranked = sorted(spent)
             print(f"| {kind} | {medians[kind]:.1f} | {statistics.fmean(spent):.1f} "
@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             stats = pstats.Stats(profiler).strip_dirs()
             stats.sort_stats("cumulative").print_stats(args.top)
             stats.sort_stats("tottime").print_stats(args.top)
+    if database_cpu:
+        database_cpu.close()
     engine.dispose()
     return 0
 
