@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_
+from sqlalchemy import BindParameter, and_, bindparam, case, delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from store import audit
@@ -252,7 +252,7 @@ class PossibleDuplicate:
 # The card's possible-duplicate banner is asked on every card: its statements are built once (bound
 # parameters, the customer's records as one expanding list), not for each lookup.
 _OWN_RECORDS = select(SourceRecord.id).where(SourceRecord.customer_id == bindparam("cid"))
-_OWN = bindparam("own", expanding=True)
+_OWN: BindParameter[int] = bindparam("own", expanding=True)
 _OTHER_RECORD = case((MatchReview.record_a_id.in_(_OWN), MatchReview.record_b_id), else_=MatchReview.record_a_id)
 _PENDING_WITH = (
     select(MatchReview.id, _OTHER_RECORD.label("other_record"))
