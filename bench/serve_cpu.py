@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             ranked = sorted(spent)
             print(f"| {kind} | {medians[kind]:.1f} | {statistics.fmean(spent):.1f} "
                   f"| {ranked[int(0.95 * (len(ranked) - 1))]:.1f} | {'–' if database is None else f'{database:.1f}'} "
-                  f"| {per['statements']:.1f} / {per['checkouts']:.1f} / {per['pings']:.1f} / {per['transactions']:.1f} "
+                  f"| {per['statements']:.1f} / {per['checkouts']:.1f} / {per['pings']:.1f} / "
+                  f"{'–' if database is None else format(per['transactions'], '.1f')} "
                   f"| {len(errors)}{' (' + errors[0] + ')' if errors else ''} |", flush=True)
         if len(kinds) > 1:
             ordered = sorted(kinds, key=lambda k: medians[k])
