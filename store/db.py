@@ -119,6 +119,20 @@ class SessionFactory(sessionmaker[Session]):
     def begin(self) -> contextlib.AbstractContextManager[Session]:
         return self._write_session()
 
+    def single_read(self) -> Session:
+        """A session for one read statement (the access check's employee row on every Slack request). On
+        PostgreSQL it runs in autocommit: one statement is its own consistent snapshot, and psycopg's BEGIN
+        and the ROLLBACK after would be two more round trips per request. On SQLite (in process, no round
+        trips, BEGIN sent by `_begin_sqlite`) an ordinary read session."""
+        bind = self.kw.get("bind")
+        if isinstance(bind, Engine) and not dialect.is_sqlite(bind):
+            if self._autocommit is None or self._autocommit[0] is not bind:
+                self._autocommit = (bind, bind.execution_options(isolation_level="AUTOCOMMIT"))
+            return self(bind=self._autocommit[1])
+        return self()
+
+    _autocommit: tuple[Engine, Engine] | None = None
+
     @contextlib.contextmanager
     def _write_session(self) -> Iterator[Session]:
         bind = self.kw.get("bind")
