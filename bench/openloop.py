@@ -32,6 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -87,24 +88,56 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(values) - idle) / ticks, sum(values) / ticks
 
 
-def postgres_postmaster(url: str) -> int | None:
-    """The pid of the PostgreSQL server behind `url` when it runs on this machine (None otherwise)."""
-    from sqlalchemy import create_engine, text
+class DatabaseBackends:
+    """CPU of the PostgreSQL backends serving the bench's database, when the server runs on this machine.
 
-    if not url.startswith("postgresql"):
-        return None
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            directory = connection.execute(text("SHOW data_directory")).scalar()
-        pid = int(Path(directory, "postmaster.pid").read_text().split()[0])
-        return pid if _stat(pid) is not None else None
-    except (OSError, ValueError, IndexError):
-        return None
-    except Exception:  # a server we cannot ask (permissions): its CPU is left out, and the report says so
-        return None
-    finally:
-        engine.dispose()
+    Only this database's backends (pg_stat_activity), not the whole cluster: a shared benchmark cluster
+    also serves other databases (a build, another bench) whose work is not this server's. Each backend's
+    CPU is read from /proc when asked; `cpu()` is called every 2 s during a phase, so a backend that exits
+    mid-phase keeps its last reading (the pool keeps its connections: few do)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._connection = engine.connect()
+        self._lock = threading.Lock()
+        self._seen: dict[int, float] = {}
+
+    @classmethod
+    def of(cls, url: str) -> DatabaseBackends | None:
+        from sqlalchemy import create_engine, text
+
+        if not url.startswith("postgresql"):
+            return None
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+            if pid is None or _stat(int(pid)) is None:  # not on this machine: its CPU cannot be read
+                engine.dispose()
+                return None
+            return cls(engine)
+        except Exception:  # a server we cannot ask: its CPU is left out, and the report says so
+            engine.dispose()
+            return None
+
+    def cpu(self) -> float:
+        from sqlalchemy import text
+
+        ticks = os.sysconf("SC_CLK_TCK")
+        with self._lock:
+            pids = self._connection.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )).scalars().all()
+            self._connection.rollback()
+            for pid in pids:
+                fields = _stat(int(pid))
+                if fields is not None:
+                    self._seen[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks
+            return sum(self._seen.values())
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+            self._connection.engine.dispose()
 
 
 @dataclass
@@ -130,15 +163,15 @@ class Usage:
 
 
 class Meter:
-    def __init__(self, server_pid: int, database_pid: int | None) -> None:
-        self.server_pid, self.database_pid = server_pid, database_pid
+    def __init__(self, server_pid: int, database: DatabaseBackends | None) -> None:
+        self.server_pid, self.database = server_pid, database
 
     def __enter__(self) -> Meter:
         self.usage = Usage()
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._start = (time.perf_counter(), tree_cpu(self.server_pid),
-                       tree_cpu(self.database_pid) if self.database_pid else None, _own_cpu(), machine_cpu())
+                       self.database.cpu() if self.database else None, _own_cpu(), machine_cpu())
         self._sampler.start()
         return self
 
@@ -146,6 +179,8 @@ class Meter:
         self.usage.loads.append(os.getloadavg()[0])
         while not self._stop.wait(2.0):
             self.usage.loads.append(os.getloadavg()[0])
+            if self.database:
+                self.database.cpu()  # keeps each backend's latest reading
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
@@ -154,7 +189,7 @@ class Meter:
         usage = self.usage
         usage.seconds = time.perf_counter() - started
         usage.server = tree_cpu(self.server_pid) - server
-        usage.database = tree_cpu(self.database_pid) - database if database is not None else None
+        usage.database = self.database.cpu() - database if self.database and database is not None else None
         usage.client = _own_cpu() - client
         usage.machine_busy, usage.machine_total = now_busy - busy, now_total - total
 
@@ -439,10 +474,10 @@ def main(argv: list[str] | None = None) -> int:
     users = [user_id for user_id, _ in people[:args.users]]
     targets = pick_targets(session_factory, 2000, args.seed)
     engine.dispose()
-    database_pid = postgres_postmaster(url)
+    database_cpu = DatabaseBackends.of(url)
     log(f"# /customer open loop: {dialect}, {present:,} customers, {args.workers} workers × {args.threads} threads, "
         f"{os.cpu_count()} CPUs; load average at start {os.getloadavg()[0]:.1f}")
-    if dialect == "postgresql" and database_pid is None:
+    if dialect == "postgresql" and database_cpu is None:
         log("(the PostgreSQL server's CPU could not be read: DB CPU is left out)")
     log_dir = Path(tempfile.gettempdir())
     results: dict[str, object] = {}
@@ -454,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         loop = OpenLoop(slack, server.url, check_cards=True)
         try:
             server.wait_healthy()
-            meter = Meter(server.process.pid, database_pid)
+            meter = Meter(server.process.pid, database_cpu)
             if args.warmup > 0:
                 open_phase(loop, meter, "warm-up", 20.0, args.warmup, MIX, targets, users, args.seed + 99)
             if "perkey" not in skip:
@@ -489,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             loop.close()
             server.stop()
+            if database_cpu:
+                database_cpu.close()
         if "floor" not in skip:
             floor = FloorServer(slack, workers=args.workers, threads=args.threads,
                                 log_path=log_dir / f"frontline-floor-{os.getpid()}.log")

@@ -8,7 +8,7 @@ one thread's CPU time (`time.thread_time`) is the whole request's, and a profile
     .venv/bin/python bench/serve_cpu.py --url postgresql+psycopg://frontline@127.0.0.1:55414/bench
 
 It prints, per key kind, the median and mean CPU of the request thread and, on a PostgreSQL server running
-on this machine, the cluster's CPU per lookup. What it leaves out: gunicorn's HTTP parsing and socket work
+on this machine, the CPU of its backends serving this database per lookup. What it leaves out: gunicorn's HTTP parsing and socket work
 (part of the framework floor, bench/floor.py) and the Slack stand-in's side of the reply (it runs in this
 process, on other threads). CPU, not wall time: it is the work itself, whatever the machine load.
 bench/openloop.py is the figure of record; this is the microscope.
@@ -31,12 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.load import BOT_TOKEN, SIGNING_SECRET, pick_targets, register_employees
 from bench.load_slack import BenchSlack, response_path
-from bench.openloop import EXACT, KINDS, MIX, _query, postgres_postmaster, tree_cpu
+from bench.openloop import EXACT, KINDS, MIX, DatabaseBackends, _query
 from bot.app import build_app
 from bot.config import Settings
 from bot.web import FrontlineWeb
 from localslack import slack_requests as sr
 from localslack.slack_driver import WsgiTransport, find_element
+from sqlalchemy import event, text
+
 from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
 
 
@@ -68,7 +70,28 @@ def main(argv: list[str] | None = None) -> int:
     users = [user_id for user_id, _ in people]
     targets = pick_targets(session_factory, 2000, 7)
     with_orders = [t for t in targets if t.order_number]
-    cluster = postgres_postmaster(args.url)
+    database_cpu = DatabaseBackends.of(args.url)  # this database's backends, not the whole (shared) cluster
+    # Round trips are what a lookup costs on PostgreSQL beyond its SQL: statements, pooled checkouts (each
+    # with SQLAlchemy's pre-ping when it is on) and transactions (BEGIN + COMMIT/ROLLBACK each, counted
+    # by the server for this database: the bench's own few queries add well under 0.1 per lookup).
+    counts = {"statements": 0, "checkouts": 0, "pings": 0}
+    event.listen(engine, "before_cursor_execute", lambda *_: counts.__setitem__("statements", counts["statements"] + 1))
+    event.listen(engine, "checkout", lambda *_: counts.__setitem__("checkouts", counts["checkouts"] + 1))
+    dialect_ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: Any) -> bool:
+        counts["pings"] += 1
+        return dialect_ping(dbapi_connection)
+
+    engine.dialect.do_ping = counted_ping  # type: ignore[method-assign]  # bench instrumentation only
+
+    def transactions() -> int:
+        if engine.dialect.name != "postgresql":
+            return 0
+        with engine.connect() as connection:
+            return int(connection.execute(text(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+            )).scalar_one())
     rng = random.Random(args.seed)
     with BenchSlack(bot_token=BOT_TOKEN) as slack:
         for user_id, locale in people:
@@ -108,12 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         profiler = cProfile.Profile(time.thread_time) if args.profile else None  # CPU, not waits
         print(f"# /customer served in-process: {engine.dialect.name}, {args.requests} requests per kind, "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
-        print("| key | CPU ms median | CPU ms mean | CPU ms p95 | DB server CPU ms per lookup | errors |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print("| key | CPU ms median | CPU ms mean | CPU ms p95 | DB server CPU ms per lookup "
+              "| statements / checkouts / pings / transactions per lookup | errors |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         medians = {}
         for kind in kinds:
             spent, errors = [], []
-            cluster_before = tree_cpu(cluster)
+            database_before = database_cpu.cpu() if database_cpu else 0.0
+            counted_before, transactions_before = dict(counts), transactions()
             if profiler:
                 profiler.enable()
             for _ in range(args.requests):
@@ -123,11 +148,16 @@ def main(argv: list[str] | None = None) -> int:
                     errors.append(error)
             if profiler:
                 profiler.disable()
-            database = (tree_cpu(cluster) - cluster_before) * 1000 / args.requests if cluster else None
+            database = (database_cpu.cpu() - database_before) * 1000 / args.requests if database_cpu else None
+            per = {key: (counts[key] - counted_before[key] - (1 if key in ("statements", "checkouts") else 0))
+                   / args.requests for key in counts}  # less transactions()'s own query and checkout
+            per["transactions"] = (transactions() - transactions_before - 1) / args.requests
             medians[kind] = statistics.median(spent)
             ranked = sorted(spent)
             print(f"| {kind} | {medians[kind]:.1f} | {statistics.fmean(spent):.1f} "
                   f"| {ranked[int(0.95 * (len(ranked) - 1))]:.1f} | {'–' if database is None else f'{database:.1f}'} "
+                  f"| {per['statements']:.1f} / {per['checkouts']:.1f} / {per['pings']:.1f} / "
+                  f"{'–' if database is None else format(per['transactions'], '.1f')} "
                   f"| {len(errors)}{' (' + errors[0] + ')' if errors else ''} |", flush=True)
         if len(kinds) > 1:
             ordered = sorted(kinds, key=lambda k: medians[k])
@@ -143,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             stats = pstats.Stats(profiler).strip_dirs()
             stats.sort_stats("cumulative").print_stats(args.top)
             stats.sort_stats("tottime").print_stats(args.top)
+    if database_cpu:
+        database_cpu.close()
     engine.dispose()
     return 0
 

@@ -67,11 +67,14 @@ Feature = Callable[[App], None]
 # through the feature packages: a package __init__ importing its listeners would tie packages that use each
 # other's pieces (home draws follow-ups, the follow-up buttons redraw home) into an import cycle.
 FEATURES: list[Feature] = [
+    # First: bolt tries listeners in this order, and `/customer` is the busiest request (each listener
+    # tried before it costs a matcher call with its keyword arguments built). A command's matcher only
+    # takes that command, so the order changes no routing.
+    lookup_commands.register,
     interactions_views.register,
     followups_views.register,
     home_views.register,
-    conversation_listeners.register,  # before lookup: DMs and @mentions are conversations (handlers.conversation)
-    lookup_commands.register,
+    conversation_listeners.register,  # DMs and @mentions are conversations (handlers.conversation)
     profile_actions.register,
     digest_commands.register,
     kpi_commands.register,

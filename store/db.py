@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import select
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, CursorResult, Engine, Executable, Table, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import kpi_rollup
@@ -48,10 +50,38 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
         event.listen(engine, "connect", functools.partial(_tune_sqlite, busy_timeout_ms=busy_timeout_ms))
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkout", _replace_if_closed_by_server)
+    return engine
+
+
+def _replace_if_closed_by_server(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+    # Instead of SQLAlchemy's pre-ping (a round trip per checkout, three per Slack lookup): a server that
+    # ended the connection (restart, failover, pg_terminate_backend) has sent its goodbye and closed the
+    # socket, so an idle pooled connection whose socket has something to read is suspect. Only then is it
+    # pinged; DisconnectionError makes the pool replace it with a fresh one. Something else waiting on the
+    # socket (a notice, TLS bookkeeping) passes the ping and the connection is kept. A server that vanished
+    # without closing the socket is found by the next statement, whose error reaches the caller's
+    # "database unavailable" path and makes the pool drop its connections.
+    fileno = getattr(dbapi_connection, "fileno", None)
+    try:
+        if getattr(dbapi_connection, "closed", False):
+            raise DisconnectionError("connection closed")
+        if fileno is not None and not select.select([fileno()], [], [], 0)[0]:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()  # the ping's implicit transaction, not left open in the pool
+    except DisconnectionError:
+        raise
+    except Exception as error:
+        raise DisconnectionError(str(error)) from error
 
 
 def _tune_sqlite(dbapi_connection: sqlite3.Connection, _record: object, *, busy_timeout_ms: int) -> None:
@@ -88,6 +118,20 @@ class SessionFactory(sessionmaker[Session]):
 
     def begin(self) -> contextlib.AbstractContextManager[Session]:
         return self._write_session()
+
+    def single_read(self) -> Session:
+        """A session for one read statement (the access check's employee row on every Slack request). On
+        PostgreSQL it runs in autocommit: one statement is its own consistent snapshot, and psycopg's BEGIN
+        and the ROLLBACK after would be two more round trips per request. On SQLite (in process, no round
+        trips, BEGIN sent by `_begin_sqlite`) an ordinary read session."""
+        bind = self.kw.get("bind")
+        if isinstance(bind, Engine) and not dialect.is_sqlite(bind):
+            if self._autocommit is None or self._autocommit[0] is not bind:
+                self._autocommit = (bind, bind.execution_options(isolation_level="AUTOCOMMIT"))
+            return self(bind=self._autocommit[1])
+        return self()
+
+    _autocommit: tuple[Engine, Engine] | None = None
 
     @contextlib.contextmanager
     def _write_session(self) -> Iterator[Session]:

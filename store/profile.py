@@ -13,7 +13,7 @@ from decimal import Decimal
 from collections.abc import Callable
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, Integer, bindparam, func, select
+from sqlalchemy import BindParameter, DateTime, Integer, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from store.db import table_of
@@ -406,16 +406,27 @@ _CHANGE_KINDS = (WebActivityKind.WISHLIST_ADDED, WebActivityKind.WISHLIST_REMOVE
                  WebActivityKind.ORDERED)
 
 
+_ACTIVITY = WebActivity.__table__
+_RANKED_ACTIVITY = (
+    select(_ACTIVITY.c.id,
+           func.row_number().over(partition_by=_ACTIVITY.c.kind.in_(_CHANGE_KINDS),
+                                  order_by=(_ACTIVITY.c.occurred_at.desc(), _ACTIVITY.c.id.desc())).label("rank"))
+    .where(_ACTIVITY.c.customer_id == _CID).subquery("ranked_activity")
+)
+# The latest events of each group (changes, the rest), built once (Core, plain columns) like the card's other
+# reads: it runs on every card of a customer who allows profiling.
+_ACTIVITY_ROWS = (
+    select(_ACTIVITY.c.id, _ACTIVITY.c.kind, _ACTIVITY.c.detail, _ACTIVITY.c.product_name, _ACTIVITY.c.sku,
+           _ACTIVITY.c.occurred_at, _ACTIVITY.c.source, _ACTIVITY.c.price, _ACTIVITY.c.currency)
+    .join(_RANKED_ACTIVITY, _RANKED_ACTIVITY.c.id == _ACTIVITY.c.id).where(_RANKED_ACTIVITY.c.rank <= MAX_CHANGES)
+    .order_by(_ACTIVITY.c.occurred_at.desc(), _ACTIVITY.c.id.desc())
+)
+
+
 def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> LiveActivity:
     """The last visit, the open basket, recent wishlist changes and searches, a fresh online order:
     one query over the activity (the latest events of each group), one for the basket when there is any."""
-    is_change = WebActivity.kind.in_(_CHANGE_KINDS)
-    rank = func.row_number().over(partition_by=is_change,
-                                  order_by=(WebActivity.occurred_at.desc(), WebActivity.id.desc())).label("rank")
-    ranked = select(WebActivity.id, rank).where(WebActivity.customer_id == customer_id).subquery()
-    rows = session.scalars(
-        select(WebActivity).join(ranked, ranked.c.id == WebActivity.id).where(ranked.c.rank <= MAX_CHANGES)
-        .order_by(WebActivity.occurred_at.desc(), WebActivity.id.desc())).all()
+    rows = session.execute(_ACTIVITY_ROWS, {"cid": customer_id}).all()
     if not rows:
         return LiveActivity(as_of=as_of, last_seen_at=None, last_seen_source=None, basket=None, changes=(),
                             web_order=None)
@@ -434,11 +445,13 @@ def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> 
         if ordered else None)
 
 
+_OPEN_BASKET = (select(Basket).where(Basket.customer_id == _CID, Basket.closed_at.is_(None),
+                                    Basket.updated_at >= bindparam("since", type_=DateTime))
+                .order_by(Basket.updated_at.desc(), Basket.id.desc()).limit(1))
+
+
 def _open_basket(session: Session, customer_id: int, *, as_of: dt.datetime) -> BasketSummary | None:
-    row = session.scalars(
-        select(Basket).where(Basket.customer_id == customer_id, Basket.closed_at.is_(None),
-                             Basket.updated_at >= as_of - BASKET_WINDOW)
-        .order_by(Basket.updated_at.desc(), Basket.id.desc()).limit(1)).first()
+    row = session.scalars(_OPEN_BASKET, {"cid": customer_id, "since": as_of - BASKET_WINDOW}).first()
     if row is None or not row.items:
         return None
     items = tuple(BasketItem(product_name=str(item.get("name") or item.get("sku")), quantity=int(item["quantity"]),

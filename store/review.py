@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, func, or_, select, tuple_
+from sqlalchemy import BindParameter, and_, bindparam, case, delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from store import audit
@@ -249,6 +249,23 @@ class PossibleDuplicate:
     other: RecordSummary
 
 
+# The card's possible-duplicate banner is asked on every card: its statements are built once (bound
+# parameters, the customer's records as one expanding list), not for each lookup.
+_OWN_RECORDS = select(SourceRecord.id).where(SourceRecord.customer_id == bindparam("cid"))
+_OWN: BindParameter[int] = bindparam("own", expanding=True)
+_OTHER_RECORD = case((MatchReview.record_a_id.in_(_OWN), MatchReview.record_b_id), else_=MatchReview.record_a_id)
+_PENDING_WITH = (
+    select(MatchReview.id, _OTHER_RECORD.label("other_record"))
+    .join(SourceRecord, SourceRecord.id == _OTHER_RECORD)
+    .join(Customer, Customer.id == SourceRecord.customer_id)
+    .where(or_(MatchReview.record_a_id.in_(_OWN), MatchReview.record_b_id.in_(_OWN)),
+           MatchReview.status == ReviewStatus.PENDING, MatchReview.id != bindparam("exclude"),
+           Customer.id != bindparam("cid"), Customer.status == CustomerStatus.ACTIVE)
+    .order_by(MatchReview.score.desc(), MatchReview.id).limit(bindparam("limit"))
+)
+_SUMMARIES = select(*_SUMMARY_COLUMNS).where(SourceRecord.id.in_(bindparam("ids", expanding=True)))
+
+
 def possible_duplicates(session: Session, customer_id: int, limit: int = 1, *,
                         exclude: int | None = None) -> list[PossibleDuplicate]:
     """Pending reviews between one of this customer's records and another active customer's, most likely
@@ -256,19 +273,15 @@ def possible_duplicates(session: Session, customer_id: int, limit: int = 1, *,
 
     Asked on every card: found from the customer's few records through the indexes on both record
     columns of match_reviews, never by scanning the pending queue."""
-    own = set(session.scalars(select(SourceRecord.id).where(SourceRecord.customer_id == customer_id)))
+    own = list(session.scalars(_OWN_RECORDS, {"cid": customer_id}))
     if not own:
         return []
-    other_record = case((MatchReview.record_a_id.in_(own), MatchReview.record_b_id), else_=MatchReview.record_a_id)
-    found = session.execute(
-        select(MatchReview.id, other_record.label("other_record"))
-        .join(SourceRecord, SourceRecord.id == other_record)
-        .join(Customer, Customer.id == SourceRecord.customer_id)
-        .where(or_(MatchReview.record_a_id.in_(own), MatchReview.record_b_id.in_(own)),
-               MatchReview.status == ReviewStatus.PENDING, MatchReview.id != (exclude or 0),
-               Customer.id != customer_id, Customer.status == CustomerStatus.ACTIVE)
-        .order_by(MatchReview.score.desc(), MatchReview.id).limit(limit)).all()
-    records = _records(session, {row.other_record for row in found})
+    found = session.execute(_PENDING_WITH, {"own": own, "cid": customer_id, "exclude": exclude or 0,
+                                            "limit": limit}).all()
+    if not found:
+        return []
+    records = {row.id: RecordSummary(**row._asdict())
+               for row in session.execute(_SUMMARIES, {"ids": list({row.other_record for row in found})})}
     return [PossibleDuplicate(review_id=row.id, customer_id=customer_id, other=records[row.other_record])
             for row in found]
 

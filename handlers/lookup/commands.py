@@ -17,7 +17,8 @@ from handlers import payloads
 from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
 from handlers.i18n import t
 from handlers.lookup import blocks
-from handlers.profile.actions import card_message, read_card
+from handlers.profile.actions import card_message, read_card, record_view
+from store import dialect
 from store.profile import ProfileUnavailable
 from store.search import find_customers
 
@@ -74,6 +75,14 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
             # closed before card_message writes the audit row.
             card = (read_card(session, result.best.customer_id, employee, clock)
                     if result.exact and result.best is not None else None)
+            # On PostgreSQL the audit row is written and committed in the lookup's own transaction: one pooled
+            # connection and one BEGIN/COMMIT per lookup instead of two. Not on SQLite: a read transaction
+            # that goes on to write fails at once if another connection wrote meanwhile (card_message's own
+            # BEGIN IMMEDIATE transaction queues instead).
+            audited = card is not None and not dialect.is_sqlite(session.get_bind())
+            if card is not None and audited:
+                record_view(session, employee, clock, card.profile.customer_id, via=via)
+                session.commit()
     except ProfileUnavailable as refused:  # the card's place shows why, as card_message would
         return {"text": t(refused.key, locale, **refused.params)}
     except SQLAlchemyError:
@@ -81,7 +90,7 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
         return {"text": t("common.db_unavailable", locale)}
     if card is not None:
         return card_message(session_factory, employee, clock, card.profile.customer_id, via=via, shareable=shareable,
-                            read=card)
+                            read=card, audited=audited)
     text, result_blocks = blocks.result_blocks(result, locale)
     return {"text": text, "blocks": result_blocks}
 

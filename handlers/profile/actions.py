@@ -45,15 +45,25 @@ def read_card(session: Session, customer_id: int, employee: Requester, clock: Cl
                     duplicates=possible_duplicates(session, profile.customer_id, exclude=skipped_review))
 
 
+def record_view(session: Session, employee: Requester, clock: Clock, customer_id: int, *, via: str,
+                revealed: bool = False) -> None:
+    """The audit row of one card shown (or its contact details revealed) to `employee`; the caller commits."""
+    audit.record_now(session, employee_id=employee.id, actor=employee.slack_user_id,
+                     action=AuditAction.REVEAL if revealed else AuditAction.VIEW, customer_id=customer_id, via=via,
+                     detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
+
+
 def card_message(session_factory: SessionFactory, employee: Requester, clock: Clock, customer_id: int, *, via: str,
                  revealed: bool = False, shareable: bool = False, read: CardRead | None = None,
-                 outcome: Outcome | None = None, skipped_review: int | None = None) -> dict[str, Any]:
+                 outcome: Outcome | None = None, skipped_review: int | None = None,
+                 audited: bool = False) -> dict[str, Any]:
     """The card of one customer as message arguments; shown only once its audit row is committed.
 
     `read`: the card already read by the caller in its own read session (the lookup that found the
     customer: one session per lookup, not two), closed before this writes the audit row. Never hold a read
     session open across the write: each listener would need two pooled connections at once, and a full
-    pool would then leave every listener waiting for a second one.
+    pool would then leave every listener waiting for a second one. `audited`: the caller has already
+    committed this view's audit row (`record_view`) in the session that read `read`.
 
     A pending possible duplicate of this customer shows as a banner to ask the customer about
     (handlers.review); `outcome` is what the employee's last answer on the card did (with its Undo).
@@ -65,10 +75,9 @@ def card_message(session_factory: SessionFactory, employee: Requester, clock: Cl
         profile, duplicates = read.profile, read.duplicates
         # The audit row gets its own short write transaction: on SQLite a write transaction holds the one
         # write lock, and building the card inside it made every lookup queue behind the others' reads.
-        with session_factory.begin() as session:
-            audit.record_now(session, employee_id=employee.id, actor=employee.slack_user_id,
-                             action=AuditAction.REVEAL if revealed else AuditAction.VIEW, customer_id=profile.customer_id, via=via,
-                             detail={"fields": ["email", "phone"]} if revealed else None, at=clock())
+        if not audited:
+            with session_factory.begin() as session:
+                record_view(session, employee, clock, profile.customer_id, via=via, revealed=revealed)
     except ProfileUnavailable as refused:  # the card's place shows why: callers reply with this message
         return {"text": t(refused.key, employee.locale, **refused.params)}
     except SQLAlchemyError:
