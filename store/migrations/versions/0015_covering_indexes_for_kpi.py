@@ -11,12 +11,12 @@ coming from the rollup (store/kpi.py `_people_rows`).
 Each new index starts with the columns of the one it replaces. IF (NOT) EXISTS: the 10M benchmark
 worlds got these indexes by hand before this revision existed, and upgrade without building them twice.
 
-Revision ID: 0015_kpi
+Revision ID: 0015
 Revises: 0014
 """
 from alembic import op
 
-revision = "0015_kpi"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
