@@ -241,16 +241,7 @@ class IngestRoutes:
         if size is not None and size > MAX_WEBHOOK_BYTES:
             _discard(environ, size)
             raise Refusal(HTTPStatus.BAD_REQUEST, "request over 1 MB")
-        try:
-            with self.session_factory() as session:
-                source = sources.by_name(session, name, SourceKind.SHOPIFY) if len(name) <= 32 else None
-        except SQLAlchemyError:
-            raise Refusal(HTTPStatus.SERVICE_UNAVAILABLE, "database unavailable",
-                          headers=[("Retry-After", str(RETRY_AFTER_SECONDS))]) from None
-        raw = _read_body(environ, size, MAX_WEBHOOK_BYTES)
-        # An unknown source and a bad signature get the same answer: the path reveals no shop names.
-        if source is None or not shopify.verify_hmac((source.secret or "").encode(), raw, signature):
-            raise Refusal(HTTPStatus.UNAUTHORIZED, "bad signature")
+        source, raw = self._signed_webhook(environ, name, size, SourceKind.SHOPIFY, signature)
         topic = environ.get("HTTP_X_SHOPIFY_TOPIC", "")
         if not _TOPIC.fullmatch(topic):
             raise Refusal(HTTPStatus.BAD_REQUEST, "missing or malformed X-Shopify-Topic")
@@ -280,16 +271,7 @@ class IngestRoutes:
             if size is not None and size <= 64 and woocommerce.is_ping(_read_body(environ, size, 64)):
                 return HTTPStatus.OK, {"success": True}
             raise Refusal(HTTPStatus.UNAUTHORIZED, "missing signature")
-        try:
-            with self.session_factory() as session:
-                source = sources.by_name(session, name, SourceKind.WOOCOMMERCE) if len(name) <= 32 else None
-        except SQLAlchemyError:
-            raise Refusal(HTTPStatus.SERVICE_UNAVAILABLE, "database unavailable",
-                          headers=[("Retry-After", str(RETRY_AFTER_SECONDS))]) from None
-        raw = _read_body(environ, size, MAX_WEBHOOK_BYTES)
-        # An unknown source and a bad signature get the same answer: the path reveals no shop names.
-        if source is None or not shopify.verify_hmac((source.secret or "").encode(), raw, signature):
-            raise Refusal(HTTPStatus.UNAUTHORIZED, "bad signature")
+        source, raw = self._signed_webhook(environ, name, size, SourceKind.WOOCOMMERCE, signature)
         topic = environ.get("HTTP_X_WC_WEBHOOK_TOPIC", "")
         if not _WOO_TOPIC.fullmatch(topic):
             raise Refusal(HTTPStatus.BAD_REQUEST, "missing or malformed X-WC-Webhook-Topic")
@@ -305,6 +287,22 @@ class IngestRoutes:
         return HTTPStatus.OK, {"success": True}
 
     # ---- shared ----------------------------------------------------------------------------------
+    def _signed_webhook(self, environ: dict[str, Any], name: str, size: int | None, kind: SourceKind,
+                        signature: str) -> tuple[sources.SourceRef, bytes]:
+        """The shop source named in the path and the raw body, once the body's base64 HMAC-SHA256 matches
+        its secret (Shopify and WooCommerce sign the same way)."""
+        try:
+            with self.session_factory() as session:
+                source = sources.by_name(session, name, kind) if len(name) <= 32 else None
+        except SQLAlchemyError:
+            raise Refusal(HTTPStatus.SERVICE_UNAVAILABLE, "database unavailable",
+                          headers=[("Retry-After", str(RETRY_AFTER_SECONDS))]) from None
+        raw = _read_body(environ, size, MAX_WEBHOOK_BYTES)
+        # An unknown source and a bad signature get the same answer: the path reveals no shop names.
+        if source is None or not shopify.verify_hmac((source.secret or "").encode(), raw, signature):
+            raise Refusal(HTTPStatus.UNAUTHORIZED, "bad signature")
+        return source, raw
+
     def _check_room(self) -> None:
         try:
             full = self.pending() >= self.inbox_bound
