@@ -268,7 +268,7 @@ def wake(session: Session, person_keys: Iterable[str], now: dt.datetime) -> int:
     for start in range(0, len(keys), _INSERT_CHUNK):
         result = session.execute(
             update(InboxMessage)
-            .where(InboxMessage.state == InboxState.WAITING, InboxMessage.person_key.in_(keys[start:start + 500]),
+            .where(InboxMessage.state == InboxState.WAITING, InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]),
                    InboxMessage.due_at > now)
             .values(due_at=now)
             .execution_options(synchronize_session=False))
@@ -291,22 +291,28 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> list[InboxMessage]
     return pending + retried
 
 
+def _last_per_person(rows: Sequence[InboxMessage]) -> dict[str, int]:
+    """Each person's latest event id in this batch."""
+    last: dict[str, int] = {}
+    for row in rows:
+        if row.person_key is not None and row.id > last.get(row.person_key, 0):
+            last[row.person_key] = row.id
+    return last
+
+
 def _claim_earlier(session: Session, rows: list[InboxMessage], limit: int) -> list[InboxMessage]:
     """The batch's people's earlier pending events it does not hold yet, claimed too (those another worker
     holds are skipped: they stay barriers). The claim goes by `due_at`, and ids (the order) can disagree
     with it (two requests stamp `received_at` before their INSERTs): without this, a batch whose every
     person has an earlier event beyond it would apply nothing, step after step."""
     claimed = {row.id for row in rows}
-    last: dict[str, int] = {}
-    for row in rows:
-        if row.person_key is not None and row.id > last.get(row.person_key, 0):
-            last[row.person_key] = row.id
+    last = _last_per_person(rows)
     wanted: list[int] = []
     keys = sorted(last)
     for start in range(0, len(keys), _INSERT_CHUNK):
         for key, event_id in session.execute(
                 select(InboxMessage.person_key, InboxMessage.id)
-                .where(InboxMessage.state == InboxState.PENDING, InboxMessage.person_key.in_(keys[start:start + 500]))):
+                .where(InboxMessage.state == InboxState.PENDING, InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]))):
             if key is not None and event_id < last[key] and event_id not in claimed:
                 wanted.append(event_id)
     wanted = sorted(wanted)[:limit]
@@ -326,10 +332,7 @@ def _barriers(session: Session, rows: Sequence[InboxMessage]) -> dict[str, int]:
     (each skips what the other locked first), so this batch may hold a person's events 1 and 3 while
     another worker holds 2."""
     claimed = {row.id for row in rows}
-    last: dict[str, int] = {}
-    for row in rows:
-        if row.person_key is not None and row.id > last.get(row.person_key, 0):
-            last[row.person_key] = row.id
+    last = _last_per_person(rows)
     barriers: dict[str, int] = {}
     keys = sorted(last)
     for start in range(0, len(keys), _INSERT_CHUNK):
@@ -337,7 +340,7 @@ def _barriers(session: Session, rows: Sequence[InboxMessage]) -> dict[str, int]:
             select(InboxMessage.person_key, InboxMessage.id)
             .where(or_(InboxMessage.state == InboxState.PENDING,
                        and_(InboxMessage.state == InboxState.WAITING, InboxMessage.reason == FAILED)),
-                   InboxMessage.person_key.in_(keys[start:start + 500])))
+                   InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK])))
         for key, event_id in earlier:
             if key is not None and event_id < last[key] and event_id not in claimed:
                 barriers[key] = min(event_id, barriers.get(key, event_id))
