@@ -53,9 +53,23 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _tune_postgresql)
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkout", _replace_if_closed_by_server)
     return engine
+
+
+def _tune_postgresql(dbapi_connection: Any, _record: object) -> None:
+    # No JIT compilation: PostgreSQL compiles a plan once its estimated cost passes jit_above_cost, which
+    # the company-wide rollup sums (a month of 5,000 employees' days) do, and compiles it again in every
+    # parallel worker, for one execution: the compile time is a large part of such a report and never pays
+    # back on queries this short (bench/README, "KPIs at 10M"). Once per pooled connection.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET jit = off")
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
 
 
 def _replace_if_closed_by_server(dbapi_connection: Any, _record: object, _proxy: object) -> None:

@@ -100,3 +100,14 @@ def test_company_wide_figures_match_the_definitions(session_factory, seed, sourc
             assert sum(g.figures.interactions for g in report.groups) == report.current.interactions
             assert sum(g.figures.purchases_within_7d for g in report.groups) == report.current.purchases_within_7d
             assert sum(g.figures.repeat_contacts for g in report.groups) == report.current.repeat_contacts
+
+
+def test_postgresql_connections_never_jit_compile_a_report(engine):
+    """PostgreSQL would JIT-compile the company-wide rollup sums once their estimated cost is high (a
+    month of every employee's days at 10M), in each parallel worker, for one execution; Frontline's
+    connections turn it off, on every connection of the pool."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    with engine.connect() as first, engine.connect() as second:
+        settings = [connection.exec_driver_sql("SHOW jit").scalar() for connection in (first, second)]
+    assert settings == ["off", "off"]
