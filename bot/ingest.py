@@ -60,13 +60,20 @@ GROUP_APPLIERS: GroupAppliers = {
 }
 
 
+# Appliers that link a person's record on arrival (store.arrival): they take the identity thresholds.
+LINKING_APPLIERS = frozenset({
+    commerce.apply_identify, shopify.apply_checkout, shopify.apply_customer, shopify.apply_order,
+    woocommerce.apply_customer, woocommerce.apply_order,
+})
+
+
 def appliers_for(settings: MatchSettings) -> Appliers:
     """APPLIERS with identity on arrival at the operator's FRONTLINE_MATCH_MERGE / _REVIEW, the thresholds
-    the batch relink reads: a record linked on arrival must become what a relink would make of it.
-    (Shopify's customers/* still link at the engine's defaults: store.live.shopify takes no thresholds.)"""
+    the batch relink reads: a record linked on arrival must become what a relink would make of it,
+    whichever source brought it (the tracking API, Shopify, WooCommerce)."""
     thresholds = thresholds_from_settings(settings)
-    return {**APPLIERS, (SourceKind.SEGMENT, SegmentType.IDENTIFY): partial(commerce.apply_identify,
-                                                                            thresholds=thresholds)}
+    return {key: partial(applier, thresholds=thresholds) if applier in LINKING_APPLIERS else applier
+            for key, applier in APPLIERS.items()}
 
 
 def group_appliers_for(settings: MatchSettings) -> GroupAppliers:

@@ -39,6 +39,7 @@ from store.arrival import link_arrival
 from store.clock import to_utc
 from store.db import table_of
 from store.gdpr import ERASED_HASH
+from store.identity import DEFAULT_THRESHOLDS, Thresholds
 from store.importing.children import import_consents
 from store.importing.fields import RowRejected
 from store.importing.orders import import_orders
@@ -128,14 +129,15 @@ _STALE = Applied(InboxState.APPLIED, STALE)
 # --- customers ------------------------------------------------------------------------------------
 
 
-def apply_customer(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+def apply_customer(session: Session, event: InboxEvent, now: dt.datetime, *,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
     """customers/create and customers/update: the shop's record of the person, then their consent.
     (The route stored only JSON objects.)"""
-    return _apply_customer(session, event.source, event.body, event.timestamp, now)
+    return _apply_customer(session, event.source, event.body, event.timestamp, now, thresholds)
 
 
 def _apply_customer(session: Session, source: str, customer: Mapping[str, Any], triggered_at: dt.datetime | None,
-                    now: dt.datetime) -> Applied:
+                    now: dt.datetime, thresholds: Thresholds) -> Applied:
     customer_id = _shopify_id(customer.get("id"))
     if customer_id is None:
         return rejected(NO_ID)
@@ -155,7 +157,7 @@ def _apply_customer(session: Session, source: str, customer: Mapping[str, Any], 
         SourceRecord.source == source, SourceRecord.source_id == customer_id)).one()
     if written.created or written.updated or linked is None:
         # Identity on arrival: the record joins (or makes, or merges) customers by the batch relink's rules.
-        link_arrival(session, [record_id])
+        link_arrival(session, [record_id], thresholds=thresholds)
     consents = _consent_rows(source, customer_id, customer)
     if consents:
         import_consents(session, rows=list(enumerate(consents, start=1)))
@@ -226,7 +228,8 @@ def _consent_row(source: str, customer_id: str, channel: str, granted: bool,
 # --- orders ---------------------------------------------------------------------------------------
 
 
-def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+def apply_order(session: Session, event: InboxEvent, now: dt.datetime, *,
+                thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
     """orders/create, orders/updated, orders/paid, orders/cancelled: the order and its lines, as of the
     newest version seen (every topic carries the whole order)."""
     order = event.body
@@ -242,7 +245,7 @@ def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applie
     if row is None:
         return rejected(BAD_ORDER)
     # The order's own copy of its customer first: the order then never waits for customers/create.
-    not_ready = _customer_first(session, event.source, customer, customer_id, event.timestamp, now)
+    not_ready = _customer_first(session, event.source, customer, customer_id, event.timestamp, now, thresholds)
     if not_ready is not None:
         return not_ready
     if not claim_version(session, event.source, ShopifyResource.ORDER, order_id,
@@ -274,10 +277,10 @@ def _tell_online_order(session: Session, source: str, customer_id: str, row: Map
 
 
 def _customer_first(session: Session, source: str, customer: Mapping[str, Any], customer_id: str,
-                    triggered_at: dt.datetime | None, now: dt.datetime) -> Applied | None:
+                    triggered_at: dt.datetime | None, now: dt.datetime, thresholds: Thresholds) -> Applied | None:
     """Apply a payload's own copy of its customer (an order's, a checkout's); then None when the person's
     record is linked to a customer, ready for what belongs to them, else the answer to give."""
-    outcome = _apply_customer(session, source, customer, triggered_at, now)
+    outcome = _apply_customer(session, source, customer, triggered_at, now, thresholds)
     if outcome.reason == ERASED:
         return outcome
     found = session.execute(
@@ -391,7 +394,8 @@ def checkout_basket(checkout: Any) -> CheckoutBasket | None:
     )
 
 
-def apply_checkout(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+def apply_checkout(session: Session, event: InboxEvent, now: dt.datetime, *,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
     """checkouts/create and checkouts/update: the customer's current basket (store/live/commerce.py's
     Basket: the card shows it, and the abandoned-basket job marks it abandoned if it stays open)."""
     basket = checkout_basket(event.body)
@@ -401,7 +405,8 @@ def apply_checkout(session: Session, event: InboxEvent, now: dt.datetime) -> App
     if basket.customer_id is None or not isinstance(customer, Mapping):
         # A guest who gave no account: nobody to put it on.
         return rejected(NO_CUSTOMER)
-    not_ready = _customer_first(session, event.source, customer, basket.customer_id, event.timestamp, now)
+    not_ready = _customer_first(session, event.source, customer, basket.customer_id, event.timestamp, now,
+                                thresholds)
     if not_ready is not None:
         return not_ready
     if not claim_version(session, event.source, ShopifyResource.CHECKOUT, basket.checkout_id, basket.updated_at,

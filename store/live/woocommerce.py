@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from store import kpi_rollup
 from store.arrival import link_arrival
+from store.identity import DEFAULT_THRESHOLDS, Thresholds
 from store.importing.fields import RowRejected
 from store.importing.orders import import_orders
 from store.importing.people import import_people, parse_person
@@ -105,7 +106,8 @@ def person_key(topic: str, document: Mapping[str, Any]) -> str | None:
 # --- customers ------------------------------------------------------------------------------------
 
 
-def apply_customer(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+def apply_customer(session: Session, event: InboxEvent, now: dt.datetime, *,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
     """customer.created and customer.updated: the shop's record of the person, as of the newest version."""
     customer = event.body
     customer_id = _woo_id(customer.get("id"))
@@ -121,7 +123,7 @@ def apply_customer(session: Session, event: InboxEvent, now: dt.datetime) -> App
     if not claim_version(session, event.source, ShopifyResource.CUSTOMER, customer_id,
                          _modified(customer, event.timestamp), event.received_at, now):
         return _STALE
-    _write_person(session, event.source, customer_id, row)
+    _write_person(session, event.source, customer_id, row, thresholds)
     return APPLIED
 
 
@@ -159,19 +161,21 @@ def _person_row(customer_id: str, customer: Mapping[str, Any], billing: Any) -> 
     return {name: value for name, value in row.items() if value}
 
 
-def _write_person(session: Session, source: str, customer_id: str, row: dict[str, Any]) -> None:
+def _write_person(session: Session, source: str, customer_id: str, row: dict[str, Any],
+                  thresholds: Thresholds) -> None:
     written = import_people(session, source=source, rows=[(1, row)])
     record_id, linked = session.execute(select(SourceRecord.id, SourceRecord.customer_id).where(
         SourceRecord.source == source, SourceRecord.source_id == customer_id)).one()
     if written.created or written.updated or linked is None:
         # Identity on arrival: the record joins (or makes, or merges) customers by the batch relink's rules.
-        link_arrival(session, [record_id])
+        link_arrival(session, [record_id], thresholds=thresholds)
 
 
 # --- orders ---------------------------------------------------------------------------------------
 
 
-def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
+def apply_order(session: Session, event: InboxEvent, now: dt.datetime, *,
+                thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Applied:
     """order.created and order.updated: the order and its lines, as of the newest version seen."""
     order = event.body
     order_id = _woo_id(order.get("id"))
@@ -185,7 +189,7 @@ def apply_order(session: Session, event: InboxEvent, now: dt.datetime) -> Applie
     row = _order_row(event.source, customer_id, order_id, order)
     if row is None:
         return rejected(BAD_ORDER)
-    not_ready = _customer_first(session, event.source, customer_id, order, now)
+    not_ready = _customer_first(session, event.source, customer_id, order, now, thresholds)
     if not_ready is not None:
         return not_ready
     if not claim_version(session, event.source, ShopifyResource.ORDER, order_id, _modified(order, event.timestamp),
@@ -223,7 +227,7 @@ def apply_order_deleted(session: Session, event: InboxEvent, now: dt.datetime) -
 
 
 def _customer_first(session: Session, source: str, customer_id: str, order: Mapping[str, Any],
-                    now: dt.datetime) -> Applied | None:
+                    now: dt.datetime, thresholds: Thresholds) -> Applied | None:
     """None when the order's customer has a record linked to a customer, ready for the order; else the
     answer to give. A customer never seen is made from the order's billing details (no version claimed:
     the customer.created that follows, with the account's own details, replaces them)."""
@@ -237,7 +241,7 @@ def _customer_first(session: Session, source: str, customer_id: str, order: Mapp
             parse_person(row, today=now.date())
         except RowRejected:
             return waiting(NOT_LINKED)  # billing details the people import refuses: wait for the account
-        _write_person(session, source, customer_id, row)
+        _write_person(session, source, customer_id, row, thresholds)
         linked = session.execute(select(SourceRecord.customer_id).where(
             SourceRecord.source == source, SourceRecord.source_id == customer_id)).first()
     if linked is None or linked.customer_id is None:

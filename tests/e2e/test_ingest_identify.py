@@ -154,3 +154,30 @@ def test_identity_on_arrival_reads_the_operators_match_thresholds(settings, engi
     with session_factory() as session:
         reviews = session.scalar(select(func.count()).select_from(MatchReview)) or 0
     assert (_active_customers(session_factory), reviews) == ((1, 0) if merge_threshold is None else (2, 1))
+
+
+@pytest.mark.parametrize("merge_threshold", [None, 1.0])
+def test_a_shop_customer_links_at_the_operators_match_thresholds_too(settings, engine, session_factory,
+                                                                     merge_threshold):
+    """The thresholds hold whichever source brings the record: the website's identify (no phone, its own
+    e-mail) and the shop's customers/create for the same name and home (another e-mail) are a fuzzy match,
+    merged at the default threshold, left to a person's review at 1.0."""
+    settings = replace(settings, match_merge_threshold=merge_threshold)
+    world = start_live(settings, engine, session_factory, appliers=appliers_for(settings),
+                       group_appliers=group_appliers_for(settings))
+    try:
+        world.identify({"userId": "u-1", "traits": {
+            "firstName": "Hélène", "lastName": "Dupont", "email": "helene.d@example.net",
+            "address": {"street": "12 rue de la République", "postalCode": "69002", "city": "Lyon"}}})
+        assert world.work() == 1
+        customer = {"id": 7380225556707, "email": "helene.dupont@example.com", "first_name": "Hélène",
+                    "last_name": "Dupont", "phone": None, "updated_at": "2026-03-01T10:00:00+01:00",
+                    "default_address": {"address1": "12 rue de la République", "city": "Lyon", "zip": "69002",
+                                        "country": "France", "country_code": "FR"}}
+        assert world.webhook("customers/create", customer, event_id="evt-thresholds").status == 200
+        assert world.work() == 1
+    finally:
+        world.stop()
+    with session_factory() as session:
+        reviews = session.scalar(select(func.count()).select_from(MatchReview)) or 0
+    assert (_active_customers(session_factory), reviews) == ((1, 0) if merge_threshold is None else (2, 1))
