@@ -103,7 +103,8 @@ def _assert_exact(session_factory) -> None:
     kind, and the rollup checks clean."""
     admin, manager = _admin(session_factory), _manager(session_factory)
     for asked in [WEEK, f"{WEEK} by employee", f"{WEEK} by channel", f"{WEEK} by type", f"{WEEK} by day",
-                 "2026-02", "last 30 days by day", "2026-03-03", "today", "yesterday", "month"]:
+                 "2026-02", "last 30 days by day", "2026-03-03", "today", "yesterday", "month",
+                 "2026-02 by employee", "last 30 days by employee", "2026-02-04..2026-03-08 by employee"]:
         for scope, viewer in [("all", admin), ("store PAR01", manager), ("store PAR01", admin), ("team", manager)]:
             from_rollup = _report(session_factory, f"{scope} {asked}", viewer=viewer)
             from_rows = _report(session_factory, f"{scope} {asked}", viewer=viewer, raw=True)
@@ -275,9 +276,9 @@ def test_migrate_builds_the_rollup_for_existing_history_and_check_finds_nothing(
             InteractionKpiFact.interaction_id == session.scalar(select(func.min(InteractionKpiFact.interaction_id)))))
     capsys.readouterr()
     assert main(["kpi", "check"]) == 1
-    # ... and the nine day rows it was in (company, employee, channel, type, store, team, and the store's
-    # employee, channel and type) no longer add up to the facts.
-    assert "1 interaction(s), 9 daily row(s)" in capsys.readouterr().out
+    # ... and the ten rows it was in (the days of company, employee, channel, type, store, team, and the
+    # store's employee, channel and type, and the employee's week) no longer add up to the facts.
+    assert "1 interaction(s), 10 daily row(s)" in capsys.readouterr().out
     engine.dispose()
 
 
@@ -472,3 +473,32 @@ def test_a_managers_store_breakdown_folds_the_rest_of_the_store_exactly(world, t
     assert (folded.interactions, folded.customers, folded.first_contacts, folded.resolved_first_contacts,
             folded.repeat_contacts, folded.purchases_within_7d) == (3, 2, 2, 2, 1, 2)
     _assert_exact(world)
+
+
+def test_a_breakdown_by_employee_over_whole_weeks_counts_each_customer_once(world, tmp_path):
+    """Whole weeks of a company breakdown by employee come from week rows (kpi_rollup "weeks"): a customer
+    Bob sees again weeks later is one customer of the period, and a new one when the period starts
+    between the two visits, whichever week or day rows hold them."""
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,J1,U0BOB,phone,call,info,,2026-02-03T10:00:00Z",  # a Tuesday
+            "webshop,W-1001,J2,U0BOB,phone,call,info,,2026-02-12T10:00:00Z",  # 9 days later, next week
+            "webshop,W-1001,J3,U0BOB,store,visit,resolved,,2026-02-25T10:00:00Z",  # 13 days later
+            "webshop,W-1001,J4,U0BOB,store,visit,resolved,,2026-02-26T10:00:00Z",  # the day after, same week
+            "webshop,W-1002,J5,U0BOB,phone,call,info,,2026-03-04T10:00:00Z")
+    admin = _admin(world)
+    bob = [("2026-02", 4, 1), ("2026-02-01..2026-03-08", 5, 2), ("2026-02-05..2026-03-08", 4, 2),
+           ("2026-02-13..2026-03-08", 3, 2), ("2026-02-12..2026-02-25", 2, 1), ("2026-02-09..2026-02-22", 1, 1)]
+    for period, interactions, customers in bob:
+        asked = f"all {period} by employee"
+        from_rollup = _report(world, asked, viewer=admin)
+        assert [(g.key, g.figures.interactions, g.figures.customers) for g in from_rollup.groups] == \
+               [("Bob Lee", interactions, customers)], period
+        from_rows = _report(world, asked, viewer=admin, raw=True)
+        assert (from_rollup.current, from_rollup.previous, from_rollup.groups) == \
+               (from_rows.current, from_rows.previous, from_rows.groups), period
+    with world() as session:
+        weeks = session.scalars(select(KpiDaily.day).where(
+            KpiDaily.dimension == kpi_rollup.Dimension.EMPLOYEE_WEEK).distinct().order_by(KpiDaily.day)).all()
+        assert [dt.date.fromordinal(day).isoformat() for day in weeks] == \
+               ["2026-02-02", "2026-02-09", "2026-02-23", "2026-03-02"]  # Mondays
+        assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
