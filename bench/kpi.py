@@ -32,6 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from store.clock import Clock, local_day
 from store.db import make_engine, make_session_factory, migrate
+# Imported here, as the app imports them when it starts (handlers.kpi.commands): a report asked first in a
+# process used to pay the import of store.kpi (tens of ms) inside its timing.
+from store.kpi import kpi_report, warm_up
+from store.kpi_query import parse_kpi_query
 from store.models import Base
 
 ZONE = ZoneInfo("Europe/Paris")  # every bench employee's and the rollup's time zone
@@ -252,9 +256,6 @@ def fixed_clock(now: dt.datetime) -> Clock:
 def ask_kpi(session, viewer, query_text: str, clock: Clock):
     """What the /kpi listener does (handlers/kpi/commands.py): "today" is the viewer's local day on the
     clock, and the report is asked as of the clock's now."""
-    from store.kpi import kpi_report
-    from store.kpi_query import parse_kpi_query
-
     now = clock()
     query = parse_kpi_query(query_text, today=local_day(now, ZoneInfo(viewer.timezone)))
     return kpi_report(session, viewer, query, now=now)
@@ -331,8 +332,9 @@ LONG_REPORTS = [(1, "all last 90 days"), (1, "all last 365 days"), (1, "all last
                 (12, "me last 365 days")]
 
 
-def reports(url: str, zone: str, now: dt.datetime, texts: list[str] | None = None) -> None:
-    """Time single /kpi reports (each twice: cold, then warm), by default the year-long ones, for a viewer in `zone`."""
+def reports(url: str, zone: str, now: dt.datetime, texts: list[str] | None = None, *, warm: bool = True) -> None:
+    """Time single /kpi reports (each twice: a process's first asking, then again), by default the year-long
+    ones, for a viewer in `zone`; after the start-up warm-up unless `warm` is False."""
     from store.models import Employee
 
     engine = make_engine(url)
@@ -340,6 +342,13 @@ def reports(url: str, zone: str, now: dt.datetime, texts: list[str] | None = Non
     factory = make_session_factory(engine)
     clock = fixed_clock(now)
     wanted = [(1, text) for text in texts] if texts else LONG_REPORTS
+    if warm:
+        # What `frontline serve` does in each process before serving (handlers.kpi.commands.warm_up).
+        started, cpu = time.perf_counter(), time.process_time()
+        with factory() as session:
+            warm_up(session, "Europe/Paris", now=clock())
+        print(f"start-up warm-up (store.kpi.warm_up): {(time.perf_counter() - started) * 1000:.0f} ms "
+              f"(CPU {(time.process_time() - cpu) * 1000:.0f} ms)", flush=True)
     for employee_id, query_text in wanted:
         times = []
         for _ in range(2):
@@ -453,13 +462,15 @@ def main() -> None:
     parser.add_argument("--as-of", default=DEFAULT_AS_OF,
                         help=f"the world's end and the moment reports are asked, local time in Europe/Paris "
                              f"(default {DEFAULT_AS_OF}); the same for generate and the measurements")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="reports: skip the start-up warm-up `frontline serve` does (store.kpi.warm_up)")
     parser.add_argument("report", nargs="*", help="reports: /kpi texts for the admin (default: year-long reports)")
     args = parser.parse_intermixed_args()
     now = as_of_utc(args.as_of)
     if args.action == "generate":
         generate(args.url, args.interactions, now)
     elif args.action == "reports":
-        reports(args.url, args.zone, now, args.report)
+        reports(args.url, args.zone, now, args.report, warm=not args.no_warm_up)
     elif args.action == "rollup":
         build_rollup(args.url)
     elif args.action == "catch-up":

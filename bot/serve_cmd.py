@@ -30,6 +30,8 @@ from bot.ingest import InboxWorkers, appliers_for, group_appliers_for
 from bot.ingest_web import IngestRoutes
 from bot.scheduler import start_scheduler
 from bot.web import FrontlineWeb
+from handlers.kpi import commands as kpi_commands
+from store.clock import utc_now
 from store.db import REQUEST_BUSY_TIMEOUT_MS, SchemaOutdated, ensure_schema_current, make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ def build_runtime(settings, *, scheduler: bool = True):
     engine = make_engine(settings.database_url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
     session_factory = make_session_factory(engine)
     app = build_app(settings, session_factory)
+    kpi_commands.warm_up(session_factory, utc_now, settings.default_timezone)  # each process, before it serves
     handle = start_scheduler(settings, session_factory, app.client) if scheduler else None
     workers = InboxWorkers(session_factory, count=settings.ingest_workers, appliers=appliers_for(settings),
                            group_appliers=group_appliers_for(settings)).start()

@@ -20,6 +20,7 @@ from handlers.i18n import t
 from handlers.kpi.blocks import kpi_message, scope_label
 from store.clock import Clock, local_day
 from store.db import SessionFactory
+from store import kpi
 from store.kpi import KpiReport, Viewer, kpi_report
 from store.kpi_query import KpiQueryError, parse_kpi_query
 
@@ -74,6 +75,16 @@ def send_chart(client: WebClient, employee: Asker, report: KpiReport, locale: st
     except Exception as error:
         log.warning("kpi chart upload failed: employee_id=%s error=%s", employee.id, type(error).__name__)
         return False
+
+
+def warm_up(session_factory: SessionFactory, clock: Clock, timezone: str) -> None:
+    """At start-up, before the first /kpi: its statements compiled (store.kpi.warm_up), so the first
+    person asking does not wait for that. A database that cannot answer yet only costs the warm-up."""
+    try:
+        with session_factory() as session:
+            kpi.warm_up(session, timezone, now=clock())
+    except SQLAlchemyError as error:
+        log.warning("kpi warm-up skipped: error=%s", type(error).__name__)
 
 
 def register(app: App) -> None:

@@ -12,17 +12,18 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
+from sqlalchemy.engine.interfaces import CacheStats
 
 from bot.cli import main
 from store import kpi_rollup
-from store.db import migrate
+from store.db import make_engine, make_session_factory, migrate
 from store.employees import import_employees
 from store.followups import add_follow_up, complete, snooze
 from store.gdpr import erase_customer
 from store.importing import import_interactions, import_orders, import_people, read_rows
 from store.interactions import FollowUpInput, log_interaction
-from store.kpi import KpiReport, kpi_report
+from store.kpi import KpiReport, kpi_report, warm_up
 from store.kpi_query import parse_kpi_query
 from store.merging import merge_customers, unmerge
 from store.models import (
@@ -502,3 +503,30 @@ def test_a_breakdown_by_employee_over_whole_weeks_counts_each_customer_once(worl
         assert [dt.date.fromordinal(day).isoformat() for day in weeks] == \
                ["2026-02-02", "2026-02-09", "2026-02-23", "2026-03-02"]  # Mondays
         assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
+
+
+def test_warm_up_compiles_a_new_process_first_report_ahead_and_changes_nothing(world, db_url, tmp_path):
+    """What `frontline serve` runs in each process before serving (handlers.kpi.commands.warm_up): the first
+    admin asking "all yesterday" then finds every statement compiled, and gets the same report."""
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,K1,U0BOB,phone,call,resolved,,2026-03-09T10:00:00Z")
+    rollup_before = _rollup_rows(world)
+    engine = make_engine(db_url)  # a new process's engine: nothing compiled yet
+    factory = make_session_factory(engine)
+    with factory() as session:
+        warm_up(session, "Europe/Paris", now=NOW - dt.timedelta(days=3))  # start-up, days before the asking
+    compiled: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if context.cache_hit == CacheStats.CACHE_MISS:  # compiled now, not found in the cache
+            compiled.append(statement)
+
+    event.listen(engine, "after_cursor_execute", note)
+    with factory() as session:
+        first = kpi_report(session, _admin(world), parse_kpi_query("all yesterday", today=TODAY), now=NOW)
+    engine.dispose()
+    assert compiled == []
+    expected = _report(world, "all yesterday", viewer=_admin(world))
+    assert (first.current, first.previous) == (expected.current, expected.previous)
+    assert first.current.interactions == 1
+    assert _rollup_rows(world) == rollup_before
