@@ -529,8 +529,9 @@ def _people_rows(session: Session, viewer: Viewer, scope: ScopeFilter, period: P
         people_rows = people_rows.where(Employee.id.in_([k for k in found if k]))
     people = {person_id: _Person(id=person_id, name=name, role=role, team_id=team_id, store_id=store_id)
               for person_id, name, role, team_id, store_id in session.execute(people_rows)}
-    shown = {k for k in found if (permissions.sees_figures_of(viewer, people[k]) if k in people
-                                  else permissions.sees_everything(viewer))}
+    # An admin sees everyone's figures (permissions.acts_for): no rule to run for each of 5,000 people.
+    shown = set(found) if permissions.sees_everything(viewer) else {
+        k for k in found if k in people and permissions.sees_figures_of(viewer, people[k])}
     rows = sorted((GroupRow(key=people[k].name if k in people else f"#{k}", figures=f, employee_id=k)
                    for k, f in found.items() if k in shown), key=lambda g: (-g.figures.interactions, g.key))
     if len(shown) < len(found):
