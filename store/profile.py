@@ -367,6 +367,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
     )
     profiling = _profiling(consents)
     today = clock().date()
+    web_signals, live = (_web_activity(session, cid, as_of=clock()) if profiling else ((), None))
     follow_ups = tuple(
         FollowUpSummary(id=f.id, due_date=f.due_date, note=f.note, assignee_name=f.name, overdue=f.due_date < today)
         for f in reads.follow_ups
@@ -386,7 +387,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
         contact=Contact(email=customer.email, phone=customer.phone),
         preferences=_preferences_of(reads.preferences),
         profiling_allowed=profiling,
-        web_signals=_web_signals(session, cid) if profiling else (),
+        web_signals=web_signals,
         orders=_order_page(reads.orders, offset=0, limit=RECENT),
         interactions=_interaction_page(reads.interactions, offset=0, limit=RECENT),
         follow_ups=follow_ups,
@@ -394,7 +395,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
         provenance={name: str(origin.get("source")) for name, origin in (customer.provenance or {}).items()
                     if isinstance(origin, dict) and origin.get("source")},
         redirected_from=redirected_from,
-        live=live_activity(session, cid, as_of=clock()) if profiling else None,
+        live=live,
     )
 
 
@@ -505,8 +506,24 @@ def _preferences_of(rows: Iterable[Any]) -> tuple[Preference, ...]:
 
 
 def _web_signals(session: Session, customer_id: int) -> tuple[WebSignalItem, ...]:
+    return _signals_of(session.execute(_SIGNAL_ROWS, {"cid": customer_id}))
+
+
+def _signals_of(rows: Iterable[Any]) -> tuple[WebSignalItem, ...]:
     return tuple(WebSignalItem(kind=s.kind, product_name=s.product_name, sku=s.sku, price=s.price, currency=s.currency,
-                               occurred_at=s.occurred_at) for s in session.execute(_SIGNAL_ROWS, {"cid": customer_id}))
+                               occurred_at=s.occurred_at) for s in rows)
+
+
+def _web_activity(session: Session, customer_id: int, *,
+                  as_of: dt.datetime) -> tuple[tuple[WebSignalItem, ...], LiveActivity]:
+    """The web signals and live activity of a customer who allows profiling (read only then). On PostgreSQL
+    in one round trip (`_WEB_STATEMENT`: signals, recent activity and the open basket as JSON arrays)."""
+    if not is_postgresql(session):
+        return _web_signals(session, customer_id), live_activity(session, customer_id, as_of=as_of)
+    row = session.execute(_WEB_STATEMENT, {"cid": customer_id, "since": as_of - BASKET_WINDOW}).one()
+    sections = {name: section.rows(getattr(row, name)) for name, section in _WEB_SECTIONS.items()}
+    basket = sections["basket"][0] if sections["basket"] else None
+    return _signals_of(sections["signals"]), _live_of(sections["activity"], basket, as_of=as_of)
 
 
 # How far back the card looks for website activity worth telling.
@@ -541,6 +558,12 @@ def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> 
     """The last visit, the open basket, recent wishlist changes and searches, a fresh online order:
     one query over the activity (the latest events of each group), one for the basket when there is any."""
     rows = session.execute(_ACTIVITY_ROWS, {"cid": customer_id}).all()
+    basket = session.execute(_OPEN_BASKET, {"cid": customer_id, "since": as_of - BASKET_WINDOW}).first() if rows else None
+    return _live_of(rows, basket, as_of=as_of)
+
+
+def _live_of(rows: Sequence[Any], basket: Any, *, as_of: dt.datetime) -> LiveActivity:
+    """`live_activity` from the rows of `_ACTIVITY_ROWS` and of `_OPEN_BASKET` (None: no open basket)."""
     if not rows:
         return LiveActivity(as_of=as_of, last_seen_at=None, last_seen_source=None, basket=None, changes=(),
                             web_order=None)
@@ -553,19 +576,24 @@ def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> 
                     and a.detail), None)
     return LiveActivity(
         as_of=as_of, last_seen_at=rows[0].occurred_at, last_seen_source=rows[0].source,
-        basket=_open_basket(session, customer_id, as_of=as_of), changes=changes,
+        basket=_basket_of(basket), changes=changes,
         web_order=WebOrder(order_number=ordered.detail or "", ordered_at=ordered.occurred_at,
                            total_amount=ordered.price, currency=ordered.currency, source=ordered.source)
         if ordered else None)
 
 
-_OPEN_BASKET = (select(Basket).where(Basket.customer_id == _CID, Basket.closed_at.is_(None),
-                                    Basket.updated_at >= bindparam("since", type_=DateTime))
-                .order_by(Basket.updated_at.desc(), Basket.id.desc()).limit(1))
+_BASKETS = table_of(Basket)
+# The open basket, if any, of the last 30 days (bound parameter `since`): plain columns, like the card's reads.
+_OPEN_BASKET = (
+    select(_BASKETS.c["items"], _BASKETS.c.currency, _BASKETS.c.updated_at, _BASKETS.c.abandoned_at,
+           _BASKETS.c.checkout_started_at, _BASKETS.c.source)
+    .where(_BASKETS.c.customer_id == _CID, _BASKETS.c.closed_at.is_(None),
+           _BASKETS.c.updated_at >= bindparam("since", type_=DateTime))
+    .order_by(_BASKETS.c.updated_at.desc(), _BASKETS.c.id.desc()).limit(1)
+)
 
 
-def _open_basket(session: Session, customer_id: int, *, as_of: dt.datetime) -> BasketSummary | None:
-    row = session.scalars(_OPEN_BASKET, {"cid": customer_id, "since": as_of - BASKET_WINDOW}).first()
+def _basket_of(row: Any) -> BasketSummary | None:
     if row is None or not row.items:
         return None
     items = tuple(BasketItem(product_name=str(item.get("name") or item.get("sku")), quantity=int(item["quantity"]),
@@ -576,6 +604,15 @@ def _open_basket(session: Session, customer_id: int, *, as_of: dt.datetime) -> B
         items=items, currency=row.currency, updated_at=row.updated_at,
         total=sum((item.quantity * (item.price or Decimal(0)) for item in items), Decimal("0.00")) if priced else None,
         abandoned=row.abandoned_at is not None, checkout_started=row.checkout_started_at is not None, source=row.source)
+
+
+_WEB_SECTIONS = {
+    "signals": _JsonSection(_SIGNAL_ROWS, "signals",
+                            (_SIGNALS.c.kind, _SIGNALS.c.occurred_at.desc(), _SIGNALS.c.id.desc())),
+    "activity": _JsonSection(_ACTIVITY_ROWS, "activity", (_ACTIVITY.c.occurred_at.desc(), _ACTIVITY.c.id.desc())),
+    "basket": _JsonSection(_OPEN_BASKET, "basket", (_BASKETS.c.updated_at.desc(), _BASKETS.c.id.desc())),
+}
+_WEB_STATEMENT = select(*(section.column for section in _WEB_SECTIONS.values()))
 
 
 def more_orders(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:

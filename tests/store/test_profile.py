@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from store.models import (
+    Basket,
     Consent,
     Customer,
     DeclaredPreference,
@@ -18,6 +19,7 @@ from store.models import (
     Order,
     OrderLine,
     Store,
+    WebActivity,
     WebSignal,
 )
 from store import profile as card_module
@@ -234,3 +236,37 @@ def test_one_statement_card_reads_the_same_rows_as_one_per_section(session_facto
     for unavailable in (world["gone"], 999_999):
         with session_factory() as session, pytest.raises(ProfileUnavailable):
             card_module._card_in_one_statement(session, unavailable)
+
+
+def test_web_activity_in_one_statement_is_the_same_as_read_apart(session_factory, world, engine):
+    # With profiling consent the card also reads signals, live activity and the open basket: one more statement
+    # on PostgreSQL (was up to three), the same content as reading each apart.
+    jean = world["jean"]
+    grant(session_factory, jean)
+    with session_factory.begin() as session:
+        session.add_all([
+            WebActivity(source="web", customer_id=jean, kind="visit", occurred_at=NOW - dt.timedelta(minutes=12)),
+            WebActivity(source="web", customer_id=jean, kind="wishlist_added", sku="B1", product_name="Bottes",
+                        price=Decimal("89.90"), occurred_at=NOW - dt.timedelta(hours=2, microseconds=5)),
+            WebActivity(source="web", customer_id=jean, kind="searched", detail="ciré jaune",
+                        occurred_at=NOW - dt.timedelta(days=1)),
+            WebActivity(source="web", customer_id=jean, kind="ordered", detail="W-77", price=Decimal("120.00"),
+                        occurred_at=NOW - dt.timedelta(hours=3)),
+            Basket(source="web", cart_key="c1", customer_id=jean, currency="EUR", updated_at=NOW - dt.timedelta(hours=1),
+                   items=[{"sku": "B1", "name": "Bottes", "quantity": 2, "price": "89.90"},
+                          {"sku": "S2", "quantity": 1, "price": "0.10"}]),
+            Basket(source="web", cart_key="c0", customer_id=jean, updated_at=NOW - dt.timedelta(days=40),
+                   items=[{"sku": "OLD", "quantity": 1, "price": "1.00"}]),
+        ])
+    profile, statements = _statements_of_card(session_factory, engine, jean)
+    assert statements == (2 if engine.dialect.name == "postgresql" else 10)
+    live = profile.live
+    assert live is not None and live.last_seen_at == NOW - dt.timedelta(minutes=12)
+    assert live.basket is not None and live.basket.total == Decimal("179.90")
+    assert [item.product_name for item in live.basket.items] == ["Bottes", "S2"]
+    assert [change.text for change in live.changes] == ["Bottes", "ciré jaune"]
+    assert live.web_order is not None and live.web_order.total_amount == Decimal("120.00")
+    with session_factory() as session:
+        apart = (card_module._web_signals(session, jean), card_module.live_activity(session, jean, as_of=NOW))
+    assert (profile.web_signals, profile.live) == apart
+    assert len(profile.web_signals) == 7
