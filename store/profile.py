@@ -451,7 +451,9 @@ def _card_in_one_statement(session: Session, customer_id: int) -> _CardReads:
 class _JsonSection:
     """One section of the card as a JSON array of its rows (each an array of the statement's columns, in the
     statement's order and limit), and back to rows with the same names and Python types as the statement's
-    own rows: JSON has no dates or decimals, so those columns are parsed back (numbers as Decimal, exact)."""
+    own rows: JSON has no dates or decimals, so those columns are parsed back (numbers as Decimal, exact).
+    `order` repeats the statement's ORDER BY for the aggregate (json_agg keeps no order of its own); the
+    PostgreSQL tests in tests/store/test_profile.py compare both forms' rows, order included."""
 
     def __init__(self, statement: Select[Any], name: str, order: Sequence[ColumnElement[Any]]) -> None:
         columns = statement.selected_columns
