@@ -8,15 +8,32 @@ Contact details are in the tree; hiding them until an audited "Reveal" is the ca
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, DateTime, Integer, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    Select,
+    Text,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from store.db import table_of
+from store.dialect import is_postgresql
 
 from store.errors import Refused
 from store.models import (
@@ -340,18 +357,20 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
                   clock: Callable[[], dt.datetime]) -> CustomerProfile:
     if not viewer_may_see(viewer, customer_id):
         raise ProfileUnavailable("not_found")
-    customer, redirected_from = _active_customer(session, customer_id)
+    reads = _card_in_one_statement(session, customer_id) if is_postgresql(session) else _card_reads(session, customer_id)
+    customer, redirected_from = reads.customer, reads.redirected_from
     cid = customer.id
     consents = tuple(
         ConsentState(purpose=c.purpose, channel=c.channel, granted=c.granted, recorded_at=c.recorded_at,
                      source=c.source)
-        for c in session.execute(_CONSENT_ROWS, {"cid": cid})
+        for c in reads.consents
     )
     profiling = _profiling(consents)
     today = clock().date()
+    web_signals, live = (_web_activity(session, cid, as_of=clock()) if profiling else ((), None))
     follow_ups = tuple(
         FollowUpSummary(id=f.id, due_date=f.due_date, note=f.note, assignee_name=f.name, overdue=f.due_date < today)
-        for f in session.execute(_FOLLOW_UP_ROWS, {"cid": cid})
+        for f in reads.follow_ups
     )
     return CustomerProfile(
         customer_id=cid,
@@ -366,24 +385,122 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
         preferred_channel=customer.preferred_channel,
         preferred_language=customer.preferred_language,
         contact=Contact(email=customer.email, phone=customer.phone),
-        preferences=_preferences(session, cid),
+        preferences=_preferences_of(reads.preferences),
         profiling_allowed=profiling,
-        web_signals=_web_signals(session, cid) if profiling else (),
-        orders=more_orders(session, cid, offset=0, limit=RECENT),
-        interactions=more_interactions(session, cid, offset=0, limit=RECENT),
+        web_signals=web_signals,
+        orders=_order_page(reads.orders, offset=0, limit=RECENT),
+        interactions=_interaction_page(reads.interactions, offset=0, limit=RECENT),
         follow_ups=follow_ups,
         consents=consents,
         provenance={name: str(origin.get("source")) for name, origin in (customer.provenance or {}).items()
                     if isinstance(origin, dict) and origin.get("source")},
         redirected_from=redirected_from,
-        live=live_activity(session, cid, as_of=clock()) if profiling else None,
+        live=live,
     )
 
 
-def _preferences(session: Session, customer_id: int) -> tuple[Preference, ...]:
+@dataclass(frozen=True)
+class _CardReads:
+    """The rows a card is made of (web activity aside, read only with consent): the customer's row and each
+    section's rows, with the columns of the section's statement above."""
+    customer: Any
+    redirected_from: int | None
+    consents: Sequence[Any]
+    follow_ups: Sequence[Any]
+    preferences: Sequence[Any]
+    orders: Sequence[Any]  # the first page and one more order, a row per line (`_ORDER_ROWS`)
+    interactions: Sequence[Any]  # the first page and one more
+
+
+_FIRST_PAGE = {"offset": 0, "limit": RECENT + 1}
+
+
+def _card_reads(session: Session, customer_id: int) -> _CardReads:
+    """One statement per section: on SQLite, in the process, a statement costs no round trip."""
+    customer, redirected_from = _active_customer(session, customer_id)
+    cid = {"cid": customer.id}
+    return _CardReads(
+        customer=customer, redirected_from=redirected_from,
+        consents=session.execute(_CONSENT_ROWS, cid).all(),
+        follow_ups=session.execute(_FOLLOW_UP_ROWS, cid).all(),
+        preferences=session.execute(_PREFERENCE_ROWS, cid).all(),
+        orders=session.execute(_ORDER_ROWS, {**cid, **_FIRST_PAGE}).all(),
+        interactions=session.execute(_INTERACTION_ROWS, {**cid, **_FIRST_PAGE}).all(),
+    )
+
+
+def _card_in_one_statement(session: Session, customer_id: int) -> _CardReads:
+    """The same rows in one round trip (PostgreSQL): the customer's row with each section as a JSON array
+    of its rows. On PostgreSQL each statement is a round trip to the server and work on both sides, and
+    a card was six of them. A merged id costs one more statement per merge followed (its sections are
+    empty: a merge moves them to the survivor)."""
+    asked = customer_id
+    for _ in range(10):
+        row = session.execute(_CARD_STATEMENT, {"cid": customer_id, **_FIRST_PAGE}).first()
+        if row is None:
+            raise ProfileUnavailable("not_found")
+        if row.status == CustomerStatus.ACTIVE:
+            sections = {name: section.rows(getattr(row, name)) for name, section in _CARD_SECTIONS.items()}
+            return _CardReads(customer=row, redirected_from=asked if asked != row.id else None, **sections)
+        if row.status != CustomerStatus.MERGED or not row.merged_into_id:
+            raise ProfileUnavailable("erased" if row.status == CustomerStatus.ERASED else "not_found")
+        customer_id = row.merged_into_id
+    raise ProfileUnavailable("not_found")
+
+
+class _JsonSection:
+    """One section of the card as a JSON array of its rows (each an array of the statement's columns, in the
+    statement's order and limit), and back to rows with the same names and Python types as the statement's
+    own rows: JSON has no dates or decimals, so those columns are parsed back (numbers as Decimal, exact).
+    `order` repeats the statement's ORDER BY for the aggregate (json_agg keeps no order of its own); the
+    PostgreSQL tests in tests/store/test_profile.py compare both forms' rows, order included."""
+
+    def __init__(self, statement: Select[Any], name: str, order: Sequence[ColumnElement[Any]]) -> None:
+        columns = statement.selected_columns
+        rows = statement.add_columns(func.row_number().over(order_by=order).label("n")).subquery(f"{name}_rows")
+        self.names = tuple(rows.c.keys()[:-1])  # the statement's columns ("n" is last)
+        self.parsers = tuple(_json_parser(column.type) for column in columns)
+        array = func.json_agg(aggregate_order_by(func.json_build_array(*(rows.c[n] for n in self.names)), rows.c.n))
+        self.column = select(func.coalesce(array, literal_column("'[]'::json")).cast(Text)).scalar_subquery().label(name)
+
+    def rows(self, text: str) -> list[SimpleNamespace]:
+        return [SimpleNamespace(**{name: None if value is None else parse(value)
+                                   for name, parse, value in zip(self.names, self.parsers, values, strict=True)})
+                for values in json.loads(text, parse_float=Decimal)]
+
+
+def _json_parser(column_type: Any) -> Callable[[Any], Any]:
+    if isinstance(column_type, DateTime):
+        return dt.datetime.fromisoformat
+    if isinstance(column_type, Date):
+        return dt.date.fromisoformat
+    if isinstance(column_type, Numeric):
+        return Decimal
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_CARD_SECTIONS = {
+    "consents": _JsonSection(_CONSENT_ROWS, "consents", (_CONSENTS.c.purpose, _CONSENTS.c.channel)),
+    "follow_ups": _JsonSection(_FOLLOW_UP_ROWS, "follow_ups", (_FOLLOW_UPS.c.due_date, _FOLLOW_UPS.c.id)),
+    "preferences": _JsonSection(_PREFERENCE_ROWS, "preferences",
+                                (_PREFERENCES.c.recorded_at.desc(), _PREFERENCES.c.id.desc())),
+    "orders": _JsonSection(_ORDER_ROWS, "orders",
+                           (_ORDER_PAGE.c.ordered_at.desc(), _ORDER_PAGE.c.id.desc(), _ORDER_LINES.c.id)),
+    "interactions": _JsonSection(_INTERACTION_ROWS, "interactions",
+                                 (_INTERACTIONS.c.created_at.desc(), _INTERACTIONS.c.id.desc())),
+}
+# The customer's row (`_CUSTOMER_ROW`) and every section's rows (PostgreSQL: json_agg, aggregate ORDER BY).
+_CARD_STATEMENT = _CUSTOMER_ROW.add_columns(*(section.column for section in _CARD_SECTIONS.values()))
+
+
+def _preferences_of(rows: Iterable[Any]) -> tuple[Preference, ...]:
     """The latest value per category and label: "shoes 39" replaces an older "shoes 38"."""
     latest: dict[tuple[str, str | None], Preference] = {}
-    for p in session.execute(_PREFERENCE_ROWS, {"cid": customer_id}):
+    for p in rows:
         latest.setdefault((p.category, (p.label or "").lower() or None),
                           Preference(category=p.category, label=p.label, value=p.value, recorded_at=p.recorded_at,
                                      source=p.source))
@@ -391,8 +508,24 @@ def _preferences(session: Session, customer_id: int) -> tuple[Preference, ...]:
 
 
 def _web_signals(session: Session, customer_id: int) -> tuple[WebSignalItem, ...]:
+    return _signals_of(session.execute(_SIGNAL_ROWS, {"cid": customer_id}))
+
+
+def _signals_of(rows: Iterable[Any]) -> tuple[WebSignalItem, ...]:
     return tuple(WebSignalItem(kind=s.kind, product_name=s.product_name, sku=s.sku, price=s.price, currency=s.currency,
-                               occurred_at=s.occurred_at) for s in session.execute(_SIGNAL_ROWS, {"cid": customer_id}))
+                               occurred_at=s.occurred_at) for s in rows)
+
+
+def _web_activity(session: Session, customer_id: int, *,
+                  as_of: dt.datetime) -> tuple[tuple[WebSignalItem, ...], LiveActivity]:
+    """The web signals and live activity of a customer who allows profiling (read only then). On PostgreSQL
+    in one round trip (`_WEB_STATEMENT`: signals, recent activity and the open basket as JSON arrays)."""
+    if not is_postgresql(session):
+        return _web_signals(session, customer_id), live_activity(session, customer_id, as_of=as_of)
+    row = session.execute(_WEB_STATEMENT, {"cid": customer_id, "since": as_of - BASKET_WINDOW}).one()
+    sections = {name: section.rows(getattr(row, name)) for name, section in _WEB_SECTIONS.items()}
+    basket = sections["basket"][0] if sections["basket"] else None
+    return _signals_of(sections["signals"]), _live_of(sections["activity"], basket, as_of=as_of)
 
 
 # How far back the card looks for website activity worth telling.
@@ -427,6 +560,12 @@ def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> 
     """The last visit, the open basket, recent wishlist changes and searches, a fresh online order:
     one query over the activity (the latest events of each group), one for the basket when there is any."""
     rows = session.execute(_ACTIVITY_ROWS, {"cid": customer_id}).all()
+    basket = session.execute(_OPEN_BASKET, {"cid": customer_id, "since": as_of - BASKET_WINDOW}).first() if rows else None
+    return _live_of(rows, basket, as_of=as_of)
+
+
+def _live_of(rows: Sequence[Any], basket: Any, *, as_of: dt.datetime) -> LiveActivity:
+    """`live_activity` from the rows of `_ACTIVITY_ROWS` and of `_OPEN_BASKET` (None: no open basket)."""
     if not rows:
         return LiveActivity(as_of=as_of, last_seen_at=None, last_seen_source=None, basket=None, changes=(),
                             web_order=None)
@@ -439,19 +578,24 @@ def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> 
                     and a.detail), None)
     return LiveActivity(
         as_of=as_of, last_seen_at=rows[0].occurred_at, last_seen_source=rows[0].source,
-        basket=_open_basket(session, customer_id, as_of=as_of), changes=changes,
+        basket=_basket_of(basket), changes=changes,
         web_order=WebOrder(order_number=ordered.detail or "", ordered_at=ordered.occurred_at,
                            total_amount=ordered.price, currency=ordered.currency, source=ordered.source)
         if ordered else None)
 
 
-_OPEN_BASKET = (select(Basket).where(Basket.customer_id == _CID, Basket.closed_at.is_(None),
-                                    Basket.updated_at >= bindparam("since", type_=DateTime))
-                .order_by(Basket.updated_at.desc(), Basket.id.desc()).limit(1))
+_BASKETS = table_of(Basket)
+# The open basket, if any, of the last 30 days (bound parameter `since`): plain columns, like the card's reads.
+_OPEN_BASKET = (
+    select(_BASKETS.c["items"], _BASKETS.c.currency, _BASKETS.c.updated_at, _BASKETS.c.abandoned_at,
+           _BASKETS.c.checkout_started_at, _BASKETS.c.source)
+    .where(_BASKETS.c.customer_id == _CID, _BASKETS.c.closed_at.is_(None),
+           _BASKETS.c.updated_at >= bindparam("since", type_=DateTime))
+    .order_by(_BASKETS.c.updated_at.desc(), _BASKETS.c.id.desc()).limit(1)
+)
 
 
-def _open_basket(session: Session, customer_id: int, *, as_of: dt.datetime) -> BasketSummary | None:
-    row = session.scalars(_OPEN_BASKET, {"cid": customer_id, "since": as_of - BASKET_WINDOW}).first()
+def _basket_of(row: Any) -> BasketSummary | None:
     if row is None or not row.items:
         return None
     items = tuple(BasketItem(product_name=str(item.get("name") or item.get("sku")), quantity=int(item["quantity"]),
@@ -464,12 +608,27 @@ def _open_basket(session: Session, customer_id: int, *, as_of: dt.datetime) -> B
         abandoned=row.abandoned_at is not None, checkout_started=row.checkout_started_at is not None, source=row.source)
 
 
+_WEB_SECTIONS = {
+    "signals": _JsonSection(_SIGNAL_ROWS, "signals",
+                            (_SIGNALS.c.kind, _SIGNALS.c.occurred_at.desc(), _SIGNALS.c.id.desc())),
+    "activity": _JsonSection(_ACTIVITY_ROWS, "activity", (_ACTIVITY.c.occurred_at.desc(), _ACTIVITY.c.id.desc())),
+    "basket": _JsonSection(_OPEN_BASKET, "basket", (_BASKETS.c.updated_at.desc(), _BASKETS.c.id.desc())),
+}
+_WEB_STATEMENT = select(*(section.column for section in _WEB_SECTIONS.values()))
+
+
 def more_orders(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:
     """Orders across channels, newest first, with their lines: one query whatever the page size (no N+1)."""
     offset, limit = max(offset, 0), max(min(limit, 50), 1)
+    rows = session.execute(_ORDER_ROWS, {"cid": customer_id, "offset": offset, "limit": limit + 1})
+    return _order_page(rows, offset=offset, limit=limit)
+
+
+def _order_page(rows: Iterable[Any], *, offset: int, limit: int) -> Page:
+    """A page of orders from `_ORDER_ROWS`'s rows (a row per line; `limit` + 1 orders asked)."""
     orders: dict[int, Any] = {}
     lines: dict[int, list[OrderLineItem]] = {}
-    for row in session.execute(_ORDER_ROWS, {"cid": customer_id, "offset": offset, "limit": limit + 1}):
+    for row in rows:
         orders.setdefault(row.id, row)
         if row.line_id is not None:
             lines.setdefault(row.id, []).append(
@@ -487,6 +646,10 @@ def more_orders(session: Session, customer_id: int, *, offset: int, limit: int =
 def more_interactions(session: Session, customer_id: int, *, offset: int, limit: int = RECENT) -> Page:
     offset, limit = max(offset, 0), max(min(limit, 50), 1)
     rows = session.execute(_INTERACTION_ROWS, {"cid": customer_id, "offset": offset, "limit": limit + 1}).all()
+    return _interaction_page(rows, offset=offset, limit=limit)
+
+
+def _interaction_page(rows: Sequence[Any], *, offset: int, limit: int) -> Page:
     items = tuple(
         InteractionSummary(id=i.id, created_at=i.created_at, channel=i.channel, type=i.type, outcome=i.outcome,
                            employee_name=i.employee_name, note=i.note, source=i.source)

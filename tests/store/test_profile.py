@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from store.models import (
+    Basket,
     Consent,
     Customer,
     DeclaredPreference,
@@ -18,8 +19,10 @@ from store.models import (
     Order,
     OrderLine,
     Store,
+    WebActivity,
     WebSignal,
 )
+from store import profile as card_module
 from store.profile import ProfileUnavailable, build_profile, more_interactions, more_orders
 
 NOW = dt.datetime(2026, 3, 2, 15, 0)
@@ -170,3 +173,100 @@ def test_card_needs_few_queries_whatever_the_history(session_factory, world, eng
         event.remove(engine, "before_cursor_execute", count)
     # 9 for the card, 1 for the live website activity (2 when the customer has any: the basket).
     assert len(statements) <= 10
+
+
+def _statements_of_card(session_factory, engine, customer_id):
+    statements: list[str] = []
+
+    def count(*_args, **_kwargs):
+        statements.append("q")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        profile = card(session_factory, customer_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return profile, len(statements)
+
+
+def test_card_is_one_round_trip_on_postgresql(session_factory, world, engine):
+    # Without profiling consent (no web activity to read) the whole card is one statement on PostgreSQL, a
+    # merged id one more; SQLite, in the process, keeps a statement per section.
+    profile, statements = _statements_of_card(session_factory, engine, world["jean"])
+    assert profile.customer_id == world["jean"] and len(profile.orders.items) == 5
+    one_statement = engine.dialect.name == "postgresql"
+    assert statements == (1 if one_statement else 7)  # SQLite: its explicit BEGIN and a statement per section
+    profile, statements = _statements_of_card(session_factory, engine, world["old"])
+    assert profile.customer_id == world["jean"] and profile.redirected_from == world["old"]
+    assert statements == (2 if one_statement else 8)
+
+
+def test_one_statement_card_reads_the_same_rows_as_one_per_section(session_factory, world, engine):
+    # Values JSON has no type for come back as the statement's own: microseconds, dates, exact decimals, NULLs.
+    with session_factory.begin() as session:
+        jean = world["jean"]
+        session.add_all([
+            Order(source="web", order_number="NX", customer_id=jean, ordered_at=NOW + dt.timedelta(microseconds=123456),
+                  channel="web", total_amount=Decimal("1234567890.10")),
+            Interaction(customer_id=jean, employee_id=world["lea"], channel="phone", type="complaint",
+                        outcome="pending", note=None, created_at=NOW + dt.timedelta(seconds=1, microseconds=7)),
+            Consent(customer_id=jean, purpose="marketing", channel="email", granted=True,
+                    recorded_at=NOW - dt.timedelta(microseconds=1), source="pos"),
+        ])
+        session.add(OrderLine(order=session.query(Order).filter_by(order_number="N1").one(), sku="Z", size="42",
+                              product_name="Bottes « été »", quantity=3, unit_price=Decimal("0.01")))
+    with session_factory() as session:
+        for customer_id in (world["jean"], world["old"]):
+            separate = card_module._card_reads(session, customer_id)
+            if engine.dialect.name != "postgresql":
+                continue  # the one-statement form is PostgreSQL's (json_agg)
+            combined = card_module._card_in_one_statement(session, customer_id)
+            expected_customer = separate.customer._asdict()
+            assert {k: v for k, v in combined.customer._asdict().items() if k in expected_customer} == expected_customer
+            assert combined.redirected_from == separate.redirected_from
+            for section in ("consents", "follow_ups", "preferences", "orders", "interactions"):
+                expected = [row._asdict() for row in getattr(separate, section)]
+                got = [vars(row) for row in getattr(combined, section)]
+                assert got == expected, section
+                assert [[type(v) for v in row.values()] for row in got] == [[type(v) for v in row.values()]
+                                                                             for row in expected], section
+        assert len(separate.orders) > 5 and len(separate.consents) == 1
+    if engine.dialect.name != "postgresql":
+        return
+    for unavailable in (world["gone"], 999_999):
+        with session_factory() as session, pytest.raises(ProfileUnavailable):
+            card_module._card_in_one_statement(session, unavailable)
+
+
+def test_web_activity_in_one_statement_is_the_same_as_read_apart(session_factory, world, engine):
+    # With profiling consent the card also reads signals, live activity and the open basket: one more statement
+    # on PostgreSQL (was up to three), the same content as reading each apart.
+    jean = world["jean"]
+    grant(session_factory, jean)
+    with session_factory.begin() as session:
+        session.add_all([
+            WebActivity(source="web", customer_id=jean, kind="visit", occurred_at=NOW - dt.timedelta(minutes=12)),
+            WebActivity(source="web", customer_id=jean, kind="wishlist_added", sku="B1", product_name="Bottes",
+                        price=Decimal("89.90"), occurred_at=NOW - dt.timedelta(hours=2, microseconds=5)),
+            WebActivity(source="web", customer_id=jean, kind="searched", detail="ciré jaune",
+                        occurred_at=NOW - dt.timedelta(days=1)),
+            WebActivity(source="web", customer_id=jean, kind="ordered", detail="W-77", price=Decimal("120.00"),
+                        occurred_at=NOW - dt.timedelta(hours=3)),
+            Basket(source="web", cart_key="c1", customer_id=jean, currency="EUR", updated_at=NOW - dt.timedelta(hours=1),
+                   items=[{"sku": "B1", "name": "Bottes", "quantity": 2, "price": "89.90"},
+                          {"sku": "S2", "quantity": 1, "price": "0.10"}]),
+            Basket(source="web", cart_key="c0", customer_id=jean, updated_at=NOW - dt.timedelta(days=40),
+                   items=[{"sku": "OLD", "quantity": 1, "price": "1.00"}]),
+        ])
+    profile, statements = _statements_of_card(session_factory, engine, jean)
+    assert statements == (2 if engine.dialect.name == "postgresql" else 10)
+    live = profile.live
+    assert live is not None and live.last_seen_at == NOW - dt.timedelta(minutes=12)
+    assert live.basket is not None and live.basket.total == Decimal("179.90")
+    assert [item.product_name for item in live.basket.items] == ["Bottes", "S2"]
+    assert [change.text for change in live.changes] == ["Bottes", "ciré jaune"]
+    assert live.web_order is not None and live.web_order.total_amount == Decimal("120.00")
+    with session_factory() as session:
+        apart = (card_module._web_signals(session, jean), card_module.live_activity(session, jean, as_of=NOW))
+    assert (profile.web_signals, profile.live) == apart
+    assert len(profile.web_signals) == 7
