@@ -720,6 +720,8 @@ def apply_identifies(session: Session, events: Sequence[InboxEvent], now: dt.dat
 def _after(session: Session, event: InboxEvent, outcome: Applied) -> Applied:
     if outcome.state != APPLIED.state:
         return outcome
+    if _id(event.body.get("anonymousId")) is None and not consent_of(event.body):
+        return outcome  # after_identify would do nothing: no browser to join, no consent stated
     source_id = identify.source_id_of(event.body)
     record = _record(session, event.source, source_id) if source_id else None
     customer = _customer_of(session, record) if record is not None else None
