@@ -788,37 +788,56 @@ def _plain_kind(event: InboxEvent) -> WebActivityKind | None:
     return WebActivityKind.VISIT if event.type in (SegmentType.PAGE, SegmentType.SCREEN) else None
 
 
-def _known_people(session: Session, events: Sequence[InboxEvent]) -> dict[tuple[str, str], LinkedPerson]:
+def _readable(event: InboxEvent) -> bool:
+    """Whether the one-at-a-time applier would get as far as resolving the person (a track's properties
+    must be an object; a page's are not checked before)."""
+    props = event.body.get("properties")
+    return event.type != SegmentType.TRACK or props is None or isinstance(props, dict)
+
+
+def _known_people(session: Session, events: Sequence[InboxEvent]) -> tuple[dict[tuple[str, str], LinkedPerson],
+                                                                           set[tuple[str, str]]]:
     """(source, userId) -> the record and its customer, for those whose record is linked to an active,
-    not erased customer (the others go one at a time: waiting, refused, or a merge to follow)."""
+    not erased customer (the others go one at a time: refused, or a merge to follow); and the
+    (source, userId) with no record at all (their events wait: `unknown_person`)."""
     wanted: dict[str, set[str]] = {}
     for event in events:
         user_id = _id(event.body.get("userId"))
         if user_id is not None:
             wanted.setdefault(event.source, set()).add(user_id)
     known: dict[tuple[str, str], LinkedPerson] = {}
+    absent: set[tuple[str, str]] = set()
     for source, users in wanted.items():
         ordered = sorted(users)
         for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
+            found: set[str] = set()
             for record_id, user_id, content_hash, customer_id, status in session.execute(
                     select(SourceRecord.id, SourceRecord.source_id, SourceRecord.content_hash, SourceRecord.customer_id,
                            Customer.status)
-                    .join(Customer, Customer.id == SourceRecord.customer_id)
-                    .where(SourceRecord.source == source, SourceRecord.source_id.in_(ordered[start:start + 500]))):
+                    .outerjoin(Customer, Customer.id == SourceRecord.customer_id)
+                    .where(SourceRecord.source == source, SourceRecord.source_id.in_(chunk))):
+                found.add(user_id)
                 if content_hash != ERASED_HASH and status == CustomerStatus.ACTIVE and customer_id is not None:
                     known[(source, user_id)] = LinkedPerson(record_id=record_id, customer_id=customer_id)
-    return known
+            absent.update((source, user_id) for user_id in chunk if user_id not in found)
+    return known, absent
 
 
 def apply_browsing(session: Session, events: Sequence[InboxEvent], now: dt.datetime) -> list[Applied]:
     """A worker step's track/page events at once (store.inbox's group applier), in id order: what
     apply_track_message / apply_page_message would make of them one by one."""
-    known = _known_people(session, events)
+    known, absent = _known_people(session, events)
     outcomes: list[Applied | None] = [None] * len(events)
     plain: list[tuple[int, _Plain]] = []
     for index, event in enumerate(events):
         kind = _plain_kind(event)
         user_id = _id(event.body.get("userId"))
+        if user_id is not None and (event.source, user_id) in absent and _readable(event):
+            # What resolve() answers for a userId without a record (a track before its identify): the inbox
+            # retries it; read once for the whole step instead of once per event and retry.
+            outcomes[index] = _waiting("unknown_person")
+            continue
         person = known.get((event.source, user_id)) if kind is not None and user_id is not None else None
         if kind is None or person is None:
             _write_plain(session, [p for _, p in plain], now)  # what came before, in order

@@ -59,6 +59,8 @@ def _sequence():
         (track("Product Removed from Wishlist", SCARF), NOW - 33 * minutes),
         (track("Products Searched", {"query": "boots"}), NOW - 32 * minutes),
         (track("Product Viewed", SCARF, user="u-unknown"), NOW - 31 * minutes),  # waits
+        ({"type": "page", "userId": "u-unknown", "name": "Home"}, NOW - 31 * minutes),  # waits too
+        ({**track("Product Viewed", SCARF, user="u-unknown"), "properties": "?"}, NOW - 31 * minutes),  # rejected
         ({"type": "page", "userId": "u-1", "name": "Coat", "context": CONSENT}, NOW - 30 * minutes),  # a consent
         (track("Product Viewed", COAT), NOW - 45 * minutes),  # late: the signal stays at its later view
         (track("Product Viewed", SCARF), NOW),  # after a pause: a return, told by the DM still pending
@@ -97,13 +99,15 @@ def test_a_steps_browsing_applied_as_a_set_is_what_one_at_a_time_makes_of_it(ses
         as_set = apply_browsing(session, _events("shop-b", sequence), now)
     assert [(o.state, o.reason) for o in as_set] == [(o.state, o.reason) for o in one_by_one]
     assert [o.state for o in as_set].count("applied") == 11
+    assert [(o.state, o.reason) for o in as_set[8:11]] == [("waiting", "unknown_person")] * 2 + [
+        ("rejected", "bad_properties")]
     expected = _state(session_factory, "shop-a", one_names)
     assert _state(session_factory, "shop-b", set_names) == expected
     activity, signals, notices, baskets = expected
     assert [n[1:] for n in notices if n[0] == "jean"] == [("returned", NOW - dt.timedelta(minutes=40))]
     assert ("jean", "viewed", "COAT-42", "Wool coat") in [s[:4] for s in signals]
     assert not [s for s in signals if s[1] == "wishlist"]  # the scarf removed, the coat added then removed
-    assert baskets and len(activity) == 13 - 2 + 1  # the rejected and the waiting wrote nothing; Léa's visit
+    assert baskets and len(activity) == 15 - 4 + 1  # the rejected and the waiting wrote nothing; Léa's visit
 
 
 def test_a_return_after_a_pause_owes_one_notice_per_visit_in_a_set(session_factory):
