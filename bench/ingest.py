@@ -5,6 +5,14 @@ to its being applied.
     .venv/bin/python bench/ingest.py --url sqlite:////tmp/frontline-ingest.db --events 20000
     tests/with_postgres.sh sh -c '.venv/bin/python bench/ingest.py --url "$FRONTLINE_TEST_POSTGRES_URL" --events 20000'
     .venv/bin/python bench/ingest.py ... --rate 500     # open loop: hold 500 events/s instead of sending flat out
+    .venv/bin/python bench/ingest.py --url sqlite:////tmp/ingestfast-1m.db --rate 1000 --events 60000 \
+        --people 20000 --lookup-employees 20 --lookup-seconds 60 --compare-import   # the issue's whole proof
+
+`--lookup-employees N` runs bench/load.py's `/customer` over HTTP (its own gunicorn server, signed Slack
+requests) with N employees back to back on the same database while the events flow (started
+`--lookup-lead` s before them, for its server's start and warm-up: give `--rate` and `--events` so the
+events last at least `--lookup-seconds`). `--compare-import` then writes the same events through
+`frontline import` (the identifies as a people file, the views as a signals file) and reports its rate.
 
 The server is a separate process serving the real routes (bot.ingest_web.IngestRoutes) on a threaded WSGI
 server; the workers are `frontline ingest work` processes. Senders (threads of this process) send batches
@@ -43,7 +51,7 @@ from sqlalchemy import func, select  # noqa: E402 - after the path set-up, as th
 from store import sources  # noqa: E402
 from store.clock import utc_now  # noqa: E402
 from store.db import make_engine, make_session_factory, migrate  # noqa: E402
-from store.models import InboxMessage, LiveSource  # noqa: E402
+from store.models import Customer, InboxMessage, LiveSource  # noqa: E402
 from store.vocabulary import InboxState, SourceKind  # noqa: E402
 
 FIRST = ["Hélène", "Jean", "Marie", "Lucas", "Chloé", "Hugo", "Léa", "Louis", "Emma", "Gabriel", "Inès", "Paul"]
@@ -90,8 +98,9 @@ def serve(url: str, port: int, bound: int) -> None:
 
 # ---- the senders -------------------------------------------------------------------------------
 
-def make_batch(rng: random.Random, size: int, people: int, identify_share: float) -> bytes:
-    messages = []
+def make_batch(rng: random.Random, size: int, people: int, identify_share: float,
+               keep: list[dict] | None = None) -> bytes:
+    messages: list[dict] = [] if keep is None else keep
     for _ in range(size):
         n = rng.randrange(people)
         user = f"bench-{n}"
@@ -107,7 +116,7 @@ def make_batch(rng: random.Random, size: int, people: int, identify_share: float
                              "messageId": str(uuid.uuid4()), "properties": {"product_id": sku, "name": name,
                                                                              "price": 49.9, "currency": "EUR"},
                              "timestamp": utc_now().isoformat() + "Z"})
-    document = {"batch": messages, "sentAt": utc_now().isoformat() + "Z"}
+    document = {"batch": messages[-size:], "sentAt": utc_now().isoformat() + "Z"}
     return gzip.compress(json.dumps(document).encode())
 
 
@@ -119,6 +128,7 @@ class Sender(threading.Thread):
         self.auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
         self.accepted = self.throttled = self.failed = 0
         self.request_seconds: list[float] = []
+        self.sent: list[dict] | None = [] if args.compare_import else None  # what was accepted, for the import
 
     def run(self) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -128,7 +138,7 @@ class Sender(threading.Thread):
                 delay = started + number * self.pace - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            body = make_batch(self.rng, self.args.batch, self.args.people, self.args.identify_share)
+            body = make_batch(self.rng, self.args.batch, self.args.people, self.args.identify_share, self.sent)
             while True:
                 sent = time.perf_counter()
                 try:
@@ -154,6 +164,57 @@ class Sender(threading.Thread):
         connection.close()
 
 
+def start_lookups(url: str, customers: int, args) -> subprocess.Popen:
+    """bench/load.py's `/customer` over HTTP (its own gunicorn server, signed Slack requests, the Slack stand-in)
+    by `--lookup-employees` employees back to back, on the same database, while the events flow."""
+    command = [sys.executable, str(ROOT / "bench" / "load.py"), "--url", url, "--pg-database=", "--mix", "lookup",
+               "--customers", str(customers), "--employees", str(args.lookup_employees),
+               "--duration", str(args.lookup_seconds), "--warmup", "5", "--workers", "2"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"})
+
+
+def compare_import(url: str, messages: list[dict], name: str) -> None:
+    """The same events written through `frontline import` (what a nightly export does today): the identifies as
+    a people file (each person's last traits), the Product Viewed as a signals file, under a source of their own.
+    Prints each import's wall and CPU time (the child processes')."""
+    people: dict[str, dict] = {}
+    signals = []
+    for message in messages:
+        if message["type"] == "identify":
+            traits = message["traits"]
+            people[message["userId"]] = {"source_id": message["userId"], "first_name": traits["firstName"],
+                                         "last_name": traits["lastName"], "email": traits["email"],
+                                         "postcode": traits["address"]["postalCode"], "city": traits["address"]["city"]}
+        else:
+            props = message["properties"]
+            signals.append({"source_id": message["userId"], "kind": "viewed", "sku": props["product_id"],
+                            "product_name": props["name"], "price": props["price"], "currency": props["currency"],
+                            "occurred_at": message["timestamp"].rstrip("Z")})
+    folder = Path(tempfile.mkdtemp(prefix="frontline-ingest-import-"))
+    source = f"{name}-import"
+    files = {"people": folder / "people.jsonl", "signals": folder / "signals.jsonl"}
+    files["people"].write_text("".join(json.dumps(row) + "\n" for row in people.values()))
+    files["signals"].write_text("".join(json.dumps(row) + "\n" for row in signals))
+    frontline = str(Path(sys.executable).with_name("frontline"))
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    total_wall = total_cpu = 0.0
+    for kind, rows in (("people", len(people)), ("signals", len(signals))):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.perf_counter()
+        done = subprocess.run([frontline, "import", "--kind", kind, "--source", source, "--no-progress",
+                               str(files[kind])], env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - wall
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        total_wall, total_cpu = total_wall + wall, total_cpu + cpu
+        print(f"frontline import --kind {kind}: {rows:,} rows in {wall:.1f} s wall ({rows / wall:,.0f} rows/s), "
+              f"CPU {cpu:.1f} s (exit {done.returncode}; {done.stderr.strip().splitlines()[-1:] or ''})")
+    print(f"frontline import, both files: {len(messages):,} events in {total_wall:.1f} s "
+          f"= {len(messages) / total_wall:,.0f} events/s, CPU {1000 * total_cpu / len(messages):.2f} ms/event "
+          f"(load average {os.getloadavg()[0]:.1f})")
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -172,6 +233,13 @@ def main() -> int:
     parser.add_argument("--identify-share", type=float, default=0.2)
     parser.add_argument("--rate", type=float, default=None, help="events/s to hold (default: as fast as possible)")
     parser.add_argument("--bound", type=int, default=100_000, help="FRONTLINE_INBOX_MAX of the server")
+    parser.add_argument("--lookup-employees", type=int, default=0,
+                        help="this many employees look customers up (/customer over HTTP, bench/load.py) meanwhile")
+    parser.add_argument("--lookup-seconds", type=float, default=60.0, help="measured seconds of those lookups")
+    parser.add_argument("--lookup-lead", type=float, default=25.0,
+                        help="seconds between starting the lookups and the first event (their server's start, warm-up)")
+    parser.add_argument("--compare-import", action="store_true",
+                        help="then write the same events through `frontline import` and report its rate")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -197,6 +265,12 @@ def main() -> int:
     frontline = str(Path(sys.executable).with_name("frontline"))
     workers = [subprocess.Popen([frontline, "ingest", "work", "--threads", "1"], env=env)
                for _ in range(args.workers)]
+    lookups = None
+    if args.lookup_employees:
+        with session_factory() as session:
+            customers = int(session.scalar(select(func.count()).select_from(Customer)) or 0)
+        lookups = start_lookups(url, customers, args)
+        time.sleep(args.lookup_lead)
     load_before = os.getloadavg()
     batches = args.events // args.batch
     pace = None if args.rate is None else args.senders * args.batch / args.rate
@@ -254,6 +328,12 @@ def main() -> int:
               f"max {max(latencies):.2f} s")
     print("CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
     print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f}")
+    if lookups is not None:
+        output, _ = lookups.communicate(timeout=args.lookup_seconds + 600)
+        print(f"/customer over HTTP meanwhile (bench/load.py, {args.lookup_employees} employees, exit {lookups.returncode}):")
+        print(output.strip())
+    if args.compare_import:
+        compare_import(url, [m for s in senders for m in (s.sent or [])], name)
     return 0
 
 

@@ -54,9 +54,13 @@ APPLIERS: Appliers = {
 
 
 # Event types a step applies several at once (store.inbox.apply_due's group appliers): a step's identifies
-# are linked in one pass. Each also has its one-at-a-time applier above (used when the group fails).
+# are linked in one pass, its browsing (views, wishlist, searches, pages) written as sets. Each also has its
+# one-at-a-time applier above (used when the group fails).
 GROUP_APPLIERS: GroupAppliers = {
     (SourceKind.SEGMENT, SegmentType.IDENTIFY): commerce.apply_identifies,
+    (SourceKind.SEGMENT, SegmentType.PAGE): commerce.apply_browsing,
+    (SourceKind.SEGMENT, SegmentType.SCREEN): commerce.apply_browsing,
+    (SourceKind.SEGMENT, SegmentType.TRACK): commerce.apply_browsing,
 }
 
 

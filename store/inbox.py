@@ -179,8 +179,9 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     that on SQLite, where the step holds the one write lock, a Slack request never waits long for it.
     `clock` stamps `applied_at` when the step has applied its events (default: `now`).
     `group_appliers`: event types applied several at once (identify: the step's records linked in one
-    pass). Such events are gathered, and the group is applied before any later event of one of its
-    people, so each person's order holds; other people's events may pass the group."""
+    pass, browsing written as sets). Such events are gathered per type, and a group is applied before any
+    later event of one of its people of another type, so each person's order holds; other people's events
+    may pass the group. Groups left at the end of a step's time budget stay pending, whole."""
     report = WorkReport()
     started = time.monotonic()
     rows = _claim(session, now, limit)
@@ -195,8 +196,13 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
         kinds[source_id], names[source_id] = kind, name
     updates: list[dict[str, Any]] = []
     woken: set[str] = set()
-    group: list[tuple[InboxMessage, InboxEvent]] = []
-    group_key: tuple[str, str] | None = None
+    # The step's groups, one per event type, gathered in id order, and the group each person's gathered
+    # events wait in. A person's events are all in ONE group at any time: an event of theirs of another type
+    # first applies the group holding their earlier ones. So any group may be applied at any moment without
+    # breaking anyone's order, and a mixed stream (identify, track, identify...) makes a few big groups per
+    # step instead of alternating groups of a few events each.
+    groups: dict[tuple[str, str], list[tuple[InboxMessage, InboxEvent]]] = {}
+    gathered_in: dict[str, tuple[str, str]] = {}
 
     def settle(row: InboxMessage, outcome: Applied) -> None:
         state = outcome.state
@@ -217,19 +223,24 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
         report.counts[values["state"]] = report.count(values["state"]) + 1
         updates.append(values)
 
-    def apply_group() -> None:
-        nonlocal group_key
-        if group and group_key is not None and group_appliers is not None:
-            events = [event for _, event in group]
-            outcomes = _apply_group(session, group_appliers[group_key], appliers.get(group_key), events, now)
-            for (row, _), outcome in zip(group, outcomes, strict=True):
+    def apply_group(key: tuple[str, str]) -> None:
+        gathered = groups.pop(key, [])
+        for row, _ in gathered:
+            if row.person_key is not None:
+                gathered_in.pop(row.person_key, None)
+        if gathered and group_appliers is not None:
+            events = [event for _, event in gathered]
+            outcomes = _apply_group(session, group_appliers[key], appliers.get(key), events, now)
+            for (row, _), outcome in zip(gathered, outcomes, strict=True):
                 settle(row, outcome)
-        group.clear()
-        group_key = None
 
     for row in sorted(rows, key=lambda r: r.id):
-        if row.person_key is not None and any(r.person_key == row.person_key for r, _ in group):
-            apply_group()  # this person's earlier event is in the group: it comes first
+        kind = kinds[row.source_id]
+        key = (kind, row.type)
+        grouped = group_appliers is not None and key in group_appliers
+        earlier = gathered_in.get(row.person_key) if row.person_key is not None else None
+        if earlier is not None and (not grouped or earlier != key):
+            apply_group(earlier)  # this person's earlier events wait in another group: they come first
         held = row.person_key is not None and (row.person_key in blocked or row.id > barriers.get(row.person_key, row.id))
         if held:
             continue
@@ -238,18 +249,22 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
                 blocked.add(row.person_key)  # the rest of this person's events wait for the next step too
             continue
         report.claimed += 1
-        event = InboxEvent(id=row.id, source=names[row.source_id], source_kind=kinds[row.source_id], type=row.type,
+        event = InboxEvent(id=row.id, source=names[row.source_id], source_kind=kind, type=row.type,
                            message_id=row.message_id, person_key=row.person_key, body=row.body,
                            received_at=row.received_at, timestamp=row.event_at, attempts=row.attempts)
-        key = (event.source_kind, event.type)
-        if group_appliers is not None and key in group_appliers:
-            if group_key not in (None, key):
-                apply_group()
-            group_key = key
-            group.append((row, event))
+        if grouped:
+            groups.setdefault(key, []).append((row, event))
+            if row.person_key is not None:
+                gathered_in[row.person_key] = key
             continue
         settle(row, _apply_one(session, appliers.get(key), event, now))
-    apply_group()
+    for key in list(groups):
+        if max_seconds is not None and updates and time.monotonic() - started > max_seconds:
+            # Out of time: this group's events stay pending for the next step, whole (its people's other
+            # events of this step were applied before it, or are in it).
+            report.claimed -= len(groups.pop(key))
+            continue
+        apply_group(key)
     if updates:
         finished = clock() if clock is not None else now
         for values in updates:

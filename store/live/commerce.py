@@ -65,6 +65,7 @@ from store.vocabulary import (
     CustomerStatus,
     OrderChannel,
     OrderStatus,
+    SegmentType,
     WebActivityKind,
     WebNoticeKind,
     WebSignalKind,
@@ -719,6 +720,8 @@ def apply_identifies(session: Session, events: Sequence[InboxEvent], now: dt.dat
 def _after(session: Session, event: InboxEvent, outcome: Applied) -> Applied:
     if outcome.state != APPLIED.state:
         return outcome
+    if _id(event.body.get("anonymousId")) is None and not consent_of(event.body):
+        return outcome  # after_identify would do nothing: no browser to join, no consent stated
     source_id = identify.source_id_of(event.body)
     record = _record(session, event.source, source_id) if source_id else None
     customer = _customer_of(session, record) if record is not None else None
@@ -739,6 +742,218 @@ def apply_page(session: Session, event: InboxEvent, now: dt.datetime) -> Applied
 
 def apply_alias(session: Session, event: InboxEvent, now: dt.datetime) -> Applied:
     return apply_alias_message(session, event.source, event.body, event.timestamp, now)
+
+
+# --- a worker step's browsing at once (bot/ingest.py GROUP_APPLIERS) --------------------------------
+#
+# Most of what a site sends is browsing about a signed-in person: views, wishlist changes, searches, pages.
+# One at a time, each costs ~6 statements (its record, the last visit, its activity row, its signal read
+# and write, a savepoint): that capped a worker near 200 events/s (issue 11). `apply_browsing` applies a
+# step's such events as sets (one read of their records, one of their recent visits, one of their
+# signals, then one INSERT of the activity and one of the new signals) with the same rules as
+# apply_track_message / apply_page_message, which still apply every other event (anonymous browsers,
+# consent, baskets, orders, unknown people) in its place in the sequence.
+
+_SET_KINDS = frozenset({WebActivityKind.VIEWED, WebActivityKind.WISHLIST_ADDED, WebActivityKind.WISHLIST_REMOVED,
+                        WebActivityKind.SEARCHED})
+
+
+@dataclass
+class _Plain:
+    """A browsing event applied as part of a set: its person is known and active, and it states no consent."""
+
+    event: InboxEvent
+    person: LinkedPerson
+    kind: WebActivityKind
+    product: Product | None
+    detail: str | None
+
+
+@dataclass
+class _SignalRow:
+    id: int | None  # None: new in this step
+    values: dict[str, Any]
+    changed: bool = False
+    gone: bool = False
+
+
+def _plain_kind(event: InboxEvent) -> WebActivityKind | None:
+    """The activity a set-applicable event records, or None when the one-at-a-time applier must take it."""
+    body = event.body
+    if _id(body.get("anonymousId")) is not None or consent_of(body):
+        return None  # a browser to join, a consent to write: one at a time
+    if event.type == SegmentType.TRACK:
+        kind = track_kind(body.get("event"))
+        return kind if kind in _SET_KINDS and isinstance(body.get("properties", {}), dict) else None
+    return WebActivityKind.VISIT if event.type in (SegmentType.PAGE, SegmentType.SCREEN) else None
+
+
+def _readable(event: InboxEvent) -> bool:
+    """Whether the one-at-a-time applier would get as far as resolving the person (a track's properties
+    must be an object; a page's are not checked before)."""
+    props = event.body.get("properties")
+    return event.type != SegmentType.TRACK or props is None or isinstance(props, dict)
+
+
+def _known_people(session: Session, events: Sequence[InboxEvent]) -> tuple[dict[tuple[str, str], LinkedPerson],
+                                                                           set[tuple[str, str]]]:
+    """(source, userId) -> the record and its customer, for those whose record is linked to an active,
+    not erased customer (the others go one at a time: refused, or a merge to follow); and the
+    (source, userId) with no record at all (their events wait: `unknown_person`)."""
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        user_id = _id(event.body.get("userId"))
+        if user_id is not None:
+            wanted.setdefault(event.source, set()).add(user_id)
+    known: dict[tuple[str, str], LinkedPerson] = {}
+    absent: set[tuple[str, str]] = set()
+    for source, users in wanted.items():
+        ordered = sorted(users)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
+            found: set[str] = set()
+            for record_id, user_id, content_hash, customer_id, status in session.execute(
+                    select(SourceRecord.id, SourceRecord.source_id, SourceRecord.content_hash, SourceRecord.customer_id,
+                           Customer.status)
+                    .outerjoin(Customer, Customer.id == SourceRecord.customer_id)
+                    .where(SourceRecord.source == source, SourceRecord.source_id.in_(chunk))):
+                found.add(user_id)
+                if content_hash != ERASED_HASH and status == CustomerStatus.ACTIVE and customer_id is not None:
+                    known[(source, user_id)] = LinkedPerson(record_id=record_id, customer_id=customer_id)
+            absent.update((source, user_id) for user_id in chunk if user_id not in found)
+    return known, absent
+
+
+def apply_browsing(session: Session, events: Sequence[InboxEvent], now: dt.datetime) -> list[Applied]:
+    """A worker step's track/page events at once (store.inbox's group applier), in id order: what
+    apply_track_message / apply_page_message would make of them one by one."""
+    known, absent = _known_people(session, events)
+    outcomes: list[Applied | None] = [None] * len(events)
+    plain: list[tuple[int, _Plain]] = []
+    for index, event in enumerate(events):
+        kind = _plain_kind(event)
+        user_id = _id(event.body.get("userId"))
+        if user_id is not None and (event.source, user_id) in absent and _readable(event):
+            # What resolve() answers for a userId without a record (a track before its identify): the inbox
+            # retries it; read once for the whole step instead of once per event and retry.
+            outcomes[index] = _waiting("unknown_person")
+            continue
+        person = known.get((event.source, user_id)) if kind is not None and user_id is not None else None
+        if kind is None or person is None:
+            _write_plain(session, [p for _, p in plain], now)  # what came before, in order
+            plain.clear()
+            outcomes[index] = (apply_track if event.type == SegmentType.TRACK else apply_page)(session, event, now)
+            continue
+        try:
+            props = event.body.get("properties") or {}
+            product = _product(props) if kind in _SIGNAL_OF_ACTIVITY else None
+            detail = (_page_name(event.body) if kind == WebActivityKind.VISIT
+                      else _text(props, "query", 200) if kind == WebActivityKind.SEARCHED else None)
+            if kind == WebActivityKind.SEARCHED and detail is None:
+                raise _Bad("missing_query")
+        except _Bad as bad:
+            outcomes[index] = _rejected(str(bad))
+            continue
+        plain.append((index, _Plain(event=event, person=person, kind=kind, product=product, detail=detail)))
+        outcomes[index] = APPLIED
+    _write_plain(session, [p for _, p in plain], now)
+    return [outcome if outcome is not None else APPLIED for outcome in outcomes]
+
+
+def _write_plain(session: Session, plain: Sequence[_Plain], now: dt.datetime) -> None:
+    """The visits owed (a return after a pause), the activity rows and the signals of `plain`, in order."""
+    if not plain:
+        return
+    customers = sorted({p.person.customer_id for p in plain})
+    # A return to the site: no activity of the customer in the NEW_VISIT_AFTER before it (_is_return).
+    fresh = [p for p in plain if now - p.event.timestamp <= notices.NOTICE_FRESHNESS]
+    seen: dict[int, list[dt.datetime]] = {}
+    if fresh:
+        since = min(p.event.timestamp for p in fresh) - NEW_VISIT_AFTER
+        until = max(p.event.timestamp for p in fresh)
+        for start in range(0, len(customers), 500):
+            for customer_id, occurred_at in session.execute(
+                    select(WebActivity.customer_id, WebActivity.occurred_at).where(
+                        WebActivity.customer_id.in_(customers[start:start + 500]), WebActivity.occurred_at > since,
+                        WebActivity.occurred_at <= until)):
+                if customer_id is not None:
+                    seen.setdefault(customer_id, []).append(occurred_at)
+    signals = _signals_of(session, [p for p in plain if p.kind in _SIGNAL_OF_ACTIVITY])
+    activity: list[dict[str, Any]] = []
+    for p in plain:
+        at, customer_id = p.event.timestamp, p.person.customer_id
+        before = seen.setdefault(customer_id, [])
+        if now - at <= notices.NOTICE_FRESHNESS and not any(at - NEW_VISIT_AFTER < moment <= at for moment in before):
+            session.flush()
+            notices.owe(session, customer_id, WebNoticeKind.RETURNED, p.event.source, at, now)
+        before.append(at)  # this event's activity row, for the later ones
+        product = p.product
+        activity.append({
+            "source": p.event.source, "customer_id": customer_id, "source_record_id": p.person.record_id,
+            "visitor_id": None, "kind": p.kind, "sku": product.sku if product else None,
+            "product_name": product.name if product else None, "price": product.price if product else None,
+            "currency": product.currency if product else "EUR", "quantity": product.quantity if product else None,
+            "detail": p.detail, "occurred_at": at})
+        if product is not None:
+            _signal_in_set(signals, p, product)
+    session.execute(insert(WebActivity), activity)
+    _write_signals(session, signals)
+
+
+_SignalKey = tuple[int, str, str]  # customer, WebSignalKind, sku
+
+
+def _signals_of(session: Session, plain: Sequence[_Plain]) -> dict[_SignalKey, list[_SignalRow]]:
+    """The signals these events may move or remove, per (customer, kind, sku)."""
+    signals: dict[_SignalKey, list[_SignalRow]] = {}
+    if not plain:
+        return signals
+    customers = sorted({p.person.customer_id for p in plain})
+    skus = sorted({p.product.sku for p in plain if p.product is not None})
+    for start in range(0, len(customers), 400):
+        for signal_id, customer_id, kind, sku, occurred_at in session.execute(
+                select(WebSignal.id, WebSignal.customer_id, WebSignal.kind, WebSignal.sku, WebSignal.occurred_at)
+                .where(WebSignal.customer_id.in_(customers[start:start + 400]),
+                       WebSignal.kind.in_((WebSignalKind.VIEWED, WebSignalKind.WISHLIST)), WebSignal.sku.in_(skus))):
+            signals.setdefault((customer_id, kind, sku), []).append(
+                _SignalRow(id=signal_id, values={"occurred_at": occurred_at}))
+    return signals
+
+
+def _signal_in_set(signals: dict[_SignalKey, list[_SignalRow]], p: _Plain, product: Product) -> None:
+    """_signal's rule on the step's set of signals."""
+    at = p.event.timestamp
+    kind = _SIGNAL_OF_ACTIVITY[p.kind]
+    rows = signals.setdefault((p.person.customer_id, kind, product.sku), [])
+    alive = [row for row in rows if not row.gone]
+    if p.kind == WebActivityKind.WISHLIST_REMOVED:
+        for row in alive:
+            if row.values["occurred_at"] <= at:
+                row.gone = True
+        return
+    if alive:
+        latest = max(alive, key=lambda row: row.values["occurred_at"])
+        if at >= latest.values["occurred_at"]:
+            latest.values.update(occurred_at=at, product_name=product.name, price=product.price,
+                                 currency=product.currency)
+            latest.changed = True
+        return
+    rows.append(_SignalRow(id=None, changed=True, values={
+        "customer_id": p.person.customer_id, "source_record_id": p.person.record_id, "kind": kind, "sku": product.sku,
+        "product_name": product.name, "price": product.price, "currency": product.currency, "occurred_at": at}))
+
+
+def _write_signals(session: Session, signals: dict[_SignalKey, list[_SignalRow]]) -> None:
+    rows = [row for group in signals.values() for row in group]
+    gone = [row.id for row in rows if row.gone and row.id is not None]
+    if gone:
+        session.execute(delete(WebSignal).where(WebSignal.id.in_(gone)).execution_options(synchronize_session=False))
+    moved = [{"id": row.id, **row.values} for row in rows if row.changed and not row.gone and row.id is not None]
+    if moved:
+        session.execute(update(WebSignal), moved)
+    new = [row.values for row in rows if row.changed and not row.gone and row.id is None]
+    if new:
+        session.execute(insert(WebSignal), new)
 
 
 # --- the abandoned-basket job -----------------------------------------------------------------------

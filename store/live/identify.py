@@ -101,21 +101,45 @@ def apply_identifies(session: Session, events: Sequence[InboxEvent], now: dt.dat
     record rebuilt once), instead of one pass per identify. Records that arrive together are scored with
     each other, as a relink scores every record."""
     outcomes: list[Applied] = []
-    changed: list[int] = []
+    changed: list[SourceRecord] = []
+    # The group's records in one read, and one flush for all the writes (each record's own read flushed
+    # the previous one's: most of an identify's cost outside linking).
+    records = _records_of(session, events)
     for event in events:
-        written = _write(session, event)
-        if isinstance(written, int):
+        written = _write(session, event, records)
+        if isinstance(written, SourceRecord):
             changed.append(written)
             written = _applied(event.body)
         outcomes.append(written)
+    session.flush()
     if changed:
-        link_arrival(session, sorted(set(changed)), thresholds=thresholds)
+        link_arrival(session, sorted({record.id for record in changed}), thresholds=thresholds)
     return outcomes
 
 
-def _write(session: Session, event: InboxEvent) -> Applied | int:
-    """The identify laid over the source's record of the person: the record's id when it must be linked
-    (new or changed), else the event's outcome."""
+_Records = dict[tuple[str, str], SourceRecord]
+
+
+def _records_of(session: Session, events: Sequence[InboxEvent]) -> _Records:
+    """(source, source id) -> the existing record, for these events' people."""
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        source_id = source_id_of(event.body)
+        if source_id is not None:
+            wanted.setdefault(event.source, set()).add(source_id)
+    records: _Records = {}
+    for source, ids in wanted.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 500):
+            for record in session.scalars(select(SourceRecord).where(
+                    SourceRecord.source == source, SourceRecord.source_id.in_(ordered[start:start + 500]))):
+                records[(source, record.source_id)] = record
+    return records
+
+
+def _write(session: Session, event: InboxEvent, records: _Records) -> Applied | SourceRecord:
+    """The identify laid over the source's record of the person (`records`: the group's, a new one added):
+    the record when it must be linked (new or changed), else the event's outcome."""
     body = event.body
     source_id = source_id_of(body)
     if source_id is None:
@@ -125,8 +149,7 @@ def _write(session: Session, event: InboxEvent) -> Applied | int:
         context = body.get("context")
         traits = context.get("traits") if isinstance(context, dict) else None
     new = traits_row(traits if isinstance(traits, dict) else {})
-    record = session.scalar(select(SourceRecord).where(SourceRecord.source == event.source,
-                                                       SourceRecord.source_id == source_id))
+    record = records.get((event.source, source_id))
     if record is not None and record.content_hash == ERASED_HASH:
         return rejected(ERASED)
     if record is None:
@@ -144,14 +167,14 @@ def _write(session: Session, event: InboxEvent) -> Applied | int:
     if record is None:
         record = SourceRecord(source=event.source, imported_at=stamp, updated_at=stamp, **values)
         session.add(record)
+        records[(event.source, source_id)] = record
     elif record.content_hash != values["content_hash"]:
         for name, value in values.items():
             setattr(record, name, value)
         record.updated_at = stamp
     elif record.customer_id is not None:
         return _applied(body)  # nothing new
-    session.flush()
-    return record.id
+    return record
 
 
 def _applied(body: dict[str, Any]) -> Applied:

@@ -219,6 +219,30 @@ def test_a_group_applier_takes_a_steps_events_at_once_and_each_persons_order_hol
     assert seen == ["t2", ["i1", "i3"], "t4", ["i5"]]  # u1's t4 after i1; u2's i5 after t2
 
 
+def test_a_mixed_stream_makes_one_group_per_type_and_each_persons_order_holds(session_factory):
+    """Identifies and tracks both applied as groups: a mixed stream gathers one group of each per step
+    (not alternating groups of a few events); a person with an event of each type has their earlier
+    group applied before their later event joins the other one."""
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [
+            _identify("i1", "u1"), _track("t2", "u2"), _identify("i3", "u3"), _track("t4", "u4"),
+            _identify("i5", "u5"), _track("t6", "u6"), _track("t7", "u3"), _identify("i8", "u7")], NOW)
+    seen: list[list[str]] = []
+
+    def group(session, events, now):
+        seen.append([event.message_id for event in events])
+        return [APPLIED for _ in events]
+
+    one = {(SourceKind.SEGMENT, kind): lambda s, e, n: APPLIED for kind in ("identify", "track")}
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, one, NOW, group_appliers={
+            (SourceKind.SEGMENT, "identify"): group, (SourceKind.SEGMENT, "track"): group})
+    assert report.count(InboxState.APPLIED) == 8
+    # u3's t7 comes after the identify group holding i3; then the rest, one group per type.
+    assert seen == [["i1", "i3", "i5"], ["t2", "t4", "t6", "t7"], ["i8"]]
+
+
 def test_a_failing_group_is_applied_one_by_one(session_factory):
     """A group applier that raises loses nothing: each event is applied alone, and only the broken one waits."""
     source_id = _source(session_factory)
