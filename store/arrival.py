@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 from sqlalchemy import Row, func, insert, or_, select
@@ -143,17 +144,24 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     found = list(session.execute(
         select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id).where(or_(*conditions), live)))
     # A postcode blocks only with a name (relink's keys: phonetic name + postcode, postcode + three letters
-    # of a name): of the records at a seed's postcode, keep those whose names could share such a key.
+    # of a name): of the records at a seed's postcode, keep those whose names could share such a key. A
+    # big town's postcode holds thousands of records at a million customers, so its names are read first
+    # (three columns, no join) and only the records kept are read whole.
     by_postcode: dict[str, list[frozenset[str]]] = {}
     for row in seeds:
         if row.postcode:
-            by_postcode.setdefault(row.postcode, []).append(_name_keys(row))
+            by_postcode.setdefault(row.postcode, []).append(_name_keys(row.first_name, row.last_name))
     if by_postcode:
         known = {row.id for row in found}
-        found += [row for row in session.execute(
-            select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
-            .where(SourceRecord.postcode.in_(sorted(by_postcode)), live))
-            if row.id not in known and any(not keys or keys & _name_keys(row) for keys in by_postcode[row.postcode])]
+        kept = [record_id for record_id, postcode, first_name, last_name in session.execute(
+                    select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
+                    .where(SourceRecord.postcode.in_(sorted(by_postcode))))
+                if record_id not in known
+                and any(not keys or keys & _name_keys(first_name, last_name) for keys in by_postcode.get(postcode or "", []))]
+        if kept:
+            found += list(session.execute(
+                select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
+                .where(SourceRecord.id.in_(kept), live)))
     customers = sorted({row.customer_id for row in found if row.customer_id})
     if customers:
         known = {row.id for row in found}
@@ -162,16 +170,17 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     return found
 
 
-def _name_keys(row: _RecordRow) -> frozenset[str]:
+@lru_cache(maxsize=1 << 16)  # names repeat (Zipf): a big postcode's thousands of records hold far fewer names
+def _name_keys(first_name: str | None, last_name: str | None) -> frozenset[str]:
     """What two records at one postcode must share to meet in one of relink's postcode blocks: the first
     three letters of a name (either box: surnames get typed as first names) or a surname's sound."""
     keys = set()
-    for name in (row.first_name, row.last_name):
+    for name in (first_name, last_name):
         folded = fold(name)
         if len(folded) >= 2:
             keys.add(folded[:3])
-    if row.last_name:
-        keys.add("~" + phonetic_key(fold(row.last_name)))
+    if last_name:
+        keys.add("~" + phonetic_key(fold(last_name)))
     return frozenset(keys)
 
 
