@@ -138,6 +138,8 @@ def main() -> int:
     chosen = arrivals(args.people, args.arrivals)
     profile = cProfile.Profile() if args.profile else None
     link_cpu, total_cpu, walls = [], [], []
+    outcomes: list[tuple[int, object, tuple[int, ...]]] = []
+    reviews = 0
     for n, (source, record) in enumerate(chosen):
         session = session_factory()
         try:
@@ -150,7 +152,7 @@ def main() -> int:
             cpu1, server1 = time.process_time(), server_cpu(session_factory)
             if profile is not None and n >= 5:
                 profile.enable()
-            link_arrival(session, [record_id])
+            report = link_arrival(session, [record_id])
             session.flush()
             if profile is not None and n >= 5:
                 profile.disable()
@@ -158,6 +160,10 @@ def main() -> int:
         finally:
             session.rollback()
             session.close()
+        # what the link decided (a new customer, or which existing one; merges): equal digests, equal decisions
+        joined = report.customer_ids[record_id]
+        outcomes.append((n, "new" if joined in report.created else joined, tuple(report.merged)))
+        reviews += report.reviews_queued
         if n < 5:
             continue  # warm-up: statement caches, imports
         link_cpu.append(1000 * ((cpu2 - cpu1) + (server2 - server1)))
@@ -168,6 +174,9 @@ def main() -> int:
           f"{percentile(total_cpu, 0.5):.1f} ms, p95 {percentile(total_cpu, 0.95):.1f} ms; wall p50 "
           f"{percentile(walls, 0.5):.1f} ms, p95 {percentile(walls, 0.95):.1f} ms; load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    digest = hashlib.sha256(repr(outcomes).encode()).hexdigest()[:16]
+    print(f"decisions digest {digest} ({sum(1 for o in outcomes if o[1] == 'new')} new customers, "
+          f"{sum(len(o[2]) for o in outcomes)} merges, {reviews} reviews queued)")
     if profile is not None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
     engine.dispose()

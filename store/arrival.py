@@ -37,7 +37,7 @@ from store.identity import (
     PairDecision,
     Thresholds,
     cluster_scored,
-    score_candidates,
+    score_around,
 )
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
@@ -69,13 +69,13 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
     seeds = list(session.execute(select(*_COLUMNS).where(SourceRecord.id.in_(list(record_ids)))))
     if not seeds:
         return report
+    seed_ids = {row.id for row in seeds}
     rows = {row.id: row for row in _neighbourhood(session, seeds)}
     population = max(DEFAULT_MODEL.min_population, session.scalar(select(func.max(SourceRecord.id))) or 0)
     model = replace(DEFAULT_MODEL, min_population=population)
     records = [IdentityRecord(key=r.id, first_name=r.first_name, last_name=r.last_name, email=r.email,
                               phone=r.phone, birth_date=r.birth_date, street=r.street, postcode=r.postcode,
                               city=r.city, country=r.country, loyalty_id=r.loyalty_id) for r in rows.values()]
-    scored = score_candidates(records, thresholds=thresholds, model=model)
     keys = set(rows)
     cannot, must = _constraints(session, keys)
     anchors: dict[int, int] = {}
@@ -85,10 +85,13 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
             first = anchors.setdefault(customer_id, record_id)
             if first != record_id:
                 must.append((first, record_id))
+    stale = _stale(session, {r.customer_id for r in rows.values() if r.customer_id})
+    # Only clusters holding new evidence (an arriving or unlinked record, a customer changed since its
+    # golden record) can change anything below: score the components around those alone.
+    moving = [r.id for r in rows.values() if r.id in seed_ids or not r.customer_id or r.customer_id in stale]
+    scored = score_around(records, moving, thresholds=thresholds, model=model, must_link=must)
     result = cluster_scored(scored, thresholds=thresholds, cannot_link=cannot, must_link=must)
 
-    stale = _stale(session, {r.customer_id for r in rows.values() if r.customer_id})
-    seed_ids = {row.id for row in seeds}
     joining: dict[int, list[int]] = {}
     fresh: list[list[int]] = []
     absorbed_into: dict[int, int] = {}

@@ -80,6 +80,7 @@ __all__ = [
     "link_records",
     "model_as_json",
     "model_from_json",
+    "score_around",
     "score_candidates",
     "score_learned",
 ]
@@ -1077,6 +1078,58 @@ def _score_prepared(preps: list[_Prep], prior: float, thresholds: Thresholds, fl
     stats.comparisons = comparisons
     if progress:
         progress("score", total, total)
+    return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
+
+
+def score_around(records: Iterable[IdentityRecord], around: Collection[int], *,
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS, model: MatchModel = DEFAULT_MODEL,
+                 must_link: Collection[tuple[int, int]] = ()) -> ScoredPairs:
+    """score_candidates restricted to what can change the records `around` (keys): the edges of the
+    connected component(s) holding them, following scored edges (>= the review threshold) and must_link
+    pairs, found outward from them. Clustering is union-find, so those components cluster exactly as in
+    the full scoring (every edge of a record in them is scored, tie order kept); what is left out are
+    the pairs among the other records, which can only cluster those. All records are prepared, so term
+    frequencies and the blocks (overshared identifiers) are those of the full batch. Identity on arrival
+    uses it: its neighbourhood holds hundreds of records sharing a birth date or a postcode with the
+    arrival, of which a handful connect to it."""
+    preps, prior = _prepare(records, thresholds, model)
+    stats = LinkStats(records=len(preps))
+    floor = thresholds.review
+    position = {p.key: i for i, p in enumerate(preps)}
+    near: dict[int, list[int]] = {}
+    for i, others in _candidates(preps, thresholds, stats):
+        for j in others:
+            near.setdefault(i, []).append(j)
+            near.setdefault(j, []).append(i)
+    tied: dict[int, list[int]] = {}
+    for a, b in must_link:
+        ia, ib = position.get(a), position.get(b)
+        if ia is not None and ib is not None:
+            tied.setdefault(ia, []).append(ib)
+            tied.setdefault(ib, []).append(ia)
+    reached = {position[key] for key in around if key in position}
+    frontier = sorted(reached)
+    scored: set[tuple[int, int]] = set()
+    edges: list[tuple[float, bool, int, int]] = []
+    while frontier:
+        i = frontier.pop()
+        for j in tied.get(i, ()):
+            if j not in reached:
+                reached.add(j)
+                frontier.append(j)
+        for j in near.get(i, ()):
+            pair = (i, j) if i < j else (j, i)
+            if pair in scored:
+                continue
+            scored.add(pair)
+            score, deterministic, _, _, _ = _score(preps[pair[0]], preps[pair[1]], False, prior, model)
+            if score >= floor:
+                edges.append((score, deterministic, pair[0], pair[1]))
+                if j not in reached:
+                    reached.add(j)
+                    frontier.append(j)
+    edges.sort(key=lambda edge: (edge[2], edge[3]))  # the (i, j) order score_candidates gives
+    stats.comparisons = len(scored)
     return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
 
 
