@@ -37,11 +37,11 @@ from store.identity import (
     PairDecision,
     Thresholds,
     cluster_scored,
+    postcode_name_keys,
     score_around,
 )
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
-from store.normalize import fold, phonetic_key
 from store.survivorship import create_customers, rebuild_golden
 from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
@@ -146,11 +146,11 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     live = or_(SourceRecord.customer_id.is_(None), Customer.status == CustomerStatus.ACTIVE)
     found = list(session.execute(
         select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id).where(or_(*conditions), live)))
-    # A postcode blocks only with a name (relink's keys: phonetic name + postcode, postcode + three letters
-    # of a name): of the records at a seed's postcode, keep those whose names could share such a key. A
-    # big town's postcode holds thousands of records at a million customers, so its names are read first
-    # (three columns, no join) and only the records kept are read whole.
-    by_postcode: dict[str, list[frozenset[str]]] = {}
+    # A postcode blocks only with names (relink's "p" and "q" keys, and a record without a first name
+    # meets those of its surname's first letters): of the records at a seed's postcode, keep those that
+    # share such a block with it. A big town's postcode holds thousands of records at a million
+    # customers, so their names are read first (three columns, no join) and the records kept read whole.
+    by_postcode: dict[str, list[_NameKeys]] = {}
     for row in seeds:
         if row.postcode:
             by_postcode.setdefault(row.postcode, []).append(_name_keys(row.first_name, row.last_name))
@@ -160,7 +160,7 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
                     select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
                     .where(SourceRecord.postcode.in_(sorted(by_postcode))))
                 if record_id not in known
-                and any(not keys or keys & _name_keys(first_name, last_name) for keys in by_postcode.get(postcode or "", []))]
+                and _meet(_name_keys(first_name, last_name), by_postcode.get(postcode or "", []))]
         if kept:
             found += list(session.execute(
                 select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
@@ -173,18 +173,16 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     return found
 
 
-@lru_cache(maxsize=1 << 16)  # names repeat (Zipf): a big postcode's thousands of records hold far fewer names
-def _name_keys(first_name: str | None, last_name: str | None) -> frozenset[str]:
-    """What two records at one postcode must share to meet in one of relink's postcode blocks: the first
-    three letters of a name (either box: surnames get typed as first names) or a surname's sound."""
-    keys = set()
-    for name in (first_name, last_name):
-        folded = fold(name)
-        if len(folded) >= 2:
-            keys.add(folded[:3])
-    if last_name:
-        keys.add("~" + phonetic_key(fold(last_name)))
-    return frozenset(keys)
+_NameKeys: TypeAlias = tuple[frozenset[str], str, bool]
+# names repeat (Zipf): a big postcode's thousands of records hold far fewer distinct names
+_name_keys = lru_cache(maxsize=1 << 16)(postcode_name_keys)
+
+
+def _meet(row: _NameKeys, seeds: list[_NameKeys]) -> bool:
+    """Whether relink's blocks at one postcode would compare this record with one of these seeds."""
+    keys, prefix, unnamed = row
+    return any(keys & seed_keys or (prefix and prefix == seed_prefix and (unnamed or seed_unnamed))
+               for seed_keys, seed_prefix, seed_unnamed in seeds)
 
 
 def _customers_of(rows: dict[int, _RecordRow], record_ids: set[int]) -> set[int]:

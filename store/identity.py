@@ -80,6 +80,7 @@ __all__ = [
     "link_records",
     "model_as_json",
     "model_from_json",
+    "postcode_name_keys",
     "score_around",
     "score_candidates",
     "score_learned",
@@ -608,6 +609,23 @@ def _name_keys(p: _Prep) -> list[str]:
         # while the name is rare: see _RARE_NAME_BLOCK)
         names.append(f"n{sounds}")
     return names
+
+
+def postcode_name_keys(first_name: str | None, last_name: str | None) -> tuple[frozenset[str], str, bool]:
+    """What a record's names give the blocks of one postcode, for identity on arrival to read only the
+    records of its postcode that relink would compare it with: (the "p" and "q" keys of _name_keys
+    without the postcode, the surname's first three letters, whether the first name is missing or an
+    initial: _unnamed_candidates then compares it with every record of that postcode and prefix).
+    tests/test_identity_around.py checks these keys against _name_keys."""
+    first, last = fold(first_name), fold(last_name)
+    roots = nickname_roots(first) if first else frozenset()
+    formal = min(roots - {first}) if len(roots) > 1 else first
+    first_sound = phonetic_key(formal.split()[0]) if formal else ""
+    last_sound = phonetic_key(last.replace(" ", "")) if last else ""
+    keys = {f"q{first[:3]}|{last[:1]}", f"q{last[:3]}|{first[:1]}"}
+    if last_sound:
+        keys.add("p" + "|".join(sorted((first_sound, last_sound))))
+    return frozenset(keys), last[:3], len(first) <= 1
 
 
 _RARE_NAME_BLOCK = 8

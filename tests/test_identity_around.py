@@ -9,7 +9,15 @@ left out are only those that cannot reach them.
 from __future__ import annotations
 
 from bench.synthetic_people import generate
-from store.identity import cluster_scored, score_around, score_candidates
+from store import identity
+from store.identity import (
+    DEFAULT_MODEL,
+    DEFAULT_THRESHOLDS,
+    cluster_scored,
+    postcode_name_keys,
+    score_around,
+    score_candidates,
+)
 
 
 def people(count: int, seed: int):
@@ -62,3 +70,22 @@ def test_reviews_and_links_around_the_records_are_the_same():
 
     assert near(result.review) == near(full.review)
     assert near(result.links) == near(full.links)
+
+
+def test_the_postcode_keys_arrival_reads_by_are_relinks_own():
+    # identity on arrival keeps, of the records at an arrival's postcode, those sharing one of these
+    # keys with it: they must be exactly the postcode blocks relink files records under
+    records = [r for r in people(3000, seed=2) if r.postcode]
+    preps, _ = identity._prepare(records, DEFAULT_THRESHOLDS, DEFAULT_MODEL)
+    by_key = {r.key: r for r in records}
+    for prep in preps:
+        relinks = set()
+        for key in identity._name_keys(prep):
+            if key[0] == "p":
+                relinks.add(key.removesuffix("|" + prep.postcode))
+            elif key[0] == "q":
+                relinks.add("q" + key.removeprefix("q" + prep.postcode + "|"))
+        record = by_key[prep.key]
+        keys, prefix, unnamed = postcode_name_keys(record.first_name, record.last_name)
+        assert keys == relinks, (record, keys, relinks)
+        assert (prefix, unnamed) == (prep.last[:3], len(prep.first) <= 1)
