@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any, TypeAlias
 
 from sqlalchemy import Row, func, insert, or_, select
@@ -174,8 +173,7 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
 
 
 _NameKeys: TypeAlias = tuple[frozenset[str], str, bool]
-# names repeat (Zipf): a big postcode's thousands of records hold far fewer distinct names
-_name_keys = lru_cache(maxsize=1 << 16)(postcode_name_keys)
+_name_keys = postcode_name_keys
 
 
 def _meet(row: _NameKeys, seeds: list[_NameKeys]) -> bool:

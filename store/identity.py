@@ -43,6 +43,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -617,15 +618,29 @@ def postcode_name_keys(first_name: str | None, last_name: str | None) -> tuple[f
     without the postcode, the surname's first three letters, whether the first name is missing or an
     initial: _unnamed_candidates then compares it with every record of that postcode and prefix).
     tests/test_identity_around.py checks these keys against _name_keys."""
-    first, last = fold(first_name), fold(last_name)
-    roots = nickname_roots(first) if first else frozenset()
-    formal = min(roots - {first}) if len(roots) > 1 else first
-    first_sound = phonetic_key(formal.split()[0]) if formal else ""
-    last_sound = phonetic_key(last.replace(" ", "")) if last else ""
+    first, first_sound = _given_name_part(first_name)
+    last, last_sound = _surname_part(last_name)
     keys = {f"q{first[:3]}|{last[:1]}", f"q{last[:3]}|{first[:1]}"}
     if last_sound:
         keys.add("p" + "|".join(sorted((first_sound, last_sound))))
     return frozenset(keys), last[:3], len(first) <= 1
+
+
+# Arrival reads this for every record of a big postcode (thousands): the full name pairs are mostly
+# unique, but first names and surnames repeat (Zipf), so each half is cached on its own.
+@lru_cache(maxsize=1 << 15)
+def _given_name_part(first_name: str | None) -> tuple[str, str]:
+    """(folded, sound of the formal name) as _Prep and _name_keys make them."""
+    first = fold(first_name)
+    roots = nickname_roots(first) if first else frozenset()
+    formal = min(roots - {first}) if len(roots) > 1 else first
+    return first, phonetic_key(formal.split()[0]) if formal else ""
+
+
+@lru_cache(maxsize=1 << 17)
+def _surname_part(last_name: str | None) -> tuple[str, str]:
+    last = fold(last_name)
+    return last, phonetic_key(last.replace(" ", "")) if last else ""
 
 
 _RARE_NAME_BLOCK = 8
