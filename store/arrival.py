@@ -36,6 +36,7 @@ from store.identity import (
     PairDecision,
     Thresholds,
     cluster_scored,
+    name_parts,
     postcode_name_keys,
     score_around,
 )
@@ -149,17 +150,17 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     # meets those of its surname's first letters): of the records at a seed's postcode, keep those that
     # share such a block with it. A big town's postcode holds thousands of records at a million
     # customers, so their names are read first (three columns, no join) and the records kept read whole.
-    by_postcode: dict[str, list[_NameKeys]] = {}
+    by_postcode: dict[str, list[_Seed]] = {}
     for row in seeds:
         if row.postcode:
-            by_postcode.setdefault(row.postcode, []).append(_name_keys(row.first_name, row.last_name))
+            by_postcode.setdefault(row.postcode, []).append(_seed(row.first_name, row.last_name))
     if by_postcode:
         known = {row.id for row in found}
         kept = [record_id for record_id, postcode, first_name, last_name in session.execute(
                     select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
                     .where(SourceRecord.postcode.in_(sorted(by_postcode))))
                 if record_id not in known
-                and _meet(_name_keys(first_name, last_name), by_postcode.get(postcode or "", []))]
+                and _meet(first_name, last_name, by_postcode.get(postcode or "", []))]
         if kept:
             found += list(session.execute(
                 select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
@@ -172,15 +173,27 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     return found
 
 
-_NameKeys: TypeAlias = tuple[frozenset[str], str, bool]
-_name_keys = postcode_name_keys
+# (relink's postcode keys, surname prefix, unnamed: identity.postcode_name_keys; the letters and sounds
+# one of those keys needs in common)
+_Seed: TypeAlias = tuple[frozenset[str], str, bool, frozenset[str]]
 
 
-def _meet(row: _NameKeys, seeds: list[_NameKeys]) -> bool:
+def _seed(first_name: str | None, last_name: str | None) -> _Seed:
+    first, first_sound, last, last_sound = name_parts(first_name, last_name)
+    # a "q" key or the unnamed rule needs three letters of a name in common, a "p" key both sounds
+    quick = {first[:3], last[:3], *(("~" + first_sound, "~" + last_sound) if last_sound else ())}
+    return (*postcode_name_keys(first_name, last_name), frozenset(quick))
+
+
+def _meet(first_name: str | None, last_name: str | None, seeds: list[_Seed]) -> bool:
     """Whether relink's blocks at one postcode would compare this record with one of these seeds."""
-    keys, prefix, unnamed = row
+    first, _, last, last_sound = name_parts(first_name, last_name)
+    # that check first: it rejects nearly all of a big postcode's records before their keys are made
+    if not any(first[:3] in quick or last[:3] in quick or "~" + last_sound in quick for *_, quick in seeds):
+        return False
+    keys, prefix, unnamed = postcode_name_keys(first_name, last_name)
     return any(keys & seed_keys or (prefix and prefix == seed_prefix and (unnamed or seed_unnamed))
-               for seed_keys, seed_prefix, seed_unnamed in seeds)
+               for seed_keys, seed_prefix, seed_unnamed, _ in seeds)
 
 
 def _customers_of(rows: dict[int, _RecordRow], record_ids: set[int]) -> set[int]:

@@ -81,6 +81,7 @@ __all__ = [
     "link_records",
     "model_as_json",
     "model_from_json",
+    "name_parts",
     "postcode_name_keys",
     "score_around",
     "score_candidates",
@@ -618,12 +619,17 @@ def postcode_name_keys(first_name: str | None, last_name: str | None) -> tuple[f
     without the postcode, the surname's first three letters, whether the first name is missing or an
     initial: _unnamed_candidates then compares it with every record of that postcode and prefix).
     tests/test_identity_around.py checks these keys against _name_keys."""
-    first, first_sound = _given_name_part(first_name)
-    last, last_sound = _surname_part(last_name)
+    first, first_sound, last, last_sound = name_parts(first_name, last_name)
     keys = {f"q{first[:3]}|{last[:1]}", f"q{last[:3]}|{first[:1]}"}
     if last_sound:
         keys.add("p" + "|".join(sorted((first_sound, last_sound))))
     return frozenset(keys), last[:3], len(first) <= 1
+
+
+def name_parts(first_name: str | None, last_name: str | None) -> tuple[str, str, str, str]:
+    """(first name folded, the sound of its formal name, surname folded, its sound), as _Prep and
+    _name_keys make them."""
+    return _given_name_part(first_name) + _surname_part(last_name)
 
 
 # Arrival reads this for every record of a big postcode (thousands): the full name pairs are mostly
