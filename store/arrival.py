@@ -5,7 +5,8 @@ only the arriving records' neighbourhood is read: every record that shares an e-
 loyalty id, a birth date or a postcode with one of them (the blocking keys of store/identity.py reach
 no further, save the phonetic-name-and-birth-year key), plus every record of the customers those
 belong to, so that existing customers enter whole. The same scorer and clusterer run on it
-(`score_candidates` / `cluster_scored`), with the same constraints (people's cannot/must-link
+(`score_around`: the components around the new evidence only, which cluster as a full scoring would /
+`cluster_scored`), with the same constraints (people's cannot/must-link
 decisions, existing customers kept whole), and the clusters are reconciled as relink does: a cluster
 inside one customer keeps it, new records join the customer most of their cluster has (ties: the
 oldest), a cluster spanning customers merges them when it holds new evidence, a cluster of new
