@@ -5,7 +5,8 @@ only the arriving records' neighbourhood is read: every record that shares an e-
 loyalty id, a birth date or a postcode with one of them (the blocking keys of store/identity.py reach
 no further, save the phonetic-name-and-birth-year key), plus every record of the customers those
 belong to, so that existing customers enter whole. The same scorer and clusterer run on it
-(`score_candidates` / `cluster_scored`), with the same constraints (people's cannot/must-link
+(`score_around`: the components around the new evidence only, which cluster as a full scoring would /
+`cluster_scored`), with the same constraints (people's cannot/must-link
 decisions, existing customers kept whole), and the clusters are reconciled as relink does: a cluster
 inside one customer keeps it, new records join the customer most of their cluster has (ties: the
 oldest), a cluster spanning customers merges them when it holds new evidence, a cluster of new
@@ -36,11 +37,12 @@ from store.identity import (
     PairDecision,
     Thresholds,
     cluster_scored,
-    score_candidates,
+    name_parts,
+    postcode_name_keys,
+    score_around,
 )
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
-from store.normalize import fold, phonetic_key
 from store.survivorship import create_customers, rebuild_golden
 from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
@@ -68,13 +70,13 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
     seeds = list(session.execute(select(*_COLUMNS).where(SourceRecord.id.in_(list(record_ids)))))
     if not seeds:
         return report
+    seed_ids = {row.id for row in seeds}
     rows = {row.id: row for row in _neighbourhood(session, seeds)}
     population = max(DEFAULT_MODEL.min_population, session.scalar(select(func.max(SourceRecord.id))) or 0)
     model = replace(DEFAULT_MODEL, min_population=population)
     records = [IdentityRecord(key=r.id, first_name=r.first_name, last_name=r.last_name, email=r.email,
                               phone=r.phone, birth_date=r.birth_date, street=r.street, postcode=r.postcode,
                               city=r.city, country=r.country, loyalty_id=r.loyalty_id) for r in rows.values()]
-    scored = score_candidates(records, thresholds=thresholds, model=model)
     keys = set(rows)
     cannot, must = _constraints(session, keys)
     anchors: dict[int, int] = {}
@@ -84,10 +86,13 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
             first = anchors.setdefault(customer_id, record_id)
             if first != record_id:
                 must.append((first, record_id))
+    stale = _stale(session, {r.customer_id for r in rows.values() if r.customer_id})
+    # Only clusters holding new evidence (an arriving or unlinked record, a customer changed since its
+    # golden record) can change anything below: score the components around those alone.
+    moving = [r.id for r in rows.values() if r.id in seed_ids or not r.customer_id or r.customer_id in stale]
+    scored = score_around(records, moving, thresholds=thresholds, model=model, must_link=must)
     result = cluster_scored(scored, thresholds=thresholds, cannot_link=cannot, must_link=must)
 
-    stale = _stale(session, {r.customer_id for r in rows.values() if r.customer_id})
-    seed_ids = {row.id for row in seeds}
     joining: dict[int, list[int]] = {}
     fresh: list[list[int]] = []
     absorbed_into: dict[int, int] = {}
@@ -142,18 +147,25 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     live = or_(SourceRecord.customer_id.is_(None), Customer.status == CustomerStatus.ACTIVE)
     found = list(session.execute(
         select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id).where(or_(*conditions), live)))
-    # A postcode blocks only with a name (relink's keys: phonetic name + postcode, postcode + three letters
-    # of a name): of the records at a seed's postcode, keep those whose names could share such a key.
-    by_postcode: dict[str, list[frozenset[str]]] = {}
+    # A postcode blocks only with names (relink's "p" and "q" keys, and a record without a first name
+    # meets those of its surname's first letters): of the records at a seed's postcode, keep those that
+    # share such a block with it. A big town's postcode holds thousands of records at a million
+    # customers, so their names are read first (three columns, no join) and the records kept read whole.
+    by_postcode: dict[str, list[_Seed]] = {}
     for row in seeds:
         if row.postcode:
-            by_postcode.setdefault(row.postcode, []).append(_name_keys(row))
+            by_postcode.setdefault(row.postcode, []).append(_seed(row.first_name, row.last_name))
     if by_postcode:
         known = {row.id for row in found}
-        found += [row for row in session.execute(
-            select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
-            .where(SourceRecord.postcode.in_(sorted(by_postcode)), live))
-            if row.id not in known and any(not keys or keys & _name_keys(row) for keys in by_postcode[row.postcode])]
+        kept = [record_id for record_id, postcode, first_name, last_name in session.execute(
+                    select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
+                    .where(SourceRecord.postcode.in_(sorted(by_postcode))))
+                if record_id not in known
+                and _meet(first_name, last_name, by_postcode.get(postcode or "", []))]
+        if kept:
+            found += list(session.execute(
+                select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
+                .where(SourceRecord.id.in_(kept), live)))
     customers = sorted({row.customer_id for row in found if row.customer_id})
     if customers:
         known = {row.id for row in found}
@@ -162,17 +174,27 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
     return found
 
 
-def _name_keys(row: _RecordRow) -> frozenset[str]:
-    """What two records at one postcode must share to meet in one of relink's postcode blocks: the first
-    three letters of a name (either box: surnames get typed as first names) or a surname's sound."""
-    keys = set()
-    for name in (row.first_name, row.last_name):
-        folded = fold(name)
-        if len(folded) >= 2:
-            keys.add(folded[:3])
-    if row.last_name:
-        keys.add("~" + phonetic_key(fold(row.last_name)))
-    return frozenset(keys)
+# (relink's postcode keys, surname prefix, unnamed: identity.postcode_name_keys; the letters and sounds
+# one of those keys needs in common)
+_Seed: TypeAlias = tuple[frozenset[str], str, bool, frozenset[str]]
+
+
+def _seed(first_name: str | None, last_name: str | None) -> _Seed:
+    first, first_sound, last, last_sound = name_parts(first_name, last_name)
+    # a "q" key or the unnamed rule needs three letters of a name in common, a "p" key both sounds
+    quick = {first[:3], last[:3], *(("~" + first_sound, "~" + last_sound) if last_sound else ())}
+    return (*postcode_name_keys(first_name, last_name), frozenset(quick))
+
+
+def _meet(first_name: str | None, last_name: str | None, seeds: list[_Seed]) -> bool:
+    """Whether relink's blocks at one postcode would compare this record with one of these seeds."""
+    first, _, last, last_sound = name_parts(first_name, last_name)
+    # that check first: it rejects nearly all of a big postcode's records before their keys are made
+    if not any(first[:3] in quick or last[:3] in quick or "~" + last_sound in quick for *_, quick in seeds):
+        return False
+    keys, prefix, unnamed = postcode_name_keys(first_name, last_name)
+    return any(keys & seed_keys or (prefix and prefix == seed_prefix and (unnamed or seed_unnamed))
+               for seed_keys, seed_prefix, seed_unnamed, _ in seeds)
 
 
 def _customers_of(rows: dict[int, _RecordRow], record_ids: set[int]) -> set[int]:

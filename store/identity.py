@@ -43,6 +43,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -80,6 +81,9 @@ __all__ = [
     "link_records",
     "model_as_json",
     "model_from_json",
+    "name_parts",
+    "postcode_name_keys",
+    "score_around",
     "score_candidates",
     "score_learned",
 ]
@@ -609,6 +613,42 @@ def _name_keys(p: _Prep) -> list[str]:
     return names
 
 
+def postcode_name_keys(first_name: str | None, last_name: str | None) -> tuple[frozenset[str], str, bool]:
+    """What a record's names give the blocks of one postcode, for identity on arrival to read only the
+    records of its postcode that relink would compare it with: (the "p" and "q" keys of _name_keys
+    without the postcode, the surname's first three letters, whether the first name is missing or an
+    initial: _unnamed_candidates then compares it with every record of that postcode and prefix).
+    tests/test_identity_around.py checks these keys against _name_keys."""
+    first, first_sound, last, last_sound = name_parts(first_name, last_name)
+    keys = {f"q{first[:3]}|{last[:1]}", f"q{last[:3]}|{first[:1]}"}
+    if last_sound:
+        keys.add("p" + "|".join(sorted((first_sound, last_sound))))
+    return frozenset(keys), last[:3], len(first) <= 1
+
+
+def name_parts(first_name: str | None, last_name: str | None) -> tuple[str, str, str, str]:
+    """(first name folded, the sound of its formal name, surname folded, its sound), as _Prep and
+    _name_keys make them."""
+    return _given_name_part(first_name) + _surname_part(last_name)
+
+
+# Arrival reads this for every record of a big postcode (thousands): the full name pairs are mostly
+# unique, but first names and surnames repeat (Zipf), so each half is cached on its own.
+@lru_cache(maxsize=1 << 15)
+def _given_name_part(first_name: str | None) -> tuple[str, str]:
+    """(folded, sound of the formal name) as _Prep and _name_keys make them."""
+    first = fold(first_name)
+    roots = nickname_roots(first) if first else frozenset()
+    formal = min(roots - {first}) if len(roots) > 1 else first
+    return first, phonetic_key(formal.split()[0]) if formal else ""
+
+
+@lru_cache(maxsize=1 << 17)
+def _surname_part(last_name: str | None) -> tuple[str, str]:
+    last = fold(last_name)
+    return last, phonetic_key(last.replace(" ", "")) if last else ""
+
+
 _RARE_NAME_BLOCK = 8
 _STREET_WORDS = frozenset(_STREET_TYPES.values()) | {"de", "des", "du", "la", "le", "les", "l", "d"}
 
@@ -1077,6 +1117,58 @@ def _score_prepared(preps: list[_Prep], prior: float, thresholds: Thresholds, fl
     stats.comparisons = comparisons
     if progress:
         progress("score", total, total)
+    return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
+
+
+def score_around(records: Iterable[IdentityRecord], around: Collection[int], *,
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS, model: MatchModel = DEFAULT_MODEL,
+                 must_link: Collection[tuple[int, int]] = ()) -> ScoredPairs:
+    """score_candidates restricted to what can change the records `around` (keys): the edges of the
+    connected component(s) holding them, following scored edges (>= the review threshold) and must_link
+    pairs, found outward from them. Clustering is union-find, so those components cluster exactly as in
+    the full scoring (every edge of a record in them is scored, tie order kept); what is left out are
+    the pairs among the other records, which can only cluster those. All records are prepared, so term
+    frequencies and the blocks (overshared identifiers) are those of the full batch. Identity on arrival
+    uses it: its neighbourhood holds hundreds of records sharing a birth date or a postcode with the
+    arrival, of which a handful connect to it."""
+    preps, prior = _prepare(records, thresholds, model)
+    stats = LinkStats(records=len(preps))
+    floor = thresholds.review
+    position = {p.key: i for i, p in enumerate(preps)}
+    near: dict[int, list[int]] = {}
+    for i, others in _candidates(preps, thresholds, stats):
+        for j in others:
+            near.setdefault(i, []).append(j)
+            near.setdefault(j, []).append(i)
+    tied: dict[int, list[int]] = {}
+    for a, b in must_link:
+        ia, ib = position.get(a), position.get(b)
+        if ia is not None and ib is not None:
+            tied.setdefault(ia, []).append(ib)
+            tied.setdefault(ib, []).append(ia)
+    reached = {position[key] for key in around if key in position}
+    frontier = sorted(reached)
+    scored: set[tuple[int, int]] = set()
+    edges: list[tuple[float, bool, int, int]] = []
+    while frontier:
+        i = frontier.pop()
+        for j in tied.get(i, ()):
+            if j not in reached:
+                reached.add(j)
+                frontier.append(j)
+        for j in near.get(i, ()):
+            pair = (i, j) if i < j else (j, i)
+            if pair in scored:
+                continue
+            scored.add(pair)
+            score, deterministic, _, _, _ = _score(preps[pair[0]], preps[pair[1]], False, prior, model)
+            if score >= floor:
+                edges.append((score, deterministic, pair[0], pair[1]))
+                if j not in reached:
+                    reached.add(j)
+                    frontier.append(j)
+    edges.sort(key=lambda edge: (edge[2], edge[3]))  # the (i, j) order score_candidates gives
+    stats.comparisons = len(scored)
     return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
 
 
