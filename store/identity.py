@@ -1478,8 +1478,9 @@ def _ambiguous_edges(scored: ScoredPairs, thresholds: Thresholds) -> set[tuple[i
 
     "Julien Quereier, 120 rue des Jardins", no birth date, fits the father and the son of that name;
     "L. Lambert, 2011-04-28" fits Louise and her twin Lucas. When a record's confident fuzzy matches
-    include two records that can never be one customer (_hard_conflict) and neither match is clearly
-    (ambiguity_bits) the better, all its fuzzy matches among them go to review instead."""
+    include two records that can never be one customer (_hard_conflict), neither of which conflicts with
+    the record itself, and neither match is clearly (ambiguity_bits) the better, all its fuzzy matches
+    among them go to review instead."""
     preps = scored.preps
     near: dict[int, list[tuple[float, int]]] = {}
     for score, deterministic, i, j in scored.edges:
