@@ -322,6 +322,7 @@ _LEVEL_PARAMS: dict[tuple[EvidenceField, EvidenceLevel], tuple[str, str | None]]
     (_F.POSTCODE, _L.TRANSPOSED): ("m_postcode_transposed", "u_postcode_transposed"),
     (_F.POSTCODE, _L.ONE_DIGIT): ("m_postcode_one_digit", "u_postcode_one_digit"),
     (_F.POSTCODE, _L.DIFFERS): ("m_postcode_differs", None),
+    (_F.CITY, _L.DIFFERS): ("m_postcode_differs", None),  # moved: the town changes with the postcode
     (_F.STREET, _L.EXACT): ("m_street", "u_street"),
     (_F.STREET, _L.CLOSE): ("m_street_close", "u_street_close"),
     (_F.STREET, _L.DIFFERS): ("m_street_differs", None),
@@ -675,6 +676,10 @@ _PREFIX_SIM = 0.93  # a first name that is the start of the other: its own compa
 
 # A first name written this many times in the batch is somebody's given name, not a slip of the pen
 _GIVEN_NAME_COUNT = 5
+# ... and a spelling is another given name, not a slip, while it is written at least 1/20 as often as
+# the other: a slip of the pen is spread over many spellings, each hundreds of times rarer than the
+# name ("Jeane" / Jeanne), while "Maxime" / "Marie" are two names, the one ten times less common
+_GIVEN_NAME_RATIO = 20
 
 
 def _two_given_names(p: _Prep, q: _Prep) -> bool:
@@ -689,7 +694,7 @@ def _two_given_names(p: _Prep, q: _Prep) -> bool:
     if len(short) <= 3 and long_.startswith(short):
         return False  # "Sab", "Max": the stub of many names, however often written
     low, high = sorted((p.first_count, q.first_count))
-    return low >= _GIVEN_NAME_COUNT and low * 10 >= high
+    return low >= _GIVEN_NAME_COUNT and low * _GIVEN_NAME_RATIO >= high
 
 
 def _last_sim(a: str, b: str) -> float:
@@ -735,11 +740,22 @@ def _names(p: _Prep, q: _Prep) -> tuple[float | None, float | None, bool]:
         if crossed > fs and crossed >= 0.9:
             return None, crossed, True
     if fs is not None and ls is not None and (fs < 0.9 or ls < 0.9):
-        swapped_f = _sim(p.first, q.last)
-        swapped_l = _sim(p.last, q.first)
-        if swapped_f + swapped_l > fs + ls + 0.05:
-            return swapped_f, swapped_l, True
+        crossed_a = _crossed_sim(p.first, q.last)
+        crossed_b = _crossed_sim(p.last, q.first)
+        if crossed_a + crossed_b > fs + ls + 0.05:
+            # Which cross pair holds the given names depends on which record has its boxes swapped
+            # ("Breoot Solène" / "Emma Breoot": the surnames agree, the given names do not). Read the
+            # weaker as the first name: the guards then judge the doubtful side, whichever it is.
+            return min(crossed_a, crossed_b), max(crossed_a, crossed_b), True
     return fs, ls, False
+
+
+def _crossed_sim(a: str, b: str) -> float:
+    """A name against the other box's name: an initial agrees with any name it starts (it neither
+    confirms nor conflicts, as in _first_sim)."""
+    if len(a) == 1 or len(b) == 1:
+        return 0.85 if a[0] == b[0] else 0.0
+    return _sim(a, b)
 
 
 def _birth_agreement(a: datetime.date, b: datetime.date) -> str:
@@ -956,6 +972,10 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
             add(EvidenceField.STREET, level, _level_bits(model, EvidenceField.STREET, level, u_tf), True)
     elif p.city and p.city == q.city:
         add(EvidenceField.CITY, EvidenceLevel.EXACT, _bits(model.m_city, p.u_city), True)
+    elif p.city and q.city and p.city not in q.city and q.city not in p.city:
+        # a postcode missing on one side, and the towns differ: as much against as two postcodes that
+        # differ ("Lyon" / "Lyon 3e" is the same town written twice)
+        add(EvidenceField.CITY, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.CITY, EvidenceLevel.DIFFERS))
     elif explain:
         add(EvidenceField.POSTCODE, EvidenceLevel.MISSING, 0.0)
     if household:
@@ -1550,8 +1570,9 @@ def _ambiguous_edges(scored: ScoredPairs, thresholds: Thresholds) -> set[tuple[i
 
     "Julien Quereier, 120 rue des Jardins", no birth date, fits the father and the son of that name;
     "L. Lambert, 2011-04-28" fits Louise and her twin Lucas. When a record's confident fuzzy matches
-    include two records that can never be one customer (_hard_conflict) and neither match is clearly
-    (ambiguity_bits) the better, all its fuzzy matches among them go to review instead."""
+    include two records that can never be one customer (_hard_conflict), neither of which conflicts with
+    the record itself, and neither match is clearly (ambiguity_bits) the better, all its fuzzy matches
+    among them go to review instead."""
     preps = scored.preps
     near: dict[int, list[tuple[float, int]]] = {}
     for score, deterministic, i, j in scored.edges:
@@ -1560,6 +1581,12 @@ def _ambiguous_edges(scored: ScoredPairs, thresholds: Thresholds) -> set[tuple[i
             near.setdefault(j, []).append((score, i))
     demoted: set[tuple[int, int]] = set()
     for r, matches in near.items():
+        if len(matches) < 2:
+            continue
+        # a record that can never be one customer with r (a twin with another first name, the father
+        # of an undated son's record) is no rival match: clustering refuses that edge on its own, and
+        # counting it would hold r's real match for review
+        matches = [m for m in matches if not _hard_conflict(preps[r], preps[m[1]])]
         if len(matches) < 2:
             continue
         matches.sort(key=lambda m: (-m[0], m[1]))
