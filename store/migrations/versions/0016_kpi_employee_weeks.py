@@ -6,12 +6,12 @@ Filled from the employee day rows in one INSERT ... SELECT, no interaction read:
 its seven days' rows, each row's gap seen from the week's Monday (`kpi_rollup.week_gap`, frozen here as
 SQL). A database without a rollup has no day rows and gets none; `frontline migrate` builds both later.
 
-Revision ID: 0016_kpi
+Revision ID: 0016
 Revises: 0015
 """
 from alembic import op
 
-revision = "0016_kpi"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
