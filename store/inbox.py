@@ -171,7 +171,7 @@ def has_due(session: Session, now: dt.datetime) -> bool:
 
 def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: int = 100,
               max_seconds: float | None = None, clock: Callable[[], dt.datetime] | None = None,
-              group_appliers: GroupAppliers | None = None) -> WorkReport:
+              group_appliers: GroupAppliers | None = None, max_group: int | None = None) -> WorkReport:
     """One worker step in the caller's transaction: claim up to `limit` due events, apply them in id
     order per person, record each outcome. The caller commits (or dies, and nothing happened).
 
@@ -181,7 +181,10 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     `group_appliers`: event types applied several at once (identify: the step's records linked in one
     pass, browsing written as sets). Such events are gathered per type, and a group is applied before any
     later event of one of its people of another type, so each person's order holds; other people's events
-    may pass the group. Groups left at the end of a step's time budget stay pending, whole."""
+    may pass the group. Groups left at the end of a step's time budget stay pending, whole.
+    `max_group`: a group is applied as soon as it holds this many events, so that one group (say 100
+    identifies, each linked against a big neighbourhood) cannot hold SQLite's write lock far past the
+    budget, which is only checked between events and groups."""
     report = WorkReport()
     started = time.monotonic()
     rows = _claim(session, now, limit)
@@ -256,6 +259,8 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
             groups.setdefault(key, []).append((row, event))
             if row.person_key is not None:
                 gathered_in[row.person_key] = key
+            if max_group is not None and len(groups[key]) >= max_group:
+                apply_group(key)  # safe at any moment: each of its people's gathered events are all in it
             continue
         settle(row, _apply_one(session, appliers.get(key), event, now))
     for key in list(groups):

@@ -243,6 +243,25 @@ def test_a_mixed_stream_makes_one_group_per_type_and_each_persons_order_holds(se
     assert seen == [["i1", "i3", "i5"], ["t2", "t4", "t6", "t7"], ["i8"]]
 
 
+def test_a_full_group_is_applied_at_once(session_factory):
+    """With `max_group`, a step's identifies go to the group applier a few at a time, in order (the step's
+    time budget is checked between groups: a big batch of identifies cannot hold the write lock past it)."""
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_identify(f"i{n}", f"u{n}") for n in range(1, 8)], NOW)
+    seen: list[list[str]] = []
+
+    def group(session, events, now):
+        seen.append([event.message_id for event in events])
+        return [APPLIED for _ in events]
+
+    one = {(SourceKind.SEGMENT, "identify"): lambda s, e, n: APPLIED}
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, one, NOW, max_group=3,
+                                 group_appliers={(SourceKind.SEGMENT, "identify"): group})
+    assert seen == [["i1", "i2", "i3"], ["i4", "i5", "i6"], ["i7"]] and report.count(InboxState.APPLIED) == 7
+
+
 def test_a_failing_group_is_applied_one_by_one(session_factory):
     """A group applier that raises loses nothing: each event is applied alone, and only the broken one waits."""
     source_id = _source(session_factory)
