@@ -107,7 +107,7 @@ def test_customer_command_is_acked_at_once_and_the_card_shown_to_the_asker_only(
     envelope = socket_mode.command("/customer", JEANNE_EMAIL, user="U0LEA")
     ack = socket_mode.wait_for_ack(envelope, timeout=3.0)
     assert ack.elapsed < 3.0
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     assert card.args.get("response_type") == "ephemeral"
     assert "Jeanne Dupont" in card.text and "Trench Ultraviolet" in card.text
     assert JEANNE_EMAIL not in card.text  # masked until revealed
@@ -149,7 +149,7 @@ def test_a_command_acked_just_before_a_restart_is_still_answered(serve, socket_m
     envelope = socket_mode.command("/customer", JEANNE_EMAIL, user="U0LEA")
     socket_mode.wait_for_ack(envelope, timeout=3.0)
     serve.process.send_signal(signal.SIGTERM)  # Slack will not resend an acked envelope
-    card = slack.wait_for("response_url", since=before, timeout=10.0)
+    card = slack.wait_for("command_response", since=before, timeout=10.0)
     assert "Jeanne Dupont" in card.text
     assert serve.process.wait(timeout=30) == 0
 
@@ -169,7 +169,7 @@ def test_reconnects_when_slack_closes_the_connection_and_answers_what_comes_next
     before = slack.mark()
     envelope = socket_mode.command("/customer", JEANNE_EMAIL, user="U0LEA")
     assert socket_mode.wait_for_ack(envelope, timeout=3.0).connection == second.number
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     assert "Jeanne Dupont" in card.text
 
 
