@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=None, help="write cProfile stats of the measured requests here")
     parser.add_argument("--top", type=int, default=45, help="profile lines printed")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--answer-in-ack-seconds", default="0.5",
+                        help="FRONTLINE_ANSWER_IN_ACK_SECONDS of the served app (0: ack first, answer to the response_url)")
     args = parser.parse_args(argv)
     engine = make_engine(args.url, busy_timeout_ms=REQUEST_BUSY_TIMEOUT_MS)
     session_factory = make_session_factory(engine)
@@ -98,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             slack.add_user(user_id, f"Load Tester {user_id[-3:]}", locale="fr-FR" if locale == "fr" else "en-US")
         settings = Settings.from_env({"DATABASE_URL": args.url, "SLACK_API_URL": slack.api_url,
                                       "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                                      "FRONTLINE_LOCALE": "en", "LOG_LEVEL": "WARNING"})
+                                      "FRONTLINE_LOCALE": "en", "LOG_LEVEL": "WARNING",
+                                      "FRONTLINE_ANSWER_IN_ACK_SECONDS": args.answer_in_ack_seconds})
         app = build_app(settings, session_factory, listener_executor=InlineExecutor(max_workers=1))
         transport = WsgiTransport(FrontlineWeb(app, engine))
 

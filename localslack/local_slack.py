@@ -245,14 +245,16 @@ class LocalSlack:
         with self._cond:
             return list(self.calls[mark:])
 
-    def wait_for(self, method: str, predicate: Callable[[SlackCall], bool] | None = None, *,
+    def wait_for(self, method: str | tuple[str, ...], predicate: Callable[[SlackCall], bool] | None = None, *,
                  timeout: float = 5.0, since: int = 0, **match: Any) -> SlackCall:
-        """Block until a matching call arrives (woken by each call, no polling); NotSeen on timeout."""
+        """Block until a matching call arrives (woken by each call, no polling); NotSeen on timeout. `method`
+        may be several: the first call of any of them."""
         deadline = time.monotonic() + timeout
+        methods = (method,) if isinstance(method, str) else method
         with self._cond:
             while True:
                 for call in self.calls[since:]:
-                    if call.method == method and _matches(call.args, match) and (predicate is None or predicate(call)):
+                    if call.method in methods and _matches(call.args, match) and (predicate is None or predicate(call)):
                         return call
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

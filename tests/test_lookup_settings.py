@@ -7,8 +7,8 @@ import pytest
 from bot.config import ConfigError, Settings
 
 
-def test_the_window_defaults_to_one_and_a_half_seconds_and_takes_zero_to_always_ack_first():
-    assert Settings.from_env({}, dotenv=False).answer_in_ack_seconds == 1.5
+def test_the_window_defaults_to_half_a_second_and_takes_zero_to_always_ack_first():
+    assert Settings.from_env({}, dotenv=False).answer_in_ack_seconds == 0.5
     assert Settings.from_env({"FRONTLINE_ANSWER_IN_ACK_SECONDS": "0"}, dotenv=False).answer_in_ack_seconds == 0
     assert Settings.from_env({"FRONTLINE_ANSWER_IN_ACK_SECONDS": "2.5"}, dotenv=False).answer_in_ack_seconds == 2.5
 

@@ -41,7 +41,7 @@ def _env(db_url: str, slack, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PROMETHEUS_"))}
     env.update(DATABASE_URL=db_url, SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET,
                SLACK_API_URL=slack.api_url, FRONTLINE_ACCESS_CONTACT="Claire (store manager)",
-               FRONTLINE_LOCALE="en")
+               FRONTLINE_LOCALE="en", FRONTLINE_ANSWER_IN_ACK_SECONDS="2.5")  # loaded test machines: see conftest
     env.update(extra)
     return {k: v for k, v in env.items() if v != ""}
 

@@ -33,7 +33,8 @@ ACCESS_CONTACT = "Claire (store manager)"
 def _env(db_url: str, slack, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PROMETHEUS_"))}
     env.update(DATABASE_URL=db_url, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token,
-               SLACK_API_URL=slack.api_url, FRONTLINE_ACCESS_CONTACT=ACCESS_CONTACT, FRONTLINE_LOCALE="en")
+               SLACK_API_URL=slack.api_url, FRONTLINE_ACCESS_CONTACT=ACCESS_CONTACT, FRONTLINE_LOCALE="en",
+               FRONTLINE_ANSWER_IN_ACK_SECONDS="2.5")  # loaded test machines: see tests/e2e/conftest.py
     env.update(extra)
     return env
 
