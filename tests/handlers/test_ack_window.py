@@ -24,16 +24,18 @@ class Recorder:
 
 
 def test_due_callbacks_run_once_each_in_deadline_order_and_a_failing_one_does_not_stop_the_others():
-    deadlines, ran, done = Deadlines(), [], threading.Event()
+    deadlines, ran, done, release = Deadlines(), [], threading.Event(), threading.Event()
     now = time.monotonic()
 
     def fail() -> None:
         raise RuntimeError("boom")
 
+    deadlines.call_at(now - 1, lambda: release.wait(5))  # holds the deadline thread while the rest is registered
     deadlines.call_at(now - 0.2, lambda: ran.append("second"))
     deadlines.call_at(now - 0.3, lambda: ran.append("first"))
     deadlines.call_at(now - 0.25, fail)
     deadlines.call_at(now - 0.1, done.set)
+    release.set()
     assert done.wait(5)
     assert ran == ["first", "second"]
 
