@@ -1,6 +1,6 @@
 """The framework floor for the open-loop benchmark: the product's HTTP server (gunicorn with the same
-options as `frontline serve --http`, bolt's FrontlineApp, signature check, ack, reply posted to the
-response_url) answering `/customer` with a constant message and touching no database.
+options as `frontline serve --http`, bolt's FrontlineApp, signature check, the answer in the ack, as
+`/customer` answers a lookup ready within its ack window) answering `/customer` with a constant message and touching no database.
 
     DATABASE_URL=sqlite:// SLACK_BOT_TOKEN=... SLACK_SIGNING_SECRET=... SLACK_API_URL=... \\
         .venv/bin/python -m bench.floor --port 3999 --workers 2 --threads 8
@@ -37,9 +37,8 @@ def build_floor_runtime(settings: Settings, *, scheduler: bool = False):
     # not Block Kit building.
     text, usage_blocks = blocks.usage("en")
 
-    def constant_customer(ack, respond) -> None:
-        ack()
-        respond(response_type="ephemeral", replace_original=False, text=text, blocks=usage_blocks)
+    def constant_customer(ack) -> None:  # answered in the ack, as `/customer` answers a quick lookup
+        ack(response_type="ephemeral", text=text, blocks=usage_blocks)
 
     app.command("/customer")(constant_customer)
     engine = make_engine("sqlite://")

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.load_slack import Arrival, BenchSlack, response_path
+from bench.load_slack import Arrival, BenchSlack, answer_in_ack, response_path
 from bench.lookup import mistyped
 from localslack import slack_requests as sr
 from localslack.slack_driver import HttpTransport, find_element, surface_of, view_state
@@ -104,6 +104,7 @@ class SimulatedEmployee(threading.Thread):
                  targets: list[Target], mix: str, deadline: float, ledger: Ledger, run_id: str, seed: int,
                  think: float = 0.0, retry_rate: float = 0.1, double_rate: float = 0.05,
                  follow_up_rate: float = 0.2) -> None:
+        self._acked = 0.0  # perf_counter when the last slash command's HTTP response was read
         super().__init__(name=f"employee-{user_id}", daemon=True)
         self.user_id, self.slack, self.secret = user_id, slack, signing_secret
         self.transport = HttpTransport(server_url)
@@ -157,9 +158,14 @@ class SimulatedEmployee(threading.Thread):
                                      response_url=url, trigger_id=trigger)
         started = time.perf_counter()
         reply = self.send(body)
-        return reply, (time.perf_counter() - started) * 1000, started, expectation, key
+        self._acked = time.perf_counter()
+        return reply, (self._acked - started) * 1000, started, expectation, key
 
-    def _arrival(self, step: str, expectation, key: str, ack: float) -> Arrival | None:
+    def _arrival(self, step: str, expectation, key: str, ack: float, reply: Any = None) -> Arrival | None:
+        in_ack = answer_in_ack(reply, self._acked) if reply is not None else None
+        if in_ack is not None:  # answered in the ack: nothing more comes to the response_url
+            self.slack.forget(key)
+            return in_ack
         arrivals = expectation.wait(REPLY_TIMEOUT)
         if not arrivals:
             self.slack.forget(key)
@@ -189,7 +195,7 @@ class SimulatedEmployee(threading.Thread):
             self.slack.forget(key)
             self.fail(step, ack, f"HTTP {reply.status}")
             return None
-        arrival = self._arrival(step, expectation, key, ack)
+        arrival = self._arrival(step, expectation, key, ack, reply)
         if arrival is None:
             return None
         done = (arrival.at - started) * 1000

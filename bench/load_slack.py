@@ -13,7 +13,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from localslack.local_slack import RESPONSE_URL_METHOD, LocalSlack, SlackCall, ValidationFailure
+from handlers.i18n import t
+from localslack.block_checks import check_message_payload
+from localslack.local_slack import (
+    COMMAND_RESPONSE_METHOD, RESPONSE_URL_METHOD, LocalSlack, SlackCall, ValidationFailure,
+)
+from localslack.slack_driver import Reply
+
+# How `/customer`'s holding ack begins ("looking for…": the answer follows through the response_url).
+_HOLDING = tuple(t("lookup.searching", locale, query="\0").split("\0", 1)[0] for locale in ("en", "fr"))
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,18 @@ def correlation_key(method: str, args: dict[str, Any]) -> str | None:
     if method == "chat.postMessage":
         return "dm:" + str(args.get("channel", ""))
     return None
+
+
+def answer_in_ack(reply: Reply, at: float) -> Arrival | None:
+    """A slash command answered in its HTTP response (what Slack shows at once), as an arrival at `at`
+    (perf_counter when the response was read); None for an empty ack or a holding one."""
+    shown = reply.json if reply.status == 200 else None
+    if not isinstance(shown, dict) or not ("text" in shown or "blocks" in shown):
+        return None
+    if "blocks" not in shown and str(shown.get("text", "")).startswith(_HOLDING):
+        return None
+    problems = tuple(check_message_payload(shown, require_text=False))
+    return Arrival(at, SlackCall(COMMAND_RESPONSE_METHOD, shown, time.time(), 200, {"ok": True}), problems)
 
 
 def response_path(response_url: str) -> str:

@@ -8,6 +8,8 @@ the rest of the listener runs on the app's thread pool in the same process. Behi
 for every worker: each worker builds its own App (and thread pool, DB engine) after the fork, which is
 why the app is never built in the master (no preload). Lazy listeners exist for FaaS, where the process
 may freeze after the response; in a long-running server they would only add a hop, so we don't use them.
+`/customer` calls `ack()` last, with its answer, when the lookup is quick (handlers.lookup.commands): the
+HTTP response waits for it, at most FRONTLINE_ANSWER_IN_ACK_SECONDS.
 """
 
 from __future__ import annotations

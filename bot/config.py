@@ -55,6 +55,12 @@ class Settings:
     # Their duplicate keys go with them, so it must outlast the senders' retries: Shopify's last retry
     # comes within 48 hours, hence at least 2 days.
     inbox_retention_days: int = 7
+    # `/customer` answers in its ack (one HTTP exchange, no post to the response_url) when the answer is
+    # ready this many seconds after the request arrived; later, it acks "looking for…" and posts the answer
+    # when done. Slack wants the ack within 3 s. Short on purpose: while it waits, the request holds one
+    # of gunicorn's threads, and time a request spends queued for a thread before the app sees it is
+    # invisible here; a healthy lookup takes tens of milliseconds.
+    answer_in_ack_seconds: float = 0.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -94,6 +100,7 @@ class Settings:
             inbox_bound=int(number("FRONTLINE_INBOX_MAX", 100_000, int)),
             basket_abandoned_minutes=int(number("FRONTLINE_BASKET_ABANDONED_MINUTES", 60, int)),
             inbox_retention_days=int(number("FRONTLINE_INBOX_RETENTION_DAYS", 7, int)),
+            answer_in_ack_seconds=float(number("FRONTLINE_ANSWER_IN_ACK_SECONDS", 0.5)),
         )
         settings.validate()
         return settings
@@ -127,6 +134,10 @@ class Settings:
         if self.inbox_retention_days != 0 and not 2 <= self.inbox_retention_days <= 3650:
             raise ConfigError("FRONTLINE_INBOX_RETENTION_DAYS must be 0 (keep) or from 2 to 3650 days "
                               "(longer than the senders retry)")
+
+        if not 0 <= self.answer_in_ack_seconds <= 2.5:
+            raise ConfigError("FRONTLINE_ANSWER_IN_ACK_SECONDS must be from 0 (always ack first) to 2.5 seconds "
+                              "(Slack wants the ack within 3)")
 
     def require_slack(self, *, socket_mode: bool) -> None:
         """Fail start-up with one line when a Slack credential needed to serve is missing or malformed."""

@@ -32,6 +32,7 @@ from slack_bolt.request import BoltRequest
 from sqlalchemy import Engine
 
 from bot.metrics import SLACK_ERRORS, SLACK_LATENCY, SLACK_REFUSED, SLACK_REQUESTS, render_metrics
+from handlers.context import RECEIVED_AT
 from store.db import ping
 from store.health import write_problem
 
@@ -304,7 +305,10 @@ class FrontlineWeb:
         headers["content-type"] = content_type
         kind = request_kind(_parse_for_kind(raw, content_type))
         try:
-            request = BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers)
+            # When the request arrived: a listener that answers in its ack (handlers.lookup) counts its
+            # window from here, not from when a pool thread got to it.
+            request = BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers,
+                                  context={RECEIVED_AT: started})
         except (ValueError, TypeError, AttributeError, LookupError, RecursionError):  # signed, yet not a Slack shape
             SLACK_REQUESTS.labels(kind, str(HTTPStatus.BAD_REQUEST.value)).inc()
             return self._reply(start_response, HTTPStatus.BAD_REQUEST, b"malformed body", "text/plain")

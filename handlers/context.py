@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 SessionFactory = sessionmaker[Session]
 # `clock`: now, as naive UTC (the storage convention).
 Clock = Callable[[], dt.datetime]
+# The context key under which bot.web puts when an HTTP request arrived (time.perf_counter()); absent over
+# Socket Mode, where the listener's start stands in for it.
+RECEIVED_AT = "received_at"
 
 
 class Requester(Protocol):

@@ -25,6 +25,9 @@ from localslack.slack_requests import Workspace, new_id
 from localslack.text_render import visible_text
 
 RESPONSE_URL_METHOD = "response_url"
+# A slash command answered in its HTTP response (or its Socket Mode ack): Slack shows that message to the
+# user like one posted to the response_url; recorded under its own name so a test can tell the two apart.
+COMMAND_RESPONSE_METHOD = "command_response"
 
 
 class NotStarted(RuntimeError):
@@ -242,14 +245,16 @@ class LocalSlack:
         with self._cond:
             return list(self.calls[mark:])
 
-    def wait_for(self, method: str, predicate: Callable[[SlackCall], bool] | None = None, *,
+    def wait_for(self, method: str | tuple[str, ...], predicate: Callable[[SlackCall], bool] | None = None, *,
                  timeout: float = 5.0, since: int = 0, **match: Any) -> SlackCall:
-        """Block until a matching call arrives (woken by each call, no polling); NotSeen on timeout."""
+        """Block until a matching call arrives (woken by each call, no polling); NotSeen on timeout. `method`
+        may be several: the first call of any of them."""
         deadline = time.monotonic() + timeout
+        methods = (method,) if isinstance(method, str) else method
         with self._cond:
             while True:
                 for call in self.calls[since:]:
-                    if call.method == method and _matches(call.args, match) and (predicate is None or predicate(call)):
+                    if call.method in methods and _matches(call.args, match) and (predicate is None or predicate(call)):
                         return call
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -314,6 +319,11 @@ class LocalSlack:
         problems = check_message_payload(args, require_text=False)
         self._record(RESPONSE_URL_METHOD, args, 200, {"ok": True}, problems)
         return 200, "ok"
+
+    def record_command_response(self, args: dict[str, Any]) -> None:
+        """The message a slash command's ack carried (the driver and the Socket Mode stand-in call this)."""
+        self._record(COMMAND_RESPONSE_METHOD, dict(args), 200, {"ok": True},
+                     check_message_payload(args, require_text=False))
 
     def handle_upload(self, file_id: str, data: bytes) -> tuple[int, str]:
         with self._cond:

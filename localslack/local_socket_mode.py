@@ -280,6 +280,9 @@ class LocalSocketMode:
             return
         payload = message.get("payload")
         problems = _ack_problems(envelope, payload)
+        if (envelope.type == "slash_commands" and not problems and isinstance(payload, dict)
+                and ("text" in payload or "blocks" in payload)):
+            self.slack.record_command_response(payload)  # what Slack shows the user, as over HTTP
         with self._cond:
             if envelope.envelope_id in self.acks:
                 problems.append(f"envelope {envelope.envelope_id} acked twice")

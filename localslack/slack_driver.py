@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import urlparse
 
 from localslack import slack_requests as sr
-from localslack.local_slack import LocalSlack, SlackCall
+from localslack.local_slack import COMMAND_RESPONSE_METHOD, RESPONSE_URL_METHOD, LocalSlack, SlackCall
 
 
 @dataclass
@@ -166,7 +166,8 @@ def surface_of(target: SlackCall | Mapping[str, Any]) -> dict[str, Any]:
             return {"view": target.args["view"]}
         ts = target.response.get("ts") or target.response.get("message_ts") or sr.message_ts()
         ephemeral = target.method == "chat.postEphemeral" or (
-            target.method == "response_url" and target.args.get("response_type", "ephemeral") == "ephemeral")
+            target.method in (RESPONSE_URL_METHOD, COMMAND_RESPONSE_METHOD)
+            and target.args.get("response_type", "ephemeral") == "ephemeral")
         message = {"type": "message", "ts": ts, "text": target.args.get("text", ""), "blocks": target.args.get("blocks", [])}
         return {"message": message, "channel_id": target.args.get("channel") or "C0GENERAL", "ephemeral": ephemeral}
     if target.get("type") in ("modal", "home"):
@@ -217,7 +218,11 @@ class SlackDriver:
             self.workspace, command=command, text=text, user_id=user, user_name=self._name(user),
             channel_id=channel_id, channel_name=channel_name, response_url=self.slack.new_response_url(),
             trigger_id=self.slack.new_trigger_id())
-        return self.send(body, sr.FORM, settle=settle)
+        reply = self.send(body, sr.FORM, settle=settle)
+        shown = reply.json
+        if reply.status == 200 and isinstance(shown, dict) and ("text" in shown or "blocks" in shown):
+            self.slack.record_command_response(shown)  # Slack shows the ack's message, as a response_url post
+        return reply
 
     def click(self, action_id: str, *, user: str, on: SlackCall | Mapping[str, Any], value: Any = None,
               settle: bool = True, state: Mapping[str, Any] | None = None) -> Reply:

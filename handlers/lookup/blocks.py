@@ -49,6 +49,11 @@ def usage(locale: str) -> tuple[str, list[dict[str, Any]]]:
     return text, [section(text)]
 
 
+def searching(query: str, locale: str) -> str:
+    """The ack of a lookup that outlasts the ack window: the answer follows through the response_url."""
+    return t("lookup.searching", locale, query=_quoted(query))
+
+
 def result_blocks(result: SearchResult, locale: str) -> tuple[str, list[dict[str, Any]]]:
     """Several candidates or none (one clear match is the card itself, built by handlers.profile)."""
     if result.kind == "empty":

@@ -1,22 +1,30 @@
 """Asking for a customer: `/customer <text>` or the "Find a customer" shortcut (a DM to the bot and an
 @mention are conversations: handlers.conversation). Every answer is seen by the asking employee only:
-ephemeral for commands, the employee's own DM with the bot otherwise. Listeners ack at once and search
-after the ack.
+ephemeral for commands, the employee's own DM with the bot otherwise.
+
+`/customer` answers in its ack when it can: Slack shows a slash command's HTTP response as an ephemeral
+message, so a lookup ready within `settings.answer_in_ack_seconds` of the request's arrival costs one HTTP
+exchange instead of an ack plus a post to the response_url (AckOrRespond). A slower one (a busy database)
+acks "looking for…" when the window closes, so Slack still has its ack within 3 s, and posts the answer
+when done. The shortcut's modal acks at once and answers in the DM.
 """
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+import threading
+import time
+from typing import Any, Protocol
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers import payloads
-from handlers.context import Clock, ListenerSettings, Requester, SessionFactory
+from handlers.context import RECEIVED_AT, Clock, ListenerSettings, Requester, SessionFactory
 from handlers.i18n import t
 from handlers.lookup import blocks
+from handlers.lookup.deadlines import DEADLINES
 from handlers.profile.actions import card_message, read_card, record_view
 from store import dialect
 from store.profile import ProfileUnavailable
@@ -26,6 +34,11 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/customer"
 SHORTCUT = "find_customer"
+
+
+class LookupSettings(ListenerSettings, Protocol):
+    @property
+    def answer_in_ack_seconds(self) -> float: ...
 
 # Phrases people put before what they look for, removed from the start only (so "Le Gall" stays whole).
 _LEADING = sorted(
@@ -95,17 +108,64 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
     return {"text": text, "blocks": result_blocks}
 
 
+class AckOrRespond:
+    """Delivers one slash command's answer: in the ack if it is ready before `window` seconds have passed,
+    otherwise a "looking for…" ack when the window closes (from the deadline thread, while the listener
+    still works) and the answer through the response_url once ready. Exactly one ack either way."""
+
+    def __init__(self, ack: Ack, respond: Respond, *, window: float, holding: str) -> None:
+        self._ack, self._respond, self._holding = ack, respond, holding
+        self._lock = threading.Lock()
+        self._acked = False
+        if window <= 0:
+            self._hold()
+        else:
+            DEADLINES.call_at(time.monotonic() + window, self._hold)
+
+    def _hold(self) -> None:
+        with self._lock:  # held while acking, so that deliver() and abandon() see an ack that happened
+            if self._acked:
+                return
+            self._acked = True
+            self._ack(text=self._holding, response_type="ephemeral")
+
+    def _close(self) -> bool:
+        """Whether the ack is still to be sent (by the caller); the deadline finds nothing left to do."""
+        with self._lock:
+            open_, self._acked = not self._acked, True
+        return open_
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        if self._close():
+            self._ack(response_type="ephemeral", **message)
+        else:
+            self._respond(response_type="ephemeral", replace_original=False, **message)
+
+    def abandon(self) -> None:
+        """The listener failed: no holding ack any more; bolt's error handler answers (in the ack if
+        it is still open, else through the response_url)."""
+        self._close()
+
+
 def customer_command(ack: Ack, command: dict[str, Any], respond: Respond, employee: Requester,
-                     session_factory: SessionFactory, settings: ListenerSettings, clock: Clock) -> None:
+                     session_factory: SessionFactory, settings: LookupSettings, clock: Clock,
+                     context: BoltContext) -> None:
     query = clean_query(payloads.text(command, "text"))
     if not query:
         text, usage_blocks = blocks.usage(employee.locale)
         ack(text=text, blocks=usage_blocks, response_type="ephemeral")
         return
-    ack()
-    respond(response_type="ephemeral", replace_original=False,
-            **answer(query, employee, session_factory, clock, via="slack:/customer",
-                     shareable=bool(settings.share_channels)))
+    received = context.get(RECEIVED_AT)
+    waited = time.perf_counter() - received if isinstance(received, float) else 0.0
+    reply = AckOrRespond(ack, respond, window=settings.answer_in_ack_seconds - waited,
+                         holding=blocks.searching(query, employee.locale))
+    try:
+        message = answer(query, employee, session_factory, clock, via="slack:/customer",
+                         shareable=bool(settings.share_channels))
+    except BaseException:
+        reply.abandon()
+        raise
+    reply.deliver(message)
 
 
 def open_search(ack: Ack, body: dict[str, Any], client: WebClient, employee: Requester) -> None:

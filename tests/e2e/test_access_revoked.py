@@ -40,7 +40,7 @@ def lookup(bot, slack, user: str) -> str:
     assert reply.status == 200
     if reply.json and REFUSAL in reply.json.get("text", ""):
         return reply.json["text"]
-    return slack.wait_for("response_url", since=before).text
+    return slack.wait_for("command_response", since=before).text
 
 
 def test_deactivated_from_the_command_line_refused_at_the_next_request_then_reactivated(
@@ -97,7 +97,7 @@ def test_socket_mode_refuses_at_the_next_envelope(serve, socket_mode, slack, wor
         payload = socket_mode.wait_for_ack(envelope, timeout=3.0).payload
         if payload and REFUSAL in payload.get("text", ""):
             return payload
-        assert "Jeanne Dupont" in slack.wait_for("response_url", since=before).text
+        assert "Jeanne Dupont" in slack.wait_for("command_response", since=before).text
         return None
 
     assert ask() is None

@@ -111,7 +111,7 @@ def test_malformed_bodies_never_crash_or_change_anything(bot, slack, world, sess
 def _card(bot, slack, query=JEANNE_EMAIL):
     before = slack.mark()
     bot.command("/customer", query, user="U0LEA")
-    return slack.wait_for("response_url", since=before)
+    return slack.wait_for("command_response", since=before)
 
 
 @pytest.mark.parametrize("action_id", ["customer.open", "profile.reveal_contact", "profile.more_orders",

@@ -22,6 +22,8 @@ from tests.support.server import start_bot_server
 
 DB_DOWN = "not reachable right now"
 SLACK_WINDOW = 3.0
+# `served` has the product's short ack window: on a loaded machine an answer may come either way.
+ANSWERED = ("command_response", "response_url")
 
 
 @pytest.fixture
@@ -39,7 +41,10 @@ def request_engine(db_url):
 
 @pytest.fixture
 def served(settings, request_engine, slack):
-    server = start_bot_server(settings, request_engine, make_session_factory(request_engine))
+    # The product's default ack window (0.5 s), shorter than the request path's busy timeout (2 s): a lookup
+    # stuck behind SQLite's write lock acks "looking for…" first.
+    server = start_bot_server(settings.with_overrides(answer_in_ack_seconds=0.5), request_engine,
+                              make_session_factory(request_engine))
     yield SlackDriver(HttpTransport(server.url), slack, SIGNING_SECRET, settle=server.settle)
     server.stop()
 
@@ -81,7 +86,10 @@ def test_locked_database_answers_in_time_keeps_the_modal_and_recovers(served, sl
         assert DB_DOWN in json.dumps(reply.json)
         before, started = slack.mark(), time.time()
         command = served.command("/customer", JEANNE_EMAIL, user="U0LEA")
-        assert command.status == 200 and command.elapsed < 1.0
+        # The audit row waits for the lock longer than the ack window: Slack gets "looking for…" in time,
+        # then the answer through the response_url.
+        assert command.status == 200 and command.elapsed < SLACK_WINDOW
+        assert "Looking for" in command.json["text"]
         answer = slack.wait_for("response_url", since=before)
         assert DB_DOWN in answer.text and answer.at - started < SLACK_WINDOW
     assert row_counts(session_factory) == counts
@@ -131,14 +139,14 @@ def test_unreachable_database_gets_a_clear_message_at_once(settings, slack, worl
 def test_postgres_connections_killed_under_the_bot_are_replaced(served, slack, world, db_url, engine):
     before = slack.mark()
     served.command("/customer", JEANNE_EMAIL, user="U0LEA")
-    assert "Jeanne Dupont" in slack.wait_for("response_url", since=before).text
+    assert "Jeanne Dupont" in slack.wait_for(ANSWERED, since=before).text
     with engine.connect() as admin:  # what a failover or a DBA's pg_terminate_backend does
         admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         admin.commit()
     before = slack.mark()
     served.command("/customer", JEANNE_EMAIL, user="U0LEA")
-    assert "Jeanne Dupont" in slack.wait_for("response_url", since=before).text
+    assert "Jeanne Dupont" in slack.wait_for(ANSWERED, since=before).text
 
 
 # ---- Slack failing ----------------------------------------------------------------------------
@@ -173,7 +181,7 @@ def test_slack_down_for_good_never_crashes_the_bot(bot, slack, world, session_fa
     assert attempts.count("views.open") == 3 and attempts.count("chat.postEphemeral") == 3  # bounded: 1 + 2 retries
     before = slack.mark()
     bot.command("/customer", JEANNE_EMAIL, user="U0LEA")
-    assert "Jeanne Dupont" in slack.wait_for("response_url", since=before).text
+    assert "Jeanne Dupont" in slack.wait_for("command_response", since=before).text
 
 
 # ---- retries and double clicks ------------------------------------------------------------------

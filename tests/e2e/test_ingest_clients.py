@@ -81,7 +81,7 @@ def test_an_official_client_identify_and_track_reach_the_card(live, slack, sessi
     bot = SlackDriver(HttpTransport(live.url), slack, SIGNING_SECRET, settle=live.server.settle)
     before = slack.mark()
     bot.command("/customer", "helene@example.com", user="U0LEA")
-    assert "Hélène Marchal" in slack.wait_for("response_url", since=before).text
+    assert "Hélène Marchal" in slack.wait_for("command_response", since=before).text
 
 
 def test_a_client_with_a_wrong_key_is_refused(live, session_factory):

@@ -34,7 +34,7 @@ def slack_bot(live, slack):
 def _card(slack_bot, slack, query: str):
     before = slack.mark()
     slack_bot.command("/customer", query, user="U0LEA")
-    return slack.wait_for("response_url", since=before)
+    return slack.wait_for("command_response", since=before)
 
 
 def _active_customers(session_factory) -> int:

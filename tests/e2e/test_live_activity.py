@@ -92,7 +92,7 @@ def apply_inbox(session_factory):
 def card(bot, slack, query="jean dupont", user="U0LEA"):
     before = slack.mark()
     bot.command("/customer", query, user=user)
-    return slack.wait_for("response_url", since=before)
+    return slack.wait_for("command_response", since=before)
 
 
 def test_browsing_sent_to_the_tracking_api_is_on_the_card_within_the_minute(bot, slack, website, session_factory):

@@ -8,8 +8,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from localslack.slack_driver import HttpTransport, SlackDriver
 from store.models import AuditEvent, Customer, CustomerIdentifier, Order, OrderLine
 from store.normalize import fold
+from tests.e2e.conftest import SIGNING_SECRET
+from tests.support.server import start_bot_server
 
 CHANNEL_POSTS = ("chat.postMessage", "chat.update", "chat.scheduleMessage")
 
@@ -57,18 +60,53 @@ def test_customer_command_acks_fast_and_shows_the_card_to_the_asker_only(bot, sl
     before = slack.mark()
     reply = bot.command("/customer", "jean.dupont@example.com", user="U0LEA")
     assert reply.status == 200 and reply.elapsed < 1.0
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     assert card.args.get("response_type") == "ephemeral"
     assert "Jean Dupont" in card.text and "Boots 11" in card.text
     assert "jean.dupont@example.com" not in card.text  # masked until revealed
     assert channel_posts(slack, before) == []
     assert [(v.customer_id, v.via) for v in views(session_factory)] == [(scene["jean"], "slack:/customer")]
+    # Answered in the ack itself: one HTTP exchange, nothing posted to the response_url.
+    assert reply.json["blocks"] == card.blocks
+    assert slack.calls_to("response_url") == []
+
+
+@pytest.fixture
+def slow_bot(settings, engine, session_factory, slack):
+    """The bot with no time to answer in the ack (as when the database is slow): it acks "looking for…"."""
+    server = start_bot_server(settings.with_overrides(answer_in_ack_seconds=0), engine, session_factory)
+    yield SlackDriver(HttpTransport(server.url), slack, SIGNING_SECRET, settle=server.settle)
+    server.stop()
+
+
+def test_a_lookup_past_the_ack_window_acks_first_then_answers_through_the_response_url(slow_bot, slack, scene,
+                                                                                        session_factory):
+    before = slack.mark()
+    reply = slow_bot.command("/customer", "jean.dupont@example.com", user="U0LEA")
+    assert reply.status == 200 and reply.elapsed < 1.0
+    assert reply.json["response_type"] == "ephemeral" and "Looking for" in reply.json["text"]
+    assert "Jean Dupont" not in str(reply.json)
+    card = slack.wait_for("response_url", since=before)
+    assert card.args.get("response_type") == "ephemeral" and card.args.get("replace_original") is False
+    assert "Jean Dupont" in card.text and "Boots 11" in card.text
+    assert channel_posts(slack, before) == []
+    assert [(v.customer_id, v.via) for v in views(session_factory)] == [(scene["jean"], "slack:/customer")]
+    # The answer comes once: no second ack, no second post.
+    assert len(slack.calls_to("response_url")) == 1
+    assert [c.args["text"] for c in slack.calls_since(before) if c.method == "command_response"] == [reply.json["text"]]
+
+
+def test_a_french_lookup_past_the_ack_window_says_so_in_french_and_lists_candidates(slow_bot, slack, scene):
+    before = slack.mark()
+    reply = slow_bot.command("/customer", "dupont", user="U0HUGO")
+    assert "Recherche de" in reply.json["text"] and "dupont" in reply.json["text"]
+    assert "clients correspondent" in slack.wait_for("response_url", since=before).text
 
 
 def test_several_matches_list_candidates_and_open_one(bot, slack, scene, session_factory):
     before = slack.mark()
     bot.command("/customer", "dupont", user="U0LEA")
-    listing = slack.wait_for("response_url", since=before)
+    listing = slack.wait_for("command_response", since=before)
     assert "Lyon" in listing.text and "Paris" in listing.text and "Boots" not in listing.text
     assert views(session_factory) == []  # a list of names is not a profile view
 
@@ -85,7 +123,7 @@ def test_several_matches_list_candidates_and_open_one(bot, slack, scene, session
 def test_no_match_says_so_with_the_closest_names(bot, slack, scene):
     before = slack.mark()
     bot.command("/customer", "Xavier Lefebrvee", user="U0LEA")
-    answer = slack.wait_for("response_url", since=before)
+    answer = slack.wait_for("command_response", since=before)
     assert "No customer matches" in answer.text and "Hélène Lefèvre" in answer.text
 
 
@@ -97,7 +135,7 @@ def test_empty_command_explains_how_to_use_it(bot, slack, scene):
 def test_reveal_shows_the_contact_and_is_audited(bot, slack, scene, session_factory):
     before = slack.mark()
     bot.command("/customer", "06 12 34 56 78", user="U0LEA")
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     before = slack.mark()
     bot.click("profile.reveal_contact", user="U0LEA", on=card)
     revealed = slack.wait_for("response_url", since=before)
@@ -109,7 +147,7 @@ def test_reveal_shows_the_contact_and_is_audited(bot, slack, scene, session_fact
 def test_more_orders_pages_through_history(bot, slack, scene):
     before = slack.mark()
     bot.command("/customer", "Jean Dupont Lyon", user="U0LEA")
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     before = slack.mark()
     bot.click("profile.more_orders", user="U0LEA", on=card)
     page = slack.wait_for("response_url", since=before)
@@ -119,11 +157,11 @@ def test_more_orders_pages_through_history(bot, slack, scene):
 def test_french_employee_gets_french(bot, slack, scene):
     before = slack.mark()
     bot.command("/customer", "Helene Lefevre", user="U0HUGO")
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     assert "Hélène Lefèvre" in card.text and "Dernières commandes" in card.text
     before = slack.mark()
     bot.command("/customer", "dupont", user="U0HUGO")
-    assert "clients correspondent" in slack.wait_for("response_url", since=before).text
+    assert "clients correspondent" in slack.wait_for("command_response", since=before).text
 
 
 def test_direct_message_answers_in_the_dm(bot, slack, scene):

@@ -34,7 +34,7 @@ def test_a_realistic_session_with_failures_logs_no_pii(settings, db_url, slack, 
         try:
             before = slack.mark()
             bot.command("/customer", JEANNE_EMAIL, user="U0LEA")
-            card = slack.wait_for("response_url", since=before)
+            card = slack.wait_for("command_response", since=before)
             bot.click("profile.reveal_contact", user="U0LEA", on=card)
             bot.dm(JEANNE_PHONE, user="U0LEA")
             bot.mention("Jeanne Dupont", user="U0LEA")

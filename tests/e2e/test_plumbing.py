@@ -62,8 +62,8 @@ def test_unregistered_user_gets_a_private_polite_refusal_naming_who_to_ask(probe
     assert reply.status == 200
     assert reply.json["response_type"] == "ephemeral"
     assert ACCESS_CONTACT in reply.json["text"] and "Sorry" in reply.json["text"]
-    # Nothing but the language lookup: no message posted anywhere, no listener ran.
-    assert [c.method for c in slack.calls_since(before)] == ["users.info"]
+    # Nothing but the language lookup and the refusal shown from the ack: no message posted, no listener ran.
+    assert [c.method for c in slack.calls_since(before)] == ["users.info", "command_response"]
 
 
 def test_refusal_speaks_the_users_slack_language(probe_bot, slack):

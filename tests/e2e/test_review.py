@@ -37,7 +37,7 @@ def click(bot, slack, action_id, on, user="U0ADA"):
 def card(bot, slack, query=MARIE_PHONE, user="U0LEA"):
     before = slack.mark()
     bot.command("/customer", query, user=user)
-    return slack.wait_for("response_url", since=before)
+    return slack.wait_for("command_response", since=before)
 
 
 def shown_review(call) -> int:

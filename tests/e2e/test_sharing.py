@@ -34,7 +34,7 @@ def sharing_bot(settings, engine, session_factory, slack):
 def card_for(bot, slack, query: str, *, user: str = "U0LEA", channel_id: str = "C0GENERAL"):
     before = slack.mark()
     bot.command("/customer", query, user=user, channel_id=channel_id)
-    return slack.wait_for("response_url", since=before)
+    return slack.wait_for("command_response", since=before)
 
 
 def open_share_modal(bot, slack, card, user="U0LEA"):

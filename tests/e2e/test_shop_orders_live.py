@@ -118,7 +118,7 @@ def test_a_shopify_order_tells_the_follow_up_owner_once_and_is_on_the_card(live,
     associate = SlackDriver(HttpTransport(live.url), slack, SIGNING_SECRET, settle=live.server.settle)
     before = slack.mark()
     associate.command("/customer", "helene.dupont@example.com", user="U0LEA")
-    card = slack.wait_for("response_url", since=before).text
+    card = slack.wait_for("command_response", since=before).text
     assert "Ordered online 9 min ago" in card and "1042" in card and "source: shop" in card
 
 
@@ -146,7 +146,7 @@ def test_an_order_placed_at_night_waits_for_the_morning_and_a_second_that_day_is
     assert dms(slack, before) == []
     associate = SlackDriver(HttpTransport(live.url), slack, SIGNING_SECRET, settle=live.server.settle)
     associate.command("/customer", "helene.dupont@example.com", user="U0LEA")
-    assert "1043" in slack.wait_for("response_url", since=before).text
+    assert "1043" in slack.wait_for("command_response", since=before).text
 
 
 def test_a_till_sale_or_a_cancelled_order_is_not_online_news(live, helene, settings, session_factory, slack, clock):
@@ -162,7 +162,7 @@ def test_a_till_sale_or_a_cancelled_order_is_not_online_news(live, helene, setti
     assert dms(slack, before) == []
     associate = SlackDriver(HttpTransport(live.url), slack, SIGNING_SECRET, settle=live.server.settle)
     associate.command("/customer", "helene.dupont@example.com", user="U0LEA")
-    card = slack.wait_for("response_url", since=before).text
+    card = slack.wait_for("command_response", since=before).text
     assert "Ordered online" not in card
     # Both are still her orders.
     assert "1050" in card

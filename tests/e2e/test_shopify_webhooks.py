@@ -59,13 +59,13 @@ def test_customer_then_order_is_on_the_card(live, associate, slack, session_fact
     assert live.work() == 2
     before = slack.mark()
     associate.command("/customer", "helene.dupont@example.com", user="U0LEA")
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     assert "Hélène Dupont" in card.text
     assert "1042" in card.text and "Manteau laine camel" in card.text
     # The order number the customer reads in her confirmation e-mail finds her too.
     before = slack.mark()
     associate.command("/customer", "1042", user="U0LEA")
-    assert "Hélène Dupont" in slack.wait_for("response_url", since=before).text
+    assert "Hélène Dupont" in slack.wait_for("command_response", since=before).text
 
 
 @pytest.mark.parametrize("signature", ["", "bm90IHRoZSBzaWduYXR1cmU=", "!!!"])

@@ -33,7 +33,8 @@ ACCESS_CONTACT = "Claire (store manager)"
 def _env(db_url: str, slack, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PROMETHEUS_"))}
     env.update(DATABASE_URL=db_url, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token,
-               SLACK_API_URL=slack.api_url, FRONTLINE_ACCESS_CONTACT=ACCESS_CONTACT, FRONTLINE_LOCALE="en")
+               SLACK_API_URL=slack.api_url, FRONTLINE_ACCESS_CONTACT=ACCESS_CONTACT, FRONTLINE_LOCALE="en",
+               FRONTLINE_ANSWER_IN_ACK_SECONDS="2.5")  # loaded test machines: see tests/e2e/conftest.py
     env.update(extra)
     return env
 
@@ -107,7 +108,7 @@ def test_customer_command_is_acked_at_once_and_the_card_shown_to_the_asker_only(
     envelope = socket_mode.command("/customer", JEANNE_EMAIL, user="U0LEA")
     ack = socket_mode.wait_for_ack(envelope, timeout=3.0)
     assert ack.elapsed < 3.0
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     assert card.args.get("response_type") == "ephemeral"
     assert "Jeanne Dupont" in card.text and "Trench Ultraviolet" in card.text
     assert JEANNE_EMAIL not in card.text  # masked until revealed
@@ -149,7 +150,7 @@ def test_a_command_acked_just_before_a_restart_is_still_answered(serve, socket_m
     envelope = socket_mode.command("/customer", JEANNE_EMAIL, user="U0LEA")
     socket_mode.wait_for_ack(envelope, timeout=3.0)
     serve.process.send_signal(signal.SIGTERM)  # Slack will not resend an acked envelope
-    card = slack.wait_for("response_url", since=before, timeout=10.0)
+    card = slack.wait_for("command_response", since=before, timeout=10.0)
     assert "Jeanne Dupont" in card.text
     assert serve.process.wait(timeout=30) == 0
 
@@ -169,7 +170,7 @@ def test_reconnects_when_slack_closes_the_connection_and_answers_what_comes_next
     before = slack.mark()
     envelope = socket_mode.command("/customer", JEANNE_EMAIL, user="U0LEA")
     assert socket_mode.wait_for_ack(envelope, timeout=3.0).connection == second.number
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     assert "Jeanne Dupont" in card.text
 
 

@@ -139,7 +139,7 @@ def two_sharing_processes(settings, db_url, engine, session_factory, slack):
 def _share_modal(bot, slack):
     before = slack.mark()
     bot.command("/customer", JEANNE_EMAIL, user="U0LEA")
-    card = slack.wait_for("response_url", since=before)
+    card = slack.wait_for("command_response", since=before)
     before = slack.mark()
     bot.click("profile.share", user="U0LEA", on=card)
     return slack.wait_for("views.open", since=before)

@@ -108,13 +108,13 @@ def test_a_customer_and_their_order_are_on_the_card(live, associate, slack):
     assert live.work() == 2
     before = slack.mark()
     associate.command("/customer", "camille.roux@example.org", user="U0LEA")
-    card = slack.wait_for("response_url", since=before).text
+    card = slack.wait_for("command_response", since=before).text
     assert "Camille Roux" in card and "727" in card and "Pull cachemire - Gris, M" in card
     assert "€129.90" in card and "boutique" in card
     # The number in her confirmation e-mail finds her too.
     before = slack.mark()
     associate.command("/customer", "727", user="U0LEA")
-    assert "Camille Roux" in slack.wait_for("response_url", since=before).text
+    assert "Camille Roux" in slack.wait_for("command_response", since=before).text
 
 
 def test_an_online_order_tells_the_follow_up_owner_and_the_card_says_so(live, associate, slack, settings,
@@ -139,7 +139,7 @@ def test_an_online_order_tells_the_follow_up_owner_and_the_card_says_so(live, as
     assert "Camille Roux ordered online (8 min ago, order 727)" in told[0].text
     before = slack.mark()
     associate.command("/customer", "camille.roux@example.org", user="U0LEA")
-    card = slack.wait_for("response_url", since=before).text
+    card = slack.wait_for("command_response", since=before).text
     assert "Ordered online 8 min ago" in card and "source: boutique" in card
 
 
