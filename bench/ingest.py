@@ -191,6 +191,12 @@ def compare_import(url: str, messages: list[dict], name: str) -> None:
             signals.append({"source_id": message["userId"], "kind": "viewed", "sku": props["product_id"],
                             "product_name": props["name"], "price": props["price"], "currency": props["currency"],
                             "occurred_at": message["timestamp"].rstrip("Z")})
+    # A Product Viewed about a userId never identified in this run waits in the inbox ("track waiting"); the import
+    # refuses a signal about an unknown person record and stops there: leave those out of the file, and say so.
+    unknown = sum(1 for row in signals if row["source_id"] not in people)
+    signals = [row for row in signals if row["source_id"] in people]
+    if unknown:
+        print(f"signals about people never identified in this run, left out of the import: {unknown:,}")
     folder = Path(tempfile.mkdtemp(prefix="frontline-ingest-import-"))
     source = f"{name}-import"
     files = {"people": folder / "people.jsonl", "signals": folder / "signals.jsonl"}
@@ -210,8 +216,9 @@ def compare_import(url: str, messages: list[dict], name: str) -> None:
         total_wall, total_cpu = total_wall + wall, total_cpu + cpu
         print(f"frontline import --kind {kind}: {rows:,} rows in {wall:.1f} s wall ({rows / wall:,.0f} rows/s), "
               f"CPU {cpu:.1f} s (exit {done.returncode}; {done.stderr.strip().splitlines()[-1:] or ''})")
-    print(f"frontline import, both files: {len(messages):,} events in {total_wall:.1f} s "
-          f"= {len(messages) / total_wall:,.0f} events/s, CPU {1000 * total_cpu / len(messages):.2f} ms/event "
+    written = len(people) + len(signals)
+    print(f"frontline import, both files: {written:,} rows (from {len(messages):,} events) in {total_wall:.1f} s "
+          f"= {written / total_wall:,.0f} rows/s, CPU {1000 * total_cpu / max(written, 1):.2f} ms/row "
           f"(load average {os.getloadavg()[0]:.1f})")
 
 
