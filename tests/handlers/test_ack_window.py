@@ -24,13 +24,21 @@ class Recorder:
 
 
 def test_due_callbacks_run_once_each_in_deadline_order_and_a_failing_one_does_not_stop_the_others():
-    deadlines, ran, done, release = Deadlines(), [], threading.Event(), threading.Event()
+    deadlines, ran, done = Deadlines(), [], threading.Event()
+    holding, release = threading.Event(), threading.Event()
     now = time.monotonic()
 
     def fail() -> None:
         raise RuntimeError("boom")
 
-    deadlines.call_at(now - 1, lambda: release.wait(5))  # holds the deadline thread while the rest is registered
+    def hold() -> None:
+        holding.set()
+        release.wait(5)
+
+    # Hold the deadline thread inside a callback while the rest is registered: registered before it runs,
+    # a callback could be taken in the same wake-up as the holder and run ahead of earlier deadlines.
+    deadlines.call_at(now - 1, hold)
+    assert holding.wait(5)
     deadlines.call_at(now - 0.2, lambda: ran.append("second"))
     deadlines.call_at(now - 0.3, lambda: ran.append("first"))
     deadlines.call_at(now - 0.25, fail)
