@@ -717,11 +717,17 @@ def apply_identifies(session: Session, events: Sequence[InboxEvent], now: dt.dat
     return [_after(session, event, outcome) for event, outcome in zip(events, outcomes, strict=True)]
 
 
+def _joins_browser_or_states_consent(body: dict[str, Any]) -> bool:
+    """Whether a message names an anonymous browser (its earlier browsing to join to the person) or states
+    consent: the website-side work only the one-at-a-time appliers do."""
+    return _id(body.get("anonymousId")) is not None or bool(consent_of(body))
+
+
 def _after(session: Session, event: InboxEvent, outcome: Applied) -> Applied:
     if outcome.state != APPLIED.state:
         return outcome
-    if _id(event.body.get("anonymousId")) is None and not consent_of(event.body):
-        return outcome  # after_identify would do nothing: no browser to join, no consent stated
+    if not _joins_browser_or_states_consent(event.body):
+        return outcome  # after_identify would do nothing
     source_id = identify.source_id_of(event.body)
     record = _record(session, event.source, source_id) if source_id else None
     customer = _customer_of(session, record) if record is not None else None
@@ -780,8 +786,8 @@ class _SignalRow:
 def _plain_kind(event: InboxEvent) -> WebActivityKind | None:
     """The activity a set-applicable event records, or None when the one-at-a-time applier must take it."""
     body = event.body
-    if _id(body.get("anonymousId")) is not None or consent_of(body):
-        return None  # a browser to join, a consent to write: one at a time
+    if _joins_browser_or_states_consent(body):
+        return None  # one at a time
     if event.type == SegmentType.TRACK:
         kind = track_kind(body.get("event"))
         return kind if kind in _SET_KINDS and isinstance(body.get("properties", {}), dict) else None
