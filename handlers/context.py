@@ -10,10 +10,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy.orm import Session, sessionmaker
+from store.db import SessionFactory
 
-# `session_factory`: listeners own their transaction (`with session_factory.begin() as session:`).
-SessionFactory = sessionmaker[Session]
+# `session_factory` (store.db.SessionFactory): listeners own their transaction (`with session_factory.begin() as
+# session:`); `session_factory.autocommit()` for statements that each stand alone (no BEGIN/COMMIT round trips).
+__all__ = ["SessionFactory"]
 # `clock`: now, as naive UTC (the storage convention).
 Clock = Callable[[], dt.datetime]
 # The context key under which bot.web puts when an HTTP request arrived (time.perf_counter()); absent over

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
 from store.clock import utc_now
@@ -46,7 +46,7 @@ _INSERT = insert(table_of(AuditEvent))
 
 
 def record_now(
-    session: Session,
+    session: Session | Connection,
     *,
     employee_id: int | None,
     actor: str,
@@ -57,7 +57,8 @@ def record_now(
     at: dt.datetime | None = None,
 ) -> None:
     """The same row as `record`, written at once by a plain INSERT: for a transaction that only writes this
-    row (a card shown), where the unit of work's bookkeeping costs more than the write itself."""
+    row (a card shown), where the unit of work's bookkeeping costs more than the write itself. `session` may
+    be a Core connection (SessionFactory.write_connection): no Session to set up at all."""
     session.execute(_INSERT, _row(employee_id=employee_id, actor=actor, action=action, customer_id=customer_id,
                                   via=via, detail=detail, at=at))
 

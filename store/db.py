@@ -138,6 +138,12 @@ class SessionFactory(sessionmaker[Session]):
         PostgreSQL it runs in autocommit: one statement is its own consistent snapshot, and psycopg's BEGIN
         and the ROLLBACK after would be two more round trips per request. On SQLite (in process, no round
         trips, BEGIN sent by `_begin_sqlite`) an ordinary read session."""
+        return self.autocommit()
+
+    def autocommit(self) -> Session:
+        """On PostgreSQL, a session whose every statement is its own transaction (committed as it runs): no
+        BEGIN and COMMIT/ROLLBACK round trips around them. For reads that need no common snapshot (each
+        statement is consistent on its own) and single-statement writes. On SQLite an ordinary session."""
         bind = self.kw.get("bind")
         if isinstance(bind, Engine) and not dialect.is_sqlite(bind):
             if self._autocommit is None or self._autocommit[0] is not bind:
@@ -146,14 +152,32 @@ class SessionFactory(sessionmaker[Session]):
         return self()
 
     _autocommit: tuple[Engine, Engine] | None = None
+    _immediate: tuple[Engine, Engine] | None = None
+
+    def _writer(self, bind: Any) -> Any:
+        """The bind of write transactions: on SQLite the engine with BEGIN IMMEDIATE, made once (an engine with
+        options of its own costs its set-up on every write otherwise)."""
+        if isinstance(bind, Engine) and dialect.is_sqlite(bind):
+            if self._immediate is None or self._immediate[0] is not bind:
+                self._immediate = (bind, bind.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}))
+            return self._immediate[1]
+        return bind
 
     @contextlib.contextmanager
     def _write_session(self) -> Iterator[Session]:
-        bind = self.kw.get("bind")
-        if isinstance(bind, Engine) and dialect.is_sqlite(bind):
-            bind = bind.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        with self(bind=bind) as session, session.begin():
+        with self(bind=self._writer(self.kw.get("bind"))) as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on leaving: for a write
+        of plain statements only (the audit row of a card shown), where a Session's set-up and unit of work cost
+        several times the write itself."""
+        bind = self.kw.get("bind")
+        if not isinstance(bind, Engine):
+            raise TypeError("write_connection needs a session factory bound to an engine")
+        with self._writer(bind).begin() as connection:
+            yield connection
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

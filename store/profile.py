@@ -29,7 +29,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 
 from store.db import table_of
@@ -46,6 +46,7 @@ from store.models import (
     Interaction,
     Order,
     OrderLine,
+    SourceRecord,
     Store,
     WebActivity,
     WebSignal,
@@ -233,6 +234,9 @@ class CustomerProfile:
     provenance: dict[str, str]  # golden field -> source system it came from
     redirected_from: int | None = None  # the id asked for, when it was merged into this customer
     live: LiveActivity | None = None  # None unless profiling_allowed
+    # The customer's source records, when the card's read brought them along (PostgreSQL: in its one
+    # statement, for the possible-duplicate banner: store.review.possible_duplicates(own=...)); None: not read.
+    source_record_ids: tuple[int, ...] | None = None
 
     @property
     def display_name(self) -> str:
@@ -396,6 +400,7 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any,
                     if isinstance(origin, dict) and origin.get("source")},
         redirected_from=redirected_from,
         live=live,
+        source_record_ids=reads.source_record_ids,
     )
 
 
@@ -410,6 +415,7 @@ class _CardReads:
     preferences: Sequence[Any]
     orders: Sequence[Any]  # the first page and one more order, a row per line (`_ORDER_ROWS`)
     interactions: Sequence[Any]  # the first page and one more
+    source_record_ids: tuple[int, ...] | None = None  # None: not read (SQLite: the banner reads them itself)
 
 
 _FIRST_PAGE = {"offset": 0, "limit": RECENT + 1}
@@ -441,7 +447,8 @@ def _card_in_one_statement(session: Session, customer_id: int) -> _CardReads:
             raise ProfileUnavailable("not_found")
         if row.status == CustomerStatus.ACTIVE:
             sections = {name: section.rows(getattr(row, name)) for name, section in _CARD_SECTIONS.items()}
-            return _CardReads(customer=row, redirected_from=asked if asked != row.id else None, **sections)
+            return _CardReads(customer=row, redirected_from=asked if asked != row.id else None,
+                              source_record_ids=tuple(row.source_record_ids or ()), **sections)
         if row.status != CustomerStatus.MERGED or not row.merged_into_id:
             raise ProfileUnavailable("erased" if row.status == CustomerStatus.ERASED else "not_found")
         customer_id = row.merged_into_id
@@ -493,8 +500,13 @@ _CARD_SECTIONS = {
     "interactions": _JsonSection(_INTERACTION_ROWS, "interactions",
                                  (_INTERACTIONS.c.created_at.desc(), _INTERACTIONS.c.id.desc())),
 }
+# The customer's source record ids, which the possible-duplicate banner starts from (a round trip of its own
+# otherwise); NULL when there are none.
+_SOURCE_RECORD_IDS = (select(func.array_agg(table_of(SourceRecord).c.id, type_=ARRAY(Integer)))
+                      .where(table_of(SourceRecord).c.customer_id == _CID).scalar_subquery().label("source_record_ids"))
 # The customer's row (`_CUSTOMER_ROW`) and every section's rows (PostgreSQL: json_agg, aggregate ORDER BY).
-_CARD_STATEMENT = _CUSTOMER_ROW.add_columns(*(section.column for section in _CARD_SECTIONS.values()))
+_CARD_STATEMENT = _CUSTOMER_ROW.add_columns(*(section.column for section in _CARD_SECTIONS.values()),
+                                            _SOURCE_RECORD_IDS)
 
 
 def _preferences_of(rows: Iterable[Any]) -> tuple[Preference, ...]:

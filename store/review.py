@@ -267,13 +267,14 @@ _SUMMARIES = select(*_SUMMARY_COLUMNS).where(SourceRecord.id.in_(bindparam("ids"
 
 
 def possible_duplicates(session: Session, customer_id: int, limit: int = 1, *,
-                        exclude: int | None = None) -> list[PossibleDuplicate]:
+                        exclude: int | None = None, own: Sequence[int] | None = None) -> list[PossibleDuplicate]:
     """Pending reviews between one of this customer's records and another active customer's, most likely
-    first; `exclude`: a review the employee just skipped on this card.
+    first; `exclude`: a review the employee just skipped on this card; `own`: the customer's source record
+    ids when the caller has read them already (the card on PostgreSQL), else they are read here.
 
     Asked on every card: found from the customer's few records through the indexes on both record
     columns of match_reviews, never by scanning the pending queue."""
-    own = list(session.scalars(_OWN_RECORDS, {"cid": customer_id}))
+    own = list(session.scalars(_OWN_RECORDS, {"cid": customer_id})) if own is None else list(own)
     if not own:
         return []
     found = session.execute(_PENDING_WITH, {"own": own, "cid": customer_id, "exclude": exclude or 0,

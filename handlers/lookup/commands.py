@@ -82,16 +82,20 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
         text, usage_blocks = blocks.usage(locale)
         return {"text": text, "blocks": usage_blocks}
     try:
-        with session_factory() as session:
+        # On PostgreSQL every statement of the lookup runs on its own (autocommit): psycopg's BEGIN before the
+        # first and the COMMIT after the last would be two more round trips, and nothing here needs one
+        # snapshot (the card follows a merge that happened since the search, and says so if the customer was
+        # erased). On SQLite an ordinary read session.
+        with session_factory.autocommit() as session:
             result = find_customers(session, query, limit=5)
             # One clear match: its card is read in the search's session (one session per lookup, not two),
             # closed before card_message writes the audit row.
             card = (read_card(session, result.best.customer_id, employee, clock)
                     if result.exact and result.best is not None else None)
-            # On PostgreSQL the audit row is written and committed in the lookup's own transaction: one pooled
-            # connection and one BEGIN/COMMIT per lookup instead of two. Not on SQLite: a read transaction
-            # that goes on to write fails at once if another connection wrote meanwhile (card_message's own
-            # BEGIN IMMEDIATE transaction queues instead).
+            # On PostgreSQL the audit row is written in the lookup's own session (one pooled connection per
+            # lookup, not two), committed by its INSERT before the card is shown. Not on SQLite: a read
+            # transaction that goes on to write fails at once if another connection wrote meanwhile
+            # (card_message's own BEGIN IMMEDIATE transaction queues instead).
             audited = card is not None and not dialect.is_sqlite(session.get_bind())
             if card is not None and audited:
                 record_view(session, employee, clock, card.profile.customer_id, via=via)

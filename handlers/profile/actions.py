@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -41,11 +42,11 @@ class CardRead:
 def read_card(session: Session, customer_id: int, employee: Requester, clock: Clock, *,
               skipped_review: int | None = None) -> CardRead:
     profile = build_profile(session, customer_id, viewer=employee, clock=clock)
-    return CardRead(profile=profile,
-                    duplicates=possible_duplicates(session, profile.customer_id, exclude=skipped_review))
+    return CardRead(profile=profile, duplicates=possible_duplicates(session, profile.customer_id, exclude=skipped_review,
+                                                                    own=profile.source_record_ids))
 
 
-def record_view(session: Session, employee: Requester, clock: Clock, customer_id: int, *, via: str,
+def record_view(session: Session | Connection, employee: Requester, clock: Clock, customer_id: int, *, via: str,
                 revealed: bool = False) -> None:
     """The audit row of one card shown (or its contact details revealed) to `employee`; the caller commits."""
     audit.record_now(session, employee_id=employee.id, actor=employee.slack_user_id,
@@ -74,10 +75,11 @@ def card_message(session_factory: SessionFactory, employee: Requester, clock: Cl
                 read = read_card(session, customer_id, employee, clock, skipped_review=skipped_review)
         profile, duplicates = read.profile, read.duplicates
         # The audit row gets its own short write transaction: on SQLite a write transaction holds the one
-        # write lock, and building the card inside it made every lookup queue behind the others' reads.
+        # write lock, and building the card inside it made every lookup queue behind the others' reads. One
+        # INSERT on a Core connection: a Session around it cost several times the write (bench/README.md).
         if not audited:
-            with session_factory.begin() as session:
-                record_view(session, employee, clock, profile.customer_id, via=via, revealed=revealed)
+            with session_factory.write_connection() as connection:
+                record_view(connection, employee, clock, profile.customer_id, via=via, revealed=revealed)
     except ProfileUnavailable as refused:  # the card's place shows why: callers reply with this message
         return {"text": t(refused.key, employee.locale, **refused.params)}
     except SQLAlchemyError:

@@ -18,12 +18,14 @@ from store.models import (
     Interaction,
     Order,
     OrderLine,
+    SourceRecord,
     Store,
     WebActivity,
     WebSignal,
 )
 from store import profile as card_module
 from store.profile import ProfileUnavailable, build_profile, more_interactions, more_orders
+from store.review import possible_duplicates
 
 NOW = dt.datetime(2026, 3, 2, 15, 0)
 
@@ -199,6 +201,29 @@ def test_card_is_one_round_trip_on_postgresql(session_factory, world, engine):
     profile, statements = _statements_of_card(session_factory, engine, world["old"])
     assert profile.customer_id == world["jean"] and profile.redirected_from == world["old"]
     assert statements == (2 if one_statement else 8)
+
+
+def test_card_brings_the_source_records_the_duplicate_banner_starts_from(session_factory, world, engine):
+    # On PostgreSQL the card's one statement also reads the customer's source record ids, so the possible-duplicate
+    # banner needs no statement of its own to learn there are none; SQLite leaves them to the banner's own read.
+    jean = world["jean"]
+    with session_factory.begin() as session:
+        records = [SourceRecord(source="pos", source_id=f"P{n}", customer_id=jean, first_name="Jean",
+                                content_hash=f"h{n}") for n in range(2)]
+        session.add_all(records)
+        session.flush()
+        ids = sorted(record.id for record in records)
+    profile, _ = _statements_of_card(session_factory, engine, jean)
+    if engine.dialect.name == "postgresql":
+        assert sorted(profile.source_record_ids or ()) == ids
+    else:
+        assert profile.source_record_ids is None
+    with session_factory() as session:
+        assert possible_duplicates(session, jean, own=profile.source_record_ids) == possible_duplicates(session, jean)
+    without, _ = _statements_of_card(session_factory, engine, world["old"])  # merged into jean: jean's records
+    assert without.customer_id == jean
+    if engine.dialect.name == "postgresql":
+        assert sorted(without.source_record_ids or ()) == ids
 
 
 def test_one_statement_card_reads_the_same_rows_as_one_per_section(session_factory, world, engine):
