@@ -20,13 +20,15 @@ def _rows(output: str, title: str) -> list[dict[str, str]]:
 def test_a_short_open_loop_run_answers_every_lookup_on_the_real_path_and_the_floor(tmp_path, capsys):
     assert openloop.main(["--url", f"sqlite:///{tmp_path / 'open.db'}", "--customers", "500", "--rates", "4",
                           "--seconds", "2", "--floor-seconds", "2", "--per-key-rate", "4", "--per-key-seconds", "1",
-                          "--closed-employees", "2", "--closed-seconds", "2", "--warmup", "0", "--users", "4",
+                          "--closed-employees", "2", "--closed-seconds", "2", "--warmup", "0", "--rest-seconds", "1", "--users", "4",
                           "--workers", "1", "--threads", "4"]) == 0
     output = capsys.readouterr().out
 
     per_key = _rows(output, "## Server CPU per lookup")
     assert [row["key"] for row in per_key] == list(openloop.KINDS)
     assert all(row["errors"] == "0" and float(row["server CPU ms per lookup"]) > 0 for row in per_key)
+    assert all(float(row["of which at rest"]) >= 0 for row in per_key)  # the server's background CPU, shown apart
+    assert "At rest (" in output and "less the server's CPU at rest: median" in output
     for title, server in (("## Open loop, the mix", "/customer (sqlite)"), ("## Framework floor", "floor (constant reply)"),
                           ("## Closed loop", "closed loop")):
         rows = _rows(output, title)
