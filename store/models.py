@@ -572,6 +572,18 @@ class CustomerNamePairKey(Base):
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
+class CustomerNameWord(Base):
+    """The words of the customers' search names, each under itself and its one-letter deletions
+    (store/namekey.py, `stored_word_variants`): the words within one typo of a typed word, which
+    store/search.py then reads exactly in customer_name_pair_keys. Kept by the triggers of revision 0017;
+    a word goes when no other customer holds it."""
+
+    __tablename__ = "customer_name_words"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    variant: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
+    word: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
+
+
 # --- em: learned identity-resolution parameters ---
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from store import dialect
 from store.clock import utc_now
 from store.models import Base, Customer, CustomerIdentifier, Order, SourceRecord, Store
-from store.namekey import stored_keys, stored_pair_keys
+from store.namekey import stored_keys, stored_pair_keys, stored_word_variants
 from store.normalize import fold, normalise_email, normalise_phone
 from store.vocabulary import CustomerStatus, IdentifierKind
 
@@ -382,6 +382,9 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
             pair_keys = sorted({(key, cid) for cid, name in named for key in stored_pair_keys(name)})
             connection.exec_driver_sql(
                 "INSERT OR IGNORE INTO customer_name_pair_keys (key, customer_id) VALUES (?, ?)", pair_keys)
+            words = sorted({variant for _, name in named for variant in stored_word_variants(name)})
+            connection.exec_driver_sql(
+                "INSERT OR IGNORE INTO customer_name_words (variant, word) VALUES (?, ?)", words)
     return ids
 
 
