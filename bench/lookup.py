@@ -71,6 +71,11 @@ CUSTOMER_COLUMNS = ("id", "status", "first_name", "last_name", "email", "phone",
                     "created_at", "updated_at")
 
 
+# Found by its name's end: the revision's number is given when it is merged.
+PAIR_KEYS_MIGRATION = next((Path(__file__).resolve().parents[1] / "store/migrations/versions")
+                           .glob("*_name_pair_keys.py")).name
+
+
 def _migration(file_name: str):
     path = Path(__file__).resolve().parents[1] / "store/migrations/versions" / file_name
     spec = importlib.util.spec_from_file_location(file_name.removesuffix(".py"), path)
@@ -102,8 +107,10 @@ def load(url: str, count: int, seed: int) -> None:
         # The name keys are filled in one pass after the load (as revision 0003 does), not row by row.
         cursor.execute("ALTER TABLE customers DISABLE TRIGGER USER")
         cursor.execute("ALTER TABLE customer_name_keys DROP CONSTRAINT IF EXISTS customer_name_keys_pkey")
+        cursor.execute("ALTER TABLE customer_name_pair_keys DROP CONSTRAINT IF EXISTS customer_name_pair_keys_pkey")
+        cursor.execute("ALTER TABLE customer_name_words DROP CONSTRAINT IF EXISTS customer_name_words_pkey")
         cursor.execute("TRUNCATE customers, customer_identifiers, orders, order_lines, interactions, employees, "
-                       "audit_events, customer_name_keys CASCADE")
+                       "audit_events, customer_name_keys, customer_name_pair_keys, customer_name_words CASCADE")
     else:
         cursor.execute("PRAGMA synchronous=OFF")
         triggers = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger' "
@@ -111,7 +118,7 @@ def load(url: str, count: int, seed: int) -> None:
         for name, _ in triggers:
             cursor.execute(f"DROP TRIGGER {name}")
         for table in ("order_lines", "orders", "interactions", "customer_identifiers", "customer_name_keys",
-                      "audit_events", "customers", "employees"):
+                      "customer_name_pair_keys", "customer_name_words", "audit_events", "customers", "employees"):
             cursor.execute(f"DELETE FROM {table}")
     cursor.execute("INSERT INTO employees (id, slack_user_id, name, role, active, digest_paused, digest_weekdays, "
                    "created_at, updated_at) VALUES (1, 'UBENCH', 'Bench Employee', 'associate', true, false, "
@@ -168,6 +175,11 @@ def load(url: str, count: int, seed: int) -> None:
         keys = _migration("0003_postgres_name_keys.py")
         cursor.execute(keys.POSTGRES_BACKFILL)
         cursor.execute(keys.POSTGRES_PRIMARY_KEY)
+        pair_keys = _migration(PAIR_KEYS_MIGRATION)
+        cursor.execute(pair_keys.POSTGRES_BACKFILL)
+        cursor.execute(pair_keys.POSTGRES_PRIMARY_KEY)
+        cursor.execute(pair_keys.POSTGRES_WORDS_BACKFILL)
+        cursor.execute(pair_keys.POSTGRES_WORDS_PRIMARY_KEY)
         cursor.execute("ALTER TABLE customers ENABLE TRIGGER USER")
         connection.commit()
         connection.autocommit = True  # VACUUM: index-only scans need the visibility map it sets
@@ -176,6 +188,8 @@ def load(url: str, count: int, seed: int) -> None:
     else:
         print("  building the name keys…", file=sys.stderr)
         cursor.execute(_migration("0002_search_trigram.py")._sqlite_backfill_sql())
+        cursor.execute(_migration(PAIR_KEYS_MIGRATION).sqlite_backfill_sql())
+        cursor.execute(_migration(PAIR_KEYS_MIGRATION).sqlite_words_backfill_sql())
         for _, sql in triggers:
             cursor.execute(sql)
         cursor.execute("ANALYZE")

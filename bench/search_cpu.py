@@ -1,5 +1,6 @@
 """CPU per `find_customers`, in-process, over the load benchmark's own queries: this process's CPU plus, on
-a PostgreSQL server running on this machine, the whole cluster's (backends and parallel workers).
+a PostgreSQL server running on this machine, its backends' for this database (bench/openloop.py's
+DatabaseBackends).
 
     .venv/bin/python bench/search_cpu.py --url sqlite:////tmp/lookup1m.db --kind name --warm
     .venv/bin/python bench/search_cpu.py --url postgresql+psycopg://frontline@127.0.0.1:55414/bench --kind name
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.load import pick_targets
 from bench.load_clients import national
 from bench.lookup import mistyped, percentile
-from bench.openloop import postgres_postmaster, tree_cpu
+from bench.openloop import DatabaseBackends
 from store.db import make_engine, make_session_factory
 from store.search import find_customers
 
@@ -48,19 +49,23 @@ def main(argv: list[str] | None = None) -> int:
     for query in typed if args.warm else typed[:20]:
         with session_factory() as session:
             find_customers(session, query)
-    cluster = postgres_postmaster(args.url)
-    cluster_before, own_before = tree_cpu(cluster), time.process_time()
+    backends = DatabaseBackends.of(args.url)
+    backends_before, own_before = backends.cpu() if backends else 0.0, time.process_time()
     own = []
     for query in typed:
         started = time.process_time()
         with session_factory() as session:
             find_customers(session, query)
         own.append((time.process_time() - started) * 1000)
-    total = (tree_cpu(cluster) - cluster_before + time.process_time() - own_before) * 1000 / len(typed)
+    own_total = time.process_time() - own_before
+    database = (backends.cpu() - backends_before) * 1000 / len(typed) if backends else 0.0
+    total = own_total * 1000 / len(typed) + database
+    if backends:
+        backends.close()
     engine.dispose()
     print(f"{engine.dialect.name}, {len(typed)} {args.kind} queries{' (warm)' if args.warm else ''}: "
-          f"CPU per lookup {total:.1f} ms (this process{' + the whole PostgreSQL cluster' if cluster else ''}); "
-          f"this process alone p50 {percentile(own, 50):.1f}, p95 {percentile(own, 95):.1f}, "
+          f"CPU per lookup {total:.1f} ms (this process{f' + its PostgreSQL backends {database:.1f}' if backends else ''}); "
+          f"this process alone mean {sum(own) / len(own):.1f}, p50 {percentile(own, 50):.1f}, p95 {percentile(own, 95):.1f}, "
           f"p99 {percentile(own, 99):.1f}, max {max(own):.1f} ms; load average {os.getloadavg()[0]:.1f}")
     return 0
 

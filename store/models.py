@@ -559,6 +559,31 @@ class CustomerNameKey(Base):
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, index=True)
 
 
+class CustomerNamePairKey(Base):
+    """The name-search keys of customers.search_name per pair of words (store/namekey.py,
+    `stored_pair_keys`): rows written by database triggers (revision 0017; on SQLite, big batches of new
+    customers get theirs from store/survivorship.py while the trigger is lifted), read by store/search.py
+    for a typed name of two common words. No index on customer_id: the triggers delete a customer's rows
+    by their keys, made again from the old name. Byte-order keys on PostgreSQL, as customer_name_keys."""
+
+    __tablename__ = "customer_name_pair_keys"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    key: Mapped[str] = mapped_column(String(130).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class CustomerNameWord(Base):
+    """The words of the customers' search names, each under itself and its one-letter deletions
+    (store/namekey.py, `stored_word_variants`): the words within one typo of a typed word, which
+    store/search.py then reads exactly in customer_name_pair_keys. Kept by the triggers of revision 0017;
+    a word goes when no other customer holds it."""
+
+    __tablename__ = "customer_name_words"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    variant: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
+    word: Mapped[str] = mapped_column(String(64).with_variant(Text(collation="C"), "postgresql"), primary_key=True)
+
+
 # --- em: learned identity-resolution parameters ---
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from store import dialect
 from store.clock import utc_now
 from store.models import Base, Customer, CustomerIdentifier, Order, SourceRecord, Store
-from store.namekey import stored_keys
+from store.namekey import stored_keys, stored_pair_keys, stored_word_variants
 from store.normalize import fold, normalise_email, normalise_phone
 from store.vocabulary import CustomerStatus, IdentifierKind
 
@@ -368,20 +368,28 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
         if rest:
             connection.execute(insert(table), rest)
         return ids
-    with dialect.sqlite_trigger_off(connection, "customers_name_keys_insert") as trigger_off:
+    with (dialect.sqlite_trigger_off(connection, "customers_name_keys_insert") as trigger_off,
+          dialect.sqlite_trigger_off(connection, "customers_name_pair_keys_insert") as pair_trigger_off):
         connection.execute(insert(table), rest)
+        named = [(row["id"], row["search_name"]) for row in rest if row["search_name"]]
+        # The driver's executemany over tuples: millions of keys in a relink, where SQLAlchemy's
+        # per-row parameter handling would cost more than SQLite's insert.
         if trigger_off:
-            keys = sorted({(key, row["id"]) for row in rest if row["search_name"]
-                           for key in stored_keys(row["search_name"])})
-            # The driver's executemany over tuples: millions of keys in a relink, where SQLAlchemy's
-            # per-row parameter handling would cost more than SQLite's insert.
+            keys = sorted({(key, cid) for cid, name in named for key in stored_keys(name)})
             connection.exec_driver_sql(
                 "INSERT OR IGNORE INTO customer_name_keys (key, customer_id) VALUES (?, ?)", keys)
+        if pair_trigger_off:
+            pair_keys = sorted({(key, cid) for cid, name in named for key in stored_pair_keys(name)})
+            connection.exec_driver_sql(
+                "INSERT OR IGNORE INTO customer_name_pair_keys (key, customer_id) VALUES (?, ?)", pair_keys)
+            words = sorted({variant for _, name in named for variant in stored_word_variants(name)})
+            connection.exec_driver_sql(
+                "INSERT OR IGNORE INTO customer_name_words (variant, word) VALUES (?, ?)", words)
     return ids
 
 
-# On SQLite the name-key trigger (revision 0002) costs more than the rest of a customer insert: it
-# unpacks the name with json_each for every row. For big batches the same keys (store/namekey.py) are
+# On SQLite the name-key triggers (revisions 0002 and 0017) cost more than the rest of a customer insert:
+# they unpack the name with json_each for every row. For big batches the same keys (store/namekey.py) are
 # made here and inserted in key order while the trigger is lifted (store.dialect.sqlite_trigger_off).
 NAME_KEYS_BY_HAND_FROM = 500
 

@@ -160,9 +160,13 @@ def test_existing_customers_merge_on_new_evidence_or_when_reconsidered(session_f
         assert customer_of(session, "web", "W1") == customer_of(session, "pos", "P1")
 
 
-def _name_key_rows(session) -> set[tuple[str, int]]:
-    return {(key, customer_id) for key, customer_id in session.execute(
-        text("SELECT key, customer_id FROM customer_name_keys"))}
+def _name_key_rows(session) -> set[tuple[str, str, object]]:
+    """The one-word keys, the pair keys and the words under their deletions (revisions 0002/0003, 0017)."""
+    return {(table, key, other) for table, query in (
+        ("keys", "SELECT key, customer_id FROM customer_name_keys"),
+        ("pairs", "SELECT key, customer_id FROM customer_name_pair_keys"),
+        ("words", "SELECT variant, word FROM customer_name_words"),
+    ) for key, other in session.execute(text(query))}
 
 
 def test_customers_created_in_bulk_are_found_by_name_like_any_other(session_factory):

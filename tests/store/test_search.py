@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 
 from store.gdpr import erase_customer
 from store.merging import merge_customers
-from store.models import Customer, CustomerIdentifier, CustomerNameKey, Order
-from store.namekey import stored_keys
+from store.models import Customer, CustomerIdentifier, CustomerNameKey, CustomerNamePairKey, CustomerNameWord, Order
+from store.namekey import stored_keys, stored_pair_keys, stored_word_variants
 from store.normalize import fold
 from store import search as search_module
 from store.search import find_customers
@@ -257,9 +257,22 @@ def common_words(session_factory, monkeypatch):
         return add_customer(session, "Zoe", "Martin", city="Rennes")
 
 
-@pytest.mark.parametrize("typed", ["zoe martni", "zoe matrin", "Martin Zoé", "zoe mart"])
+@pytest.mark.parametrize("typed", ["zoe martni", "zoe matrin", "Martin Zoé", "zoe mart", "zoey martin", "zoe martin",
+                                   "martin zoee", "zoe martine"])
 def test_two_common_words_find_the_one_customer_holding_both(session_factory, common_words, typed):
     assert search(session_factory, typed).best.customer_id == common_words
+
+
+@pytest.mark.parametrize("typed", ["zoe martni", "zoe mart", "zoey martin", "luc martn", "martine zola", "zoe zola",
+                                   "anne martn", "marti zoe"])
+def test_two_common_words_list_the_same_people_through_the_pair_keys_as_through_every_holder(
+        session_factory, common_words, monkeypatch, typed):
+    """The pair keys (revision 0017) only make the lookup cheaper: reading every holder of one word gives
+    the same list, in the same order."""
+    paired = search(session_factory, typed, limit=10)
+    monkeypatch.setattr(search_module, "_pair_ids", lambda session, tokens: None)
+    every_holder = search(session_factory, typed, limit=10)
+    assert paired == every_holder and paired.candidates
 
 
 def test_outdated_word_counts_change_no_answer(session_factory, common_words):
@@ -286,3 +299,40 @@ def test_the_database_keeps_the_name_keys_the_code_defines(session_factory):
             stored = set(session.scalars(select(CustomerNameKey.key).where(CustomerNameKey.customer_id == customer_id)))
             assert stored == stored_keys(search_name)
             assert set(search_name.split()) <= stored  # each whole word is a key of its own
+
+
+def _pair_rows(session, customer_id):
+    return set(session.scalars(select(CustomerNamePairKey.key).where(CustomerNamePairKey.customer_id == customer_id)))
+
+
+def _words(session):
+    return {(variant, word) for variant, word in session.execute(select(CustomerNameWord.variant, CustomerNameWord.word))}
+
+
+def test_the_database_keeps_the_pair_keys_and_words_the_code_defines(session_factory):
+    # The triggers (revision 0017) hold frozen copies of store/namekey.py's pair rule, and forget a word
+    # (an erased customer's rare surname) once nobody else holds it.
+    names = {"Jean-Pierre": "Martin-Lavigne", "Zoë": "N'Diaye", "Al": "Wolfeschlegelsteinhausenbergerdorffvoralternwaren",
+             "Anne": "Anne", "Cher": ""}
+    with session_factory.begin() as session:
+        ids = {add_customer(session, first, last): fold(f"{first} {last}") for first, last in names.items()}
+        namesake = add_customer(session, "Zoé", "Lambert")
+    with session_factory() as session:
+        for customer_id, search_name in ids.items():
+            assert _pair_rows(session, customer_id) == stored_pair_keys(search_name)
+        assert _words(session) == {row for name in [*ids.values(), "zoe lambert"] for row in stored_word_variants(name)}
+    zoe = next(customer_id for customer_id, name in ids.items() if name.startswith("zoe"))
+    with session_factory.begin() as session:
+        session.execute(text("UPDATE customers SET search_name = 'zoe ndiayes' WHERE id = :id"), {"id": zoe})
+    with session_factory() as session:
+        assert _pair_rows(session, zoe) == stored_pair_keys("zoe ndiayes")
+        words = {word for _, word in _words(session)}
+        assert "ndiayes" in words and "ndiaye" not in words and "zoe" in words
+    with session_factory.begin() as session:
+        erase_customer(session, zoe, actor="test")
+        session.execute(text("DELETE FROM customers WHERE id = :id"), {"id": namesake})
+    with session_factory() as session:
+        assert _pair_rows(session, zoe) == set()
+        words = {word for _, word in _words(session)}
+        assert not words & {"ndiayes", "zoe", "lambert"}
+        assert "wolfeschlegelsteinhausenbergerdorffvoralternwaren" in words
