@@ -128,7 +128,13 @@ class SqliteTurn:
             if self.path is None:
                 yield
                 return
-            with open(self.path, "a+b") as handle:
+            try:
+                handle = open(self.path, "a+b")  # noqa: SIM115 - closed below, which releases the lock
+            except OSError as error:  # a directory we may not write to: take turns within this process only
+                log.warning("no ingest turn file next to the database (%s)", type(error).__name__)
+                yield
+                return
+            with handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, or the process dies
                 yield
 
