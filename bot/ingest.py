@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 
@@ -103,8 +104,9 @@ STEP_SECONDS_POSTGRESQL = 1.0
 # step's 100 identifies linked in one pass at 1M customers held the write lock for seconds (cards then failed
 # with "database is locked" while ingesting). PostgreSQL groups are bounded by the batch alone.
 GROUP_MAX_SQLITE = 16
-# On SQLite, after a step that wrote, the worker waits this long before the next one, holding the ingest turn
-# (below) so that no other ingest worker writes meanwhile: a Slack request waiting for the write lock gets it.
+# On SQLite, once its steps have held the write lock for a step's budget (STEP_SECONDS) since its last pause,
+# the worker waits this long before the next step, holding the ingest turn (below) so that no other ingest
+# worker writes meanwhile: a Slack request waiting for the write lock gets it. (Short steps share one pause.)
 # SQLite's busy handler does not queue waiters, it polls, at most 100 ms apart: back-to-back steps (two
 # processes' workers, each retaking the lock a few ms after the other's commit) left a waiting card's audit
 # write polling into a held lock until its 2 s timeout ("not reachable", 222 times in the 1M run). A pause
@@ -201,6 +203,7 @@ class InboxWorkers:
 
     def _run(self) -> None:
         turn = self._sqlite_turn()
+        held = 0.0  # seconds of steps since the last pause (SQLite)
         while not self._stop.is_set():
             self._work.clear()  # before the step: events stored during it wake the next wait at once
             try:
@@ -208,9 +211,12 @@ class InboxWorkers:
                     report = self.step()
                 else:
                     with turn():
+                        started = time.monotonic()
                         report = self.step()
-                        if report.claimed:
+                        held += time.monotonic() - started
+                        if report.claimed and held >= STEP_SECONDS:
                             self._stop.wait(PAUSE_SQLITE)  # the waiting Slack writes' window (see PAUSE_SQLITE)
+                            held = 0.0
             except Exception as error:  # the database went away, a lock timed out: try again shortly
                 log.error("inbox worker step failed: %s", type(error).__name__)
                 self._stop.wait(ERROR_WAIT_SECONDS)
