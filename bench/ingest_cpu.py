@@ -7,7 +7,8 @@ server's CPU on PostgreSQL when it runs on this machine (the backends' /proc/<pi
 
 1. `--people` new people identify themselves (identity on arrival: each is linked, most as new customers);
 2. a mixed stream about them: `--identify-share` identifies (a changed phone: a known person's record
-   changes and is relinked), the rest `Product Viewed` tracks (recently viewed on the card);
+   changes and is relinked; with `--same-traits`, phase 1's traits again, only the timestamp later, as
+   bench/ingest.py sends them), the rest `Product Viewed` tracks (recently viewed on the card);
 3. with `--single N`: N new people identify one at a time, each in its own step (one arriving record
    linked: p50/p95 of the step's wall and CPU time).
 
@@ -102,6 +103,9 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=2_000)
     parser.add_argument("--events", type=int, default=5_000)
     parser.add_argument("--identify-share", type=float, default=0.2)
+    parser.add_argument("--same-traits", action="store_true",
+                        help="phase 2's identifies repeat phase 1's traits (as bench/ingest.py's, and sites on every "
+                             "visit) instead of a changed phone")
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions of phase 2")
     parser.add_argument("--single", type=int, default=0,
                         help="phase 3: N identifies of new people, each alone in its step (p50/p95 per record)")
@@ -138,7 +142,10 @@ def main() -> int:
     for _ in range(args.events):
         n = rng.randrange(args.people)
         if rng.random() < args.identify_share:
-            mixed.append(identify(run, n, now, phone=f"06{rng.randrange(10**8):08d}"))
+            if args.same_traits:  # the site identifies again on a visit: the same traits, a later timestamp
+                mixed.append(identify(run, n, now + dt.timedelta(seconds=1 + len(mixed))))
+            else:
+                mixed.append(identify(run, n, now, phone=f"06{rng.randrange(10**8):08d}"))
         else:
             mixed.append(track(run, n, rng, now))
     store(mixed)

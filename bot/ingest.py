@@ -12,9 +12,12 @@ ingestion burst queues in the inbox, not in front of `/customer`.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from functools import partial
 
 from bot.metrics import INGEST_APPLIED
@@ -101,6 +104,41 @@ STEP_SECONDS_POSTGRESQL = 1.0
 # step's 100 identifies linked in one pass at 1M customers held the write lock for seconds (cards then failed
 # with "database is locked" while ingesting). PostgreSQL groups are bounded by the batch alone.
 GROUP_MAX_SQLITE = 16
+# On SQLite, once its steps have held the write lock for a step's budget (STEP_SECONDS) since its last pause,
+# the worker waits this long before the next step, holding the ingest turn (below) so that no other ingest
+# worker writes meanwhile: a Slack request waiting for the write lock gets it. (Short steps share one pause.)
+# SQLite's busy handler does not queue waiters, it polls, at most 100 ms apart: back-to-back steps (two
+# processes' workers, each retaking the lock a few ms after the other's commit) left a waiting card's audit
+# write polling into a held lock until its 2 s timeout ("not reachable", 222 times in the 1M run). A pause
+# longer than the longest poll interval lets every waiter in once per step.
+PAUSE_SQLITE = 0.12
+
+
+class SqliteTurn:
+    """The turn of one ingest worker at a time on a SQLite file, across threads and processes (an exclusive
+    flock on `<database>-ingest.lock`, opened per turn so that threads of one process exclude each other too).
+    The workers then take turns with the pause above between them, instead of retaking the write lock back to
+    back. A database in memory has one process: a thread lock suffices."""
+
+    def __init__(self, database: str | None) -> None:
+        self.path = f"{database}-ingest.lock" if database and database != ":memory:" else None
+        self._threads = threading.Lock()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._threads:
+            if self.path is None:
+                yield
+                return
+            try:
+                handle = open(self.path, "a+b")  # noqa: SIM115 - closed below, which releases the lock
+            except OSError as error:  # a directory we may not write to: take turns within this process only
+                log.warning("no ingest turn file next to the database (%s)", type(error).__name__)
+                yield
+                return
+            with handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, or the process dies
+                yield
 
 class InboxWorkers:
     """`count` threads applying the inbox until `stop()`. `wake()` ends their idle wait at once (the HTTP
@@ -122,8 +160,10 @@ class InboxWorkers:
         self._stop = threading.Event()
         self._work = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._turn: SqliteTurn | None = None
 
     def start(self) -> InboxWorkers:
+        self._sqlite_turn()  # one turn for all this process's threads, made before they start
         for number in range(self.count):
             thread = threading.Thread(target=self._run, name=f"inbox-worker-{number}", daemon=True)
             thread.start()
@@ -162,13 +202,33 @@ class InboxWorkers:
         return report
 
     def _run(self) -> None:
+        turn = self._sqlite_turn()
+        held = 0.0  # seconds of steps since the last pause (SQLite)
         while not self._stop.is_set():
             self._work.clear()  # before the step: events stored during it wake the next wait at once
             try:
-                report = self.step()
+                if turn is None:
+                    report = self.step()
+                else:
+                    with turn():
+                        started = time.monotonic()
+                        report = self.step()
+                        held += time.monotonic() - started
+                        if report.claimed and held >= STEP_SECONDS:
+                            self._stop.wait(PAUSE_SQLITE)  # the waiting Slack writes' window (see PAUSE_SQLITE)
+                            held = 0.0
             except Exception as error:  # the database went away, a lock timed out: try again shortly
                 log.error("inbox worker step failed: %s", type(error).__name__)
                 self._stop.wait(ERROR_WAIT_SECONDS)
                 continue
             if report.claimed == 0:
                 self._work.wait(IDLE_WAIT_SECONDS)
+
+    def _sqlite_turn(self) -> SqliteTurn | None:
+        """The ingest turn of this SQLite file, shared by this process's worker threads; None on PostgreSQL."""
+        if self._turn is None:
+            bind = self.session_factory.kw.get("bind")
+            url = getattr(bind, "url", None)
+            if url is not None and url.get_backend_name() == "sqlite":
+                self._turn = SqliteTurn(url.database)
+        return self._turn

@@ -190,8 +190,8 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     rows = _claim(session, now, limit)
     if not rows:
         return report
-    rows += _claim_earlier(session, rows, limit)
-    barriers = _barriers(session, rows)
+    rows += _claim_earlier(session, rows, limit, now)
+    barriers = _barriers(session, rows, now)
     blocked: set[str] = set()
     kinds: dict[int, str] = {}
     names: dict[int, str] = {}
@@ -320,11 +320,11 @@ def _last_per_person(rows: Sequence[InboxMessage]) -> dict[str, int]:
     return last
 
 
-def _claim_earlier(session: Session, rows: list[InboxMessage], limit: int) -> list[InboxMessage]:
-    """The batch's people's earlier pending events it does not hold yet, claimed too (those another worker
-    holds are skipped: they stay barriers). The claim goes by `due_at`, and ids (the order) can disagree
-    with it (two requests stamp `received_at` before their INSERTs): without this, a batch whose every
-    person has an earlier event beyond it would apply nothing, step after step."""
+def _claim_earlier(session: Session, rows: list[InboxMessage], limit: int, now: dt.datetime) -> list[InboxMessage]:
+    """The batch's people's earlier pending (or waiting and due) events it does not hold yet, claimed too
+    (those another worker holds are skipped: they stay barriers). The claim goes by `due_at`, and ids (the
+    order) can disagree with it (two requests stamp `received_at` before their INSERTs): without this, a batch
+    whose every person has an earlier event beyond it would apply nothing, step after step."""
     claimed = {row.id for row in rows}
     last = _last_per_person(rows)
     wanted: list[int] = []
@@ -332,25 +332,35 @@ def _claim_earlier(session: Session, rows: list[InboxMessage], limit: int) -> li
     for start in range(0, len(keys), _INSERT_CHUNK):
         for key, event_id in session.execute(
                 select(InboxMessage.person_key, InboxMessage.id)
-                .where(InboxMessage.state == InboxState.PENDING, InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]))):
+                .where(_claimable(now), InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]))):
             if key is not None and event_id < last[key] and event_id not in claimed:
                 wanted.append(event_id)
     wanted = sorted(wanted)[:limit]
     if not wanted:
         return []
     return list(session.scalars(
-        select(InboxMessage).where(InboxMessage.id.in_(wanted), InboxMessage.state == InboxState.PENDING)
+        select(InboxMessage).where(InboxMessage.id.in_(wanted), _claimable(now))
         .order_by(InboxMessage.id).with_for_update(skip_locked=True)))
 
 
-def _barriers(session: Session, rows: Sequence[InboxMessage]) -> dict[str, int]:
+def _claimable(now: dt.datetime) -> Any:
+    """Pending, or waiting and due: what a step may claim now."""
+    return or_(InboxMessage.state == InboxState.PENDING,
+               and_(InboxMessage.state == InboxState.WAITING, InboxMessage.due_at <= now))
+
+
+def _barriers(session: Session, rows: Sequence[InboxMessage], now: dt.datetime) -> dict[str, int]:
     """Per person of this batch, the id of their earliest pending event this batch does not hold (another
     worker holds it, or it lies beyond the batch), or of one whose applier failed and will be retried (a
-    deadlock, a lost connection): their claimed events after it must wait for it.
+    deadlock, a lost connection), or of a waiting one that is due (woken, or its retry time come) and that
+    another worker holds: their claimed events after it must wait for it.
 
     Not only events before the batch's first one of a person: two workers claiming at once interleave
     (each skips what the other locked first), so this batch may hold a person's events 1 and 3 while
-    another worker holds 2."""
+    another worker holds 2. A due waiting event too: an identify wakes its person's earlier tracks, and
+    without this barrier one worker applied a woken track while another applied the same person's next
+    identify, both writing that customer's rows (PostgreSQL deadlocks between worker processes, 31 in the
+    1M run). A waiting event that is not due holds nothing back, as before."""
     claimed = {row.id for row in rows}
     last = _last_per_person(rows)
     barriers: dict[str, int] = {}
@@ -358,7 +368,7 @@ def _barriers(session: Session, rows: Sequence[InboxMessage]) -> dict[str, int]:
     for start in range(0, len(keys), _INSERT_CHUNK):
         earlier = session.execute(
             select(InboxMessage.person_key, InboxMessage.id)
-            .where(or_(InboxMessage.state == InboxState.PENDING,
+            .where(or_(_claimable(now),
                        and_(InboxMessage.state == InboxState.WAITING, InboxMessage.reason == FAILED)),
                    InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK])))
         for key, event_id in earlier:

@@ -28,6 +28,7 @@ from store.importing.fields import RowRejected
 from store.importing.people import HOME_STORE, PERSON_COLUMNS, parse_person
 from store.inbox import APPLIED, Applied, InboxEvent, rejected
 from store.models import SourceRecord
+from store.survivorship import rebuild_golden
 
 ERASED = "identify.erased"
 BAD_TRAITS = "identify.bad_traits"
@@ -102,18 +103,27 @@ def apply_identifies(session: Session, events: Sequence[InboxEvent], now: dt.dat
     each other, as a relink scores every record."""
     outcomes: list[Applied] = []
     changed: list[SourceRecord] = []
+    restamped: list[SourceRecord] = []
     # The group's records in one read, and one flush for all the writes (each record's own read flushed
     # the previous one's: most of an identify's cost outside linking).
     records = _records_of(session, events)
     for event in events:
         written = _write(session, event, records)
-        if isinstance(written, SourceRecord):
-            changed.append(written)
+        if isinstance(written, tuple):
+            record, relink = written
+            (changed if relink else restamped).append(record)
             written = _applied(event.body)
         outcomes.append(written)
     session.flush()
-    if changed:
-        link_arrival(session, sorted({record.id for record in changed}), thresholds=thresholds)
+    linked = {record.id for record in changed}
+    if linked:
+        link_arrival(session, sorted(linked), thresholds=thresholds)
+    # A record whose matching fields did not change (a site sends the same traits again on every visit, only
+    # the timestamp moves) cannot change any link: relink scores those fields alone. Its customer's golden
+    # record is rebuilt (survivorship reads the recency), without reading and scoring a neighbourhood.
+    golden = {record.customer_id for record in restamped if record.id not in linked and record.customer_id}
+    if golden:
+        rebuild_golden(session, sorted(golden))
     return outcomes
 
 
@@ -137,9 +147,10 @@ def _records_of(session: Session, events: Sequence[InboxEvent]) -> _Records:
     return records
 
 
-def _write(session: Session, event: InboxEvent, records: _Records) -> Applied | SourceRecord:
+def _write(session: Session, event: InboxEvent, records: _Records) -> Applied | tuple[SourceRecord, bool]:
     """The identify laid over the source's record of the person (`records`: the group's, a new one added):
-    the record when it must be linked (new or changed), else the event's outcome."""
+    (the record, whether it must be linked) when it is new or changed, else the event's outcome. A linked
+    record whose matching fields are unchanged (only its timestamp or raw attributes moved) need not be."""
     body = event.body
     source_id = source_id_of(body)
     if source_id is None:
@@ -169,12 +180,15 @@ def _write(session: Session, event: InboxEvent, records: _Records) -> Applied | 
         session.add(record)
         records[(event.source, source_id)] = record
     elif record.content_hash != values["content_hash"]:
+        relink = record.customer_id is None or any(getattr(record, name) != values.get(name)
+                                                   for name in _RECORD_FIELDS)
         for name, value in values.items():
             setattr(record, name, value)
         record.updated_at = stamp
+        return record, relink
     elif record.customer_id is not None:
         return _applied(body)  # nothing new
-    return record
+    return record, True
 
 
 def _applied(body: dict[str, Any]) -> Applied:

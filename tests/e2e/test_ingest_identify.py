@@ -181,3 +181,26 @@ def test_a_shop_customer_links_at_the_operators_match_thresholds_too(settings, e
     with session_factory() as session:
         reviews = session.scalar(select(func.count()).select_from(MatchReview)) or 0
     assert (_active_customers(session_factory), reviews) == ((1, 0) if merge_threshold is None else (2, 1))
+
+
+def test_the_same_traits_sent_again_keep_the_person_and_make_their_values_the_newest(live, session_factory):
+    # The shop's till knows her phone as of 5 November; the website said another on 1 November, then sends the
+    # same traits again on the 10th (sites identify on every visit): the site's phone is now the newest.
+    with session_factory.begin() as session:
+        import_people(session, source="pos", rows=[(2, {"source_id": "P-9", "first_name": "Hélène",
+                                                        "last_name": "Marchal", "email": "helene@example.com",
+                                                        "phone": "0611111111", "updated_at": "2026-11-05T10:00:00"})])
+        relink(session)
+    traits = {"firstName": "Hélène", "lastName": "Marchal", "email": "helene@example.com", "phone": "0622222222"}
+    live.identify({"userId": "u-42", "traits": traits, "timestamp": "2026-11-01T10:00:00Z"})
+    live.work()
+    with session_factory() as session:
+        assert session.scalars(select(Customer.phone)).one() == "+33611111111"
+    live.identify({"userId": "u-42", "traits": traits, "timestamp": "2026-11-10T10:00:00Z"})
+    live.work()
+    assert _active_customers(session_factory) == 1
+    with session_factory() as session:
+        assert len(set(session.scalars(select(SourceRecord.customer_id)))) == 1
+        assert session.scalars(select(Customer.phone).where(Customer.status == CustomerStatus.ACTIVE)).one() == \
+            "+33622222222"
+        assert set(session.scalars(select(InboxMessage.state))) == {InboxState.APPLIED}

@@ -174,6 +174,41 @@ def test_a_persons_event_waits_while_another_worker_holds_an_earlier_one(session
     assert seen == ["m1", "m2", "m3"]
 
 
+def test_a_woken_event_another_worker_holds_keeps_its_persons_later_ones_waiting(session_factory, db_url):
+    """PostgreSQL: a track about a person not known yet waits; an identify wakes it. While another worker
+    applies that woken track, this one must not apply the person's later events: both would write the same
+    customer's rows (the deadlocks between worker processes of the 1M run). Another person's go on."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SKIP LOCKED: SQLite workers take turns under its one write lock")
+    source_id = _source(session_factory)
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track("m1", "u1")], NOW)
+    answers = {"m1": [inbox.waiting("unknown_person")]}
+    seen: list[str] = []
+
+    def applier(session, event: InboxEvent, now) -> Applied:
+        pending = answers.get(event.message_id)
+        if pending:
+            return pending.pop(0)
+        seen.append(event.message_id)
+        return APPLIED
+
+    appliers = {(SourceKind.SEGMENT, "track"): applier}
+    with session_factory.begin() as session:
+        assert inbox.apply_due(session, appliers, NOW).count(InboxState.WAITING) == 1
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track("m2", "u1"), _track("m3", "u2")], NOW)
+        inbox.wake(session, ["u:u1"], NOW)
+    with session_factory.begin() as other_worker:
+        other_worker.execute(select(InboxMessage.id).where(InboxMessage.message_id == "m1").with_for_update())
+        with session_factory.begin() as session:
+            inbox.apply_due(session, appliers, NOW)
+        assert seen == ["m3"]  # m2 waits for m1, which the other worker is applying
+    with session_factory.begin() as session:
+        inbox.apply_due(session, appliers, NOW)
+    assert seen == ["m3", "m1", "m2"]
+
+
 def test_a_failed_event_is_retried_before_its_persons_later_ones(session_factory):
     """An applier that raised (a deadlock, a lost connection) is retried: the person's later events wait
     for it rather than overtaking it. Another person's events go on."""
