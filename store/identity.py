@@ -697,6 +697,27 @@ def _two_given_names(p: _Prep, q: _Prep) -> bool:
     return low >= _GIVEN_NAME_COUNT and low * _GIVEN_NAME_RATIO >= high
 
 
+# A spelling of a given name written fewer times than this in the batch is no established name ...
+_RARE_SPELLING = 2
+# ... and one written this much more often is the name it was meant to be
+_SLIP_RATIO = 50
+
+
+def _slip_of_the_pen(p: _Prep, q: _Prep) -> bool:
+    """Two slips in one first name ("Jln" / Jean, "Lus" / Louis, "Flaeric" / Flaric): a spelling the
+    batch hardly knows, two edits from a name it writes many times over, most letters kept. Twins
+    carry two names the batch knows (_two_given_names): a typed slip is one of many spellings, each
+    written once or twice."""
+    a, b = p.first, q.first
+    if " " in a or " " in b:
+        return False
+    short, long_ = sorted((a, b), key=len)
+    if len(short) < 3 or 2 * OSA.distance(a, b, score_cutoff=2) > len(long_) or OSA.distance(a, b) > 2:
+        return False
+    low, high = sorted((p.first_count, q.first_count))
+    return low <= _RARE_SPELLING and high >= _SLIP_RATIO * max(low, 1)
+
+
 def _last_sim(a: str, b: str) -> float:
     score = _sim(a, b)
     if score < 0.9 and len(a) >= 4 and len(b) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
@@ -726,6 +747,8 @@ def _names(p: _Prep, q: _Prep) -> tuple[float | None, float | None, bool]:
     ls = _last_sim(p.last, q.last) if p.last and q.last else None
     if fs is not None and fs < 0.97 and _two_given_names(p, q):
         fs = 0.5
+    elif fs is not None and fs < 0.8 and _slip_of_the_pen(p, q):
+        fs = 0.8  # no conflict, and only the weight of a resemblance
     if fs is None and ls is not None and (p.first or q.first) and ls < 0.9:
         # one side has a single name, maybe typed in the wrong box: take the better reading
         lone, other = (p, q) if not p.first else (q, p)
@@ -767,6 +790,11 @@ def _birth_agreement(a: datetime.date, b: datetime.date) -> str:
     if differing >= 2 and _slips(a, b) <= 2:
         return "birth_slips"
     if differing == 1 and a.year != b.year and not _digit_slip(str(a.year), str(b.year)):
+        if abs(a.year - b.year) in (1, 10):
+            # the same day and month, the year one or ten off (1989 / 1990, 1992 / 2002): the decade or
+            # the year's last digit miscounted; two people of one name are not born a year to the day
+            # apart (a father and his son are decades apart). Weighs against, never forbids.
+            return "birth_slips"
         return "birth_conflict"  # 1978 / 2000 is a father and a daughter, 1978 / 1987 a slip
     return "birth_typo" if differing == 1 else "birth_conflict"
 
@@ -962,16 +990,15 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
         u_tf = max(p.u_postcode, q.u_postcode) if level is EvidenceLevel.EXACT else 0.0
         add(EvidenceField.POSTCODE, level, _level_bits(model, EvidenceField.POSTCODE, level, u_tf), True)
         if p.street and q.street and level is not EvidenceLevel.DIFFERS:
-            if p.street == q.street:
-                level = EvidenceLevel.EXACT
-                u_tf = max(p.u_street, q.u_street)
-            elif _street_close(p.street, q.street):
-                level, u_tf = EvidenceLevel.CLOSE, 0.0
-            else:
-                level, u_tf = EvidenceLevel.DIFFERS, 0.0
-            add(EvidenceField.STREET, level, _level_bits(model, EvidenceField.STREET, level, u_tf), True)
+            level, bits = _street_agreement(p, q, model)
+            add(EvidenceField.STREET, level, bits, True)
     elif p.city and p.city == q.city:
         add(EvidenceField.CITY, EvidenceLevel.EXACT, _bits(model.m_city, p.u_city), True)
+        if p.street and q.street:
+            # one postcode missing, the town the same: the street says what it says within a postcode
+            # (the street's u is its share of the known postcode, the record without one counting 1.0)
+            level, bits = _street_agreement(p, q, model)
+            add(EvidenceField.STREET, level, bits, True)
     elif p.city and q.city and p.city not in q.city and q.city not in p.city:
         # a postcode missing on one side, and the towns differ: as much against as two postcodes that
         # differ ("Lyon" / "Lyon 3e" is the same town written twice)
@@ -1009,6 +1036,19 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
                 if e.level is EvidenceLevel.EXACT and e.field in (EvidenceField.POSTCODE, EvidenceField.STREET)]
     reasons.append(f"weight={weight:.1f}")
     return score, deterministic, tuple(reasons), shown, weight
+
+
+def _street_agreement(p: _Prep, q: _Prep, model: MatchModel) -> tuple[EvidenceLevel, float]:
+    """The street's level and weight, once the postcode (or the town) agrees."""
+    if p.street == q.street:
+        # the street's share of its postcode; a record without a postcode has none (1.0, not counted)
+        known = [u for u in (p.u_street, q.u_street) if u < 1.0]
+        level, u_tf = EvidenceLevel.EXACT, max(known, default=0.0)
+    elif _street_close(p.street, q.street):
+        level, u_tf = EvidenceLevel.CLOSE, 0.0
+    else:
+        level, u_tf = EvidenceLevel.DIFFERS, 0.0
+    return level, _level_bits(model, EvidenceField.STREET, level, u_tf)
 
 
 def _email_names_someone_else(p: _Prep, q: _Prep) -> bool:

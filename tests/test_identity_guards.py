@@ -288,3 +288,55 @@ def test_different_towns_weigh_against_when_one_postcode_is_missing():
 def replace_city(record, city):
     return IdentityRecord(record.key, record.first_name, record.last_name, record.email, record.phone,
                           record.birth_date, record.street, record.postcode, city, record.country, record.loyalty_id)
+
+
+# --- third pass on the missed pairs (branch emrecall) ---
+
+
+def jeans(count=60):
+    """A batch where "Jean" is a common given name."""
+    return [rec(300 + n, "Jean", f"Famille{n}", birth=datetime.date(1940, 1, 1) + datetime.timedelta(days=n),
+                postcode=f"{30000 + n:05d}") for n in range(count)]
+
+
+def test_two_slips_in_a_common_first_name_are_the_same_person():
+    # "Jln" is written once, "Jean" sixty times: a clerk's two slips, not a twin
+    home = {"birth": BORN, "street": "68 route de Vienne", "postcode": "07827"}
+    result = link_records([rec(1, "Jean", "Durand", **home), rec(2, "Jln", "Durand", **home),
+                           *jeans(), *strangers(50)])
+    assert together(result, 1, 2)
+
+
+def test_twins_with_two_known_names_two_edits_apart_stay_apart():
+    # "Jean" and "Joan" are both written many times: two given names, whatever the distance
+    joans = [rec(500 + n, "Joan", f"Autre{n}", birth=datetime.date(1960, 1, 1) + datetime.timedelta(days=n),
+                 postcode=f"{40000 + n:05d}") for n in range(6)]
+    home = {"birth": BORN, "street": "68 route de Vienne", "postcode": "07827"}
+    result = link_records([rec(1, "Jean", "Durand", **home), rec(2, "Joan", "Durand", **home),
+                           *jeans(), *joans, *strangers(50)])
+    assert not together(result, 1, 2)
+
+
+def test_a_year_one_or_ten_off_on_the_same_day_is_a_slip_a_generation_is_not():
+    home = {"street": "4 rue des Écoles", "postcode": "67772"}
+    result = link_records([
+        rec(1, "Caleia", "Kelard", birth=datetime.date(1990, 11, 13), **home),
+        rec(2, "Caleia", "Kelard", birth=datetime.date(1989, 11, 13), **home),
+        rec(3, "Claire", "Bremont", birth=datetime.date(1992, 5, 31), **home),
+        rec(4, "Claire", "Bremont", birth=datetime.date(2002, 5, 31), **home),
+        rec(5, "Paul", "Calocourt", birth=datetime.date(1961, 7, 25), **home),
+        rec(6, "Paul", "Calocourt", birth=datetime.date(1988, 7, 25), **home),  # his son
+        *strangers(50),
+    ])
+    assert together(result, 1, 2) and together(result, 3, 4)
+    assert not together(result, 5, 6)
+
+
+def test_the_same_street_counts_when_one_postcode_is_missing_and_the_town_agrees():
+    def filed(key, postcode):
+        return IdentityRecord(key, "Marcel", "Thomas", None, None, None, "113 rue du Four", postcode,
+                              "Ville 64-266", "FR", None)
+
+    result = link_records([filed(1, "64266"), filed(2, None), *strangers(50)])
+    lines = [line for d in (*result.links, *result.review) for line in d.evidence if {d.a, d.b} == {1, 2}]
+    assert any(line.field == EvidenceField.STREET and line.level == EvidenceLevel.EXACT for line in lines)
