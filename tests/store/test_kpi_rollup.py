@@ -543,6 +543,29 @@ def test_a_breakdown_by_employee_over_a_short_period_counts_customers_seen_about
         assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
 
 
+def test_migrate_fills_the_short_period_rows_of_a_rollup_built_before_them(world, db_url, tmp_path):
+    """A database whose rollup was built before revision 0017_kpi has no short-period rows; the upgrade
+    fills them from the employee day rows, exactly what `frontline kpi rebuild` would write."""
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,M1,U0BOB,phone,call,info,,2026-01-20T10:00:00Z",
+            "webshop,W-1001,M2,U0BOB,phone,call,resolved,,2026-02-26T10:00:00Z",
+            "webshop,W-1002,M3,U0BOB,store,visit,resolved,,2026-02-26T11:00:00Z",
+            "webshop,W-1001,M4,U0BOB,store,visit,info,,2026-03-04T10:00:00Z",
+            "webshop,W-1002,M5,U0ALICE,phone,call,info,,2026-03-01T10:00:00Z",
+            "webshop,W-1002,M6,U0ALICE,phone,call,info,,2026-03-03T10:00:00Z")
+    short = [kpi_rollup.Dimension.EMPLOYEE_WEEK_NEAR, kpi_rollup.Dimension.EMPLOYEE_TO_DAY,
+             kpi_rollup.Dimension.EMPLOYEE_FROM_DAY]
+    built = _rollup_rows(world)
+    assert {row[0] for row in built} >= set(short)
+    with world.begin() as session:  # as the code of revision 0016 left it
+        session.execute(delete(KpiDaily).where(KpiDaily.dimension.in_(short)))
+        session.execute(text("UPDATE alembic_version SET version_num = '0016'"))
+    migrate(db_url)
+    assert _rollup_rows(world) == built
+    with world() as session:
+        assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
+
+
 def test_warm_up_compiles_a_new_process_first_report_ahead_and_changes_nothing(world, db_url, tmp_path):
     """What `frontline serve` runs in each process before serving (handlers.kpi.commands.warm_up): the first
     admin asking "all yesterday" then finds every statement compiled, and gets the same report."""
