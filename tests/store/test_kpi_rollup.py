@@ -105,7 +105,9 @@ def _assert_exact(session_factory) -> None:
     admin, manager = _admin(session_factory), _manager(session_factory)
     for asked in [WEEK, f"{WEEK} by employee", f"{WEEK} by channel", f"{WEEK} by type", f"{WEEK} by day",
                  "2026-02", "last 30 days by day", "2026-03-03", "today", "yesterday", "month",
-                 "2026-02 by employee", "last 30 days by employee", "2026-02-04..2026-03-08 by employee"]:
+                 "2026-02 by employee", "last 30 days by employee", "2026-02-04..2026-03-08 by employee",
+                 "2026-02-02..2026-03-05 by employee", "week by employee", "month by employee",
+                 "last 90 days by employee"]:
         for scope, viewer in [("all", admin), ("store PAR01", manager), ("store PAR01", admin), ("team", manager)]:
             from_rollup = _report(session_factory, f"{scope} {asked}", viewer=viewer)
             from_rows = _report(session_factory, f"{scope} {asked}", viewer=viewer, raw=True)
@@ -277,9 +279,10 @@ def test_migrate_builds_the_rollup_for_existing_history_and_check_finds_nothing(
             InteractionKpiFact.interaction_id == session.scalar(select(func.min(InteractionKpiFact.interaction_id)))))
     capsys.readouterr()
     assert main(["kpi", "check"]) == 1
-    # ... and the ten rows it was in (the days of company, employee, channel, type, store, team, and the
-    # store's employee, channel and type, and the employee's week) no longer add up to the facts.
-    assert "1 interaction(s), 10 daily row(s)" in capsys.readouterr().out
+    # ... and the seventeen rows it was in (the days of company, employee, channel, type, store, team, and
+    # the store's employee, channel and type; the employee's week and near week, and, logged on a Monday,
+    # the employee's six weeks to Monday..Saturday) no longer add up to the facts.
+    assert "1 interaction(s), 17 daily row(s)" in capsys.readouterr().out
     engine.dispose()
 
 
@@ -502,6 +505,64 @@ def test_a_breakdown_by_employee_over_whole_weeks_counts_each_customer_once(worl
             KpiDaily.dimension == kpi_rollup.Dimension.EMPLOYEE_WEEK).distinct().order_by(KpiDaily.day)).all()
         assert [dt.date.fromordinal(day).isoformat() for day in weeks] == \
                ["2026-02-02", "2026-02-09", "2026-02-23", "2026-03-02"]  # Mondays
+        assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
+
+
+def test_a_breakdown_by_employee_over_a_short_period_counts_customers_seen_about_six_weeks_earlier(world, tmp_path):
+    """Periods of up to 42 days read near rows (kpi_rollup "short periods"): previous contacts more than
+    41 days before a row's Monday are folded into one always-counted row, and a period's partial weeks
+    are one row set each. A customer Bob sees again 41 or 42 days later is counted once or twice exactly
+    as the raw rows say, whichever day the period starts or ends on."""
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,K0,U0BOB,phone,call,info,,2025-12-01T10:00:00Z",
+            "webshop,W-1001,K1,U0BOB,phone,call,info,,2026-01-20T10:00:00Z",  # a Tuesday, 50 days later
+            "webshop,W-1002,K2,U0BOB,phone,call,info,,2026-01-21T10:00:00Z",
+            "webshop,W-1001,K3,U0BOB,store,visit,resolved,,2026-03-02T10:00:00Z",  # a Monday, 41 days after K1
+            "webshop,W-1001,K4,U0BOB,store,visit,resolved,,2026-03-04T10:00:00Z",  # 2 days later
+            "webshop,W-1002,K5,U0BOB,phone,call,info,,2026-03-04T10:00:00Z")  # 42 days after K2
+    admin = _admin(world)
+    bob = [("2026-01-20..2026-03-02", 3, 2), ("2026-01-21..2026-03-03", 2, 2), ("2026-01-22..2026-03-04", 3, 2),
+           ("2026-01-21..2026-03-04", 4, 2),  # 43 days: day and week rows
+           ("2026-01-19..2026-02-28", 2, 2), ("2026-02-24..2026-03-04", 3, 2), ("2026-03-02..2026-03-04", 3, 2),
+           ("2026-03-03..2026-03-04", 2, 2), ("2026-03-04..2026-03-08", 2, 2), ("2026-02-23..2026-03-08", 3, 2)]
+    for period, interactions, customers in bob:
+        asked = f"all {period} by employee"
+        from_rollup = _report(world, asked, viewer=admin)
+        assert [(g.key, g.figures.interactions, g.figures.customers) for g in from_rollup.groups] == \
+               [("Bob Lee", interactions, customers)], period
+        from_rows = _report(world, asked, viewer=admin, raw=True)
+        assert (from_rollup.current, from_rollup.previous, from_rollup.groups) == \
+               (from_rows.current, from_rows.previous, from_rows.groups), period
+    with world() as session:
+        near_weeks = session.execute(select(KpiDaily.day, KpiDaily.gap, KpiDaily.interactions).where(
+            KpiDaily.dimension == kpi_rollup.Dimension.EMPLOYEE_WEEK_NEAR).order_by(KpiDaily.day, KpiDaily.gap)).all()
+        # K1's previous contact, 49 days before its Monday, folds with K2's (none) into gap 42.
+        assert [(dt.date.fromordinal(day).isoformat(), gap, count) for day, gap, count in near_weeks] == \
+               [("2025-12-01", 42, 1), ("2026-01-19", 42, 2), ("2026-03-02", 0, 1), ("2026-03-02", 40, 1),
+                ("2026-03-02", 41, 1)]
+        assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
+
+
+def test_migrate_fills_the_short_period_rows_of_a_rollup_built_before_them(world, db_url, tmp_path):
+    """A database whose rollup was built before revision 0017_kpi has no short-period rows; the upgrade
+    fills them from the employee day rows, exactly what `frontline kpi rebuild` would write."""
+    _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
+            "webshop,W-1001,M1,U0BOB,phone,call,info,,2026-01-20T10:00:00Z",
+            "webshop,W-1001,M2,U0BOB,phone,call,resolved,,2026-02-26T10:00:00Z",
+            "webshop,W-1002,M3,U0BOB,store,visit,resolved,,2026-02-26T11:00:00Z",
+            "webshop,W-1001,M4,U0BOB,store,visit,info,,2026-03-04T10:00:00Z",
+            "webshop,W-1002,M5,U0ALICE,phone,call,info,,2026-03-01T10:00:00Z",
+            "webshop,W-1002,M6,U0ALICE,phone,call,info,,2026-03-03T10:00:00Z")
+    short = [kpi_rollup.Dimension.EMPLOYEE_WEEK_NEAR, kpi_rollup.Dimension.EMPLOYEE_TO_DAY,
+             kpi_rollup.Dimension.EMPLOYEE_FROM_DAY]
+    built = _rollup_rows(world)
+    assert {row[0] for row in built} >= set(short)
+    with world.begin() as session:  # as the code of revision 0016 left it
+        session.execute(delete(KpiDaily).where(KpiDaily.dimension.in_(short)))
+        session.execute(text("UPDATE alembic_version SET version_num = '0016'"))
+    migrate(db_url)
+    assert _rollup_rows(world) == built
+    with world() as session:
         assert kpi_rollup.verify(session) == kpi_rollup.Discrepancies(facts=0, rollup=0)
 
 
