@@ -544,7 +544,7 @@ def test_a_breakdown_by_employee_over_a_short_period_counts_customers_seen_about
 
 
 def test_migrate_fills_the_short_period_rows_of_a_rollup_built_before_them(world, db_url, tmp_path):
-    """A database whose rollup was built before revision 0017_kpi has no short-period rows; the upgrade
+    """A database whose rollup was built before revision 0018 has no short-period rows; the upgrade
     fills them from the employee day rows, exactly what `frontline kpi rebuild` would write."""
     _import(world, tmp_path, import_interactions, INTERACTIONS_HEADER,
             "webshop,W-1001,M1,U0BOB,phone,call,info,,2026-01-20T10:00:00Z",
@@ -557,9 +557,9 @@ def test_migrate_fills_the_short_period_rows_of_a_rollup_built_before_them(world
              kpi_rollup.Dimension.EMPLOYEE_FROM_DAY]
     built = _rollup_rows(world)
     assert {row[0] for row in built} >= set(short)
-    with world.begin() as session:  # as the code of revision 0016 left it
+    with world.begin() as session:  # as the code of revision 0017 left it
         session.execute(delete(KpiDaily).where(KpiDaily.dimension.in_(short)))
-        session.execute(text("UPDATE alembic_version SET version_num = '0016'"))
+        session.execute(text("UPDATE alembic_version SET version_num = '0017'"))
     migrate(db_url)
     assert _rollup_rows(world) == built
     with world() as session:

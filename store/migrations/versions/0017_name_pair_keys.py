@@ -21,12 +21,12 @@ erased customer's rare surname goes with them).
 The rule's home in application code is store/namekey.py (`stored_pair_keys`); the SQL below is a frozen
 copy of it (a migration must not change when the code does).
 
-Revision ID: 0017_pairkeys
+Revision ID: 0017
 Revises: 0016
 """
 from alembic import op
 
-revision = "0017_pairkeys"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None

@@ -8,13 +8,13 @@ gap seen from the row's Monday (near weeks, weeks to a day) or from its first da
 frozen here as SQL as in store/kpi_rollup.py when this revision was written. A database without a
 rollup has no day rows and gets none; `frontline migrate` builds everything later.
 
-Revision ID: 0017_kpi
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 from alembic import op
 
-revision = "0017_kpi"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
