@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import JSON, Row, case, delete, func, insert, select, type_coerce, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store import dialect
@@ -386,7 +386,8 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
 NAME_KEYS_BY_HAND_FROM = 500
 
 
-def _keep_store_not_from_records(golden: Golden, current: Row[int, int | None, dict[str, Any] | None]) -> None:
+def _keep_store_not_from_records(golden: Golden,
+                                 current: Row[int, str | None, int | None, dict[str, Any] | None]) -> None:
     """A preferred store no source record gives (set by hand) is left alone, with its provenance; one
     that came from a record that no longer gives it goes, like any other golden value."""
     origin = (current.provenance or {}).get("preferred_store_id")
@@ -411,10 +412,16 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
         batch = ids[start:start + batch_size]
         records = load_records(session, batch)
         orders = _first_orders(session, batch)
-        names = dict(session.execute(select(Customer.id, Customer.search_name).where(Customer.id.in_(batch))).all())
-        current_stores = {row.id: row for row in session.execute(
-            select(Customer.id, Customer.preferred_store_id, Customer.provenance)
-            .where(Customer.id.in_(batch), Customer.preferred_store_id.is_not(None)))}
+        # one read of the customers' rows: their search name, and their store when they have one
+        names: dict[int, str | None] = {}
+        current_stores: dict[int, Row[int, str | None, int | None, dict[str, Any] | None]] = {}
+        # (the provenance, JSON to decode, only where a store is: most customers have none)
+        provenance = type_coerce(case((Customer.preferred_store_id.is_not(None), Customer.provenance)), JSON)
+        for row in session.execute(select(Customer.id, Customer.search_name, Customer.preferred_store_id,
+                                          provenance.label("provenance")).where(Customer.id.in_(batch))):
+            names[row.id] = row.search_name
+            if row.preferred_store_id is not None:
+                current_stores[row.id] = row
         existing: dict[int, dict[tuple[str, str], tuple[int, int | None]]] = {cid: {} for cid in batch}
         for row in session.execute(
                 select(CustomerIdentifier.id, CustomerIdentifier.customer_id, CustomerIdentifier.kind,
