@@ -37,9 +37,11 @@ from store.identity import (
     PairDecision,
     Thresholds,
     cluster_scored,
+    given_name_part,
     name_parts,
     postcode_name_keys,
     score_around,
+    surname_part,
 )
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
@@ -71,7 +73,8 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
     if not seeds:
         return report
     seed_ids = {row.id for row in seeds}
-    rows = {row.id: row for row in _neighbourhood(session, seeds)}
+    neighbourhood, stale = _neighbourhood(session, seeds)
+    rows = {row.id: row for row in neighbourhood}
     population = max(DEFAULT_MODEL.min_population, session.scalar(select(func.max(SourceRecord.id))) or 0)
     model = replace(DEFAULT_MODEL, min_population=population)
     records = [IdentityRecord(key=r.id, first_name=r.first_name, last_name=r.last_name, email=r.email,
@@ -86,7 +89,6 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
             first = anchors.setdefault(customer_id, record_id)
             if first != record_id:
                 must.append((first, record_id))
-    stale = _stale(session, {r.customer_id for r in rows.values() if r.customer_id})
     # Only clusters holding new evidence (an arriving or unlinked record, a customer changed since its
     # golden record) can change anything below: score the components around those alone.
     moving = [r.id for r in rows.values() if r.id in seed_ids or not r.customer_id or r.customer_id in stale]
@@ -134,9 +136,10 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
     return report
 
 
-def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_RecordRow]:
+def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> tuple[list[_RecordRow], set[int]]:
     """Records sharing an identifier, a birth date or a postcode with a seed (unlinked or of an active
-    customer), then every record of those customers."""
+    customer), then every record of those customers; and which of those customers are stale (a record
+    changed after their golden record was built: relink's "new evidence"), read with their records."""
     conditions = []
     for column in (SourceRecord.email, SourceRecord.phone, SourceRecord.loyalty_id, SourceRecord.birth_date):
         values = sorted({getattr(row, column.key) for row in seeds} - {None, ""}, key=str)
@@ -156,22 +159,23 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> list[_Recor
         if row.postcode:
             by_postcode.setdefault(row.postcode, []).append(_seed(row.first_name, row.last_name))
     if by_postcode:
-        known = {row.id for row in found}
-        kept = [record_id for record_id, postcode, first_name, last_name in session.execute(
-                    select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
-                    .where(SourceRecord.postcode.in_(sorted(by_postcode))))
-                if record_id not in known
-                and _meet(first_name, last_name, by_postcode.get(postcode or "", []))]
+        kept = _at_postcodes(session, by_postcode, {row.id for row in found})
         if kept:
             found += list(session.execute(
                 select(*_COLUMNS).outerjoin(Customer, Customer.id == SourceRecord.customer_id)
                 .where(SourceRecord.id.in_(kept), live)))
     customers = sorted({row.customer_id for row in found if row.customer_id})
+    stale: set[int] = set()
     if customers:
         known = {row.id for row in found}
-        found += [row for row in session.execute(select(*_COLUMNS).where(SourceRecord.customer_id.in_(customers)))
-                  if row.id not in known]
-    return found
+        for row in session.execute(select(*_COLUMNS, Customer.updated_at.label("built_at"))
+                                   .join(Customer, Customer.id == SourceRecord.customer_id)
+                                   .where(SourceRecord.customer_id.in_(customers))):
+            if row.updated_at > row.built_at:
+                stale.add(row.customer_id)
+            if row.id not in known:
+                found.append(row)
+    return found, stale
 
 
 # (relink's postcode keys, surname prefix, unnamed: identity.postcode_name_keys; the letters and sounds
@@ -184,6 +188,27 @@ def _seed(first_name: str | None, last_name: str | None) -> _Seed:
     # a "q" key or the unnamed rule needs three letters of a name in common, a "p" key both sounds
     quick = {first[:3], last[:3], *(("~" + first_sound, "~" + last_sound) if last_sound else ())}
     return (*postcode_name_keys(first_name, last_name), frozenset(quick))
+
+
+def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: set[int]) -> list[int]:
+    """The records at these postcodes (other than the known ones) that meet a seed of theirs (`_meet`).
+
+    A big town's thousands of rows pass here, nearly all rejected by `_meet`'s first check: that check
+    is made inline on the union of the postcode's seeds' letters and sounds (the same test: any seed's
+    set holds the value), surname first, each half's folding cached."""
+    quick_at = {postcode: frozenset().union(*(quick for *_, quick in seeds)) for postcode, seeds in by_postcode.items()}
+    kept: list[int] = []
+    for record_id, postcode, first_name, last_name in session.execute(
+            select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
+            .where(SourceRecord.postcode.in_(sorted(by_postcode)))):
+        quick = quick_at.get(postcode or "")
+        if quick is None:
+            continue
+        last, last_sound = surname_part(last_name)
+        if (last[:3] in quick or "~" + last_sound in quick or given_name_part(first_name)[0][:3] in quick) \
+                and record_id not in known and _meet(first_name, last_name, by_postcode[postcode or ""]):
+            kept.append(record_id)
+    return kept
 
 
 def _meet(first_name: str | None, last_name: str | None, seeds: list[_Seed]) -> bool:
@@ -199,15 +224,6 @@ def _meet(first_name: str | None, last_name: str | None, seeds: list[_Seed]) -> 
 
 def _customers_of(rows: dict[int, _RecordRow], record_ids: set[int]) -> set[int]:
     return {rows[r].customer_id for r in record_ids if r in rows and rows[r].customer_id}
-
-
-def _stale(session: Session, customer_ids: set[int]) -> set[int]:
-    """Customers with a record changed after their golden record was built (relink's "new evidence")."""
-    if not customer_ids:
-        return set()
-    return set(session.scalars(
-        select(SourceRecord.customer_id).join(Customer, Customer.id == SourceRecord.customer_id)
-        .where(Customer.id.in_(sorted(customer_ids)), SourceRecord.updated_at > Customer.updated_at).distinct()))
 
 
 def _constraints(session: Session, keys: set[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

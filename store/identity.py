@@ -630,13 +630,13 @@ def postcode_name_keys(first_name: str | None, last_name: str | None) -> tuple[f
 def name_parts(first_name: str | None, last_name: str | None) -> tuple[str, str, str, str]:
     """(first name folded, the sound of its formal name, surname folded, its sound), as _Prep and
     _name_keys make them."""
-    return _given_name_part(first_name) + _surname_part(last_name)
+    return given_name_part(first_name) + surname_part(last_name)
 
 
 # Arrival reads this for every record of a big postcode (thousands): the full name pairs are mostly
 # unique, but first names and surnames repeat (Zipf), so each half is cached on its own.
 @lru_cache(maxsize=1 << 15)
-def _given_name_part(first_name: str | None) -> tuple[str, str]:
+def given_name_part(first_name: str | None) -> tuple[str, str]:
     """(folded, sound of the formal name) as _Prep and _name_keys make them."""
     first = fold(first_name)
     roots = nickname_roots(first) if first else frozenset()
@@ -645,7 +645,8 @@ def _given_name_part(first_name: str | None) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=1 << 17)
-def _surname_part(last_name: str | None) -> tuple[str, str]:
+def surname_part(last_name: str | None) -> tuple[str, str]:
+    """(folded, sound) as _Prep and _name_keys make them."""
     last = fold(last_name)
     return last, phonetic_key(last.replace(" ", "")) if last else ""
 

@@ -795,7 +795,9 @@ Index("ix_source_records_email", SourceRecord.email)
 Index("ix_source_records_phone", SourceRecord.phone)
 Index("ix_source_records_loyalty_id", SourceRecord.loyalty_id)
 Index("ix_source_records_birth_date", SourceRecord.birth_date)
-Index("ix_source_records_postcode", SourceRecord.postcode)
+# the names too: arrival reads the id and names of a postcode's records (thousands in a big town) from
+# this index alone (revision 0017)
+Index("ix_source_records_postcode_names", SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
 # --- convo: the memory of a conversation with Frontline (store/conversations.py) ---------------------
 
 

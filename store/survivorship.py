@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import JSON, Connection, Row, Table, case, delete, func, insert, select, type_coerce, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store import dialect
@@ -347,8 +347,32 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
                        for cid, golden in zip(ids, goldens, strict=True)
                        for (kind, value), record_id in golden.identifiers.items()]
     if identifier_rows:
-        session.connection().execute(insert(_IDENTIFIERS), identifier_rows)
+        _insert_many(session.connection(), _IDENTIFIERS, identifier_rows)
     return ids
+
+
+def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys, every column they need given) as one executemany.
+
+    On SQLite through the driver, each value converted by its column type's own bind processor (what
+    SQLAlchemy stores: dates, JSON...): SQLAlchemy's per-row parameter handling cost more than SQLite's
+    insert in a relink of a million records. PostgreSQL keeps SQLAlchemy's insertmanyvalues batches."""
+    if not dialect.is_sqlite(connection):
+        connection.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    processors = [table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+                  for name in names]
+    converting = [(i, process) for i, process in enumerate(processors) if process is not None]
+    values = []
+    for row in rows:
+        line = [row[name] for name in names]
+        for i, process in converting:
+            line[i] = process(line[i])
+        values.append(tuple(line))
+    columns = ", ".join(names)
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(names))})", values)
 
 
 def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -374,6 +398,9 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
         named = [(row["id"], row["search_name"]) for row in rest if row["search_name"]]
         # The driver's executemany over tuples: millions of keys in a relink, where SQLAlchemy's
         # per-row parameter handling would cost more than SQLite's insert.
+
+    with dialect.sqlite_trigger_off(connection, "customers_name_keys_insert") as trigger_off:
+        _insert_many(connection, table, rest)
         if trigger_off:
             keys = sorted({(key, cid) for cid, name in named for key in stored_keys(name)})
             connection.exec_driver_sql(
@@ -394,7 +421,8 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
 NAME_KEYS_BY_HAND_FROM = 500
 
 
-def _keep_store_not_from_records(golden: Golden, current: Row[int, int | None, dict[str, Any] | None]) -> None:
+def _keep_store_not_from_records(golden: Golden,
+                                 current: Row[int, str | None, int | None, dict[str, Any] | None]) -> None:
     """A preferred store no source record gives (set by hand) is left alone, with its provenance; one
     that came from a record that no longer gives it goes, like any other golden value."""
     origin = (current.provenance or {}).get("preferred_store_id")
@@ -419,10 +447,16 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
         batch = ids[start:start + batch_size]
         records = load_records(session, batch)
         orders = _first_orders(session, batch)
-        names = dict(session.execute(select(Customer.id, Customer.search_name).where(Customer.id.in_(batch))).all())
-        current_stores = {row.id: row for row in session.execute(
-            select(Customer.id, Customer.preferred_store_id, Customer.provenance)
-            .where(Customer.id.in_(batch), Customer.preferred_store_id.is_not(None)))}
+        # one read of the customers' rows: their search name, and their store when they have one
+        names: dict[int, str | None] = {}
+        current_stores: dict[int, Row[int, str | None, int | None, dict[str, Any] | None]] = {}
+        # (the provenance, JSON to decode, only where a store is: most customers have none)
+        provenance = type_coerce(case((Customer.preferred_store_id.is_not(None), Customer.provenance)), JSON)
+        for row in session.execute(select(Customer.id, Customer.search_name, Customer.preferred_store_id,
+                                          provenance.label("provenance")).where(Customer.id.in_(batch))):
+            names[row.id] = row.search_name
+            if row.preferred_store_id is not None:
+                current_stores[row.id] = row
         existing: dict[int, dict[tuple[str, str], tuple[int, int | None]]] = {cid: {} for cid in batch}
         for row in session.execute(
                 select(CustomerIdentifier.id, CustomerIdentifier.customer_id, CustomerIdentifier.kind,
