@@ -394,13 +394,10 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
         return ids
     with (dialect.sqlite_trigger_off(connection, "customers_name_keys_insert") as trigger_off,
           dialect.sqlite_trigger_off(connection, "customers_name_pair_keys_insert") as pair_trigger_off):
-        connection.execute(insert(table), rest)
+        _insert_many(connection, table, rest)
         named = [(row["id"], row["search_name"]) for row in rest if row["search_name"]]
         # The driver's executemany over tuples: millions of keys in a relink, where SQLAlchemy's
         # per-row parameter handling would cost more than SQLite's insert.
-
-    with dialect.sqlite_trigger_off(connection, "customers_name_keys_insert") as trigger_off:
-        _insert_many(connection, table, rest)
         if trigger_off:
             keys = sorted({(key, cid) for cid, name in named for key in stored_keys(name)})
             connection.exec_driver_sql(

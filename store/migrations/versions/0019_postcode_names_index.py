@@ -7,13 +7,13 @@ those rows was then read from the table, scattered over the file; with (postcode
 last_name) the read is one range of the index (a covering index: id is the rowid / in the heap's
 visibility map). The new index serves every lookup the old one did, which is dropped.
 
-Revision ID: 0017_emspeed
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 """
 from alembic import op
 
-revision = "0017_emspeed"
-down_revision = "0016"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
