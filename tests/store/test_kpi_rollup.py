@@ -11,13 +11,15 @@ import threading
 import time
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 import pytest
 from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.engine.interfaces import CacheStats
 
 from bot.cli import main
 from store import kpi_rollup
-from store.db import make_engine, make_session_factory, migrate
+from store.db import MIGRATIONS_DIR, make_engine, make_session_factory, migrate
 from store.employees import import_employees
 from store.followups import add_follow_up, complete, snooze
 from store.gdpr import erase_customer
@@ -557,9 +559,12 @@ def test_migrate_fills_the_short_period_rows_of_a_rollup_built_before_them(world
              kpi_rollup.Dimension.EMPLOYEE_FROM_DAY]
     built = _rollup_rows(world)
     assert {row[0] for row in built} >= set(short)
-    with world.begin() as session:  # as the code of revision 0017 left it
-        session.execute(delete(KpiDaily).where(KpiDaily.dimension.in_(short)))
-        session.execute(text("UPDATE alembic_version SET version_num = '0017'"))
+    # back to revision 0017 through the migrations' own downgrades (0018's removes the short-period rows)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", db_url.replace("%", "%%"))
+    command.downgrade(config, "0017")
+    assert not {row[0] for row in _rollup_rows(world)} & set(short)
     migrate(db_url)
     assert _rollup_rows(world) == built
     with world() as session:
