@@ -122,7 +122,7 @@ def access_middleware(body: dict[str, Any], context, client, respond,
     if not user_id:
         return BoltResponse(status=200, body="")
     try:
-        with session_factory.single_read() as session:  # one statement: no transaction round trips
+        with session_factory.autocommit() as session:  # one statement: no transaction round trips
             employee = load_employee(session, user_id, default_locale=settings.default_locale,
                                      default_timezone=settings.default_timezone)
     except SQLAlchemyError:

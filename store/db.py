@@ -133,13 +133,6 @@ class SessionFactory(sessionmaker[Session]):
     def begin(self) -> contextlib.AbstractContextManager[Session]:
         return self._write_session()
 
-    def single_read(self) -> Session:
-        """A session for one read statement (the access check's employee row on every Slack request). On
-        PostgreSQL it runs in autocommit: one statement is its own consistent snapshot, and psycopg's BEGIN
-        and the ROLLBACK after would be two more round trips per request. On SQLite (in process, no round
-        trips, BEGIN sent by `_begin_sqlite`) an ordinary read session."""
-        return self.autocommit()
-
     def autocommit(self) -> Session:
         """On PostgreSQL, a session whose every statement is its own transaction (committed as it runs): no
         BEGIN and COMMIT/ROLLBACK round trips around them. For reads that need no common snapshot (each
