@@ -39,7 +39,7 @@ from localslack import slack_requests as sr
 from localslack.slack_driver import WsgiTransport, find_element
 from sqlalchemy import event, text
 
-from store.db import REQUEST_BUSY_TIMEOUT_MS, make_engine, make_session_factory
+from store.db import REQUEST_BUSY_TIMEOUT_MS, autocommit_engine, make_engine, make_session_factory
 
 
 class InlineExecutor(ThreadPoolExecutor):
@@ -77,15 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     # with SQLAlchemy's pre-ping when it is on) and transactions (BEGIN + COMMIT/ROLLBACK each, counted
     # by the server for this database: the bench's own few queries add well under 0.1 per lookup).
     counts = {"statements": 0, "checkouts": 0, "pings": 0}
-    event.listen(engine, "before_cursor_execute", lambda *_: counts.__setitem__("statements", counts["statements"] + 1))
-    event.listen(engine, "checkout", lambda *_: counts.__setitem__("checkouts", counts["checkouts"] + 1))
-    dialect_ping = engine.dialect.do_ping
+    # On PostgreSQL both pools: the lookup's autocommit statements run on an engine of their own
+    # (store.db.autocommit_engine).
+    for counted in (engine,) if engine.dialect.name == "sqlite" else (engine, autocommit_engine(engine)):
+        event.listen(counted, "before_cursor_execute", lambda *_: counts.__setitem__("statements", counts["statements"] + 1))
+        event.listen(counted, "checkout", lambda *_: counts.__setitem__("checkouts", counts["checkouts"] + 1))
+        dialect_ping = counted.dialect.do_ping
 
-    def counted_ping(dbapi_connection: Any) -> bool:
-        counts["pings"] += 1
-        return dialect_ping(dbapi_connection)
+        def counted_ping(dbapi_connection: Any, ping: Any = dialect_ping) -> bool:
+            counts["pings"] += 1
+            return ping(dbapi_connection)
 
-    engine.dialect.do_ping = counted_ping  # type: ignore[method-assign]  # bench instrumentation only
+        counted.dialect.do_ping = counted_ping  # type: ignore[method-assign]  # bench instrumentation only
 
     def transactions() -> int:
         if engine.dialect.name != "postgresql":
