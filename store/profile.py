@@ -23,9 +23,11 @@ from sqlalchemy import (
     Integer,
     Numeric,
     Select,
+    String,
     Text,
     bindparam,
     func,
+    insert,
     literal_column,
     select,
 )
@@ -37,6 +39,7 @@ from store.dialect import is_postgresql
 
 from store.errors import Refused
 from store.models import (
+    AuditEvent,
     Basket,
     Consent,
     Customer,
@@ -52,6 +55,7 @@ from store.models import (
     WebSignal,
 )
 from store.vocabulary import (
+    AuditAction,
     ConsentChannel,
     ConsentPurpose,
     CustomerStatus,
@@ -357,11 +361,22 @@ def viewer_may_see(viewer: Any, customer_id: int) -> bool:
     return getattr(viewer, "id", None) is not None
 
 
-def build_profile(session: Session, customer_id: int, *, viewer: Any,
-                  clock: Callable[[], dt.datetime]) -> CustomerProfile:
+def build_profile(session: Session, customer_id: int, *, viewer: Any, clock: Callable[[], dt.datetime],
+                  audit_via: str | None = None) -> CustomerProfile:
+    """The card of `customer_id` (or of the customer it was merged into) as `viewer` may see it.
+
+    `audit_via` (PostgreSQL only): the card's own statement also writes the audit row of this view (the
+    viewer's VIEW of the customer the card shows, at `clock()`, through `audit_via`), one round trip instead
+    of two; it is committed with the statement in an autocommit session (SessionFactory.autocommit), else by
+    the caller. No row when the customer cannot be shown (erased, unknown)."""
     if not viewer_may_see(viewer, customer_id):
         raise ProfileUnavailable("not_found")
-    reads = _card_in_one_statement(session, customer_id) if is_postgresql(session) else _card_reads(session, customer_id)
+    postgresql = is_postgresql(session)
+    if audit_via is not None and not postgresql:
+        raise ValueError("the card writes its audit row itself on PostgreSQL only: record the view apart")
+    view = None if audit_via is None else {"a_at": clock(), "a_employee_id": viewer.id,
+                                           "a_actor": viewer.slack_user_id, "a_via": audit_via}
+    reads = _card_in_one_statement(session, customer_id, view) if postgresql else _card_reads(session, customer_id)
     customer, redirected_from = reads.customer, reads.redirected_from
     cid = customer.id
     consents = tuple(
@@ -435,14 +450,16 @@ def _card_reads(session: Session, customer_id: int) -> _CardReads:
     )
 
 
-def _card_in_one_statement(session: Session, customer_id: int) -> _CardReads:
+def _card_in_one_statement(session: Session, customer_id: int, view: dict[str, Any] | None = None) -> _CardReads:
     """The same rows in one round trip (PostgreSQL): the customer's row with each section as a JSON array
     of its rows. On PostgreSQL each statement is a round trip to the server and work on both sides, and
     a card was six of them. A merged id costs one more statement per merge followed (its sections are
-    empty: a merge moves them to the survivor)."""
+    empty: a merge moves them to the survivor). `view`: the audit row's parameters (`_CARD_AND_VIEW_STATEMENT`),
+    written by the read that finds the customer active."""
     asked = customer_id
+    statement, params = (_CARD_STATEMENT, _FIRST_PAGE) if view is None else (_CARD_AND_VIEW_STATEMENT, {**_FIRST_PAGE, **view})
     for _ in range(10):
-        row = session.execute(_CARD_STATEMENT, {"cid": customer_id, **_FIRST_PAGE}).first()
+        row = session.execute(statement, {"cid": customer_id, **params}).first()
         if row is None:
             raise ProfileUnavailable("not_found")
         if row.status == CustomerStatus.ACTIVE:
@@ -507,6 +524,18 @@ _SOURCE_RECORD_IDS = (select(func.array_agg(table_of(SourceRecord).c.id, type_=A
 # The customer's row (`_CUSTOMER_ROW`) and every section's rows (PostgreSQL: json_agg, aggregate ORDER BY).
 _CARD_STATEMENT = _CUSTOMER_ROW.add_columns(*(section.column for section in _CARD_SECTIONS.values()),
                                             _SOURCE_RECORD_IDS)
+# The same, writing the audit row of the card shown (`build_profile(audit_via=...)`): the INSERT of a WITH,
+# which PostgreSQL runs once whether or not the rest reads it, for the customer read only when active (a
+# merged id's read writes nothing: the next read, of the survivor, does). The row `store.audit.record_now`
+# writes for a VIEW (detail {}), parameters a_at, a_employee_id, a_actor, a_via.
+_VIEWED = insert(table_of(AuditEvent)).from_select(
+    ["at", "employee_id", "actor", "action", "customer_id", "via", "detail"],
+    select(bindparam("a_at", type_=DateTime), bindparam("a_employee_id", type_=Integer),
+           bindparam("a_actor", type_=String), literal_column(f"'{AuditAction.VIEW.value}'"), _CUSTOMERS.c.id,
+           bindparam("a_via", type_=String), literal_column("'{}'::json"))
+    .where(_CUSTOMERS.c.id == _CID, _CUSTOMERS.c.status == literal_column(f"'{CustomerStatus.ACTIVE.value}'")),
+).cte("viewed")
+_CARD_AND_VIEW_STATEMENT = _CARD_STATEMENT.add_cte(_VIEWED)
 
 
 def _preferences_of(rows: Iterable[Any]) -> tuple[Preference, ...]:

@@ -25,7 +25,7 @@ from handlers.context import RECEIVED_AT, Clock, ListenerSettings, Requester, Se
 from handlers.i18n import t
 from handlers.lookup import blocks
 from handlers.lookup.deadlines import DEADLINES
-from handlers.profile.actions import card_message, read_card, record_view
+from handlers.profile.actions import card_message, read_card
 from store import dialect
 from store.profile import ProfileUnavailable
 from store.search import find_customers
@@ -88,18 +88,14 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
         # erased). On SQLite an ordinary read session.
         with session_factory.autocommit() as session:
             result = find_customers(session, query, limit=5)
-            # One clear match: its card is read in the search's session (one session per lookup, not two),
-            # closed before card_message writes the audit row.
-            card = (read_card(session, result.best.customer_id, employee, clock)
+            # One clear match: its card is read in the search's session (one session per lookup, not two).
+            # On PostgreSQL the card's own statement writes the view's audit row, committed with it (autocommit)
+            # before the card is shown: one round trip for both. Not on SQLite: a read transaction that goes on
+            # to write fails at once if another connection wrote meanwhile (card_message's own BEGIN IMMEDIATE
+            # transaction queues instead, after this session is closed).
+            audited = not dialect.is_sqlite(session.get_bind())
+            card = (read_card(session, result.best.customer_id, employee, clock, audit_via=via if audited else None)
                     if result.exact and result.best is not None else None)
-            # On PostgreSQL the audit row is written in the lookup's own session (one pooled connection per
-            # lookup, not two), committed by its INSERT before the card is shown. Not on SQLite: a read
-            # transaction that goes on to write fails at once if another connection wrote meanwhile
-            # (card_message's own BEGIN IMMEDIATE transaction queues instead).
-            audited = card is not None and not dialect.is_sqlite(session.get_bind())
-            if card is not None and audited:
-                record_view(session, employee, clock, card.profile.customer_id, via=via)
-                session.commit()
     except ProfileUnavailable as refused:  # the card's place shows why, as card_message would
         return {"text": t(refused.key, locale, **refused.params)}
     except SQLAlchemyError:

@@ -40,8 +40,9 @@ class CardRead:
 
 
 def read_card(session: Session, customer_id: int, employee: Requester, clock: Clock, *,
-              skipped_review: int | None = None) -> CardRead:
-    profile = build_profile(session, customer_id, viewer=employee, clock=clock)
+              skipped_review: int | None = None, audit_via: str | None = None) -> CardRead:
+    """`audit_via` (PostgreSQL only): the card's read also writes this view's audit row (store.profile.build_profile)."""
+    profile = build_profile(session, customer_id, viewer=employee, clock=clock, audit_via=audit_via)
     return CardRead(profile=profile, duplicates=possible_duplicates(session, profile.customer_id, exclude=skipped_review,
                                                                     own=profile.source_record_ids))
 
@@ -64,7 +65,8 @@ def card_message(session_factory: SessionFactory, employee: Requester, clock: Cl
     customer: one session per lookup, not two), closed before this writes the audit row. Never hold a read
     session open across the write: each listener would need two pooled connections at once, and a full
     pool would then leave every listener waiting for a second one. `audited`: the caller has already
-    committed this view's audit row (`record_view`) in the session that read `read`.
+    committed this view's audit row (`record_view`, or the card's read itself: `read_card(audit_via=...)`) in
+    the session that read `read`.
 
     A pending possible duplicate of this customer shows as a banner to ask the customer about
     (handlers.review); `outcome` is what the employee's last answer on the card did (with its Undo).

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from store.models import (
+    AuditEvent,
     Basket,
     Consent,
     Customer,
@@ -34,6 +35,7 @@ NOW = dt.datetime(2026, 3, 2, 15, 0)
 class Viewer:
     id: int
     role: str = "associate"
+    slack_user_id: str = "U_LEA"
 
 
 def clock() -> dt.datetime:
@@ -175,6 +177,38 @@ def test_card_needs_few_queries_whatever_the_history(session_factory, world, eng
         event.remove(engine, "before_cursor_execute", count)
     # 9 for the card, 1 for the live website activity (2 when the customer has any: the basket).
     assert len(statements) <= 10
+
+
+def _views_audited(session_factory) -> list[tuple]:
+    with session_factory() as session:
+        return [tuple(row) for row in session.execute(
+            select(AuditEvent.employee_id, AuditEvent.actor, AuditEvent.action, AuditEvent.customer_id, AuditEvent.via,
+                   AuditEvent.at, AuditEvent.detail).order_by(AuditEvent.id))]
+
+
+def test_the_card_writes_its_audit_row_in_its_own_statement_on_postgresql(session_factory, world, engine):
+    # The lookup's card on PostgreSQL: one round trip reads the card and writes the view's audit row, committed
+    # with it in an autocommit session. The row names the customer shown (the survivor for a merged id), and
+    # there is none when the card cannot be shown.
+    lea = Viewer(world["lea"])
+    if engine.dialect.name != "postgresql":
+        with session_factory() as session, pytest.raises(ValueError):
+            build_profile(session, world["jean"], viewer=lea, clock=clock, audit_via="slack:/customer")
+        assert _views_audited(session_factory) == []
+        return
+    statements: list[str] = []
+    counting = session_factory.autocommit().get_bind()
+    event.listen(counting, "before_cursor_execute", lambda *_: statements.append("q"))
+    for asked in (world["jean"], world["old"]):
+        with session_factory.autocommit() as session:
+            profile = build_profile(session, asked, viewer=lea, clock=clock, audit_via="slack:/customer")
+        assert profile.customer_id == world["jean"]
+    for unavailable in (world["gone"], 999_999):
+        with session_factory.autocommit() as session, pytest.raises(ProfileUnavailable):
+            build_profile(session, unavailable, viewer=lea, clock=clock, audit_via="slack:/customer")
+    view = (world["lea"], "U_LEA", "view", world["jean"], "slack:/customer", NOW, {})
+    assert _views_audited(session_factory) == [view, view]
+    assert len(statements) == 1 + 2 + 1 + 1  # jean; old then jean; gone; nobody
 
 
 def _statements_of_card(session_factory, engine, customer_id):
