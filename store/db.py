@@ -9,6 +9,7 @@ import contextlib
 import functools
 import select
 import sqlite3
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -67,6 +68,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
 # How to make the autocommit engine of each PostgreSQL engine made above (`autocommit_engine`), and the ones made.
 _AUTOCOMMIT_RECIPES: weakref.WeakKeyDictionary[Engine, Callable[[], Engine]] = weakref.WeakKeyDictionary()
 _AUTOCOMMIT_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_AUTOCOMMIT_LOCK = threading.Lock()
 
 
 def autocommit_engine(engine: Engine) -> Engine:
@@ -77,12 +79,17 @@ def autocommit_engine(engine: Engine) -> Engine:
     psycopg prepares a statement on the server once a connection has run it 5 times, and forgets all of them
     (DEALLOCATE ALL) on every ROLLBACK. A connection shared with ordinary sessions rolls back whenever one of
     them closes (an inbox worker's poll, twice a second, is enough), so the lookup's statements were planned
-    anew on nearly every execution (the card's one statement: ~1 ms of the server's CPU instead of ~0.1 ms).
+    anew on nearly every execution (bench/README.md, branch lookuppg).
     A connection of this pool is never in a transaction: rollbacks are no-ops, and what it prepared stays
     prepared. LIFO, so that the same few connections serve a steady flow and keep their statements warm;
     disposed with `engine`. An engine not made by `make_engine` gets the shared-pool form."""
     sibling = _AUTOCOMMIT_ENGINES.get(engine)
-    if sibling is None:
+    if sibling is not None:
+        return sibling
+    with _AUTOCOMMIT_LOCK:  # a new process's first lookups ask at once from several threads: one pool, not several
+        sibling = _AUTOCOMMIT_ENGINES.get(engine)
+        if sibling is not None:
+            return sibling
         recipe = _AUTOCOMMIT_RECIPES.get(engine)
         if recipe is None:
             sibling = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -91,7 +98,7 @@ def autocommit_engine(engine: Engine) -> Engine:
             disposed = weakref.ref(sibling)
             event.listen(engine, "engine_disposed", lambda _engine: _dispose_if_alive(disposed))
         _AUTOCOMMIT_ENGINES[engine] = sibling
-    return sibling
+        return sibling
 
 
 def _dispose_if_alive(sibling: weakref.ref[Engine]) -> None:
