@@ -22,7 +22,7 @@ relink of the same records makes.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, TypeAlias
@@ -198,21 +198,38 @@ def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: 
     is made inline on the union of the postcode's seeds' letters and sounds (the same test: any seed's
     set holds the value), on names folded once per process. A surname's sound is the costly part (most
     surnames of a town are met once, so a cache rarely holds them): it is made only for the surnames
-    holding the letters one of the seeds' sounds needs (`normalize.sound_screen`)."""
-    screens = {postcode: _screen(seeds) for postcode, seeds in by_postcode.items()}
+    holding the letters one of the seeds' sounds needs (`normalize.sound_screen`). One arrival (one
+    postcode, the usual case) reads its town's rows without the postcode column."""
+    names = (SourceRecord.id, SourceRecord.first_name, SourceRecord.last_name)
+    towns: Iterable[tuple[str, Iterable[Any]]]
+    if len(by_postcode) == 1:
+        only = next(iter(by_postcode))
+        towns = [(only, session.execute(select(*names).where(SourceRecord.postcode == only)))]
+    else:
+        rows_at: dict[str, list[Any]] = {postcode: [] for postcode in by_postcode}
+        for row in session.execute(select(SourceRecord.postcode, *names)
+                                   .where(SourceRecord.postcode.in_(sorted(by_postcode)))):
+            rows_at[row.postcode or ""].append(row[1:])  # (the IN leaves no row without one)
+        towns = rows_at.items()
     kept: list[int] = []
-    for record_id, postcode, first_name, last_name in session.execute(
-            select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
-            .where(SourceRecord.postcode.in_(sorted(by_postcode)))):
-        letters, sounds, may_sound = screens[postcode or ""]  # (the IN leaves no row without one)
-        last = _folded(last_name)
-        if not (last[:3] in letters or _folded(first_name)[:3] in letters
-                or (may_sound(last) and surname_part(last_name)[1] in sounds)):
-            continue
-        if record_id not in known and _meet(first_name, last_name, by_postcode[postcode or ""]):
-            kept.append(record_id)
+    for postcode, rows in towns:
+        seeds = by_postcode[postcode]
+        letters, sounds, may_sound = _screen(seeds)
+        previous_first: object = _NOT_READ  # rows come by first name (the index): each decided once
+        first_met = False
+        for record_id, first_name, last_name in rows:
+            if first_name != previous_first:
+                previous_first, first_met = first_name, _folded(first_name)[:3] in letters
+            if not first_met:
+                last = _folded(last_name)
+                if not (last[:3] in letters or (may_sound(last) and surname_part(last_name)[1] in sounds)):
+                    continue
+            if record_id not in known and _meet(first_name, last_name, seeds):
+                kept.append(record_id)
     return kept
 
+
+_NOT_READ = object()  # no first name read yet (None is a first name: missing)
 
 # Names folded as name_parts folds them, without the sound and nickname work name_parts adds.
 _folded = lru_cache(maxsize=1 << 17)(fold)
