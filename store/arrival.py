@@ -215,7 +215,9 @@ def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: 
     for postcode, rows in towns:
         seeds = by_postcode[postcode]
         letters, sounds, may_sound = _screen(seeds)
-        previous_first: object = _NOT_READ  # rows come by first name (the index): each decided once
+        # the rows come by first name where the index gives them: a run of one first name is decided
+        # once (in any other order the answer is the same, only made more often)
+        previous_first: object = _NOT_READ
         first_met = False
         for record_id, first_name, last_name in rows:
             if first_name != previous_first:
