@@ -199,16 +199,18 @@ def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: 
     set holds the value), on names folded once per process. A surname's sound is the costly part (most
     surnames of a town are met once, so a cache rarely holds them): it is made only for the surnames
     holding the letters one of the seeds' sounds needs (`normalize.sound_screen`). One arrival (one
-    postcode, the usual case) reads its town's rows without the postcode column."""
+    postcode, the usual case) reads its town's rows without the postcode column. (The session has
+    flushed: `_neighbourhood`'s first read went through it.)"""
     names = (SourceRecord.id, SourceRecord.first_name, SourceRecord.last_name)
+    town = session.connection()  # plain rows, without the ORM's result handling: a quarter of the read's cost
     towns: Iterable[tuple[str, Iterable[Any]]]
     if len(by_postcode) == 1:
         only = next(iter(by_postcode))
-        towns = [(only, session.execute(select(*names).where(SourceRecord.postcode == only)))]
+        towns = [(only, town.execute(select(*names).where(SourceRecord.postcode == only)))]
     else:
         rows_at: dict[str, list[Any]] = {postcode: [] for postcode in by_postcode}
-        for row in session.execute(select(SourceRecord.postcode, *names)
-                                   .where(SourceRecord.postcode.in_(sorted(by_postcode)))):
+        for row in town.execute(select(SourceRecord.postcode, *names)
+                                .where(SourceRecord.postcode.in_(sorted(by_postcode)))):
             rows_at[row.postcode or ""].append(row[1:])  # (the IN leaves no row without one)
         towns = rows_at.items()
     kept: list[int] = []
@@ -223,7 +225,9 @@ def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: 
             if first_name != previous_first:
                 previous_first, first_met = first_name, _folded(first_name)[:3] in letters
             if not first_met:
-                last = _folded(last_name)
+                # a name of plain letters folds to its lower case (most surnames, met once: no cache)
+                last = last_name.lower() if last_name and last_name.isascii() and last_name.isalpha() \
+                    else _folded(last_name)
                 if not (last[:3] in letters or (may_sound(last) and surname_part(last_name)[1] in sounds)):
                     continue
             if record_id not in known and _meet(first_name, last_name, seeds):
