@@ -22,8 +22,9 @@ relink of the same records makes.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 from sqlalchemy import Row, func, insert, or_, select
@@ -37,7 +38,6 @@ from store.identity import (
     PairDecision,
     Thresholds,
     cluster_scored,
-    given_name_part,
     name_parts,
     postcode_name_keys,
     score_around,
@@ -45,6 +45,7 @@ from store.identity import (
 )
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
+from store.normalize import fold, sound_screen
 from store.survivorship import create_customers, rebuild_golden
 from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
@@ -195,20 +196,56 @@ def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: 
 
     A big town's thousands of rows pass here, nearly all rejected by `_meet`'s first check: that check
     is made inline on the union of the postcode's seeds' letters and sounds (the same test: any seed's
-    set holds the value), surname first, each half's folding cached."""
-    quick_at = {postcode: frozenset().union(*(quick for *_, quick in seeds)) for postcode, seeds in by_postcode.items()}
+    set holds the value), on names folded once per process. A surname's sound is the costly part (most
+    surnames of a town are met once, so a cache rarely holds them): it is made only for the surnames
+    holding the letters one of the seeds' sounds needs (`normalize.sound_screen`). One arrival (one
+    postcode, the usual case) reads its town's rows without the postcode column. (The session has
+    flushed: `_neighbourhood`'s first read went through it.)"""
+    names = (SourceRecord.id, SourceRecord.first_name, SourceRecord.last_name)
+    town = session.connection()  # plain rows, without the ORM's result handling: a quarter of the read's cost
+    towns: Iterable[tuple[str, Iterable[Any]]]
+    if len(by_postcode) == 1:
+        only = next(iter(by_postcode))
+        towns = [(only, town.execute(select(*names).where(SourceRecord.postcode == only)))]
+    else:
+        rows_at: dict[str, list[Any]] = {postcode: [] for postcode in by_postcode}
+        for row in town.execute(select(SourceRecord.postcode, *names)
+                                .where(SourceRecord.postcode.in_(sorted(by_postcode)))):
+            rows_at[row.postcode or ""].append(row[1:])  # (the IN leaves no row without one)
+        towns = rows_at.items()
     kept: list[int] = []
-    for record_id, postcode, first_name, last_name in session.execute(
-            select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
-            .where(SourceRecord.postcode.in_(sorted(by_postcode)))):
-        quick = quick_at.get(postcode or "")
-        if quick is None:
-            continue
-        last, last_sound = surname_part(last_name)
-        if (last[:3] in quick or "~" + last_sound in quick or given_name_part(first_name)[0][:3] in quick) \
-                and record_id not in known and _meet(first_name, last_name, by_postcode[postcode or ""]):
-            kept.append(record_id)
+    for postcode, rows in towns:
+        seeds = by_postcode[postcode]
+        letters, sounds, may_sound = _screen(seeds)
+        # the rows come by first name where the index gives them: a run of one first name is decided
+        # once (in any other order the answer is the same, only made more often)
+        previous_first: object = _NOT_READ
+        first_met = False
+        for record_id, first_name, last_name in rows:
+            if first_name != previous_first:
+                previous_first, first_met = first_name, _folded(first_name)[:3] in letters
+            if not first_met:
+                # a name of plain letters folds to its lower case (most surnames, met once: no cache)
+                last = last_name.lower() if last_name and last_name.isascii() and last_name.isalpha() \
+                    else _folded(last_name)
+                if not (last[:3] in letters or (may_sound(last) and surname_part(last_name)[1] in sounds)):
+                    continue
+            if record_id not in known and _meet(first_name, last_name, seeds):
+                kept.append(record_id)
     return kept
+
+
+_NOT_READ = object()  # no first name read yet (None is a first name: missing)
+
+# Names folded as name_parts folds them, without the sound and nickname work name_parts adds.
+_folded = lru_cache(maxsize=1 << 17)(fold)
+
+
+def _screen(seeds: list[_Seed]) -> tuple[frozenset[str], frozenset[str], Callable[[str], object]]:
+    """The union of these seeds' quick sets, split into (name letters, sounds, the sounds' screen)."""
+    quick = frozenset().union(*(quick for *_, quick in seeds))
+    sounds = frozenset(value[1:] for value in quick if value.startswith("~"))
+    return frozenset(value for value in quick if not value.startswith("~")), sounds, sound_screen(sounds).match
 
 
 def _meet(first_name: str | None, last_name: str | None, seeds: list[_Seed]) -> bool:

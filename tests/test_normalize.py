@@ -10,6 +10,7 @@ from store.normalize import (
     normalise_phone,
     normalise_postcode,
     phonetic_key,
+    sound_screen,
 )
 
 
@@ -88,6 +89,33 @@ def test_phonetic_key_makes_spelling_variants_collide(a, b):
 @pytest.mark.parametrize("a, b", [("Martin", "Bernard"), ("Dupont", "Moreau"), ("Marie", "Jean")])
 def test_phonetic_key_keeps_different_names_apart(a, b):
     assert phonetic_key(a) != phonetic_key(b)
+
+
+# Letters that exercise every rule of the sound key (groups like "sch", "eau", "gn", "ck", silent endings),
+# accents, apostrophes, hyphens, digits and spaces.
+_NAME_LETTERS = "abcdeghiknopqrstuvwxyzéèç' -0"
+
+
+@given(st.text(alphabet=_NAME_LETTERS, max_size=12))
+def test_sound_screen_never_rejects_a_word_of_that_sound(word):
+    folded = fold(word)
+    assert sound_screen([phonetic_key(folded.replace(" ", ""))]).match(folded)
+    assert sound_screen(["zzz", phonetic_key(folded.replace(" ", ""))]).match(folded)
+
+
+@pytest.mark.parametrize("word", ["Lefèvre", "Lefebvre", "Beaulieu", "Schmitt", "Chauveau", "Hh", "Agnès", "Xavier",
+                                  "Quentin", "Ghislain", "Wagner", "Yvonne", "Hubert", "Dupont", ""])
+def test_sound_screen_holds_for_spellings_that_turn_into_other_letters(word):
+    folded = fold(word)
+    assert sound_screen([phonetic_key(folded.replace(" ", ""))]).match(folded)
+
+
+def test_sound_screen_rejects_words_lacking_a_sound_s_letters():
+    screen = sound_screen([phonetic_key("dupont")])  # "dpn": a d, a p, an n
+    assert not screen.match("martin")
+    assert not screen.match("bernard")
+    assert screen.match("dupond")  # kept for the key to decide: the screen is only a first cut
+    assert not sound_screen([]).match("dupont")
 
 
 def test_nicknames_point_to_formal_names():

@@ -7,16 +7,16 @@ run again. They must hold the same customers at the end, and a relink of the fir
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.synthetic_people import generate
 from store.arrival import link_arrival
 from store.db import make_engine, make_session_factory
 from store.identity import link_records
-from store.models import SourceRecord
+from store.models import MatchReview, SourceRecord
 from store.normalize import normalise_email, normalise_phone
 from store.resolution import relink
-from tests.store.resolution_fixtures import add_record
+from tests.store.resolution_fixtures import add_record, customer_of
 
 FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city", "country",
           "loyalty_id")
@@ -114,3 +114,35 @@ def test_a_new_email_for_a_known_record_keeps_its_customer_and_may_join_another(
     with session_factory() as session:
         assert session.get(SourceRecord, a).customer_id == session.get(SourceRecord, b).customer_id
     assert after.merged == [before] or after.customer_ids[b] == before
+
+
+def test_a_namesake_by_sound_alone_at_a_busy_postcode_is_met_as_relink_meets_it(session_factory,
+                                                                               second_session_factory):
+    """At a postcode of many people, "Katherine Schmitt" shares no three letters of a name with "Catherine
+    Chmit" and no identifier or birth date, only the names' sounds: relink's postcode block compares
+    them, so arrival must read that record among the town's others, and decide as relink does."""
+    town = [dict(first_name=first, last_name=last, postcode="18970", street=f"{n} rue des {last}")
+            for n, (first, last) in enumerate((first, last) for first in ("Marie", "Jean", "Léa", "Hugo", "Inès")
+                                              for last in ("Martin", "Bernard", "Dubois", "Moreau", "Lefèvre",
+                                                           "Garnier", "Roux", "Fournier"))]
+    town.append(dict(first_name="Catherine", last_name="Chmit", postcode="18970", street="4 allée des Tilleuls",
+                     city="Sancergues", birth_date="1971-03-09"))
+    arriving = dict(first_name="Katherine", last_name="Schmitt", postcode="18970", street="4 allee des tilleuls",
+                    city="Sancergues", birth_date="1971-09-03")
+    for factory in (session_factory, second_session_factory):
+        with factory.begin() as session:
+            for n, fields in enumerate(town):
+                add_record(session, "crm", f"C{n}", **fields)
+            relink(session)
+    with session_factory.begin() as session:
+        record_id = add_record(session, "web", "W1", **arriving)
+        report = link_arrival(session, [record_id])
+    with second_session_factory.begin() as session:
+        add_record(session, "web", "W1", **arriving)
+        relink(session)
+    assert _partition(session_factory) == _partition(second_session_factory)
+    with second_session_factory() as session:
+        linked = customer_of(session, "web", "W1") == customer_of(session, "crm", f"C{len(town) - 1}")
+        queued = session.scalar(select(func.count()).select_from(MatchReview))
+    assert linked or queued, "relink compares the two: the case is worth testing"
+    assert report.reviews_queued == (0 if linked else queued)
