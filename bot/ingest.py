@@ -100,10 +100,12 @@ STEP_SECONDS = 0.25
 # barriers, wake) and its identify group among more events; the bound keeps each event's 2xx -> applied short.
 # (Measured loaded, steps cut to 2-10 events by the SQLite budget spent a third of their time on those reads.)
 STEP_SECONDS_POSTGRESQL = 1.0
-# On SQLite a group is applied once it holds this many events: the budget is checked between groups, and a
-# step's 100 identifies linked in one pass at 1M customers held the write lock for seconds (cards then failed
-# with "database is locked" while ingesting). PostgreSQL groups are bounded by the batch alone.
-GROUP_MAX_SQLITE = 16
+# On SQLite an identify group is applied once it holds this many events: the budget is checked between groups,
+# and a step's 100 identifies linked in one pass at 1M customers held the write lock for seconds (cards then
+# failed with "database is locked" while ingesting). Browsing groups cost a bounded, small amount per event:
+# gathered whole, their fixed reads (records, recent visits, signals) are shared by the step's whole batch.
+# PostgreSQL groups are bounded by the batch alone.
+GROUP_MAX_SQLITE: dict[tuple[str, str], int] = {(SourceKind.SEGMENT, SegmentType.IDENTIFY): 16}
 # On SQLite, once its steps have held the write lock for a step's budget (STEP_SECONDS) since its last pause,
 # the worker waits this long before the next step, holding the ingest turn (below) so that no other ingest
 # worker writes meanwhile: a Slack request waiting for the write lock gets it. (Short steps share one pause.)
