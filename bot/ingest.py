@@ -92,7 +92,9 @@ def group_appliers_for(settings: MatchSettings) -> GroupAppliers:
 
 IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
 ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)
-BATCH = 100
+# Events claimed per step (one transaction). The step's fixed work (the claim, the order barriers, each group's
+# reads, the states' update, the commit) is shared by all of them; the time budget below still bounds a step.
+BATCH = 250
 # A step stops applying after this long and commits: on SQLite it holds the one write lock meanwhile, and a
 # Slack request (every card view is audited) must not wait long behind it.
 STEP_SECONDS = 0.25
