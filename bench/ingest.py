@@ -309,8 +309,10 @@ def main() -> int:
     deadline = time.monotonic() + 600
     with session_factory() as session:
         while True:
-            left = session.scalar(select(func.count()).select_from(InboxMessage).where(
-                InboxMessage.source_id == source_id, InboxMessage.state == InboxState.PENDING))
+            # whether any is left, not how many: counting a big backlog 20 times a second took a good part of a
+            # core from the processes measured (the bench process's CPU, 18-50 s in a loaded 30,000-event run)
+            left = session.scalar(select(InboxMessage.id).where(
+                InboxMessage.state == InboxState.PENDING, InboxMessage.source_id == source_id).limit(1))
             session.rollback()
             if not left or time.monotonic() > deadline:
                 break

@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from store import dialect
 from store.live.segment import NewEvent
-from store.models import InboxMessage, LiveSource
+from store.models import INBOX_UNFINISHED, InboxMessage, LiveSource
 from store.vocabulary import InboxState
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,8 @@ def has_due(session: Session, now: dt.datetime) -> bool:
 
 def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: int = 100,
               max_seconds: float | None = None, clock: Callable[[], dt.datetime] | None = None,
-              group_appliers: GroupAppliers | None = None, max_group: int | None = None) -> WorkReport:
+              group_appliers: GroupAppliers | None = None,
+              max_group: Mapping[tuple[str, str], int] | None = None) -> WorkReport:
     """One worker step in the caller's transaction: claim up to `limit` due events, apply them in id
     order per person, record each outcome. The caller commits (or dies, and nothing happened).
 
@@ -182,16 +183,18 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     pass, browsing written as sets). Such events are gathered per type, and a group is applied before any
     later event of one of its people of another type, so each person's order holds; other people's events
     may pass the group. Groups left at the end of a step's time budget stay pending, whole.
-    `max_group`: a group is applied as soon as it holds this many events, so that one group (say 100
-    identifies, each linked against a big neighbourhood) cannot hold SQLite's write lock far past the
-    budget, which is only checked between events and groups."""
+    `max_group`: per event type, a group of that type is applied as soon as it holds this many events, so
+    that one group (say 100 identifies, each linked against a big neighbourhood) cannot hold SQLite's write
+    lock far past the budget, which is only checked between events and groups. Types not named there are
+    gathered whole: a group's fixed reads are then shared by the whole step."""
     report = WorkReport()
     started = time.monotonic()
     rows = _claim(session, now, limit)
     if not rows:
         return report
-    rows += _claim_earlier(session, rows, limit, now)
-    barriers = _barriers(session, rows, now)
+    unfinished = _earlier_unfinished(session, rows)
+    rows += _claim_earlier(session, unfinished, limit, now)
+    barriers = _barriers(rows, unfinished, now)
     blocked: set[str] = set()
     kinds: dict[int, str] = {}
     names: dict[int, str] = {}
@@ -259,7 +262,7 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
             groups.setdefault(key, []).append((row, event))
             if row.person_key is not None:
                 gathered_in[row.person_key] = key
-            if max_group is not None and len(groups[key]) >= max_group:
+            if max_group is not None and key in max_group and len(groups[key]) >= max_group[key]:
                 apply_group(key)  # safe at any moment: each of its people's gathered events are all in it
             continue
         settle(row, _apply_one(session, appliers.get(key), event, now))
@@ -288,7 +291,8 @@ def wake(session: Session, person_keys: Iterable[str], now: dt.datetime) -> int:
     for start in range(0, len(keys), _INSERT_CHUNK):
         result = session.execute(
             update(InboxMessage)
-            .where(InboxMessage.state == InboxState.WAITING, InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]),
+            .where(text(INBOX_UNFINISHED), InboxMessage.state == InboxState.WAITING,
+                   InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]),
                    InboxMessage.due_at > now)
             .values(due_at=now)
             .execution_options(synchronize_session=False))
@@ -320,22 +324,50 @@ def _last_per_person(rows: Sequence[InboxMessage]) -> dict[str, int]:
     return last
 
 
-def _claim_earlier(session: Session, rows: list[InboxMessage], limit: int, now: dt.datetime) -> list[InboxMessage]:
+@dataclass(frozen=True)
+class _Earlier:
+    """An unfinished event of a batch's person, earlier than that person's last event in the batch and not
+    in the batch."""
+
+    id: int
+    person_key: str
+    state: str
+    due_at: dt.datetime
+    reason: str | None
+
+    def claimable(self, now: dt.datetime) -> bool:
+        """Pending, or waiting and due: what a step may claim now (as _claimable)."""
+        return self.state == InboxState.PENDING or (self.state == InboxState.WAITING and self.due_at <= now)
+
+
+def _earlier_unfinished(session: Session, rows: Sequence[InboxMessage]) -> list[_Earlier]:
+    """The batch's people's unfinished events before their last one in the batch that it does not hold: ONE
+    read, through the partial index of unfinished events (a person's applied history is not in it), for both
+    the claim of earlier events and the order barriers."""
+    claimed = {row.id for row in rows}
+    last = _last_per_person(rows)
+    if not last:
+        return []
+    found: list[_Earlier] = []
+    keys = sorted(last)
+    below = max(last.values())
+    for start in range(0, len(keys), _INSERT_CHUNK):
+        for key, event_id, state, due_at, reason in session.execute(
+                select(InboxMessage.person_key, InboxMessage.id, InboxMessage.state, InboxMessage.due_at,
+                       InboxMessage.reason)
+                .where(text(INBOX_UNFINISHED), InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]),
+                       InboxMessage.id < below)):
+            if key is not None and event_id < last[key] and event_id not in claimed:
+                found.append(_Earlier(id=event_id, person_key=key, state=state, due_at=due_at, reason=reason))
+    return found
+
+
+def _claim_earlier(session: Session, earlier: Sequence[_Earlier], limit: int, now: dt.datetime) -> list[InboxMessage]:
     """The batch's people's earlier pending (or waiting and due) events it does not hold yet, claimed too
     (those another worker holds are skipped: they stay barriers). The claim goes by `due_at`, and ids (the
     order) can disagree with it (two requests stamp `received_at` before their INSERTs): without this, a batch
     whose every person has an earlier event beyond it would apply nothing, step after step."""
-    claimed = {row.id for row in rows}
-    last = _last_per_person(rows)
-    wanted: list[int] = []
-    keys = sorted(last)
-    for start in range(0, len(keys), _INSERT_CHUNK):
-        for key, event_id in session.execute(
-                select(InboxMessage.person_key, InboxMessage.id)
-                .where(_claimable(now), InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]))):
-            if key is not None and event_id < last[key] and event_id not in claimed:
-                wanted.append(event_id)
-    wanted = sorted(wanted)[:limit]
+    wanted = sorted(event.id for event in earlier if event.claimable(now))[:limit]
     if not wanted:
         return []
     return list(session.scalars(
@@ -349,11 +381,13 @@ def _claimable(now: dt.datetime) -> Any:
                and_(InboxMessage.state == InboxState.WAITING, InboxMessage.due_at <= now))
 
 
-def _barriers(session: Session, rows: Sequence[InboxMessage], now: dt.datetime) -> dict[str, int]:
+def _barriers(rows: Sequence[InboxMessage], earlier: Sequence[_Earlier], now: dt.datetime) -> dict[str, int]:
     """Per person of this batch, the id of their earliest pending event this batch does not hold (another
     worker holds it, or it lies beyond the batch), or of one whose applier failed and will be retried (a
     deadlock, a lost connection), or of a waiting one that is due (woken, or its retry time come) and that
-    another worker holds: their claimed events after it must wait for it.
+    another worker holds: their claimed events after it must wait for it. `earlier`: the step's one read of
+    them (_earlier_unfinished), less what _claim_earlier then took (`rows`); one it could not take, held by
+    another worker or done meanwhile, stays a barrier (at worst this person waits one step more).
 
     Not only events before the batch's first one of a person: two workers claiming at once interleave
     (each skips what the other locked first), so this batch may hold a person's events 1 and 3 while
@@ -362,18 +396,12 @@ def _barriers(session: Session, rows: Sequence[InboxMessage], now: dt.datetime) 
     identify, both writing that customer's rows (PostgreSQL deadlocks between worker processes, 31 in the
     1M run). A waiting event that is not due holds nothing back, as before."""
     claimed = {row.id for row in rows}
-    last = _last_per_person(rows)
     barriers: dict[str, int] = {}
-    keys = sorted(last)
-    for start in range(0, len(keys), _INSERT_CHUNK):
-        earlier = session.execute(
-            select(InboxMessage.person_key, InboxMessage.id)
-            .where(or_(_claimable(now),
-                       and_(InboxMessage.state == InboxState.WAITING, InboxMessage.reason == FAILED)),
-                   InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK])))
-        for key, event_id in earlier:
-            if key is not None and event_id < last[key] and event_id not in claimed:
-                barriers[key] = min(event_id, barriers.get(key, event_id))
+    for event in earlier:
+        if event.id in claimed:
+            continue
+        if event.claimable(now) or (event.state == InboxState.WAITING and event.reason == FAILED):
+            barriers[event.person_key] = min(event.id, barriers.get(event.person_key, event.id))
     return barriers
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from store import kpi_rollup
@@ -870,28 +870,20 @@ def _write_plain(session: Session, plain: Sequence[_Plain], now: dt.datetime) ->
     """The visits owed (a return after a pause), the activity rows and the signals of `plain`, in order."""
     if not plain:
         return
-    customers = sorted({p.person.customer_id for p in plain})
-    # A return to the site: no activity of the customer in the NEW_VISIT_AFTER before it (_is_return).
+    # A return to the site: no activity of the customer in the NEW_VISIT_AFTER before it (_is_return), stored or
+    # earlier in this set.
     fresh = [p for p in plain if now - p.event.timestamp <= notices.NOTICE_FRESHNESS]
+    latest = _latest_activity(session, fresh)
+    returns: list[_Plain] = []
     seen: dict[int, list[dt.datetime]] = {}
-    if fresh:
-        since = min(p.event.timestamp for p in fresh) - NEW_VISIT_AFTER
-        until = max(p.event.timestamp for p in fresh)
-        for start in range(0, len(customers), 500):
-            for customer_id, occurred_at in session.execute(
-                    select(WebActivity.customer_id, WebActivity.occurred_at).where(
-                        WebActivity.customer_id.in_(customers[start:start + 500]), WebActivity.occurred_at > since,
-                        WebActivity.occurred_at <= until)):
-                if customer_id is not None:
-                    seen.setdefault(customer_id, []).append(occurred_at)
     signals = _signals_of(session, [p for p in plain if p.kind in _SIGNAL_OF_ACTIVITY])
     activity: list[dict[str, Any]] = []
     for p in plain:
         at, customer_id = p.event.timestamp, p.person.customer_id
         before = seen.setdefault(customer_id, [])
-        if now - at <= notices.NOTICE_FRESHNESS and not any(at - NEW_VISIT_AFTER < moment <= at for moment in before):
-            session.flush()
-            notices.owe(session, customer_id, WebNoticeKind.RETURNED, p.event.source, at, now)
+        if (now - at <= notices.NOTICE_FRESHNESS and not any(at - NEW_VISIT_AFTER < moment <= at for moment in before)
+                and not _active_before(session, customer_id, at, latest)):
+            returns.append(p)
         before.append(at)  # this event's activity row, for the later ones
         product = p.product
         activity.append({
@@ -902,8 +894,46 @@ def _write_plain(session: Session, plain: Sequence[_Plain], now: dt.datetime) ->
             "detail": p.detail, "occurred_at": at})
         if product is not None:
             _signal_in_set(signals, p, product)
+    owed = notices.with_owners(session, {p.person.customer_id for p in returns}) if returns else set()
+    for p in returns:
+        if p.person.customer_id in owed:
+            session.flush()
+            notices.owe(session, p.person.customer_id, WebNoticeKind.RETURNED, p.event.source, p.event.timestamp, now)
     session.execute(insert(WebActivity), activity)
     _write_signals(session, signals)
+
+
+def _latest_activity(session: Session, fresh: Sequence[_Plain]) -> dict[int, dt.datetime]:
+    """Per customer of `fresh`, their latest stored activity from NEW_VISIT_AFTER before the earliest of these
+    events up to the latest: one aggregate row per customer (a person browsing fast has hundreds of rows in
+    that window; reading them all cost more than the rest of the set)."""
+    if not fresh:
+        return {}
+    customers = sorted({p.person.customer_id for p in fresh})
+    since = min(p.event.timestamp for p in fresh) - NEW_VISIT_AFTER
+    until = max(p.event.timestamp for p in fresh)
+    latest: dict[int, dt.datetime] = {}
+    for start in range(0, len(customers), 500):
+        for customer_id, occurred_at in session.execute(
+                select(WebActivity.customer_id, func.max(WebActivity.occurred_at)).where(
+                    WebActivity.customer_id.in_(customers[start:start + 500]), WebActivity.occurred_at > since,
+                    WebActivity.occurred_at <= until).group_by(WebActivity.customer_id)):
+            if customer_id is not None and occurred_at is not None:
+                latest[customer_id] = occurred_at
+    return latest
+
+
+def _active_before(session: Session, customer_id: int, at: dt.datetime, latest: dict[int, dt.datetime]) -> bool:
+    """Whether the customer has stored activity in the NEW_VISIT_AFTER up to `at` (`latest`: _latest_activity).
+    When their latest stored activity is after `at` (this event came late), one indexed probe says."""
+    last = latest.get(customer_id)
+    if last is None:
+        return False
+    if last <= at:
+        return last > at - NEW_VISIT_AFTER
+    return session.scalar(select(WebActivity.id).where(
+        WebActivity.customer_id == customer_id, WebActivity.occurred_at > at - NEW_VISIT_AFTER,
+        WebActivity.occurred_at <= at).limit(1)) is not None
 
 
 _SignalKey = tuple[int, str, str]  # customer, WebSignalKind, sku
@@ -954,7 +984,9 @@ def _write_signals(session: Session, signals: dict[_SignalKey, list[_SignalRow]]
     gone = [row.id for row in rows if row.gone and row.id is not None]
     if gone:
         session.execute(delete(WebSignal).where(WebSignal.id.in_(gone)).execution_options(synchronize_session=False))
-    moved = [{"id": row.id, **row.values} for row in rows if row.changed and not row.gone and row.id is not None]
+    # in id order: two steps moving signals of one customer (a person's several records) lock rows alike
+    moved = sorted(({"id": row.id, **row.values} for row in rows if row.changed and not row.gone and row.id is not None),
+                   key=lambda values: values["id"])
     if moved:
         session.execute(update(WebSignal), moved)
     new = [row.values for row in rows if row.changed and not row.gone and row.id is None]

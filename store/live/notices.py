@@ -14,6 +14,7 @@ longer active, or to an employee who left, is dropped.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -57,6 +58,20 @@ def owe(session: Session, customer_id: int, kind: WebNoticeKind, source: str, at
         elif kind == WebNoticeKind.ORDERED and pending.kind != WebNoticeKind.ORDERED:
             # Not sent yet (night, or the next tick): an order says more than a visit.
             pending.kind, pending.detail, pending.happened_at = kind, detail, at
+
+
+def with_owners(session: Session, customer_ids: Iterable[int]) -> set[int]:
+    """Which of these customers have an open follow-up with an active employee: the only ones `owe` can
+    write anything for. One read for a worker step's customers, so that `owe` (its reads and the flush
+    before them) runs only for those."""
+    ids = sorted(set(customer_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        found.update(session.scalars(
+            select(FollowUp.customer_id).join(Employee, Employee.id == FollowUp.assignee_id)
+            .where(FollowUp.customer_id.in_(ids[start:start + 500]), FollowUp.status == FollowUpStatus.OPEN,
+                   Employee.active.is_(True)).distinct()))
+    return found
 
 
 @dataclass(frozen=True)

@@ -292,7 +292,7 @@ def test_a_full_group_is_applied_at_once(session_factory):
 
     one = {(SourceKind.SEGMENT, "identify"): lambda s, e, n: APPLIED}
     with session_factory.begin() as session:
-        report = inbox.apply_due(session, one, NOW, max_group=3,
+        report = inbox.apply_due(session, one, NOW, max_group={(SourceKind.SEGMENT, "identify"): 3},
                                  group_appliers={(SourceKind.SEGMENT, "identify"): group})
     assert seen == [["i1", "i2", "i3"], ["i4", "i5", "i6"], ["i7"]] and report.count(InboxState.APPLIED) == 7
 

@@ -123,3 +123,38 @@ def test_a_return_after_a_pause_owes_one_notice_per_visit_in_a_set(session_facto
     _, _, notices, _ = _state(session_factory, "shop-c", names)
     # The visit 90 min ago is more than an hour old: never news. The one 20 min ago is a return.
     assert notices == [("jean", "returned", NOW - 20 * minutes)]
+
+
+def _stored_visits(session_factory, source, names, moments):
+    jean = next(customer_id for customer_id, name in names.items() if name == "jean")
+    with session_factory.begin() as session:
+        session.add_all([WebActivity(source=source, customer_id=jean, kind="visit", currency="EUR", occurred_at=at)
+                         for at in moments])
+
+
+def test_a_late_event_is_a_return_only_if_nothing_was_stored_in_the_half_hour_before_it(session_factory):
+    """Jean's page comes late: his visit 10 min ago is stored already (after it, so it does not count), and
+    Léa's page in the same set is later still. Without a visit in the 30 min before the late page it is a
+    return and owes the DM; with one 45 min ago it is not. Both ways, as the one-at-a-time applier says."""
+    minutes = dt.timedelta(minutes=1)
+    sequence = [({"type": "page", "userId": "u-2", "name": "Home"}, NOW),
+                ({"type": "page", "userId": "u-1", "name": "Coats"}, NOW - 20 * minutes)]
+    for stored, owed in (([NOW - 10 * minutes], [("jean", "returned", NOW - 20 * minutes)]),
+                         ([NOW - 10 * minutes, NOW - 45 * minutes], [])):
+        one_names = _world(session_factory, f"one-{len(stored)}")
+        set_names = _world(session_factory, f"set-{len(stored)}")
+        _stored_visits(session_factory, f"one-{len(stored)}", one_names, stored)
+        _stored_visits(session_factory, f"set-{len(stored)}", set_names, stored)
+        for event in _events(f"one-{len(stored)}", sequence):
+            with session_factory.begin() as session:
+                apply_page_message(session, event.source, event.body, event.timestamp, NOW)
+        with session_factory.begin() as session:
+            apply_browsing(session, _events(f"set-{len(stored)}", sequence), NOW)
+        one, as_set = _notices(session_factory, one_names), _notices(session_factory, set_names)
+        assert as_set == one == owed
+
+
+def _notices(session_factory, names):
+    with session_factory() as session:
+        return sorted((names[n.customer_id], n.kind, n.happened_at)
+                      for n in session.scalars(select(WebNotice).where(WebNotice.customer_id.in_(list(names)))))
