@@ -26,8 +26,9 @@ from collections.abc import Callable
 
 from slack_bolt import BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from handlers.directory.events import DIRECTORY_EVENTS
 from handlers.i18n import normalise_locale, t
@@ -68,7 +69,8 @@ _EMPLOYEE_ROW = select(_EMPLOYEES.c.id, _EMPLOYEES.c.slack_user_id, _EMPLOYEES.c
                        _EMPLOYEES.c.active).where(_EMPLOYEES.c.slack_user_id == bindparam("slack_user_id"))
 
 
-def load_employee(session, slack_user_id: str, *, default_locale: str, default_timezone: str) -> EmployeeSnapshot | None:
+def load_employee(session: Session | Connection, slack_user_id: str, *, default_locale: str,
+                  default_timezone: str) -> EmployeeSnapshot | None:
     employee = session.execute(_EMPLOYEE_ROW, {"slack_user_id": slack_user_id}).one_or_none()
     if employee is None or not employee.active:
         return None
@@ -122,8 +124,10 @@ def access_middleware(body: dict[str, Any], context, client, respond,
     if not user_id:
         return BoltResponse(status=200, body="")
     try:
-        with session_factory.autocommit() as session:  # one statement: no transaction round trips
-            employee = load_employee(session, user_id, default_locale=settings.default_locale,
+        # One statement on a Core connection: no transaction round trips, and no Session to set up and close
+        # around it on every request.
+        with session_factory.read_connection() as connection:
+            employee = load_employee(connection, user_id, default_locale=settings.default_locale,
                                      default_timezone=settings.default_timezone)
     except SQLAlchemyError:
         log.exception("employee lookup failed for %s", user_id)

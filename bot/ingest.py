@@ -90,7 +90,14 @@ def group_appliers_for(settings: MatchSettings) -> GroupAppliers:
                                                                                   thresholds=thresholds)}
 
 
-IDLE_WAIT_SECONDS = 0.5  # between polls of an empty inbox, unless this process stored events meanwhile
+# An idle worker polls the inbox after IDLE_WAIT_SECONDS, then twice as long after each poll that found nothing,
+# up to IDLE_WAIT_MAX_SECONDS. Events this process stores wake its workers at once (`wake()`), and a step that
+# found work starts the waits over: the backoff only delays events another process stored while this one's
+# workers sleep, or a waiting event coming due (its own retry delay is 5 s at least). Polling twice a second
+# for ever cost every idle server a read per worker each half second (on PostgreSQL BEGIN, SELECT, ROLLBACK),
+# a visible share of each `/customer` lookup's CPU at ten a second (bench/README.md, branch lookupapp).
+IDLE_WAIT_SECONDS = 0.5
+IDLE_WAIT_MAX_SECONDS = 2.0
 ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)
 # Events claimed per step (one transaction). The step's fixed work (the claim, the order barriers, each group's
 # reads, the states' update, the commit) is shared by all of them; the time budget below still bounds a step.
@@ -149,7 +156,8 @@ class SqliteTurn:
 
 class InboxWorkers:
     """`count` threads applying the inbox until `stop()`. `wake()` ends their idle wait at once (the HTTP
-    routes of this process call it after storing events)."""
+    routes of this process call it after storing events); otherwise an idle worker polls less and less often
+    (IDLE_WAIT_SECONDS doubling up to IDLE_WAIT_MAX_SECONDS)."""
 
     def __init__(self, session_factory: SessionFactory, *, count: int, appliers: Appliers | None = None,
                  clock: Clock = utc_now, batch: int = BATCH,
@@ -212,6 +220,7 @@ class InboxWorkers:
     def _run(self) -> None:
         turn = self._sqlite_turn()
         held = 0.0  # seconds of steps since the last pause (SQLite)
+        idle_wait = IDLE_WAIT_SECONDS
         while not self._stop.is_set():
             self._work.clear()  # before the step: events stored during it wake the next wait at once
             try:
@@ -229,8 +238,11 @@ class InboxWorkers:
                 log.error("inbox worker step failed: %s", type(error).__name__)
                 self._stop.wait(ERROR_WAIT_SECONDS)
                 continue
-            if report.claimed == 0:
-                self._work.wait(IDLE_WAIT_SECONDS)
+            # Work found, or this process stored events meanwhile (woken): the next wait is short again.
+            if report.claimed or self._work.wait(idle_wait):
+                idle_wait = IDLE_WAIT_SECONDS
+            else:
+                idle_wait = min(2 * idle_wait, IDLE_WAIT_MAX_SECONDS)
 
     def _sqlite_turn(self) -> SqliteTurn | None:
         """The ingest turn of this SQLite file, shared by this process's worker threads; None on PostgreSQL."""

@@ -219,6 +219,14 @@ class SessionFactory(sessionmaker[Session]):
         with self._writer(bind).begin() as connection:
             yield connection
 
+    def read_connection(self) -> contextlib.AbstractContextManager[Connection]:
+        """A Core connection on the bind of `autocommit()` (on PostgreSQL every statement its own transaction), for
+        a read of plain statements where a Session's set-up and close cost more than the read itself (the access
+        check, on every request). Leaving it returns the connection to the pool (a factory bound to a connection
+        lends that connection, left open)."""
+        bind = self.autocommit().get_bind()
+        return contextlib.nullcontext(bind) if isinstance(bind, Connection) else bind.connect()
+
 
 def make_session_factory(engine: Engine) -> SessionFactory:
     return SessionFactory(bind=engine, expire_on_commit=False)

@@ -18,7 +18,7 @@ from store import inbox, sources
 from store.live.segment import parse_message
 from store.models import AuditEvent, InboxMessage, LiveSource
 from store.vocabulary import InboxState, SourceKind
-from tests.support.inbox_worker import TRACE
+from tests.support.inbox_worker import APPLIERS, TRACE
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = dt.datetime(2026, 12, 1, 10, 0)
@@ -119,3 +119,19 @@ def test_an_idle_worker_leaves_sqlite_write_lock_to_slack_requests(session_facto
                            [parse_message({"type": "track", "userId": "u1", "event": "Product Viewed",
                                            "messageId": "m1"}, received_at=NOW)], NOW)
     assert workers.step().claimed == 1  # once something is due, the step takes the lock and applies it
+
+
+def test_an_idle_worker_still_applies_events_another_process_stored(db_url, session_factory):
+    """Idle workers poll less and less often, and only events stored by their own process wake them: events
+    another process stored (its HTTP routes, `frontline import`...) are still applied, at the next poll."""
+    empty_steps = []
+    workers = InboxWorkers(session_factory, count=1, appliers=APPLIERS,
+                           on_step=lambda report: empty_steps.append(report) if not report.claimed else None)
+    workers.start()
+    try:
+        _wait_until(lambda: len(empty_steps) >= 2, "the worker idle, its wait grown")
+        _fill(session_factory)  # not through this process's routes: nothing calls workers.wake()
+        _wait_until(lambda: _applied(session_factory) == EVENTS, "every event applied")
+    finally:
+        workers.stop()
+    _assert_each_applied_once_in_order(session_factory)

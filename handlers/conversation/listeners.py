@@ -12,9 +12,11 @@ by bolt before the listener runs (process_before_response=False), so a slow sear
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Assistant
+from slack_bolt import Ack, App, Assistant, BoltRequest, BoltResponse
+from slack_bolt.request.payload_utils import is_event
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
@@ -124,9 +126,22 @@ def open_log_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], client
         default_channel=channel_default, default_type=type_default))
 
 
+class AssistantThreads(Assistant):
+    """bolt's Assistant middleware, looked at for events only. It is global: bolt runs it on every request,
+    trying each of its listeners' matchers (keyword arguments built for each) on `/customer` and every click
+    too, though every one of them, and its handling of a thread's other message events, matches events
+    only (an assistant thread started, its context changed, a message in it)."""
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        if not is_event(req.body):
+            return next()
+        return super().process(req=req, resp=resp, next=next)
+
+
 def register(app: App) -> None:
     # Threads of Slack's assistant surface (and threads of the DM, which bolt routes the same way).
-    assistant = Assistant()
+    assistant = AssistantThreads()
     assistant.thread_started(thread_started)
     assistant.thread_context_changed(thread_context_changed)
     assistant.user_message(assistant_message)

@@ -8,7 +8,7 @@ and is asked for with `count=`: CLDR's plural rules (Babel) pick the form for th
 """
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 
@@ -56,6 +56,19 @@ def t(key: str, locale: str, /, **params: object) -> Mrkdwn:
 
     An entry with plural forms needs `count` (an int): its CLDR category in the language picks the
     form, "other" when the entry has no form for that category (French "many")."""
+    if not params:
+        return _text(key, locale)
+    return _lookup(key, locale, params)
+
+
+# A card asks for twenty-odd labels on every lookup, most with no parameter: the same few hundred keys in a
+# handful of languages, looked up and normalised once (Mrkdwn is an immutable str: one object serves all).
+@lru_cache(maxsize=4096)
+def _text(key: str, locale: str) -> Mrkdwn:
+    return _lookup(key, locale, {})
+
+
+def _lookup(key: str, locale: str, params: dict[str, object]) -> Mrkdwn:
     texts = _catalog()[key]
     language = normalise_locale(locale)
     text = texts.get(language) or texts["en"]

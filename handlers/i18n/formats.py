@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 
 import phonenumbers
 from babel import dates, numbers
@@ -24,6 +25,13 @@ def format_date(value: dt.date | dt.datetime | None, locale: str) -> str:
     """'3 Mar 2026' / '3 mars 2026': unambiguous in both languages, short enough for a phone."""
     if value is None:
         return "—"
+    # The text depends on the day alone (a naive date-time is taken as it is): cards and lists show the same
+    # few hundred days over and over, formatted once each.
+    return _format_day(value.date() if isinstance(value, dt.datetime) and value.tzinfo is None else value, locale)
+
+
+@lru_cache(maxsize=8192)
+def _format_day(value: dt.date | dt.datetime, locale: str) -> str:
     return dates.format_skeleton(_DATE, value, locale=cldr_locale(locale))
 
 
