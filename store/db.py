@@ -224,8 +224,12 @@ class SessionFactory(sessionmaker[Session]):
         a read of plain statements where a Session's set-up and close cost more than the read itself (the access
         check, on every request). Leaving it returns the connection to the pool (a factory bound to a connection
         lends that connection, left open)."""
-        bind = self.autocommit().get_bind()
-        return contextlib.nullcontext(bind) if isinstance(bind, Connection) else bind.connect()
+        bind = self.kw.get("bind")
+        if isinstance(bind, Connection):
+            return contextlib.nullcontext(bind)
+        if not isinstance(bind, Engine):
+            raise TypeError("read_connection needs a session factory bound to an engine or a connection")
+        return (bind if dialect.is_sqlite(bind) else autocommit_engine(bind)).connect()
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
