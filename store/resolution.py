@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import gc
 import time
 from array import array
 from bisect import bisect_left
@@ -21,12 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sqlalchemy import Executable, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from store import dialect
 from store.clock import utc_now
-from store.db import table_of
 from store.identity import (
     DEFAULT_THRESHOLDS,
     IdentityRecord,
@@ -182,9 +182,39 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
     `reconsider=True` lets any cluster merge customers (after changing thresholds, for instance).
     `progress(stage, done, total)` is called as stages advance.
     """
-    with _sqlite_page_cache(session, SQLITE_CACHE_KIB):
+    with _sqlite_page_cache(session, SQLITE_CACHE_KIB), _long_lived_objects_frozen():
         return _relink(session, thresholds=thresholds or DEFAULT_THRESHOLDS, actor=actor,
                        tell=progress or (lambda stage, done, total: None), via=via, reconsider=reconsider)
+
+
+@contextmanager
+def _long_lived_objects_frozen() -> Iterator[None]:
+    """Undo `_freeze_long_lived` and `_stop_cycle_collection` when relink ends, so that the cycles among
+    the objects of this relink, if any, are collected again."""
+    collecting = gc.isenabled()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
+
+
+def _freeze_long_lived() -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach until relink ends.
+
+    Relink holds millions of objects for its whole run (the engine's records and pairs, the clusters);
+    each full collection walked all of them again. Frozen objects are still freed when no longer
+    referenced (reference counting); only a cycle among them waits for the end of relink."""
+    gc.freeze()
+
+
+def _stop_cycle_collection() -> None:
+    """No cyclic garbage collection in the writing stages: what they allocate, chunk after chunk (records
+    read back, golden records, rows, keys), is freed by reference counting as each chunk ends, yet the
+    collector kept walking it: 7 of the 50 s of CPU of creating 119,266 customers (bench/relink_stages.py).
+    The few cycles a statement's execution leaves wait for the end of relink."""
+    gc.disable()
 
 
 @contextmanager
@@ -217,6 +247,7 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
         session.add(LearnedMatchModel(records=found.records, parameters=model_as_json(scored.model),
                                       estimated_at=utc_now()))
     report.records = len(membership.record_ids)
+    _freeze_long_lived()
     tell("link", report.records, report.records)
     cannot_link = _constraints(session, LinkKind.CANNOT_LINK)
     tell("cluster", 0, report.records)
@@ -228,6 +259,8 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
     result.links.clear()  # relink keeps clusters and reviews; at 10M records the links are ~1 GB
     report.clusters = len(result.clusters)
 
+    _freeze_long_lived()
+    tell("reconcile", 0, report.clusters)
     stale = _stale_customers(session)
     merges: list[tuple[int, list[int]]] = []
     joining: dict[int, list[int]] = {}  # existing customer -> records joining it
@@ -244,6 +277,8 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
         if loose:
             joining.setdefault(target, []).extend(loose)
     del result.clusters
+    _freeze_long_lived()
+    _stop_cycle_collection()
 
     absorbed_into: dict[int, int] = {}
     for done, (target, others) in enumerate(merges, 1):
@@ -266,6 +301,7 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
 
     dirty = (set(joining) | stale) - set(absorbed_into)
     to_build = sorted(dirty)
+    tell("golden", 0, len(to_build))
     for start in range(0, len(to_build), WRITE_CHUNK):
         rebuild_golden(session, to_build[start:start + WRITE_CHUNK])
         tell("golden", min(start + WRITE_CHUNK, len(to_build)), len(to_build))
@@ -275,8 +311,10 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
         customer = assigned.get(record_id) or membership.customer_of(record_id)
         return absorbed_into.get(customer, customer)
 
+    tell("reviews", 0, len(result.review))
     report.reviews_queued = _queue_reviews(session, result.review, cannot_link, final_customer)
     report.reviews_superseded = _supersede_reviews(session)
+    tell("reviews", len(result.review), len(result.review))
     active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == CustomerStatus.ACTIVE)) or 0
     touched = dirty | set(created) | {target for target, _ in merges}
     report.customers_unchanged = active - len(touched)
@@ -294,6 +332,7 @@ def _stale_customers(session: Session) -> set[int]:
 def _create_customers(session: Session, clusters: list[list[int]], assigned: dict[int, int],
                       tell: Progress) -> list[int]:
     created: list[int] = []
+    tell("create", 0, len(clusters))
     for start in range(0, len(clusters), WRITE_CHUNK):
         chunk = clusters[start:start + WRITE_CHUNK]
         ids = create_customers(session, chunk)
@@ -307,25 +346,26 @@ def _create_customers(session: Session, clusters: list[list[int]], assigned: dic
 
 def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
     connection = session.connection()
-    table = table_of(SourceRecord)
-    statement: Executable
+    postgresql = dialect.is_postgresql(connection)
     # updated_at is kept: it means "the source changed this record", which a new link is not.
-    if dialect.is_postgresql(connection):
-        # One statement per chunk: an executemany is one server round of parse/plan/execute per row.
-        statement = text("UPDATE source_records AS r SET customer_id = v.customer_id "
-                         "FROM unnest(CAST(:records AS integer[]), CAST(:customers AS integer[])) "
-                         "AS v(record_id, customer_id) WHERE r.id = v.record_id")
-    else:
-        statement = (update(table).where(table.c.id == bindparam("record_id"))
-                     .values(customer_id=bindparam("new_customer_id"), updated_at=table.c.updated_at))
+    # PostgreSQL: one statement per chunk (an executemany is one server round of parse/plan/execute per
+    # row). SQLite: the driver's executemany over tuples (SQLAlchemy's per-row parameter handling cost
+    # as much as SQLite's update); no column has an onupdate default when written this way.
     records = sorted(assigned)  # (record, customer) pairs made a chunk at a time, not all at once
+    tell("assign", 0, len(records))
     for start in range(0, len(records), WRITE_CHUNK):
-        chunk = [(r, assigned[r]) for r in records[start:start + WRITE_CHUNK]]
-        if dialect.is_postgresql(connection):
-            connection.execute(statement, {"records": [r for r, _ in chunk], "customers": [c for _, c in chunk]})
+        chunk = records[start:start + WRITE_CHUNK]
+        if postgresql:
+            connection.execute(_ASSIGN_POSTGRESQL, {"records": chunk, "customers": [assigned[r] for r in chunk]})
         else:
-            connection.execute(statement, [{"record_id": r, "new_customer_id": c} for r, c in chunk])
+            connection.exec_driver_sql("UPDATE source_records SET customer_id = ? WHERE id = ?",
+                                       [(assigned[r], r) for r in chunk])
         tell("assign", start + len(chunk), len(records))
+
+
+_ASSIGN_POSTGRESQL = text("UPDATE source_records AS r SET customer_id = v.customer_id "
+                          "FROM unnest(CAST(:records AS integer[]), CAST(:customers AS integer[])) "
+                          "AS v(record_id, customer_id) WHERE r.id = v.record_id")
 
 
 def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_link: Sequence[tuple[int, int]],
