@@ -182,39 +182,28 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
     `reconsider=True` lets any cluster merge customers (after changing thresholds, for instance).
     `progress(stage, done, total)` is called as stages advance.
     """
-    with _sqlite_page_cache(session, SQLITE_CACHE_KIB), _long_lived_objects_frozen():
+    with _sqlite_page_cache(session, SQLITE_CACHE_KIB), _no_cycle_collection():
         return _relink(session, thresholds=thresholds or DEFAULT_THRESHOLDS, actor=actor,
                        tell=progress or (lambda stage, done, total: None), via=via, reconsider=reconsider)
 
 
 @contextmanager
-def _long_lived_objects_frozen() -> Iterator[None]:
-    """Undo `_freeze_long_lived` and `_stop_cycle_collection` when relink ends, so that the cycles among
-    the objects of this relink, if any, are collected again."""
+def _no_cycle_collection() -> Iterator[None]:
+    """No cyclic garbage collection while relink runs; collection resumes when it ends.
+
+    Relink holds millions of objects for its whole run (the engine's records and pairs, the clusters),
+    and its writing stages allocate, chunk after chunk, records read back, golden records, rows and keys:
+    each full collection walked all of that again, about a sixth of a relink's CPU at 200,000 records
+    (bench/relink_stages.py), for nothing: what relink allocates is freed by reference counting (peak
+    RSS unchanged without the collector). The few cycles a statement's execution leaves wait for the end.
+    Relink runs in a CLI process (`frontline relink`, `frontline import`): no other thread to starve."""
     collecting = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
         if collecting:
             gc.enable()
-
-
-def _freeze_long_lived() -> None:
-    """Move every object alive now out of the cyclic garbage collector's reach until relink ends.
-
-    Relink holds millions of objects for its whole run (the engine's records and pairs, the clusters);
-    each full collection walked all of them again. Frozen objects are still freed when no longer
-    referenced (reference counting); only a cycle among them waits for the end of relink."""
-    gc.freeze()
-
-
-def _stop_cycle_collection() -> None:
-    """No cyclic garbage collection in the writing stages: what they allocate, chunk after chunk (records
-    read back, golden records, rows, keys), is freed by reference counting as each chunk ends, yet the
-    collector kept walking it: 7 of the 50 s of CPU of creating 119,266 customers (bench/relink_stages.py).
-    The few cycles a statement's execution leaves wait for the end of relink."""
-    gc.disable()
 
 
 @contextmanager
@@ -247,7 +236,6 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
         session.add(LearnedMatchModel(records=found.records, parameters=model_as_json(scored.model),
                                       estimated_at=utc_now()))
     report.records = len(membership.record_ids)
-    _freeze_long_lived()
     tell("link", report.records, report.records)
     cannot_link = _constraints(session, LinkKind.CANNOT_LINK)
     tell("cluster", 0, report.records)
@@ -259,7 +247,6 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
     result.links.clear()  # relink keeps clusters and reviews; at 10M records the links are ~1 GB
     report.clusters = len(result.clusters)
 
-    _freeze_long_lived()
     tell("reconcile", 0, report.clusters)
     stale = _stale_customers(session)
     merges: list[tuple[int, list[int]]] = []
@@ -277,8 +264,6 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
         if loose:
             joining.setdefault(target, []).extend(loose)
     del result.clusters
-    _freeze_long_lived()
-    _stop_cycle_collection()
 
     absorbed_into: dict[int, int] = {}
     for done, (target, others) in enumerate(merges, 1):
