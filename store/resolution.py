@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import gc
 import time
 from array import array
 from bisect import bisect_left
@@ -21,12 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sqlalchemy import Executable, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from store import dialect
 from store.clock import utc_now
-from store.db import table_of
 from store.identity import (
     DEFAULT_THRESHOLDS,
     IdentityRecord,
@@ -182,9 +182,28 @@ def relink(session: Session, *, thresholds: Thresholds | None = None, actor: str
     `reconsider=True` lets any cluster merge customers (after changing thresholds, for instance).
     `progress(stage, done, total)` is called as stages advance.
     """
-    with _sqlite_page_cache(session, SQLITE_CACHE_KIB):
+    with _sqlite_page_cache(session, SQLITE_CACHE_KIB), _no_cycle_collection():
         return _relink(session, thresholds=thresholds or DEFAULT_THRESHOLDS, actor=actor,
                        tell=progress or (lambda stage, done, total: None), via=via, reconsider=reconsider)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """No cyclic garbage collection while relink runs; collection resumes when it ends.
+
+    Relink holds millions of objects for its whole run (the engine's records and pairs, the clusters),
+    and its writing stages allocate, chunk after chunk, records read back, golden records, rows and keys:
+    each full collection walked all of that again, about a sixth of a relink's CPU at 200,000 records
+    (bench/relink_stages.py), for nothing: what relink allocates is freed by reference counting (peak
+    RSS unchanged without the collector). The few cycles a statement's execution leaves wait for the end.
+    Relink runs in a CLI process (`frontline relink`, `frontline import`): no other thread to starve."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @contextmanager
@@ -228,6 +247,7 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
     result.links.clear()  # relink keeps clusters and reviews; at 10M records the links are ~1 GB
     report.clusters = len(result.clusters)
 
+    tell("reconcile", 0, report.clusters)
     stale = _stale_customers(session)
     merges: list[tuple[int, list[int]]] = []
     joining: dict[int, list[int]] = {}  # existing customer -> records joining it
@@ -266,6 +286,7 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
 
     dirty = (set(joining) | stale) - set(absorbed_into)
     to_build = sorted(dirty)
+    tell("golden", 0, len(to_build))
     for start in range(0, len(to_build), WRITE_CHUNK):
         rebuild_golden(session, to_build[start:start + WRITE_CHUNK])
         tell("golden", min(start + WRITE_CHUNK, len(to_build)), len(to_build))
@@ -275,8 +296,10 @@ def _relink(session: Session, *, thresholds: Thresholds, actor: str, tell: Progr
         customer = assigned.get(record_id) or membership.customer_of(record_id)
         return absorbed_into.get(customer, customer)
 
+    tell("reviews", 0, len(result.review))
     report.reviews_queued = _queue_reviews(session, result.review, cannot_link, final_customer)
     report.reviews_superseded = _supersede_reviews(session)
+    tell("reviews", len(result.review), len(result.review))
     active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == CustomerStatus.ACTIVE)) or 0
     touched = dirty | set(created) | {target for target, _ in merges}
     report.customers_unchanged = active - len(touched)
@@ -294,6 +317,7 @@ def _stale_customers(session: Session) -> set[int]:
 def _create_customers(session: Session, clusters: list[list[int]], assigned: dict[int, int],
                       tell: Progress) -> list[int]:
     created: list[int] = []
+    tell("create", 0, len(clusters))
     for start in range(0, len(clusters), WRITE_CHUNK):
         chunk = clusters[start:start + WRITE_CHUNK]
         ids = create_customers(session, chunk)
@@ -307,25 +331,26 @@ def _create_customers(session: Session, clusters: list[list[int]], assigned: dic
 
 def _assign(session: Session, assigned: dict[int, int], tell: Progress) -> None:
     connection = session.connection()
-    table = table_of(SourceRecord)
-    statement: Executable
+    postgresql = dialect.is_postgresql(connection)
     # updated_at is kept: it means "the source changed this record", which a new link is not.
-    if dialect.is_postgresql(connection):
-        # One statement per chunk: an executemany is one server round of parse/plan/execute per row.
-        statement = text("UPDATE source_records AS r SET customer_id = v.customer_id "
-                         "FROM unnest(CAST(:records AS integer[]), CAST(:customers AS integer[])) "
-                         "AS v(record_id, customer_id) WHERE r.id = v.record_id")
-    else:
-        statement = (update(table).where(table.c.id == bindparam("record_id"))
-                     .values(customer_id=bindparam("new_customer_id"), updated_at=table.c.updated_at))
+    # PostgreSQL: one statement per chunk (an executemany is one server round of parse/plan/execute per
+    # row). SQLite: the driver's executemany over tuples (SQLAlchemy's per-row parameter handling cost
+    # as much as SQLite's update); no column has an onupdate default when written this way.
     records = sorted(assigned)  # (record, customer) pairs made a chunk at a time, not all at once
+    tell("assign", 0, len(records))
     for start in range(0, len(records), WRITE_CHUNK):
-        chunk = [(r, assigned[r]) for r in records[start:start + WRITE_CHUNK]]
-        if dialect.is_postgresql(connection):
-            connection.execute(statement, {"records": [r for r, _ in chunk], "customers": [c for _, c in chunk]})
+        chunk = records[start:start + WRITE_CHUNK]
+        if postgresql:
+            connection.execute(_ASSIGN_POSTGRESQL, {"records": chunk, "customers": [assigned[r] for r in chunk]})
         else:
-            connection.execute(statement, [{"record_id": r, "new_customer_id": c} for r, c in chunk])
+            connection.exec_driver_sql("UPDATE source_records SET customer_id = ? WHERE id = ?",
+                                       [(assigned[r], r) for r in chunk])
         tell("assign", start + len(chunk), len(records))
+
+
+_ASSIGN_POSTGRESQL = text("UPDATE source_records AS r SET customer_id = v.customer_id "
+                          "FROM unnest(CAST(:records AS integer[]), CAST(:customers AS integer[])) "
+                          "AS v(record_id, customer_id) WHERE r.id = v.record_id")
 
 
 def _queue_reviews(session: Session, decisions: Sequence[PairDecision], cannot_link: Sequence[tuple[int, int]],

@@ -1,7 +1,10 @@
 """relink on a real database: customers appear, stay stable, merge automatically, respect decisions."""
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
+
+import pytest
 
 from sqlalchemy import select, text, update
 
@@ -191,3 +194,20 @@ def test_customers_created_in_bulk_are_found_by_name_like_any_other(session_fact
         assert len(made_at_creation) > 600 * 10
         found = find_customers(session, "helene dupnt64")  # one letter missing
         assert [c.last_name for c in found.candidates][:1] == ["Dupont64"]
+
+
+def test_relink_gives_the_garbage_collector_back_even_when_it_fails(session_factory):
+    # relink turns cyclic garbage collection off while it runs (speed at 1M records); the process
+    # that called it (an import, the CLI) must get it back, also after an error.
+    with session_factory.begin() as session:
+        _helene_everywhere(session)
+        relink(session)
+        assert gc.isenabled()
+        with pytest.raises(ValueError):
+            relink(session, progress=_fail_at_create)
+        assert gc.isenabled()
+
+
+def _fail_at_create(stage: str, done: int, total: int) -> None:
+    if stage == "reconcile":
+        raise ValueError("stopped by the test")
