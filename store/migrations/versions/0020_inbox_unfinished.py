@@ -7,13 +7,13 @@ a cost per step that grew with every event a person had sent. A partial index on
 holds only the backlog; the queries state its predicate in the same words (store.models.INBOX_UNFINISHED).
 Nothing else reads the old index, which is dropped (one index fewer to write per stored event).
 
-Revision ID: 0020_ingestbulk
+Revision ID: 0020
 Revises: 0019
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_ingestbulk"
+revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
