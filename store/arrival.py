@@ -35,6 +35,7 @@ from store.identity import (
     DEFAULT_THRESHOLDS,
     IdentityRecord,
     PairDecision,
+    PostcodeNames,
     Thresholds,
     cluster_scored,
     given_name_part,
@@ -178,16 +179,17 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> tuple[list[
     return found, stale
 
 
-# (relink's postcode keys, surname prefix, unnamed: identity.postcode_name_keys; the letters and sounds
-# one of those keys needs in common)
-_Seed: TypeAlias = tuple[frozenset[str], str, bool, frozenset[str]]
+# (relink's postcode blocks of the seed: identity.postcode_name_keys; the letters and sounds one of
+# those blocks needs in common)
+_Seed: TypeAlias = tuple[PostcodeNames, frozenset[str]]
 
 
 def _seed(first_name: str | None, last_name: str | None) -> _Seed:
     first, first_sound, last, last_sound = name_parts(first_name, last_name)
-    # a "q" key or the unnamed rule needs three letters of a name in common, a "p" key both sounds
+    # a "q" key or the unnamed / surnameless rules need three letters of a name in common, a "p" key
+    # both sounds
     quick = {first[:3], last[:3], *(("~" + first_sound, "~" + last_sound) if last_sound else ())}
-    return (*postcode_name_keys(first_name, last_name), frozenset(quick))
+    return postcode_name_keys(first_name, last_name), frozenset(quick)
 
 
 def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: set[int]) -> list[int]:
@@ -196,7 +198,7 @@ def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: 
     A big town's thousands of rows pass here, nearly all rejected by `_meet`'s first check: that check
     is made inline on the union of the postcode's seeds' letters and sounds (the same test: any seed's
     set holds the value), surname first, each half's folding cached."""
-    quick_at = {postcode: frozenset().union(*(quick for *_, quick in seeds)) for postcode, seeds in by_postcode.items()}
+    quick_at = {postcode: frozenset().union(*(quick for _, quick in seeds)) for postcode, seeds in by_postcode.items()}
     kept: list[int] = []
     for record_id, postcode, first_name, last_name in session.execute(
             select(SourceRecord.id, SourceRecord.postcode, SourceRecord.first_name, SourceRecord.last_name)
@@ -215,11 +217,15 @@ def _meet(first_name: str | None, last_name: str | None, seeds: list[_Seed]) -> 
     """Whether relink's blocks at one postcode would compare this record with one of these seeds."""
     first, _, last, last_sound = name_parts(first_name, last_name)
     # that check first: it rejects nearly all of a big postcode's records before their keys are made
-    if not any(first[:3] in quick or last[:3] in quick or "~" + last_sound in quick for *_, quick in seeds):
+    if not any(first[:3] in quick or last[:3] in quick or "~" + last_sound in quick for _, quick in seeds):
         return False
-    keys, prefix, unnamed = postcode_name_keys(first_name, last_name)
-    return any(keys & seed_keys or (prefix and prefix == seed_prefix and (unnamed or seed_unnamed))
-               for seed_keys, seed_prefix, seed_unnamed, _ in seeds)
+    mine = postcode_name_keys(first_name, last_name)
+    return any(mine.keys & seed.keys
+               or (mine.surname_prefix and mine.surname_prefix == seed.surname_prefix
+                   and (mine.unnamed or seed.unnamed))
+               or (mine.given_prefix and mine.given_prefix == seed.given_prefix
+                   and (mine.surnameless or seed.surnameless))
+               for seed, _ in seeds)
 
 
 def _customers_of(rows: dict[int, _RecordRow], record_ids: set[int]) -> set[int]:
