@@ -617,6 +617,10 @@ def _name_keys(p: _Prep) -> list[str]:
         # a rare full name alone, for records missing the birth date or the address (compared only
         # while the name is rare: see _RARE_NAME_BLOCK)
         names.append(f"n{sounds}")
+        if len(p.first) > 1:
+            # the same name written the same way: rare far more often than its sounds (a made-up or
+            # foreign name shares its sounds with dozens), for one who moved without a birth date
+            names.append(f"n={p.first}|{p.last}")
     return names
 
 
