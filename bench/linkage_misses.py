@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> None:
                 is_queued = frozenset((cluster[i], cluster[j])) in queued
                 not_merged[why + (" [queued]" if is_queued else "")] += 1
                 if is_queued:
+                    if found is not None:
+                        example(why + " [queued]", f"  {_describe(p)}\n  {_describe(q)}\n    "
+                                f"{_levels(p, q, scored.prior, scored.model)[1]}")
                     continue
                 would, detail = _levels(p, q, scored.prior, scored.model)
                 if found is None:
@@ -190,6 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     for kind, _ in missed.most_common(12):
         print(f"\n### {kind}")
         print("\n".join(examples.get(kind, [])))
+    for why, _ in not_merged.most_common():
+        if why.endswith("[queued]") and why in examples:
+            print(f"\n### not merged: {why}")
+            print("\n".join(examples[why]))
 
     wrong: Counter[str] = Counter()
     for members in result.clusters:
