@@ -131,7 +131,7 @@ class Thresholds:
     # queued for review when that scores at least this (and the two can be one person): a person who
     # moved without giving a birth date scores low against every namesake, and a person asked once
     # costs far less than one left apart for good. 0 turns it off; never a merge.
-    best_candidate: float = 0.001
+    best_candidate: float = 0.0005
 
 
 DEFAULT_THRESHOLDS = Thresholds()
