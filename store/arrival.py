@@ -36,6 +36,7 @@ from store.identity import (
     DEFAULT_THRESHOLDS,
     IdentityRecord,
     PairDecision,
+    PostcodeNames,
     Thresholds,
     cluster_scored,
     name_parts,
@@ -179,16 +180,17 @@ def _neighbourhood(session: Session, seeds: Sequence[_RecordRow]) -> tuple[list[
     return found, stale
 
 
-# (relink's postcode keys, surname prefix, unnamed: identity.postcode_name_keys; the letters and sounds
-# one of those keys needs in common)
-_Seed: TypeAlias = tuple[frozenset[str], str, bool, frozenset[str]]
+# (relink's postcode blocks of the seed: identity.postcode_name_keys; the letters and sounds one of
+# those blocks needs in common)
+_Seed: TypeAlias = tuple[PostcodeNames, frozenset[str]]
 
 
 def _seed(first_name: str | None, last_name: str | None) -> _Seed:
     first, first_sound, last, last_sound = name_parts(first_name, last_name)
-    # a "q" key or the unnamed rule needs three letters of a name in common, a "p" key both sounds
+    # a "q" key or the unnamed / surnameless rules need three letters of a name in common, a "p" key
+    # both sounds
     quick = {first[:3], last[:3], *(("~" + first_sound, "~" + last_sound) if last_sound else ())}
-    return (*postcode_name_keys(first_name, last_name), frozenset(quick))
+    return postcode_name_keys(first_name, last_name), frozenset(quick)
 
 
 def _at_postcodes(session: Session, by_postcode: dict[str, list[_Seed]], known: set[int]) -> list[int]:
@@ -243,7 +245,7 @@ _folded = lru_cache(maxsize=1 << 17)(fold)
 
 def _screen(seeds: list[_Seed]) -> tuple[frozenset[str], frozenset[str], Callable[[str], object]]:
     """The union of these seeds' quick sets, split into (name letters, sounds, the sounds' screen)."""
-    quick = frozenset().union(*(quick for *_, quick in seeds))
+    quick = frozenset().union(*(quick for _, quick in seeds))
     sounds = frozenset(value[1:] for value in quick if value.startswith("~"))
     return frozenset(value for value in quick if not value.startswith("~")), sounds, sound_screen(sounds).match
 
@@ -252,11 +254,15 @@ def _meet(first_name: str | None, last_name: str | None, seeds: list[_Seed]) -> 
     """Whether relink's blocks at one postcode would compare this record with one of these seeds."""
     first, _, last, last_sound = name_parts(first_name, last_name)
     # that check first: it rejects nearly all of a big postcode's records before their keys are made
-    if not any(first[:3] in quick or last[:3] in quick or "~" + last_sound in quick for *_, quick in seeds):
+    if not any(first[:3] in quick or last[:3] in quick or "~" + last_sound in quick for _, quick in seeds):
         return False
-    keys, prefix, unnamed = postcode_name_keys(first_name, last_name)
-    return any(keys & seed_keys or (prefix and prefix == seed_prefix and (unnamed or seed_unnamed))
-               for seed_keys, seed_prefix, seed_unnamed, _ in seeds)
+    mine = postcode_name_keys(first_name, last_name)
+    return any(mine.keys & seed.keys
+               or (mine.surname_prefix and mine.surname_prefix == seed.surname_prefix
+                   and (mine.unnamed or seed.unnamed))
+               or (mine.given_prefix and mine.given_prefix == seed.given_prefix
+                   and (mine.surnameless or seed.surnameless))
+               for seed, _ in seeds)
 
 
 def _customers_of(rows: dict[int, _RecordRow], record_ids: set[int]) -> set[int]:

@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
@@ -70,6 +70,7 @@ __all__ = [
     "LinkStats",
     "MatchModel",
     "PairDecision",
+    "PostcodeNames",
     "ScoredPairs",
     "Thresholds",
     "cluster_scored",
@@ -126,6 +127,11 @@ class Thresholds:
     ambiguity_bits: float = 6.0
     # normalised e-mails / E.164 phones that never identify anyone: the store's own phone, ...
     blocked_identifiers: frozenset[str] = frozenset()
+    # a record that no pair scores `review` with (no merge, no review) still has its best candidate
+    # queued for review when that scores at least this (and the two can be one person): a person who
+    # moved without giving a birth date scores low against every namesake, and a person asked once
+    # costs far less than one left apart for good. 0 turns it off; never a merge.
+    best_candidate: float = 0.0005
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -611,20 +617,33 @@ def _name_keys(p: _Prep) -> list[str]:
         # a rare full name alone, for records missing the birth date or the address (compared only
         # while the name is rare: see _RARE_NAME_BLOCK)
         names.append(f"n{sounds}")
+        if len(p.first) > 1:
+            # the same name written the same way: rare far more often than its sounds (a made-up or
+            # foreign name shares its sounds with dozens), for one who moved without a birth date
+            names.append(f"n={p.first}|{p.last}")
     return names
 
 
-def postcode_name_keys(first_name: str | None, last_name: str | None) -> tuple[frozenset[str], str, bool]:
+class PostcodeNames(NamedTuple):
+    """What a record's names give the blocks of one postcode (postcode_name_keys)."""
+
+    keys: frozenset[str]  # the "p" and "q" keys of _name_keys without the postcode
+    surname_prefix: str  # the surname's first three letters
+    unnamed: bool  # first name missing or an initial: _unnamed_candidates meets it by surname_prefix
+    given_prefix: str  # the first name's first three letters ("" for an initial or none)
+    surnameless: bool  # no surname: _surnameless_candidates meets it by given_prefix
+
+
+def postcode_name_keys(first_name: str | None, last_name: str | None) -> PostcodeNames:
     """What a record's names give the blocks of one postcode, for identity on arrival to read only the
-    records of its postcode that relink would compare it with: (the "p" and "q" keys of _name_keys
-    without the postcode, the surname's first three letters, whether the first name is missing or an
-    initial: _unnamed_candidates then compares it with every record of that postcode and prefix).
-    tests/test_identity_around.py checks these keys against _name_keys."""
+    records of its postcode that relink would compare it with (PostcodeNames).
+    tests/test_identity_around.py checks these keys against _name_keys and the two prefix rules."""
     first, first_sound, last, last_sound = name_parts(first_name, last_name)
     keys = {f"q{first[:3]}|{last[:1]}", f"q{last[:3]}|{first[:1]}"}
     if last_sound:
         keys.add("p" + "|".join(sorted((first_sound, last_sound))))
-    return frozenset(keys), last[:3], len(first) <= 1
+    return PostcodeNames(frozenset(keys), last[:3], len(first) <= 1, first[:3] if len(first) > 1 else "",
+                         not last)
 
 
 def name_parts(first_name: str | None, last_name: str | None) -> tuple[str, str, str, str]:
@@ -1159,6 +1178,8 @@ def _score_prepared(preps: list[_Prep], prior: float, thresholds: Thresholds, fl
                     model: MatchModel, progress: Progress | None = None) -> ScoredPairs:
     stats = LinkStats(records=len(preps))
     floor = thresholds.review if floor is None else floor
+    if thresholds.best_candidate:
+        floor = min(floor, thresholds.best_candidate)  # cluster_scored's best candidates read these
     edges: list[tuple[float, bool, int, int]] = []
     comparisons = 0
     total = len(preps)
@@ -1195,6 +1216,7 @@ def score_around(records: Iterable[IdentityRecord], around: Collection[int], *,
     preps, prior = _prepare(records, thresholds, model)
     stats = LinkStats(records=len(preps))
     floor = thresholds.review
+    keep = min(floor, thresholds.best_candidate) if thresholds.best_candidate else floor
     position = {p.key: i for i, p in enumerate(preps)}
     near: dict[int, list[int]] = {}
     for i, others in _candidates(preps, thresholds, stats):
@@ -1211,6 +1233,21 @@ def score_around(records: Iterable[IdentityRecord], around: Collection[int], *,
     frontier = sorted(reached)
     scored: set[tuple[int, int]] = set()
     edges: list[tuple[float, bool, int, int]] = []
+    # records a reached one scores below the review threshold with: their own pairs are scored too (not
+    # followed further), so that cluster_scored knows whether such a record's best candidate is a
+    # reached record (Thresholds.best_candidate) as a full scoring would
+    beside: list[int] = []
+
+    def score_pair(i: int, j: int) -> float | None:
+        pair = (i, j) if i < j else (j, i)
+        if pair in scored:
+            return None
+        scored.add(pair)
+        score, deterministic, _, _, _ = _score(preps[pair[0]], preps[pair[1]], False, prior, model)
+        if score >= keep:
+            edges.append((score, deterministic, pair[0], pair[1]))
+        return score
+
     while frontier:
         i = frontier.pop()
         for j in tied.get(i, ()):
@@ -1218,16 +1255,19 @@ def score_around(records: Iterable[IdentityRecord], around: Collection[int], *,
                 reached.add(j)
                 frontier.append(j)
         for j in near.get(i, ()):
-            pair = (i, j) if i < j else (j, i)
-            if pair in scored:
+            score = score_pair(i, j)
+            if score is None or score < keep:
                 continue
-            scored.add(pair)
-            score, deterministic, _, _, _ = _score(preps[pair[0]], preps[pair[1]], False, prior, model)
             if score >= floor:
-                edges.append((score, deterministic, pair[0], pair[1]))
                 if j not in reached:
                     reached.add(j)
                     frontier.append(j)
+            else:
+                beside.append(j)
+    for j in beside:
+        if j not in reached:
+            for k in near.get(j, ()):
+                score_pair(j, k)
     edges.sort(key=lambda edge: (edge[2], edge[3]))  # the (i, j) order score_candidates gives
     stats.comparisons = len(scored)
     return ScoredPairs(preps=preps, edges=edges, stats=stats, prior=prior, model=model)
@@ -1269,6 +1309,7 @@ def _candidates(preps: list[_Prep], thresholds: Thresholds, stats: LinkStats,
             _file(at_home, f"{p.postcode}|{p.last[:3]}", i)
     extra = _unnamed_candidates(preps, at_home, 2 * thresholds.window)
     del at_home
+    _surnameless_candidates(preps, extra, 2 * thresholds.window)
     # Identifier keys, then name keys a few kinds at a time: one index at a time, each emptied before
     # the next is made (at ten million records the keys are most of the memory; making a record's name
     # keys thrice costs less than holding them all). The identifiers go first and may blank an
@@ -1363,6 +1404,36 @@ def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, int | list[int]],
             for j in others:
                 extra.setdefault(min(i, j), []).append(max(i, j))
     return extra
+
+
+def _surnameless_candidates(preps: list[_Prep], extra: dict[int, list[int]], cap: int) -> None:
+    """The mirror of _unnamed_candidates: a record without a surname ("Pierre", no surname, at his
+    postcode) shares no name key with his own records (every key but the birth date's holds a surname's
+    sound or letter). Compare it with up to `cap` records of the same postcode and first name's first
+    three letters, the same first name first; added to `extra`. Only the postcodes and prefixes of
+    surnameless records are indexed: they are few, and at ten million records a second index of every
+    record would cost what the blocking keys do."""
+    wanted = {f"{p.postcode}|{p.first[:3]}" for p in preps if p.postcode and not p.last and len(p.first) > 1}
+    if not wanted:
+        return
+    at_home: dict[str, int | list[int]] = {}
+    for i, p in enumerate(preps):
+        if p.postcode and len(p.first) > 1:
+            key = f"{p.postcode}|{p.first[:3]}"
+            if key in wanted:
+                _file(at_home, key, i)
+    for members in at_home.values():
+        if isinstance(members, int):
+            continue
+        for i in members:
+            if preps[i].last:
+                continue
+            first = preps[i].first
+            others = [j for j in members if j != i]
+            if len(others) > cap:
+                others = sorted(others, key=lambda j: (preps[j].first != first, preps[j].first, j))[:cap]
+            for j in others:
+                extra.setdefault(min(i, j), []).append(max(i, j))
 
 
 # --- estimation (expectation-maximisation, no labels) -----------------------------------------
@@ -1641,6 +1712,35 @@ def _ambiguous_edges(scored: ScoredPairs, thresholds: Thresholds) -> set[tuple[i
     return demoted
 
 
+def _best_candidates(scored: ScoredPairs, thresholds: Thresholds) -> list[tuple[float, int, int]]:
+    """(score, i, j), i < j, in (i, j) order: each record that no pair scores `review` with, and its best
+    candidate scoring at least `best_candidate` that it does not conflict with (_hard_conflict: a
+    twin, a father), the highest score, then the lowest index. Read from each record's own pairs alone,
+    so that scoring around an arrival (score_around) finds what a full scoring finds."""
+    low = thresholds.best_candidate
+    if not low or low >= thresholds.review:
+        return []
+    preps = scored.preps
+    paired: set[int] = set()
+    for score, _, i, j in scored.edges:
+        if score >= thresholds.review:
+            paired.add(i)
+            paired.add(j)
+    best: dict[int, tuple[float, int]] = {}
+    for score, _, i, j in scored.edges:
+        if score >= thresholds.review or score < low:
+            continue
+        for a, b in ((i, j), (j, i)):
+            if a in paired:
+                continue
+            held = best.get(a)
+            if (held is None or score > held[0] or (score == held[0] and b < held[1])) \
+                    and not _hard_conflict(preps[a], preps[b]):
+                best[a] = (score, b)
+    return sorted({(score, min(a, b), max(a, b)) for a, (score, b) in best.items()},
+                  key=lambda pair: (pair[1], pair[2]))
+
+
 def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                    cannot_link: Collection[tuple[int, int]] = (),
                    must_link: Collection[tuple[int, int]] = (), explain_links: bool = True) -> LinkResult:
@@ -1744,6 +1844,12 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
             _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
             review.append(PairDecision(a=a, b=b, score=score, reasons=reasons, kind="fuzzy",
                                        evidence=evidence, total_bits=total))
+    for score, i, j in _best_candidates(scored, thresholds):
+        a, b = preps[i].key, preps[j].key
+        if find(i) != find(j) and (min(a, b), max(a, b)) not in separated:
+            _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
+            review.append(PairDecision(a=a, b=b, score=score, reasons=(*reasons, "best_candidate"),
+                                       kind="fuzzy", evidence=evidence, total_bits=total))
 
     clusters: dict[int, list[int]] = {}
     for i, p in enumerate(preps):

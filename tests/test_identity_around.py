@@ -86,6 +86,8 @@ def test_the_postcode_keys_arrival_reads_by_are_relinks_own():
             elif key[0] == "q":
                 relinks.add("q" + key.removeprefix("q" + prep.postcode + "|"))
         record = by_key[prep.key]
-        keys, prefix, unnamed = postcode_name_keys(record.first_name, record.last_name)
-        assert keys == relinks, (record, keys, relinks)
-        assert (prefix, unnamed) == (prep.last[:3], len(prep.first) <= 1)
+        found = postcode_name_keys(record.first_name, record.last_name)
+        assert found.keys == relinks, (record, found.keys, relinks)
+        assert (found.surname_prefix, found.unnamed) == (prep.last[:3], len(prep.first) <= 1)
+        assert (found.given_prefix, found.surnameless) == (prep.first[:3] if len(prep.first) > 1 else "",
+                                                          not prep.last)
