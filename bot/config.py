@@ -37,6 +37,7 @@ class Settings:
     # Identity resolution thresholds (see README, "Identity resolution").
     match_merge_threshold: float | None = None
     match_review_threshold: float | None = None
+    match_best_candidate: float | None = None
     # Interaction notes older than this are purged by the retention job (0 = keep forever).
     note_retention_days: int = 730
     # Channels where an admin allows sharing a reduced customer card (Slack channel ids).
@@ -89,6 +90,7 @@ class Settings:
             access_contact=env.get("FRONTLINE_ACCESS_CONTACT", "your store manager"),
             match_merge_threshold=number("FRONTLINE_MATCH_MERGE", None),
             match_review_threshold=number("FRONTLINE_MATCH_REVIEW", None),
+            match_best_candidate=number("FRONTLINE_MATCH_BEST_CANDIDATE", None),
             note_retention_days=int(number("FRONTLINE_NOTE_RETENTION_DAYS", 730, int)),
             share_channels=frozenset(
                 c.strip() for c in env.get("FRONTLINE_SHARE_CHANNELS", "").split(",") if c.strip()

@@ -78,7 +78,7 @@ class RelinkReport:
 
 
 class MatchSettings(Protocol):
-    """The two settings the linker reads (bot.config.Settings has them; store never imports bot)."""
+    """The settings the linker reads (bot.config.Settings has them; store never imports bot)."""
 
     @property
     def match_merge_threshold(self) -> float | None: ...
@@ -86,16 +86,24 @@ class MatchSettings(Protocol):
     @property
     def match_review_threshold(self) -> float | None: ...
 
+    @property
+    def match_best_candidate(self) -> float | None: ...
+
 
 def thresholds_from_settings(settings: MatchSettings) -> Thresholds:
-    """Engine defaults overridden by FRONTLINE_MATCH_MERGE / FRONTLINE_MATCH_REVIEW."""
+    """Engine defaults overridden by FRONTLINE_MATCH_MERGE / FRONTLINE_MATCH_REVIEW /
+    FRONTLINE_MATCH_BEST_CANDIDATE (0 turns the best-candidate question off)."""
     merge = settings.match_merge_threshold
     review = settings.match_review_threshold
+    best = settings.match_best_candidate
     thresholds = replace(DEFAULT_THRESHOLDS,
                          merge=DEFAULT_THRESHOLDS.merge if merge is None else merge,
-                         review=DEFAULT_THRESHOLDS.review if review is None else review)
+                         review=DEFAULT_THRESHOLDS.review if review is None else review,
+                         best_candidate=DEFAULT_THRESHOLDS.best_candidate if best is None else best)
     if not 0 < thresholds.review <= thresholds.merge <= 1:
         raise ValueError("match thresholds need 0 < FRONTLINE_MATCH_REVIEW <= FRONTLINE_MATCH_MERGE <= 1")
+    if not 0 <= thresholds.best_candidate < thresholds.review:
+        raise ValueError("FRONTLINE_MATCH_BEST_CANDIDATE needs 0 <= it < FRONTLINE_MATCH_REVIEW (0: off)")
     return thresholds
 
 

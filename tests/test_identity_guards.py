@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
+
 from bench.registry_people import generate as registry
+from bot.config import Settings
 from store.identity import (
     DEFAULT_MODEL,
     DEFAULT_THRESHOLDS,
@@ -16,6 +19,7 @@ from store.identity import (
     model_from_json,
     score_learned,
 )
+from store.resolution import thresholds_from_settings
 from store.vocabulary import EvidenceField, EvidenceLevel
 
 BORN = datetime.date(1971, 3, 2)
@@ -340,3 +344,48 @@ def test_the_same_street_counts_when_one_postcode_is_missing_and_the_town_agrees
     result = link_records([filed(1, "64266"), filed(2, None), *strangers(50)])
     lines = [line for d in (*result.links, *result.review) for line in d.evidence if {d.a, d.b} == {1, 2}]
     assert any(line.field == EvidenceField.STREET and line.level == EvidenceLevel.EXACT for line in lines)
+
+
+# --- a lone record's best candidate (Thresholds.best_candidate) ---
+
+
+def moved_without_birth_date():
+    """One person seen twice: at her old address with her birth date, then at a new town without it."""
+    return [rec(1, "Gaspard", "Vandenbroucke", birth=BORN, street="3 rue des Tanneurs", postcode="59800"),
+            rec(2, "Gaspard", "Vandenbroucke", street="41 avenue du Prado", postcode="13008"),
+            *strangers(50)]
+
+
+def test_a_lone_record_has_its_best_candidate_asked_about_never_merged():
+    result = link_records(moved_without_birth_date())
+    assert not together(result, 1, 2)
+    [asked] = [d for d in result.review if {d.a, d.b} == {1, 2}]
+    assert "best_candidate" in asked.reasons
+    assert asked.score < DEFAULT_THRESHOLDS.review  # below the score's own review threshold: queued by the rule
+    assert asked.evidence  # shown with its evidence like every review
+
+
+def test_the_best_candidate_rule_turned_off_leaves_the_lone_record_alone():
+    result = link_records(moved_without_birth_date(), thresholds=Thresholds(best_candidate=0))
+    assert not together(result, 1, 2) and not reviewed(result, 1, 2)
+
+
+def test_a_namesake_born_decades_apart_is_never_asked_about():
+    """The rule asks only about two records that can be one person: a birth date 28 years off says no."""
+    records = moved_without_birth_date()
+    records[1] = rec(2, "Gaspard", "Vandenbroucke", birth=datetime.date(1999, 6, 14), street="41 avenue du Prado",
+                     postcode="13008")
+    result = link_records(records)
+    assert not together(result, 1, 2) and not reviewed(result, 1, 2)
+
+
+def test_the_best_candidate_question_is_a_setting_a_retailer_can_turn_off():
+    def linked(environ):  # the operator's environment, as `frontline relink` and the ingest workers read it
+        thresholds = thresholds_from_settings(Settings.from_env(environ, dotenv=False))
+        return link_records(moved_without_birth_date(), thresholds=thresholds)
+
+    assert reviewed(linked({}), 1, 2)
+    assert not reviewed(linked({"FRONTLINE_MATCH_BEST_CANDIDATE": "0"}), 1, 2)
+    for wrong in ("0.6", "-0.1"):  # at or above the review threshold, or negative: refused, not guessed
+        with pytest.raises(ValueError, match="FRONTLINE_MATCH_BEST_CANDIDATE"):
+            thresholds_from_settings(Settings.from_env({"FRONTLINE_MATCH_BEST_CANDIDATE": wrong}, dotenv=False))
