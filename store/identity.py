@@ -1712,11 +1712,20 @@ def _ambiguous_edges(scored: ScoredPairs, thresholds: Thresholds) -> set[tuple[i
     return demoted
 
 
+def _identified(p: _Prep) -> bool:
+    """Whether a record carries a way of its own to be found again: an e-mail or mobile that is this
+    person's (not a placeholder, not a family's or a landline), or a loyalty card. The next time the
+    person gives it, it links them; a record of a name, a birth date and an address has no such way."""
+    return bool((p.email and not p.shared_email) or (p.phone and not p.shared_phone) or p.loyalty)
+
+
 def _best_candidates(scored: ScoredPairs, thresholds: Thresholds) -> list[tuple[float, int, int]]:
-    """(score, i, j), i < j, in (i, j) order: each record that no pair scores `review` with, and its best
-    candidate scoring at least `best_candidate` that it does not conflict with (_hard_conflict: a
-    twin, a father), the highest score, then the lowest index. Read from each record's own pairs alone,
-    so that scoring around an arrival (score_around) finds what a full scoring finds."""
+    """(score, i, j), i < j, in (i, j) order: each record that no pair scores `review` with and that
+    carries no identifier of its own (`_identified`: such a record links by it the next time; asking
+    about its weak best candidates mostly asks about strangers), and its best candidate scoring at least
+    `best_candidate` that it does not conflict with (_hard_conflict: a twin, a father), the highest
+    score, then the lowest index. Read from each record's own pairs alone, so that scoring around an
+    arrival (score_around) finds what a full scoring finds."""
     low = thresholds.best_candidate
     if not low or low >= thresholds.review:
         return []
@@ -1731,7 +1740,7 @@ def _best_candidates(scored: ScoredPairs, thresholds: Thresholds) -> list[tuple[
         if score >= thresholds.review or score < low:
             continue
         for a, b in ((i, j), (j, i)):
-            if a in paired:
+            if a in paired or _identified(preps[a]):
                 continue
             held = best.get(a)
             if (held is None or score > held[0] or (score == held[0] and b < held[1])) \

@@ -365,6 +365,19 @@ def test_a_lone_record_has_its_best_candidate_asked_about_never_merged():
     assert asked.evidence  # shown with its evidence like every review
 
 
+def test_lone_records_with_emails_of_their_own_are_not_asked_about():
+    """Each links by its e-mail the next time the person gives it; the weak best candidate of such a
+    record is mostly a stranger (17% one person on the project's retail data, 46% on the registry's).
+    A record with nothing but a name, a birth date and an address is still asked about (above)."""
+    records = moved_without_birth_date()
+    records[0] = rec(1, "Gaspard", "Vandenbroucke", email="g.vandenbroucke@example.org", birth=BORN,
+                     street="3 rue des Tanneurs", postcode="59800")
+    records[1] = rec(2, "Gaspard", "Vandenbroucke", email="gaspard.vdb@example.net", street="41 avenue du Prado",
+                     postcode="13008")
+    result = link_records(records)
+    assert not together(result, 1, 2) and not reviewed(result, 1, 2)
+
+
 def test_the_best_candidate_rule_turned_off_leaves_the_lone_record_alone():
     result = link_records(moved_without_birth_date(), thresholds=Thresholds(best_candidate=0))
     assert not together(result, 1, 2) and not reviewed(result, 1, 2)
