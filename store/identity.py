@@ -1391,18 +1391,7 @@ def _unnamed_candidates(preps: list[_Prep], at_home: dict[str, int | list[int]],
     compare it with up to `cap` records of the same postcode and surname prefix, closest surname
     first, instead of putting every "Mar..." of a postcode in one block."""
     extra: dict[int, list[int]] = {}
-    for members in at_home.values():
-        if isinstance(members, int):
-            continue
-        for i in members:
-            if len(preps[i].first) > 1:
-                continue
-            last = preps[i].last
-            others = [j for j in members if j != i]
-            if len(others) > cap:
-                others = sorted(others, key=lambda j: (preps[j].last != last, preps[j].last, j))[:cap]
-            for j in others:
-                extra.setdefault(min(i, j), []).append(max(i, j))
+    _pair_at_home(preps, at_home, lambda p: len(p.first) <= 1, lambda p: p.last, cap, extra)
     return extra
 
 
@@ -1422,16 +1411,24 @@ def _surnameless_candidates(preps: list[_Prep], extra: dict[int, list[int]], cap
             key = f"{p.postcode}|{p.first[:3]}"
             if key in wanted:
                 _file(at_home, key, i)
+    _pair_at_home(preps, at_home, lambda p: not p.last, lambda p: p.first, cap, extra)
+
+
+def _pair_at_home(preps: list[_Prep], at_home: dict[str, int | list[int]], lacks: Callable[[_Prep], bool],
+                  name: Callable[[_Prep], str], cap: int, extra: dict[int, list[int]]) -> None:
+    """In each group of `at_home` (records of one postcode and name prefix), pair each record that
+    `lacks` the name its keys would need with up to `cap` others of its group: the same `name` as its
+    own first, then by that name. Added to `extra` (smaller index -> larger)."""
     for members in at_home.values():
         if isinstance(members, int):
             continue
         for i in members:
-            if preps[i].last:
+            if not lacks(preps[i]):
                 continue
-            first = preps[i].first
+            own = name(preps[i])
             others = [j for j in members if j != i]
             if len(others) > cap:
-                others = sorted(others, key=lambda j: (preps[j].first != first, preps[j].first, j))[:cap]
+                others = sorted(others, key=lambda j: (name(preps[j]) != own, name(preps[j]), j))[:cap]
             for j in others:
                 extra.setdefault(min(i, j), []).append(max(i, j))
 
