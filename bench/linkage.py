@@ -24,7 +24,7 @@ import sys
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -71,13 +71,19 @@ def merged_or_queued(result: LinkResult, truth: array) -> float:
         for key in members:
             cluster_of[key] = c
     queued = {frozenset((cluster_of[d.a], cluster_of[d.b])) for d in result.review}
+    return share_merged_or_queued(cluster_of, truth, queued)
+
+
+def share_merged_or_queued(cluster_of: Sequence[int], person_of: Sequence[int], queued: set[frozenset[int]]) -> float:
+    """Share of true pairs (two records, index i, of one `person_of[i]`) in one cluster, or in two clusters
+    that `queued` holds as a pending review between them."""
     records_of: dict[int, list[int]] = {}
-    for key, person in enumerate(truth):
-        records_of.setdefault(person, []).append(key)
+    for i, person in enumerate(person_of):
+        records_of.setdefault(person, []).append(i)
     found = total = 0
-    for keys in records_of.values():
-        for n, a in enumerate(keys):
-            for b in keys[n + 1:]:
+    for records in records_of.values():
+        for n, a in enumerate(records):
+            for b in records[n + 1:]:
                 total += 1
                 ca, cb = cluster_of[a], cluster_of[b]
                 found += ca == cb or frozenset((ca, cb)) in queued

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.linkage import GENERATORS, merged_or_queued, pairwise
+from bench.linkage import GENERATORS, merged_or_queued, pairwise, share_merged_or_queued
 from store.identity import (
     DEFAULT_THRESHOLDS,
     IdentityRecord,
@@ -57,19 +57,6 @@ def _levels(p: _Prep, q: _Prep, prior: float, model: object) -> tuple[float, str
     score, _, _, evidence, total = _score(p, q, True, prior, model)  # type: ignore[arg-type]
     return score, " ".join(f"{e.field}:{e.level}{'(cap)' if e.capped else ''}={e.bits:+.1f}"
                            for e in evidence[1:]) + f" total={total:+.1f}"
-
-
-def _merged_or_queued_with(cluster: list[int], person: list[int], queued: set[frozenset[int]]) -> float:
-    records_of: dict[int, list[int]] = {}
-    for i, who in enumerate(person):
-        records_of.setdefault(who, []).append(i)
-    found = total = 0
-    for members in records_of.values():
-        for n, i in enumerate(members):
-            for j in members[n + 1:]:
-                total += 1
-                found += cluster[i] == cluster[j] or frozenset((cluster[i], cluster[j])) in queued
-    return found / total if total else 1.0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -129,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     for floor in (0.001, 0.01, 0.02, 0.05, 0.1):
         added = {frozenset((cluster[a], cluster[b])) for a, (score, b) in best.items() if score >= floor}
         print(f"  best candidate of an unreviewed record, floor {floor}: {len(added):,} cluster pairs queued, "
-              f"merged or queued {_merged_or_queued_with(cluster, person, queued | added):.4f}")
+              f"merged or queued {share_merged_or_queued(cluster, person, queued | added):.4f}")
 
     records_of: dict[int, list[int]] = {}
     for i, who in enumerate(person):
