@@ -36,6 +36,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.access import access_middleware
+from bot.ack_wait import AckWaitingRunner, SignallingAck
 from bot.config import ConfigError, Settings
 from bot.dedupe import deduplicate_events
 from bot.logs import LibraryBodyFilter
@@ -111,6 +112,12 @@ class FrontlineApp(App):
             if type(middleware) is RequestVerification else middleware
             for middleware in self._middleware_list
         ]
+        # The request thread sleeps until the listener acks, instead of bolt's 10 ms polling (bot.ack_wait).
+        self._listener_runner = AckWaitingRunner.replacing(self._listener_runner)
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        req.context["ack"] = SignallingAck()
+        return super().dispatch(req)
 
     def _handle_unmatched_requests(self, req, resp):
         self._framework_logger.debug("no listener for this request; acknowledged")
