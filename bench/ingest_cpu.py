@@ -14,7 +14,7 @@ server's CPU on PostgreSQL when it runs on this machine (the backends' /proc/<pi
 
     .venv/bin/python bench/ingest_cpu.py --url sqlite:////tmp/ingest-cpu.db --people 2000 --events 5000
     .venv/bin/python bench/ingest_cpu.py --url sqlite:////tmp/ingestfast-1m.db ...   # a copy of a 1M world
-    .venv/bin/python bench/ingest_cpu.py ... --profile 30       # the 30 costliest functions (cProfile)
+    .venv/bin/python bench/ingest_cpu.py ... --profile 30       # the 30 costliest functions (cProfile, CPU clock)
 
 The database is migrated to head first (a new SQLite file is created).
 """
@@ -106,7 +106,10 @@ def main() -> int:
     parser.add_argument("--same-traits", action="store_true",
                         help="phase 2's identifies repeat phase 1's traits (as bench/ingest.py's, and sites on every "
                              "visit) instead of a changed phone")
-    parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions of phase 2")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="print the N costliest functions of phase 2 (cProfile on this process's CPU clock: "
+                             "time waiting on the database server is not counted)")
+    parser.add_argument("--profile-out", help="also save phase 2's profile there (pstats)")
     parser.add_argument("--single", type=int, default=0,
                         help="phase 3: N identifies of new people, each alone in its step (p50/p95 per record)")
     args = parser.parse_args()
@@ -149,7 +152,7 @@ def main() -> int:
         else:
             mixed.append(track(run, n, rng, now))
     store(mixed)
-    profile = cProfile.Profile() if args.profile else None
+    profile = cProfile.Profile(time.process_time) if args.profile or args.profile_out else None
     handled, wall, cpu, server = drain(workers, session_factory, profile)
     handled = max(handled, 1)  # --events 0: phase 3 only
     with session_factory() as session:
@@ -158,8 +161,10 @@ def main() -> int:
     print(f"phase 2, {handled:,} mixed events ({args.identify_share:.0%} identify): {handled / wall:,.0f}/s wall, "
           f"CPU {1000 * cpu / handled:.2f} ms/event here + {1000 * server / handled:.2f} ms server; "
           f"states {states}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    if profile is not None:
+    if profile is not None and args.profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
+    if profile is not None and args.profile_out:
+        profile.dump_stats(args.profile_out)
     if args.single:
         # One arriving record linked alone (issue 12's bar, the same code path): its step's wall and CPU time,
         # claim and commit included.
