@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, Select, Table, Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store import dialect
@@ -500,7 +500,7 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
         if to_insert:
             connection.execute(insert(_IDENTIFIERS), to_insert)
         if untouched:
-            connection.execute(_TOUCH_CUSTOMERS.where(dialect.ids_parameter(postgresql, _CUSTOMERS.c.id)),
+            connection.execute(_touch_statement(postgresql),
                                {"ids": dialect.ids_value(postgresql, untouched), "updated_at": now})
         if updates:
             connection.execute(_WRITE_GOLDEN, updates)
@@ -512,13 +512,18 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
 
 
 _GOLDEN_COLUMNS = (*GOLDEN_FIELDS, "provenance", "search_name")
-_TOUCH_CUSTOMERS = update(_CUSTOMERS).values(updated_at=bindparam("updated_at"))
 _WRITE_GOLDEN = (update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("b_id"))
                  .values({name: bindparam(name) for name in (*GOLDEN_FIELDS, "provenance", "updated_at")}))
 _WRITE_GOLDEN_RENAMED = (update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("b_id"))
                          .values({name: bindparam(name) for name in (*_GOLDEN_COLUMNS, "updated_at")}))
 _REPOINT_IDENTIFIER = (update(_IDENTIFIERS).where(_IDENTIFIERS.c.id == bindparam("b_id"))
                        .values(source_record_id=bindparam("source_record_id")))
+
+
+@lru_cache(maxsize=2)
+def _touch_statement(postgresql: bool) -> Update:
+    return (update(_CUSTOMERS).where(dialect.ids_parameter(postgresql, _CUSTOMERS.c.id))
+            .values(updated_at=bindparam("updated_at")))
 
 
 @lru_cache(maxsize=2)
