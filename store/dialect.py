@@ -85,6 +85,15 @@ def ids_value(postgresql: bool, ids: Sequence[int]) -> object:
     return list(ids) if postgresql else json.dumps(list(ids))
 
 
+def strings_parameter(postgresql: bool, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    """`column` is one of the strings given at execution in parameter `name` (a list): one array parameter on
+    PostgreSQL (the same statement text however many strings, nothing to render per execution), an IN list on
+    SQLite."""
+    if postgresql:
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
     """PostgreSQL: `count` fresh ids from the table's serial sequence, ascending, so a bulk insert can
     carry its ids (and its children can point at them) in one executemany."""

@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Row, Table, case, delete, func, insert, select, type_coerce, update
+from sqlalchemy import Connection, Row, Select, Table, Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store import dialect
@@ -418,8 +418,7 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
 NAME_KEYS_BY_HAND_FROM = 500
 
 
-def _keep_store_not_from_records(golden: Golden,
-                                 current: Row[int, str | None, int | None, dict[str, Any] | None]) -> None:
+def _keep_store_not_from_records(golden: Golden, current: Row[Any]) -> None:
     """A preferred store no source record gives (set by hand) is left alone, with its provenance; one
     that came from a record that no longer gives it goes, like any other golden value."""
     origin = (current.provenance or {}).get("preferred_store_id")
@@ -434,34 +433,34 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
                    priority: dict[str, tuple[str, ...]] | None = None) -> int:
     """Recompute golden fields, provenance, search name and identifiers of these customers.
 
-    Every customer given is written (updated_at moves, which tells relink its records are digested);
-    identifiers are diffed so the ones that stay keep their ids. Returns the number of customers.
+    Every customer given is written (updated_at moves, which tells relink its records are digested), but
+    only a customer whose golden record came out different has its golden columns written: a site sends
+    the same traits on every visit, and most rebuilds change nothing but the time. Identifiers are diffed
+    so the ones that stay keep their ids. Returns the number of customers.
     """
     ids = sorted(set(customer_ids))
     written = 0
-    stores = store_ids_by_code(session)
+    session.flush()  # the reads below go through the connection, which does not autoflush
+    connection = session.connection()
+    postgresql = dialect.is_postgresql(connection)
+    stores: dict[str, int] | None = None  # read once, and only when a record names a store
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
-        records = load_records(session, batch)
-        orders = _first_orders(session, batch)
-        # one read of the customers' rows: their search name, and their store when they have one
-        names: dict[int, str | None] = {}
-        current_stores: dict[int, Row[int, str | None, int | None, dict[str, Any] | None]] = {}
-        # (the provenance, JSON to decode, only where a store is: most customers have none)
-        provenance = type_coerce(case((Customer.preferred_store_id.is_not(None), Customer.provenance)), JSON)
-        for row in session.execute(select(Customer.id, Customer.search_name, Customer.preferred_store_id,
-                                          provenance.label("provenance")).where(Customer.id.in_(batch))):
-            names[row.id] = row.search_name
-            if row.preferred_store_id is not None:
-                current_stores[row.id] = row
+        parameter = {"ids": dialect.ids_value(postgresql, batch)}
+        records: dict[int, list[RecordValues]] = {cid: [] for cid in batch}
+        for row in connection.execute(_records_statement(postgresql), parameter):
+            records[row.customer_id].append(RecordValues(**row._asdict()))
+        if stores is None and any(_first_attribute(r, (HOME_STORE_KEY,)) is not None
+                                  for group in records.values() for r in group):
+            stores = store_ids_by_code(session)
+        # the customers' golden records as stored (to write only what moved), with their first order's day
+        current = {row.id: row for row in connection.execute(_golden_statement(postgresql), parameter)}
         existing: dict[int, dict[tuple[str, str], tuple[int, int | None]]] = {cid: {} for cid in batch}
-        for row in session.execute(
-                select(CustomerIdentifier.id, CustomerIdentifier.customer_id, CustomerIdentifier.kind,
-                       CustomerIdentifier.value, CustomerIdentifier.source_record_id)
-                .where(CustomerIdentifier.customer_id.in_(batch))):
+        for row in connection.execute(_identifiers_statement(postgresql), parameter):
             existing[row.customer_id][(row.kind, row.value)] = (row.id, row.source_record_id)
         updates: list[dict[str, Any]] = []
         renamed: list[dict[str, Any]] = []
+        untouched: list[int] = []
         to_delete: list[int] = []
         to_insert: list[dict[str, Any]] = []
         to_repoint: list[dict[str, Any]] = []
@@ -469,34 +468,97 @@ def rebuild_golden(session: Session, customer_ids: Iterable[int], *, batch_size:
         for cid in batch:
             if not records[cid]:
                 continue  # no source record (e.g. created by hand): nothing to derive, keep as is
-            golden = build_golden(records[cid], first_order=orders.get(cid), priority=priority, store_ids=stores)
-            if golden.values["preferred_store_id"] is None and cid in current_stores:
-                _keep_store_not_from_records(golden, current_stores[cid])
-            written_row = {"id": cid, **golden.values, "provenance": golden.provenance, "updated_at": now}
-            if names.get(cid) != golden.search_name:  # only then: name-search triggers/indexes follow it
-                renamed.append({**written_row, "search_name": golden.search_name})
+            stored = current.get(cid)
+            golden = build_golden(records[cid], first_order=_as_date(stored.first_order) if stored is not None else None,
+                                  priority=priority, store_ids=stores)
+            if golden.values["preferred_store_id"] is None and stored is not None \
+                    and stored.preferred_store_id is not None:
+                _keep_store_not_from_records(golden, stored)
+            if stored is not None and _same_golden(golden, stored):
+                untouched.append(cid)  # only updated_at moves
+            elif stored is None or stored.search_name != golden.search_name:
+                # only then is search_name written: name-search triggers/indexes follow it
+                renamed.append({"b_id": cid, **golden.values, "provenance": golden.provenance,
+                                "search_name": golden.search_name, "updated_at": now})
             else:
-                updates.append(written_row)
+                updates.append({"b_id": cid, **golden.values, "provenance": golden.provenance, "updated_at": now})
             have = existing[cid]
             for key, (identifier_id, record_id) in have.items():
                 wanted = golden.identifiers.get(key)
                 if wanted is None:
                     to_delete.append(identifier_id)
                 elif wanted != record_id:
-                    to_repoint.append({"id": identifier_id, "source_record_id": wanted})
+                    to_repoint.append({"b_id": identifier_id, "source_record_id": wanted})
             for (kind, value), record_id in golden.identifiers.items():
                 if (kind, value) not in have:
                     to_insert.append({"customer_id": cid, "kind": kind, "value": value,
                                       "source_record_id": record_id})
         if to_repoint:
-            session.execute(update(CustomerIdentifier), to_repoint)
+            connection.execute(_REPOINT_IDENTIFIER, to_repoint)
         if to_delete:
-            session.execute(delete(CustomerIdentifier).where(CustomerIdentifier.id.in_(to_delete)))
+            connection.execute(delete(_IDENTIFIERS).where(_IDENTIFIERS.c.id.in_(to_delete)))
         if to_insert:
-            session.execute(insert(CustomerIdentifier), to_insert)
-        for rows in (updates, renamed):
-            if rows:
-                session.execute(update(Customer), rows)
-                written += len(rows)
+            connection.execute(insert(_IDENTIFIERS), to_insert)
+        if untouched:
+            connection.execute(_touch_statement(postgresql),
+                               {"ids": dialect.ids_value(postgresql, untouched), "updated_at": now})
+        if updates:
+            connection.execute(_WRITE_GOLDEN, updates)
+        if renamed:
+            connection.execute(_WRITE_GOLDEN_RENAMED, renamed)
+        written += len(updates) + len(renamed) + len(untouched)
+        _expire_loaded(session, [cid for cid in batch if records[cid]])
     return written
 
+
+_GOLDEN_COLUMNS = (*GOLDEN_FIELDS, "provenance", "search_name")
+_WRITE_GOLDEN = (update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("b_id"))
+                 .values({name: bindparam(name) for name in (*GOLDEN_FIELDS, "provenance", "updated_at")}))
+_WRITE_GOLDEN_RENAMED = (update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("b_id"))
+                         .values({name: bindparam(name) for name in (*_GOLDEN_COLUMNS, "updated_at")}))
+_REPOINT_IDENTIFIER = (update(_IDENTIFIERS).where(_IDENTIFIERS.c.id == bindparam("b_id"))
+                       .values(source_record_id=bindparam("source_record_id")))
+
+
+@lru_cache(maxsize=2)
+def _touch_statement(postgresql: bool) -> Update:
+    return (update(_CUSTOMERS).where(dialect.ids_parameter(postgresql, _CUSTOMERS.c.id))
+            .values(updated_at=bindparam("updated_at")))
+
+
+@lru_cache(maxsize=2)
+def _records_statement(postgresql: bool) -> Select[Any]:
+    records = Base.metadata.tables[SourceRecord.__tablename__]
+    return select(*(records.c[name] for name in RECORD_COLUMNS)).where(
+        dialect.ids_parameter(postgresql, records.c.customer_id))
+
+
+@lru_cache(maxsize=2)
+def _golden_statement(postgresql: bool) -> Select[Any]:
+    orders = Base.metadata.tables[Order.__tablename__]
+    first_order = (select(func.min(orders.c.ordered_at)).where(orders.c.customer_id == _CUSTOMERS.c.id)
+                   .scalar_subquery())
+    return select(_CUSTOMERS.c.id, *(_CUSTOMERS.c[name] for name in _GOLDEN_COLUMNS),
+                  first_order.label("first_order")).where(dialect.ids_parameter(postgresql, _CUSTOMERS.c.id))
+
+
+@lru_cache(maxsize=2)
+def _identifiers_statement(postgresql: bool) -> Select[Any]:
+    table = _IDENTIFIERS
+    return select(table.c.id, table.c.customer_id, table.c.kind, table.c.value, table.c.source_record_id).where(
+        dialect.ids_parameter(postgresql, table.c.customer_id))
+
+
+def _same_golden(golden: Golden, stored: Row[Any]) -> bool:
+    """Whether the stored golden record is this one, value for value (provenance and search name too)."""
+    return (all(golden.values[name] == getattr(stored, name) for name in GOLDEN_FIELDS)
+            and golden.provenance == (stored.provenance or {}) and golden.search_name == stored.search_name)
+
+
+def _expire_loaded(session: Session, customer_ids: Sequence[int]) -> None:
+    """Customers loaded as objects in this session read their new golden values on next access (the
+    writes above went around the ORM)."""
+    for cid in customer_ids:
+        loaded = session.identity_map.get(session.identity_key(Customer, cid))
+        if loaded is not None:
+            session.expire(loaded)

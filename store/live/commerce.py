@@ -35,12 +35,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from store import kpi_rollup
+from store import dialect, kpi_rollup
 from store.gdpr import ERASED_HASH
 from store.identity import DEFAULT_THRESHOLDS, Thresholds
 from store.importing.children import LinkedPerson, write_consents
@@ -50,6 +51,7 @@ from store.inbox import APPLIED, Applied, InboxEvent, rejected, waiting
 from store.live import identify, notices
 from store.live.segment import person_key
 from store.models import (
+    Base,
     Basket,
     Customer,
     Order,
@@ -813,21 +815,55 @@ def _known_people(session: Session, events: Sequence[InboxEvent]) -> tuple[dict[
             wanted.setdefault(event.source, set()).add(user_id)
     known: dict[tuple[str, str], LinkedPerson] = {}
     absent: set[tuple[str, str]] = set()
+    session.flush()  # read through the connection, which does not autoflush
+    connection = session.connection()
+    statement = _people_statement(dialect.is_postgresql(connection))
     for source, users in wanted.items():
         ordered = sorted(users)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start:start + 500]
             found: set[str] = set()
-            for record_id, user_id, content_hash, customer_id, status in session.execute(
-                    select(SourceRecord.id, SourceRecord.source_id, SourceRecord.content_hash, SourceRecord.customer_id,
-                           Customer.status)
-                    .outerjoin(Customer, Customer.id == SourceRecord.customer_id)
-                    .where(SourceRecord.source == source, SourceRecord.source_id.in_(chunk))):
+            for record_id, user_id, content_hash, customer_id, status in connection.execute(
+                    statement, {"source": source, "users": chunk}):
                 found.add(user_id)
                 if content_hash != ERASED_HASH and status == CustomerStatus.ACTIVE and customer_id is not None:
                     known[(source, user_id)] = LinkedPerson(record_id=record_id, customer_id=customer_id)
             absent.update((source, user_id) for user_id in chunk if user_id not in found)
     return known, absent
+
+
+# The set's statements, built once per database kind and written in Core (through the session's connection):
+# the ORM's per-statement and per-row work cost as much as the database's on these small reads and writes.
+_RECORDS, _CUSTOMERS = Base.metadata.tables[SourceRecord.__tablename__], Base.metadata.tables[Customer.__tablename__]
+_ACTIVITY, _SIGNALS = Base.metadata.tables[WebActivity.__tablename__], Base.metadata.tables[WebSignal.__tablename__]
+
+
+@lru_cache(maxsize=2)
+def _people_statement(postgresql: bool) -> Select[Any]:
+    return (select(_RECORDS.c.id, _RECORDS.c.source_id, _RECORDS.c.content_hash, _RECORDS.c.customer_id,
+                   _CUSTOMERS.c.status)
+            .outerjoin(_CUSTOMERS, _CUSTOMERS.c.id == _RECORDS.c.customer_id)
+            .where(_RECORDS.c.source == bindparam("source"),
+                   dialect.strings_parameter(postgresql, _RECORDS.c.source_id, "users")))
+
+
+@lru_cache(maxsize=2)
+def _latest_statement(postgresql: bool) -> Select[Any]:
+    return (select(_ACTIVITY.c.customer_id, func.max(_ACTIVITY.c.occurred_at))
+            .where(dialect.ids_parameter(postgresql, _ACTIVITY.c.customer_id),
+                   _ACTIVITY.c.occurred_at > bindparam("since"), _ACTIVITY.c.occurred_at <= bindparam("until"))
+            .group_by(_ACTIVITY.c.customer_id))
+
+
+@lru_cache(maxsize=2)
+def _signals_statement(postgresql: bool) -> Select[Any]:
+    return (select(_SIGNALS.c.id, _SIGNALS.c.customer_id, _SIGNALS.c.kind, _SIGNALS.c.sku, _SIGNALS.c.occurred_at)
+            .where(dialect.ids_parameter(postgresql, _SIGNALS.c.customer_id),
+                   _SIGNALS.c.kind.in_((WebSignalKind.VIEWED, WebSignalKind.WISHLIST)),
+                   dialect.strings_parameter(postgresql, _SIGNALS.c.sku, "skus")))
+
+
+_MOVE_SIGNAL = update(_SIGNALS).where(_SIGNALS.c.id == bindparam("b_id"))
 
 
 def apply_browsing(session: Session, events: Sequence[InboxEvent], now: dt.datetime) -> list[Applied]:
@@ -870,6 +906,7 @@ def _write_plain(session: Session, plain: Sequence[_Plain], now: dt.datetime) ->
     """The visits owed (a return after a pause), the activity rows and the signals of `plain`, in order."""
     if not plain:
         return
+    session.flush()  # what the one-at-a-time appliers wrote before: read and inserted after it, through the connection
     # A return to the site: no activity of the customer in the NEW_VISIT_AFTER before it (_is_return), stored or
     # earlier in this set.
     fresh = [p for p in plain if now - p.event.timestamp <= notices.NOTICE_FRESHNESS]
@@ -899,7 +936,7 @@ def _write_plain(session: Session, plain: Sequence[_Plain], now: dt.datetime) ->
         if p.person.customer_id in owed:
             session.flush()
             notices.owe(session, p.person.customer_id, WebNoticeKind.RETURNED, p.event.source, p.event.timestamp, now)
-    session.execute(insert(WebActivity), activity)
+    session.connection().execute(insert(_ACTIVITY), activity)
     _write_signals(session, signals)
 
 
@@ -913,11 +950,11 @@ def _latest_activity(session: Session, fresh: Sequence[_Plain]) -> dict[int, dt.
     since = min(p.event.timestamp for p in fresh) - NEW_VISIT_AFTER
     until = max(p.event.timestamp for p in fresh)
     latest: dict[int, dt.datetime] = {}
+    connection = session.connection()
+    postgresql = dialect.is_postgresql(connection)
     for start in range(0, len(customers), 500):
-        for customer_id, occurred_at in session.execute(
-                select(WebActivity.customer_id, func.max(WebActivity.occurred_at)).where(
-                    WebActivity.customer_id.in_(customers[start:start + 500]), WebActivity.occurred_at > since,
-                    WebActivity.occurred_at <= until).group_by(WebActivity.customer_id)):
+        for customer_id, occurred_at in connection.execute(_latest_statement(postgresql), {
+                "ids": dialect.ids_value(postgresql, customers[start:start + 500]), "since": since, "until": until}):
             if customer_id is not None and occurred_at is not None:
                 latest[customer_id] = occurred_at
     return latest
@@ -946,11 +983,11 @@ def _signals_of(session: Session, plain: Sequence[_Plain]) -> dict[_SignalKey, l
         return signals
     customers = sorted({p.person.customer_id for p in plain})
     skus = sorted({p.product.sku for p in plain if p.product is not None})
+    connection = session.connection()
+    postgresql = dialect.is_postgresql(connection)
     for start in range(0, len(customers), 400):
-        for signal_id, customer_id, kind, sku, occurred_at in session.execute(
-                select(WebSignal.id, WebSignal.customer_id, WebSignal.kind, WebSignal.sku, WebSignal.occurred_at)
-                .where(WebSignal.customer_id.in_(customers[start:start + 400]),
-                       WebSignal.kind.in_((WebSignalKind.VIEWED, WebSignalKind.WISHLIST)), WebSignal.sku.in_(skus))):
+        for signal_id, customer_id, kind, sku, occurred_at in connection.execute(_signals_statement(postgresql), {
+                "ids": dialect.ids_value(postgresql, customers[start:start + 400]), "skus": skus}):
             signals.setdefault((customer_id, kind, sku), []).append(
                 _SignalRow(id=signal_id, values={"occurred_at": occurred_at}))
     return signals
@@ -982,16 +1019,17 @@ def _signal_in_set(signals: dict[_SignalKey, list[_SignalRow]], p: _Plain, produ
 def _write_signals(session: Session, signals: dict[_SignalKey, list[_SignalRow]]) -> None:
     rows = [row for group in signals.values() for row in group]
     gone = [row.id for row in rows if row.gone and row.id is not None]
+    connection = session.connection()
     if gone:
-        session.execute(delete(WebSignal).where(WebSignal.id.in_(gone)).execution_options(synchronize_session=False))
+        connection.execute(delete(_SIGNALS).where(_SIGNALS.c.id.in_(gone)))
     # in id order: two steps moving signals of one customer (a person's several records) lock rows alike
-    moved = sorted(({"id": row.id, **row.values} for row in rows if row.changed and not row.gone and row.id is not None),
-                   key=lambda values: values["id"])
+    moved = sorted(({"b_id": row.id, **row.values} for row in rows if row.changed and not row.gone and row.id is not None),
+                   key=lambda values: values["b_id"])
     if moved:
-        session.execute(update(WebSignal), moved)
+        connection.execute(_MOVE_SIGNAL, moved)
     new = [row.values for row in rows if row.changed and not row.gone and row.id is None]
     if new:
-        session.execute(insert(WebSignal), new)
+        connection.execute(insert(_SIGNALS), new)
 
 
 # --- the abandoned-basket job -----------------------------------------------------------------------

@@ -183,7 +183,8 @@ def _write(session: Session, event: InboxEvent, records: _Records) -> Applied | 
         relink = record.customer_id is None or any(getattr(record, name) != values.get(name)
                                                    for name in _RECORD_FIELDS)
         for name, value in values.items():
-            setattr(record, name, value)
+            if getattr(record, name) != value:  # the unit of work then tracks only what moved
+                setattr(record, name, value)
         record.updated_at = stamp
         return record, relink
     elif record.customer_id is not None:

@@ -16,14 +16,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store import dialect
 from store.clock import local_now
-from store.models import Basket, Customer, Employee, FollowUp, WebActivity, WebNotice
+from store.models import Base, Basket, Customer, Employee, FollowUp, WebActivity, WebNotice
 from store.profile import profiling_allowed
 from store.vocabulary import CustomerStatus, FollowUpStatus, WebActivityKind, WebNoticeKind
 
@@ -60,17 +63,26 @@ def owe(session: Session, customer_id: int, kind: WebNoticeKind, source: str, at
             pending.kind, pending.detail, pending.happened_at = kind, detail, at
 
 
+@lru_cache(maxsize=2)
+def _owners_statement(postgresql: bool) -> Select[Any]:
+    follow_ups, employees = Base.metadata.tables[FollowUp.__tablename__], Base.metadata.tables[Employee.__tablename__]
+    return (select(follow_ups.c.customer_id).join(employees, employees.c.id == follow_ups.c.assignee_id)
+            .where(dialect.ids_parameter(postgresql, follow_ups.c.customer_id),
+                   follow_ups.c.status == FollowUpStatus.OPEN, employees.c.active.is_(True)).distinct())
+
+
 def with_owners(session: Session, customer_ids: Iterable[int]) -> set[int]:
     """Which of these customers have an open follow-up with an active employee: the only ones `owe` can
     write anything for. One read for a worker step's customers, so that `owe` (its reads and the flush
     before them) runs only for those."""
     ids = sorted(set(customer_ids))
     found: set[int] = set()
+    session.flush()  # read through the connection, which does not autoflush
+    connection = session.connection()
+    postgresql = dialect.is_postgresql(connection)
     for start in range(0, len(ids), 500):
-        found.update(session.scalars(
-            select(FollowUp.customer_id).join(Employee, Employee.id == FollowUp.assignee_id)
-            .where(FollowUp.customer_id.in_(ids[start:start + 500]), FollowUp.status == FollowUpStatus.OPEN,
-                   Employee.active.is_(True)).distinct()))
+        found.update(connection.execute(_owners_statement(postgresql),
+                                        {"ids": dialect.ids_value(postgresql, ids[start:start + 500])}).scalars())
     return found
 
 

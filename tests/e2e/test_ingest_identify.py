@@ -11,8 +11,9 @@ from bot.ingest import appliers_for, group_appliers_for
 from localslack.slack_driver import HttpTransport, SlackDriver
 from store.gdpr import erase_customer
 from store.importing.people import import_people
-from store.models import Customer, InboxMessage, MatchReview, SourceRecord
+from store.models import Customer, InboxMessage, MatchReview, Order, SourceRecord
 from store.resolution import relink
+from store.survivorship import GOLDEN_FIELDS, build_golden, load_records
 from store.vocabulary import CustomerStatus, InboxState
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.support.ingest import SEGMENT_SOURCE, start_live
@@ -204,3 +205,50 @@ def test_the_same_traits_sent_again_keep_the_person_and_make_their_values_the_ne
         assert session.scalars(select(Customer.phone).where(Customer.status == CustomerStatus.ACTIVE)).one() == \
             "+33622222222"
         assert set(session.scalars(select(InboxMessage.state))) == {InboxState.APPLIED}
+
+
+def _golden_as_derived(session, customer_id: int) -> dict:
+    """The customer's golden values as survivorship derives them from the records (the definition)."""
+    records = load_records(session, [customer_id])[customer_id]
+    first_order = session.scalar(select(func.min(Order.ordered_at)).where(Order.customer_id == customer_id))
+    golden = build_golden(records, first_order=first_order and first_order.date())
+    return {**golden.values, "provenance": golden.provenance, "search_name": golden.search_name}
+
+
+def _golden_stored(session, customer_id: int) -> dict:
+    customer = session.get(Customer, customer_id)
+    return {name: getattr(customer, name) for name in (*GOLDEN_FIELDS, "provenance", "search_name")}
+
+
+def test_a_repeated_identify_that_moves_the_golden_record_moves_it(live, session_factory):
+    # Sites send the same traits on every visit; most repeats change nothing but the time, and the golden record
+    # is then left as it is. These repeats do change it: a later day (the web record's day is its customer_since
+    # when nothing older is known), raw attributes survivorship reads (a sign-up date, a language), and a phone
+    # that becomes the freshest of the customer's records.
+    with session_factory.begin() as session:
+        import_people(session, source="pos", rows=[(2, {"source_id": "P-9", "first_name": "Hélène",
+                                                        "last_name": "Marchal", "email": "helene@example.com",
+                                                        "phone": "0611111111", "updated_at": "2026-11-05T10:00:00"})])
+        relink(session)
+    traits = {"firstName": "Hélène", "lastName": "Marchal", "email": "helene@example.com", "phone": "0622222222"}
+    steps = [({"userId": "u-42", "traits": traits, "timestamp": "2026-11-01T10:00:00Z"},
+              {"customer_since": dt.date(2026, 11, 1), "phone": "+33611111111", "preferred_language": None}),
+             ({"userId": "u-42", "traits": traits, "timestamp": "2026-11-03T10:00:00Z"},
+              {"customer_since": dt.date(2026, 11, 3), "phone": "+33611111111", "preferred_language": None}),
+             ({"userId": "u-42", "traits": {**traits, "created_at": "2019-05-04", "language": "fr-FR"},
+               "timestamp": "2026-11-04T10:00:00Z"},
+              {"customer_since": dt.date(2019, 5, 4), "phone": "+33611111111", "preferred_language": "fr"}),
+             ({"userId": "u-42", "traits": traits, "timestamp": "2026-11-10T10:00:00Z"},
+              {"customer_since": dt.date(2019, 5, 4), "phone": "+33622222222", "preferred_language": "fr"}),
+             ({"userId": "u-42", "traits": traits, "timestamp": "2026-11-10T11:00:00Z"},  # nothing moves
+              {"customer_since": dt.date(2019, 5, 4), "phone": "+33622222222", "preferred_language": "fr"})]
+    for message, expected in steps:
+        live.identify(message)
+        live.work()
+        with session_factory() as session:
+            customer_id = session.scalars(select(Customer.id).where(Customer.status == CustomerStatus.ACTIVE)).one()
+            stored = _golden_stored(session, customer_id)
+            assert {name: stored[name] for name in expected} == expected, message["timestamp"]
+            assert stored == _golden_as_derived(session, customer_id)
+    with session_factory.begin() as session:  # every golden record written is up to date: relink rebuilds none
+        assert relink(session).customers_rebuilt == 0
