@@ -273,7 +273,8 @@ def latency_causes(rows: list) -> None:
         print(f"  waited for their person's identify (tried again): {_quantiles([(a - r).total_seconds() for _, _, r, a, *_ in waited])}; "
               f"from that identify's 2xx: {_quantiles(since_identify)}")
         everything = direct + since_identify
-        print(f"  all, the waited ones from their identify's 2xx: {_quantiles(everything)}")
+        print(f"  2xx -> on the card (all, the waited ones from their identify's 2xx: a track about a userId not "
+              f"identified yet cannot be on a card before that): {_quantiles(everything)}")
     for kind in sorted({row[0] for row in applied}):
         print(f"  {kind} at the first try: "
               f"{_quantiles([(a - r).total_seconds() for k, _, r, a, _, n, _ in applied if k == kind and n <= 1])}")
