@@ -62,15 +62,16 @@ class SqliteWriteTurn:
                 yield
             return
         with contextlib.ExitStack() as files:
+            # Opened in this order, closed in the other: the announcement ends before the turn, so that a worker
+            # waiting for the turn finds no writer left when it gets it.
+            turn = self._open(self.turn_path, files)
             announced = self._open(self.writers_path, files)
             if announced is not None:
                 fcntl.flock(announced, fcntl.LOCK_SH)  # blocks only while a worker looks (microseconds)
-            turn = self._open(self.turn_path, files)
             if turn is not None:
                 deadline = time.monotonic() + timeout
                 while not _try_lock(turn, fcntl.LOCK_EX) and time.monotonic() < deadline:
                     time.sleep(POLL_SECONDS)
-
             with self._entered():
                 yield
 
