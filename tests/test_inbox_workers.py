@@ -10,11 +10,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, text
 
 from bot.ingest import InboxWorkers
+from bot.serve_cmd import _stop_inbox_workers
 from store import audit, inbox, sources
 from store.live.segment import parse_message
 from store.models import AuditEvent, InboxMessage, LiveSource
@@ -181,3 +183,14 @@ def test_a_card_views_audit_row_waiting_for_the_lock_goes_before_the_workers_nex
     for thread in (worker_a, card, worker_b):
         thread.join(30)
     assert order == ["worker step u:a", "audit row", "worker step u:b"]
+
+
+def test_an_exiting_gunicorn_worker_stops_its_inbox_threads_first(session_factory):
+    """A daemon thread still running when the interpreter finalizes is frozen where it is, holding what it holds
+    (on SQLite the write turn or the write lock) until the process is gone: every writer of the database waited
+    seconds whenever a server stopped. gunicorn's worker_exit hook stops them first (their step finishes)."""
+    workers = InboxWorkers(session_factory, count=2, appliers=APPLIERS).start()
+    assert workers.is_alive()
+    exiting_worker = SimpleNamespace(wsgi=SimpleNamespace(inbox_workers=workers))  # what gunicorn hands the hook
+    _stop_inbox_workers(None, exiting_worker)
+    assert not workers.is_alive()
