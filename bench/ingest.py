@@ -28,6 +28,7 @@ import argparse
 import base64
 import gzip
 import http.client
+import itertools
 import json
 import os
 import random
@@ -241,6 +242,61 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def _quantiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return (f"{len(values):,} events: p50 {statistics.median(values):.2f} s, p95 {percentile(values, 0.95):.2f} s, "
+            f"max {max(values):.2f} s")
+
+
+def latency_causes(rows: list) -> None:
+    """Where the 2xx -> applied time went, from the inbox rows alone (type, state, received_at, applied_at,
+    person_key, attempts, id):
+    - events applied at their first try, and those that waited for their person's identify (a track about a
+      userId not identified yet: `unknown_person`, by design), the latter also measured from the 2xx of the
+      identify that made them appliable (the fact's own 2xx is then not the system's latency);
+    - the queue: a step stamps every event it applied with one applied_at, so the steps, their sizes and the
+      gaps between their commits are read back from the table;
+    - by time of arrival (10 s windows), to tell a steady queue from bursts."""
+    applied = [row for row in rows if row[1] == InboxState.APPLIED and row[3] is not None]
+    if not applied:
+        return
+    first_identify: dict[str, object] = {}
+    for kind, _, received, _, person, _, _ in sorted(applied, key=lambda r: r[6]):
+        if kind == "identify" and person is not None and person not in first_identify:
+            first_identify[person] = received
+    direct = [(a - r).total_seconds() for _, _, r, a, _, attempts, _ in applied if attempts <= 1]
+    waited = [row for row in applied if row[5] > 1]
+    print(f"  applied at the first try: {_quantiles(direct)}")
+    if waited:
+        since_identify = [(a - max(r, first_identify.get(p, r))).total_seconds() for _, _, r, a, p, _, _ in waited]
+        print(f"  waited for their person's identify (tried again): {_quantiles([(a - r).total_seconds() for _, _, r, a, *_ in waited])}; "
+              f"from that identify's 2xx: {_quantiles(since_identify)}")
+        everything = direct + since_identify
+        print(f"  2xx -> on the card (all, the waited ones from their identify's 2xx: a track about a userId not "
+              f"identified yet cannot be on a card before that): {_quantiles(everything)}")
+    for kind in sorted({row[0] for row in applied}):
+        print(f"  {kind} at the first try: "
+              f"{_quantiles([(a - r).total_seconds() for k, _, r, a, _, n, _ in applied if k == kind and n <= 1])}")
+    steps: dict[object, int] = {}
+    for row in applied:
+        steps[row[3]] = steps.get(row[3], 0) + 1
+    ends = sorted(steps)
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(ends)]
+    sizes = [steps[end] for end in ends]
+    print(f"  steps (one applied_at each): {len(ends):,}, events per step p50 {statistics.median(sizes):.0f}, "
+          f"mean {statistics.mean(sizes):.1f}, max {max(sizes)}; between commits p50 {statistics.median(gaps or [0]) * 1000:.0f} ms, "
+          f"p95 {percentile(gaps, 0.95) * 1000:.0f} ms, max {max(gaps or [0]) * 1000:.0f} ms; "
+          f"gaps over 0.5 s: {sum(1 for g in gaps if g > 0.5)} ({sum(g for g in gaps if g > 0.5):.1f} s)")
+    start = min(row[2] for row in applied)
+    windows: dict[int, list[float]] = {}
+    for _, _, received, done, _, attempts, _ in applied:
+        if attempts <= 1:
+            windows.setdefault(int((received - start).total_seconds() // 10), []).append((done - received).total_seconds())
+    print("  at the first try, by arrival (10 s windows): " + "; ".join(
+        f"{10 * w}s p50 {statistics.median(v):.1f}/p95 {percentile(v, 0.95):.1f}" for w, v in sorted(windows.items())))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default=None, help="database URL (default: a new SQLite file)")
@@ -329,12 +385,13 @@ def main() -> int:
         process.wait(60)
     with session_factory() as session:
         rows = list(session.execute(select(InboxMessage.type, InboxMessage.state, InboxMessage.received_at,
-                                           InboxMessage.applied_at).where(InboxMessage.source_id == source_id)))
+                                           InboxMessage.applied_at, InboxMessage.person_key, InboxMessage.attempts,
+                                           InboxMessage.id).where(InboxMessage.source_id == source_id)))
     engine.dispose()
-    latencies = [(applied - received).total_seconds() for _, state, received, applied in rows
+    latencies = [(applied - received).total_seconds() for _, state, received, applied, *_ in rows
                  if state == InboxState.APPLIED and applied is not None]
     states: dict[str, int] = {}
-    for kind, state, _, _ in rows:
+    for kind, state, *_ in rows:
         states[f"{kind} {state}"] = states.get(f"{kind} {state}", 0) + 1
     requests = [r for s in senders for r in s.request_seconds]
     parsed = urlparse(url)
@@ -350,6 +407,7 @@ def main() -> int:
     if latencies:
         print(f"2xx -> applied: p50 {statistics.median(latencies):.2f} s, p95 {percentile(latencies, 0.95):.2f} s, "
               f"max {max(latencies):.2f} s")
+    latency_causes(rows)
     print("CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
     print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f}")
     if lookups is not None:

@@ -13,11 +13,9 @@ ingestion burst queues in the inbox, not in front of `/customer`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 
 from bot.metrics import INGEST_APPLIED
@@ -90,13 +88,17 @@ def group_appliers_for(settings: MatchSettings) -> GroupAppliers:
                                                                                   thresholds=thresholds)}
 
 
-# An idle worker polls the inbox after IDLE_WAIT_SECONDS, then twice as long after each poll that found nothing,
-# up to IDLE_WAIT_MAX_SECONDS. Events this process stores wake its workers at once (`wake()`), and a step that
-# found work starts the waits over: the backoff only delays events another process stored while this one's
-# workers sleep, or a waiting event coming due (its own retry delay is 5 s at least). Polling twice a second
-# for ever cost every idle server a read per worker each half second (on PostgreSQL BEGIN, SELECT, ROLLBACK),
-# a visible share of each `/customer` lookup's CPU at ten a second (bench/README.md, branch lookupapp).
-IDLE_WAIT_SECONDS = 0.5
+# An idle worker polls the inbox again after IDLE_WAIT_SECONDS, then twice as long after each poll that found
+# nothing, up to IDLE_WAIT_MAX_SECONDS. Events this process stores wake its workers at once (`wake()`), and a
+# step that found work starts the waits over: the backoff only delays events another process stored while this
+# one's workers sleep (the tracking API in another process, `frontline ingest work` beside `frontline serve`),
+# or a waiting event coming due (its own retry delay is 5 s at least). The first wait is short because events
+# come in streams: a worker that has just caught up with a sender's batches finds the next ones a few tens of
+# milliseconds later (a 0.5 s first wait was up to half a second of every such event's 2xx -> applied, bench/
+# README.md, branch ingestsqlite); a server left idle still polls every 2 s after six empty polls. (Polling twice
+# a second for ever cost every idle server a read per worker each half second, on PostgreSQL BEGIN, SELECT,
+# ROLLBACK: a visible share of each `/customer` lookup's CPU at ten a second, branch lookupapp.)
+IDLE_WAIT_SECONDS = 0.05
 IDLE_WAIT_MAX_SECONDS = 2.0
 ERROR_WAIT_SECONDS = 2.0  # after a step failed (database unreachable...)
 # Events claimed per step (one transaction). The step's fixed work (the claim, the order barriers, each group's
@@ -118,41 +120,11 @@ STEP_SECONDS_POSTGRESQL = 1.0
 # gathered whole, their fixed reads (records, recent visits, signals) are shared by the step's whole batch.
 # PostgreSQL groups are bounded by the batch alone.
 GROUP_MAX_SQLITE: dict[tuple[str, str], int] = {(SourceKind.SEGMENT, SegmentType.IDENTIFY): 16}
-# On SQLite, once its steps have held the write lock for a step's budget (STEP_SECONDS) since its last pause,
-# the worker waits this long before the next step, holding the ingest turn (below) so that no other ingest
-# worker writes meanwhile: a Slack request waiting for the write lock gets it. (Short steps share one pause.)
-# SQLite's busy handler does not queue waiters, it polls, at most 100 ms apart: back-to-back steps (two
-# processes' workers, each retaking the lock a few ms after the other's commit) left a waiting card's audit
-# write polling into a held lock until its 2 s timeout ("not reachable", 222 times in the 1M run). A pause
-# longer than the longest poll interval lets every waiter in once per step.
-PAUSE_SQLITE = 0.12
+# On SQLite a worker takes the database's write turn for each step (store.write_turn): writers waiting for it
+# (a card's audit row, the tracking API's inbox INSERT) go first, between two steps, but a stream of them holds a
+# worker back this long at most before its next step (each such write lasts milliseconds).
+MAX_YIELD_SQLITE = 1.0
 
-
-class SqliteTurn:
-    """The turn of one ingest worker at a time on a SQLite file, across threads and processes (an exclusive
-    flock on `<database>-ingest.lock`, opened per turn so that threads of one process exclude each other too).
-    The workers then take turns with the pause above between them, instead of retaking the write lock back to
-    back. A database in memory has one process: a thread lock suffices."""
-
-    def __init__(self, database: str | None) -> None:
-        self.path = f"{database}-ingest.lock" if database and database != ":memory:" else None
-        self._threads = threading.Lock()
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._threads:
-            if self.path is None:
-                yield
-                return
-            try:
-                handle = open(self.path, "a+b")  # noqa: SIM115 - closed below, which releases the lock
-            except OSError as error:  # a directory we may not write to: take turns within this process only
-                log.warning("no ingest turn file next to the database (%s)", type(error).__name__)
-                yield
-                return
-            with handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, or the process dies
-                yield
 
 class InboxWorkers:
     """`count` threads applying the inbox until `stop()`. `wake()` ends their idle wait at once (the HTTP
@@ -175,10 +147,8 @@ class InboxWorkers:
         self._stop = threading.Event()
         self._work = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._turn: SqliteTurn | None = None
 
     def start(self) -> InboxWorkers:
-        self._sqlite_turn()  # one turn for all this process's threads, made before they start
         for number in range(self.count):
             thread = threading.Thread(target=self._run, name=f"inbox-worker-{number}", daemon=True)
             thread.start()
@@ -199,12 +169,17 @@ class InboxWorkers:
             thread.join(timeout)
 
     def step(self) -> inbox.WorkReport:
-        """One transaction: claim, apply, record; none at all when nothing is due (a read says so first)."""
+        """One transaction: claim, apply, record; none at all when nothing is due (a read says so first, without
+        the write lock or, on SQLite, the write turn: the waiting writers go on). On SQLite the transaction holds
+        the write turn of the database's workers (store.write_turn.SqliteWriteTurn.applying): one step at a time,
+        each after the writers that were waiting for the turn."""
         with self.session_factory() as session:
             due = inbox.has_due(session, self.clock())
         report = inbox.WorkReport()
         if due:
-            with self.session_factory.begin() as session:
+            turn = self.session_factory.write_turn()
+            with (turn.applying(MAX_YIELD_SQLITE) if turn is not None else contextlib.nullcontext(),
+                  self.session_factory.begin() as session):
                 on_sqlite = dialect.is_sqlite(session)
                 report = inbox.apply_due(session, self.appliers, self.clock(),
                                          limit=min(self.batch, BATCH_SQLITE) if on_sqlite else self.batch,
@@ -218,22 +193,11 @@ class InboxWorkers:
         return report
 
     def _run(self) -> None:
-        turn = self._sqlite_turn()
-        held = 0.0  # seconds of steps since the last pause (SQLite)
         idle_wait = IDLE_WAIT_SECONDS
         while not self._stop.is_set():
             self._work.clear()  # before the step: events stored during it wake the next wait at once
             try:
-                if turn is None:
-                    report = self.step()
-                else:
-                    with turn():
-                        started = time.monotonic()
-                        report = self.step()
-                        held += time.monotonic() - started
-                        if report.claimed and held >= STEP_SECONDS:
-                            self._stop.wait(PAUSE_SQLITE)  # the waiting Slack writes' window (see PAUSE_SQLITE)
-                            held = 0.0
+                report = self.step()
             except Exception as error:  # the database went away, a lock timed out: try again shortly
                 log.error("inbox worker step failed: %s", type(error).__name__)
                 self._stop.wait(ERROR_WAIT_SECONDS)
@@ -243,12 +207,3 @@ class InboxWorkers:
                 idle_wait = IDLE_WAIT_SECONDS
             else:
                 idle_wait = min(2 * idle_wait, IDLE_WAIT_MAX_SECONDS)
-
-    def _sqlite_turn(self) -> SqliteTurn | None:
-        """The ingest turn of this SQLite file, shared by this process's worker threads; None on PostgreSQL."""
-        if self._turn is None:
-            bind = self.session_factory.kw.get("bind")
-            url = getattr(bind, "url", None)
-            if url is not None and url.get_backend_name() == "sqlite":
-                self._turn = SqliteTurn(url.database)
-        return self._turn

@@ -194,6 +194,7 @@ def _serve_http(args, settings) -> int:
             "loglevel": settings.log_level.lower(),
             "preload_app": False,
             "child_exit": _worker_exited,
+            "worker_exit": _stop_inbox_workers,
             "proc_name": "frontline",
         }).run()
     finally:
@@ -203,6 +204,17 @@ def _serve_http(args, settings) -> int:
 
 def _worker_exited(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
+
+
+def _stop_inbox_workers(_server, worker) -> None:
+    """In a gunicorn worker that is exiting: let its inbox workers finish their step and stop. Left running, a
+    daemon thread is frozen wherever it is when the interpreter finalizes, holding whatever it holds until the
+    process is gone: on SQLite the write turn, or the write lock itself, for seconds (every writer of the
+    database waited: a 5.7 s stop of all ingestion when bench/ingest.py's lookup server stopped)."""
+    web = getattr(worker, "wsgi", None)
+    inbox_workers = getattr(web, "inbox_workers", None)
+    if inbox_workers is not None:
+        inbox_workers.stop()
 
 
 class JsonGunicornLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no type hints

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store import kpi_rollup
 from store.models import Base
+from store.write_turn import SqliteWriteTurn, write_turn
 
 from store import dialect
 
@@ -51,6 +52,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", functools.partial(_tune_sqlite, busy_timeout_ms=busy_timeout_ms))
         event.listen(engine, "begin", _begin_sqlite)
+        _SQLITE_BUSY_TIMEOUTS[engine] = busy_timeout_ms / 1000
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -65,6 +67,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
     return engine
 
 
+# The busy timeout of each SQLite engine made above, in seconds: also how long its writers wait for their turn.
+_SQLITE_BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 # How to make the autocommit engine of each PostgreSQL engine made above (`autocommit_engine`), and the ones made.
 _AUTOCOMMIT_RECIPES: weakref.WeakKeyDictionary[Engine, Callable[[], Engine]] = weakref.WeakKeyDictionary()
 _AUTOCOMMIT_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
@@ -203,9 +207,26 @@ class SessionFactory(sessionmaker[Session]):
             return self._immediate[1]
         return bind
 
+    def write_turn(self) -> SqliteWriteTurn | None:
+        """The write turn of this factory's SQLite file (store.write_turn), which its write transactions take; None
+        on PostgreSQL, where writers lock rows, not the database."""
+        bind = self.kw.get("bind")
+        if isinstance(bind, Engine) and dialect.is_sqlite(bind):
+            return write_turn(bind.url.database)
+        return None
+
+    def _turn(self, bind: Any) -> contextlib.AbstractContextManager[None]:
+        """On a SQLite file, the writer's turn around a write transaction (store.write_turn: it goes before the
+        inbox workers' next step instead of polling SQLite's lock); elsewhere nothing."""
+        turn = self.write_turn()
+        if turn is None:
+            return contextlib.nullcontext()
+        return turn.writing(_SQLITE_BUSY_TIMEOUTS.get(bind, DEFAULT_BUSY_TIMEOUT_MS / 1000))
+
     @contextlib.contextmanager
     def _write_session(self) -> Iterator[Session]:
-        with self(bind=self._writer(self.kw.get("bind"))) as session, session.begin():
+        bind = self.kw.get("bind")
+        with self._turn(bind), self(bind=self._writer(bind)) as session, session.begin():
             yield session
 
     @contextlib.contextmanager
@@ -216,7 +237,7 @@ class SessionFactory(sessionmaker[Session]):
         bind = self.kw.get("bind")
         if not isinstance(bind, Engine):
             raise TypeError("write_connection needs a session factory bound to an engine")
-        with self._writer(bind).begin() as connection:
+        with self._turn(bind), self._writer(bind).begin() as connection:
             yield connection
 
     def read_connection(self) -> contextlib.AbstractContextManager[Connection]:

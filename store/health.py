@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from store import dialect
+from store.write_turn import write_turn
 
 # The tables every request writes: each profile view is audited, each log an interaction.
 _WRITTEN_BY_REQUESTS = "audit_events, interactions"
@@ -36,7 +37,10 @@ def write_problem(engine: Engine, *, timeout_ms: int = 250) -> str | None:
 
 
 def _probe_sqlite(engine: Engine, timeout_ms: int) -> None:
-    with engine.connect() as connection:
+    # In the write turn, as every write (store.write_turn): inbox workers stepping back to back leave SQLite's
+    # lock free for microseconds only between two steps, which the busy handler's sleeps would mostly miss
+    # ("locked" while ingesting); announced, the probe goes once the step under way commits.
+    with write_turn(engine.url.database).writing(timeout_ms / 1000), engine.connect() as connection:
         raw = connection.connection.driver_connection  # autocommit (store.db turns pysqlite's BEGIN off)
         if not isinstance(raw, sqlite3.Connection):  # SQLAlchemy types it Any | None; pysqlite's is this
             raise TypeError(f"unexpected SQLite driver connection {type(raw).__name__}")

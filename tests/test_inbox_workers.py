@@ -7,17 +7,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, text
 
 from bot.ingest import InboxWorkers
-from store import inbox, sources
+from bot.serve_cmd import _stop_inbox_workers
+from store import audit, inbox, sources
 from store.live.segment import parse_message
 from store.models import AuditEvent, InboxMessage, LiveSource
-from store.vocabulary import InboxState, SourceKind
+from store.vocabulary import AuditAction, InboxState, SegmentType, SourceKind
 from tests.support.inbox_worker import APPLIERS, TRACE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,3 +138,59 @@ def test_an_idle_worker_still_applies_events_another_process_stored(db_url, sess
     finally:
         workers.stop()
     _assert_each_applied_once_in_order(session_factory)
+
+
+def test_a_card_views_audit_row_waiting_for_the_lock_goes_before_the_workers_next_step(db_url, session_factory):
+    """On SQLite a worker's step holds the one write lock. A card's audit row that waits for it must be written
+    as soon as that step commits, not after the next worker's step: SQLite's busy handler lets a waiting write
+    sleep up to 100 ms between tries, and workers that took the lock again at once left it sleeping until its
+    busy timeout ("the database is not reachable", bench/README.md). Here worker A is in the middle of a step,
+    worker B has the next event due, and the audit write comes meanwhile: it goes second, B's step third."""
+    turn = session_factory.write_turn()
+    if turn is None:
+        pytest.skip("SQLite's single write lock (PostgreSQL locks rows)")
+    with session_factory.begin() as session:
+        sources.add_source(session, "web", SourceKind.SEGMENT, secret=None, now=NOW)
+        inbox.store_events(session, session.scalars(select(LiveSource.id)).one(),
+                           [parse_message({"type": "track", "userId": user, "event": "Product Viewed",
+                                           "messageId": user}, received_at=NOW) for user in ("a", "b")], NOW)
+    order: list[str] = []
+    in_step, finish_step = threading.Event(), threading.Event()
+
+    def apply(session, event, now):
+        if event.person_key == "u:a":
+            in_step.set()
+            finish_step.wait(30)
+        order.append(f"worker step {event.person_key}")
+        return inbox.APPLIED
+
+    def view_card() -> None:
+        with session_factory.write_connection() as connection:
+            audit.record_now(connection, employee_id=None, actor="U1", action=AuditAction.VIEW, customer_id=None,
+                             via="test")
+            order.append("audit row")
+
+    appliers = {(SourceKind.SEGMENT, SegmentType.TRACK): apply}
+    worker_a = threading.Thread(target=InboxWorkers(session_factory, count=0, appliers=appliers, batch=1).step)
+    worker_a.start()
+    assert in_step.wait(30)  # A holds the lock (its step's transaction) and the workers' turn
+    worker_b = threading.Thread(target=InboxWorkers(session_factory, count=0, appliers=appliers, batch=1).step)
+    worker_b.start()  # event b is due: B waits for the turn
+    card = threading.Thread(target=view_card)
+    card.start()
+    _wait_until(turn.writers_waiting, "the audit write waiting for its turn")
+    finish_step.set()
+    for thread in (worker_a, card, worker_b):
+        thread.join(30)
+    assert order == ["worker step u:a", "audit row", "worker step u:b"]
+
+
+def test_an_exiting_gunicorn_worker_stops_its_inbox_threads_first(session_factory):
+    """A daemon thread still running when the interpreter finalizes is frozen where it is, holding what it holds
+    (on SQLite the write turn or the write lock) until the process is gone: every writer of the database waited
+    seconds whenever a server stopped. gunicorn's worker_exit hook stops them first (their step finishes)."""
+    workers = InboxWorkers(session_factory, count=2, appliers=APPLIERS).start()
+    assert workers.is_alive()
+    exiting_worker = SimpleNamespace(wsgi=SimpleNamespace(inbox_workers=workers))  # what gunicorn hands the hook
+    _stop_inbox_workers(None, exiting_worker)
+    assert not workers.is_alive()
