@@ -73,7 +73,10 @@ def limit_lock_waits(session: Session, milliseconds: int) -> None:
     """PostgreSQL: for the rest of this transaction, a statement that waits longer than this for a lock fails
     (`is_lock_conflict`) instead of waiting on. SQLite: nothing (its busy timeout governs the one write lock)."""
     if is_postgresql(session):
-        session.execute(text(f"SET LOCAL lock_timeout = {int(milliseconds)}"))
+        session.execute(_LOCK_TIMEOUT, {"milliseconds": f"{int(milliseconds)}ms"})
+
+
+_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :milliseconds, true)")  # true: this transaction only
 
 
 # lock_not_available (lock_timeout, NOWAIT), deadlock_detected
