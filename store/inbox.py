@@ -235,7 +235,8 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     names: dict[int, str] = {}
     for source_id, kind, name in session.execute(select(LiveSource.id, LiveSource.kind, LiveSource.name)):
         kinds[source_id], names[source_id] = kind, name
-    taken, blocked = _take_people(session, [_event(row, kinds, names) for row in rows], person_customers)
+    claimed = {row.id: _event(row, kinds, names) for row in rows}
+    taken, blocked = _take_people(session, list(claimed.values()), person_customers)
     elsewhere = set(blocked)  # people another step holds: their events wait for a later step
     updates: list[dict[str, Any]] = []
     woken: set[str] = set()
@@ -297,7 +298,7 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
                 blocked.add(row.person_key)  # the rest of this person's events wait for the next step too
             continue
         report.claimed += 1
-        event = _event(row, kinds, names)
+        event = claimed[row.id]
         if grouped:
             groups.setdefault(key, []).append((row, event))
             if row.person_key is not None:
