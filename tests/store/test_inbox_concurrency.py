@@ -213,3 +213,41 @@ def test_a_worker_step_wakes_again_after_its_commit(session_factory, source_id):
         assert report.wake_later == {"a:x"}
     with session_factory() as session:
         assert session.scalar(select(InboxMessage.due_at).where(InboxMessage.message_id == "m1")) == NOW
+
+
+def test_a_group_that_meets_a_row_another_step_holds_goes_on_without_that_person(session_factory, source_id):
+    """A group (say a step's identifies, linked in one pass) meets a row another step holds on u2's behalf: it
+    is tried again in halves of its people, so u3 and u4 are still applied together, and u2's events wait for a
+    later step, not failed."""
+    shared = _customer(session_factory)
+    writes_to = {"u:u1": shared, "u:u2": shared}
+    with session_factory.begin() as session:
+        inbox.store_events(session, source_id, [_track("m1", "u1"), _track("m2", "u2"), _track("m3", "u3"),
+                                                _track("m4", "u4")], NOW)
+    holder = _Blocking(writes_to, hold="m1")
+    groups: list[list[str]] = []
+
+    def group_applier(session: Session, events: Sequence[InboxEvent], now: dt.datetime) -> list[Applied]:
+        groups.append([event.message_id for event in events])
+        for event in events:
+            if event.person_key in writes_to:
+                session.execute(update(Customer).where(Customer.id == writes_to[event.person_key]).values(updated_at=now))
+        return [APPLIED] * len(events)
+
+    thread, a_done = _worker_a(session_factory, {(SourceKind.SEGMENT, "track"): holder}, None)
+    assert holder.inside.wait(WAIT)
+    with session_factory.begin() as session:
+        report = inbox.apply_due(session, {(SourceKind.SEGMENT, "track"): holder}, NOW,
+                                 group_appliers={(SourceKind.SEGMENT, "track"): group_applier})
+    assert not a_done.is_set()
+    assert groups == [["m2", "m3", "m4"], ["m2"], ["m3", "m4"]]
+    assert report.count(InboxState.APPLIED) == 2 and report.held == 1
+    assert _states(session_factory)["m2"] == ("pending", 0)
+    holder.go.set()
+    thread.join(WAIT)
+    with session_factory.begin() as session:
+        inbox.apply_due(session, {(SourceKind.SEGMENT, "track"): holder}, NOW,
+                        group_appliers={(SourceKind.SEGMENT, "track"): group_applier})
+    assert groups[-1] == ["m2"]
+    assert {m: s for m, (s, _) in _states(session_factory).items()} == dict.fromkeys(("m1", "m2", "m3", "m4"),
+                                                                                       "applied")
