@@ -237,7 +237,16 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     for source_id, kind, name in session.execute(select(LiveSource.id, LiveSource.kind, LiveSource.name)):
         kinds[source_id], names[source_id] = kind, name
     claimed = {row.id: _event(row, kinds, names) for row in rows}
-    taken, blocked = _take_people(session, list(claimed.values()), person_customers)
+    # Only people this step may apply by the order barriers are locked: a person all of whose claimed events wait
+    # behind another step's earlier one is left alone, or two steps could each hold what the other needs for them
+    # (one the person's lock, the other their earliest event), and neither apply them.
+    first: dict[str, int] = {}
+    for row in rows:
+        if row.person_key is not None:
+            first[row.person_key] = min(row.id, first.get(row.person_key, row.id))
+    applicable = [event for event in claimed.values() if event.person_key is None
+                  or first[event.person_key] <= barriers.get(event.person_key, first[event.person_key])]
+    taken, blocked = _take_people(session, applicable, person_customers)
     elsewhere = set(blocked)  # people another step holds: their events wait for a later step
     updates: list[dict[str, Any]] = []
     woken: set[str] = set()
