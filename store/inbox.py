@@ -22,8 +22,8 @@ events back. An event whose applier raised (a deadlock, a lost connection) does:
 
 Workers never wait for one another on PostgreSQL (issue 11: 100 deadlocks in the quiet 1M run, workers at a
 third of a core each, waiting on each other's row locks). After its claim a step takes, without waiting,
-a lock on each of its people (`dialect.try_lock_keys`) and a row lock on each customer it knows they write
-to (`person_customers`, in id order, SKIP LOCKED); a person whose lock or one of whose customers another
+a lock on each of its people and on each customer it knows they write to (`person_customers`), PostgreSQL
+advisory locks taken without waiting (`dialect.try_lock_keys`); a person whose lock or one of whose customers another
 step holds is left for a later step, whole. So two steps never apply one person's events, nor two people's
 of one known customer, at the same time: no lock waits between them on those rows, no deadlock. What a step
 cannot know before applying (a new record joining an existing customer another step is writing, a merge)
@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from store import dialect
 from store.live.segment import NewEvent
-from store.models import INBOX_UNFINISHED, Customer, InboxMessage, LiveSource
+from store.models import INBOX_UNFINISHED, InboxMessage, LiveSource
 from store.vocabulary import InboxState
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,10 @@ PersonCustomers = Callable[[Session, Sequence[InboxEvent]], Mapping[str, Iterabl
 """`customers_of(session, events)`: person key -> the customers their events would write to, as far as known
 before applying them (a person not known yet: none). A PostgreSQL step locks those first (see above)."""
 
-# The advisory lock space of the inbox's people (dialect.try_lock_keys): any number other code does not use.
+# The advisory lock spaces of the inbox's people and of their customers (dialect.try_lock_keys): numbers no other
+# code uses.
 PERSON_LOCKS = 1_101
+CUSTOMER_LOCKS = 1_102
 
 
 @dataclass
@@ -350,22 +352,19 @@ def _event(row: InboxMessage, kinds: Mapping[int, str], names: Mapping[int, str]
 
 def _take_people(session: Session, events: Sequence[InboxEvent],
                  person_customers: PersonCustomers | None) -> tuple[set[str], set[str]]:
-    """(the people this step may apply, those another step holds): a lock on each person, then a row lock on
-    each customer their events write to, in id order; none waits (see the module docstring). A person whose
+    """(the people this step may apply, those another step holds): a lock on each person, then on each customer
+    their events write to; none waits (see the module docstring). A person whose
     lock or one of whose customers another step holds is left whole for a later step. SQLite: everyone."""
     people = sorted({event.person_key for event in events if event.person_key is not None})
     taken = dialect.try_lock_keys(session, PERSON_LOCKS, people)
     if person_customers is not None and taken and not dialect.is_sqlite(session):
         customers = {key: set(ids) for key, ids in
                      person_customers(session, [e for e in events if e.person_key in taken]).items() if ids}
+        # Advisory locks, not row locks: a row lock writes each customer's tuple and the WAL (200 customers a step),
+        # which cost more database CPU than the waits it saved. Writers other than the steps do not take these:
+        # a step meets their rows through LOCK_WAIT_MS.
         wanted = sorted(set().union(*customers.values())) if customers else []
-        locked: set[int] = set()
-        for start in range(0, len(wanted), _INSERT_CHUNK):
-            # FOR NO KEY UPDATE: what the golden record's UPDATE takes anyway; it leaves foreign-key checks of
-            # other writers (a card's audit row, an interaction) free.
-            locked.update(session.scalars(
-                select(Customer.id).where(Customer.id.in_(wanted[start:start + _INSERT_CHUNK]))
-                .order_by(Customer.id).with_for_update(skip_locked=True, key_share=True)))
+        locked = {int(key) for key in dialect.try_lock_keys(session, CUSTOMER_LOCKS, [str(c) for c in wanted])}
         taken -= {key for key, ids in customers.items() if not ids <= locked}
     return taken, set(people) - taken
 
