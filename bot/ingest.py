@@ -65,6 +65,11 @@ GROUP_APPLIERS: GroupAppliers = {
 }
 
 
+# The customers a step's people write to, locked first on PostgreSQL (store.inbox: two steps never apply two people
+# of one customer at once). Only the tracking API's people are looked up; other sources' are locked per person.
+PERSON_CUSTOMERS: inbox.PersonCustomers = commerce.customers_of
+
+
 # Appliers that link a person's record on arrival (store.arrival): they take the identity thresholds.
 LINKING_APPLIERS = frozenset({
     commerce.apply_identify, shopify.apply_checkout, shopify.apply_customer, shopify.apply_order,
@@ -134,7 +139,8 @@ class InboxWorkers:
     def __init__(self, session_factory: SessionFactory, *, count: int, appliers: Appliers | None = None,
                  clock: Clock = utc_now, batch: int = BATCH,
                  on_step: Callable[[inbox.WorkReport], None] | None = None,
-                 group_appliers: GroupAppliers | None = None) -> None:
+                 group_appliers: GroupAppliers | None = None,
+                 person_customers: inbox.PersonCustomers | None = PERSON_CUSTOMERS) -> None:
         """`appliers` given alone: those, one event at a time (tests' own); neither: APPLIERS and GROUP_APPLIERS."""
         self.session_factory = session_factory
         self.count = count
@@ -142,6 +148,7 @@ class InboxWorkers:
         self.group_appliers = (group_appliers if group_appliers is not None
                                else GROUP_APPLIERS if appliers is None else {})
         self.clock = clock
+        self.person_customers = person_customers
         self.batch = batch
         self.on_step = on_step
         self._stop = threading.Event()
@@ -172,7 +179,9 @@ class InboxWorkers:
         """One transaction: claim, apply, record; none at all when nothing is due (a read says so first, without
         the write lock or, on SQLite, the write turn: the waiting writers go on). On SQLite the transaction holds
         the write turn of the database's workers (store.write_turn.SqliteWriteTurn.applying): one step at a time,
-        each after the writers that were waiting for the turn."""
+        each after the writers that were waiting for the turn. Then, rarely (PostgreSQL), a second transaction:
+        the wake-up of people another step was applying meanwhile (store.inbox.apply_due). A kill -9 between the
+        two only delays those people's waiting events to their next retry."""
         with self.session_factory() as session:
             due = inbox.has_due(session, self.clock())
         report = inbox.WorkReport()
@@ -185,7 +194,11 @@ class InboxWorkers:
                                          limit=min(self.batch, BATCH_SQLITE) if on_sqlite else self.batch,
                                          max_seconds=STEP_SECONDS if on_sqlite else STEP_SECONDS_POSTGRESQL,
                                          clock=self.clock, group_appliers=self.group_appliers,
-                                         max_group=GROUP_MAX_SQLITE if on_sqlite else None)
+                                         max_group=GROUP_MAX_SQLITE if on_sqlite else None,
+                                         person_customers=self.person_customers)
+        if report.wake_later:  # people another step was applying: woken once this step's writes are visible
+            with self.session_factory.begin() as session:
+                inbox.wake(session, report.wake_later, self.clock())
         for state, count in report.counts.items():
             INGEST_APPLIED.labels(state).inc(count)
         if self.on_step is not None:

@@ -53,6 +53,42 @@ def is_sqlite(bind: Bind) -> bool:
     return name(bind) == "sqlite"
 
 
+def try_lock_keys(session: Session, space: int, keys: Sequence[str]) -> set[str]:
+    """Of `keys`, those this transaction now holds a lock on (PostgreSQL: transaction-level advisory locks
+    on (space, hashtext(key)), taken without waiting, released at commit, rollback or when the connection
+    dies; a key another transaction holds is left out). SQLite: all of them, its one write lock already
+    excludes every other writer. Two keys of one hash share a lock: at worst one waits a turn needlessly."""
+    if not keys:
+        return set()
+    if not is_postgresql(session):
+        return set(keys)
+    return set(session.scalars(_TRY_LOCK_KEYS, {"space": space, "keys": list(keys)}))
+
+
+_TRY_LOCK_KEYS = text("SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
+                      "WHERE pg_try_advisory_xact_lock(:space, hashtext(k))")
+
+
+def limit_lock_waits(session: Session, milliseconds: int) -> None:
+    """PostgreSQL: for the rest of this transaction, a statement that waits longer than this for a lock fails
+    (`is_lock_conflict`) instead of waiting on. SQLite: nothing (its busy timeout governs the one write lock)."""
+    if is_postgresql(session):
+        session.execute(_LOCK_TIMEOUT, {"milliseconds": f"{int(milliseconds)}ms"})
+
+
+_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :milliseconds, true)")  # true: this transaction only
+
+
+# lock_not_available (lock_timeout, NOWAIT), deadlock_detected
+_LOCK_CONFLICTS = frozenset({"55P03", "40P01"})
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    """Whether a database error says another transaction held a lock this one needed (PostgreSQL: a lock wait
+    over `limit_lock_waits`'s limit, or a deadlock)."""
+    return getattr(getattr(error, "orig", error), "sqlstate", None) in _LOCK_CONFLICTS
+
+
 def insert_for(bind: Bind, table: FromClause) -> sqlite.Insert | postgresql.Insert:
     """An INSERT into `table` (a model's `__table__`) that can take `.on_conflict_do_update()` /
     `.on_conflict_do_nothing()` (an upsert, an insert-or-ignore): both databases spell it the same, from

@@ -19,6 +19,20 @@ this gap: only events before the batch's first one of a person were checked). An
 cannot be resolved yet (the applier answers `waiting`) is tried again later, with a growing delay, or
 at once when an event of the same person is applied (`wake`); it does not hold the person's later
 events back. An event whose applier raised (a deadlock, a lost connection) does: it is retried first.
+
+Workers never wait for one another on PostgreSQL (issue 11: 100 deadlocks in the quiet 1M run, workers at a
+third of a core each, waiting on each other's row locks). After its claim a step takes, without waiting,
+a lock on each of its people and on each customer it knows they write to (`person_customers`), PostgreSQL
+advisory locks taken without waiting (`dialect.try_lock_keys`); a person whose lock or one of whose customers another
+step holds is left for a later step, whole. So two steps never apply one person's events, nor two people's
+of one known customer, at the same time: no lock waits between them on those rows, no deadlock. What a step
+cannot know before applying (a new record joining an existing customer another step is writing, a merge)
+waits at most LOCK_WAIT_MS: then that event's (or group's) writes are rolled back to its savepoint and its
+person is left for a later step, like a held one (not a failure: no attempt counted); a group is retried in
+halves of its people, so that the others still go on together.
+The wake-up of waiting events skips rows other steps hold; for a woken person another step is applying
+right now, it runs again after the commit (`WorkReport.wake_later`): that step may have just put their
+event back to wait without seeing this step's writes.
 """
 from __future__ import annotations
 
@@ -47,6 +61,10 @@ GIVE_UP_AFTER = dt.timedelta(days=30)
 # An applier that raises is retried this many times (a deadlock, a lost connection), then rejected.
 MAX_ERRORS = 5
 FAILED = "inbox.error"  # the reason of an event whose applier raised: it holds its person's later events
+BUSY = "inbox.busy"  # an applier needed a row another step held (PostgreSQL): left pending for a later step
+# PostgreSQL: the longest a step waits for a lock another transaction holds (then BUSY). Below deadlock_timeout
+# (1 s by default), so a cycle of waits between steps ends here rather than in the deadlock detector.
+LOCK_WAIT_MS = 100
 _INSERT_CHUNK = 500  # rows per INSERT: under SQLite's bound-parameter limit
 
 
@@ -78,6 +96,7 @@ class Applied:
 
 
 APPLIED = Applied(InboxState.APPLIED)
+_BUSY = Applied(InboxState.PENDING, BUSY)  # store.inbox's own answer, never an applier's
 
 
 def waiting(reason: str) -> Applied:
@@ -100,11 +119,24 @@ writes through `session`, never commits. When it raises, each event is applied a
 
 GroupAppliers = Mapping[tuple[str, str], GroupApplier]
 
+PersonCustomers = Callable[[Session, Sequence[InboxEvent]], Mapping[str, Iterable[int]]]
+"""`customers_of(session, events)`: person key -> the customers their events would write to, as far as known
+before applying them (a person not known yet: none). A PostgreSQL step locks those first (see above)."""
+
+# The advisory lock spaces of the inbox's people and of their customers (dialect.try_lock_keys): numbers no other
+# code uses.
+PERSON_LOCKS = 1_101
+CUSTOMER_LOCKS = 1_102
+
 
 @dataclass
 class WorkReport:
     claimed: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # InboxState -> events
+    # People whose waiting events the step could not wake because another step was applying them: the caller
+    # wakes them again once this step has committed (`wake`, its own transaction).
+    wake_later: set[str] = field(default_factory=set)
+    held: int = 0  # claimed events left for a later step because another step held their person or customer
 
     def count(self, state: str) -> int:
         return self.counts.get(state, 0)
@@ -165,15 +197,20 @@ def has_due(session: Session, now: dt.datetime) -> bool:
     """Whether a worker step would find anything to claim: one indexed read, no lock. Workers ask this
     before opening their write transaction, because on SQLite that transaction takes the one write lock
     up front: an idle worker polling twice a second would otherwise queue every Slack write behind it."""
-    due = or_(InboxMessage.state == InboxState.PENDING,
-              and_(InboxMessage.state == InboxState.WAITING, InboxMessage.due_at <= now))
-    return session.scalar(select(InboxMessage.id).where(due).limit(1)) is not None
+    # Two probes in the order of ix_inbox_messages_state_due, not one OR: PostgreSQL planned the OR (and a bare
+    # LIMIT 1) as a scan of the whole table, which at the end of a burst finds the few pending rows last (35 ms
+    # a step at 40,000 rows, on every worker's every step).
+    pending = select(InboxMessage.id).where(InboxMessage.state == InboxState.PENDING)
+    retried = select(InboxMessage.id).where(InboxMessage.state == InboxState.WAITING, InboxMessage.due_at <= now)
+    return any(session.scalar(probe.order_by(InboxMessage.due_at, InboxMessage.id).limit(1)) is not None
+               for probe in (pending, retried))
 
 
 def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: int = 100,
               max_seconds: float | None = None, clock: Callable[[], dt.datetime] | None = None,
               group_appliers: GroupAppliers | None = None,
-              max_group: Mapping[tuple[str, str], int] | None = None) -> WorkReport:
+              max_group: Mapping[tuple[str, str], int] | None = None,
+              person_customers: PersonCustomers | None = None) -> WorkReport:
     """One worker step in the caller's transaction: claim up to `limit` due events, apply them in id
     order per person, record each outcome. The caller commits (or dies, and nothing happened).
 
@@ -187,20 +224,33 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
     `max_group`: per event type, a group of that type is applied as soon as it holds this many events, so
     that one group (say 100 identifies, each linked against a big neighbourhood) cannot hold SQLite's write
     lock far past the budget, which is only checked between events and groups. Types not named there are
-    gathered whole: a group's fixed reads are then shared by the whole step."""
+    gathered whole: a group's fixed reads are then shared by the whole step.
+    `person_customers`: the customers each person's events write to, locked before applying (PostgreSQL)."""
     report = WorkReport()
     started = time.monotonic()
     rows = _claim(session, now, limit)
     if not rows:
         return report
+    dialect.limit_lock_waits(session, LOCK_WAIT_MS)
     unfinished = _earlier_unfinished(session, rows)
     rows += _claim_earlier(session, unfinished, limit, now)
     barriers = _barriers(rows, unfinished, now)
-    blocked: set[str] = set()
     kinds: dict[int, str] = {}
     names: dict[int, str] = {}
     for source_id, kind, name in session.execute(select(LiveSource.id, LiveSource.kind, LiveSource.name)):
         kinds[source_id], names[source_id] = kind, name
+    claimed = {row.id: _event(row, kinds, names) for row in rows}
+    # Only people this step may apply by the order barriers are locked: a person all of whose claimed events wait
+    # behind another step's earlier one is left alone, or two steps could each hold what the other needs for them
+    # (one the person's lock, the other their earliest event), and neither apply them.
+    first: dict[str, int] = {}
+    for row in rows:
+        if row.person_key is not None:
+            first[row.person_key] = min(row.id, first.get(row.person_key, row.id))
+    applicable = [event for event in claimed.values() if event.person_key is None
+                  or first[event.person_key] <= barriers.get(event.person_key, first[event.person_key])]
+    taken, blocked = _take_people(session, applicable, person_customers)
+    elsewhere = set(blocked)  # people another step holds: their events wait for a later step
     updates: list[dict[str, Any]] = []
     woken: set[str] = set()
     # The step's groups, one per event type, gathered in id order, and the group each person's gathered
@@ -213,8 +263,13 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
 
     def settle(row: InboxMessage, outcome: Applied) -> None:
         state = outcome.state
-        if outcome.reason == FAILED and row.person_key is not None:
+        if outcome.reason in (FAILED, BUSY) and row.person_key is not None:
             blocked.add(row.person_key)  # a retry of this one comes first
+        if outcome.reason == BUSY:  # left as it was, for a later step
+            report.claimed -= 1
+            if row.person_key is not None:
+                elsewhere.add(row.person_key)
+            return
         values: dict[str, Any] = {"id": row.id, "state": state, "reason": outcome.reason,
                                   "attempts": row.attempts + 1, "due_at": row.due_at, "applied_at": None}
         if state == InboxState.APPLIED:
@@ -237,7 +292,8 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
                 gathered_in.pop(row.person_key, None)
         if gathered and group_appliers is not None:
             events = [event for _, event in gathered]
-            outcomes = _apply_group(session, group_appliers[key], appliers.get(key), events, now)
+            outcomes = _apply_group(session, group_appliers[key], appliers.get(key), events, now,
+                                    None if max_seconds is None else started + max_seconds)
             for (row, _), outcome in zip(gathered, outcomes, strict=True):
                 settle(row, outcome)
 
@@ -256,9 +312,7 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
                 blocked.add(row.person_key)  # the rest of this person's events wait for the next step too
             continue
         report.claimed += 1
-        event = InboxEvent(id=row.id, source=names[row.source_id], source_kind=kind, type=row.type,
-                           message_id=row.message_id, person_key=row.person_key, body=row.body,
-                           received_at=row.received_at, timestamp=row.event_at, attempts=row.attempts)
+        event = claimed[row.id]
         if grouped:
             groups.setdefault(key, []).append((row, event))
             if row.person_key is not None:
@@ -274,6 +328,8 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
             report.claimed -= len(groups.pop(key))
             continue
         apply_group(key)
+    settled = {values["id"] for values in updates}
+    report.held = sum(1 for row in rows if row.person_key in elsewhere and row.id not in settled)
     if updates:
         finished = clock() if clock is not None else now
         for values in updates:
@@ -281,21 +337,53 @@ def apply_due(session: Session, appliers: Appliers, now: dt.datetime, *, limit: 
                 values["applied_at"] = finished
         session.execute(update(InboxMessage), updates)
     if woken:
-        wake(session, woken, now)
+        # Another step may be applying a woken person (an anonymous browser this step's identify named) and put
+        # their event back to wait without seeing this step's writes: those are woken again after the commit.
+        mine = taken | dialect.try_lock_keys(session, PERSON_LOCKS, sorted(woken - taken))
+        report.wake_later = woken - mine
+        wake(session, woken & mine, now, skip_locked=True)
     return report
 
 
-def wake(session: Session, person_keys: Iterable[str], now: dt.datetime) -> int:
-    """Make the waiting events of these people due now: something that may resolve them was applied."""
+def _event(row: InboxMessage, kinds: Mapping[int, str], names: Mapping[int, str]) -> InboxEvent:
+    return InboxEvent(id=row.id, source=names[row.source_id], source_kind=kinds[row.source_id], type=row.type,
+                      message_id=row.message_id, person_key=row.person_key, body=row.body,
+                      received_at=row.received_at, timestamp=row.event_at, attempts=row.attempts)
+
+
+def _take_people(session: Session, events: Sequence[InboxEvent],
+                 person_customers: PersonCustomers | None) -> tuple[set[str], set[str]]:
+    """(the people this step may apply, those another step holds): a lock on each person, then on each customer
+    their events write to; none waits (see the module docstring). A person whose
+    lock or one of whose customers another step holds is left whole for a later step. SQLite: everyone."""
+    people = sorted({event.person_key for event in events if event.person_key is not None})
+    taken = dialect.try_lock_keys(session, PERSON_LOCKS, people)
+    if person_customers is not None and taken and not dialect.is_sqlite(session):
+        customers = {key: set(ids) for key, ids in
+                     person_customers(session, [e for e in events if e.person_key in taken]).items() if ids}
+        # Advisory locks, not row locks: a row lock writes each customer's tuple and the WAL (200 customers a step),
+        # which cost more database CPU than the waits it saved. Writers other than the steps do not take these:
+        # a step meets their rows through LOCK_WAIT_MS.
+        wanted = sorted(set().union(*customers.values())) if customers else []
+        locked = {int(key) for key in dialect.try_lock_keys(session, CUSTOMER_LOCKS, [str(c) for c in wanted])}
+        taken -= {key for key, ids in customers.items() if not ids <= locked}
+    return taken, set(people) - taken
+
+
+def wake(session: Session, person_keys: Iterable[str], now: dt.datetime, *, skip_locked: bool = False) -> int:
+    """Make the waiting events of these people due now: something that may resolve them was applied.
+
+    Rows are locked in id order (PostgreSQL), so two wakes never deadlock. `skip_locked`: leave the rows another
+    transaction holds (a worker step's; it claimed them because they are due already), never wait for it."""
     keys = sorted(set(person_keys))
     woken = 0
     for start in range(0, len(keys), _INSERT_CHUNK):
+        asleep = (select(InboxMessage.id)
+                  .where(text(INBOX_UNFINISHED), InboxMessage.state == InboxState.WAITING,
+                         InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]), InboxMessage.due_at > now)
+                  .order_by(InboxMessage.id).with_for_update(skip_locked=skip_locked))
         result = session.execute(
-            update(InboxMessage)
-            .where(text(INBOX_UNFINISHED), InboxMessage.state == InboxState.WAITING,
-                   InboxMessage.person_key.in_(keys[start:start + _INSERT_CHUNK]),
-                   InboxMessage.due_at > now)
-            .values(due_at=now)
+            update(InboxMessage).where(InboxMessage.id.in_(asleep.scalar_subquery())).values(due_at=now)
             .execution_options(synchronize_session=False))
         woken += int(getattr(result, "rowcount", 0) or 0)
     return woken
@@ -407,19 +495,51 @@ def _barriers(rows: Sequence[InboxMessage], earlier: Sequence[_Earlier], now: dt
 
 
 def _apply_group(session: Session, group_applier: GroupApplier, applier: Applier | None,
-                 events: Sequence[InboxEvent], now: dt.datetime) -> list[Applied]:
+                 events: Sequence[InboxEvent], now: dt.datetime, deadline: float | None = None) -> list[Applied]:
     """The group applier's answers, in a savepoint; if it fails, each event through `_apply_one` (one broken
-    event must not hold the others back)."""
+    event must not hold the others back); if it met a row another step holds, in halves (`_apply_halves`)."""
     try:
         with session.begin_nested():
-            outcomes = group_applier(session, events, now)
-            if len(outcomes) != len(events) or any(
-                    o.state not in (InboxState.APPLIED, InboxState.WAITING, InboxState.REJECTED) for o in outcomes):
+            answers = group_applier(session, events, now)
+            if len(answers) != len(events) or any(
+                    o.state not in (InboxState.APPLIED, InboxState.WAITING, InboxState.REJECTED) for o in answers):
                 raise ValueError("a group applier answered wrongly")
-            return outcomes
+            return answers
     except Exception as error:  # logged without data; the events are applied one by one below
+        if dialect.is_lock_conflict(error):
+            return _apply_halves(session, group_applier, applier, events, now, deadline)
         log.warning("applying %d inbox events at once failed (%s): one by one", len(events), type(error).__name__)
-    return [_apply_one(session, applier, event, now) for event in events]
+    outcomes: list[Applied] = []
+    busy: set[str | None] = set()
+    for event in events:
+        if event.person_key is not None and event.person_key in busy:
+            outcomes.append(_BUSY)  # this person's earlier event waits for a later step: so do the rest
+            continue
+        outcome = _apply_one(session, applier, event, now)
+        if outcome.reason == BUSY:
+            busy.add(event.person_key)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _apply_halves(session: Session, group_applier: GroupApplier, applier: Applier | None,
+                  events: Sequence[InboxEvent], now: dt.datetime, deadline: float | None) -> list[Applied]:
+    """A group that met a row another step holds: its people in two halves, each applied as a group (and halved
+    again if it meets one too), down to the one person whose events then wait for a later step, whole. Not one
+    by one: an identify group's records are linked in one pass, and 50 records linked one at a time cost tens of
+    times more. A person's events stay together, in order. Once the step's time is up the rest waits too."""
+    def person(event: InboxEvent) -> str:
+        return event.person_key if event.person_key is not None else f"#{event.id}"
+
+    people = sorted({person(event) for event in events})
+    if len(people) < 2 or (deadline is not None and time.monotonic() > deadline):
+        return [_BUSY] * len(events)
+    first = set(people[:len(people) // 2])
+    answers: dict[int, Applied] = {}
+    for half in ([e for e in events if person(e) in first], [e for e in events if person(e) not in first]):
+        for event, answer in zip(half, _apply_group(session, group_applier, applier, half, now, deadline), strict=True):
+            answers[event.id] = answer
+    return [answers[event.id] for event in events]
 
 
 def _apply_one(session: Session, applier: Applier | None, event: InboxEvent, now: dt.datetime) -> Applied:
@@ -433,6 +553,8 @@ def _apply_one(session: Session, applier: Applier | None, event: InboxEvent, now
                 raise ValueError(f"an applier answered {outcome.state!r}")
             return outcome
     except Exception as error:  # one broken event must not stop the inbox; logged without its data
+        if dialect.is_lock_conflict(error):
+            return _BUSY  # another step held a row it needed: not this event's fault, nor an attempt
         log.error("applying inbox event %s (%s %s) failed: %s", event.id, event.source_kind, event.type,
                   type(error).__name__)
         if event.attempts + 1 >= MAX_ERRORS:

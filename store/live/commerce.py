@@ -68,6 +68,7 @@ from store.vocabulary import (
     OrderChannel,
     OrderStatus,
     SegmentType,
+    SourceKind,
     WebActivityKind,
     WebNoticeKind,
     WebSignalKind,
@@ -322,6 +323,47 @@ def resolve(session: Session, source: str, body: dict[str, Any], at: dt.datetime
         visitor_id = join_visitor(session, source, anonymous_id, record_id=record_id, customer_id=customer, at=at)
     return Who(record_id=record_id, customer_id=customer, visitor_id=visitor_id, user_id=user_id,
                joined=anonymous_id)
+
+
+def customers_of(session: Session, events: Sequence[InboxEvent]) -> dict[str, set[int]]:
+    """Person key -> the customer the tracking API's events of that person write to, when known already (their
+    userId's record, else their anonymous browser's): store.inbox locks those before a PostgreSQL step applies
+    the events (two people of one customer, say two accounts of a household, are then never applied by two
+    steps at once). Other sources' events, and people not known yet, are left out."""
+    users: dict[tuple[str, str], set[str]] = {}
+    browsers: dict[tuple[str, str], set[str]] = {}
+    for event in events:
+        if event.person_key is None or event.source_kind != SourceKind.SEGMENT:
+            continue
+        user_id, anonymous_id = _id(event.body.get("userId")), _id(event.body.get("anonymousId"))
+        if user_id is not None:
+            users.setdefault((event.source, user_id), set()).add(event.person_key)
+        elif anonymous_id is not None:
+            browsers.setdefault((event.source, anonymous_id), set()).add(event.person_key)
+    found: dict[str, set[int]] = {}
+    for wanted, read in ((users, _customers_of_users), (browsers, _customers_of_browsers)):
+        by_source: dict[str, list[str]] = {}
+        for source, name in wanted:
+            by_source.setdefault(source, []).append(name)
+        for source, names in by_source.items():
+            ordered = sorted(names)
+            for start in range(0, len(ordered), 500):
+                for name, customer_id in session.execute(read(source, ordered[start:start + 500])):
+                    for key in wanted[(source, name)]:
+                        found.setdefault(key, set()).add(customer_id)
+    return found
+
+
+def _customers_of_users(source: str, user_ids: list[str]) -> Any:
+    return select(SourceRecord.source_id, SourceRecord.customer_id).where(
+        SourceRecord.source == source, SourceRecord.source_id.in_(user_ids), SourceRecord.customer_id.is_not(None))
+
+
+def _customers_of_browsers(source: str, anonymous_ids: list[str]) -> Any:
+    return (select(WebVisitor.anonymous_id, SourceRecord.customer_id)
+            .join(SourceRecord, SourceRecord.id == WebVisitor.source_record_id)
+            .where(WebVisitor.source == source, WebVisitor.anonymous_id.in_(anonymous_ids),
+                   SourceRecord.customer_id.is_not(None)))
 
 
 def join_visitor(session: Session, source: str, anonymous_id: str, *, record_id: int, customer_id: int,
