@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from store.db import table_of
 from store.dialect import is_postgresql
@@ -374,9 +375,43 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any, clock: Cal
     postgresql = is_postgresql(session)
     if audit_via is not None and not postgresql:
         raise ValueError("the card writes its audit row itself on PostgreSQL only: record the view apart")
-    view = None if audit_via is None else {"a_at": clock(), "a_employee_id": viewer.id,
-                                           "a_actor": viewer.slack_user_id, "a_via": audit_via}
+    view = None if audit_via is None else _view_params(viewer, clock, audit_via)
     reads = _card_in_one_statement(session, customer_id, view) if postgresql else _card_reads(session, customer_id)
+    return _profile_of(session, reads, clock)
+
+
+@dataclass(frozen=True)
+class CardAlong:
+    """The card of a customer found by another statement, read and its view audited within that statement
+    (PostgreSQL): `statement(cid)` is the card's one statement with `cid`, an expression of the other
+    statement (the id of its one hit), for the customer; `params` its parameters (the view's audit row's among
+    them). store.search reads it with an exact lookup's hit: one round trip for the lookup, its card and the
+    audit row, instead of two (bench/README.md, branch lookuppg2)."""
+    statement: Callable[[ColumnElement[int]], Select[Any]]
+    params: dict[str, Any]
+
+
+def card_along(viewer: Any, clock: Callable[[], dt.datetime], via: str) -> CardAlong | None:
+    """The card and its view's audit row to read along with a lookup (`CardAlong`), as `viewer` would see
+    any customer; None when the viewer may not see customers (the card is then refused as build_profile
+    refuses it, and no row written). `profile_of_card_row` makes the card of the row read."""
+    if not viewer_may_see(viewer, 0):  # the rule depends on the viewer alone (a rule on the customer would go in the statement)
+        return None
+    return CardAlong(statement=_card_and_view_of, params={**_FIRST_PAGE, **_view_params(viewer, clock, via)})
+
+
+def profile_of_card_row(session: Session, row: Any, *, clock: Callable[[], dt.datetime]) -> CustomerProfile:
+    """The card from a row holding the columns of `CardAlong.statement` for an active customer (read and its view
+    audited along with a lookup); the web activity, with profiling consent, in a statement of its own."""
+    return _profile_of(session, _card_reads_of(row, row.id), clock)
+
+
+def _view_params(viewer: Any, clock: Callable[[], dt.datetime], via: str) -> dict[str, Any]:
+    """The parameters of a card's view's audit row (`_VIEWED`)."""
+    return {"a_at": clock(), "a_employee_id": viewer.id, "a_actor": viewer.slack_user_id, "a_via": via}
+
+
+def _profile_of(session: Session, reads: _CardReads, clock: Callable[[], dt.datetime]) -> CustomerProfile:
     customer, redirected_from = reads.customer, reads.redirected_from
     cid = customer.id
     consents = tuple(
@@ -463,13 +498,18 @@ def _card_in_one_statement(session: Session, customer_id: int, view: dict[str, A
         if row is None:
             raise ProfileUnavailable("not_found")
         if row.status == CustomerStatus.ACTIVE:
-            sections = {name: section.rows(getattr(row, name)) for name, section in _CARD_SECTIONS.items()}
-            return _CardReads(customer=row, redirected_from=asked if asked != row.id else None,
-                              source_record_ids=tuple(row.source_record_ids or ()), **sections)
+            return _card_reads_of(row, asked)
         if row.status != CustomerStatus.MERGED or not row.merged_into_id:
             raise ProfileUnavailable("erased" if row.status == CustomerStatus.ERASED else "not_found")
         customer_id = row.merged_into_id
     raise ProfileUnavailable("not_found")
+
+
+def _card_reads_of(row: Any, asked: int) -> _CardReads:
+    """The card's rows from a row of `_CARD_STATEMENT`'s columns (an active customer's), `asked`: the id asked for."""
+    sections = {name: section.rows(getattr(row, name)) for name, section in _CARD_SECTIONS.items()}
+    return _CardReads(customer=row, redirected_from=asked if asked != row.id else None,
+                      source_record_ids=tuple(row.source_record_ids or ()), **sections)
 
 
 class _JsonSection:
@@ -536,6 +576,15 @@ _VIEWED = insert(table_of(AuditEvent)).from_select(
     .where(_CUSTOMERS.c.id == _CID, _CUSTOMERS.c.status == literal_column(f"'{CustomerStatus.ACTIVE.value}'")),
 ).cte("viewed")
 _CARD_AND_VIEW_STATEMENT = _CARD_STATEMENT.add_cte(_VIEWED)
+
+
+def _card_and_view_of(cid: ColumnElement[int]) -> Select[Any]:
+    """`_CARD_AND_VIEW_STATEMENT` for the customer `cid`, an expression of an enclosing statement, in place of the
+    bound parameter `cid` (everywhere: the customer's row, every section, the audit row)."""
+    def customer_of(element: Any, **_kw: Any) -> Any:
+        return cid if isinstance(element, BindParameter) and element.key == _CID.key else None
+
+    return cast(Select[Any], replacement_traverse(_CARD_AND_VIEW_STATEMENT, {}, customer_of))
 
 
 def _preferences_of(rows: Iterable[Any]) -> tuple[Preference, ...]:
