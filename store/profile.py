@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from store.db import table_of
-from store.dialect import is_postgresql
+from store.dialect import Reader, is_postgresql
 
 from store.errors import Refused
 from store.models import (
@@ -327,7 +327,7 @@ _INTERACTION_ROWS = (
 )
 
 
-def _active_customer(session: Session, customer_id: int) -> tuple[Any, int | None]:
+def _active_customer(session: Reader, customer_id: int) -> tuple[Any, int | None]:
     """The customer's row (with its home store's name), following merges; and the id asked for when a merge
     led elsewhere."""
     asked = customer_id
@@ -362,7 +362,7 @@ def viewer_may_see(viewer: Any, customer_id: int) -> bool:
     return getattr(viewer, "id", None) is not None
 
 
-def build_profile(session: Session, customer_id: int, *, viewer: Any, clock: Callable[[], dt.datetime],
+def build_profile(session: Reader, customer_id: int, *, viewer: Any, clock: Callable[[], dt.datetime],
                   audit_via: str | None = None) -> CustomerProfile:
     """The card of `customer_id` (or of the customer it was merged into) as `viewer` may see it.
 
@@ -400,7 +400,7 @@ def card_along(viewer: Any, clock: Callable[[], dt.datetime], via: str) -> CardA
     return CardAlong(statement=_card_and_view_of, params={**_FIRST_PAGE, **_view_params(viewer, clock, via)})
 
 
-def profile_of_card_row(session: Session, row: Any, *, clock: Callable[[], dt.datetime]) -> CustomerProfile:
+def profile_of_card_row(session: Reader, row: Any, *, clock: Callable[[], dt.datetime]) -> CustomerProfile:
     """The card from a row holding the columns of `CardAlong.statement` for an active customer (read and its view
     audited along with a lookup); the web activity, with profiling consent, in a statement of its own."""
     return _profile_of(session, _card_reads_of(row, row.id), clock)
@@ -411,7 +411,7 @@ def _view_params(viewer: Any, clock: Callable[[], dt.datetime], via: str) -> dic
     return {"a_at": clock(), "a_employee_id": viewer.id, "a_actor": viewer.slack_user_id, "a_via": via}
 
 
-def _profile_of(session: Session, reads: _CardReads, clock: Callable[[], dt.datetime]) -> CustomerProfile:
+def _profile_of(session: Reader, reads: _CardReads, clock: Callable[[], dt.datetime]) -> CustomerProfile:
     customer, redirected_from = reads.customer, reads.redirected_from
     cid = customer.id
     consents = tuple(
@@ -471,7 +471,7 @@ class _CardReads:
 _FIRST_PAGE = {"offset": 0, "limit": RECENT + 1}
 
 
-def _card_reads(session: Session, customer_id: int) -> _CardReads:
+def _card_reads(session: Reader, customer_id: int) -> _CardReads:
     """One statement per section: on SQLite, in the process, a statement costs no round trip."""
     customer, redirected_from = _active_customer(session, customer_id)
     cid = {"cid": customer.id}
@@ -485,7 +485,7 @@ def _card_reads(session: Session, customer_id: int) -> _CardReads:
     )
 
 
-def _card_in_one_statement(session: Session, customer_id: int, view: dict[str, Any] | None = None) -> _CardReads:
+def _card_in_one_statement(session: Reader, customer_id: int, view: dict[str, Any] | None = None) -> _CardReads:
     """The same rows in one round trip (PostgreSQL): the customer's row with each section as a JSON array
     of its rows. On PostgreSQL each statement is a round trip to the server and work on both sides, and
     a card was six of them. A merged id costs one more statement per merge followed (its sections are
@@ -597,7 +597,7 @@ def _preferences_of(rows: Iterable[Any]) -> tuple[Preference, ...]:
     return tuple(sorted(latest.values(), key=lambda p: (p.category, p.label or "")))
 
 
-def _web_signals(session: Session, customer_id: int) -> tuple[WebSignalItem, ...]:
+def _web_signals(session: Reader, customer_id: int) -> tuple[WebSignalItem, ...]:
     return _signals_of(session.execute(_SIGNAL_ROWS, {"cid": customer_id}))
 
 
@@ -606,7 +606,7 @@ def _signals_of(rows: Iterable[Any]) -> tuple[WebSignalItem, ...]:
                                occurred_at=s.occurred_at) for s in rows)
 
 
-def _web_activity(session: Session, customer_id: int, *,
+def _web_activity(session: Reader, customer_id: int, *,
                   as_of: dt.datetime) -> tuple[tuple[WebSignalItem, ...], LiveActivity]:
     """The web signals and live activity of a customer who allows profiling (read only then). On PostgreSQL
     in one round trip (`_WEB_STATEMENT`: signals, recent activity and the open basket as JSON arrays)."""
@@ -646,7 +646,7 @@ _ACTIVITY_ROWS = (
 )
 
 
-def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> LiveActivity:
+def live_activity(session: Reader, customer_id: int, *, as_of: dt.datetime) -> LiveActivity:
     """The last visit, the open basket, recent wishlist changes and searches, a fresh online order:
     one query over the activity (the latest events of each group), one for the basket when there is any."""
     rows = session.execute(_ACTIVITY_ROWS, {"cid": customer_id}).all()

@@ -39,9 +39,9 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.orm import Session
 
 from store import dialect
+from store.dialect import Reader
 from store.models import (
     Customer,
     CustomerIdentifier,
@@ -126,7 +126,7 @@ class Along(Protocol):
     def params(self) -> dict[str, Any]: ...
 
 
-def find_customers(session: Session, query: str, *, limit: int = 5, along: Along | None = None) -> SearchResult:
+def find_customers(session: Reader, query: str, *, limit: int = 5, along: Along | None = None) -> SearchResult:
     """What `query` finds; `along`: more columns read with an exact kind's one hit in the same statement, on
     PostgreSQL (on SQLite a statement costs no round trip: ignored)."""
     query = " ".join((query or "").split())[:200]
@@ -200,7 +200,7 @@ def _resolve_along_statement(hows: tuple[str, ...], limit: int,
 _FOLLOW_MERGES = select(*_RESOLVE_COLUMNS).where(_CUSTOMERS.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _email_lookup(session: Session, query: str, limit: int, along: Along | None) -> SearchResult:
+def _email_lookup(session: Reader, query: str, limit: int, along: Along | None) -> SearchResult:
     try:
         email = normalise_email(query)
     except ValueError:
@@ -209,7 +209,7 @@ def _email_lookup(session: Session, query: str, limit: int, along: Along | None)
     return _identifier_result(session, query, "email", hits, limit, row)
 
 
-def _identifier_lookup(session: Session, query: str, limit: int, along: Along | None) -> SearchResult:
+def _identifier_lookup(session: Reader, query: str, limit: int, along: Along | None) -> SearchResult:
     """Digits and codes are ambiguous (a phone? a card? an order?): try every kind it could be, in one
     round trip to the database (a bot process far from its database pays each one)."""
     compact = "".join(query.split())
@@ -234,7 +234,7 @@ def _identifier_lookup(session: Session, query: str, limit: int, along: Along | 
 _HOW_ORDER = {"email": 0, "phone": 0, "customer_id": 0, "loyalty": 1, "order": 2}
 
 
-def _resolved(session: Session, values: dict[str, object], limit: int,
+def _resolved(session: Reader, values: dict[str, object], limit: int,
               along: Along | None = None) -> tuple[dict[int, tuple[str, Any]], Row[Any] | None]:
     """The active customers whose identifiers (kind of hit -> typed value) match, following merges, with
     their candidate columns, in order of what they matched on. The first hop is joined to the hits:
@@ -266,7 +266,7 @@ def _resolved(session: Session, values: dict[str, object], limit: int,
     return resolved, sole
 
 
-def _identifier_result(session: Session, query: str, kind: SearchKind, hits: dict[int, tuple[str, NameRow]],
+def _identifier_result(session: Reader, query: str, kind: SearchKind, hits: dict[int, tuple[str, NameRow]],
                        limit: int, along: Row[Any] | None = None) -> SearchResult:
     if not hits:
         return SearchResult(query=query, kind=kind)
@@ -279,7 +279,7 @@ def _identifier_result(session: Session, query: str, kind: SearchKind, hits: dic
 # --- names ------------------------------------------------------------------------------------
 
 
-def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
+def _name_lookup(session: Reader, query: str, limit: int) -> SearchResult:
     tokens = list(dict.fromkeys(fold(query).split()))[:MAX_TOKENS]
     if not tokens:
         return SearchResult(query=query, kind="name")
@@ -301,7 +301,7 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     return SearchResult(query=query, kind="name", candidates=tuple(candidates), exact=clear)
 
 
-def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
+def _scored(session: Reader, tokens: list[str], candidate_ids: Iterable[int],
             city_spellings: list[str] | None = None) -> list[tuple[int, NameRow]]:
     ids = list(candidate_ids)
     if not ids:
@@ -393,7 +393,7 @@ def _prefix_statement() -> Select[int]:
             .limit(_const(TOKEN_CAP)))
 
 
-def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
+def _prefix_ids(session: Reader, tokens: list[str]) -> list[int]:
     ids: set[int] = set()
     for token in tokens:
         if len(token) >= 3:
@@ -419,7 +419,7 @@ def _rare_word_holders(words: tuple[tuple[int, int, bool], ...]) -> CompoundSele
     return union_all(*answers)
 
 
-def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
+def _key_candidate_ids(session: Reader, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Words with few candidates are taken whole, if every word is common their intersection; the
     customers matching the most words come first."""
     # Every word in one round trip. A word is common when it has more holders than the cap, or when one
@@ -474,7 +474,7 @@ def _common_word_statement(keys: int, prefix: bool) -> CompoundSelect[Any]:
                      select(_const(1).label("tier"), other_holders.c.customer_id))
 
 
-def _common_word_ids(session: Session, token: str) -> list[int]:
+def _common_word_ids(session: Reader, token: str) -> list[int]:
     """A few hundred holders of a lone common word: all Martins are equally good answers to "martin" and
     the associate will add a first name or a city, so ranking 4,000 of them (~0.1 s of CPU) buys nothing.
     Those holding the word itself come first (their exact key: the name, or it with one letter more),
@@ -520,7 +520,7 @@ def _all_words_statement(sqlite: bool, outer: tuple[int, int, bool], others: tup
     return select(outer_ids.c.customer_id).where(*conditions).limit(_const(2 * POOL_CAP))
 
 
-def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
+def _all_words(session: Reader, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Customers holding a key of every word, optionally living in the city. The longest word also
     matches as a prefix (the one being typed).
 
@@ -588,7 +588,7 @@ def _pair_statement(postgresql: bool, ranges: int) -> CompoundSelect[Any]:
     return union(*branches).limit(_const(POOL_CAP))
 
 
-def _pair_ids(session: Session, tokens: list[str]) -> list[int] | None:
+def _pair_ids(session: Reader, tokens: list[str]) -> list[int] | None:
     """The customers `_all_words` finds for two words, through the pair keys (revision 0017): one of the
     two words, `near`, within one typo, and another word of the name within one typo of the longest (or
     starting with it: the word being typed). The words of the names in the database within one typo of
@@ -617,12 +617,12 @@ def _pair_ids(session: Session, tokens: list[str]) -> list[int] | None:
     return list(session.scalars(_pair_statement(postgresql, len(words) if prefix else 0), params))
 
 
-def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
+def _surely_common(session: Reader, tokens: list[str]) -> list[bool]:
     """Words one of whose keys had, when last counted (at most 10 minutes ago in this process), five
     times more holders than the cap: common for sure, whatever was written since, short of thousands
     of those customers renamed or erased within minutes (the word would then be read as common: its
     candidates come from the intersection of the words, or a list of its holders)."""
-    url, now = str(session.get_bind().engine.url), time.monotonic()
+    url, now = dialect.url_of(session), time.monotonic()
     surely = []
     for token in tokens:
         counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in typed_keys(token))
@@ -648,12 +648,12 @@ def _count_statement(kinds: tuple[str, ...]) -> CompoundSelect[Any]:
     return union_all(*counts)
 
 
-def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
+def _word_sizes(session: Reader, tokens: list[str], longest: int) -> list[int]:
     """About how many customers hold each word: the rows of its largest key (or of the longest word's
     prefix range). Counted exactly, then kept per process for 10 minutes: they choose which word drives
     `_all_words`, where every choice finds the same customers, so an outdated count costs time, never an
     answer (and `_surely_common`, which allows for a wide margin)."""
-    url, now = str(session.get_bind().engine.url), time.monotonic()
+    url, now = dialect.url_of(session), time.monotonic()
     wanted = [[("key", key) for key in typed_keys(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
               for i, token in enumerate(tokens)]
     known: dict[tuple[str, str], int] = {}
@@ -678,7 +678,7 @@ def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
     return [max(known[item] for item in items) for items in wanted]
 
 
-def _in_city(session: Session, tokens: list[str], city_spellings: list[str]) -> list[int]:
+def _in_city(session: Reader, tokens: list[str], city_spellings: list[str]) -> list[int]:
     city_words = set(fold(" ".join(city_spellings)).split())
     name_words = [t for t in tokens if t not in city_words]
     return _all_words(session, name_words, city_spellings) if name_words else []
@@ -688,9 +688,9 @@ _city_cache: dict[str, tuple[float, dict[str, list[str]]]] = {}
 CITY_CACHE_SECONDS = 600
 
 
-def _known_cities(session: Session) -> dict[str, list[str]]:
+def _known_cities(session: Reader) -> dict[str, list[str]]:
     """Folded city -> its spellings in the data. Cities change slowly: each process refreshes every 10 min."""
-    key = str(session.get_bind().engine.url)
+    key = dialect.url_of(session)
     cached = _city_cache.get(key)
     now = time.monotonic()
     if cached and cached[0] > now:
@@ -703,7 +703,7 @@ def _known_cities(session: Session) -> dict[str, list[str]]:
     return cities
 
 
-def _city_in(session: Session, tokens: list[str]) -> list[str] | None:
+def _city_in(session: Reader, tokens: list[str]) -> list[str] | None:
     """The spellings of the city named by the last words of the query ("dupont saint denis"), if any."""
     if len(tokens) < 2:
         return None
@@ -783,7 +783,7 @@ def _last_seen_statement(postgresql: bool) -> CompoundSelect[Any]:
     )
 
 
-def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candidate]:
+def _with_facts(session: Reader, candidates: Iterable[Candidate]) -> list[Candidate]:
     """Add when each was last seen (latest interaction or order): two namesakes rarely share it."""
     listed = list(candidates)
     if not listed:

@@ -86,14 +86,17 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
         # first and the COMMIT after the last would be two more round trips, and nothing here needs one
         # snapshot (the card follows a merge that happened since the search, and says so if the customer was
         # erased). On SQLite an ordinary read session.
-        with session_factory.autocommit() as session:
-            # One clear match: its card is read in the search's session (one session per lookup, not two).
+        # A Core connection, not a Session: the lookup only runs statements (Core selects, the card's own audit
+        # write), and a Session's set-up and execution layers cost more than they do (bench/README.md, branch
+        # lookuppg2).
+        with session_factory.read_connection() as session:
+            # One clear match: its card is read in the search's connection (one connection per lookup, not two).
             # On PostgreSQL the card's own statement writes the view's audit row, committed with it (autocommit)
             # before the card is shown; and an exact kind's card and audit row are read in the lookup's own
             # statement (`along`): one round trip for the three. Not on SQLite: a read transaction that goes on
             # to write fails at once if another connection wrote meanwhile (card_message's own BEGIN IMMEDIATE
             # transaction queues instead, after this session is closed).
-            audited = not dialect.is_sqlite(session.get_bind())
+            audited = not dialect.is_sqlite(session)
             result = find_customers(session, query, limit=5, along=card_along(employee, clock, via) if audited else None)
             card = None
             if result.exact and result.best is not None:
