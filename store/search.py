@@ -247,7 +247,12 @@ def _resolved(session: Reader, values: dict[str, object], limit: int,
     if along is None:
         rows = session.execute(_resolve_statement(hows, limit), params).all()
     else:
-        rows = session.execute(_resolve_along_statement(hows, limit, along.statement), {**along.params, **params}).all()
+        # One statement for every exact kind, the kinds not tried matching NULL (no row): its text is the same for
+        # all of them, so psycopg prepares it and PostgreSQL settles on its plan once per pooled connection, not
+        # once per kind (each of those first runs plans the card's statement anew: milliseconds of the database).
+        params = {f"v_{how}": None for how in _HIT_KINDS} | {"v_order_upper": None} | params
+        rows = session.execute(_resolve_along_statement(_HIT_KINDS, limit, along.statement),
+                               {**along.params, **params}).all()
     # The statement's own condition for reading `along` (one row, active), so never a row it did not read.
     sole = rows[0] if along is not None and len(rows) == 1 and rows[0].status == CustomerStatus.ACTIVE else None
     hits = sorted(((row.how, row) for row in rows), key=lambda hit: (_HOW_ORDER[hit[0]], hit[1].id))
