@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=None, help="write cProfile stats of the measured requests here")
     parser.add_argument("--top", type=int, default=45, help="profile lines printed")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--gap", type=float, default=0.0,
+                        help="seconds of pause after each measured request: each then starts as cold as at 10/s in the "
+                             "served app (caches of the CPU and the database's backend), not hot from the one before")
     parser.add_argument("--answer-in-ack-seconds", default="0.5",
                         help="FRONTLINE_ANSWER_IN_ACK_SECONDS of the served app (0: ack first, answer to the response_url)")
     args = parser.parse_args(argv)
@@ -138,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             one(rng.choices(mix_kinds, weights)[0])
         kinds = KINDS if args.kind == "all" else (args.kind,)
         profiler = cProfile.Profile(time.thread_time) if args.profile else None  # CPU, not waits
-        print(f"# /customer served in-process: {engine.dialect.name}, {args.requests} requests per kind, "
+        print(f"# /customer served in-process: {engine.dialect.name}, {args.requests} requests per kind"
+              f"{f', {args.gap} s apart' if args.gap else ''}, "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
         print("| key | CPU ms median | CPU ms mean | CPU ms p95 | DB server CPU ms per lookup "
               "| statements / checkouts / pings / transactions per lookup | errors |")
@@ -155,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 spent.append(cpu * 1000)
                 if error:
                     errors.append(error)
+                if args.gap:
+                    time.sleep(args.gap)
             if profiler:
                 profiler.disable()
             database = (database_cpu.cpu() - database_before) * 1000 / args.requests if database_cpu else None

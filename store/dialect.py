@@ -36,6 +36,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Alias, FromClause, TableClause
 
 Bind = Session | Connection | Engine
+# What a store function that only runs statements (Core selects, a statement's own writes) takes: a session, or a
+# Core connection where a Session's set-up and unit of work would cost more than the statements (the lookup).
+Reader = Session | Connection
+
+
+def url_of(bind: Reader) -> str:
+    """The database's URL (a key of per-database caches)."""
+    return str((bind.engine if isinstance(bind, Connection) else bind.get_bind().engine).url)
 
 
 def name(bind: Bind) -> str:

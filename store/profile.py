@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -33,9 +33,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from store.db import table_of
-from store.dialect import is_postgresql
+from store.dialect import Reader, is_postgresql
 
 from store.errors import Refused
 from store.models import (
@@ -326,7 +327,7 @@ _INTERACTION_ROWS = (
 )
 
 
-def _active_customer(session: Session, customer_id: int) -> tuple[Any, int | None]:
+def _active_customer(session: Reader, customer_id: int) -> tuple[Any, int | None]:
     """The customer's row (with its home store's name), following merges; and the id asked for when a merge
     led elsewhere."""
     asked = customer_id
@@ -361,7 +362,7 @@ def viewer_may_see(viewer: Any, customer_id: int) -> bool:
     return getattr(viewer, "id", None) is not None
 
 
-def build_profile(session: Session, customer_id: int, *, viewer: Any, clock: Callable[[], dt.datetime],
+def build_profile(session: Reader, customer_id: int, *, viewer: Any, clock: Callable[[], dt.datetime],
                   audit_via: str | None = None) -> CustomerProfile:
     """The card of `customer_id` (or of the customer it was merged into) as `viewer` may see it.
 
@@ -374,9 +375,43 @@ def build_profile(session: Session, customer_id: int, *, viewer: Any, clock: Cal
     postgresql = is_postgresql(session)
     if audit_via is not None and not postgresql:
         raise ValueError("the card writes its audit row itself on PostgreSQL only: record the view apart")
-    view = None if audit_via is None else {"a_at": clock(), "a_employee_id": viewer.id,
-                                           "a_actor": viewer.slack_user_id, "a_via": audit_via}
+    view = None if audit_via is None else _view_params(viewer, clock, audit_via)
     reads = _card_in_one_statement(session, customer_id, view) if postgresql else _card_reads(session, customer_id)
+    return _profile_of(session, reads, clock)
+
+
+@dataclass(frozen=True)
+class CardAlong:
+    """The card of a customer found by another statement, read and its view audited within that statement
+    (PostgreSQL): `statement(cid)` is the card's one statement with `cid`, an expression of the other
+    statement (the id of its one hit), for the customer; `params` its parameters (the view's audit row's among
+    them). store.search reads it with an exact lookup's hit: one round trip for the lookup, its card and the
+    audit row, instead of two (bench/README.md, branch lookuppg2)."""
+    statement: Callable[[ColumnElement[int]], Select[Any]]
+    params: dict[str, Any]
+
+
+def card_along(viewer: Any, clock: Callable[[], dt.datetime], via: str) -> CardAlong | None:
+    """The card and its view's audit row to read along with a lookup (`CardAlong`), as `viewer` would see
+    any customer; None when the viewer may not see customers (the card is then refused as build_profile
+    refuses it, and no row written). `profile_of_card_row` makes the card of the row read."""
+    if not viewer_may_see(viewer, 0):  # the rule depends on the viewer alone (a rule on the customer would go in the statement)
+        return None
+    return CardAlong(statement=_card_and_view_of, params={**_FIRST_PAGE, **_view_params(viewer, clock, via)})
+
+
+def profile_of_card_row(session: Reader, row: Any, *, clock: Callable[[], dt.datetime]) -> CustomerProfile:
+    """The card from a row holding the columns of `CardAlong.statement` for an active customer (read and its view
+    audited along with a lookup); the web activity, with profiling consent, in a statement of its own."""
+    return _profile_of(session, _card_reads_of(row, row.id), clock)
+
+
+def _view_params(viewer: Any, clock: Callable[[], dt.datetime], via: str) -> dict[str, Any]:
+    """The parameters of a card's view's audit row (`_VIEWED`)."""
+    return {"a_at": clock(), "a_employee_id": viewer.id, "a_actor": viewer.slack_user_id, "a_via": via}
+
+
+def _profile_of(session: Reader, reads: _CardReads, clock: Callable[[], dt.datetime]) -> CustomerProfile:
     customer, redirected_from = reads.customer, reads.redirected_from
     cid = customer.id
     consents = tuple(
@@ -436,7 +471,7 @@ class _CardReads:
 _FIRST_PAGE = {"offset": 0, "limit": RECENT + 1}
 
 
-def _card_reads(session: Session, customer_id: int) -> _CardReads:
+def _card_reads(session: Reader, customer_id: int) -> _CardReads:
     """One statement per section: on SQLite, in the process, a statement costs no round trip."""
     customer, redirected_from = _active_customer(session, customer_id)
     cid = {"cid": customer.id}
@@ -450,7 +485,7 @@ def _card_reads(session: Session, customer_id: int) -> _CardReads:
     )
 
 
-def _card_in_one_statement(session: Session, customer_id: int, view: dict[str, Any] | None = None) -> _CardReads:
+def _card_in_one_statement(session: Reader, customer_id: int, view: dict[str, Any] | None = None) -> _CardReads:
     """The same rows in one round trip (PostgreSQL): the customer's row with each section as a JSON array
     of its rows. On PostgreSQL each statement is a round trip to the server and work on both sides, and
     a card was six of them. A merged id costs one more statement per merge followed (its sections are
@@ -463,13 +498,18 @@ def _card_in_one_statement(session: Session, customer_id: int, view: dict[str, A
         if row is None:
             raise ProfileUnavailable("not_found")
         if row.status == CustomerStatus.ACTIVE:
-            sections = {name: section.rows(getattr(row, name)) for name, section in _CARD_SECTIONS.items()}
-            return _CardReads(customer=row, redirected_from=asked if asked != row.id else None,
-                              source_record_ids=tuple(row.source_record_ids or ()), **sections)
+            return _card_reads_of(row, asked)
         if row.status != CustomerStatus.MERGED or not row.merged_into_id:
             raise ProfileUnavailable("erased" if row.status == CustomerStatus.ERASED else "not_found")
         customer_id = row.merged_into_id
     raise ProfileUnavailable("not_found")
+
+
+def _card_reads_of(row: Any, asked: int) -> _CardReads:
+    """The card's rows from a row of `_CARD_STATEMENT`'s columns (an active customer's), `asked`: the id asked for."""
+    sections = {name: section.rows(getattr(row, name)) for name, section in _CARD_SECTIONS.items()}
+    return _CardReads(customer=row, redirected_from=asked if asked != row.id else None,
+                      source_record_ids=tuple(row.source_record_ids or ()), **sections)
 
 
 class _JsonSection:
@@ -538,6 +578,15 @@ _VIEWED = insert(table_of(AuditEvent)).from_select(
 _CARD_AND_VIEW_STATEMENT = _CARD_STATEMENT.add_cte(_VIEWED)
 
 
+def _card_and_view_of(cid: ColumnElement[int]) -> Select[Any]:
+    """`_CARD_AND_VIEW_STATEMENT` for the customer `cid`, an expression of an enclosing statement, in place of the
+    bound parameter `cid` (everywhere: the customer's row, every section, the audit row)."""
+    def customer_of(element: Any, **_kw: Any) -> Any:
+        return cid if isinstance(element, BindParameter) and element.key == _CID.key else None
+
+    return cast(Select[Any], replacement_traverse(_CARD_AND_VIEW_STATEMENT, {}, customer_of))
+
+
 def _preferences_of(rows: Iterable[Any]) -> tuple[Preference, ...]:
     """The latest value per category and label: "shoes 39" replaces an older "shoes 38"."""
     latest: dict[tuple[str, str | None], Preference] = {}
@@ -548,7 +597,7 @@ def _preferences_of(rows: Iterable[Any]) -> tuple[Preference, ...]:
     return tuple(sorted(latest.values(), key=lambda p: (p.category, p.label or "")))
 
 
-def _web_signals(session: Session, customer_id: int) -> tuple[WebSignalItem, ...]:
+def _web_signals(session: Reader, customer_id: int) -> tuple[WebSignalItem, ...]:
     return _signals_of(session.execute(_SIGNAL_ROWS, {"cid": customer_id}))
 
 
@@ -557,7 +606,7 @@ def _signals_of(rows: Iterable[Any]) -> tuple[WebSignalItem, ...]:
                                occurred_at=s.occurred_at) for s in rows)
 
 
-def _web_activity(session: Session, customer_id: int, *,
+def _web_activity(session: Reader, customer_id: int, *,
                   as_of: dt.datetime) -> tuple[tuple[WebSignalItem, ...], LiveActivity]:
     """The web signals and live activity of a customer who allows profiling (read only then). On PostgreSQL
     in one round trip (`_WEB_STATEMENT`: signals, recent activity and the open basket as JSON arrays)."""
@@ -597,7 +646,7 @@ _ACTIVITY_ROWS = (
 )
 
 
-def live_activity(session: Session, customer_id: int, *, as_of: dt.datetime) -> LiveActivity:
+def live_activity(session: Reader, customer_id: int, *, as_of: dt.datetime) -> LiveActivity:
     """The last visit, the open basket, recent wishlist changes and searches, a fresh online order:
     one query over the activity (the latest events of each group), one for the basket when there is any."""
     rows = session.execute(_ACTIVITY_ROWS, {"cid": customer_id}).all()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from store import audit
 from store.clock import utc_now
+from store.dialect import Reader
 from store.errors import Refused
 from store.identity import Evidence, evidence_from_json
 from store.merging import MergeError, add_constraints, merge_customers, unmerge
@@ -266,7 +267,7 @@ _PENDING_WITH = (
 _SUMMARIES = select(*_SUMMARY_COLUMNS).where(SourceRecord.id.in_(bindparam("ids", expanding=True)))
 
 
-def possible_duplicates(session: Session, customer_id: int, limit: int = 1, *,
+def possible_duplicates(session: Reader, customer_id: int, limit: int = 1, *,
                         exclude: int | None = None, own: Sequence[int] | None = None) -> list[PossibleDuplicate]:
     """Pending reviews between one of this customer's records and another active customer's, most likely
     first; `exclude`: a review the employee just skipped on this card; `own`: the customer's source record

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import (
@@ -39,9 +39,9 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.orm import Session
 
 from store import dialect
+from store.dialect import Reader
 from store.models import (
     Customer,
     CustomerIdentifier,
@@ -103,24 +103,45 @@ class SearchResult:
     candidates: tuple[Candidate, ...] = ()
     exact: bool = False  # one clear match: open the card directly
     suggestions: tuple[Candidate, ...] = field(default=())  # closest names when nothing matched
+    # The one clear match's row with the columns of `find_customers`'s `along`, read in the lookup's statement;
+    # None when not read (no `along`, SQLite, a name, several hits, a merge followed: the caller reads the card).
+    along: Row[Any] | None = None
 
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
 
-def find_customers(session: Session, query: str, *, limit: int = 5) -> SearchResult:
+class Along(Protocol):
+    """Columns to read with an exact kind's hit, in the lookup's own statement (PostgreSQL): `statement(cid)` a
+    select of one row for the customer whose id is the expression `cid` (its `id` and more columns, which may
+    also write: the card and its view's audit row, store.profile.CardAlong), `params` its parameters. It runs
+    for the hit only when it is the lookup's one hit and active: exactly when the lookup is a clear match
+    without following a merge (`SearchResult.along` is then its row); otherwise it reads and writes nothing."""
+
+    @property
+    def statement(self) -> Callable[[ColumnElement[int]], Select[Any]]: ...
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+
+def find_customers(session: Reader, query: str, *, limit: int = 5, along: Along | None = None) -> SearchResult:
+    """What `query` finds; `along`: more columns read with an exact kind's one hit in the same statement, on
+    PostgreSQL (on SQLite a statement costs no round trip: ignored)."""
     query = " ".join((query or "").split())[:200]
     if not query:
         return SearchResult(query=query, kind="empty")
+    if along is not None and dialect.is_sqlite(session):
+        along = None
     if _EMAILISH.fullmatch(query):
-        return _email_lookup(session, query, limit)
+        return _email_lookup(session, query, limit, along)
     id_match = _CUSTOMER_ID.fullmatch(query)
     if id_match:
-        hits = _resolved(session, {"customer_id": int(id_match.group(1))}, limit)
-        return _identifier_result(session, query, "identifier", hits, limit)
+        hits, row = _resolved(session, {"customer_id": int(id_match.group(1))}, limit, along)
+        return _identifier_result(session, query, "identifier", hits, limit, row)
     if _PHONEISH.fullmatch(query) or (" " not in query and _CODEISH.fullmatch(query) and any(c.isdigit() for c in query)):
-        return _identifier_lookup(session, query, limit)
+        return _identifier_lookup(session, query, limit, along)
     return _name_lookup(session, query, limit)
 
 
@@ -162,18 +183,33 @@ def _resolve_statement(hows: tuple[str, ...], limit: int) -> Select[Any]:
     return select(*_RESOLVE_COLUMNS, owners.c.how).join(owners, owners.c.owner == _CUSTOMERS.c.id)
 
 
+@lru_cache(maxsize=64)
+def _resolve_along_statement(hows: tuple[str, ...], limit: int,
+                             along: Callable[[ColumnElement[int]], Select[Any]]) -> Select[Any]:
+    """`_resolve_statement`'s rows, each with the columns of `along(cid)` for `cid` the one hit's id when the hits
+    are one row of an active customer, else NULL (and `along` reads and writes nothing: its customer is no
+    row). The hits are a CTE read once: what `_resolved` then sees is what `along` was given."""
+    hits = _resolve_statement(hows, limit).cte("hits")
+    sole = (select(func.min(hits.c.id).label("id"))
+            .having(and_(func.count() == _const(1), func.bool_and(hits.c.status == _ACTIVE_VALUE))).cte("sole"))
+    extra = along(select(sole.c.id).scalar_subquery()).subquery("along")
+    return (select(*hits.c, *(column for name, column in extra.c.items() if name not in hits.c))
+            .select_from(hits.outerjoin(extra, extra.c.id == hits.c.id)))
+
+
 _FOLLOW_MERGES = select(*_RESOLVE_COLUMNS).where(_CUSTOMERS.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _email_lookup(session: Session, query: str, limit: int) -> SearchResult:
+def _email_lookup(session: Reader, query: str, limit: int, along: Along | None) -> SearchResult:
     try:
         email = normalise_email(query)
     except ValueError:
         return SearchResult(query=query, kind="email")
-    return _identifier_result(session, query, "email", _resolved(session, {"email": email}, limit), limit)
+    hits, row = _resolved(session, {"email": email}, limit, along)
+    return _identifier_result(session, query, "email", hits, limit, row)
 
 
-def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult:
+def _identifier_lookup(session: Reader, query: str, limit: int, along: Along | None) -> SearchResult:
     """Digits and codes are ambiguous (a phone? a card? an order?): try every kind it could be, in one
     round trip to the database (a bot process far from its database pays each one)."""
     compact = "".join(query.split())
@@ -187,26 +223,38 @@ def _identifier_lookup(session: Session, query: str, limit: int) -> SearchResult
             values["phone"] = phone
     values["loyalty"] = compact.upper()
     values["order"] = compact
-    hits = _resolved(session, values, limit)
+    hits, row = _resolved(session, values, limit, along)
     if not hits and compact.isdigit() and len(compact) <= 12:
         # A bare number that is nothing else may be our own customer id (read off an earlier card).
-        hits = _resolved(session, {"customer_id": int(compact)}, limit)
+        hits, row = _resolved(session, {"customer_id": int(compact)}, limit, along)
     kind: SearchKind = "phone" if any(how == "phone" for how, _ in hits.values()) else "identifier"
-    return _identifier_result(session, query, kind, hits, limit)
+    return _identifier_result(session, query, kind, hits, limit, row)
 
 
 _HOW_ORDER = {"email": 0, "phone": 0, "customer_id": 0, "loyalty": 1, "order": 2}
 
 
-def _resolved(session: Session, values: dict[str, object], limit: int) -> dict[int, tuple[str, Any]]:
+def _resolved(session: Reader, values: dict[str, object], limit: int,
+              along: Along | None = None) -> tuple[dict[int, tuple[str, Any]], Row[Any] | None]:
     """The active customers whose identifiers (kind of hit -> typed value) match, following merges, with
     their candidate columns, in order of what they matched on. The first hop is joined to the hits:
-    usually one round trip."""
+    usually one round trip. And the row read with `along`'s columns, when the hits are one active customer's
+    one row (None otherwise, or without `along`)."""
     hows = tuple(how for how in _HIT_KINDS if how in values)
-    params = {f"v_{how}": values[how] for how in hows}
+    params: dict[str, Any] = {f"v_{how}": values[how] for how in hows}
     if "order" in values:
         params["v_order_upper"] = str(values["order"]).upper()
-    rows = session.execute(_resolve_statement(hows, limit), params).all()
+    if along is None:
+        rows = session.execute(_resolve_statement(hows, limit), params).all()
+    else:
+        # One statement for every exact kind, the kinds not tried matching NULL (no row): its text is the same for
+        # all of them, so psycopg prepares it and PostgreSQL settles on its plan once per pooled connection, not
+        # once per kind (each of those first runs plans the card's statement anew: milliseconds of the database).
+        params = {f"v_{how}": None for how in _HIT_KINDS} | {"v_order_upper": None} | params
+        rows = session.execute(_resolve_along_statement(_HIT_KINDS, limit, along.statement),
+                               {**along.params, **params}).all()
+    # The statement's own condition for reading `along` (one row, active), so never a row it did not read.
+    sole = rows[0] if along is not None and len(rows) == 1 and rows[0].status == CustomerStatus.ACTIVE else None
     hits = sorted(((row.how, row) for row in rows), key=lambda hit: (_HOW_ORDER[hit[0]], hit[1].id))
     resolved: dict[int, tuple[str, Any]] = {}
     for _ in range(_MAX_MERGE_HOPS):
@@ -220,23 +268,23 @@ def _resolved(session: Session, values: dict[str, object], limit: int) -> dict[i
             break
         rows = session.execute(_FOLLOW_MERGES, {"ids": list(pending)}).all()
         hits = sorted(((pending[row.id], row) for row in rows), key=lambda hit: list(pending).index(hit[1].id))
-    return resolved
+    return resolved, sole
 
 
-def _identifier_result(session: Session, query: str, kind: SearchKind, hits: dict[int, tuple[str, NameRow]],
-                       limit: int) -> SearchResult:
+def _identifier_result(session: Reader, query: str, kind: SearchKind, hits: dict[int, tuple[str, NameRow]],
+                       limit: int, along: Row[Any] | None = None) -> SearchResult:
     if not hits:
         return SearchResult(query=query, kind=kind)
     candidates = [_candidate(row, 100, how) for how, row in list(hits.values())[:limit]]
     if len(candidates) == 1:  # one match opens its card: "last seen" only tells candidates apart
-        return SearchResult(query=query, kind=kind, candidates=tuple(candidates), exact=True)
+        return SearchResult(query=query, kind=kind, candidates=tuple(candidates), exact=True, along=along)
     return SearchResult(query=query, kind=kind, candidates=tuple(_with_facts(session, candidates)))
 
 
 # --- names ------------------------------------------------------------------------------------
 
 
-def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
+def _name_lookup(session: Reader, query: str, limit: int) -> SearchResult:
     tokens = list(dict.fromkeys(fold(query).split()))[:MAX_TOKENS]
     if not tokens:
         return SearchResult(query=query, kind="name")
@@ -258,7 +306,7 @@ def _name_lookup(session: Session, query: str, limit: int) -> SearchResult:
     return SearchResult(query=query, kind="name", candidates=tuple(candidates), exact=clear)
 
 
-def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
+def _scored(session: Reader, tokens: list[str], candidate_ids: Iterable[int],
             city_spellings: list[str] | None = None) -> list[tuple[int, NameRow]]:
     ids = list(candidate_ids)
     if not ids:
@@ -279,7 +327,8 @@ def _scored(session: Session, tokens: list[str], candidate_ids: Iterable[int],
     return sorted(((_score(tokens, row), row) for row in rows), key=lambda pair: (-pair[0], pair[1].id))
 
 
-_ACTIVE = _CUSTOMERS.c.status == literal_column(f"'{CustomerStatus.ACTIVE.value}'")
+_ACTIVE_VALUE: ColumnElement[str] = literal_column(f"'{CustomerStatus.ACTIVE.value}'")
+_ACTIVE = _CUSTOMERS.c.status == _ACTIVE_VALUE
 
 
 # Built once per dialect (Core, plain columns): the first pass reads up to POOL_CAP rows, and the ORM's
@@ -349,7 +398,7 @@ def _prefix_statement() -> Select[int]:
             .limit(_const(TOKEN_CAP)))
 
 
-def _prefix_ids(session: Session, tokens: list[str]) -> list[int]:
+def _prefix_ids(session: Reader, tokens: list[str]) -> list[int]:
     ids: set[int] = set()
     for token in tokens:
         if len(token) >= 3:
@@ -375,7 +424,7 @@ def _rare_word_holders(words: tuple[tuple[int, int, bool], ...]) -> CompoundSele
     return union_all(*answers)
 
 
-def _key_candidate_ids(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
+def _key_candidate_ids(session: Reader, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Words with few candidates are taken whole, if every word is common their intersection; the
     customers matching the most words come first."""
     # Every word in one round trip. A word is common when it has more holders than the cap, or when one
@@ -430,7 +479,7 @@ def _common_word_statement(keys: int, prefix: bool) -> CompoundSelect[Any]:
                      select(_const(1).label("tier"), other_holders.c.customer_id))
 
 
-def _common_word_ids(session: Session, token: str) -> list[int]:
+def _common_word_ids(session: Reader, token: str) -> list[int]:
     """A few hundred holders of a lone common word: all Martins are equally good answers to "martin" and
     the associate will add a first name or a city, so ranking 4,000 of them (~0.1 s of CPU) buys nothing.
     Those holding the word itself come first (their exact key: the name, or it with one letter more),
@@ -476,7 +525,7 @@ def _all_words_statement(sqlite: bool, outer: tuple[int, int, bool], others: tup
     return select(outer_ids.c.customer_id).where(*conditions).limit(_const(2 * POOL_CAP))
 
 
-def _all_words(session: Session, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
+def _all_words(session: Reader, tokens: list[str], city_spellings: list[str] | None = None) -> list[int]:
     """Customers holding a key of every word, optionally living in the city. The longest word also
     matches as a prefix (the one being typed).
 
@@ -544,7 +593,7 @@ def _pair_statement(postgresql: bool, ranges: int) -> CompoundSelect[Any]:
     return union(*branches).limit(_const(POOL_CAP))
 
 
-def _pair_ids(session: Session, tokens: list[str]) -> list[int] | None:
+def _pair_ids(session: Reader, tokens: list[str]) -> list[int] | None:
     """The customers `_all_words` finds for two words, through the pair keys (revision 0017): one of the
     two words, `near`, within one typo, and another word of the name within one typo of the longest (or
     starting with it: the word being typed). The words of the names in the database within one typo of
@@ -573,12 +622,12 @@ def _pair_ids(session: Session, tokens: list[str]) -> list[int] | None:
     return list(session.scalars(_pair_statement(postgresql, len(words) if prefix else 0), params))
 
 
-def _surely_common(session: Session, tokens: list[str]) -> list[bool]:
+def _surely_common(session: Reader, tokens: list[str]) -> list[bool]:
     """Words one of whose keys had, when last counted (at most 10 minutes ago in this process), five
     times more holders than the cap: common for sure, whatever was written since, short of thousands
     of those customers renamed or erased within minutes (the word would then be read as common: its
     candidates come from the intersection of the words, or a list of its holders)."""
-    url, now = str(session.get_bind().engine.url), time.monotonic()
+    url, now = dialect.url_of(session), time.monotonic()
     surely = []
     for token in tokens:
         counts = (_key_rows_cache.get((url, "key", key), (0.0, 0)) for key in typed_keys(token))
@@ -604,12 +653,12 @@ def _count_statement(kinds: tuple[str, ...]) -> CompoundSelect[Any]:
     return union_all(*counts)
 
 
-def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
+def _word_sizes(session: Reader, tokens: list[str], longest: int) -> list[int]:
     """About how many customers hold each word: the rows of its largest key (or of the longest word's
     prefix range). Counted exactly, then kept per process for 10 minutes: they choose which word drives
     `_all_words`, where every choice finds the same customers, so an outdated count costs time, never an
     answer (and `_surely_common`, which allows for a wide margin)."""
-    url, now = str(session.get_bind().engine.url), time.monotonic()
+    url, now = dialect.url_of(session), time.monotonic()
     wanted = [[("key", key) for key in typed_keys(token)] + ([("prefix", token)] if i == longest and len(token) >= 3 else [])
               for i, token in enumerate(tokens)]
     known: dict[tuple[str, str], int] = {}
@@ -634,7 +683,7 @@ def _word_sizes(session: Session, tokens: list[str], longest: int) -> list[int]:
     return [max(known[item] for item in items) for items in wanted]
 
 
-def _in_city(session: Session, tokens: list[str], city_spellings: list[str]) -> list[int]:
+def _in_city(session: Reader, tokens: list[str], city_spellings: list[str]) -> list[int]:
     city_words = set(fold(" ".join(city_spellings)).split())
     name_words = [t for t in tokens if t not in city_words]
     return _all_words(session, name_words, city_spellings) if name_words else []
@@ -644,9 +693,9 @@ _city_cache: dict[str, tuple[float, dict[str, list[str]]]] = {}
 CITY_CACHE_SECONDS = 600
 
 
-def _known_cities(session: Session) -> dict[str, list[str]]:
+def _known_cities(session: Reader) -> dict[str, list[str]]:
     """Folded city -> its spellings in the data. Cities change slowly: each process refreshes every 10 min."""
-    key = str(session.get_bind().engine.url)
+    key = dialect.url_of(session)
     cached = _city_cache.get(key)
     now = time.monotonic()
     if cached and cached[0] > now:
@@ -659,7 +708,7 @@ def _known_cities(session: Session) -> dict[str, list[str]]:
     return cities
 
 
-def _city_in(session: Session, tokens: list[str]) -> list[str] | None:
+def _city_in(session: Reader, tokens: list[str]) -> list[str] | None:
     """The spellings of the city named by the last words of the query ("dupont saint denis"), if any."""
     if len(tokens) < 2:
         return None
@@ -739,7 +788,7 @@ def _last_seen_statement(postgresql: bool) -> CompoundSelect[Any]:
     )
 
 
-def _with_facts(session: Session, candidates: Iterable[Candidate]) -> list[Candidate]:
+def _with_facts(session: Reader, candidates: Iterable[Candidate]) -> list[Candidate]:
     """Add when each was last seen (latest interaction or order): two namesakes rarely share it."""
     listed = list(candidates)
     if not listed:

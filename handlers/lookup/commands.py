@@ -25,9 +25,9 @@ from handlers.context import RECEIVED_AT, Clock, ListenerSettings, Requester, Se
 from handlers.i18n import t
 from handlers.lookup import blocks
 from handlers.lookup.deadlines import DEADLINES
-from handlers.profile.actions import card_message, read_card
+from handlers.profile.actions import card_message, card_of_row, read_card
 from store import dialect
-from store.profile import ProfileUnavailable
+from store.profile import ProfileUnavailable, card_along
 from store.search import find_customers
 
 log = logging.getLogger(__name__)
@@ -85,17 +85,24 @@ def answer(query: str, employee: Requester, session_factory: SessionFactory, clo
         # On PostgreSQL every statement of the lookup runs on its own (autocommit): psycopg's BEGIN before the
         # first and the COMMIT after the last would be two more round trips, and nothing here needs one
         # snapshot (the card follows a merge that happened since the search, and says so if the customer was
-        # erased). On SQLite an ordinary read session.
-        with session_factory.autocommit() as session:
-            result = find_customers(session, query, limit=5)
-            # One clear match: its card is read in the search's session (one session per lookup, not two).
+        # erased). On SQLite an ordinary read transaction.
+        # A Core connection, not a Session: the lookup only runs statements (Core selects, the card's own audit
+        # write), and a Session's set-up and execution layers cost more than they do (bench/README.md, branch
+        # lookuppg2).
+        with session_factory.read_connection() as connection:
+            # One clear match: its card is read in the search's connection (one connection per lookup, not two).
             # On PostgreSQL the card's own statement writes the view's audit row, committed with it (autocommit)
-            # before the card is shown: one round trip for both. Not on SQLite: a read transaction that goes on
+            # before the card is shown; and an exact kind's card and audit row are read in the lookup's own
+            # statement (`along`): one round trip for the three. Not on SQLite: a read transaction that goes on
             # to write fails at once if another connection wrote meanwhile (card_message's own BEGIN IMMEDIATE
-            # transaction queues instead, after this session is closed).
-            audited = not dialect.is_sqlite(session.get_bind())
-            card = (read_card(session, result.best.customer_id, employee, clock, audit_via=via if audited else None)
-                    if result.exact and result.best is not None else None)
+            # transaction queues instead, after this connection is closed).
+            audited = not dialect.is_sqlite(connection)
+            result = find_customers(connection, query, limit=5, along=card_along(employee, clock, via) if audited else None)
+            card = None
+            if result.exact and result.best is not None:
+                card = (card_of_row(connection, result.along, clock) if result.along is not None
+                        else read_card(connection, result.best.customer_id, employee, clock,
+                                       audit_via=via if audited else None))
     except ProfileUnavailable as refused:  # the card's place shows why, as card_message would
         return {"text": t(refused.key, locale, **refused.params)}
     except SQLAlchemyError:

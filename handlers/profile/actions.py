@@ -21,8 +21,18 @@ from handlers.i18n import t
 from handlers.profile import blocks, ids
 from handlers.review.blocks import Outcome, card_banner, card_outcome
 from store import audit
+from store.dialect import Reader
 from store.models import Customer
-from store.profile import CustomerProfile, HistoryKind, ProfileUnavailable, build_profile, more_interactions, more_orders, viewer_may_see
+from store.profile import (
+    CustomerProfile,
+    HistoryKind,
+    ProfileUnavailable,
+    build_profile,
+    more_interactions,
+    more_orders,
+    profile_of_card_row,
+    viewer_may_see,
+)
 from store.review import PossibleDuplicate, possible_duplicates
 from store.vocabulary import AuditAction, CustomerStatus
 
@@ -39,11 +49,18 @@ class CardRead:
     duplicates: list[PossibleDuplicate]
 
 
-def read_card(session: Session, customer_id: int, employee: Requester, clock: Clock, *,
+def read_card(session: Reader, customer_id: int, employee: Requester, clock: Clock, *,
               skipped_review: int | None = None, audit_via: str | None = None) -> CardRead:
     """`audit_via` (PostgreSQL only): the card's read also writes this view's audit row (store.profile.build_profile)."""
     profile = build_profile(session, customer_id, viewer=employee, clock=clock, audit_via=audit_via)
     return CardRead(profile=profile, duplicates=possible_duplicates(session, profile.customer_id, exclude=skipped_review,
+                                                                    own=profile.source_record_ids))
+
+
+def card_of_row(session: Reader, row: Any, clock: Clock) -> CardRead:
+    """The card from a row read (and its view audited) along with a lookup (store.profile.card_along)."""
+    profile = profile_of_card_row(session, row, clock=clock)
+    return CardRead(profile=profile, duplicates=possible_duplicates(session, profile.customer_id,
                                                                     own=profile.source_record_ids))
 
 

@@ -13,6 +13,7 @@ from store.models import (
     Basket,
     Consent,
     Customer,
+    CustomerIdentifier,
     DeclaredPreference,
     Employee,
     FollowUp,
@@ -25,8 +26,16 @@ from store.models import (
     WebSignal,
 )
 from store import profile as card_module
-from store.profile import ProfileUnavailable, build_profile, more_interactions, more_orders
+from store.profile import (
+    ProfileUnavailable,
+    build_profile,
+    card_along,
+    more_interactions,
+    more_orders,
+    profile_of_card_row,
+)
 from store.review import possible_duplicates
+from store.search import find_customers
 
 NOW = dt.datetime(2026, 3, 2, 15, 0)
 
@@ -209,6 +218,46 @@ def test_the_card_writes_its_audit_row_in_its_own_statement_on_postgresql(sessio
     view = (world["lea"], "U_LEA", "view", world["jean"], "slack:/customer", NOW, {})
     assert _views_audited(session_factory) == [view, view]
     assert len(statements) == 1 + 2 + 1 + 1  # jean; old then jean; gone; nobody
+
+
+def test_an_exact_lookup_reads_its_card_and_writes_the_view_in_its_own_statement(session_factory, world, engine):
+    # PostgreSQL: the lookup's one statement also reads its one hit's card and writes the view's audit row (one
+    # round trip for the three), the card build_profile reads. Nothing read nor written when the lookup is not
+    # one active customer's one hit (a merged id, an erased one, a phone two customers share, no one): the
+    # caller then reads the card apart, or shows candidates. SQLite: `along` is ignored (statements cost no
+    # round trip there).
+    jean, lea = world["jean"], Viewer(world["lea"])
+    with session_factory.begin() as session:
+        paul = Customer(first_name="Paul", last_name="Dupont", search_name="paul dupont")
+        session.add(paul)
+        session.flush()
+        session.add_all([CustomerIdentifier(customer_id=jean, kind="phone", value="+33600000001"),
+                         CustomerIdentifier(customer_id=paul.id, kind="phone", value="+33600000001"),
+                         CustomerIdentifier(customer_id=jean, kind="loyalty", value="MV000123456")])
+    postgresql = engine.dialect.name == "postgresql"
+    along = card_along(lea, clock, "slack:/customer")
+    assert along is not None and card_along(Viewer(None), clock, "slack:/customer") is None  # type: ignore[arg-type]
+    statements: list[str] = []
+    counting = session_factory.autocommit().get_bind()
+    event.listen(counting, "before_cursor_execute", lambda *_: statements.append("q"))
+    for query in (f"#{jean}", "mv000123456"):
+        with session_factory.autocommit() as session:
+            found = find_customers(session, query, along=along)
+            assert found.exact and found.best is not None and found.best.customer_id == jean
+            if not postgresql:
+                assert found.along is None
+                continue
+            assert found.along is not None and len(statements) == 1
+            profile = profile_of_card_row(session, found.along, clock=clock)
+            assert profile == build_profile(session, jean, viewer=lea, clock=clock)
+            statements.clear()
+    for query in (f"#{world['old']}", f"#{world['gone']}", "+33600000001", "#999999"):
+        with session_factory.autocommit() as session:
+            found = find_customers(session, query, along=along)
+        assert found.along is None
+        assert found.exact == (query == f"#{world['old']}")  # a merge followed: the card is read apart
+    view = (world["lea"], "U_LEA", "view", jean, "slack:/customer", NOW, {})
+    assert _views_audited(session_factory) == ([view, view] if postgresql else [])
 
 
 def _statements_of_card(session_factory, engine, customer_id):
