@@ -50,6 +50,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
 from store.normalize import (
+    NICKNAME_WORDS,
     fold,
     nickname_roots,
     normalise_email,
@@ -789,7 +790,7 @@ def _names(p: _Prep, q: _Prep, marking: bool = False) -> tuple[float | None, flo
     are not all set yet, and a short form vouched for by them is no sign of two people)."""
     fs = _first_sim(p.first, q.first, p.roots, q.roots) if p.first and q.first else None
     ls = _last_sim(p.last, q.last) if p.last and q.last else None
-    if fs is not None and fs < 0.97 and ls is not None and ls >= 0.9 and _vouched_short_form(p, q) and (
+    if fs is not None and fs < 0.97 and p.phone and ls is not None and ls >= 0.9 and _vouched_short_form(p, q) and (
             marking or not (p.shared_email or p.shared_phone or q.shared_email or q.shared_phone)):
         fs = 0.97  # read as a nickname: one the person's own e-mail and mobile vouch for
     elif fs is not None and fs < 0.97 and _two_given_names(p, q):
@@ -825,7 +826,7 @@ def _crossed_sim(a: str, b: str) -> float:
     confirms nor conflicts, as in _first_sim)."""
     if len(a) == 1 or len(b) == 1:
         return 0.85 if a[0] == b[0] else 0.0
-    if a != b and nickname_roots(a) & nickname_roots(b):
+    if a != b and a in NICKNAME_WORDS and b in NICKNAME_WORDS and nickname_roots(a) & nickname_roots(b):
         return 0.97  # "Thompson Liz" / "Elizabeth Thompson": boxes swapped and a nickname, as _first_sim reads it
     return _sim(a, b)
 
