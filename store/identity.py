@@ -50,6 +50,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
 from store.normalize import (
+    NICKNAME_WORDS,
     fold,
     nickname_roots,
     normalise_email,
@@ -532,7 +533,7 @@ def _mark_shared_identifiers(preps: list[_Prep], members: list[int], key: str, l
     shared = len(members) > limit or (key[0] == "t" and key[1:].startswith(_LANDLINE_PREFIXES))
     if not shared:
         group = [preps[i] for i in members]
-        shared = any(_people_differ(a, b) for n, a in enumerate(group) for b in group[n + 1:])
+        shared = any(_people_differ(a, b, True) for n, a in enumerate(group) for b in group[n + 1:])
     if shared:
         for i in members:
             if key[0] == "e":
@@ -738,6 +739,28 @@ def _slip_of_the_pen(p: _Prep, q: _Prep) -> bool:
     return low <= _RARE_SPELLING and high >= _SLIP_RATIO * max(low, 1)
 
 
+def _vouched_short_form(p: _Prep, q: _Prep) -> bool:
+    """A short form of the first name the matcher's table does not know ("Guigui" / Guillaume, "Jenn" /
+    Jennifer, "Tum" / Thomas), vouched for by the person's own e-mail *and* mobile on both records: one
+    name strictly shorter than the other, no more than four letters or a syllable said twice, starting
+    with the same letter. Never with two birth dates (twins share theirs, and a different one is a
+    conflict), two loyalty cards, a landline or a placeholder (already no identifier); and _names
+    reads it only while no record the data tell apart carries that e-mail or mobile (then they are a
+    household's). A parent and a child may share an e-mail and a mobile: "Gabriel" is no short form of
+    Guillaume, "Marie" does not start like him. The caller has checked that the surnames agree."""
+    if not (p.email and p.phone and p.email == q.email and p.phone == q.phone):
+        return False
+    if p.phone.startswith(_LANDLINE_PREFIXES) or (p.birth and q.birth):
+        return False
+    if p.loyalty and q.loyalty and p.loyalty != q.loyalty:
+        return False
+    short, long_ = sorted((p.first, q.first), key=len)
+    if len(short) < 2 or len(short) == len(long_) or short[0] != long_[0] or " " in short:
+        return False
+    half = len(short) // 2
+    return len(short) <= 4 or (len(short) % 2 == 0 and short[:half] == short[half:])
+
+
 def _last_sim(a: str, b: str) -> float:
     score = _sim(a, b)
     if score < 0.9 and len(a) >= 4 and len(b) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
@@ -761,11 +784,16 @@ def _first_sim(a: str, b: str, roots_a: frozenset[str], roots_b: frozenset[str])
     return score
 
 
-def _names(p: _Prep, q: _Prep) -> tuple[float | None, float | None, bool]:
-    """(first similarity, last similarity, swapped) in the best orientation; None when missing."""
+def _names(p: _Prep, q: _Prep, marking: bool = False) -> tuple[float | None, float | None, bool]:
+    """(first similarity, last similarity, swapped) in the best orientation; None when missing.
+    marking: called while the identifiers shared by different people are being marked (their flags
+    are not all set yet, and a short form vouched for by them is no sign of two people)."""
     fs = _first_sim(p.first, q.first, p.roots, q.roots) if p.first and q.first else None
     ls = _last_sim(p.last, q.last) if p.last and q.last else None
-    if fs is not None and fs < 0.97 and _two_given_names(p, q):
+    if fs is not None and fs < 0.97 and p.phone and ls is not None and ls >= 0.9 and _vouched_short_form(p, q) and (
+            marking or not (p.shared_email or p.shared_phone or q.shared_email or q.shared_phone)):
+        fs = 0.97  # read as a nickname: one the person's own e-mail and mobile vouch for
+    elif fs is not None and fs < 0.97 and _two_given_names(p, q):
         fs = 0.5
     elif fs is not None and fs < 0.8 and _slip_of_the_pen(p, q):
         fs = 0.8  # no conflict, and only the weight of a resemblance
@@ -798,6 +826,8 @@ def _crossed_sim(a: str, b: str) -> float:
     confirms nor conflicts, as in _first_sim)."""
     if len(a) == 1 or len(b) == 1:
         return 0.85 if a[0] == b[0] else 0.0
+    if a != b and a in NICKNAME_WORDS and b in NICKNAME_WORDS and nickname_roots(a) & nickname_roots(b):
+        return 0.97  # "Thompson Liz" / "Elizabeth Thompson": boxes swapped and a nickname, as _first_sim reads it
     return _sim(a, b)
 
 
@@ -977,7 +1007,7 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
     same_phone = p.phone is not None and p.phone == q.phone
     same_loyalty = p.loyalty is not None and p.loyalty == q.loyalty
     # A shared identifier between clearly different people is a household, not an identity.
-    household_email = same_email and (conflict or p.shared_email or _email_names_someone_else(p, q))
+    household_email = same_email and (conflict or p.shared_email or _email_names_someone_else(p, q, swapped))
     household_phone = same_phone and (conflict or p.shared_phone)
     if same_email:
         if household_email:
@@ -1071,35 +1101,49 @@ def _street_agreement(p: _Prep, q: _Prep, model: MatchModel) -> tuple[EvidenceLe
     return level, _level_bits(model, EvidenceField.STREET, level, u_tf)
 
 
-def _email_names_someone_else(p: _Prep, q: _Prep) -> bool:
+def _email_names_someone_else(p: _Prep, q: _Prep, swapped: bool = False) -> bool:
     """A shared e-mail whose address spells the family name with another first name than the
-    records' ("heliille.caserec@" on Sébastien Caserec's record) is a family e-mail, not his."""
+    records' ("heliille.caserec@" on Sébastien Caserec's record) is a family e-mail, not his. With
+    boxes swapped (swapped: as _names read the pair) either record may be the swapped one: the e-mail
+    names someone else when one reading says so and no reading spells the records' own names
+    ("c.montadaud@" on "Montadaud Clément" / Clément Montadaud)."""
     local = p.email.split("@", 1)[0] if p.email else ""
-    surname = (p.last or q.last).replace(" ", "")
+    if not swapped:
+        return bool(_names_someone_else(local, p.first, p.last, q.first, q.last, p.roots | q.roots))
+    readings = (_names_someone_else(local, p.last, p.first, q.first, q.last, nickname_roots(p.last) | q.roots),
+                _names_someone_else(local, p.first, p.last, q.last, q.first, p.roots | nickname_roots(q.last)))
+    return True in readings and False not in readings
+
+
+def _names_someone_else(local: str, first_a: str, last_a: str, first_b: str, last_b: str,
+                        roots: frozenset[str]) -> bool | None:
+    """Whether an e-mail's local part spells the surname with another first name than first_a's or
+    first_b's; None when it does not spell the surname (or nothing beside it)."""
+    surname = (last_a or last_b).replace(" ", "")
     if not surname or surname not in local:
-        return False
+        return None
     rest = "".join(c for c in local.replace(surname, "", 1) if c.isalpha())
     if not rest:
-        return False
-    for first in (p.first, q.first):
+        return None
+    for first in (first_a, first_b):
         if not first:
             continue
         first = first.replace(" ", "")
         if len(rest) == 1 or len(first) == 1:
             if rest[0] != first[0]:
                 return True
-        elif not (first.startswith(rest) or rest.startswith(first) or rest in p.roots | q.roots):
+        elif not (first.startswith(rest) or rest.startswith(first) or rest in roots):
             return True
     return False
 
 
-def _people_differ(p: _Prep, q: _Prep) -> bool:
+def _people_differ(p: _Prep, q: _Prep, marking: bool = False) -> bool:
     # Both ways round: with swapped names _names(p, q) reads q as the swapped one, and "Clémence
     # Thomas" vs "Thomas C." clash that way but agree the other. A one-way test made the guard
     # depend on which group was the larger, so a second relink merged what the first had refused.
-    fs, _, _ = _names(p, q)
+    fs, _, _ = _names(p, q, marking)
     if fs is not None and fs < 0.8:
-        fs, _, _ = _names(q, p)
+        fs, _, _ = _names(q, p, marking)
         if fs is not None and fs < 0.8:
             return True
     return bool(p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict")

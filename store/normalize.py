@@ -15,6 +15,7 @@ import phonenumbers
 from unidecode import unidecode
 
 __all__ = [
+    "NICKNAME_WORDS",
     "fold",
     "name_tokens",
     "nickname_roots",
@@ -221,6 +222,11 @@ _NICKNAMES: dict[str, tuple[str, ...]] = {
     "nono": ("arnaud",), "toto": ("thomas",), "benji": ("benjamin",), "clem": ("clement", "clementine"),
     "vince": ("vincent",), "tonio": ("antoine",), "xav": ("xavier",), "mat": ("mathieu", "matthieu"),
 }
+
+
+# every name the table holds, nickname or formal: two names can be a nickname and its formal name (or two
+# nicknames of one name) only if both are here, a test cheaper than building their roots
+NICKNAME_WORDS = frozenset(_NICKNAMES) | frozenset(name for names in _NICKNAMES.values() for name in names)
 
 
 def nickname_roots(folded_first: str) -> frozenset[str]:

@@ -402,3 +402,110 @@ def test_the_best_candidate_question_is_a_setting_a_retailer_can_turn_off():
     for wrong in ("0.6", "-0.1"):  # at or above the review threshold, or negative: refused, not guessed
         with pytest.raises(ValueError, match="FRONTLINE_MATCH_BEST_CANDIDATE"):
             thresholds_from_settings(Settings.from_env({"FRONTLINE_MATCH_BEST_CANDIDATE": wrong}, dotenv=False))
+
+
+# --- a short form of the first name the table does not know, vouched for by the person's identifiers ---
+
+HOME = {"street": "12 rue des Acacias", "postcode": "69340"}
+
+
+def test_a_short_form_the_table_does_not_know_is_one_person_with_his_own_email_and_mobile():
+    """ "Guigui" is not in the nickname table; Guillaume's own e-mail and mobile on both records say
+    it is him. Without the identifiers the two names conflict and the pair is never merged."""
+    result = link_records([
+        rec(1, "Guillaume", "Berger", email="guillaume.berger@orange.fr", phone="06 12 34 56 78", **HOME),
+        rec(2, "Guigui", "Berger", email="guillaume.berger@orange.fr", phone="+33612345678", **HOME),
+        *strangers(50),
+    ])
+    assert together(result, 1, 2)
+    [link] = [d for d in result.links if {d.a, d.b} == {1, 2}]
+    assert link.kind == "deterministic"  # the e-mail and mobile are his, not a household's
+
+
+def test_a_shared_email_alone_does_not_vouch_for_a_short_form():
+    """A family e-mail (here the lead's own, used by the household) is no proof: the mobile must agree too."""
+    result = link_records([
+        rec(1, "Guillaume", "Berger", email="guillaume.berger@orange.fr", phone="06 12 34 56 78", **HOME),
+        rec(2, "Guigui", "Berger", email="guillaume.berger@orange.fr", phone="06 98 76 54 32", **HOME),
+        *strangers(50),
+    ])
+    assert not together(result, 1, 2)
+
+
+def test_a_parent_and_child_on_one_email_and_mobile_stay_apart():
+    """A parent registers a child with the parent's e-mail and mobile: "Gabriel" is no short form of
+    Guillaume, "Marie" does not start like him, and "Gus" born decades after him has a date of its own."""
+    email, mobile = "guillaume.berger@orange.fr", "06 12 34 56 78"
+    parent = rec(1, "Guillaume", "Berger", email=email, phone=mobile, birth=datetime.date(1968, 5, 2), **HOME)
+    for child in (rec(2, "Gabriel", "Berger", email=email, phone=mobile, **HOME),
+                  rec(2, "Marie", "Berger", email=email, phone=mobile, **HOME),
+                  rec(2, "Gus", "Berger", email=email, phone=mobile, birth=datetime.date(2004, 9, 17), **HOME)):
+        assert not together(link_records([parent, child, *strangers(50)]), 1, 2), child.first_name
+
+
+def test_twins_on_their_parents_email_and_mobile_stay_apart():
+    """Two birth dates never let the identifiers vouch: twins share theirs ("Lola" and "Louis", born the
+    same day, registered with the parent's e-mail and mobile)."""
+    day = datetime.date(2011, 4, 28)
+    email, mobile = "famille.lambert@free.fr", "07 11 22 33 44"
+    result = link_records([
+        rec(1, "Louis", "Lambert", email=email, phone=mobile, birth=day, **HOME),
+        rec(2, "Lola", "Lambert", email=email, phone=mobile, birth=day, **HOME),
+        *strangers(50),
+    ])
+    assert not together(result, 1, 2)
+
+
+def test_an_email_and_mobile_the_household_shares_do_not_vouch_for_a_short_form():
+    """Marie carries them too: they are the household's, not Guillaume's own."""
+    email, mobile = "guillaume.berger@orange.fr", "06 12 34 56 78"
+    result = link_records([
+        rec(1, "Guillaume", "Berger", email=email, phone=mobile, **HOME),
+        rec(2, "Guigui", "Berger", email=email, phone=mobile, **HOME),
+        rec(3, "Marie", "Berger", email=email, phone=mobile, **HOME),
+        *strangers(50),
+    ])
+    assert not together(result, 1, 2) and not together(result, 1, 3) and not together(result, 2, 3)
+
+
+def test_a_landline_does_not_vouch_for_a_short_form():
+    result = link_records([
+        rec(1, "Guillaume", "Berger", email="guillaume.berger@orange.fr", phone="04 78 12 34 56", **HOME),
+        rec(2, "Guigui", "Berger", email="guillaume.berger@orange.fr", phone="04 78 12 34 56", **HOME),
+        *strangers(50),
+    ])
+    assert not together(result, 1, 2)
+
+
+def test_boxes_swapped_and_a_known_nickname_are_one_person():
+    """ "Thompson Liz" is Elizabeth Thompson with her boxes swapped: the crossed reading knows the
+    nickname table as the straight one does."""
+    result = link_records([
+        rec(1, "Elizabeth", "Thompson", birth=BORN, **HOME),
+        rec(2, "Thompson", "Liz", birth=BORN, **HOME),
+        *strangers(50),
+    ])
+    assert together(result, 1, 2)
+
+
+def test_boxes_swapped_on_a_record_with_the_persons_own_email_are_one_person():
+    """ "Montadaud Clément" with c.montadaud@ is Clément Montadaud with his boxes swapped: the e-mail
+    spells his own names (read both ways round), it is no family e-mail naming someone else."""
+    email = "c.montadaud@free.fr"
+    result = link_records([
+        rec(1, "Clément", "Montadaud", email=email, birth=datetime.date(2000, 11, 11), **HOME),
+        rec(2, "Montadaud", "Clement", email=email),
+        *strangers(50),
+    ])
+    assert together(result, 1, 2)
+
+
+def test_a_family_email_on_a_record_with_swapped_boxes_still_names_someone_else():
+    email = "heliille.caserec@free.fr"
+    result = link_records([
+        rec(1, "Sébastien", "Caserec", email=email, **HOME),
+        rec(2, "Caserec", "Sebastien", email=email),
+        *strangers(50),
+    ])
+    [decision] = [d for d in (*result.links, *result.review) if {d.a, d.b} == {1, 2}] or [None]
+    assert decision is None or decision.kind != "deterministic"

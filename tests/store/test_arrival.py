@@ -146,3 +146,30 @@ def test_a_namesake_by_sound_alone_at_a_busy_postcode_is_met_as_relink_meets_it(
         queued = session.scalar(select(func.count()).select_from(MatchReview))
     assert linked or queued, "relink compares the two: the case is worth testing"
     assert report.reviews_queued == (0 if linked else queued)
+
+
+def test_a_short_form_vouched_for_by_email_and_mobile_joins_on_arrival_as_in_relink(session_factory,
+                                                                                  second_session_factory):
+    """ "Guigui", a short form the nickname table does not know, arrives with Guillaume's own e-mail and
+    mobile: arrival joins him to Guillaume's customer, as the batch relink does; Gabrielle at the same
+    home, with the landline, stays apart in both."""
+    known = [dict(first_name="Guillaume", last_name="Berger", email="guillaume.berger@orange.fr",
+                  phone="+33612345678", postcode="69340", street="12 rue des Acacias", birth_date="1968-05-02"),
+             dict(first_name="Gabrielle", last_name="Berger", email="gaby.berger@free.fr",
+                  phone="+33478123456", postcode="69340", street="12 rue des Acacias")]
+    arriving = dict(first_name="Guigui", last_name="Berger", email="guillaume.berger@orange.fr",
+                    phone="+33612345678", postcode="69340")
+    for factory in (session_factory, second_session_factory):
+        with factory.begin() as session:
+            for n, fields in enumerate(known):
+                add_record(session, "crm", f"C{n}", **fields)
+            relink(session)
+    with session_factory.begin() as session:
+        link_arrival(session, [add_record(session, "pos", "P1", **arriving)])
+    with second_session_factory.begin() as session:
+        add_record(session, "pos", "P1", **arriving)
+        relink(session)
+    assert _partition(session_factory) == _partition(second_session_factory)
+    with session_factory() as session:
+        assert customer_of(session, "pos", "P1") == customer_of(session, "crm", "C0")
+        assert customer_of(session, "crm", "C1") != customer_of(session, "crm", "C0")
