@@ -184,15 +184,21 @@ def test_a_shop_customer_links_at_the_operators_match_thresholds_too(settings, e
     assert (_active_customers(session_factory), reviews) == ((1, 0) if merge_threshold is None else (2, 1))
 
 
-def test_the_same_traits_sent_again_keep_the_person_and_make_their_values_the_newest(live, session_factory):
-    # The shop's till knows her phone as of 5 November; the website said another on 1 November, then sends the
-    # same traits again on the 10th (sites identify on every visit): the site's phone is now the newest.
+def _helene_known_at_the_till(session_factory) -> dict:
+    """Hélène as the shop's till knows her (phone as of 5 November), linked; the website's traits for her, with
+    another phone."""
     with session_factory.begin() as session:
         import_people(session, source="pos", rows=[(2, {"source_id": "P-9", "first_name": "Hélène",
                                                         "last_name": "Marchal", "email": "helene@example.com",
                                                         "phone": "0611111111", "updated_at": "2026-11-05T10:00:00"})])
         relink(session)
-    traits = {"firstName": "Hélène", "lastName": "Marchal", "email": "helene@example.com", "phone": "0622222222"}
+    return {"firstName": "Hélène", "lastName": "Marchal", "email": "helene@example.com", "phone": "0622222222"}
+
+
+def test_the_same_traits_sent_again_keep_the_person_and_make_their_values_the_newest(live, session_factory):
+    # The shop's till knows her phone as of 5 November; the website said another on 1 November, then sends the
+    # same traits again on the 10th (sites identify on every visit): the site's phone is now the newest.
+    traits = _helene_known_at_the_till(session_factory)
     live.identify({"userId": "u-42", "traits": traits, "timestamp": "2026-11-01T10:00:00Z"})
     live.work()
     with session_factory() as session:
@@ -225,12 +231,7 @@ def test_a_repeated_identify_that_moves_the_golden_record_moves_it(live, session
     # is then left as it is. These repeats do change it: a later day (the web record's day is its customer_since
     # when nothing older is known), raw attributes survivorship reads (a sign-up date, a language), and a phone
     # that becomes the freshest of the customer's records.
-    with session_factory.begin() as session:
-        import_people(session, source="pos", rows=[(2, {"source_id": "P-9", "first_name": "Hélène",
-                                                        "last_name": "Marchal", "email": "helene@example.com",
-                                                        "phone": "0611111111", "updated_at": "2026-11-05T10:00:00"})])
-        relink(session)
-    traits = {"firstName": "Hélène", "lastName": "Marchal", "email": "helene@example.com", "phone": "0622222222"}
+    traits = _helene_known_at_the_till(session_factory)
     steps = [({"userId": "u-42", "traits": traits, "timestamp": "2026-11-01T10:00:00Z"},
               {"customer_since": dt.date(2026, 11, 1), "phone": "+33611111111", "preferred_language": None}),
              ({"userId": "u-42", "traits": traits, "timestamp": "2026-11-03T10:00:00Z"},
