@@ -116,6 +116,24 @@ def test_a_new_email_for_a_known_record_keeps_its_customer_and_may_join_another(
     assert after.merged == [before] or after.customer_ids[b] == before
 
 
+def _arrival_beside_relink(session_factory, second_session_factory, known: list[dict], arriving_as: tuple[str, str],
+                           arriving: dict):
+    """The CRM's `known` records linked in both databases; then `arriving` linked on arrival in the first and by a
+    relink in the second: both must give the same customers. The arrival's report."""
+    for factory in (session_factory, second_session_factory):
+        with factory.begin() as session:
+            for n, fields in enumerate(known):
+                add_record(session, "crm", f"C{n}", **fields)
+            relink(session)
+    with session_factory.begin() as session:
+        report = link_arrival(session, [add_record(session, *arriving_as, **arriving)])
+    with second_session_factory.begin() as session:
+        add_record(session, *arriving_as, **arriving)
+        relink(session)
+    assert _partition(session_factory) == _partition(second_session_factory)
+    return report
+
+
 def test_a_namesake_by_sound_alone_at_a_busy_postcode_is_met_as_relink_meets_it(session_factory,
                                                                                second_session_factory):
     """At a postcode of many people, "Katherine Schmitt" shares no three letters of a name with "Catherine
@@ -129,18 +147,7 @@ def test_a_namesake_by_sound_alone_at_a_busy_postcode_is_met_as_relink_meets_it(
                      city="Sancergues", birth_date="1971-03-09"))
     arriving = dict(first_name="Katherine", last_name="Schmitt", postcode="18970", street="4 allee des tilleuls",
                     city="Sancergues", birth_date="1971-09-03")
-    for factory in (session_factory, second_session_factory):
-        with factory.begin() as session:
-            for n, fields in enumerate(town):
-                add_record(session, "crm", f"C{n}", **fields)
-            relink(session)
-    with session_factory.begin() as session:
-        record_id = add_record(session, "web", "W1", **arriving)
-        report = link_arrival(session, [record_id])
-    with second_session_factory.begin() as session:
-        add_record(session, "web", "W1", **arriving)
-        relink(session)
-    assert _partition(session_factory) == _partition(second_session_factory)
+    report = _arrival_beside_relink(session_factory, second_session_factory, town, ("web", "W1"), arriving)
     with second_session_factory() as session:
         linked = customer_of(session, "web", "W1") == customer_of(session, "crm", f"C{len(town) - 1}")
         queued = session.scalar(select(func.count()).select_from(MatchReview))
@@ -159,17 +166,7 @@ def test_a_short_form_vouched_for_by_email_and_mobile_joins_on_arrival_as_in_rel
                   phone="+33478123456", postcode="69340", street="12 rue des Acacias")]
     arriving = dict(first_name="Guigui", last_name="Berger", email="guillaume.berger@orange.fr",
                     phone="+33612345678", postcode="69340")
-    for factory in (session_factory, second_session_factory):
-        with factory.begin() as session:
-            for n, fields in enumerate(known):
-                add_record(session, "crm", f"C{n}", **fields)
-            relink(session)
-    with session_factory.begin() as session:
-        link_arrival(session, [add_record(session, "pos", "P1", **arriving)])
-    with second_session_factory.begin() as session:
-        add_record(session, "pos", "P1", **arriving)
-        relink(session)
-    assert _partition(session_factory) == _partition(second_session_factory)
+    _arrival_beside_relink(session_factory, second_session_factory, known, ("pos", "P1"), arriving)
     with session_factory() as session:
         assert customer_of(session, "pos", "P1") == customer_of(session, "crm", "C0")
         assert customer_of(session, "crm", "C1") != customer_of(session, "crm", "C0")
