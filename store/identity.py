@@ -285,6 +285,7 @@ class MatchModel:
     m_email: float = 0.55
     m_phone: float = 0.6
     m_loyalty: float = 0.8
+    # hand-set; estimate() learns both where the records carry e-mails and phones (_identifier_levels)
     m_email_differs: float = 0.4
     m_phone_differs: float = 0.35
     household_identifier_bits: float = 3.0  # an e-mail or phone shared by people the data tell apart
@@ -1573,8 +1574,10 @@ def estimate(records: Iterable[IdentityRecord], *, base: MatchModel = DEFAULT_MO
     agreement's u is computed from the values' frequencies (sum of squared shares), exact even for
     rare birth dates. m (agreement among true matches) comes from expectation-maximisation with u held
     fixed (as Splink does) in two sessions of blocked pairs, at most `max_candidates` pairs each (see
-    _em_session). Identifier fields (e-mail, phone, loyalty id) keep `base`'s parameters: they are
-    rules (deterministic links, household guard), and their u is each value's own frequency anyway.
+    _em_session). Identifier fields (e-mail, phone, loyalty id) keep `base`'s parameters for an
+    agreement: it is a rule (deterministic links, household guard), and its u is each value's own
+    frequency anyway; the m of two different e-mails or phones is read off the EM's matches (a last
+    M-step that does not feed back), where the records carry enough of them.
     The guards are not weights and are not estimated. Deterministic for given records and seed.
     """
     preps, _ = _prepare(records, thresholds, base)
