@@ -1028,7 +1028,7 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
             # it spells the surname with another given name): a person's own address and the family's
             # say nothing about each other
             if explain:
-                add(EvidenceField.EMAIL, EvidenceLevel.HOUSEHOLD, 0.0)
+                add(EvidenceField.EMAIL, EvidenceLevel.NOT_COMPARED, 0.0)
         else:
             add(EvidenceField.EMAIL, EvidenceLevel.DIFFERS,
                 _level_bits(model, EvidenceField.EMAIL, EvidenceLevel.DIFFERS))
@@ -1044,7 +1044,7 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
             add(EvidenceField.PHONE, EvidenceLevel.DIFFERS,
                 _level_bits(model, EvidenceField.PHONE, EvidenceLevel.DIFFERS))
         elif explain:
-            add(EvidenceField.PHONE, EvidenceLevel.HOUSEHOLD, 0.0)  # the home's landline beside a mobile
+            add(EvidenceField.PHONE, EvidenceLevel.NOT_COMPARED, 0.0)  # the home's landline beside a mobile
     elif explain and p.blocked_phone and p.blocked_phone == q.blocked_phone:
         add(EvidenceField.PHONE, EvidenceLevel.BLOCKED, 0.0)
     if same_loyalty:

@@ -530,7 +530,7 @@ def test_a_homes_landline_beside_a_mobile_is_no_evidence_of_two_people():
     assert together(result, 1, 2)
     [link] = result.links
     levels = {line.field: (line.level, line.bits) for line in link.evidence}
-    assert levels[EvidenceField.PHONE] == (EvidenceLevel.HOUSEHOLD, 0.0)
+    assert levels[EvidenceField.PHONE] == (EvidenceLevel.NOT_COMPARED, 0.0)
 
 
 def test_two_different_mobiles_still_weigh_against():
@@ -542,7 +542,7 @@ def test_a_family_email_beside_the_persons_own_is_no_evidence_of_two_people():
     result = _moved_namesakes(first_email="jleve@free.fr", second_email="famille.leve12@orange.fr")
     assert together(result, 1, 2)
     [link] = result.links
-    assert {line.field: line.level for line in link.evidence}[EvidenceField.EMAIL] == EvidenceLevel.HOUSEHOLD
+    assert {line.field: line.level for line in link.evidence}[EvidenceField.EMAIL] == EvidenceLevel.NOT_COMPARED
 
 
 def test_two_personal_emails_still_weigh_against():
