@@ -285,6 +285,7 @@ class MatchModel:
     m_email: float = 0.55
     m_phone: float = 0.6
     m_loyalty: float = 0.8
+    # hand-set; estimate() learns both where the records carry e-mails and phones (_identifier_levels)
     m_email_differs: float = 0.4
     m_phone_differs: float = 0.35
     household_identifier_bits: float = 3.0  # an e-mail or phone shared by people the data tell apart
@@ -458,6 +459,13 @@ def _street_key(folded: str) -> str:
 
 # French landlines (01-05, 09) and UK geographic numbers ring a home, not a person.
 _LANDLINE_PREFIXES = ("+331", "+332", "+333", "+334", "+335", "+339", "+441", "+442")
+
+
+def _phones_comparable(a: str, b: str) -> bool:
+    """Whether two different phone numbers are evidence that two records are two people: two mobiles
+    (or two landlines) are; a home's landline beside a mobile is not (a person gives the one at the
+    till and the other on the web, and has both for years), and says nothing either way."""
+    return a.startswith(_LANDLINE_PREFIXES) == b.startswith(_LANDLINE_PREFIXES)
 
 
 def _set_frequencies(preps: list[_Prep], model: MatchModel) -> float:
@@ -1015,7 +1023,15 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
         else:
             add(EvidenceField.EMAIL, EvidenceLevel.EXACT, _bits(model.m_email, p.u_email))
     elif p.email and q.email:
-        add(EvidenceField.EMAIL, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.EMAIL, EvidenceLevel.DIFFERS))
+        if p.shared_email or q.shared_email or _not_own_email(p) or _not_own_email(q):
+            # one of the two is a household's e-mail (records of people the data tell apart carry it, or
+            # it spells the surname with another given name): a person's own address and the family's
+            # say nothing about each other
+            if explain:
+                add(EvidenceField.EMAIL, EvidenceLevel.NOT_COMPARED, 0.0)
+        else:
+            add(EvidenceField.EMAIL, EvidenceLevel.DIFFERS,
+                _level_bits(model, EvidenceField.EMAIL, EvidenceLevel.DIFFERS))
     elif explain and p.blocked_email and p.blocked_email == q.blocked_email:
         add(EvidenceField.EMAIL, EvidenceLevel.BLOCKED, 0.0)
     if same_phone:
@@ -1024,7 +1040,11 @@ def _score(p: _Prep, q: _Prep, explain: bool, prior: float,
         else:
             add(EvidenceField.PHONE, EvidenceLevel.EXACT, _bits(model.m_phone, p.u_phone))
     elif p.phone and q.phone:
-        add(EvidenceField.PHONE, EvidenceLevel.DIFFERS, _level_bits(model, EvidenceField.PHONE, EvidenceLevel.DIFFERS))
+        if _phones_comparable(p.phone, q.phone):
+            add(EvidenceField.PHONE, EvidenceLevel.DIFFERS,
+                _level_bits(model, EvidenceField.PHONE, EvidenceLevel.DIFFERS))
+        elif explain:
+            add(EvidenceField.PHONE, EvidenceLevel.NOT_COMPARED, 0.0)  # the home's landline beside a mobile
     elif explain and p.blocked_phone and p.blocked_phone == q.blocked_phone:
         add(EvidenceField.PHONE, EvidenceLevel.BLOCKED, 0.0)
     if same_loyalty:
@@ -1135,6 +1155,13 @@ def _names_someone_else(local: str, first_a: str, last_a: str, first_b: str, las
         elif not (first.startswith(rest) or rest.startswith(first) or rest in roots):
             return True
     return False
+
+
+def _not_own_email(p: _Prep) -> bool:
+    """The record's e-mail spells its surname with another given name than the record's ("famille.morel@",
+    "marie.morel@" on Aurinwen Morel's record): a household's address, not the person's own."""
+    return bool(p.email and p.first and p.last
+                and _names_someone_else(p.email.split("@", 1)[0], p.first, p.last, "", "", p.roots))
 
 
 def _people_differ(p: _Prep, q: _Prep, marking: bool = False) -> bool:
@@ -1547,8 +1574,10 @@ def estimate(records: Iterable[IdentityRecord], *, base: MatchModel = DEFAULT_MO
     agreement's u is computed from the values' frequencies (sum of squared shares), exact even for
     rare birth dates. m (agreement among true matches) comes from expectation-maximisation with u held
     fixed (as Splink does) in two sessions of blocked pairs, at most `max_candidates` pairs each (see
-    _em_session). Identifier fields (e-mail, phone, loyalty id) keep `base`'s parameters: they are
-    rules (deterministic links, household guard), and their u is each value's own frequency anyway.
+    _em_session). Identifier fields (e-mail, phone, loyalty id) keep `base`'s parameters for an
+    agreement: it is a rule (deterministic links, household guard), and its u is each value's own
+    frequency anyway; the m of two different e-mails or phones is read off the EM's matches (a last
+    M-step that does not feed back), where the records carry enough of them.
     The guards are not weights and are not estimated. Deterministic for given records and seed.
     """
     preps, _ = _prepare(records, thresholds, base)
@@ -1600,7 +1629,8 @@ def _estimate(preps: list[_Prep], *, base: MatchModel, max_candidates: int = 400
     # address; pairs at one postcode with one surname, for the first name and the birth date. A field
     # a session blocks on always agrees there, so it stays out of that session's likelihood; and the
     # agreement the blocking forces is not mistaken for evidence of a match.
-    by_birth = _em_session(preps, lambda p: p.birth, (0, 1, 3, 4), u, base, max_candidates, iterations)
+    by_birth = _em_session(preps, lambda p: p.birth, (0, 1, 3, 4), u, base, max_candidates, iterations,
+                           identifiers=True)
     by_home = _em_session(preps, lambda p: (p.postcode, phonetic_key(p.last.replace(" ", "")))
                           if p.postcode and p.last else None, (0, 2), u, base, max_candidates, iterations)
     m = {key: (by_home if key[0] is EvidenceField.BIRTH_DATE else by_birth).m[key] for key in by_birth.m}
@@ -1610,6 +1640,16 @@ def _estimate(preps: list[_Prep], *, base: MatchModel, max_candidates: int = 400
         params[m_name] = value
         if u_name and (f, level) != (EvidenceField.BIRTH_DATE, EvidenceLevel.TRANSPOSED):
             params[u_name] = u[(f, level)]
+    # a different e-mail or phone: how often the same person's two records carry two (u: nearly every
+    # pair of people has two). Read off the pairs born the same day, whose matches the names and the
+    # address tell; a sample too small for it keeps the hand-set m (and records without identifiers,
+    # as registry data, have none)
+    for f in _IDENTIFIER_FIELDS:
+        compared = by_birth.compared.get(f, 0.0)
+        if compared >= _MIN_IDENTIFIER_MATCHES:
+            m[(f, EvidenceLevel.DIFFERS)] = (by_birth.differing.get(f, 0.0) + 0.5) / (compared + 1.0)
+            u[(f, EvidenceLevel.DIFFERS)] = base.u_differs
+            params[_LEVEL_PARAMS[(f, EvidenceLevel.DIFFERS)][0]] = m[(f, EvidenceLevel.DIFFERS)]
     # the prior: matching pairs born the same day, over the share of matches born the same day (the
     # share among pairs where both records have a birth date, times the chance that both have one)
     dated = sum(1 for p in preps if p.birth) / n
@@ -1627,20 +1667,61 @@ class _Session:
     share: float
     pairs: int
     rounds: int
+    # e-mail and phone: the expected matches whose two values are both present, and of those the
+    # expected matches whose values differ (_identifier_levels), by the session's final parameters
+    compared: dict[EvidenceField, float] = field(default_factory=dict)
+    differing: dict[EvidenceField, float] = field(default_factory=dict)
+
+
+_IDENTIFIER_FIELDS = (EvidenceField.EMAIL, EvidenceField.PHONE)
+# Fewer expected matches than this with both values present: the hand-set m of a disagreement stays
+_MIN_IDENTIFIER_MATCHES = 200
+
+
+def _identifier_levels(p: _Prep, q: _Prep) -> tuple[EvidenceLevel | None, EvidenceLevel | None]:
+    """The e-mail's and the phone's levels as _score weighs them (EXACT, DIFFERS, None when not
+    compared). Before blocking no identifier is known as a household's yet (the shared flags): a family
+    e-mail that does not spell another given name counts as a disagreement here, which only makes the
+    estimated m of a disagreement larger (its weight milder) than the scoring's own reading."""
+    email = phone = None
+    if p.email and q.email:
+        if p.email == q.email:
+            email = EvidenceLevel.EXACT
+        elif not (_not_own_email(p) or _not_own_email(q)):
+            email = EvidenceLevel.DIFFERS
+    if p.phone and q.phone:
+        if p.phone == q.phone:
+            phone = EvidenceLevel.EXACT
+        elif _phones_comparable(p.phone, q.phone):
+            phone = EvidenceLevel.DIFFERS
+    return email, phone
+
+
+def _log_ratio(pattern: _Pattern, m: dict[tuple[EvidenceField, EvidenceLevel], float],
+               u: dict[tuple[EvidenceField, EvidenceLevel], float]) -> float:
+    ratio = 0.0
+    for f, level in zip(_EM_FIELDS, pattern, strict=True):
+        if level is not None:
+            ratio += math.log(m[(f, level)] / u[(f, level)])
+    return ratio
 
 
 def _em_session(preps: list[_Prep], block_of: Callable[[_Prep], object], fields: tuple[int, ...],
                 u: dict[tuple[EvidenceField, EvidenceLevel], float], base: MatchModel, max_pairs: int,
-                iterations: int) -> _Session:
+                iterations: int, identifiers: bool = False) -> _Session:
     """EM with u fixed on the pairs sharing block_of's value, the likelihood over `fields` (indexes
     into _EM_FIELDS). Blocks of more than 50 records (a placeholder birth date) are left out; the
-    pairs are capped at max_pairs, blocks taken in a fixed order."""
+    pairs are capped at max_pairs, blocks taken in a fixed order. identifiers: also count, once the
+    EM has converged, how often the e-mails and the phones of the expected matches differ (a last
+    M-step for those levels alone: they stay out of the likelihood, which the names and the address
+    decide, so that a shared e-mail cannot vouch for itself)."""
     blocks: dict[object, list[int]] = {}
     for i, p in enumerate(preps):
         value = block_of(p)
         if value is not None:
             blocks.setdefault(value, []).append(i)
     patterns: Counter[_Pattern] = Counter()
+    with_identifiers: Counter[tuple[_Pattern, tuple[EvidenceLevel | None, EvidenceLevel | None]]] = Counter()
     pairs = 0
     for members in blocks.values():
         if not 2 <= len(members) <= 50:
@@ -1648,7 +1729,10 @@ def _em_session(preps: list[_Prep], block_of: Callable[[_Prep], object], fields:
         for n_, i in enumerate(members):
             for j in members[n_ + 1:]:
                 pattern = _levels(preps[i], preps[j])
-                patterns[tuple(pattern[k] if k in fields else None for k in range(len(_EM_FIELDS)))] += 1
+                kept = tuple(pattern[k] if k in fields else None for k in range(len(_EM_FIELDS)))
+                patterns[kept] += 1
+                if identifiers:
+                    with_identifiers[(kept, _identifier_levels(preps[i], preps[j]))] += 1
         pairs += len(members) * (len(members) - 1) // 2
         if pairs >= max_pairs:
             break
@@ -1666,11 +1750,7 @@ def _em_session(preps: list[_Prep], block_of: Callable[[_Prep], object], fields:
         seen_m: dict[EvidenceField, float] = dict.fromkeys(_EM_FIELDS, 0.0)
         matched = 0.0
         for pattern, count in items:
-            ratio = 0.0
-            for f, level in zip(_EM_FIELDS, pattern, strict=True):
-                if level is not None:
-                    ratio += math.log(m[(f, level)] / u[(f, level)])
-            odds = share / (1 - share) * math.exp(min(ratio, 700.0))
+            odds = share / (1 - share) * math.exp(min(_log_ratio(pattern, m, u), 700.0))
             posterior = odds / (1 + odds) * count
             matched += posterior
             for f, level in zip(_EM_FIELDS, pattern, strict=True):
@@ -1687,7 +1767,16 @@ def _em_session(preps: list[_Prep], block_of: Callable[[_Prep], object], fields:
                     m[(f, level)] = (weight_m[(f, level)] + 0.5) / (seen_m[f] + 0.5 * len(levels))
         if change < 1e-7:
             break
-    return _Session(m=m, share=share, pairs=pairs, rounds=rounds)
+    session = _Session(m=m, share=share, pairs=pairs, rounds=rounds)
+    for (pattern, found), count in with_identifiers.items():
+        odds = share / (1 - share) * math.exp(min(_log_ratio(pattern, m, u), 700.0))
+        posterior = odds / (1 + odds) * count
+        for f, level in zip(_IDENTIFIER_FIELDS, found, strict=True):
+            if level is not None:
+                session.compared[f] = session.compared.get(f, 0.0) + posterior
+                if level is EvidenceLevel.DIFFERS:
+                    session.differing[f] = session.differing.get(f, 0.0) + posterior
+    return session
 
 
 def model_as_json(model: MatchModel) -> dict[str, float]:

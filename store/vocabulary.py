@@ -230,6 +230,7 @@ class EvidenceLevel(enum.StrEnum):
     DIFFERS = "differs"
     MISSING = "missing"  # absent on one side: says nothing
     HOUSEHOLD = "household"  # an identifier that records of different people share
+    NOT_COMPARED = "not_compared"  # a home's landline beside a mobile, a household's e-mail beside one's own
     BLOCKED = "blocked"  # a placeholder value (0000000000, noemail@...) or shared by too many people
     PRIOR = "prior"
     CAPPED = "capped"

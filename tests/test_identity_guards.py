@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from bench.registry_people import generate as registry
+from bench.synthetic_people import generate
 from bot.config import Settings
 from store.identity import (
     DEFAULT_MODEL,
@@ -509,3 +510,53 @@ def test_a_family_email_on_a_record_with_swapped_boxes_still_names_someone_else(
     ])
     [decision] = [d for d in (*result.links, *result.review) if {d.a, d.b} == {1, 2}] or [None]
     assert decision is None or decision.kind != "deterministic"
+
+
+# --- identifiers that cannot be compared, and the weight of two that differ (issue 12, branch emfblock) ---
+
+
+def _moved_namesakes(first_phone=None, second_phone=None, first_email=None, second_email=None):
+    """Joël Levé twice, nothing but the names and a postcode with two digits swapped: a pair on the merge
+    threshold's edge, so what the identifiers say decides it."""
+    return link_records([
+        rec(1, "Joël", "Levé", phone=first_phone, email=first_email, postcode="55610"),
+        rec(2, "Joël", "Levé", phone=second_phone, email=second_email, postcode="55601"),
+        *strangers(50),
+    ])
+
+
+def test_a_homes_landline_beside_a_mobile_is_no_evidence_of_two_people():
+    result = _moved_namesakes("+33653289546", "+33416495200")
+    assert together(result, 1, 2)
+    [link] = result.links
+    levels = {line.field: (line.level, line.bits) for line in link.evidence}
+    assert levels[EvidenceField.PHONE] == (EvidenceLevel.NOT_COMPARED, 0.0)
+
+
+def test_two_different_mobiles_still_weigh_against():
+    result = _moved_namesakes("+33653289546", "+33716495200")
+    assert not together(result, 1, 2) and reviewed(result, 1, 2)
+
+
+def test_a_family_email_beside_the_persons_own_is_no_evidence_of_two_people():
+    result = _moved_namesakes(first_email="jleve@free.fr", second_email="famille.leve12@orange.fr")
+    assert together(result, 1, 2)
+    [link] = result.links
+    assert {line.field: line.level for line in link.evidence}[EvidenceField.EMAIL] == EvidenceLevel.NOT_COMPARED
+
+
+def test_two_personal_emails_still_weigh_against():
+    result = _moved_namesakes(first_email="joel.leve@free.fr", second_email="jleve@orange.fr")
+    assert not together(result, 1, 2) and reviewed(result, 1, 2)
+
+
+def test_the_weight_of_a_different_email_or_mobile_is_learned_where_the_records_carry_them():
+    project_model, found = estimate([record for _, _, record in generate(3_000, seed=3)])
+    for field_, name in ((EvidenceField.EMAIL, "m_email_differs"), (EvidenceField.PHONE, "m_phone_differs")):
+        learned = getattr(project_model, name)
+        assert learned != getattr(DEFAULT_MODEL, name) and found.m[(field_, EvidenceLevel.DIFFERS)] == learned
+        assert 0 < learned < 1
+    assert model_from_json(model_as_json(project_model)) == project_model  # kept for arrival to read
+    registry_model, _ = estimate([record for _, _, record in registry(3_000, seed=3)])
+    assert registry_model.m_email_differs == DEFAULT_MODEL.m_email_differs  # no identifiers: nothing learned
+    assert registry_model.m_phone_differs == DEFAULT_MODEL.m_phone_differs

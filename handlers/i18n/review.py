@@ -57,6 +57,8 @@ MESSAGES: Section = {
     "review.level.differs": {"en": "different", "fr": "différent"},
     "review.level.missing": {"en": "missing on one side", "fr": "absent d'un côté"},
     "review.level.household": {"en": "shared by a household", "fr": "partagé par un foyer"},
+    "review.level.not_compared": {"en": "one is the household's, not compared",
+                                  "fr": "l'un est celui du foyer, non comparé"},
     "review.level.blocked": {"en": "placeholder or shared by many, ignored",
                              "fr": "valeur bidon ou partagée par beaucoup, ignorée"},
     "review.capped": {"en": "a housemate could share it", "fr": "un proche pourrait le partager"},

@@ -170,3 +170,16 @@ def test_a_short_form_vouched_for_by_email_and_mobile_joins_on_arrival_as_in_rel
     with session_factory() as session:
         assert customer_of(session, "pos", "P1") == customer_of(session, "crm", "C0")
         assert customer_of(session, "crm", "C1") != customer_of(session, "crm", "C0")
+
+
+def test_a_landline_beside_a_mobile_is_read_on_arrival_as_in_relink(session_factory, second_session_factory):
+    """ "Jo Levé" at the till gives the home's landline; Joël Levé's CRM record, at the same postcode, has his
+    mobile. A landline and a mobile are not compared (neither says the other is someone else): arrival
+    joins Jo to Joël's customer, as the batch relink does. Two different mobiles would weigh against."""
+    known = [dict(first_name="Joël", last_name="Levé", phone="+33653289546", postcode="55610",
+                  street="58 rue Geneviève Martin")]
+    arriving = dict(first_name="Jo", last_name="Levé", phone="+33416495200", postcode="55610")
+    report = _arrival_beside_relink(session_factory, second_session_factory, known, ("pos", "P1"), arriving)
+    with session_factory() as session:
+        assert customer_of(session, "pos", "P1") == customer_of(session, "crm", "C0")
+    assert report.reviews_queued == 0
