@@ -139,6 +139,8 @@ class Thresholds:
     # average linkage on the compared pairs: two customers are not joined automatically when the pairs
     # of their records that were compared say, on average (log-odds), "two people" rather than one;
     # the join goes to review. False: single linkage, every confident edge joins (with the guards).
+    # It reads the pairs scoring keeps, down to best_candidate's floor: with best_candidate = 0 only
+    # pairs >= review are kept, none of them against, and no join is ever held.
     average_linkage: bool = True
 
 
