@@ -30,7 +30,10 @@ Method
    arrival or hash order: the same records give the same customers on every run). A union is
    refused when it would put a cannot_link pair together, or two records whose first names or birth
    dates clearly conflict or whose loyalty ids differ (this stops chains like Marie -> "Dupont, no
-   first name" -> Jean through a family e-mail).
+   first name" -> Jean through a family e-mail). A union of two groups is also held for review when
+   the pairs of their records that were compared average below even odds (average linkage,
+   `_doubtful_join`): one sparse record ("Alice Fonouve", nothing else) scoring well with a record of
+   each of two people does not make them one while their fuller records, compared, say otherwise.
 """
 
 from __future__ import annotations
@@ -133,6 +136,12 @@ class Thresholds:
     # moved without giving a birth date scores low against every namesake, and a person asked once
     # costs far less than one left apart for good. 0 turns it off; never a merge.
     best_candidate: float = 0.0005
+    # average linkage on the compared pairs: two customers are not joined automatically when the pairs
+    # of their records that were compared say, on average (log-odds), "two people" rather than one;
+    # the join goes to review. False: single linkage, every confident edge joins (with the guards).
+    # It reads the pairs scoring keeps, down to best_candidate's floor: with best_candidate = 0 only
+    # pairs >= review are kept, none of them against, and no join is ever held.
+    average_linkage: bool = True
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -216,6 +225,7 @@ class LinkStats:
     fuzzy_links: int = 0
     refused_conflict: int = 0
     refused_cannot_link: int = 0
+    refused_doubtful: int = 0  # joins sent to review: their records' compared pairs mostly say two people
 
 
 @dataclass
@@ -1880,6 +1890,40 @@ def _best_candidates(scored: ScoredPairs, thresholds: Thresholds) -> list[tuple[
                   key=lambda pair: (pair[1], pair[2]))
 
 
+def _pair_scores(scored: ScoredPairs) -> Callable[[int, int], float | None]:
+    """The score of a compared pair (i, j) kept in scored.edges (>= the scoring floor), else None; a
+    binary search over the edges' (i, j) keys (8 bytes an edge), the edges being in (i, j) order."""
+    edges = scored.edges
+    n = len(scored.preps)
+    keys = array("q", [i * n + j for _, _, i, j in edges])
+    if any(keys[k] > keys[k + 1] for k in range(len(keys) - 1)):
+        raise ValueError("scored edges must be in (i, j) order")
+
+    def score_of(x: int, y: int) -> float | None:
+        key = x * n + y if x < y else y * n + x
+        at = bisect_right(keys, key) - 1
+        return edges[at][0] if at >= 0 and keys[at] == key else None
+
+    return score_of
+
+
+def _doubtful_join(group_i: list[int], group_j: list[int], score_of: Callable[[int, int], float | None],
+                   thresholds: Thresholds) -> bool:
+    """Average linkage: whether the pairs across two groups that were compared (kept edges, the joining
+    edge among them) average below the review threshold's log-odds (even odds at 0.5). Pairs never
+    compared (no shared block) or scored below the floor say nothing here; a deterministic pair counts
+    as _bits_of(1.0). The same edges are kept by a full scoring and around an arrival (score_around
+    scores every candidate pair of the records it reaches), so relink and arrival decide alike."""
+    total, count = 0.0, 0
+    for x in group_i:
+        for y in group_j:
+            score = score_of(x, y)
+            if score is not None:
+                total += _bits_of(score)
+                count += 1
+    return count > 0 and total < _bits_of(thresholds.review) * count
+
+
 def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                    cannot_link: Collection[tuple[int, int]] = (),
                    must_link: Collection[tuple[int, int]] = (), explain_links: bool = True) -> LinkResult:
@@ -1898,6 +1942,7 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
 
     parent = array("q", range(len(preps)))
     members: dict[int, list[int]] = {}
+    score_of = _pair_scores(scored) if thresholds.average_linkage else None
     forbidden: dict[int, set[int]] = {}
     for a, b in cannot_link:
         ia, ib = index_of(a), index_of(b)
@@ -1913,7 +1958,8 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
             parent[i], i = root, parent[i]
         return root
 
-    def union(i: int, j: int, check_conflict: bool) -> Literal["same", "cannot_link", "conflict", "merged"]:
+    def union(i: int, j: int, check_conflict: bool) -> Literal["same", "cannot_link", "conflict", "doubtful",
+                                                               "merged"]:
         ri, rj = find(i), find(j)
         if ri == rj:
             return "same"
@@ -1926,6 +1972,9 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         if (check_conflict and len(group_i) * len(group_j) <= thresholds.max_conflict_check
                 and any(_hard_conflict(preps[x], preps[y]) for x in group_i for y in group_j)):
             return "conflict"
+        if (check_conflict and score_of is not None and 1 < len(group_i) * len(group_j) <= thresholds.max_conflict_check
+                and _doubtful_join(group_i, group_j, score_of, thresholds)):
+            return "doubtful"
         parent[rj] = ri
         group_i.extend(group_j)
         members[ri] = group_i
@@ -1960,15 +2009,20 @@ def cluster_scored(scored: ScoredPairs, *, thresholds: Thresholds = DEFAULT_THRE
         if outcome == "cannot_link":
             stats.refused_cannot_link += 1
             continue
-        if explain_links or outcome == "conflict":
+        if explain_links or outcome in ("conflict", "doubtful"):
             _, _, reasons, evidence, total = _score(preps[i], preps[j], True, scored.prior, scored.model)
         else:
             reasons, evidence, total = (), (), 0.0
+        if outcome == "doubtful":
+            reasons = (*reasons, "average_linkage")
         decision = PairDecision(a=preps[i].key, b=preps[j].key, score=score, reasons=reasons,
                                 kind="deterministic" if deterministic else "fuzzy", evidence=evidence,
                                 total_bits=total)
-        if outcome == "conflict":
-            stats.refused_conflict += 1
+        if outcome == "conflict" or outcome == "doubtful":
+            if outcome == "conflict":
+                stats.refused_conflict += 1
+            else:
+                stats.refused_doubtful += 1
             review.append(decision)
         else:
             links.append(decision)

@@ -560,3 +560,32 @@ def test_the_weight_of_a_different_email_or_mobile_is_learned_where_the_records_
     registry_model, _ = estimate([record for _, _, record in registry(3_000, seed=3)])
     assert registry_model.m_email_differs == DEFAULT_MODEL.m_email_differs  # no identifiers: nothing learned
     assert registry_model.m_phone_differs == DEFAULT_MODEL.m_phone_differs
+
+
+# Two namesakes, Alice Fonouve of Langres and Alice Fonouve of Paris. Paris's second record (her e-mail,
+# her birth date) was typed with the day and month swapped: it reads as Langres's birth date, a strong
+# pair on its own, while every other pair across the two says two people.
+ALICE_LANGRES = (rec(1, "Alice", "Fonouve", email="alice.fonouve@free.fr", phone="+33725527378",
+                     birth=datetime.date(1991, 10, 4), street="6 chemin des Lilas", postcode="52460"),
+                 rec(2, "Alice", "Fonouve", email="alice.fonouve@free.fr", street="6 chemin des Lilas",
+                     postcode="52460"))
+ALICE_PARIS = (rec(3, "Alice", "Fonouve", email="afonouve@gmail.com", phone="+33741796422", street="12 rue Pasteur",
+                   postcode="75011"),
+               rec(4, "Alice", "Fonouve", email="afonouve@gmail.com", birth=datetime.date(1991, 4, 10)))
+
+
+def test_one_strong_pair_does_not_join_two_people_their_other_records_tell_apart():
+    result = link_records([*ALICE_LANGRES, *ALICE_PARIS])
+    assert together(result, 1, 2) and together(result, 3, 4)
+    assert not together(result, 1, 4)
+    assert reviewed(result, 1, 4), "the strong pair is asked about, not dropped"
+    assert [d.reasons[-1] for d in result.review if {d.a, d.b} == {1, 4}] == ["average_linkage"]
+    assert result.stats.refused_doubtful == 1
+
+
+def test_single_linkage_joins_the_namesakes_through_the_strong_pair():
+    """The same records, average linkage off: the chain the rule above stops."""
+    result = link_records([*ALICE_LANGRES, *ALICE_PARIS],
+                          thresholds=Thresholds(average_linkage=False))
+    assert together(result, 1, 4) and together(result, 2, 3)
+

@@ -183,3 +183,27 @@ def test_a_landline_beside_a_mobile_is_read_on_arrival_as_in_relink(session_fact
     with session_factory() as session:
         assert customer_of(session, "pos", "P1") == customer_of(session, "crm", "C0")
     assert report.reviews_queued == 0
+
+
+def test_a_strong_pair_the_namesakes_other_records_contradict_is_reviewed_in_relink_and_apart_on_arrival(
+        session_factory, second_session_factory):
+    """Alice Fonouve of Langres (two records) and Alice Fonouve of Paris; Paris's second record arrives with
+    her e-mail and her birth date typed day and month swapped, which reads as Langres's. Relink scores
+    that record strongly with Langres's first (name and a swapped birth date) but, by average linkage,
+    does not join the two customers: every other pair across them says two people; it asks instead.
+    Arrival meets the record through Paris's e-mail and joins her: the same customers either way."""
+    known = [dict(first_name="Alice", last_name="Fonouve", email="alice.fonouve@free.fr", phone="+33725527378",
+                  birth_date="1991-10-04", street="6 chemin des Lilas", postcode="52460"),
+             dict(first_name="Alice", last_name="Fonouve", email="alice.fonouve@free.fr",
+                  street="6 chemin des Lilas", postcode="52460"),
+             dict(first_name="Alice", last_name="Fonouve", email="afonouve@gmail.com", phone="+33741796422",
+                  street="12 rue Pasteur", postcode="75011")]
+    arriving = dict(first_name="Alice", last_name="Fonouve", email="afonouve@gmail.com", birth_date="1991-04-10")
+    _arrival_beside_relink(session_factory, second_session_factory, known, ("web", "W1"), arriving)
+    for factory in (session_factory, second_session_factory):
+        with factory() as session:
+            assert customer_of(session, "web", "W1") == customer_of(session, "crm", "C2")
+            assert customer_of(session, "crm", "C0") == customer_of(session, "crm", "C1")
+            assert customer_of(session, "crm", "C0") != customer_of(session, "crm", "C2")
+    with second_session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(MatchReview)) == 1, "relink asks about the pair"
