@@ -32,7 +32,7 @@ depends_on = None
 # then confirms it (a WAL record more a row). customer_name_words is shared by every holder of a word: there, a word already held is
 # left as it is. Positions are generate_series(0, 40) cut to the word's length (the same ones as revisions
 # 0003 and 0017): the planner knows that series' size, where for one bounded by an expression it assumes a
-# thousand rows a word and sizes its hash tables for that on every statement (a third of the triggers' CPU).
+# thousand rows a word and sizes its hash tables for that on every statement.
 KEYS_FUNCTION = """
 CREATE FUNCTION customers_name_keys_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
