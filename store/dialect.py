@@ -2,7 +2,8 @@
 
 The rest of store/ writes portable SQLAlchemy and asks this module when the two databases must be
 spoken to differently: which INSERT can say ON CONFLICT, how to pass thousands of ids as one bound
-parameter, how to reserve ids ahead of a bulk insert, how to lift a SQLite trigger for a bulk write.
+parameter, how to reserve ids ahead of a bulk insert, how to stream a bulk insert (COPY on PostgreSQL),
+how to lift a SQLite trigger for a bulk write.
 Only SQLite and PostgreSQL are supported (store/db.py).
 
 Migrations keep frozen copies of what they need: a migration must not change when this module does.
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from psycopg import sql as pg_sql
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -144,6 +146,25 @@ def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
     return sorted(connection.execute(
         text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
         {"table": table, "n": count}).scalars())
+
+
+def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert rows (tuples of `columns`' values, as the driver takes them: bind-processed) as one bulk write.
+
+    PostgreSQL: COPY FROM STDIN, one stream of rows: no statement to render, send, parse and plan per batch
+    of rows (an executemany of INSERTs is a thousand-row VALUES statement at a time). Triggers fire as for
+    an INSERT (statement-level ones once). SQLite: the driver's executemany (in-process, nothing to stream).
+    Table and column names are written in code, never input."""
+    if is_postgresql(connection):
+        statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+            pg_sql.Identifier(table), pg_sql.SQL(", ").join(map(pg_sql.Identifier, columns)))
+        driver: Any = connection.connection.driver_connection  # psycopg's connection, in this transaction
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                               list(rows))
 
 
 @contextmanager

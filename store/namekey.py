@@ -9,9 +9,9 @@ word find every name within one typo of it through the table's primary-key index
 This module is the rule's one home in application code: `stored_keys` is what the database keeps for
 a name, `typed_keys` what a typed word is looked up by. The table is kept by database triggers (so every
 writer and every process is covered): SQL in revision 0002 (SQLite), PL/pgSQL in revision 0003
-(PostgreSQL). Those migrations hold frozen copies of the rule in SQL, as a migration must not change
-when the code does; tests (test_search.py, test_resolution.py) check that the triggers and `stored_keys`
-agree.
+(PostgreSQL; its INSERT trigger runs once per statement since revision 0021, the pair keys' too). Those
+migrations hold frozen copies of the rule in SQL, as a migration must not change when the code does;
+tests (test_search.py, test_resolution.py) check that the triggers and `stored_keys` agree.
 
 `stored_pair_keys` is the second table's rule (customer_name_pair_keys, revision 0017): one word of the
 name exactly, a space, and another word of it or one of that word's one-letter deletions ("zoe martin" ->

@@ -324,8 +324,10 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
 
     Inserting the final values (rather than a blank row later updated) matters at import scale:
     search indexes and triggers then work once per customer. Records are not attached here.
-    Ids are reserved first so customers and identifiers go in as plain executemany batches: an
-    INSERT .. RETURNING that must keep parameter order runs one statement per row on SQLite.
+    Ids are reserved first so customers and identifiers go in as plain bulk writes (a COPY on PostgreSQL,
+    an executemany on SQLite): an INSERT .. RETURNING that must keep parameter order runs one statement
+    per row on SQLite. PostgreSQL's name-key triggers run once per statement (revision 0021), SQLite's
+    are lifted for big batches (below).
     """
     if not groups:
         return []
@@ -352,14 +354,11 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
 
 
 def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (all with the same keys, every column they need given) as one executemany.
-
-    On SQLite through the driver, each value converted by its column type's own bind processor (what
-    SQLAlchemy stores: dates, JSON...): SQLAlchemy's per-row parameter handling cost more than SQLite's
-    insert in a relink of a million records. PostgreSQL keeps SQLAlchemy's insertmanyvalues batches."""
-    if not dialect.is_sqlite(connection):
-        connection.execute(insert(table), rows)
-        return
+    """Insert rows (all with the same keys, every column they need given) as one bulk write through the driver
+    (store.dialect.insert_rows: COPY on PostgreSQL, the driver's executemany on SQLite), each value converted by
+    its column type's own bind processor (what SQLAlchemy stores: dates, JSON...): SQLAlchemy's per-row
+    parameter handling cost more than SQLite's insert in a relink of a million records, and PostgreSQL parsed
+    a thousand-row INSERT for every thousand customers."""
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
                   for name in names]
@@ -370,9 +369,7 @@ def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]
         for i, process in converting:
             line[i] = process(line[i])
         values.append(tuple(line))
-    columns = ", ".join(names)
-    connection.exec_driver_sql(
-        f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(names))})", values)
+    dialect.insert_rows(connection, table.name, names, values)
 
 
 def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -381,7 +378,7 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
     table = _CUSTOMERS
     if dialect.is_postgresql(connection):
         ids = dialect.reserve_ids(connection, "customers", len(rows))
-        connection.execute(insert(table), [{**row, "id": cid} for row, cid in zip(rows, ids, strict=True)])
+        _insert_many(connection, table, [{"id": cid, **row} for row, cid in zip(rows, ids, strict=True)])
         return ids
     # SQLite: the first row takes SQLite's write lock and the next free id: no other writer can come
     # between, and every id above the one SQLite just chose (max(id) + 1) is free.

@@ -9,6 +9,10 @@ from sqlalchemy import select
 
 from store.merging import child_references
 from store.models import Base, Customer, CustomerIdentifier, SourceRecord
+from store.normalize import normalise_email, normalise_phone
+
+IDENTITY_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city", "country",
+                   "loyalty_id")
 
 
 def add_record(session, source: str, source_id: str, *, updated: str | None = "2024-01-01T00:00:00",
@@ -25,6 +29,18 @@ def add_record(session, source: str, source_id: str, *, updated: str | None = "2
     session.add(record)
     session.flush()
     return record.id
+
+
+def as_imported(record) -> dict:
+    """A synthetic record's (bench.synthetic_people) fields as the importer stores them (e-mail and phone
+    normalised)."""
+    fields = {name: getattr(record, name) for name in IDENTITY_FIELDS}
+    for name, normalise in (("email", normalise_email), ("phone", lambda raw: normalise_phone(raw, "FR"))):
+        try:
+            fields[name] = normalise(fields[name])
+        except ValueError:
+            fields[name] = None
+    return fields
 
 
 def customer_of(session, source: str, source_id: str) -> int | None:

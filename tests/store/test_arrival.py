@@ -14,13 +14,8 @@ from store.arrival import link_arrival
 from store.db import make_engine, make_session_factory
 from store.identity import link_records
 from store.models import MatchReview, SourceRecord
-from store.normalize import normalise_email, normalise_phone
 from store.resolution import relink
-from tests.store.resolution_fixtures import add_record, customer_of
-
-FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city", "country",
-          "loyalty_id")
-
+from tests.store.resolution_fixtures import IDENTITY_FIELDS, add_record, as_imported, customer_of
 
 @pytest.fixture
 def second_session_factory(request, db_url, tmp_path):
@@ -40,17 +35,6 @@ def second_session_factory(request, db_url, tmp_path):
         databases.drop(url)
 
 
-def _imported(record) -> dict:
-    """The record's fields as the importer stores them (e-mail and phone normalised)."""
-    fields = {name: getattr(record, name) for name in FIELDS}
-    for name, normalise in (("email", normalise_email), ("phone", lambda raw: normalise_phone(raw, "FR"))):
-        try:
-            fields[name] = normalise(fields[name])
-        except ValueError:
-            fields[name] = None
-    return fields
-
-
 def _partition(session_factory) -> set[frozenset[str]]:
     groups: dict[int, set[str]] = {}
     with session_factory() as session:
@@ -64,10 +48,10 @@ def test_records_linked_on_arrival_make_the_customers_relink_makes(session_facto
     generated = [record for _, _, record in generate(90, seed=11)]
     for n, record in enumerate(generated):
         with session_factory.begin() as session:  # one arrival per transaction, as the inbox worker does
-            record_id = add_record(session, "web", f"W{n}", **_imported(record))
+            record_id = add_record(session, "web", f"W{n}", **as_imported(record))
             assert link_arrival(session, [record_id]).customer_ids[record_id]
         with second_session_factory.begin() as session:
-            add_record(session, "web", f"W{n}", **_imported(record))
+            add_record(session, "web", f"W{n}", **as_imported(record))
             relink(session)
     on_arrival = _partition(session_factory)
     assert on_arrival == _partition(second_session_factory)
@@ -85,10 +69,10 @@ def test_arrival_finds_every_link_a_relink_from_scratch_finds(session_factory):
     ids = []
     for n, record in enumerate(generated):
         with session_factory.begin() as session:
-            ids.append(add_record(session, "web", f"W{n}", **_imported(record)))
+            ids.append(add_record(session, "web", f"W{n}", **as_imported(record)))
             link_arrival(session, [ids[-1]])
     by_key = {record_id: f"W{n}" for n, record_id in enumerate(ids)}
-    at_once = link_records([record.__class__(**{**{f: getattr(record, f) for f in FIELDS}, "key": record_id})
+    at_once = link_records([record.__class__(**{**{f: getattr(record, f) for f in IDENTITY_FIELDS}, "key": record_id})
                             for record, record_id in zip(generated, ids, strict=True)])
     customer_of = {member: group for group in _partition(session_factory) for member in group}
     for cluster in at_once.clusters:

@@ -8,11 +8,14 @@ import pytest
 
 from sqlalchemy import select, text, update
 
+from bench.synthetic_people import generate
+from store.db import make_engine, make_session_factory
 from store.identity import DEFAULT_THRESHOLDS
-from store.models import AuditEvent, Customer, LinkConstraint, MatchReview, MergeEvent, SourceRecord
+from store.models import AuditEvent, Customer, CustomerIdentifier, LinkConstraint, MatchReview, MergeEvent, SourceRecord
 from store.resolution import relink
 from store.search import find_customers
-from tests.store.resolution_fixtures import active_customers, add_record, customer_of, identifiers
+from store.survivorship import NAME_KEYS_BY_HAND_FROM
+from tests.store.resolution_fixtures import active_customers, add_record, as_imported, customer_of, identifiers
 
 STRICT = replace(DEFAULT_THRESHOLDS, merge=0.9995, review=0.5)
 
@@ -194,6 +197,77 @@ def test_customers_created_in_bulk_are_found_by_name_like_any_other(session_fact
         assert len(made_at_creation) > 600 * 10
         found = find_customers(session, "helene dupnt64")  # one letter missing
         assert [c.last_name for c in found.candidates][:1] == ["Dupont64"]
+
+
+@pytest.fixture
+def sqlite_and_postgres(request, tmp_path):
+    """Session factories of a fresh database on each backend (skipped without PostgreSQL)."""
+    postgres = request.getfixturevalue("_postgres_databases")
+    urls = [request.getfixturevalue("_sqlite_databases").create(tmp_path, from_template=True),
+            postgres.create(from_template=True)]
+    engines = [make_engine(url) for url in urls]
+    yield [make_session_factory(engine) for engine in engines]
+    for engine in engines:
+        engine.dispose()
+    postgres.drop(urls[1])
+
+
+_GOLDEN = ("status", "first_name", "last_name", "email", "phone", "birth_date", "street", "postcode", "city", "country",
+           "loyalty_id", "loyalty_tier", "preferred_language", "preferred_store_id", "preferred_channel",
+           "customer_since", "search_name")
+
+
+def _linked_world(session) -> dict:
+    """What relink made, each customer and review named by its records' (source, source id), not by ids."""
+    records = {rid: (source, source_id) for rid, source, source_id
+               in session.execute(select(SourceRecord.id, SourceRecord.source, SourceRecord.source_id))}
+    members: dict[int, set] = {}
+    for rid, cid in session.execute(select(SourceRecord.id, SourceRecord.customer_id)):
+        members.setdefault(cid, set()).add(records[rid])
+    named = {cid: frozenset(held) for cid, held in members.items()}
+
+    def per_customer(query) -> dict:
+        rows: dict = {}
+        for cid, *row in session.execute(text(query)):
+            rows.setdefault(named[cid], set()).add(tuple(row))
+        return rows
+
+    def provenance(customer) -> dict:
+        return {field: records[origin["record_id"]] if isinstance(origin, dict) and "record_id" in origin else origin
+                for field, origin in customer.provenance.items()}
+
+    return {
+        "customers": {named[c.id]: ({name: getattr(c, name) for name in _GOLDEN}, provenance(c))
+                      for c in active_customers(session)},
+        "identifiers": {(named[cid], kind, value, records.get(rid)) for cid, kind, value, rid in session.execute(
+            select(CustomerIdentifier.customer_id, CustomerIdentifier.kind, CustomerIdentifier.value,
+                   CustomerIdentifier.source_record_id))},
+        "name keys": per_customer("SELECT customer_id, key FROM customer_name_keys"),
+        "pair keys": per_customer("SELECT customer_id, key FROM customer_name_pair_keys"),
+        "words": set(session.execute(text("SELECT variant, word FROM customer_name_words")).all()),
+        "reviews": {(records[r.record_a_id], records[r.record_b_id], round(float(r.score), 4), tuple(r.reasons), r.status)
+                    for r in session.scalars(select(MatchReview))},
+    }
+
+
+@pytest.mark.postgres
+def test_relink_makes_the_same_customers_on_both_databases(sqlite_and_postgres):
+    # Each database writes new customers its own way (SQLite: name keys made by the code while its row
+    # triggers are lifted; PostgreSQL: COPY, and name-key triggers run once per statement): same result.
+    people = [(source, record) for source, _, record in generate(600, seed=5)]
+    worlds, reports = [], []
+    for session_factory in sqlite_and_postgres:
+        with session_factory.begin() as session:
+            for n, (source, record) in enumerate(people):
+                add_record(session, source, f"{source}-{n}", **as_imported(record))
+            reports.append(relink(session))
+        with session_factory() as session:
+            worlds.append(_linked_world(session))
+    assert reports[0].customers_created > NAME_KEYS_BY_HAND_FROM  # SQLite's bulk path, in one batch
+    assert reports[0].customers_created < len(people) and reports[0].reviews_queued  # merges and doubts
+    assert worlds[0] == worlds[1]
+    assert [(r.customers_created, r.reviews_queued) for r in reports] == [(reports[0].customers_created,
+                                                                        reports[0].reviews_queued)] * 2
 
 
 def test_relink_gives_the_garbage_collector_back_even_when_it_fails(session_factory):
