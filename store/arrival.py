@@ -12,6 +12,9 @@ inside one customer keeps it, new records join the customer most of their cluste
 oldest), a cluster spanning customers merges them when it holds new evidence, a cluster of new
 records only becomes a new customer, uncertain pairs go to review.
 
+Weights: those the last batch relink learned and kept (`resolution.learned_model`: the m/u parameters and
+the first-name aliases learned from the base), the hand-set ones before any relink learned them.
+
 Term frequencies: every record sharing an identifier, a birth date or a postcode with the arrival is
 in the neighbourhood, so those values are counted as relink counts them; the prior odds use the size
 of the whole base (its highest record id, an index lookup), as relink's do. Name frequencies are read
@@ -47,6 +50,7 @@ from store.identity import (
 from store.merging import merge_customers
 from store.models import Customer, LinkConstraint, MatchReview, SourceRecord
 from store.normalize import fold, sound_screen
+from store.resolution import learned_model
 from store.survivorship import create_customers, rebuild_golden
 from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
@@ -78,7 +82,9 @@ def link_arrival(session: Session, record_ids: Sequence[int], *,
     neighbourhood, stale = _neighbourhood(session, seeds)
     rows = {row.id: row for row in neighbourhood}
     population = max(DEFAULT_MODEL.min_population, session.scalar(select(func.max(SourceRecord.id))) or 0)
-    model = replace(DEFAULT_MODEL, min_population=population)
+    # the weights and first-name aliases the last relink learned (hand-set before any): weighed as the
+    # next relink will weigh it
+    model = replace(learned_model(session), min_population=population)
     records = [IdentityRecord(key=r.id, first_name=r.first_name, last_name=r.last_name, email=r.email,
                               phone=r.phone, birth_date=r.birth_date, street=r.street, postcode=r.postcode,
                               city=r.city, country=r.country, loyalty_id=r.loyalty_id) for r in rows.values()]

@@ -83,6 +83,7 @@ __all__ = [
     "estimate_model",
     "evidence_as_json",
     "evidence_from_json",
+    "learn_aliases",
     "link_records",
     "model_as_json",
     "model_from_json",
@@ -312,6 +313,11 @@ class MatchModel:
     u_postcode_one_digit: float = 1 / 300
     # u of a disagreement: nearly every pair of different people disagrees
     u_differs: float = 1.0
+    # First names learned as one person's (learn_aliases): pairs of folded names the data show on one
+    # person's own identifiers in many households and never as two people ("kiki" / "christine"); read
+    # as the nickname table is (the NICKNAME level). Learned with the weights and kept with them, so a
+    # record arriving alone reads the table the last relink learned.
+    first_name_aliases: frozenset[tuple[str, str]] = frozenset()
 
 
 DEFAULT_MODEL = MatchModel()
@@ -1364,6 +1370,8 @@ def _prepare(records: Iterable[IdentityRecord], thresholds: Thresholds,
     # Key order, not arrival order: a database may stream rows in any order, and which of two tied
     # pairs is merged first must not depend on it.
     preps.sort(key=_prep_key)
+    if model.first_name_aliases:
+        _apply_aliases(preps, model.first_name_aliases)
     return preps, _set_frequencies(preps, model)
 
 
@@ -1567,12 +1575,14 @@ class Estimate:
     iterations: int
     m: dict[tuple[EvidenceField, EvidenceLevel], float]
     u: dict[tuple[EvidenceField, EvidenceLevel], float]
+    aliases: int = 0  # first-name pairs learned as one person's (learn_aliases); how many, not which
 
     def describe(self) -> str:
         parts = [f"{f}/{lv} m={m:.3f} u={self.u[(f, lv)]:.2g} ({math.log2(m / self.u[(f, lv)]):+.1f} bits)"
                  for (f, lv), m in sorted(self.m.items())]
         return (f"{self.records:,} records, {self.candidate_pairs:,} candidate pairs, {self.random_pairs:,} random "
-                f"pairs, lambda={self.match_share:.3f} after {self.iterations} iterations; " + "; ".join(parts))
+                f"pairs, lambda={self.match_share:.3f} after {self.iterations} iterations, "
+                f"{self.aliases} first-name aliases learned; " + "; ".join(parts))
 
 
 def estimate(records: Iterable[IdentityRecord], *, base: MatchModel = DEFAULT_MODEL,
@@ -1600,6 +1610,10 @@ def _estimate(preps: list[_Prep], *, base: MatchModel, max_candidates: int = 400
     n = len(preps)
     if n < 2:
         return base, Estimate(n, 0, 0, 0.0, 0, {}, {})
+    # the aliases first: the EM then counts the pairs they join at the NICKNAME level, whose m it learns
+    aliases = learn_aliases(preps)
+    if aliases or base.first_name_aliases:
+        _apply_aliases(preps, aliases, base.first_name_aliases)
     rng = random.Random(seed)
     # u: random pairs; the exact levels from value frequencies
     u_counts: dict[tuple[EvidenceField, EvidenceLevel], int] = Counter()
@@ -1666,9 +1680,10 @@ def _estimate(preps: list[_Prep], *, base: MatchModel, max_candidates: int = 400
     born_same_day = m.get((EvidenceField.BIRTH_DATE, EvidenceLevel.EXACT), 0.0) * dated * dated
     if by_birth.pairs and born_same_day > 0.05:
         params["matches_per_record"] = min(4.0, 2 * by_birth.share * by_birth.pairs / born_same_day / n)
-    model = replace(base, **params)  # every key is one of MatchModel's float fields (_LEVEL_PARAMS)
+    params[_ALIASES] = aliases
+    model = replace(base, **params)  # MatchModel's float fields (_LEVEL_PARAMS) and the aliases
     return model, Estimate(n, by_birth.pairs + by_home.pairs, random_pairs, by_birth.share,
-                           by_birth.rounds + by_home.rounds, m, u)
+                           by_birth.rounds + by_home.rounds, m, u, len(aliases))
 
 
 @dataclass
@@ -1789,9 +1804,159 @@ def _em_session(preps: list[_Prep], block_of: Callable[[_Prep], object], fields:
     return session
 
 
-def model_as_json(model: MatchModel) -> dict[str, float]:
-    """The parameters, to keep (LearnedMatchModel.parameters)."""
-    return {name: float(value) for name, value in vars(model).items()}
+# --- first-name aliases learned from the records (no labels) -----------------------------------
+
+# A first-name pair is learned as one person's when one person's own identifiers (one loyalty card, or
+# one e-mail *and* one mobile) carry both names in at least this many households (distinct surnames) ...
+ALIAS_HOUSEHOLDS = 5
+# ... when it is at least this share of the households one of the two names is vouched in with another
+# name: a nickname stands for one name ("kiki": Christine), while a parent's and a child's names on a
+# family e-mail and mobile are spread over all the names families give ("marie": Jean, Guillaume, ...)
+ALIAS_SHARE = 0.5
+# ... and when the two names are seen as two people (two birth dates, two loyalty cards, at one home or on
+# one identifier) in fewer than one household for this many that vouch for them
+ALIAS_DISTINCT_RATIO = 20
+# identifier groups larger than this are a household's or a placeholder's, never one person's
+_ALIAS_GROUP = 12
+_HOME_GROUP = 60  # homes (postcode and surname) larger than this are read for two-people signs no further
+
+
+def _alias_pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def _household(last: str) -> str:
+    """A household, as far as independence goes: its surname's sound (a typo of one family's surname, or
+    two families whose surnames sound alike, count once)."""
+    return phonetic_key(last.replace(" ", "")) or last
+
+
+def learn_aliases(preps: list[_Prep]) -> frozenset[tuple[str, str]]:
+    """First-name pairs that are one person's under two names the nickname table does not know
+    ("kiki" / "christine", "guigui" / "guillaume"), learned from the records being linked, without labels.
+
+    A pair is *vouched for* in a household (a surname) when two records of that surname carry both names
+    on one person's identifiers: the same loyalty card, or the same e-mail and the same mobile (not a
+    landline; placeholders are no identifiers already), with birth dates that do not differ and no two
+    loyalty cards. Names the rules already read as one (a nickname of the table, a prefix, a typo) teach
+    nothing. A parent and a child on one family e-mail and mobile are vouched for too, once: what tells
+    them apart is that (1) a learned pair needs ALIAS_HOUSEHOLDS households of different surnames,
+    (2) it must be most (ALIAS_SHARE) of what one of its names is vouched with (a family's two names are
+    each vouched with many others across households: "Marie" with Jean, Pierre, Guillaume...), and
+    (3) the two names must (nearly) never be two people: two records with these names at one home
+    (postcode and surname) or on one identifier with birth dates that clearly differ or two loyalty
+    cards count against it, one such household per ALIAS_DISTINCT_RATIO vouching ones sinks it.
+    Deterministic: counts only, whatever the records' order. The table holds names common to many
+    households, not anyone's record."""
+    by_identifier: dict[tuple[str, ...], list[int]] = {}
+    for i, p in enumerate(preps):
+        if len(p.first) < 2 or not p.last:
+            continue
+        if p.loyalty:
+            by_identifier.setdefault(("l", p.loyalty), []).append(i)
+        if p.email and p.phone and not p.phone.startswith(_LANDLINE_PREFIXES):
+            by_identifier.setdefault(("m", p.email, p.phone), []).append(i)
+    static: dict[str, frozenset[str]] = {}
+
+    def roots(name: str) -> frozenset[str]:
+        held = static.get(name)
+        if held is None:
+            held = static[name] = nickname_roots(name)
+        return held
+
+    vouched: dict[tuple[str, str], set[str]] = {}
+    for members in by_identifier.values():
+        if not 2 <= len(members) <= _ALIAS_GROUP:
+            continue
+        for n, i in enumerate(members):
+            p = preps[i]
+            for j in members[n + 1:]:
+                q = preps[j]
+                if p.first == q.first or _last_sim(p.last, q.last) < 0.9:
+                    continue
+                if (p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict") \
+                        or (p.loyalty and q.loyalty and p.loyalty != q.loyalty):
+                    continue
+                if _first_sim(p.first, q.first, roots(p.first), roots(q.first)) >= 0.9:
+                    continue  # the rules read these already: a nickname of the table, a prefix, a typo
+                vouched.setdefault(_alias_pair(p.first, q.first), set()).add(_household(p.last))
+    if not vouched:
+        return frozenset()
+    spread: Counter[str] = Counter()  # households each name is vouched in with another name
+    for (a, b), homes in vouched.items():
+        spread[a] += len(homes)
+        spread[b] += len(homes)
+    candidates = {pair for pair, homes in vouched.items() if len(homes) >= ALIAS_HOUSEHOLDS
+                  and len(homes) >= ALIAS_SHARE * min(spread[pair[0]], spread[pair[1]])}
+    if not candidates:
+        return frozenset()
+    named = {name for pair in candidates for name in pair}
+    distinct = _seen_as_two_people(preps, candidates, named, by_identifier)
+    return frozenset(pair for pair in candidates
+                     if len(distinct.get(pair, ())) * ALIAS_DISTINCT_RATIO < len(vouched[pair]))
+
+
+def _seen_as_two_people(preps: list[_Prep], candidates: set[tuple[str, str]], named: set[str],
+                        by_identifier: dict[tuple[str, ...], list[int]]) -> dict[tuple[str, str], set[str]]:
+    """For each candidate pair, the households (surnames) where two records with these names are two
+    people: at one home (postcode and surname) or on one e-mail, phone or loyalty card, with birth dates
+    that clearly differ or two loyalty cards."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, p in enumerate(preps):
+        if p.first not in named or not p.last:
+            continue
+        if p.postcode:
+            groups.setdefault(("h", p.postcode, p.last), []).append(i)
+        if p.email:
+            groups.setdefault(("e", p.email), []).append(i)
+        if p.phone:
+            groups.setdefault(("t", p.phone), []).append(i)
+    distinct: dict[tuple[str, str], set[str]] = {}
+    for members in groups.values():
+        if not 2 <= len(members) <= _HOME_GROUP:
+            continue
+        for n, i in enumerate(members):
+            p = preps[i]
+            for j in members[n + 1:]:
+                q = preps[j]
+                pair = _alias_pair(p.first, q.first)
+                if pair not in candidates:
+                    continue
+                if (p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict") \
+                        or (p.loyalty and q.loyalty and p.loyalty != q.loyalty):
+                    distinct.setdefault(pair, set()).add(_household(p.last))
+    return distinct
+
+
+def _apply_aliases(preps: list[_Prep], aliases: frozenset[tuple[str, str]],
+                   previous: frozenset[tuple[str, str]] = frozenset()) -> None:
+    """Each record's first-name roots: the nickname table's, and the names it is learned an alias of
+    (both ways round: "kiki" and "christine" then share a root as "bob" and "robert" do). The formal name
+    the record blocks and counts under stays the table's: the blocks arrival reads are relink's."""
+    partners: dict[str, set[str]] = {}
+    for a, b in aliases:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    touched = set(partners) | {name for pair in previous for name in pair}  # the others keep the table's
+    read: dict[str, frozenset[str]] = {}
+    for p in preps:
+        if p.first not in touched:
+            continue
+        held = read.get(p.first)
+        if held is None:
+            held = read[p.first] = nickname_roots(p.first) | frozenset(partners.get(p.first, ()))
+        p.roots = held
+
+
+def model_as_json(model: MatchModel) -> dict[str, Any]:
+    """The parameters, to keep (LearnedMatchModel.parameters): the weights, and the learned first-name
+    aliases as sorted [name, name] pairs."""
+    data: dict[str, Any] = {name: float(value) for name, value in vars(model).items() if name != _ALIASES}
+    data[_ALIASES] = sorted([a, b] for a, b in model.first_name_aliases)
+    return data
+
+
+_ALIASES = "first_name_aliases"
 
 
 def model_from_json(data: object, base: MatchModel = DEFAULT_MODEL) -> MatchModel:
@@ -1799,9 +1964,14 @@ def model_from_json(data: object, base: MatchModel = DEFAULT_MODEL) -> MatchMode
     it added since keep `base`'s value, so a stored model survives an upgrade."""
     if not isinstance(data, dict):
         return base
-    known = {f.name: type(getattr(base, f.name)) for f in fields(MatchModel)}
+    known = {f.name: type(getattr(base, f.name)) for f in fields(MatchModel) if f.name != _ALIASES}
     chosen: dict[str, Any] = {name: known[name](value) for name, value in data.items()
                               if name in known and isinstance(value, (int, float))}
+    aliases = data.get(_ALIASES)
+    if isinstance(aliases, list):
+        chosen[_ALIASES] = frozenset(_alias_pair(a, b) for a, b in (pair for pair in aliases
+                                     if isinstance(pair, list) and len(pair) == 2)
+                                     if isinstance(a, str) and isinstance(b, str) and a and b and a != b)
     return replace(base, **chosen)
 
 

@@ -591,7 +591,9 @@ class CustomerNameWord(Base):
 class LearnedMatchModel(Base):
     """The Fellegi-Sunter parameters a batch relink estimated on the whole base (store.identity
     score_learned), kept so that a record arriving alone is weighed as the next relink would weigh
-    it. Only fields, levels and probabilities: no customer data. The latest row is the one in use."""
+    it. Fields, levels and probabilities, and the first-name aliases learned with them (pairs of first
+    names seen as one person's in at least identity.ALIAS_HOUSEHOLDS households of different surnames:
+    common names, no one's record). The latest row is the one in use."""
 
     __tablename__ = "learned_match_models"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -589,3 +589,73 @@ def test_single_linkage_joins_the_namesakes_through_the_strong_pair():
                           thresholds=Thresholds(average_linkage=False))
     assert together(result, 1, 4) and together(result, 2, 3)
 
+# --- first-name aliases learned from the records (issue 12, branch emfalias) ---
+
+
+def households(pairs, *, first_key=1000, births=(None, None), phone="06 {n:02d} 00 00 {m:02d}"):
+    """For each (first name, first name, surname): two records of one household carrying both names on
+    one e-mail and one mobile (`phone`: a format with {n} and {m})."""
+    records = []
+    for n, (first_a, first_b, surname) in enumerate(pairs):
+        email = f"{surname.lower()}{n}@orange.fr"
+        number = phone.format(n=n % 100, m=n // 100)
+        records += [rec(first_key + 2 * n, first_a, surname, email=email, phone=number, birth=births[0]),
+                    rec(first_key + 2 * n + 1, first_b, surname, email=email, phone=number, birth=births[1])]
+    return records
+
+
+def learned(records):
+    return estimate(records, random_pairs=5_000)  # u from fewer random pairs: these batches are small
+
+
+SURNAMES = ("Berger", "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller", "Lefevre", "Faure", "Andre",
+            "Mercier", "Blanc", "Guerin", "Boyer", "Garnier", "Chevalier", "Francois", "Legrand", "Gauthier")
+KIKI = [rec(1, "Christine", "Moreau", loyalty="FL123456789", street="3 rue Pasteur", postcode="69003"),
+        rec(2, "Kiki", "Moreau", loyalty="FL123456789", postcode="69003")]
+
+
+def test_a_nickname_the_table_does_not_know_is_learned_from_the_households_that_use_it():
+    """ "Kiki" is Christine in six households (her own e-mail and mobile on both records): the estimate
+    learns the pair, keeps it with the weights, and a Kiki with Christine's loyalty card is then her.
+    With the hand-set table alone the two names conflict and the card is a household's."""
+    base = households([("Christine", "Kiki", surname) for surname in SURNAMES[:6]]) + strangers(60)
+    model, found = learned(base)
+    assert ("christine", "kiki") in model.first_name_aliases and found.aliases == 1
+    kept = model_from_json(model_as_json(model))
+    assert kept.first_name_aliases == model.first_name_aliases
+    result = link_records([*KIKI, *strangers(50)], model=kept)
+    assert together(result, 1, 2)
+    [link] = [d for d in result.links if {d.a, d.b} == {1, 2}]
+    first = next(line for line in link.evidence if line.field == EvidenceField.FIRST_NAME)
+    assert first.level == EvidenceLevel.NICKNAME
+    assert not together(link_records([*KIKI, *strangers(50)]), 1, 2)
+
+
+def test_a_pair_seen_in_too_few_households_is_not_learned():
+    base = households([("Christine", "Kiki", surname) for surname in SURNAMES[:4]]) + strangers(60)
+    assert not learned(base)[0].first_name_aliases
+
+
+def test_a_familys_first_names_on_its_email_and_mobile_are_not_learned_as_aliases():
+    """Parents register their children with the family e-mail and mobile. (1) A mother and a son, born
+    decades apart, in six households: two people, never one. (2) Without birth dates, each name shares the
+    family's identifiers with many others across households ("Marie" with Guillaume, Louis, Léo): no pair
+    is most of what a name is seen with, so none is learned."""
+    parent_child = households([("Marie", "Guillaume", surname) for surname in SURNAMES[:6]],
+                              births=(datetime.date(1970, 3, 2), datetime.date(2001, 6, 9)))
+    assert not learned(parent_child + strangers(60))[0].first_name_aliases
+    grid = [(parent, child) for parent in ("Marie", "Sophie", "Anne") for child in ("Guillaume", "Louis", "Leo")]
+    families = households([(parent, child, SURNAMES[(3 * n + k) % len(SURNAMES)] + str(k))
+                           for n, (parent, child) in enumerate(grid) for k in range(6)])
+    model, _ = learned(families + strangers(60))
+    assert not model.first_name_aliases
+    # and then Marie and Guillaume stay two people on a shared loyalty card
+    pair = [rec(1, "Marie", "Moreau", loyalty="FL123456789", postcode="69003"),
+            rec(2, "Guillaume", "Moreau", loyalty="FL123456789", postcode="69003")]
+    assert not together(link_records([*pair, *strangers(50)], model=model), 1, 2)
+
+
+def test_a_landline_vouches_for_no_alias():
+    """A home's landline rings for everybody: it teaches nothing, however many households use it."""
+    base = households([("Christine", "Kiki", surname) for surname in SURNAMES[:8]], phone="04 78 {n:02d} 00 {m:02d}")
+    assert not learned(base + strangers(60))[0].first_name_aliases

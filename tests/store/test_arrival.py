@@ -14,7 +14,8 @@ from store.arrival import link_arrival
 from store.db import make_engine, make_session_factory
 from store.identity import link_records
 from store.models import MatchReview, SourceRecord
-from store.resolution import relink
+from store import resolution
+from store.resolution import learned_model, relink
 from tests.store.resolution_fixtures import IDENTITY_FIELDS, add_record, as_imported, customer_of
 
 @pytest.fixture
@@ -191,3 +192,23 @@ def test_a_strong_pair_the_namesakes_other_records_contradict_is_reviewed_in_rel
             assert customer_of(session, "crm", "C0") != customer_of(session, "crm", "C2")
     with second_session_factory() as session:
         assert session.scalar(select(func.count()).select_from(MatchReview)) == 1, "relink asks about the pair"
+
+
+def test_a_nickname_learned_by_relink_is_read_on_arrival_as_in_relink(session_factory, second_session_factory,
+                                                                     monkeypatch):
+    """Relink learns from the base that "Kiki" is Christine (six households carry both names on one person's
+    e-mail and mobile) and keeps it with the weights. Kiki arriving with Christine Moreau's loyalty card
+    joins her customer on arrival, as the batch relink of the same records does; without the learned table
+    the two names conflict and the card is a household's."""
+    monkeypatch.setattr(resolution, "LEARN_FROM", 10)  # the table is learned with the weights; a small base
+    surnames = ("Berger", "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller")
+    known = [dict(first_name=first, last_name=surname, email=f"{surname.lower()}@orange.fr",
+                  phone=f"+3361234560{n}", postcode=f"3800{n}")
+             for n, surname in enumerate(surnames) for first in ("Christine", "Kiki")]
+    known.append(dict(first_name="Christine", last_name="Moreau", loyalty_id="FL123456789", postcode="69003",
+                      street="3 rue Pasteur", birth_date="1971-03-02"))
+    arriving = dict(first_name="Kiki", last_name="Moreau", loyalty_id="FL123456789", postcode="69003")
+    _arrival_beside_relink(session_factory, second_session_factory, known, ("pos", "P1"), arriving)
+    with session_factory() as session:
+        assert ("christine", "kiki") in learned_model(session).first_name_aliases
+        assert customer_of(session, "pos", "P1") == customer_of(session, "crm", f"C{len(known) - 1}")

@@ -31,6 +31,8 @@ def test_relink_keeps_the_learned_weights_and_arrivals_are_weighed_with_them(ses
     assert stored.records == records >= 300
     assert model != DEFAULT_MODEL and model.m_first != DEFAULT_MODEL.m_first
     assert "m_first" in stored.parameters and not any(isinstance(v, str) for v in stored.parameters.values())
+    # names only in the alias table (pairs of first names, none learned from these registry records)
+    assert stored.parameters["first_name_aliases"] == [] and model.first_name_aliases == frozenset()
     # an arrival linked with the stored model is weighed with the learned weights, not the hand-set ones
     pair = [IdentityRecord(n, "Claire", "Moreau", None, None, dt.date(1971, 3, 2), "3 rue Pasteur", "69003",
                            None, "FR", None) for n in (1, 2)]
