@@ -331,16 +331,32 @@ def create_customers(session: Session, groups: Sequence[Sequence[int]],
     """
     if not groups:
         return []
+    return insert_customers(session, build_customers(read_records(session, groups), groups, store_ids_by_code(session),
+                                                     priority))
+
+
+def read_records(session: Session, groups: Sequence[Sequence[int]]) -> dict[int, RecordValues]:
+    """The values of the groups' records, by record id (the read half of create_customers)."""
     by_id = {}
     wanted = [record_id for group in groups for record_id in group]
     for start in range(0, len(wanted), 5000):
         for row in session.execute(select(*_record_columns())
                                    .where(SourceRecord.id.in_(wanted[start:start + 5000]))):
             by_id[row.id] = RecordValues(**row._asdict())
+    return by_id
+
+
+def build_customers(by_id: Mapping[int, RecordValues], groups: Sequence[Sequence[int]], stores: Mapping[str, int],
+                    priority: dict[str, tuple[str, ...]] | None = None) -> list[Golden]:
+    """The golden record of each group: pure computation, no database (so a relink can build the next
+    chunk while the database writes the last one)."""
+    return [build_golden([by_id[r] for r in group if r in by_id], priority=priority, store_ids=stores)
+            for group in groups]
+
+
+def insert_customers(session: Session, goldens: Sequence[Golden]) -> list[int]:
+    """One new customer per golden record, with its identifiers; their ids in order (the write half)."""
     now = utc_now()
-    stores = store_ids_by_code(session)
-    goldens = [build_golden([by_id[r] for r in group if r in by_id], priority=priority, store_ids=stores)
-               for group in groups]
     rows = [{"status": CustomerStatus.ACTIVE, "merged_into_id": None, "preferred_store_id": None, "preferred_channel": None,
              **g.values, "provenance": g.provenance, "search_name": g.search_name,
              "created_at": now, "updated_at": now} for g in goldens]

@@ -12,6 +12,7 @@ from bench.synthetic_people import generate
 from store.db import make_engine, make_session_factory
 from store.identity import DEFAULT_THRESHOLDS
 from store.models import AuditEvent, Customer, CustomerIdentifier, LinkConstraint, MatchReview, MergeEvent, SourceRecord
+from store import resolution
 from store.resolution import relink
 from store.search import find_customers
 from store.survivorship import NAME_KEYS_BY_HAND_FROM
@@ -251,12 +252,14 @@ def _linked_world(session) -> dict:
 
 
 @pytest.mark.postgres
-def test_relink_makes_the_same_customers_on_both_databases(sqlite_and_postgres):
+def test_relink_makes_the_same_customers_on_both_databases(sqlite_and_postgres, monkeypatch):
     # Each database writes new customers its own way (SQLite: name keys made by the code while its row
-    # triggers are lifted; PostgreSQL: COPY, and name-key triggers run once per statement): same result.
+    # triggers are lifted; PostgreSQL: COPY, and name-key triggers run once per statement, a chunk written
+    # while the next is built, here in several chunks): same result.
     people = [(source, record) for source, _, record in generate(600, seed=5)]
     worlds, reports = [], []
-    for session_factory in sqlite_and_postgres:
+    for session_factory, chunk in zip(sqlite_and_postgres, (resolution.WRITE_CHUNK, 97), strict=True):
+        monkeypatch.setattr(resolution, "WRITE_CHUNK", chunk)
         with session_factory.begin() as session:
             for n, (source, record) in enumerate(people):
                 add_record(session, source, f"{source}-{n}", **as_imported(record))
