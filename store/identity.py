@@ -1865,21 +1865,13 @@ def learn_aliases(preps: list[_Prep]) -> frozenset[tuple[str, str]]:
         return held
 
     vouched: dict[tuple[str, str], set[str]] = {}
-    for members in by_identifier.values():
-        if not 2 <= len(members) <= _ALIAS_GROUP:
+    for i, j in _pairs_within(by_identifier.values(), _ALIAS_GROUP):
+        p, q = preps[i], preps[j]
+        if p.first == q.first or _last_sim(p.last, q.last) < 0.9 or _two_people(p, q):
             continue
-        for n, i in enumerate(members):
-            p = preps[i]
-            for j in members[n + 1:]:
-                q = preps[j]
-                if p.first == q.first or _last_sim(p.last, q.last) < 0.9:
-                    continue
-                if (p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict") \
-                        or (p.loyalty and q.loyalty and p.loyalty != q.loyalty):
-                    continue
-                if _first_sim(p.first, q.first, roots(p.first), roots(q.first)) >= 0.9:
-                    continue  # the rules read these already: a nickname of the table, a prefix, a typo
-                vouched.setdefault(_alias_pair(p.first, q.first), set()).add(_household(p.last))
+        if _first_sim(p.first, q.first, roots(p.first), roots(q.first)) >= 0.9:
+            continue  # the rules read these already: a nickname of the table, a prefix, a typo
+        vouched.setdefault(_alias_pair(p.first, q.first), set()).add(_household(p.last))
     if not vouched:
         return frozenset()
     spread: Counter[str] = Counter()  # households each name is vouched in with another name
@@ -1912,20 +1904,28 @@ def _seen_as_two_people(preps: list[_Prep], candidates: set[tuple[str, str]], na
         if p.phone:
             groups.setdefault(("t", p.phone), []).append(i)
     distinct: dict[tuple[str, str], set[str]] = {}
-    for members in groups.values():
-        if not 2 <= len(members) <= _HOME_GROUP:
-            continue
-        for n, i in enumerate(members):
-            p = preps[i]
-            for j in members[n + 1:]:
-                q = preps[j]
-                pair = _alias_pair(p.first, q.first)
-                if pair not in candidates:
-                    continue
-                if (p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict") \
-                        or (p.loyalty and q.loyalty and p.loyalty != q.loyalty):
-                    distinct.setdefault(pair, set()).add(_household(p.last))
+    for i, j in _pairs_within(groups.values(), _HOME_GROUP):
+        p, q = preps[i], preps[j]
+        pair = _alias_pair(p.first, q.first)
+        if pair in candidates and _two_people(p, q):
+            distinct.setdefault(pair, set()).add(_household(p.last))
     return distinct
+
+
+def _pairs_within(groups: Iterable[list[int]], largest: int) -> Iterator[tuple[int, int]]:
+    """Every pair of members of each group of 2 to `largest` members (a bigger group says nothing of one
+    person: a shared or placeholder value)."""
+    for members in groups:
+        if 2 <= len(members) <= largest:
+            for n, i in enumerate(members):
+                for j in members[n + 1:]:
+                    yield i, j
+
+
+def _two_people(p: _Prep, q: _Prep) -> bool:
+    """Birth dates that clearly differ, or two loyalty cards: two people, whatever their names."""
+    return bool((p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict")
+                or (p.loyalty and q.loyalty and p.loyalty != q.loyalty))
 
 
 def _apply_aliases(preps: list[_Prep], aliases: frozenset[tuple[str, str]],
