@@ -143,9 +143,9 @@ def strings_parameter(postgresql: bool, column: ColumnElement[str], name: str) -
 def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
     """PostgreSQL: `count` fresh ids from the table's serial sequence, ascending, so a bulk insert can
     carry its ids (and its children can point at them) in one executemany."""
-    return sorted(connection.execute(
-        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
-        {"table": table, "n": count}).scalars())
+    return sorted(connection.execute(  # one array, not a row per id
+        text("SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) FROM generate_series(1, :n)"),
+        {"table": table, "n": count}).scalar_one() or [])
 
 
 def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

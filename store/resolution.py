@@ -44,8 +44,8 @@ from store.identity import (
 )
 from store.merging import merge_customers
 from store.models import Customer, LearnedMatchModel, LinkConstraint, MatchReview, SourceRecord
-from store.survivorship import (Golden, build_customers, create_customers, insert_customers, read_records,
-                                rebuild_golden, store_ids_by_code)
+from store.survivorship import (CustomerRows, build_customers, create_customers, customer_rows, read_records,
+                                rebuild_golden, store_ids_by_code, write_customer_rows)
 from store.vocabulary import CustomerStatus, LinkKind, MergeReason, ReviewStatus
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -328,10 +328,11 @@ def _create_customers(session: Session, clusters: list[list[int]], assigned: dic
                       tell: Progress) -> list[int]:
     """One new customer per cluster, WRITE_CHUNK clusters at a time.
 
-    PostgreSQL: while the server writes one chunk (its COPY and the name-key triggers, most of this stage's
-    time, waited for outside the GIL), this thread builds the next chunk's golden records, so the client's and
-    the server's work overlap on two cores instead of taking turns. Only one thread uses the connection at a
-    time: a chunk's records are read before the previous chunk's write starts. SQLite writes in this process:
+    PostgreSQL: while a writing thread COPYs one chunk (the server's COPY and name-key triggers, most of this
+    stage's time, waited for outside the GIL), this thread builds the next chunk's golden records and rows, so
+    the client's and the server's work overlap on two cores instead of taking turns; the writing thread does
+    no Python work beyond the COPY. Only one thread uses the connection at a time: a chunk's records are read
+    and its ids reserved before the previous chunk's write starts. SQLite writes in this process:
     nothing to overlap, one chunk after the other."""
     created: list[int] = []
     chunks = [clusters[start:start + WRITE_CHUNK] for start in range(0, len(clusters), WRITE_CHUNK)]
@@ -352,18 +353,24 @@ def _create_customers(session: Session, clusters: list[list[int]], assigned: dic
             record(chunk, create_customers(session, chunk))
         return created
     stores = store_ids_by_code(session)
-    last_chunk: list[list[int]] = []  # built, not yet written
-    last_goldens: list[Golden] = []
+    connection = session.connection()
+    last_chunk: list[list[int]] = []  # made, not yet written
+    last_rows: CustomerRows | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relink-write") as writer:
         for chunk in chunks:
-            by_id = read_records(session, chunk)  # the connection is free: the last write has ended
-            write = writer.submit(insert_customers, session, last_goldens) if last_chunk else None
-            goldens = build_customers(by_id, chunk, stores)
-            if write is not None:
-                record(last_chunk, write.result())
-            last_chunk, last_goldens = chunk, goldens
-    if last_chunk:
-        record(last_chunk, insert_customers(session, last_goldens))
+            # the connection is free (the last write has ended): this chunk's records and ids
+            by_id = read_records(session, chunk)
+            ids = dialect.reserve_ids(connection, "customers", len(chunk))
+            written = last_rows
+            write = writer.submit(write_customer_rows, connection, written) if written is not None else None
+            rows = customer_rows(connection, build_customers(by_id, chunk, stores), ids)
+            if write is not None and written is not None:
+                write.result()
+                record(last_chunk, written.ids)
+            last_chunk, last_rows = chunk, rows
+    if last_rows is not None:
+        write_customer_rows(connection, last_rows)
+        record(last_chunk, last_rows.ids)
     return created
 
 

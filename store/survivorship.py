@@ -356,25 +356,61 @@ def build_customers(by_id: Mapping[int, RecordValues], groups: Sequence[Sequence
 
 def insert_customers(session: Session, goldens: Sequence[Golden]) -> list[int]:
     """One new customer per golden record, with its identifiers; their ids in order (the write half)."""
-    now = utc_now()
-    rows = [{"status": CustomerStatus.ACTIVE, "merged_into_id": None, "preferred_store_id": None, "preferred_channel": None,
-             **g.values, "provenance": g.provenance, "search_name": g.search_name,
-             "created_at": now, "updated_at": now} for g in goldens]
-    ids = _insert_customers(session, rows)
-    identifier_rows = [{"customer_id": cid, "kind": kind, "value": value, "source_record_id": record_id}
-                       for cid, golden in zip(ids, goldens, strict=True)
-                       for (kind, value), record_id in golden.identifiers.items()]
+    connection = session.connection()
+    if dialect.is_postgresql(connection):
+        rows = customer_rows(connection, goldens, dialect.reserve_ids(connection, "customers", len(goldens)))
+        write_customer_rows(connection, rows)
+        return rows.ids
+    ids = _insert_customers_sqlite(connection, _customer_values(goldens))
+    identifier_rows = _identifier_values(goldens, ids)
     if identifier_rows:
-        _insert_many(session.connection(), _IDENTIFIERS, identifier_rows)
+        dialect.insert_rows(connection, _IDENTIFIERS.name, *_driver_rows(connection, _IDENTIFIERS, identifier_rows))
     return ids
 
 
-def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (all with the same keys, every column they need given) as one bulk write through the driver
+@dataclass(frozen=True)
+class CustomerRows:
+    """New customers and their identifiers as the driver writes them (PostgreSQL), ids reserved."""
+    ids: list[int]
+    customers: tuple[list[str], list[tuple[Any, ...]]]  # column names, rows
+    identifiers: tuple[list[str], list[tuple[Any, ...]]]
+
+
+def customer_rows(connection: Connection, goldens: Sequence[Golden], ids: list[int]) -> CustomerRows:
+    """The rows for `goldens`, carrying `ids` (reserved by store.dialect.reserve_ids). No database work: a
+    relink makes the next chunk's rows while the connection writes the last (store.resolution)."""
+    customers = [{"id": cid, **row} for row, cid in zip(_customer_values(goldens), ids, strict=True)]
+    identifiers = _identifier_values(goldens, ids)
+    return CustomerRows(ids, _driver_rows(connection, _CUSTOMERS, customers),
+                        _driver_rows(connection, _IDENTIFIERS, identifiers) if identifiers else ([], []))
+
+
+def write_customer_rows(connection: Connection, rows: CustomerRows) -> None:
+    """COPY the customers, then their identifiers (PostgreSQL; the name-key triggers run once per statement)."""
+    dialect.insert_rows(connection, _CUSTOMERS.name, *rows.customers)
+    if rows.identifiers[1]:
+        dialect.insert_rows(connection, _IDENTIFIERS.name, *rows.identifiers)
+
+
+def _customer_values(goldens: Sequence[Golden]) -> list[dict[str, Any]]:
+    now = utc_now()
+    return [{"status": CustomerStatus.ACTIVE, "merged_into_id": None, "preferred_store_id": None,
+             "preferred_channel": None, **g.values, "provenance": g.provenance, "search_name": g.search_name,
+             "created_at": now, "updated_at": now} for g in goldens]
+
+
+def _identifier_values(goldens: Sequence[Golden], ids: Sequence[int]) -> list[dict[str, Any]]:
+    return [{"customer_id": cid, "kind": kind, "value": value, "source_record_id": record_id}
+            for cid, golden in zip(ids, goldens, strict=True)
+            for (kind, value), record_id in golden.identifiers.items()]
+
+
+def _driver_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Rows (all with the same keys, every column they need given) as the driver takes them for a bulk write
     (store.dialect.insert_rows: COPY on PostgreSQL, the driver's executemany on SQLite), each value converted by
     its column type's own bind processor (what SQLAlchemy stores: dates, JSON...): SQLAlchemy's per-row
     parameter handling cost more than SQLite's insert in a relink of a million records, and PostgreSQL parsed
-    a thousand-row INSERT for every thousand customers."""
+    a thousand-row INSERT for every thousand customers. Reads only the dialect: no database work."""
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
                   for name in names]
@@ -385,17 +421,12 @@ def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]
         for i, process in converting:
             line[i] = process(line[i])
         values.append(tuple(line))
-    dialect.insert_rows(connection, table.name, names, values)
+    return names, values
 
 
-def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_customers_sqlite(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """Insert customer rows (all with the same keys), returning their ids in order."""
-    connection = session.connection()
     table = _CUSTOMERS
-    if dialect.is_postgresql(connection):
-        ids = dialect.reserve_ids(connection, "customers", len(rows))
-        _insert_many(connection, table, [{"id": cid, **row} for row, cid in zip(rows, ids, strict=True)])
-        return ids
     # SQLite: the first row takes SQLite's write lock and the next free id: no other writer can come
     # between, and every id above the one SQLite just chose (max(id) + 1) is free.
     first = connection.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
@@ -407,7 +438,7 @@ def _insert_customers(session: Session, rows: list[dict[str, Any]]) -> list[int]
         return ids
     with (dialect.sqlite_trigger_off(connection, "customers_name_keys_insert") as trigger_off,
           dialect.sqlite_trigger_off(connection, "customers_name_pair_keys_insert") as pair_trigger_off):
-        _insert_many(connection, table, rest)
+        dialect.insert_rows(connection, table.name, *_driver_rows(connection, table, rest))
         named = [(row["id"], row["search_name"]) for row in rest if row["search_name"]]
         # The driver's executemany over tuples: millions of keys in a relink, where SQLAlchemy's
         # per-row parameter handling would cost more than SQLite's insert.
