@@ -1189,6 +1189,11 @@ def _people_differ(p: _Prep, q: _Prep, marking: bool = False) -> bool:
         fs, _, _ = _names(q, p, marking)
         if fs is not None and fs < 0.8:
             return True
+    return _births_conflict(p, q)
+
+
+def _births_conflict(p: _Prep, q: _Prep) -> bool:
+    """Both records carry a birth date, and they clearly differ (not a typo, not day and month swapped)."""
     return bool(p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict")
 
 
@@ -1924,8 +1929,7 @@ def _pairs_within(groups: Iterable[list[int]], largest: int) -> Iterator[tuple[i
 
 def _two_people(p: _Prep, q: _Prep) -> bool:
     """Birth dates that clearly differ, or two loyalty cards: two people, whatever their names."""
-    return bool((p.birth and q.birth and _birth_agreement(p.birth, q.birth) == "birth_conflict")
-                or (p.loyalty and q.loyalty and p.loyalty != q.loyalty))
+    return _births_conflict(p, q) or bool(p.loyalty and q.loyalty and p.loyalty != q.loyalty)
 
 
 def _apply_aliases(preps: list[_Prep], aliases: frozenset[tuple[str, str]],
